@@ -1,0 +1,6 @@
+# Versions of everything the local cluster and the tests run. Sourced by the hack/ scripts and .ci/run;
+# internal/localcluster reads the same file so that Go and shell never disagree.
+KUBE_VERSION=v1.35.4
+ETCD_VERSION=v3.6.16
+CAIRN_CACHE=${CAIRN_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.cache}
+export KUBE_VERSION ETCD_VERSION CAIRN_CACHE

@@ -1,0 +1,181 @@
+package localcluster
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Images the node has without a registry. Pods use them with imagePullPolicy: Never.
+const (
+	BusyboxImage = "local/busybox:1"
+	PauseImage   = "local/pause:1"
+)
+
+// imageFile is one file of an image's single layer.
+type imageFile struct {
+	path    string // inside the image, without leading slash
+	data    []byte
+	mode    int64
+	symlink string
+}
+
+// buildImages writes docker-archive tarballs of the busybox and pause images into the cache, once,
+// and returns their paths.
+func buildImages(ctx context.Context, b Binaries) ([]string, error) {
+	dir := filepath.Join(b.Cache, "images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create image cache: %w", err)
+	}
+	busybox := filepath.Join(dir, "busybox-1.tar")
+	if _, err := os.Stat(busybox); err != nil {
+		files, err := busyboxFiles()
+		if err != nil {
+			return nil, err
+		}
+		if err := writeImage(busybox, BusyboxImage, files, []string{"sh"}, nil); err != nil {
+			return nil, err
+		}
+	}
+	pause := filepath.Join(dir, "pause-1.tar")
+	if _, err := os.Stat(pause); err != nil {
+		bin, err := buildPause(ctx, b)
+		if err != nil {
+			return nil, err
+		}
+		files := []imageFile{{path: "pause", data: bin, mode: 0o755}}
+		if err := writeImage(pause, PauseImage, files, nil, []string{"/pause"}); err != nil {
+			return nil, err
+		}
+	}
+	return []string{busybox, pause}, nil
+}
+
+// busyboxFiles makes a root filesystem from Debian's static busybox, with a link for every applet.
+func busyboxFiles() ([]imageFile, error) {
+	bin, err := os.ReadFile(busyboxBinary)
+	if err != nil {
+		return nil, fmt.Errorf("read %s (apt-get install -y busybox-static): %w", busyboxBinary, err)
+	}
+	out, err := exec.Command(busyboxBinary, "--list").Output()
+	if err != nil {
+		return nil, fmt.Errorf("list busybox applets: %w", err)
+	}
+	files := []imageFile{
+		{path: "bin/busybox", data: bin, mode: 0o755},
+		{path: "etc/passwd", data: []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"), mode: 0o644},
+		{path: "etc/group", data: []byte("root:x:0:\nnogroup:x:65534:\n"), mode: 0o644},
+	}
+	for _, applet := range strings.Fields(string(out)) {
+		if applet != "busybox" {
+			files = append(files, imageFile{path: "bin/" + applet, symlink: "busybox"})
+		}
+	}
+	return files, nil
+}
+
+func buildPause(ctx context.Context, b Binaries) ([]byte, error) {
+	out := filepath.Join(b.Cache, "images", "pause.bin")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./hack/pause")
+	cmd.Dir = b.Repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build pause binary: %w: %s", err, msg)
+	}
+	defer os.Remove(out)
+	return os.ReadFile(out)
+}
+
+// writeImage writes a one-layer image in the docker-archive format `ctr images import` reads.
+func writeImage(path, ref string, files []imageFile, cmd, entrypoint []string) error {
+	layer, err := layerTar(files)
+	if err != nil {
+		return err
+	}
+	layerSum := sha256.Sum256(layer)
+	config, err := json.Marshal(map[string]any{
+		"architecture": "amd64",
+		"os":           "linux",
+		"created":      time.Unix(0, 0).UTC().Format(time.RFC3339),
+		"config":       map[string]any{"Env": []string{"PATH=/bin"}, "Cmd": cmd, "Entrypoint": entrypoint},
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(layerSum[:])}},
+	})
+	if err != nil {
+		return fmt.Errorf("encode image config: %w", err)
+	}
+	configSum := sha256.Sum256(config)
+	configName := hex.EncodeToString(configSum[:]) + ".json"
+	layerName := hex.EncodeToString(layerSum[:]) + "/layer.tar"
+	manifest, err := json.Marshal([]map[string]any{{"Config": configName, "RepoTags": []string{ref}, "Layers": []string{layerName}}})
+	if err != nil {
+		return fmt.Errorf("encode image manifest: %w", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{configName, config}, {layerName, layer}, {"manifest.json", manifest}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
+			return fmt.Errorf("write image archive: %w", err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return fmt.Errorf("write image archive: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("write image archive: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write image %s: %w", path, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func layerTar(files []imageFile) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0)
+	dirs := map[string]bool{}
+	for _, d := range []string{"bin", "dev", "etc", "proc", "sys", "tmp", "root"} {
+		mode := int64(0o755)
+		if d == "tmp" {
+			mode = 0o1777
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, ModTime: epoch}); err != nil {
+			return nil, fmt.Errorf("write layer: %w", err)
+		}
+		dirs[d] = true
+	}
+	for _, f := range files {
+		if dir := filepath.Dir(f.path); dir != "." && !dirs[dir] {
+			return nil, fmt.Errorf("image file %s lies outside the layer's directories", f.path)
+		}
+		h := &tar.Header{Name: f.path, Mode: f.mode, ModTime: epoch}
+		if f.symlink != "" {
+			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, f.symlink, 0o777
+		} else {
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.data))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, fmt.Errorf("write layer: %w", err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, fmt.Errorf("write layer: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("write layer: %w", err)
+	}
+	return buf.Bytes(), nil
+}
