@@ -1,0 +1,120 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cairnbackup/cairn/internal/blob"
+)
+
+// CatalogEntry is one backup as the storage shows it.
+type CatalogEntry struct {
+	Name string
+	// Manifest is set for committed backups whose manifest authenticates.
+	Manifest *RecoveryPoint
+	// Problem says why Manifest is nil: incomplete, tampered, or unreadable.
+	Problem string
+}
+
+// Catalog rebuilds the list of backups from the storage alone, sorted by name.
+func (r *Repository) Catalog(ctx context.Context) ([]CatalogEntry, error) {
+	names := map[string]bool{}
+	err := r.storage.List(ctx, "backups/", func(info blob.Info) error {
+		rest := strings.TrimPrefix(info.Key, "backups/")
+		if name, _, ok := strings.Cut(rest, "/"); ok {
+			names[name] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list backups in %s: %w", r.storage, err)
+	}
+	var out []CatalogEntry
+	for name := range names {
+		e := CatalogEntry{Name: name}
+		b, err := r.OpenBackup(ctx, name)
+		switch {
+		case err == nil:
+			rp := b.Manifest()
+			e.Manifest = &rp
+		case errors.Is(err, ErrIncomplete):
+			e.Problem = "incomplete: interrupted before it committed"
+		default:
+			e.Problem = err.Error()
+		}
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeleteBackup removes every file of a backup, the manifest first so that a half-deleted backup is
+// never taken for a complete one.
+func (r *Repository) DeleteBackup(ctx context.Context, name string) (int, error) {
+	if err := ValidateName(name); err != nil {
+		return 0, err
+	}
+	var keys []string
+	err := r.storage.List(ctx, backupPrefix(name), func(info blob.Info) error {
+		keys = append(keys, info.Key)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list backup %q: %w", name, err)
+	}
+	if len(keys) == 0 {
+		return 0, fmt.Errorf("%w: %q", ErrBackupNotFound, name)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] == manifestKey(name) && keys[j] != manifestKey(name) })
+	for i, k := range keys {
+		if err := r.storage.Delete(ctx, k); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return i, fmt.Errorf("delete %s: %w", k, err)
+		}
+	}
+	return len(keys), nil
+}
+
+// PutRestoreResult records a restore's result; a result of that name must not exist.
+func (r *Repository) PutRestoreResult(ctx context.Context, name string, result any) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	return r.putEnvelope(ctx, restoreKey(name), formatRestoreResult, restoreContext(name), result)
+}
+
+// RestoreResultExists tells whether a restore of that name was recorded.
+func (r *Repository) RestoreResultExists(ctx context.Context, name string) (bool, error) {
+	_, err := r.storage.Stat(ctx, restoreKey(name))
+	if errors.Is(err, blob.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// GetRestoreResult reads and authenticates a restore's result into v.
+func (r *Repository) GetRestoreResult(ctx context.Context, name string, v any) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	err := r.getEnvelope(ctx, restoreKey(name), formatRestoreResult, restoreContext(name), v)
+	if errors.Is(err, blob.ErrNotFound) {
+		return fmt.Errorf("restore %q not found", name)
+	}
+	return err
+}
+
+// RestoreNames lists recorded restores.
+func (r *Repository) RestoreNames(ctx context.Context) ([]string, error) {
+	var names []string
+	err := r.storage.List(ctx, "restores/", func(info blob.Info) error {
+		rest := strings.TrimPrefix(info.Key, "restores/")
+		if name, file, ok := strings.Cut(rest, "/"); ok && file == "result" {
+			names = append(names, name)
+		}
+		return nil
+	})
+	return names, err
+}

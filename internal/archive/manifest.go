@@ -1,0 +1,94 @@
+package archive
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Backup phases.
+const (
+	PhaseCompleted       = "Completed"
+	PhasePartiallyFailed = "PartiallyFailed"
+	PhaseFailed          = "Failed"
+)
+
+// RecoveryPoint is the payload of a backup's manifest: what was backed up, how it went, and the
+// checksum of every other file of the backup.
+type RecoveryPoint struct {
+	FormatVersion int          `json:"formatVersion"`
+	ID            string       `json:"id"`
+	Name          string       `json:"name"`
+	StartedAt     time.Time    `json:"startedAt"`
+	CompletedAt   time.Time    `json:"completedAt"`
+	CairnVersion  string       `json:"cairnVersion"`
+	Cluster       ClusterInfo  `json:"cluster"`
+	Spec          BackupSpec   `json:"spec"`
+	Result        BackupResult `json:"result"`
+	Encryption    string       `json:"encryption"`
+	Files         []FileEntry  `json:"files"`
+}
+
+// ClusterInfo identifies the cluster a backup came from.
+type ClusterInfo struct {
+	Server            string `json:"server"`
+	KubernetesVersion string `json:"kubernetesVersion"`
+	ClusterID         string `json:"clusterID,omitempty"`
+}
+
+// BackupSpec records what the backup was asked to capture.
+type BackupSpec struct {
+	IncludedNamespaces      []string `json:"includedNamespaces,omitempty"`
+	ExcludedNamespaces      []string `json:"excludedNamespaces,omitempty"`
+	IncludedResources       []string `json:"includedResources,omitempty"`
+	ExcludedResources       []string `json:"excludedResources,omitempty"`
+	LabelSelectors          []string `json:"labelSelectors,omitempty"`
+	IncludeClusterResources string   `json:"includeClusterResources"`
+}
+
+// BackupResult is how the backup went.
+type BackupResult struct {
+	Phase           string          `json:"phase"`
+	Items           int             `json:"items"`
+	RawBytes        int64           `json:"rawBytes"`
+	StoredBytes     int64           `json:"storedBytes"`
+	DurationSeconds float64         `json:"durationSeconds"`
+	Resources       []ResourceCount `json:"resources,omitempty"`
+	Namespaces      []string        `json:"namespaces,omitempty"`
+	Warnings        []string        `json:"warnings,omitempty"`
+	Errors          []string        `json:"errors,omitempty"`
+}
+
+// ResourceCount is the number of items of one resource type.
+type ResourceCount struct {
+	Resource string `json:"resource"`
+	Items    int    `json:"items"`
+}
+
+// FileEntry is one file of a backup with its stored size and SHA-256.
+type FileEntry struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+var validName = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
+
+// ValidateName checks a backup or restore name.
+func ValidateName(name string) error {
+	if !validName.MatchString(name) {
+		return fmt.Errorf("invalid name %q: use 1-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+func backupPrefix(name string) string    { return "backups/" + name + "/" }
+func manifestKey(name string) string     { return backupPrefix(name) + "manifest" }
+func indexKey(name string) string        { return backupPrefix(name) + "index" }
+func restoreKey(name string) string      { return "restores/" + name + "/result" }
+func manifestContext(name string) string { return "cairn/v1/manifest\x00" + name }
+func restoreContext(name string) string  { return "cairn/v1/restore\x00" + name }
+func indexContext(id string) string      { return "cairn/v1/index\x00" + id }
+func sectionContext(id, pack string, offset int64) string {
+	return fmt.Sprintf("cairn/v1/section\x00%s%s\x00%d", id, pack, offset)
+}

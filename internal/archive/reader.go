@@ -1,0 +1,140 @@
+package archive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cairnbackup/cairn/internal/blob"
+)
+
+// ErrBackupNotFound means no backup of that name exists.
+var ErrBackupNotFound = errors.New("backup not found")
+
+// ErrIncomplete means the backup's manifest is missing: it was interrupted before it committed.
+var ErrIncomplete = errors.New("backup is incomplete (interrupted before its manifest was written)")
+
+// Backup is a committed backup opened for reading.
+type Backup struct {
+	repo *Repository
+	rp   RecoveryPoint
+}
+
+// OpenBackup reads and authenticates the manifest of backup name.
+func (r *Repository) OpenBackup(ctx context.Context, name string) (*Backup, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	var rp RecoveryPoint
+	err := r.getEnvelope(ctx, manifestKey(name), formatManifest, manifestContext(name), &rp)
+	if errors.Is(err, blob.ErrNotFound) {
+		if r.hasFiles(ctx, backupPrefix(name)) {
+			return nil, fmt.Errorf("%q: %w; delete it with `cairn backup delete %s`", name, ErrIncomplete, name)
+		}
+		return nil, fmt.Errorf("%w: %q (list backups with `cairn backup list`)", ErrBackupNotFound, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rp.Name != name {
+		return nil, fmt.Errorf("%s names backup %q: %w", manifestKey(name), rp.Name, ErrTampered)
+	}
+	if err := checkVersion(manifestKey(name), rp.FormatVersion); err != nil {
+		return nil, err
+	}
+	return &Backup{repo: r, rp: rp}, nil
+}
+
+func (r *Repository) hasFiles(ctx context.Context, prefix string) bool {
+	found := false
+	_ = r.storage.List(ctx, prefix, func(blob.Info) error {
+		found = true
+		return errStopList
+	})
+	return found
+}
+
+// Manifest returns the backup's recovery point record.
+func (b *Backup) Manifest() RecoveryPoint { return b.rp }
+
+func (b *Backup) file(name string) (FileEntry, bool) {
+	for _, f := range b.rp.Files {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return FileEntry{}, false
+}
+
+// Index reads the backup's index and checks it against the manifest.
+func (b *Backup) Index(ctx context.Context) (*Index, error) {
+	entry, ok := b.file("index")
+	if !ok {
+		return nil, fmt.Errorf("manifest of %q lists no index: %w", b.rp.Name, ErrTampered)
+	}
+	key := indexKey(b.rp.Name)
+	data, err := b.repo.readAll(ctx, key, entry.Size)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEntry(key, entry, data); err != nil {
+		return nil, err
+	}
+	plain, err := b.repo.keys.open(indexContext(b.rp.ID), data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return b.repo.codec.decodeIndex(plain)
+}
+
+func checkEntry(key string, entry FileEntry, data []byte) error {
+	if int64(len(data)) != entry.Size {
+		return fmt.Errorf("%s holds %d bytes, the manifest says %d: %w", key, len(data), entry.Size, ErrTampered)
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != entry.SHA256 {
+		return fmt.Errorf("%s: checksum mismatch: %w", key, ErrTampered)
+	}
+	return nil
+}
+
+// ReadSection reads one section with a ranged read, checks it and calls fn for each item.
+func (b *Backup) ReadSection(ctx context.Context, sec Section, fn func(item []byte) error) error {
+	key := backupPrefix(b.rp.Name) + "packs/" + sec.Pack
+	if _, ok := b.file("packs/" + sec.Pack); !ok {
+		return fmt.Errorf("index names pack %s, which the manifest does not list: %w", sec.Pack, ErrTampered)
+	}
+	rc, err := b.repo.storage.Get(ctx, key, sec.Offset, sec.Length)
+	if err != nil {
+		return fmt.Errorf("read %s at %d: %w", key, sec.Offset, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, sec.Length+1))
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("read %s at %d: %w", key, sec.Offset, err)
+	}
+	if err := checkEntry(fmt.Sprintf("%s section at %d", key, sec.Offset), FileEntry{Size: sec.Length, SHA256: sec.SHA256}, data); err != nil {
+		return err
+	}
+	compressed, err := b.repo.keys.open(sectionContext(b.rp.ID, sec.Pack, sec.Offset), data)
+	if err != nil {
+		return fmt.Errorf("%s section at %d: %w", key, sec.Offset, err)
+	}
+	if err := b.repo.codec.decodeSection(compressed, sec.RawBytes, sec.Items, fn); err != nil {
+		return fmt.Errorf("%s section at %d: %w", key, sec.Offset, err)
+	}
+	return nil
+}
+
+// ReadGroup reads every section of a group in order.
+func (b *Backup) ReadGroup(ctx context.Context, g IndexGroup, fn func(item []byte) error) error {
+	for _, sec := range g.Sections {
+		if err := b.ReadSection(ctx, sec, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

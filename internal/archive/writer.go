@@ -1,0 +1,248 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/blob"
+)
+
+// Size targets of the writer (docs/design/format.md §1).
+const (
+	sectionTargetBytes = 8 << 20
+	packTargetBytes    = 16 << 20
+)
+
+// ErrBackupExists means a backup of that name already exists, complete or not.
+var ErrBackupExists = errors.New("a backup of that name already exists")
+
+// BackupWriter writes one backup. Items go in through Sinks (one per goroutine); Commit writes the
+// index and then the manifest, which makes the backup exist.
+type BackupWriter struct {
+	repo    *Repository
+	name    string
+	id      string
+	packSeq atomic.Int64
+
+	mu     sync.Mutex
+	groups map[GroupKey]*IndexGroup
+	order  []GroupKey
+	files  []FileEntry
+	stored int64
+	raw    int64
+	items  int
+}
+
+// NewBackup starts a backup called name. It fails with ErrBackupExists if any file of a backup of
+// that name exists (an interrupted one included: delete it first).
+func (r *Repository) NewBackup(ctx context.Context, name string) (*BackupWriter, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	exists := false
+	err := r.storage.List(ctx, backupPrefix(name), func(blob.Info) error {
+		exists = true
+		return errStopList
+	})
+	if err != nil && !errors.Is(err, errStopList) {
+		return nil, fmt.Errorf("check backup %q: %w", name, err)
+	}
+	if exists {
+		return nil, fmt.Errorf("%w: %q (choose another name, or `cairn backup delete %s` first)", ErrBackupExists, name, name)
+	}
+	return &BackupWriter{repo: r, name: name, id: hex.EncodeToString(randomBytes(16)), groups: map[GroupKey]*IndexGroup{}}, nil
+}
+
+var errStopList = errors.New("stop listing")
+
+// Name returns the backup's name.
+func (w *BackupWriter) Name() string { return w.name }
+
+// Sink writes the items of one goroutine: consecutive items of a group are cut into sections, and
+// sections are streamed into packs.
+type Sink struct {
+	w       *BackupWriter
+	key     GroupKey
+	nsd     bool
+	pending [][]byte
+	pendRaw int64
+	pack    *packStream
+}
+
+// NewSink returns a sink. Sinks are not safe for concurrent use; make one per goroutine.
+func (w *BackupWriter) NewSink() *Sink { return &Sink{w: w} }
+
+// Add appends one item (compact JSON, no newline) of group key.
+func (s *Sink) Add(ctx context.Context, key GroupKey, namespaced bool, item []byte) error {
+	if bytes.IndexByte(item, '\n') >= 0 {
+		return fmt.Errorf("item of %s contains a newline; items must be compact JSON", key.GroupResource())
+	}
+	if len(s.pending) > 0 && (key != s.key || s.pendRaw+int64(len(item))+1 > sectionTargetBytes) {
+		if err := s.flushSection(ctx); err != nil {
+			return err
+		}
+	}
+	s.key, s.nsd = key, namespaced
+	s.pending = append(s.pending, item)
+	s.pendRaw += int64(len(item)) + 1
+	return nil
+}
+
+// Close flushes what is pending and finishes the sink's current pack.
+func (s *Sink) Close(ctx context.Context) error {
+	if err := s.flushSection(ctx); err != nil {
+		return err
+	}
+	if s.pack == nil {
+		return nil
+	}
+	p := s.pack
+	s.pack = nil
+	return s.w.finishPack(p)
+}
+
+func (s *Sink) flushSection(ctx context.Context) error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	repo := s.w.repo
+	compressed, raw := repo.codec.encodeSection(s.pending)
+	if s.pack == nil {
+		s.pack = s.w.startPack(ctx)
+	}
+	offset := s.pack.size
+	sealed, err := repo.keys.seal(sectionContext(s.w.id, s.pack.name, offset), compressed)
+	if err != nil {
+		return err
+	}
+	if err := s.pack.write(sealed); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(sealed)
+	s.w.addSection(s.key, s.nsd, Section{Pack: s.pack.name, Offset: offset, Length: int64(len(sealed)),
+		Items: len(s.pending), RawBytes: raw, SHA256: hex.EncodeToString(sum[:])})
+	s.pending, s.pendRaw = nil, 0
+	if s.pack.size >= packTargetBytes {
+		p := s.pack
+		s.pack = nil
+		return s.w.finishPack(p)
+	}
+	return nil
+}
+
+func (w *BackupWriter) addSection(key GroupKey, namespaced bool, sec Section) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	g, ok := w.groups[key]
+	if !ok {
+		g = &IndexGroup{GroupKey: key, Namespaced: namespaced}
+		w.groups[key] = g
+		w.order = append(w.order, key)
+	}
+	g.Sections = append(g.Sections, sec)
+	g.Items += sec.Items
+	g.RawBytes += sec.RawBytes
+	w.items += sec.Items
+	w.raw += sec.RawBytes
+}
+
+// packStream uploads one pack while it is written: memory stays flat whatever the backup's size.
+type packStream struct {
+	name string
+	pw   *io.PipeWriter
+	hash hash.Hash
+	size int64
+	done chan error
+}
+
+func (w *BackupWriter) startPack(ctx context.Context) *packStream {
+	name := fmt.Sprintf("%06d.pack", w.packSeq.Add(1))
+	pr, pw := io.Pipe()
+	p := &packStream{name: name, pw: pw, hash: sha256.New(), done: make(chan error, 1)}
+	go func() {
+		err := w.repo.storage.Put(ctx, backupPrefix(w.name)+"packs/"+name, pr, blob.PutOptions{IfNotExists: true})
+		pr.CloseWithError(err) // unblocks the writer if Put gave up early
+		p.done <- err
+	}()
+	return p
+}
+
+func (p *packStream) write(b []byte) error {
+	if _, err := p.pw.Write(b); err != nil {
+		return fmt.Errorf("write pack %s: %w", p.name, err)
+	}
+	p.hash.Write(b)
+	p.size += int64(len(b))
+	return nil
+}
+
+func (w *BackupWriter) finishPack(p *packStream) error {
+	p.pw.Close()
+	if err := <-p.done; err != nil {
+		return fmt.Errorf("store pack %s: %w", p.name, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.files = append(w.files, FileEntry{Name: "packs/" + p.name, Size: p.size, SHA256: hex.EncodeToString(p.hash.Sum(nil))})
+	w.stored += p.size
+	return nil
+}
+
+// Stats reports what has been written so far.
+func (w *BackupWriter) Stats() (items int, rawBytes int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.items, w.raw
+}
+
+// Commit writes the index and then the manifest; after it returns nil the backup exists. All sinks
+// must be closed. rp's ID, Name, Files, Encryption and byte counts are filled in here.
+func (w *BackupWriter) Commit(ctx context.Context, rp RecoveryPoint) (RecoveryPoint, error) {
+	w.mu.Lock()
+	ix := &Index{Version: FormatVersion}
+	for _, k := range w.order {
+		ix.Groups = append(ix.Groups, *w.groups[k])
+	}
+	files := append([]FileEntry(nil), w.files...)
+	stored, raw, items := w.stored, w.raw, w.items
+	w.mu.Unlock()
+
+	plain, err := w.repo.codec.encodeIndex(ix)
+	if err != nil {
+		return rp, err
+	}
+	sealed, err := w.repo.keys.seal(indexContext(w.id), plain)
+	if err != nil {
+		return rp, err
+	}
+	if err := w.repo.storage.Put(ctx, indexKey(w.name), bytes.NewReader(sealed), blob.PutOptions{IfNotExists: true}); err != nil {
+		return rp, fmt.Errorf("write index: %w", err)
+	}
+	sum := sha256.Sum256(sealed)
+	files = append(files, FileEntry{Name: "index", Size: int64(len(sealed)), SHA256: hex.EncodeToString(sum[:])})
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+
+	rp.FormatVersion = FormatVersion
+	rp.ID, rp.Name = w.id, w.name
+	rp.Encryption = w.repo.config.Encryption
+	rp.Files = files
+	rp.Result.Items, rp.Result.RawBytes = items, raw
+	rp.Result.StoredBytes = stored + int64(len(sealed))
+	if rp.CompletedAt.IsZero() {
+		rp.CompletedAt = time.Now().UTC()
+	}
+	if err := w.repo.putEnvelope(ctx, manifestKey(w.name), formatManifest, manifestContext(w.name), rp); err != nil {
+		return rp, err
+	}
+	return rp, nil
+}
