@@ -9,7 +9,7 @@ import (
 )
 
 func main() {
-	if err := cli.NewRootCommand(os.Stdout).Execute(); err != nil {
+	if err := cli.NewRootCommand(cli.ProcessEnv()).Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}

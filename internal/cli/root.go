@@ -1,17 +1,35 @@
 // Package cli builds cairn's command tree. Commands hold no global state: everything a command
-// needs is created in its constructor or passed in, so tests can run several trees side by side.
+// needs is created in its constructor or passed in through Env, so tests can run several trees
+// side by side.
 package cli
 
 import (
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/internal/kube"
 )
 
-// NewRootCommand returns the cairn command with all subcommands, writing to out.
-func NewRootCommand(out io.Writer) *cobra.Command {
+// Env is what the commands take from the process: output streams and environment variables.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// ProcessEnv is the real process's Env.
+func ProcessEnv() Env { return Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv} }
+
+// NewRootCommand returns the cairn command with all subcommands.
+func NewRootCommand(env Env) *cobra.Command {
+	if env.Stderr == nil {
+		env.Stderr = io.Discard
+	}
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
 	root := &cobra.Command{
 		Use:   "cairn",
 		Short: "Back up and restore Kubernetes clusters",
@@ -20,10 +38,11 @@ func NewRootCommand(out io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(out)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
 	target := &kube.Target{}
 	root.PersistentFlags().StringVar(&target.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
 	root.PersistentFlags().StringVar(&target.Context, "context", "", "kubeconfig context (default: the current context)")
-	root.AddCommand(newVersionCommand(), newClusterCommand(target))
+	root.AddCommand(newVersionCommand(), newClusterCommand(target), newBackupCommand(target, env), newRestoreCommand(target, env))
 	return root
 }

@@ -12,7 +12,7 @@ import (
 
 func TestVersionText(t *testing.T) {
 	var out bytes.Buffer
-	root := NewRootCommand(&out)
+	root := NewRootCommand(Env{Stdout: &out})
 	root.SetArgs([]string{"version"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
@@ -26,7 +26,7 @@ func TestVersionText(t *testing.T) {
 
 func TestVersionJSON(t *testing.T) {
 	var out bytes.Buffer
-	root := NewRootCommand(&out)
+	root := NewRootCommand(Env{Stdout: &out})
 	root.SetArgs([]string{"version", "-o", "json"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestVersionJSON(t *testing.T) {
 }
 
 func TestVersionRejectsUnknownFormat(t *testing.T) {
-	root := NewRootCommand(&bytes.Buffer{})
+	root := NewRootCommand(Env{Stdout: &bytes.Buffer{}})
 	root.SetArgs([]string{"version", "-o", "yaml"})
 	err := root.Execute()
 	if err == nil || !strings.Contains(err.Error(), `unknown output format "yaml"`) {
@@ -50,7 +50,7 @@ func TestVersionRejectsUnknownFormat(t *testing.T) {
 }
 
 func TestClusterInfoNamesTheMissingKubeconfig(t *testing.T) {
-	root := NewRootCommand(&bytes.Buffer{})
+	root := NewRootCommand(Env{Stdout: &bytes.Buffer{}})
 	root.SetArgs([]string{"cluster", "info", "--kubeconfig", "/nonexistent/kubeconfig"})
 	err := root.Execute()
 	if err == nil || !strings.Contains(err.Error(), "--kubeconfig") {

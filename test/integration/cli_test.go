@@ -15,7 +15,7 @@ import (
 // context, as a user pointing cairn at their own cluster would.
 func TestClusterInfoAgainstRealAPIServer(t *testing.T) {
 	var out bytes.Buffer
-	root := cli.NewRootCommand(&out)
+	root := cli.NewRootCommand(cli.Env{Stdout: &out})
 	root.SetArgs([]string{"cluster", "info", "-o", "json", "--kubeconfig", source.State.Kubeconfig, "--context", "cairn-" + source.State.Name})
 	if err := root.ExecuteContext(t.Context()); err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func TestClusterInfoAgainstRealAPIServer(t *testing.T) {
 		t.Fatalf("unexpected summary %+v", s)
 	}
 
-	root = cli.NewRootCommand(&bytes.Buffer{})
+	root = cli.NewRootCommand(cli.Env{Stdout: &bytes.Buffer{}})
 	root.SetArgs([]string{"cluster", "info", "--kubeconfig", source.State.Kubeconfig, "--context", "no-such-context"})
 	if err := root.ExecuteContext(t.Context()); err == nil {
 		t.Fatal("an unknown context was accepted")

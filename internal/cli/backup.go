@@ -1,0 +1,327 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/backup"
+	"github.com/cairnbackup/cairn/internal/kube"
+	"github.com/cairnbackup/cairn/internal/scope"
+)
+
+func newBackupCommand(target *kube.Target, env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "backup", Short: "Create, list, inspect, verify and delete backups"}
+	cmd.AddCommand(newBackupCreateCommand(target, env), newBackupListCommand(env), newBackupDescribeCommand(env),
+		newBackupVerifyCommand(env), newBackupDeleteCommand(env))
+	return cmd
+}
+
+// scopeFlags are the filters shared by backup and restore.
+type scopeFlags struct {
+	includeNamespaces, excludeNamespaces []string
+	includeResources, excludeResources   []string
+	selectors                            []string
+	clusterResources                     string
+}
+
+func (f *scopeFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.includeNamespaces, "include-namespaces", nil, "namespaces to include (globs allowed; default: all but kube-system, kube-public, kube-node-lease)")
+	fl.StringSliceVar(&f.excludeNamespaces, "exclude-namespaces", nil, "namespaces to exclude (globs allowed)")
+	fl.StringSliceVar(&f.includeResources, "include-resources", nil, "resource types to include, e.g. deployments,configmaps,widgets.example.com (default: all)")
+	fl.StringSliceVar(&f.excludeResources, "exclude-resources", nil, "resource types to exclude")
+	fl.StringArrayVarP(&f.selectors, "selector", "l", nil, "label selector; repeat for OR (AND within one selector)")
+	fl.StringVar(&f.clusterResources, "include-cluster-resources", scope.ClusterAuto,
+		"cluster-scoped resources: auto (all for a whole-cluster scope, only dependencies when scoped to namespaces), true, false")
+}
+
+func (f *scopeFlags) scope() (*scope.Scope, error) {
+	return scope.New(scope.Spec{IncludedNamespaces: f.includeNamespaces, ExcludedNamespaces: f.excludeNamespaces,
+		IncludedResources: f.includeResources, ExcludedResources: f.excludeResources,
+		LabelSelectors: f.selectors, IncludeClusterResources: f.clusterResources})
+}
+
+func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var sf scopeFlags
+	var output string
+	var parallelism int
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Back up the cluster's objects into a new recovery point",
+		Example: `  export CAIRN_PASSPHRASE=...   # the repository's passphrase
+  cairn backup create nightly --storage file:///var/backups/cairn
+  cairn backup create shop-1 --storage file:///var/backups/cairn --include-namespaces shop -l app=web`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if err := archive.ValidateName(args[0]); err != nil {
+				return err
+			}
+			sc, err := sf.scope()
+			if err != nil {
+				return err
+			}
+			cfg, err := target.RESTConfig()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			r, err := repo.open(ctx, true, env.Stderr)
+			if err != nil {
+				return err
+			}
+			bar := newProgressLine(env.Stderr)
+			rp, err := backup.Run(ctx, cfg, r, backup.Options{
+				Name: args[0], Scope: sc, Parallelism: parallelism,
+				Progress: func(p backup.Progress) {
+					bar.update("backing up: %d items, %s  %s", p.Items, humanBytes(p.RawBytes), p.Resource)
+				},
+			})
+			bar.done()
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, rp); ok {
+				return err
+			}
+			printBackupSummary(cmd.OutOrStdout(), rp)
+			if rp.Result.Phase != archive.PhaseCompleted {
+				return fmt.Errorf("backup %q %s with %d error(s)", rp.Name, strings.ToLower(phaseVerb(rp.Result.Phase)), len(rp.Result.Errors))
+			}
+			return nil
+		},
+	}
+	repo.register(cmd, true)
+	sf.register(cmd)
+	cmd.Flags().IntVar(&parallelism, "parallelism", 4, "resource types listed at once")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func phaseVerb(phase string) string {
+	if phase == archive.PhaseFailed {
+		return "failed"
+	}
+	return "partially failed"
+}
+
+func printBackupSummary(out io.Writer, rp archive.RecoveryPoint) {
+	r := rp.Result
+	fmt.Fprintf(out, "backup %q: %s\n", rp.Name, r.Phase)
+	fmt.Fprintf(out, "  items:      %d in %d resource types, %d namespaces\n", r.Items, len(r.Resources), len(r.Namespaces))
+	fmt.Fprintf(out, "  size:       %s raw, %s stored (%s)\n", humanBytes(r.RawBytes), humanBytes(r.StoredBytes), rp.Encryption)
+	fmt.Fprintf(out, "  duration:   %s\n", time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "  warning:    %s\n", w)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(out, "  error:      %s\n", e)
+	}
+}
+
+func newBackupListCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the backups in a repository (read from the storage itself)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			cat, err := r.Catalog(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, catalogView(cat)); ok {
+				return err
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "NAME\tPHASE\tSTARTED\tITEMS\tSTORED\tNAMESPACES")
+			for _, e := range cat {
+				if e.Manifest == nil {
+					fmt.Fprintf(t, "%s\t%s\t\t\t\t\n", e.Name, "Unusable: "+e.Problem)
+					continue
+				}
+				m := e.Manifest
+				fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, m.Result.Phase, m.StartedAt.Format(time.RFC3339),
+					m.Result.Items, humanBytes(m.Result.StoredBytes), summarize(m.Result.Namespaces, 3))
+			}
+			return t.Flush()
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+type catalogItem struct {
+	Name     string                 `json:"name"`
+	Problem  string                 `json:"problem,omitempty"`
+	Manifest *archive.RecoveryPoint `json:"recoveryPoint,omitempty"`
+}
+
+func catalogView(cat []archive.CatalogEntry) []catalogItem {
+	out := make([]catalogItem, 0, len(cat))
+	for _, e := range cat {
+		out = append(out, catalogItem{Name: e.Name, Problem: e.Problem, Manifest: e.Manifest})
+	}
+	return out
+}
+
+func summarize(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(list, ",")
+	}
+	return fmt.Sprintf("%s,+%d", strings.Join(list[:n], ","), len(list)-n)
+}
+
+func newBackupDescribeCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "describe NAME",
+		Short: "Show a backup's scope, result and contents",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			b, err := r.OpenBackup(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			rp := b.Manifest()
+			if ok, err := printStructured(cmd.OutOrStdout(), output, rp); ok {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			printBackupSummary(out, rp)
+			fmt.Fprintf(out, "  started:    %s\n  cluster:    %s (%s)\n", rp.StartedAt.Format(time.RFC3339), rp.Cluster.Server, rp.Cluster.KubernetesVersion)
+			fmt.Fprintf(out, "  scope:      namespaces %v, excluded %v, resources %v, excluded %v, selectors %v, cluster resources %s\n",
+				orAll(rp.Spec.IncludedNamespaces), rp.Spec.ExcludedNamespaces, orAll(rp.Spec.IncludedResources), rp.Spec.ExcludedResources,
+				rp.Spec.LabelSelectors, rp.Spec.IncludeClusterResources)
+			t := newTable(out)
+			fmt.Fprintln(t, "\nRESOURCE\tITEMS")
+			for _, rc := range rp.Result.Resources {
+				fmt.Fprintf(t, "%s\t%d\n", rc.Resource, rc.Items)
+			}
+			return t.Flush()
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func orAll(list []string) any {
+	if len(list) == 0 {
+		return "all"
+	}
+	return list
+}
+
+func newBackupVerifyCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "verify [NAME...]",
+		Short: "Check backups end to end: authentication, checksums, missing or added files, every item",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			r, err := repo.open(ctx, false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			names, err := verifyTargets(ctx, r, args, all)
+			if err != nil {
+				return err
+			}
+			bad := 0
+			out := cmd.OutOrStdout()
+			for _, n := range names {
+				rep, err := r.Verify(ctx, n)
+				if err != nil {
+					rep.Problems = append(rep.Problems, err.Error())
+				}
+				if len(rep.Problems) == 0 {
+					fmt.Fprintf(out, "%s: intact (%d files, %d sections, %d items)\n", n, rep.Files, rep.Sections, rep.Items)
+					continue
+				}
+				bad++
+				fmt.Fprintf(out, "%s: DAMAGED\n", n)
+				for _, p := range rep.Problems {
+					fmt.Fprintf(out, "  - %s\n", p)
+				}
+			}
+			if bad > 0 {
+				return fmt.Errorf("%d of %d backups failed verification", bad, len(names))
+			}
+			return nil
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().BoolVar(&all, "all", false, "verify every backup in the repository")
+	return cmd
+}
+
+func verifyTargets(ctx context.Context, r *archive.Repository, args []string, all bool) ([]string, error) {
+	switch {
+	case all && len(args) > 0:
+		return nil, fmt.Errorf("give backup names or --all, not both")
+	case all:
+		cat, err := r.Catalog(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, e := range cat {
+			names = append(names, e.Name)
+		}
+		return names, nil
+	case len(args) == 0:
+		return nil, fmt.Errorf("name the backups to verify, or use --all")
+	}
+	return args, nil
+}
+
+func newBackupDeleteCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a backup (also an incomplete or damaged one)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			n, err := r.DeleteBackup(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted backup %q (%d files)\n", args[0], n)
+			return nil
+		},
+	}
+	repo.register(cmd, false)
+	return cmd
+}

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/blob/blobopen"
+)
+
+// repoFlags locate and unlock a repository. The passphrase never travels on the command line:
+// it comes from CAIRN_PASSPHRASE or a file.
+type repoFlags struct {
+	storage        string
+	passphraseFile string
+	keyFile        string
+	encrypt        bool
+	getenv         func(string) string
+}
+
+func (f *repoFlags) register(cmd *cobra.Command, canInit bool) {
+	cmd.Flags().StringVar(&f.storage, "storage", "", "where backups live, e.g. file:///var/backups/cairn (required)")
+	cmd.Flags().StringVar(&f.passphraseFile, "passphrase-file", "", "file holding the repository passphrase (default: $CAIRN_PASSPHRASE)")
+	cmd.Flags().StringVar(&f.keyFile, "key-file", "", "file holding at least 32 bytes of key material, instead of a passphrase")
+	if canInit {
+		cmd.Flags().BoolVar(&f.encrypt, "encryption", true, "when this creates the repository: encrypt everything (AES-256-GCM)")
+	}
+	_ = cmd.MarkFlagRequired("storage")
+}
+
+func (f *repoFlags) credential() (archive.Credential, error) {
+	var c archive.Credential
+	switch {
+	case f.keyFile != "" && f.passphraseFile != "":
+		return c, errors.New("give --passphrase-file or --key-file, not both")
+	case f.keyFile != "":
+		data, err := os.ReadFile(f.keyFile)
+		if err != nil {
+			return c, fmt.Errorf("read --key-file: %w", err)
+		}
+		c.KeyFile = data
+	case f.passphraseFile != "":
+		data, err := os.ReadFile(f.passphraseFile)
+		if err != nil {
+			return c, fmt.Errorf("read --passphrase-file: %w", err)
+		}
+		c.Passphrase = []byte(strings.TrimRight(string(data), "\r\n"))
+	default:
+		c.Passphrase = []byte(f.getenv("CAIRN_PASSPHRASE"))
+	}
+	return c, nil
+}
+
+// open unlocks the repository; with create, it initialises one if the storage holds none.
+func (f *repoFlags) open(ctx context.Context, create bool, notify io.Writer) (*archive.Repository, error) {
+	st, err := blobopen.Open(ctx, f.storage)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := f.credential()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := archive.Open(ctx, st, cred)
+	if create && errors.Is(err, archive.ErrNoRepository) {
+		repo, err = archive.Init(ctx, st, cred, archive.InitOptions{Encrypt: f.encrypt})
+		if err == nil {
+			enc := "encrypted with AES-256-GCM"
+			if !f.encrypt {
+				enc = "not encrypted, authenticated"
+			}
+			fmt.Fprintf(notify, "initialised a new repository at %s (%s); keep its passphrase or key file safe: without it no backup can be read\n", st, enc)
+		}
+	}
+	if errors.Is(err, archive.ErrWrongKey) {
+		return nil, fmt.Errorf("%w at %s: check CAIRN_PASSPHRASE, --passphrase-file or --key-file", err, st)
+	}
+	return repo, err
+}

@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/kube"
+	"github.com/cairnbackup/cairn/internal/restore"
+	"github.com/cairnbackup/cairn/internal/restore/modifier"
+)
+
+func newRestoreCommand(target *kube.Target, env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "restore", Short: "Restore backups into a cluster, and inspect past restores"}
+	cmd.AddCommand(newRestoreCreateCommand(target, env), newRestoreDescribeCommand(env), newRestoreListCommand(env))
+	return cmd
+}
+
+func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var sf scopeFlags
+	var (
+		from, output, policy, modifiersFile string
+		names, nsMapping, scMapping, order  []string
+		dryRun, keepIPs, keepPorts, failed  bool
+		parallelism                         int
+	)
+	cmd := &cobra.Command{
+		Use:   "create NAME --from BACKUP",
+		Short: "Restore a backup into the cluster (the same or another one)",
+		Example: `  cairn restore create r1 --from nightly --storage file:///var/backups/cairn
+  cairn restore create clone --from nightly --storage file:///var/backups/cairn \
+      --include-namespaces shop --namespace-mapping shop=shop-dev --dry-run`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if from == "" {
+				return fmt.Errorf("name the backup to restore with --from (see `cairn backup list`)")
+			}
+			sc, err := sf.scope()
+			if err != nil {
+				return err
+			}
+			nsMap, err := restore.ParseMapping("namespace", nsMapping)
+			if err != nil {
+				return err
+			}
+			scMap, err := restore.ParseMapping("storage class", scMapping)
+			if err != nil {
+				return err
+			}
+			var rules *modifier.Rules
+			if modifiersFile != "" {
+				data, err := os.ReadFile(modifiersFile)
+				if err != nil {
+					return fmt.Errorf("read --modifiers: %w", err)
+				}
+				if rules, err = modifier.Parse(data); err != nil {
+					return fmt.Errorf("--modifiers %s: %w", modifiersFile, err)
+				}
+			}
+			cfg, err := target.RESTConfig()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			r, err := repo.open(ctx, false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			bar := newProgressLine(env.Stderr)
+			res, err := restore.Run(ctx, cfg, r, restore.Options{
+				Name: args[0], Backup: from, Scope: sc, Names: names, NamespaceMapping: nsMap, StorageClassMapping: scMap,
+				ConflictPolicy: policy, Modifiers: rules, DryRun: dryRun, PreserveServiceIPs: keepIPs, PreserveNodePorts: keepPorts,
+				ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism,
+				Progress: func(p restore.Progress) { bar.update("restoring: %d items  %s", p.Done, p.Resource) },
+			})
+			bar.done()
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, res); ok {
+				return err
+			}
+			printRestore(cmd.OutOrStdout(), res, dryRun)
+			if res.Phase != restore.PhaseCompleted {
+				return fmt.Errorf("restore %q: %s, %d item(s) failed", res.Name, res.Phase, res.Counts.Failed)
+			}
+			return nil
+		},
+	}
+	repo.register(cmd, false)
+	sf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&from, "from", "", "the backup to restore (required)")
+	fl.StringSliceVar(&names, "names", nil, "restore only objects with these names (globs allowed): item-level restore")
+	fl.StringSliceVar(&nsMapping, "namespace-mapping", nil, "restore namespace old into new: old=new,... (targets are created)")
+	fl.StringSliceVar(&scMapping, "storage-class-mapping", nil, "replace storage classes: old=new,...")
+	fl.StringVar(&policy, "conflict-policy", restore.ConflictSkip, "for objects that exist: skip, patch (to the backed-up state) or recreate (delete and create)")
+	fl.StringVar(&modifiersFile, "modifiers", "", "resource modifier rules (YAML, Velero's format) applied before objects are created")
+	fl.BoolVar(&dryRun, "dry-run", false, "report per object what would happen (with diffs) and change nothing")
+	fl.BoolVar(&keepIPs, "preserve-service-ips", false, "keep Services' cluster IPs instead of letting the target allocate them")
+	fl.BoolVar(&keepPorts, "preserve-node-ports", false, "keep Services' node ports")
+	fl.StringSliceVar(&order, "resource-order", nil, "restore these resource types first, in this order (default order follows)")
+	fl.BoolVar(&failed, "allow-failed-backup", false, "restore from a backup whose phase is Failed")
+	fl.IntVar(&parallelism, "parallelism", 16, "objects created at once")
+	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func printRestore(out io.Writer, res *restore.Result, showDiffs bool) {
+	verb := "restore"
+	if res.DryRun {
+		verb = "restore (dry run: nothing was changed)"
+	}
+	c := res.Counts
+	fmt.Fprintf(out, "%s %q from backup %q: %s\n", verb, res.Name, res.Backup, res.Phase)
+	fmt.Fprintf(out, "  created %d, patched %d, recreated %d, unchanged %d, skipped %d, failed %d  (%s)\n",
+		c.Created, c.Patched, c.Recreated, c.Unchanged, c.Skipped, c.Failed, res.CompletedAt.Sub(res.StartedAt).Round(time.Millisecond))
+	for _, w := range res.Warnings {
+		fmt.Fprintf(out, "  warning: %s\n", w)
+	}
+	items := append([]restore.ItemResult(nil), res.Items...)
+	sort.SliceStable(items, func(i, j int) bool { return actionRank(items[i].Action) < actionRank(items[j].Action) })
+	t := newTable(out)
+	fmt.Fprintln(t, "ACTION\tRESOURCE\tNAMESPACE\tNAME\tREASON")
+	for _, it := range items {
+		if it.Action == restore.ActionCreate && !res.DryRun && len(items) > 50 {
+			continue // a long list of plain creates hides what matters; -o json has them all
+		}
+		ns := it.Namespace
+		if it.TargetNamespace != "" {
+			ns += "→" + it.TargetNamespace
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", it.Action, it.Resource, ns, it.Name, it.Reason)
+	}
+	_ = t.Flush()
+	if !showDiffs {
+		return
+	}
+	for _, it := range items {
+		if it.Diff != "" {
+			fmt.Fprintf(out, "\n--- %s %s %s/%s\n%s", it.Action, it.Resource, it.Namespace, it.Name, indent(it.Diff))
+		}
+	}
+}
+
+func actionRank(a string) int {
+	return strings.Index("fail patch recreate create unchanged skip", a)
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
+}
+
+func newRestoreDescribeCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var output string
+	cmd := &cobra.Command{
+		Use:   "describe NAME",
+		Short: "Show what a restore did, item by item",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			var res restore.Result
+			if err := r.GetRestoreResult(cmd.Context(), args[0], &res); err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, res); ok {
+				return err
+			}
+			printRestore(cmd.OutOrStdout(), &res, true)
+			return nil
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func newRestoreListCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the restores recorded in a repository",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			names, err := r.RestoreNames(cmd.Context())
+			if err != nil {
+				return err
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "NAME\tBACKUP\tPHASE\tDRY RUN\tCREATED\tFAILED\tSTARTED")
+			for _, n := range names {
+				var res restore.Result
+				if err := r.GetRestoreResult(cmd.Context(), n, &res); err != nil {
+					fmt.Fprintf(t, "%s\t\t%s\t\t\t\t\n", n, "Unreadable: "+err.Error())
+					continue
+				}
+				fmt.Fprintf(t, "%s\t%s\t%s\t%v\t%d\t%d\t%s\n", n, res.Backup, res.Phase, res.DryRun, res.Counts.Created, res.Counts.Failed, res.StartedAt.Format(time.RFC3339))
+			}
+			return t.Flush()
+		},
+	}
+	repo.register(cmd, false)
+	return cmd
+}

@@ -1,0 +1,243 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/restore/modifier"
+	"github.com/cairnbackup/cairn/internal/scope"
+)
+
+// Conflict policies for objects that already exist in the target.
+const (
+	ConflictSkip     = "skip"
+	ConflictPatch    = "patch"
+	ConflictRecreate = "recreate"
+)
+
+// Options configure one restore.
+type Options struct {
+	Name   string
+	Backup string
+	// Scope filters what is restored; its namespaces are the backup's (source) namespaces.
+	Scope *scope.Scope
+	// Names are globs on object names (item-level restore); empty restores every name.
+	Names               []string
+	NamespaceMapping    map[string]string
+	StorageClassMapping map[string]string
+	ConflictPolicy      string
+	Modifiers           *modifier.Rules
+	DryRun              bool
+	PreserveServiceIPs  bool
+	PreserveNodePorts   bool
+	// ResourceOrder puts these group-resources first, ahead of the default order.
+	ResourceOrder []string
+	// AllowFailedBackup restores from a backup whose phase is Failed.
+	AllowFailedBackup bool
+	Parallelism       int
+	Now               func() time.Time
+	Progress          func(Progress)
+	Logger            *slog.Logger
+}
+
+// ErrRestoreExists means a restore of that name was already recorded.
+var ErrRestoreExists = errors.New("a restore of that name already exists")
+
+// Run restores the backup into the cluster cfg points at and records the result in the repository.
+// The result tells what happened per item; an error means the restore could not run at all.
+func Run(ctx context.Context, cfg *rest.Config, repo *archive.Repository, opts Options) (*Result, error) {
+	r, err := newRun(cfg, repo, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+type run struct {
+	opts   Options
+	host   string
+	repo   *archive.Repository
+	scope  *scope.Scope
+	client kubernetes.Interface
+	dyn    dynamic.Interface
+	served *served
+	mapper mapper
+	rec    *recorder
+	log    *slog.Logger
+	clean  cleanOptions
+
+	mu               sync.Mutex
+	uids             map[string]string // group/kind/namespace/name in the target → uid
+	selectorServices map[string]bool   // source namespace/name of Services with a selector
+	existingNS       map[string]bool
+	plannedNS        map[string]bool // dry run: namespaces the restore would create
+}
+
+func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, error) {
+	if err := archive.ValidateName(opts.Name); err != nil {
+		return nil, err
+	}
+	switch opts.ConflictPolicy {
+	case "":
+		opts.ConflictPolicy = ConflictSkip
+	case ConflictSkip, ConflictPatch, ConflictRecreate:
+	default:
+		return nil, fmt.Errorf("conflict policy %q: use skip, patch or recreate", opts.ConflictPolicy)
+	}
+	for _, p := range opts.Names {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("name pattern %q: %w", p, err)
+		}
+	}
+	if opts.Scope == nil {
+		s, err := scope.New(scope.Spec{})
+		if err != nil {
+			return nil, err
+		}
+		opts.Scope = s
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = 16
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return &run{opts: opts, host: cfg.Host, repo: repo, scope: opts.Scope, client: client, dyn: dyn,
+		mapper: mapper{namespaces: opts.NamespaceMapping, storageClasses: opts.StorageClassMapping},
+		rec:    &recorder{progress: opts.Progress}, log: opts.Logger.With("restore", opts.Name),
+		clean: cleanOptions{preserveServiceIPs: opts.PreserveServiceIPs, preserveNodePorts: opts.PreserveNodePorts, restoredPVs: map[string]bool{}},
+		uids:  map[string]string{}, selectorServices: map[string]bool{}, existingNS: map[string]bool{}, plannedNS: map[string]bool{}}, nil
+}
+
+func (r *run) run(ctx context.Context) (*Result, error) {
+	res := &Result{Name: r.opts.Name, Backup: r.opts.Backup, DryRun: r.opts.DryRun, StartedAt: r.opts.Now().UTC(), Spec: r.spec()}
+	if exists, err := r.repo.RestoreResultExists(ctx, r.opts.Name); err != nil {
+		return nil, err
+	} else if exists {
+		return nil, fmt.Errorf("%w: %q (choose another name)", ErrRestoreExists, r.opts.Name)
+	}
+	b, err := r.repo.OpenBackup(ctx, r.opts.Backup)
+	if err != nil {
+		return nil, err
+	}
+	if b.Manifest().Result.Phase == archive.PhaseFailed && !r.opts.AllowFailedBackup {
+		return nil, fmt.Errorf("backup %q failed; restore from it anyway with --allow-failed-backup", r.opts.Backup)
+	}
+	ix, err := b.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.served, err = newServed(r.client.Discovery()); err != nil {
+		return nil, fmt.Errorf("reach the target cluster: %w (check --kubeconfig and --context)", err)
+	}
+	if err := r.loadNamespaces(ctx); err != nil {
+		return nil, err
+	}
+	plan, err := r.plan(ctx, b, ix)
+	if err != nil {
+		return nil, err
+	}
+	r.log.Info("restore started", "backup", r.opts.Backup, "resources", len(plan.order), "dryRun", r.opts.DryRun)
+	for pass := 1; pass <= 2 && ctx.Err() == nil; pass++ {
+		for _, gr := range plan.order {
+			if ctx.Err() != nil {
+				break
+			}
+			if gr == "namespaces" && pass == 1 {
+				r.restoreResource(ctx, b, gr, plan.groups[gr], pass, plan)
+				r.ensureNamespaces(ctx, plan.targetNamespaces)
+				continue
+			}
+			if gr == "customresourcedefinitions.apiextensions.k8s.io" && pass == 1 {
+				r.restoreResource(ctx, b, gr, plan.groups[gr], pass, plan)
+				r.awaitCRDs(ctx)
+				continue
+			}
+			r.restoreResource(ctx, b, gr, plan.groups[gr], pass, plan)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		r.rec.warn(fmt.Sprintf("restore interrupted: %v", err))
+	}
+	res.CompletedAt = r.opts.Now().UTC()
+	r.rec.finish(res)
+	if ctx.Err() != nil && res.Phase == PhaseCompleted {
+		res.Phase = PhasePartiallyFailed
+	}
+	if err := r.repo.PutRestoreResult(context.WithoutCancel(ctx), r.opts.Name, res); err != nil {
+		return res, fmt.Errorf("record restore result: %w", err)
+	}
+	return res, nil
+}
+
+func (r *run) spec() Spec {
+	sp := r.scope.Spec()
+	return Spec{Target: r.host, IncludedNamespaces: sp.IncludedNamespaces, ExcludedNamespaces: sp.ExcludedNamespaces,
+		IncludedResources: sp.IncludedResources, ExcludedResources: sp.ExcludedResources, LabelSelectors: sp.LabelSelectors,
+		Names: r.opts.Names, ClusterResources: sp.IncludeClusterResources, NamespaceMapping: r.opts.NamespaceMapping,
+		StorageClassMapping: r.opts.StorageClassMapping, ConflictPolicy: r.opts.ConflictPolicy, Modifiers: r.opts.Modifiers != nil}
+}
+
+func (r *run) loadNamespaces(ctx context.Context) error {
+	list, err := r.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list the target's namespaces: %w (check --kubeconfig and --context)", err)
+	}
+	for _, ns := range list.Items {
+		r.existingNS[ns.Name] = true
+	}
+	return nil
+}
+
+// wanted applies the restore's item filters (labels, names) to a decoded item.
+func (r *run) wanted(obj *unstructured.Unstructured) bool {
+	if !r.scope.Selected(obj.GetLabels()) {
+		return false
+	}
+	if len(r.opts.Names) == 0 {
+		return true
+	}
+	for _, p := range r.opts.Names {
+		if ok, _ := path.Match(p, obj.GetName()); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func ownerKey(group, kind, namespace, name string) string {
+	return group + "/" + kind + "/" + namespace + "/" + name
+}
+
+func (r *run) rememberUID(gvr schema.GroupVersionResource, obj *unstructured.Unstructured) {
+	if obj == nil || obj.GetUID() == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.uids[ownerKey(gvr.Group, obj.GetKind(), obj.GetNamespace(), obj.GetName())] = string(obj.GetUID())
+}

@@ -1,0 +1,84 @@
+package restore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+)
+
+// served is what the target cluster serves: every version of every resource, and each group's
+// preferred version. It is refreshed after CRDs are restored.
+type served struct {
+	disc discovery.DiscoveryInterface
+
+	mu         sync.RWMutex
+	resources  map[schema.GroupVersionResource]bool // → namespaced
+	byResource map[schema.GroupResource]schema.GroupVersionResource
+	kinds      map[schema.GroupKind]schema.GroupVersionResource
+}
+
+func newServed(disc discovery.DiscoveryInterface) (*served, error) {
+	s := &served{disc: disc}
+	return s, s.refresh()
+}
+
+func (s *served) refresh() error {
+	groups, lists, err := discovery.ServerGroupsAndResources(s.disc)
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return fmt.Errorf("discover the target cluster's resource types: %w", err)
+	}
+	preferred := map[string]string{}
+	for _, g := range groups {
+		preferred[g.Name] = g.PreferredVersion.Version
+	}
+	resources := map[schema.GroupVersionResource]bool{}
+	byResource := map[schema.GroupResource]schema.GroupVersionResource{}
+	kinds := map[schema.GroupKind]schema.GroupVersionResource{}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			gvr := gv.WithResource(r.Name)
+			resources[gvr] = r.Namespaced
+			if gv.Version == preferred[gv.Group] {
+				byResource[gvr.GroupResource()] = gvr
+				if r.Kind != "" {
+					kinds[schema.GroupKind{Group: gv.Group, Kind: r.Kind}] = gvr
+				}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resources, s.byResource, s.kinds = resources, byResource, kinds
+	return nil
+}
+
+var errNotServed = errors.New("not served by the target cluster")
+
+// resolve returns the version to restore a backed-up resource at: its own if the target serves it,
+// else the target's preferred version of the same group and resource.
+func (s *served) resolve(gvr schema.GroupVersionResource) (schema.GroupVersionResource, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if namespaced, ok := s.resources[gvr]; ok {
+		return gvr, namespaced, nil
+	}
+	if alt, ok := s.byResource[gvr.GroupResource()]; ok {
+		return alt, s.resources[alt], nil
+	}
+	return gvr, false, fmt.Errorf("%s (%s) is %w (install its CRD or API first)", gvr.GroupResource(), gvr.GroupVersion(), errNotServed)
+}
+
+// forKind returns the resource serving a kind, for owner references.
+func (s *served) forKind(gk schema.GroupKind) (schema.GroupVersionResource, bool, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	gvr, ok := s.kinds[gk]
+	return gvr, s.resources[gvr], ok
+}

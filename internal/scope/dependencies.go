@@ -1,0 +1,123 @@
+package scope
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+)
+
+// Cluster-scoped resources that namespaced objects can depend on. When a backup or restore is
+// scoped to namespaces, the objects of these that its items name come along.
+const (
+	DepPV           = "persistentvolumes"
+	DepStorageClass = "storageclasses.storage.k8s.io"
+	DepClusterRole  = "clusterroles.rbac.authorization.k8s.io"
+	DepCRD          = "customresourcedefinitions.apiextensions.k8s.io"
+)
+
+// DependencyResources are the group-resources Dependencies collects, CRDs first.
+var DependencyResources = []string{DepCRD, DepPV, DepStorageClass, DepClusterRole}
+
+// Dependencies collects, concurrently, the names of cluster-scoped objects that items need.
+type Dependencies struct {
+	mu    sync.Mutex
+	names map[string]map[string]bool // group-resource → names
+}
+
+// NewDependencies returns an empty collection.
+func NewDependencies() *Dependencies {
+	return &Dependencies{names: map[string]map[string]bool{}}
+}
+
+// Add records that name of groupResource is needed.
+func (d *Dependencies) Add(groupResource, name string) {
+	if name == "" {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.names[groupResource] == nil {
+		d.names[groupResource] = map[string]bool{}
+	}
+	d.names[groupResource][name] = true
+}
+
+// Names returns the needed names of groupResource, sorted.
+func (d *Dependencies) Names(groupResource string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for n := range d.names[groupResource] {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// builtinGroups are served by kube-apiserver itself; any other group's resources may be custom
+// resources, whose CRD (named <resource>.<group>) then comes along.
+var builtinGroups = map[string]bool{
+	"": true, "apps": true, "batch": true, "autoscaling": true, "policy": true, "networking.k8s.io": true,
+	"rbac.authorization.k8s.io": true, "storage.k8s.io": true, "scheduling.k8s.io": true, "coordination.k8s.io": true,
+	"discovery.k8s.io": true, "node.k8s.io": true, "events.k8s.io": true, "certificates.k8s.io": true,
+	"admissionregistration.k8s.io": true, "apiextensions.k8s.io": true, "apiregistration.k8s.io": true,
+	"flowcontrol.apiserver.k8s.io": true, "authentication.k8s.io": true, "authorization.k8s.io": true,
+	"resource.k8s.io": true, "internal.apiserver.k8s.io": true, "storagemigration.k8s.io": true,
+}
+
+// Has tells whether name of groupResource is needed.
+func (d *Dependencies) Has(groupResource, name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.names[groupResource][name]
+}
+
+// Note records what a namespaced item (raw JSON) of resource group/resource depends on.
+func (d *Dependencies) Note(group, resource string, item []byte) {
+	if !builtinGroups[group] {
+		d.Add(DepCRD, resource+"."+group)
+		return
+	}
+	gr := resource
+	if group != "" {
+		gr += "." + group
+	}
+	switch gr {
+	case "persistentvolumeclaims":
+		var pvc struct {
+			Spec struct {
+				VolumeName       string `json:"volumeName"`
+				StorageClassName string `json:"storageClassName"`
+			} `json:"spec"`
+		}
+		if json.Unmarshal(item, &pvc) == nil {
+			d.Add(DepPV, pvc.Spec.VolumeName)
+			d.Add(DepStorageClass, pvc.Spec.StorageClassName)
+		}
+	case "rolebindings.rbac.authorization.k8s.io":
+		var rb struct {
+			RoleRef struct {
+				Kind string `json:"kind"`
+				Name string `json:"name"`
+			} `json:"roleRef"`
+		}
+		if json.Unmarshal(item, &rb) == nil && rb.RoleRef.Kind == "ClusterRole" {
+			d.Add(DepClusterRole, rb.RoleRef.Name)
+		}
+	case "statefulsets.apps":
+		var sts struct {
+			Spec struct {
+				Templates []struct {
+					Spec struct {
+						StorageClassName string `json:"storageClassName"`
+					} `json:"spec"`
+				} `json:"volumeClaimTemplates"`
+			} `json:"spec"`
+		}
+		if json.Unmarshal(item, &sts) == nil {
+			for _, t := range sts.Spec.Templates {
+				d.Add(DepStorageClass, t.Spec.StorageClassName)
+			}
+		}
+	}
+}
