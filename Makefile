@@ -31,11 +31,23 @@ cluster-binaries: ## build etcd and the Kubernetes components into $(CAIRN_CACHE
 	@hack/build-cluster-binaries.sh
 
 .PHONY: test
-test: test-unit test-integration test-e2e ## run every test: unit, integration (real apiserver), e2e (real node)
+test: test-unit test-fuzz test-integration test-e2e ## run every test: unit, fuzz (short), integration (real apiserver), e2e (real node)
 
 .PHONY: test-unit
 test-unit: ## fast unit tests, race detector on
 	go test -race -count=1 ./...
+
+FUZZTIME ?= 10s
+FUZZ_PACKAGES := ./internal/archive
+
+.PHONY: test-fuzz
+test-fuzz: ## run every fuzz target briefly (FUZZTIME=10s each)
+	@for pkg in $(FUZZ_PACKAGES); do \
+	  for target in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "go test -run '^$$' -fuzz '^$$target$$' -fuzztime $(FUZZTIME) $$pkg"; \
+	    go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 .PHONY: test-integration
 test-integration: cluster-binaries ## tests against a real kube-apiserver and etcd
@@ -45,10 +57,14 @@ test-integration: cluster-binaries ## tests against a real kube-apiserver and et
 test-e2e: deps cluster-binaries ## tests on a full cluster with a real node (root)
 	go test -race -count=1 -v -tags e2e ./test/e2e/...
 
+BENCH_COUNTS ?= 10000,100000
+BENCH_KINDS ?= configmaps,secrets
+
 .PHONY: bench
-bench: cluster-binaries ## benchmarks (unit and real-cluster ones)
+bench: build cluster-binaries ## benchmarks: Go benchmarks, then backup/restore of many objects in a real apiserver (a table)
 	go test -run '^$$' -bench . -benchmem -count=1 ./...
 	go test -run '^$$' -bench . -benchmem -count=1 -tags integration ./test/integration/...
+	go run ./bench/objects -counts $(BENCH_COUNTS) -kinds $(BENCH_KINDS)
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (with the depguard layering rules)

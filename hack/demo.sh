@@ -1,26 +1,82 @@
 #!/usr/bin/env bash
-# The newcomer's demo: a real local cluster, then cairn against it. Later issues grow this into
-# deploy an app, back it up, break it, restore it.
+# The newcomer's demo: a real local cluster, a sample app on it, a backup, the app deleted, the app
+# restored from the backup and running again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source hack/versions.sh
 kubectl="$CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION/kubectl"
+repo="file://$CAIRN_CACHE/demo-repository"
+export CAIRN_PASSPHRASE=${CAIRN_PASSPHRASE:-demo-passphrase-change-me}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "Starting the local cluster (etcd, kube-apiserver, controllers and a real node)"
 go run ./hack/localcluster up -name dev
 export KUBECONFIG="$CAIRN_CACHE/clusters/dev/kubeconfig"
+run bin/cairn version
+run bin/cairn cluster info
 
-step "cairn version"
-bin/cairn version
+step "Deploying a sample app into namespace 'shop'"
+"$kubectl" delete namespace shop --ignore-not-found --wait=true >/dev/null
+"$kubectl" apply -f - <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {app: shop}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data: {greeting: "hello from before the disaster"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: db-credentials, namespace: shop}
+stringData: {password: s3cr3t}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: local/busybox:1
+        imagePullPolicy: Never
+        command: [sh, -c, 'echo "$GREETING" > /tmp/greeting; exec sleep 3600']
+        env:
+        - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+YAML
+"$kubectl" -n shop rollout status deployment/web --timeout=120s
+run "$kubectl" -n shop get all,configmaps,secrets
 
-step "cairn cluster info: what cairn sees of the cluster"
-bin/cairn cluster info
+step "Backing up namespace 'shop' (encrypted, tamper-evident) to $repo"
+bin/cairn backup delete demo --storage "$repo" >/dev/null 2>&1 || true
+run bin/cairn backup create demo --storage "$repo" --include-namespaces shop
+run bin/cairn backup verify demo --storage "$repo"
 
-step "The cluster's nodes (kubectl)"
-"$kubectl" get nodes -o wide
+step "Disaster: namespace 'shop' is deleted"
+run "$kubectl" delete namespace shop --wait=true
+run "$kubectl" get namespace shop || true
+
+step "Restoring 'shop' from the backup"
+run bin/cairn restore create "demo-$(date +%s)" --from demo --storage "$repo"
+"$kubectl" -n shop rollout status deployment/web --timeout=120s
+
+step "The app is back"
+run "$kubectl" -n shop get all,configmaps,secrets
+run "$kubectl" -n shop exec deploy/web -- cat /tmp/greeting
 
 cat <<MSG
 

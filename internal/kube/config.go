@@ -9,6 +9,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// Client rate limits of every cairn connection to a cluster.
+const (
+	ClientQPS   = 1000
+	ClientBurst = 2000
+)
+
 // Target names a cluster the way kubectl does: an explicit kubeconfig path (else KUBECONFIG, else
 // ~/.kube/config) and a context (else the current one).
 type Target struct {
@@ -25,7 +31,9 @@ func (t Target) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig (set --kubeconfig, KUBECONFIG or ~/.kube/config, and --context to pick a context): %w", err)
 	}
-	cfg.QPS, cfg.Burst = 100, 200
+	// Restoring a hundred thousand objects at client-go's default 5 requests a second would take
+	// hours; the apiserver's own priority and fairness protects it from this client.
+	cfg.QPS, cfg.Burst = ClientQPS, ClientBurst
 	cfg.UserAgent = "cairn"
 	return cfg, nil
 }

@@ -53,6 +53,32 @@ func (c *Cluster) startNode(ctx context.Context) error {
 	if err := os.WriteFile(cfg, []byte(c.containerdConfig()), 0o644); err != nil {
 		return fmt.Errorf("write containerd config: %w", err)
 	}
+	if err := addHostsEntry(hostsFile, c.State.Node, c.Dir); err != nil {
+		return err
+	}
+	kcfg := filepath.Join(c.kubeletDir(), "config.yaml")
+	if err := os.WriteFile(kcfg, []byte(c.kubeletConfig()), 0o644); err != nil {
+		return fmt.Errorf("write kubelet config: %w", err)
+	}
+	// On a loaded machine containerd has been seen to shut down right after its first start,
+	// taking the kubelet with it; a second attempt has always come up.
+	for attempt := 1; attempt <= 2; attempt++ {
+		if err = c.startRuntimeAndKubelet(ctx, cfg, kcfg, images); err == nil {
+			return nil
+		}
+		if attempt == 1 && ctx.Err() == nil {
+			c.log.Warn("node did not come up; retrying once", "error", err)
+			_ = c.stop("kubelet", 10*time.Second)
+			_ = c.stop("containerd", 10*time.Second)
+			for _, name := range []string{"kubelet", "containerd"} {
+				_ = os.Rename(c.logFile(name), c.logFile(name+".attempt1"))
+			}
+		}
+	}
+	return err
+}
+
+func (c *Cluster) startRuntimeAndKubelet(ctx context.Context, cfg, kcfg string, images []string) error {
 	if err := c.launch(component{name: "containerd", path: mustLookPath("containerd"), args: []string{"--config", cfg}}); err != nil {
 		return err
 	}
@@ -65,14 +91,7 @@ func (c *Cluster) startNode(ctx context.Context) error {
 			return fmt.Errorf("import image %s: %w: %s", img, err, out)
 		}
 	}
-	if err := addHostsEntry(hostsFile, c.State.Node, c.Dir); err != nil {
-		return err
-	}
-	kcfg := filepath.Join(c.kubeletDir(), "config.yaml")
-	if err := os.WriteFile(kcfg, []byte(c.kubeletConfig()), 0o644); err != nil {
-		return fmt.Errorf("write kubelet config: %w", err)
-	}
-	err = c.launch(component{name: "kubelet", path: c.opts.Binaries.Kube("kubelet"), args: []string{
+	err := c.launch(component{name: "kubelet", path: c.opts.Binaries.Kube("kubelet"), args: []string{
 		"--config=" + kcfg,
 		"--kubeconfig=" + c.kubeconfigFor("kubelet"),
 		"--root-dir=" + c.kubeletDir(),

@@ -1,0 +1,200 @@
+package backup
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+func TestWithTypeMeta(t *testing.T) {
+	tests := []struct {
+		name    string
+		item    string
+		want    map[string]any // the decoded output; nil when wantErr
+		wantErr string
+	}{
+		{
+			name: "added",
+			item: `{"metadata":{"name":"cm","namespace":"ns"},"data":{"k":"v"}}`,
+			want: map[string]any{
+				"apiVersion": "v1", "kind": "ConfigMap",
+				"metadata": map[string]any{"name": "cm", "namespace": "ns"},
+				"data":     map[string]any{"k": "v"},
+			},
+		},
+		{
+			name: "empty object",
+			item: `{}`,
+			want: map[string]any{"apiVersion": "v1", "kind": "ConfigMap"},
+		},
+		{
+			name: "empty object with space",
+			item: `{ }`,
+			want: map[string]any{"apiVersion": "v1", "kind": "ConfigMap"},
+		},
+		{
+			name: "space after brace",
+			item: `{ "metadata": {"name": "cm"}}`,
+			want: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "cm"}},
+		},
+		{
+			name: "pretty",
+			item: "{\n  \"metadata\": {\n    \"name\": \"cm\"\n  },\n  \"data\": {\"k\": \"a\\nb\"}\r\n}\n",
+			want: map[string]any{
+				"apiVersion": "v1", "kind": "ConfigMap",
+				"metadata": map[string]any{"name": "cm"},
+				"data":     map[string]any{"k": "a\nb"},
+			},
+		},
+		{
+			name: "pretty empty",
+			item: "{\n}\n",
+			want: map[string]any{"apiVersion": "v1", "kind": "ConfigMap"},
+		},
+		{
+			name:    "half type meta",
+			item:    `{"apiVersion":"v1","metadata":{"name":"cm"}}`,
+			wantErr: "half",
+		},
+		{
+			name:    "only kind",
+			item:    `{"kind":"ConfigMap","metadata":{"name":"cm"}}`,
+			wantErr: "half",
+		},
+		{name: "array", item: `[{"metadata":{}}]`, wantErr: "not a JSON object"},
+		{name: "string", item: `"x"`, wantErr: "not a JSON object"},
+		{name: "null", item: `null`, wantErr: "not a JSON object"},
+		{name: "empty", item: ``, wantErr: "not a JSON object"},
+		{name: "bad pretty", item: "{\n\"a\":", wantErr: "compact"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h itemHead
+			_ = json.Unmarshal([]byte(tt.item), &h) // what parseHead would give, errors aside
+			out, err := withTypeMeta([]byte(tt.item), h, "v1", "ConfigMap")
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("withTypeMeta = %s, want an error", out)
+				}
+				if !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("error %q does not mention %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("withTypeMeta: %v", err)
+			}
+			if !json.Valid(out) {
+				t.Fatalf("output is not valid JSON: %s", out)
+			}
+			if bytes.ContainsAny(out, "\n\r") {
+				t.Errorf("output is not compact: %q", out)
+			}
+			if !bytes.HasPrefix(out, []byte(`{"apiVersion":"v1","kind":"ConfigMap"`)) {
+				t.Errorf("output does not start with the type meta: %s", out)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWithTypeMetaPresent(t *testing.T) {
+	tests := []struct {
+		name, item, want string
+	}{
+		{
+			name: "compact",
+			item: `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"}}`,
+			want: `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"}}`,
+		},
+		{
+			name: "kept order and spacing",
+			item: `{"metadata": {"name":"d"}, "kind":"Deployment", "apiVersion":"apps/v1"}`,
+			want: `{"metadata": {"name":"d"}, "kind":"Deployment", "apiVersion":"apps/v1"}`,
+		},
+		{
+			name: "single get body",
+			item: "{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"name\":\"d\"}}\n",
+			want: `{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"d"}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := parseHead([]byte(tt.item))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The item's own type meta wins over what the caller passes.
+			out, err := withTypeMeta([]byte(tt.item), h, "v1", "ConfigMap")
+			if err != nil {
+				t.Fatalf("withTypeMeta: %v", err)
+			}
+			if string(out) != tt.want {
+				t.Errorf("withTypeMeta = %s, want %s", out, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseHead(t *testing.T) {
+	item := `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"ns",` +
+		`"labels":{"app":"a"},"annotations":{"note":"n"},"uid":"u1"},"data":{"k":"dg=="}}`
+	h, err := parseHead([]byte(item))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want itemHead
+	want.APIVersion, want.Kind = "v1", "Secret"
+	want.Metadata.Name, want.Metadata.Namespace = "s", "ns"
+	want.Metadata.Labels = map[string]string{"app": "a"}
+	want.Metadata.Annotations = map[string]string{"note": "n"}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("parseHead = %+v, want %+v", h, want)
+	}
+
+	for _, bad := range []string{`{"metadata":`, `[1]`, `{"metadata":{"labels":{"a":1}}}`, ``} {
+		if _, err := parseHead([]byte(bad)); err == nil {
+			t.Errorf("parseHead(%q) gave no error", bad)
+		}
+	}
+	if h, err := parseHead([]byte(`{}`)); err != nil || !reflect.DeepEqual(h, itemHead{}) {
+		t.Errorf("parseHead({}) = %+v, %v; want a zero head", h, err)
+	}
+}
+
+func TestResourcePath(t *testing.T) {
+	tests := []struct {
+		name string
+		gvr  schema.GroupVersionResource
+		ns   string
+		want string
+	}{
+		{name: "core namespaced", gvr: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, ns: "ns", want: "/api/v1/namespaces/ns/configmaps"},
+		{name: "core cluster-wide", gvr: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, want: "/api/v1/configmaps"},
+		{name: "core cluster-scoped", gvr: schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, want: "/api/v1/namespaces"},
+		{name: "grouped namespaced", gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, ns: "ns", want: "/apis/apps/v1/namespaces/ns/deployments"},
+		{name: "grouped cluster-wide", gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, want: "/apis/apps/v1/deployments"},
+		{
+			name: "grouped cluster-scoped",
+			gvr:  schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
+			want: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := resourcePath(resource{gvr: tt.gvr}, tt.ns); got != tt.want {
+				t.Errorf("resourcePath = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
