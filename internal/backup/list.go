@@ -40,8 +40,32 @@ func resourcePath(r resource, ns string) string {
 	return p + "/" + r.gvr.Resource
 }
 
-// each lists r page by page and calls fn with each item's raw JSON.
+// each lists r page by page and calls fn with each item's raw JSON. The next page is fetched while
+// fn works through the current one, so decoding, compressing and storing overlap the apiserver's
+// work instead of adding to it.
 func (l *lister) each(ctx context.Context, r resource, ns, labelSelector string, fn func(item []byte) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan listPage, 1)
+	fetchErr := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		fetchErr <- l.fetch(ctx, r, ns, labelSelector, pages)
+	}()
+	for page := range pages {
+		for _, it := range page.Items {
+			if err := fn(it); err != nil {
+				cancel()
+				for range pages { // let the fetcher finish
+				}
+				return err
+			}
+		}
+	}
+	return <-fetchErr
+}
+
+func (l *lister) fetch(ctx context.Context, r resource, ns, labelSelector string, pages chan<- listPage) error {
 	cont := ""
 	for {
 		req := l.client.Get().AbsPath(resourcePath(r, ns)).Param("limit", strconv.FormatInt(l.pageSize, 10))
@@ -59,10 +83,10 @@ func (l *lister) each(ctx context.Context, r resource, ns, labelSelector string,
 		if err := json.Unmarshal(body, &page); err != nil {
 			return fmt.Errorf("list %s: decode page: %w", r.groupResource(), err)
 		}
-		for _, it := range page.Items {
-			if err := fn(it); err != nil {
-				return err
-			}
+		select {
+		case pages <- page:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		if page.Metadata.Continue == "" {
 			return nil

@@ -11,8 +11,8 @@ import (
 
 // Client rate limits of every cairn connection to a cluster.
 const (
-	ClientQPS   = 1000
-	ClientBurst = 2000
+	ClientQPS   = 5000
+	ClientBurst = 10000
 )
 
 // Target names a cluster the way kubectl does: an explicit kubeconfig path (else KUBECONFIG, else

@@ -19,10 +19,15 @@ func carryOver(gr string, live, desired *unstructured.Unstructured) {
 	}
 	switch gr {
 	case "services":
-		copyIfMissing("spec", "clusterIP")
-		copyIfMissing("spec", "clusterIPs")
-		copyIfMissing("spec", "healthCheckNodePort")
-		carryNodePorts(live, desired)
+		typ, _, _ := unstructured.NestedString(desired.Object, "spec", "type")
+		if typ != "ExternalName" {
+			copyIfMissing("spec", "clusterIP")
+			copyIfMissing("spec", "clusterIPs")
+		}
+		if typ == "NodePort" || typ == "LoadBalancer" {
+			copyIfMissing("spec", "healthCheckNodePort")
+			carryNodePorts(live, desired)
+		}
 	case "persistentvolumeclaims":
 		copyIfMissing("spec", "volumeName")
 	case "persistentvolumes":

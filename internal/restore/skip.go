@@ -47,7 +47,7 @@ func skipReason(groupResource string, obj *unstructured.Unstructured, selectorSe
 			return "the endpoints controller rebuilds it for its Service"
 		}
 	case "endpointslices.discovery.k8s.io":
-		if labels["endpointslice.kubernetes.io/managed-by"] != "" {
+		if m := labels["endpointslice.kubernetes.io/managed-by"]; m == "endpointslice-controller.k8s.io" || m == "endpointslicemirroring-controller.k8s.io" {
 			return "the endpoint slice controller rebuilds it for its Service"
 		}
 	case "apiservices.apiregistration.k8s.io":
