@@ -26,6 +26,11 @@ build: ## build bin/cairn
 deps: ## install the Debian packages tests and the demo need (idempotent)
 	@hack/install-deps.sh
 
+.PHONY: test-servers
+test-servers: ## install the real storage servers the backends are tested against (versitygw, Azurite)
+	@hack/install-versitygw.sh
+	@hack/install-azurite.sh
+
 .PHONY: cluster-binaries
 cluster-binaries: ## build etcd and the Kubernetes components into $(CAIRN_CACHE)/bin (once)
 	@hack/build-cluster-binaries.sh
@@ -50,8 +55,8 @@ test-fuzz: ## run every fuzz target briefly (FUZZTIME=10s each)
 	done
 
 .PHONY: test-integration
-test-integration: cluster-binaries ## tests against a real kube-apiserver and etcd
-	go test -race -count=1 -v -tags integration ./test/integration/...
+test-integration: cluster-binaries test-servers ## tests against a real kube-apiserver and etcd, and storage backends against real servers
+	go test -race -count=1 -v -tags integration ./internal/blob/... ./test/integration/...
 
 .PHONY: test-e2e
 test-e2e: deps cluster-binaries ## tests on a full cluster with a real node (root)

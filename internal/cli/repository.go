@@ -59,7 +59,7 @@ func (f *repoFlags) credential() (archive.Credential, error) {
 
 // open unlocks the repository; with create, it initialises one if the storage holds none.
 func (f *repoFlags) open(ctx context.Context, create bool, notify io.Writer) (*archive.Repository, error) {
-	st, err := blobopen.Open(ctx, f.storage)
+	st, err := blobopen.Open(ctx, f.storage, f.getenv)
 	if err != nil {
 		return nil, err
 	}

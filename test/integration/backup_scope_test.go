@@ -192,7 +192,7 @@ func TestBackupScope(t *testing.T) {
 // backupContents lists a backup's items as resource/namespace/name.
 func backupContents(ctx context.Context, t *testing.T, repo, name string) []string {
 	t.Helper()
-	st, err := blobopen.Open(ctx, repo)
+	st, err := blobopen.Open(ctx, repo, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

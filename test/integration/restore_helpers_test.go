@@ -30,12 +30,18 @@ const testPassphrase = "integration-test-passphrase"
 // cairn runs the cairn CLI in-process against cluster c and returns stdout, stderr and the error.
 func cairn(t *testing.T, c *localcluster.Cluster, args ...string) (string, string, error) {
 	t.Helper()
+	return cairnWithEnv(t, c, nil, args...)
+}
+
+// cairnWithEnv is cairn with extra environment variables (storage credentials).
+func cairnWithEnv(t *testing.T, c *localcluster.Cluster, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	root := cli.NewRootCommand(cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string {
 		if k == "CAIRN_PASSPHRASE" {
 			return testPassphrase
 		}
-		return ""
+		return env[k]
 	}})
 	if c != nil {
 		args = append(args, "--kubeconfig", c.State.Kubeconfig)

@@ -10,15 +10,25 @@ import (
 	"strings"
 
 	"github.com/cairnbackup/cairn/internal/blob"
+	"github.com/cairnbackup/cairn/internal/blob/azure"
 	"github.com/cairnbackup/cairn/internal/blob/filesystem"
 	"github.com/cairnbackup/cairn/internal/blob/memory"
+	"github.com/cairnbackup/cairn/internal/blob/retry"
+	"github.com/cairnbackup/cairn/internal/blob/s3"
 )
 
 // Open returns the Storage rawURL names:
 //
-//	file:///var/backups/cairn  a directory on this machine (created with mode 0700 if missing)
-//	mem://                     a new, empty in-memory store (tests, dry runs)
-func Open(_ context.Context, rawURL string) (blob.Storage, error) {
+//	file:///var/backups/cairn                         a directory on this machine (created with mode 0700 if missing)
+//	s3://BUCKET/PREFIX?endpoint=...&region=...        S3 or an S3-compatible store
+//	azblob://ACCOUNT/CONTAINER/PREFIX?endpoint=...    Azure Blob storage
+//	mem://                                            a new, empty in-memory store (tests, dry runs)
+//
+// Credentials come from the environment through getenv, never from the URL: AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY (or the shared credentials file) for s3://; AZURE_STORAGE_CONNECTION_STRING,
+// AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN for azblob://. Remote stores are wrapped in the
+// retry decorator.
+func Open(ctx context.Context, rawURL string, getenv func(string) string) (blob.Storage, error) {
 	if rawURL == "" {
 		return nil, errors.New("empty storage URL; use e.g. --storage file:///var/backups/cairn")
 	}
@@ -36,13 +46,33 @@ func Open(_ context.Context, rawURL string) (blob.Storage, error) {
 		return filesystem.OpenURL(u)
 	case "mem":
 		return memory.OpenURL(u)
+	case "s3":
+		cfg, err := s3.ParseURL(u, getenv)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s3.New(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return retry.New(st, retry.Options{}), nil
+	case "azblob":
+		cfg, err := azure.ParseURL(u, getenv)
+		if err != nil {
+			return nil, err
+		}
+		st, err := azure.New(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return retry.New(st, retry.Options{}), nil
 	case "":
 		if strings.HasPrefix(u.Path, "/") {
 			return nil, fmt.Errorf("storage URL %q has no scheme; did you mean file://%s?", blob.DisplayURL(u), u.Path)
 		}
 		return nil, fmt.Errorf("storage URL %q has no scheme; use e.g. file:///var/backups/cairn", blob.DisplayURL(u))
 	default:
-		return nil, fmt.Errorf("unsupported storage URL scheme %q in %q: supported are file:// and mem:// (azblob:// and s3:// arrive with the storage backends work)",
+		return nil, fmt.Errorf("unsupported storage URL scheme %q in %q: supported are file://, s3://, azblob:// and mem://",
 			u.Scheme, blob.DisplayURL(u))
 	}
 }

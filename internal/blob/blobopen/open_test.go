@@ -14,7 +14,7 @@ import (
 func TestOpenFile(t *testing.T) {
 	ctx := t.Context()
 	root := filepath.Join(t.TempDir(), "backups", "cairn")
-	s, err := blobopen.Open(ctx, "file://"+filepath.ToSlash(root))
+	s, err := blobopen.Open(ctx, "file://"+filepath.ToSlash(root), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestOpenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second Open of the same URL sees the same objects.
-	again, err := blobopen.Open(ctx, "file://"+filepath.ToSlash(root))
+	again, err := blobopen.Open(ctx, "file://"+filepath.ToSlash(root), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,11 +41,11 @@ func TestOpenFile(t *testing.T) {
 
 func TestOpenMemory(t *testing.T) {
 	ctx := t.Context()
-	a, err := blobopen.Open(ctx, "mem://")
+	a, err := blobopen.Open(ctx, "mem://", noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := blobopen.Open(ctx, "mem://")
+	b, err := blobopen.Open(ctx, "mem://", noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestOpenMemory(t *testing.T) {
 	if _, err := b.Stat(ctx, "k"); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("two mem:// stores share objects: Stat = %v", err)
 	}
-	if _, err := blobopen.Open(ctx, "mem://named"); err == nil {
+	if _, err := blobopen.Open(ctx, "mem://named", noEnv); err == nil {
 		t.Error("mem://named accepted")
 	}
 }
@@ -71,13 +71,13 @@ func TestOpenErrors(t *testing.T) {
 		{"", []string{"empty", "file:///var/backups/cairn"}},
 		{"/var/backups/cairn", []string{"no scheme", "file:///var/backups/cairn"}},
 		{"backups", []string{"no scheme", "file:///var/backups/cairn"}},
-		{"s3://bucket/prefix", []string{`"s3"`, "file://", "mem://", "azblob:// and s3://"}},
-		{"gopher://user:hunter2@host/", []string{`"gopher"`, "file:// and mem://"}},
-		{"azblob://AKIDSECRET:hunter2@acct/c?sig=hunter2", []string{`"azblob"`}},
+		{"ftp://bucket/prefix", []string{`"ftp"`, "file://", "mem://", "s3://", "azblob://"}},
+		{"gopher://user:hunter2@host/", []string{`"gopher"`, "file://, s3://, azblob:// and mem://"}},
+		{"azblob://AKIDSECRET:hunter2@acct/c?sig=hunter2", []string{"environment"}},
 		{"file://u:hunter2@/var/x?sig=hunter2", []string{"file:// takes only a path"}},
 		{"http://[::1", []string{"invalid storage URL"}},
 	} {
-		_, err := blobopen.Open(t.Context(), tc.url)
+		_, err := blobopen.Open(t.Context(), tc.url, noEnv)
 		if err == nil {
 			t.Errorf("Open(%q) succeeded", tc.url)
 			continue
@@ -92,3 +92,5 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+func noEnv(string) string { return "" }
