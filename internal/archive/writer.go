@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -20,7 +18,7 @@ import (
 // Size targets of the writer (docs/design/format.md §1).
 const (
 	sectionTargetBytes = 8 << 20
-	packTargetBytes    = 16 << 20
+	packTargetBytes    = 8 << 20
 )
 
 // ErrBackupExists means a backup of that name already exists, complete or not.
@@ -108,7 +106,7 @@ func (s *Sink) Close(ctx context.Context) error {
 	}
 	p := s.pack
 	s.pack = nil
-	return s.w.finishPack(p)
+	return s.w.finishPack(ctx, p)
 }
 
 func (s *Sink) flushSection(ctx context.Context) error {
@@ -135,7 +133,7 @@ func (s *Sink) flushSection(ctx context.Context) error {
 	if s.pack.size >= packTargetBytes {
 		p := s.pack
 		s.pack = nil
-		return s.w.finishPack(p)
+		return s.w.finishPack(ctx, p)
 	}
 	return nil
 }
@@ -156,44 +154,34 @@ func (w *BackupWriter) addSection(key GroupKey, namespaced bool, sec Section) {
 	w.raw += sec.RawBytes
 }
 
-// packStream uploads one pack while it is written: memory stays flat whatever the backup's size.
+// packStream collects one pack in memory and stores it whole when it is full: at most one pack
+// per sink is in memory, and a pack held as bytes can be sent again by the retry decorator when a
+// connection drops halfway through an upload.
 type packStream struct {
 	name string
-	pw   *io.PipeWriter
-	hash hash.Hash
+	buf  bytes.Buffer
 	size int64
-	done chan error
 }
 
-func (w *BackupWriter) startPack(ctx context.Context) *packStream {
-	name := fmt.Sprintf("%06d.pack", w.packSeq.Add(1))
-	pr, pw := io.Pipe()
-	p := &packStream{name: name, pw: pw, hash: sha256.New(), done: make(chan error, 1)}
-	go func() {
-		err := w.repo.storage.Put(ctx, backupPrefix(w.name)+"packs/"+name, pr, blob.PutOptions{IfNotExists: true})
-		pr.CloseWithError(err) // unblocks the writer if Put gave up early
-		p.done <- err
-	}()
-	return p
+func (w *BackupWriter) startPack(_ context.Context) *packStream {
+	return &packStream{name: fmt.Sprintf("%06d.pack", w.packSeq.Add(1))}
 }
 
 func (p *packStream) write(b []byte) error {
-	if _, err := p.pw.Write(b); err != nil {
-		return fmt.Errorf("write pack %s: %w", p.name, err)
-	}
-	p.hash.Write(b)
+	p.buf.Write(b)
 	p.size += int64(len(b))
 	return nil
 }
 
-func (w *BackupWriter) finishPack(p *packStream) error {
-	p.pw.Close()
-	if err := <-p.done; err != nil {
+func (w *BackupWriter) finishPack(ctx context.Context, p *packStream) error {
+	data := p.buf.Bytes()
+	if err := w.repo.storage.Put(ctx, backupPrefix(w.name)+"packs/"+p.name, bytes.NewReader(data), blob.PutOptions{IfNotExists: true}); err != nil {
 		return fmt.Errorf("store pack %s: %w", p.name, err)
 	}
+	sum := sha256.Sum256(data)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.files = append(w.files, FileEntry{Name: "packs/" + p.name, Size: p.size, SHA256: hex.EncodeToString(p.hash.Sum(nil))})
+	w.files = append(w.files, FileEntry{Name: "packs/" + p.name, Size: p.size, SHA256: hex.EncodeToString(sum[:])})
 	w.stored += p.size
 	return nil
 }
