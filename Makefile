@@ -66,10 +66,11 @@ BENCH_COUNTS ?= 10000,100000
 BENCH_KINDS ?= configmaps,secrets
 
 .PHONY: bench
-bench: build cluster-binaries ## benchmarks: Go benchmarks, then backup/restore of many objects in a real apiserver (a table)
+bench: build cluster-binaries test-servers ## benchmarks: Go benchmarks, backup/restore of many objects, storage throughput per backend (tables)
 	go test -run '^$$' -bench . -benchmem -count=1 ./...
 	go test -run '^$$' -bench . -benchmem -count=1 -tags integration ./test/integration/...
 	go run ./bench/objects -counts $(BENCH_COUNTS) -kinds $(BENCH_KINDS)
+	go run ./bench/storage
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (with the depguard layering rules)
