@@ -677,7 +677,7 @@ func (s *server) waitReady(ctx context.Context, url string, check func(*http.Res
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("exited before answering (%v); output:\n%s", s.err, s.out)
+			return fmt.Errorf("exited before answering (%w); output:\n%s", s.err, s.out)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -332,3 +332,39 @@ func put(t *testing.T, st blob.Storage, key string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+func TestLockedBackupCannotBeDeletedEarly(t *testing.T) {
+	ctx := t.Context()
+	st := memory.New()
+	now := time.Now()
+	st.Now = func() time.Time { return now }
+	r, err := Init(ctx, st, pass, InitOptions{Encrypt: true, KDF: testKDF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := r.NewBackup(ctx, "locked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.LockUntil(now.Add(24 * time.Hour))
+	s := w.NewSink()
+	if err := s.Add(ctx, cmKey, true, item("ConfigMap", "shop", "a", "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Commit(ctx, RecoveryPoint{Result: BackupResult{Phase: PhaseCompleted}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.DeleteBackup(ctx, "locked"); !errors.Is(err, blob.ErrLocked) {
+		t.Fatalf("delete of a locked backup: %v", err)
+	}
+	if _, err := r.OpenBackup(ctx, "locked"); err != nil {
+		t.Fatalf("a refused delete damaged the backup: %v", err)
+	}
+	now = now.Add(25 * time.Hour)
+	if _, err := r.DeleteBackup(ctx, "locked"); err != nil {
+		t.Fatalf("delete after the lock expired: %v", err)
+	}
+}

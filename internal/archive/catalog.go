@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/blob"
 )
@@ -82,7 +83,7 @@ func (r *Repository) PutRestoreResult(ctx context.Context, name string, result a
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	return r.putEnvelope(ctx, restoreKey(name), formatRestoreResult, restoreContext(name), result)
+	return r.putEnvelope(ctx, restoreKey(name), formatRestoreResult, restoreContext(name), result, time.Time{})
 }
 
 // RestoreResultExists tells whether a restore of that name was recorded.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/blob"
 )
@@ -94,12 +95,12 @@ func (k Keys) decodeEnvelope(what, format, context string, data []byte, v any) e
 	return nil
 }
 
-func (r *Repository) putEnvelope(ctx context.Context, key, format, context string, v any) error {
+func (r *Repository) putEnvelope(ctx context.Context, key, format, context string, v any, retainUntil time.Time) error {
 	data, err := r.keys.encodeEnvelope(format, context, v)
 	if err != nil {
 		return err
 	}
-	if err := r.storage.Put(ctx, key, bytes.NewReader(data), blob.PutOptions{IfNotExists: true}); err != nil {
+	if err := r.storage.Put(ctx, key, bytes.NewReader(data), blob.PutOptions{IfNotExists: true, RetainUntil: retainUntil}); err != nil {
 		return fmt.Errorf("write %s: %w", key, err)
 	}
 	return nil

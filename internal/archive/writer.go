@@ -27,10 +27,11 @@ var ErrBackupExists = errors.New("a backup of that name already exists")
 // BackupWriter writes one backup. Items go in through Sinks (one per goroutine); Commit writes the
 // index and then the manifest, which makes the backup exist.
 type BackupWriter struct {
-	repo    *Repository
-	name    string
-	id      string
-	packSeq atomic.Int64
+	repo        *Repository
+	name        string
+	id          string
+	packSeq     atomic.Int64
+	retainUntil time.Time
 
 	mu     sync.Mutex
 	groups map[GroupKey]*IndexGroup
@@ -62,6 +63,12 @@ func (r *Repository) NewBackup(ctx context.Context, name string) (*BackupWriter,
 }
 
 var errStopList = errors.New("stop listing")
+
+// LockUntil makes every file of the backup immutable in storage until t, where the storage can
+// lock (S3 object lock, Azure immutability policies; filesystem and memory enforce it within
+// cairn): not even these credentials can delete the backup before then. Call it before any Sink
+// writes.
+func (w *BackupWriter) LockUntil(t time.Time) { w.retainUntil = t }
 
 // Name returns the backup's name.
 func (w *BackupWriter) Name() string { return w.name }
@@ -175,7 +182,7 @@ func (p *packStream) write(b []byte) error {
 
 func (w *BackupWriter) finishPack(ctx context.Context, p *packStream) error {
 	data := p.buf.Bytes()
-	if err := w.repo.storage.Put(ctx, backupPrefix(w.name)+"packs/"+p.name, bytes.NewReader(data), blob.PutOptions{IfNotExists: true}); err != nil {
+	if err := w.repo.storage.Put(ctx, backupPrefix(w.name)+"packs/"+p.name, bytes.NewReader(data), blob.PutOptions{IfNotExists: true, RetainUntil: w.retainUntil}); err != nil {
 		return fmt.Errorf("store pack %s: %w", p.name, err)
 	}
 	sum := sha256.Sum256(data)
@@ -213,7 +220,7 @@ func (w *BackupWriter) Commit(ctx context.Context, rp RecoveryPoint) (RecoveryPo
 	if err != nil {
 		return rp, err
 	}
-	if err := w.repo.storage.Put(ctx, indexKey(w.name), bytes.NewReader(sealed), blob.PutOptions{IfNotExists: true}); err != nil {
+	if err := w.repo.storage.Put(ctx, indexKey(w.name), bytes.NewReader(sealed), blob.PutOptions{IfNotExists: true, RetainUntil: w.retainUntil}); err != nil {
 		return rp, fmt.Errorf("write index: %w", err)
 	}
 	sum := sha256.Sum256(sealed)
@@ -229,7 +236,7 @@ func (w *BackupWriter) Commit(ctx context.Context, rp RecoveryPoint) (RecoveryPo
 	if rp.CompletedAt.IsZero() {
 		rp.CompletedAt = time.Now().UTC()
 	}
-	if err := w.repo.putEnvelope(ctx, manifestKey(w.name), formatManifest, manifestContext(w.name), rp); err != nil {
+	if err := w.repo.putEnvelope(ctx, manifestKey(w.name), formatManifest, manifestContext(w.name), rp, w.retainUntil); err != nil {
 		return rp, err
 	}
 	return rp, nil

@@ -32,6 +32,8 @@ type Options struct {
 	PageSize int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// LockUntil, if set, makes the backup's files immutable in storage until then.
+	LockUntil time.Time
 	// Progress, if set, is called from the backup's goroutines as items are captured.
 	Progress func(Progress)
 	Logger   *slog.Logger
@@ -135,6 +137,9 @@ func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.Recove
 	w, err := repo.NewBackup(ctx, b.opts.Name)
 	if err != nil {
 		return rp, err
+	}
+	if !b.opts.LockUntil.IsZero() {
+		w.LockUntil(b.opts.LockUntil)
 	}
 	b.log.Info("backup started", "resources", len(resources), "namespaces", len(namespaces))
 

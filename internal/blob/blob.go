@@ -5,6 +5,9 @@
 //
 // Keys are slash-separated relative paths such as "snapshots/2024/abc.json"; see ValidateKey.
 // Errors that callers branch on wrap the sentinels below, so use errors.Is.
+//
+// An object can be locked for a retention period (PutOptions.RetainUntil) where the backend
+// offers it; Locker and RetentionOf report the lock.
 package blob
 
 import (
@@ -31,7 +34,8 @@ type Storage interface {
 	// List calls fn for every key with the prefix, in lexical key order; an error from fn stops
 	// listing and is returned. The prefix is a plain string prefix (see ValidatePrefix).
 	List(ctx context.Context, prefix string, fn func(Info) error) error
-	// Delete removes key; deleting a missing key returns ErrNotFound.
+	// Delete removes key; deleting a missing key returns ErrNotFound, and deleting one under
+	// an unexpired retention period (see PutOptions.RetainUntil) an error wrapping ErrLocked.
 	Delete(ctx context.Context, key string) error
 	// String describes the location for messages, never including credentials.
 	String() string
@@ -41,6 +45,12 @@ type Storage interface {
 type PutOptions struct {
 	// IfNotExists makes Put fail with ErrAlreadyExists instead of overwriting.
 	IfNotExists bool
+	// RetainUntil, when not zero, locks the object until then: until that time neither Delete
+	// nor an overwriting Put succeeds (they fail with ErrLocked), whatever the credentials. A
+	// backend or location that cannot lock fails the Put with ErrRetentionUnsupported, before
+	// storing anything when it can tell; a time not in the future is an error. See each
+	// backend for how far its lock really holds.
+	RetainUntil time.Time
 }
 
 // Info describes one stored object.
@@ -60,6 +70,11 @@ var (
 	ErrInvalidRange = errors.New("blob: invalid range")
 	// ErrInvalidKey: a key or prefix breaks the rules of ValidateKey.
 	ErrInvalidKey = errors.New("blob: invalid key")
+	// ErrLocked: a Delete or overwrite of an object whose retention period has not ended.
+	ErrLocked = errors.New("blob: object is locked by a retention period")
+	// ErrRetentionUnsupported: a Put asked for a retention period (PutOptions.RetainUntil) that
+	// the backend or location cannot enforce; the error says what to configure.
+	ErrRetentionUnsupported = errors.New("blob: retention periods are not supported here")
 )
 
 // MaxKeyLen is the longest key, in bytes, that ValidateKey accepts.
@@ -145,7 +160,7 @@ func IsRetryable(err error) bool {
 		return false
 	}
 	for _, final := range []error{
-		ErrNotFound, ErrAlreadyExists, ErrInvalidRange, ErrInvalidKey,
+		ErrNotFound, ErrAlreadyExists, ErrInvalidRange, ErrInvalidKey, ErrLocked, ErrRetentionUnsupported,
 		context.Canceled, context.DeadlineExceeded,
 	} {
 		if errors.Is(err, final) {

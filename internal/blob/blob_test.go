@@ -61,6 +61,8 @@ func TestIsRetryable(t *testing.T) {
 		{&blob.RetryableError{Err: fmt.Errorf("slow: %w", context.DeadlineExceeded)}, false},
 		{blob.ErrInvalidRange, false},
 		{blob.ErrInvalidKey, false},
+		{&blob.RetryableError{Err: blob.ErrLocked}, false},
+		{&blob.RetryableError{Err: fmt.Errorf("put k: %w", blob.ErrRetentionUnsupported)}, false},
 	} {
 		if got := blob.IsRetryable(tc.err); got != tc.want {
 			t.Errorf("IsRetryable(%v) = %v, want %v", tc.err, got, tc.want)

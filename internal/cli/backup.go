@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func (f *scopeFlags) scope() (*scope.Scope, error) {
 func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var sf scopeFlags
-	var output string
+	var output, lockFor string
 	var parallelism int
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -70,6 +71,14 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var lockUntil time.Time
+			if lockFor != "" {
+				d, err := parseDays(lockFor)
+				if err != nil {
+					return fmt.Errorf("--lock-for %q: %w", lockFor, err)
+				}
+				lockUntil = time.Now().Add(d)
+			}
 			cfg, err := target.RESTConfig()
 			if err != nil {
 				return err
@@ -81,7 +90,7 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 			}
 			bar := newProgressLine(env.Stderr)
 			rp, err := backup.Run(ctx, cfg, r, backup.Options{
-				Name: args[0], Scope: sc, Parallelism: parallelism,
+				Name: args[0], Scope: sc, Parallelism: parallelism, LockUntil: lockUntil,
 				Progress: func(p backup.Progress) {
 					bar.update("backing up: %d items, %s  %s", p.Items, humanBytes(p.RawBytes), p.Resource)
 				},
@@ -103,6 +112,7 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	repo.register(cmd, true)
 	sf.register(cmd)
 	cmd.Flags().IntVar(&parallelism, "parallelism", 4, "resource types listed at once")
+	cmd.Flags().StringVar(&lockFor, "lock-for", "", "make the backup immutable in storage for this long, e.g. 30d or 720h (S3 object lock, Azure immutability; file:// enforces it within cairn)")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
@@ -324,4 +334,20 @@ func newBackupDeleteCommand(env Env) *cobra.Command {
 	}
 	repo.register(cmd, false)
 	return cmd
+}
+
+// parseDays reads a Go duration, also accepting whole days ("30d").
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("use a positive number of days like 30d, or a duration like 720h")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("use a positive number of days like 30d, or a duration like 720h")
+	}
+	return d, nil
 }

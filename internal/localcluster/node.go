@@ -1,6 +1,7 @@
 package localcluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,6 +71,9 @@ func (c *Cluster) startNode(ctx context.Context) error {
 			c.log.Warn("node did not come up; retrying once", "error", err)
 			_ = c.stop("kubelet", 10*time.Second)
 			_ = c.stop("containerd", 10*time.Second)
+			for _, pid := range c.strayNodeProcesses() {
+				_ = c.killProcess(pid, 5*time.Second)
+			}
 			for _, name := range []string{"kubelet", "containerd"} {
 				_ = os.Rename(c.logFile(name), c.logFile(name+".attempt1"))
 			}
@@ -90,6 +94,9 @@ func (c *Cluster) startRuntimeAndKubelet(ctx context.Context, cfg, kcfg string, 
 		if err != nil {
 			return fmt.Errorf("import image %s: %w: %s", img, err, out)
 		}
+	}
+	if err := c.waitContainerd(ctx); err != nil {
+		return err
 	}
 	err := c.launch(component{name: "kubelet", path: c.opts.Binaries.Kube("kubelet"), args: []string{
 		"--config=" + kcfg,
@@ -231,7 +238,7 @@ func (c *Cluster) waitNodeReady(ctx context.Context, timeout time.Duration) erro
 	var last string
 	for {
 		if _, ok := c.running("kubelet"); !ok {
-			return fmt.Errorf("kubelet exited; last lines of kubelet.log:\n%s", c.tailLog("kubelet", 8))
+			return fmt.Errorf("kubelet exited (%s); last lines of kubelet.log:\n%s", c.processReport("kubelet"), c.tailLog("kubelet", 8))
 		}
 		last = nodeCondition(ctx, client, c.State.Node)
 		if last == "Ready" {
@@ -312,4 +319,17 @@ func mustLookPath(cmd string) string {
 		return p
 	}
 	return cmd // check() already failed with an install hint if it is missing
+}
+
+// strayNodeProcesses lists live processes of this cluster's node (kubelet, containerd, shims) that
+// no pid file names any more.
+func (c *Cluster) strayNodeProcesses() []int {
+	var pids []int
+	for _, pid := range c.strayProcesses() {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if bytes.Contains(cmdline, []byte(c.kubeletDir())) || bytes.Contains(cmdline, []byte(c.containerdDir())) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

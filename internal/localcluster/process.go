@@ -75,18 +75,22 @@ func (c *Cluster) running(name string) (int, bool) {
 }
 
 // ownsProcess tells whether pid is a live, non-zombie process whose command line mentions this
-// cluster's directory: every component is started with a path under it.
+// cluster's directory: every component is started with a path under it. A live process whose
+// command line cannot be read at this instant (it is exiting, or the VM's /proc lags) counts as
+// ours: a pid reused by another program shows that program's command line.
 func (c *Cluster) ownsProcess(pid int) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(cmdline) == 0 {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
 		return false
 	}
-	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return false
-		}
+	if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+		return false
 	}
-	return bytes.Contains(cmdline, []byte(c.Dir+"/"))
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	return len(cmdline) == 0 || bytes.Contains(cmdline, []byte(c.Dir+"/"))
 }
 
 // stop ends the component: SIGTERM, then SIGKILL after grace. It removes the pid file either way.
@@ -160,7 +164,7 @@ func (c *Cluster) strayProcesses() []int {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		if c.ownsProcess(pid) {
+		if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && len(cmdline) > 0 && c.ownsProcess(pid) {
 			pids = append(pids, pid)
 		}
 	}
@@ -181,4 +185,21 @@ func (c *Cluster) tailLog(name string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// processReport describes what the pid file of a component names, for error messages.
+func (c *Cluster) processReport(name string) string {
+	data, err := os.ReadFile(c.pidFile(name))
+	if err != nil {
+		return "no pid file"
+	}
+	pid := strings.TrimSpace(string(data))
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return "pid " + pid + " is gone"
+	}
+	if len(stat) > 60 {
+		stat = stat[:60]
+	}
+	return "pid " + pid + ": " + string(stat)
 }

@@ -106,13 +106,25 @@ func StartVersityGW(t testing.TB) S3Server {
 // CreateBucket makes the bucket name on the server.
 func (s S3Server) CreateBucket(t testing.TB, name string) {
 	t.Helper()
+	s.makeBucket(t, name, false)
+}
+
+// CreateLockedBucket makes the bucket name with object lock enabled (and so versioning), as
+// retention periods need.
+func (s S3Server) CreateLockedBucket(t testing.TB, name string) {
+	t.Helper()
+	s.makeBucket(t, name, true)
+}
+
+func (s S3Server) makeBucket(t testing.TB, name string, objectLock bool) {
+	t.Helper()
 	client, err := s.client()
 	if err != nil {
 		t.Fatalf("create bucket %s: %v", name, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := client.MakeBucket(ctx, name, minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
+	if err := client.MakeBucket(ctx, name, minio.MakeBucketOptions{Region: "us-east-1", ObjectLocking: objectLock}); err != nil {
 		t.Fatalf("create bucket %s at %s: %v", name, s.Endpoint, err)
 	}
 }

@@ -69,3 +69,23 @@ func TestBackupRestoreThroughRealStorageServers(t *testing.T) {
 		})
 	}
 }
+
+// TestLockedBackupInS3ObjectLock backs up with --lock-for into a bucket with S3 object lock: the
+// server itself then refuses to delete the backup, whatever cairn is told.
+func TestLockedBackupInS3ObjectLock(t *testing.T) {
+	s3srv := testenv.StartVersityGW(t)
+	s3srv.CreateLockedBucket(t, "cairn-locked")
+	storage := fmt.Sprintf("s3://cairn-locked?endpoint=%s&pathStyle=true", url.QueryEscape(s3srv.Endpoint))
+	env := map[string]string{"AWS_ACCESS_KEY_ID": s3srv.AccessKey, "AWS_SECRET_ACCESS_KEY": s3srv.SecretKey}
+	if out, errOut, err := cairnWithEnv(t, source, env, "backup", "create", "locked", "--storage", storage,
+		"--include-namespaces", "default", "--lock-for", "1d"); err != nil {
+		t.Fatalf("locked backup: %v\n%s\n%s", err, out, errOut)
+	}
+	_, _, err := cairnWithEnv(t, source, env, "backup", "delete", "locked", "--storage", storage)
+	if err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("delete of a locked backup: %v", err)
+	}
+	if out, _, err := cairnWithEnv(t, source, env, "backup", "verify", "locked", "--storage", storage); err != nil || !strings.Contains(out, "intact") {
+		t.Fatalf("verify after the refused delete: %v\n%s", err, out)
+	}
+}

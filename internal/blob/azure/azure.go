@@ -8,6 +8,9 @@
 // one intact. Put with IfNotExists sends If-None-Match: * with that final request, which the
 // service evaluates atomically.
 //
+// Retention periods (blob.PutOptions.RetainUntil) are blob-level immutability policies, which
+// need a container with version-level immutability support; see lock.go.
+//
 // The SDK's own retries are turned off: transient failures are returned at once, marked with
 // blob.RetryableError, for cairn's retry decorator to handle.
 package azure
@@ -24,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -37,7 +41,10 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 const (
 	// blockSize is the size of the blocks Put stages; each Put holds up to uploadConcurrency
@@ -214,6 +221,9 @@ type Storage struct {
 	account   string
 	container string
 	prefix    string // "" or ending in "/"
+
+	immutMu sync.Mutex
+	immut   immutability // what is known of the container's immutability support
 }
 
 // New connects to the container cfg names and checks that it exists and that the credentials
@@ -363,8 +373,14 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 	if err := blob.ValidateKey(key); err != nil {
 		return err
 	}
+	if err := blob.CheckRetainUntil(key, opts.RetainUntil, time.Now()); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := s.prepareLock(ctx, key, opts); err != nil {
+		return err
 	}
 	// UploadStream reads r without looking at the context and, after a failed request, goes on
 	// reading (and discarding) r to its end. src stops reading once uploadCtx is done: when ctx
@@ -381,6 +397,9 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 	}
 	_, err := s.blobClient(key).UploadStream(context.WithValue(uploadCtx, stopUploadKey{}, stop), src, uopts)
 	if err == nil {
+		if !opts.RetainUntil.IsZero() {
+			return s.lock(ctx, key, opts.RetainUntil)
+		}
 		return nil
 	}
 	if srcErr := src.sourceErr(); srcErr != nil && errors.Is(err, srcErr) {
@@ -388,6 +407,9 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 	}
 	if opts.IfNotExists && (bloberror.HasCode(err, bloberror.BlobAlreadyExists) || hasStatus(err, http.StatusPreconditionFailed)) {
 		return fmt.Errorf("put %s: %w", key, blob.ErrAlreadyExists)
+	}
+	if isLockRefusal(err) {
+		return fmt.Errorf("put %s: %w: %w", key, blob.ErrLocked, mapErr(err))
 	}
 	return fmt.Errorf("put %s: %w", key, mapErr(err))
 }
@@ -602,10 +624,20 @@ func (s *Storage) List(ctx context.Context, prefix string, fn func(blob.Info) er
 	return nil
 }
 
-// Delete implements blob.Storage.
+// Delete implements blob.Storage. In a container that has (or may have) immutability support it
+// looks at the blob first and refuses to delete one under a policy (see lock.go).
 func (s *Storage) Delete(ctx context.Context, key string) error {
 	if err := blob.ValidateKey(key); err != nil {
 		return err
+	}
+	state, err := s.containerImmutability(ctx)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	if state != immutDisabled {
+		if err := s.checkUnlocked(ctx, "delete", key); err != nil {
+			return err
+		}
 	}
 	if _, err := s.blobClient(key).Delete(ctx, nil); err != nil {
 		return s.keyErr("delete", key, err)
@@ -621,6 +653,8 @@ func (s *Storage) keyErr(op, key string, err error) error {
 		return fmt.Errorf("%s %s: %w", op, key, blob.ErrNotFound)
 	case bloberror.HasCode(err, bloberror.ContainerNotFound):
 		return fmt.Errorf("%s %s: container %q of account %q does not exist: %w", op, key, s.container, s.account, mapErr(err))
+	case isLockRefusal(err):
+		return fmt.Errorf("%s %s: %w: %w", op, key, blob.ErrLocked, mapErr(err))
 	case errors.As(err, &re) && re.StatusCode == http.StatusNotFound && re.ErrorCode == "":
 		// A HEAD response has no body, and some servers send no error code header either.
 		return fmt.Errorf("%s %s: %w", op, key, blob.ErrNotFound)

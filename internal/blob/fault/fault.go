@@ -15,15 +15,19 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 // Operation names, as used in Fault.Op and Calls.
-var ops = []string{"put", "get", "stat", "list", "delete"}
+var ops = []string{"put", "get", "stat", "list", "delete", "retention"}
 
 // Fault describes one injected misbehaviour. A call is affected by the first fault, in the order
 // they were added, that matches it and has not run out of Times.
 type Fault struct {
-	// Op is the operation affected: "put", "get", "stat", "list", "delete", or "*" for all.
+	// Op is the operation affected: "put", "get", "stat", "list", "delete", "retention" (the
+	// blob.Locker method), or "*" for all.
 	Op string
 	// KeyPrefix restricts the fault to keys with this prefix; for List, to list prefixes that
 	// start with it. "" matches everything.
@@ -203,6 +207,18 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 		return f.err("delete", key)
 	}
 	return s.inner.Delete(ctx, key)
+}
+
+// Retention implements blob.Locker by asking the inner Storage (see blob.RetentionOf).
+func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) {
+	f, err := s.begin(ctx, "retention", key)
+	switch {
+	case err != nil:
+		return time.Time{}, err
+	case f.fails():
+		return time.Time{}, f.err("retention", key)
+	}
+	return blob.RetentionOf(ctx, s.inner, key)
 }
 
 // failingReader passes left bytes of r through, then fails with err.

@@ -4,6 +4,14 @@
 //
 // Because keys are files, a key cannot also be the directory of other keys: with "a/b" stored,
 // a Put of "a" fails, and vice versa.
+//
+// Retention periods (blob.PutOptions.RetainUntil) are cairn's own: a locked object is written
+// read-only (0400) and its end date recorded in a file beside it, "KEY.cairn-lock~" (the "~"
+// keeps it out of List), and this backend refuses to delete or replace the object until then.
+// A filesystem has no write-once mode, so nothing stops other programs: the read-only mode
+// only guards against writes in place by non-root users, while unlinking needs no more than
+// write permission on the directory, and root can do anything. For a lock that holds against a
+// compromised host, use S3 object lock or Azure immutability policies.
 package filesystem
 
 import (
@@ -18,15 +26,22 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 const (
 	dirMode = 0o700
+	// lockedMode is the mode of a locked object and of its lock file.
+	lockedMode = 0o400
 	// tmpPattern: the "~" is outside the key alphabet, so a temporary file can never be taken
 	// for a key (List skips every name that is not a valid key), whatever keys callers choose.
 	tmpPattern = ".tmp-*~"
@@ -35,7 +50,14 @@ const (
 
 // Storage keeps objects as files under a root directory.
 type Storage struct {
+	// Now is the clock retention periods are measured against; nil means time.Now. Set it
+	// before the Storage is used.
+	Now func() time.Time
+
 	root string
+	// commitMu makes the check of an object's lock and the commit that replaces, deletes or
+	// locks it one step for the goroutines of this process (other processes are not excluded).
+	commitMu sync.Mutex
 }
 
 // New returns a Storage rooted at root, creating the directory with mode 0700 if missing.
@@ -54,7 +76,7 @@ func New(root string) (*Storage, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("filesystem storage: %s is not a directory", abs)
 	}
-	return &Storage{root: abs}, nil
+	return &Storage{Now: time.Now, root: abs}, nil
 }
 
 // OpenURL opens the store a URL of this backend's scheme names.
@@ -78,6 +100,9 @@ func (s *Storage) path(key string) string {
 // Put implements blob.Storage.
 func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.PutOptions) (err error) {
 	if err := blob.ValidateKey(key); err != nil {
+		return err
+	}
+	if err := blob.CheckRetainUntil(key, opts.RetainUntil, s.now()); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -109,6 +134,11 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("put %s: sync %s: %w", key, tmp, err)
 	}
+	if !opts.RetainUntil.IsZero() {
+		if err := f.Chmod(lockedMode); err != nil {
+			return fmt.Errorf("put %s: %w", key, err)
+		}
+	}
 	closeErr := f.Close()
 	f = nil
 	if closeErr != nil {
@@ -119,18 +149,8 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 
-	var commitErr error
-	if opts.IfNotExists {
-		// link(2) fails with EEXIST if target exists, atomically; rename would replace it.
-		commitErr = os.Link(tmp, target)
-		if errors.Is(commitErr, fs.ErrExist) {
-			return fmt.Errorf("put %s: %w", key, blob.ErrAlreadyExists)
-		}
-	} else {
-		commitErr = os.Rename(tmp, target)
-	}
-	if commitErr != nil {
-		return fmt.Errorf("put %s: %w", key, commitErr)
+	if err := s.commit(key, tmp, target, opts); err != nil {
+		return err
 	}
 	if opts.IfNotExists {
 		os.Remove(tmp) // before the directory sync, so the sync covers it too
@@ -352,8 +372,8 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 	if st.IsDir() {
 		return fmt.Errorf("delete %s: %w", key, blob.ErrNotFound)
 	}
-	if err := os.Remove(p); err != nil {
-		return mapErr("delete", key, err)
+	if err := s.remove(key); err != nil {
+		return err
 	}
 	dir := filepath.Dir(p)
 	if err := syncDir(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {

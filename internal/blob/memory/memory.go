@@ -1,5 +1,8 @@
 // Package memory is an in-memory blob.Storage (mem:// URLs) for tests and dry runs. Its contents
 // live as long as the Storage value and are never shared between values.
+//
+// Retention periods (blob.PutOptions.RetainUntil) are enforced within the process against the
+// Storage's clock, which tests may replace to let time pass.
 package memory
 
 import (
@@ -16,22 +19,45 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 type object struct {
-	data    []byte // never modified after the Put that stored it
-	modTime time.Time
+	data        []byte // never modified after the Put that stored it
+	modTime     time.Time
+	retainUntil time.Time // zero: not locked
 }
 
 // Storage keeps objects in a map guarded by a mutex.
 type Storage struct {
+	// Now is the clock for modification times and retention periods; nil means time.Now. Set
+	// it before the Storage is used.
+	Now func() time.Time
+
 	mu      sync.Mutex
 	objects map[string]object
 }
 
 // New returns an empty Storage.
 func New() *Storage {
-	return &Storage{objects: map[string]object{}}
+	return &Storage{Now: time.Now, objects: map[string]object{}}
+}
+
+func (s *Storage) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// lockedUntil returns the end of obj's retention period, or the zero time if it is not locked.
+func (s *Storage) lockedUntil(obj object) time.Time {
+	if obj.retainUntil.After(s.now()) {
+		return obj.retainUntil
+	}
+	return time.Time{}
 }
 
 // OpenURL opens the store a URL of this backend's scheme names.
@@ -51,16 +77,24 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 	if err := blob.ValidateKey(key); err != nil {
 		return err
 	}
+	if err := blob.CheckRetainUntil(key, opts.RetainUntil, s.now()); err != nil {
+		return err
+	}
 	data, err := readAll(ctx, r)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, exists := s.objects[key]; exists && opts.IfNotExists {
-		return fmt.Errorf("put %s: %w", key, blob.ErrAlreadyExists)
+	if old, exists := s.objects[key]; exists {
+		if opts.IfNotExists {
+			return fmt.Errorf("put %s: %w", key, blob.ErrAlreadyExists)
+		}
+		if until := s.lockedUntil(old); !until.IsZero() {
+			return blob.LockedError("put", key, until)
+		}
 	}
-	s.objects[key] = object{data: data, modTime: time.Now()}
+	s.objects[key] = object{data: data, modTime: s.now(), retainUntil: opts.RetainUntil}
 	return nil
 }
 
@@ -166,9 +200,25 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.objects[key]; !ok {
+	obj, ok := s.objects[key]
+	if !ok {
 		return fmt.Errorf("delete %s: %w", key, blob.ErrNotFound)
+	}
+	if until := s.lockedUntil(obj); !until.IsZero() {
+		return blob.LockedError("delete", key, until)
 	}
 	delete(s.objects, key)
 	return nil
+}
+
+// Retention implements blob.Locker.
+func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) {
+	obj, err := s.lookup("retention", key)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return time.Time{}, fmt.Errorf("retention %s: %w", key, err)
+	}
+	return s.lockedUntil(obj), nil
 }

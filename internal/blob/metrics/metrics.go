@@ -22,7 +22,10 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 var ops = []string{"put", "get", "stat", "list", "delete"}
 
@@ -206,6 +209,12 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 	err := s.inner.Delete(ctx, key)
 	m.done(start, err)
 	return err
+}
+
+// Retention implements blob.Locker by asking the inner Storage (see blob.RetentionOf). It is
+// not recorded: it is a check of what Put did, not an operation of its own kind.
+func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) {
+	return blob.RetentionOf(ctx, s.inner, key)
 }
 
 // countReader returns r counting the bytes read into c. It stays an io.Seeker if r is one, so

@@ -7,13 +7,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 // maxChunk is the most bytes paid for at once; small enough that throttling stays smooth.
 const maxChunk = 32 << 10
@@ -111,6 +115,15 @@ func (s *Storage) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return s.inner.Delete(ctx, key)
+}
+
+// Retention implements blob.Locker by asking the inner Storage (see blob.RetentionOf); it is
+// one operation.
+func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) {
+	if err := s.op(ctx, "retention", key); err != nil {
+		return time.Time{}, err
+	}
+	return blob.RetentionOf(ctx, s.inner, key)
 }
 
 // throttle returns r paying for its bytes from s.bytes. It stays an io.Seeker if r is one, so

@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/blobtest"
@@ -32,4 +33,19 @@ func TestConformanceFlaky(t *testing.T) {
 		)
 		return retry.New(f, retry.Options{Attempts: 8, Sleep: noSleep})
 	})
+}
+
+// TestRetentionFlaky runs the retention suite through flaky decorators: RetainUntil and
+// Retention pass through, and ErrLocked is returned at once, not retried.
+func TestRetentionFlaky(t *testing.T) {
+	var offset time.Duration // read by the storage only from the test's goroutine
+	blobtest.RunRetention(t, func(*testing.T) blob.Storage {
+		m := memory.New()
+		m.Now = func() time.Time { return time.Now().Add(offset) }
+		f := fault.New(m,
+			fault.Fault{Op: "*", Times: 3, Err: err503},
+			fault.Fault{Op: "retention", Times: 2, Err: errReset},
+		)
+		return retry.New(f, retry.Options{Attempts: 8, Sleep: noSleep})
+	}, func(d time.Duration) { offset += d })
 }

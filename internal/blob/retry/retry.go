@@ -13,7 +13,10 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 // Options tunes the retries; zero fields take the defaults noted.
 type Options struct {
@@ -221,6 +224,17 @@ func (s *Storage) List(ctx context.Context, prefix string, fn func(blob.Info) er
 		}
 		return nil
 	})
+}
+
+// Retention implements blob.Locker by asking the inner Storage (see blob.RetentionOf).
+func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) {
+	var until time.Time
+	err := s.do(ctx, "retention", key, func(int) error {
+		var err error
+		until, err = blob.RetentionOf(ctx, s.inner, key)
+		return err
+	}, nil)
+	return until, err
 }
 
 // Delete implements blob.Storage. As with Put and IfNotExists, a retried Delete can fail with

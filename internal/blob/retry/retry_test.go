@@ -383,3 +383,22 @@ func TestIfNotExistsAfterLostResponse(t *testing.T) {
 		t.Errorf("Put error = %v, want ErrAlreadyExists (see the caveat on Put)", err)
 	}
 }
+
+func TestLockedNotRetried(t *testing.T) {
+	m := memory.New()
+	ctx := t.Context()
+	if err := m.Put(ctx, "k", strings.NewReader("x"), blob.PutOptions{RetainUntil: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	f := fault.New(m)
+	s := retry.New(f, retry.Options{Sleep: noSleep})
+	if err := s.Delete(ctx, "k"); !errors.Is(err, blob.ErrLocked) {
+		t.Fatalf("Delete error = %v, want ErrLocked", err)
+	}
+	if err := s.Put(ctx, "k", strings.NewReader("y"), blob.PutOptions{}); !errors.Is(err, blob.ErrLocked) {
+		t.Fatalf("Put error = %v, want ErrLocked", err)
+	}
+	if n := f.Calls("*"); n != 2 {
+		t.Errorf("the inner storage saw %d calls, want 2 (no retries)", n)
+	}
+}

@@ -5,7 +5,12 @@
 // single PutObject, a larger one as a multipart upload that is aborted on any failure, so a failed
 // or cancelled Put leaves no visible object. IfNotExists sends "If-None-Match: *" on the request
 // that publishes the object (the PutObject, or the CompleteMultipartUpload), which S3 evaluates
-// atomically; a refused write (412 PreconditionFailed) is blob.ErrAlreadyExists.
+// atomically; a refused write (412 PreconditionFailed) is blob.ErrAlreadyExists (in a bucket
+// that may be versioned, once a HEAD has found the object: see alreadyExists).
+//
+// Retention periods (blob.PutOptions.RetainUntil) use S3 Object Lock in compliance mode, which
+// the server enforces against every credential, and so need a bucket created with object lock
+// enabled (see lock.go).
 //
 // Transient failures (5xx, throttling, timeouts, broken connections) are returned as
 // *blob.RetryableError after minio-go's own retries; 4xx answers are permanent. Credentials never
@@ -29,6 +34,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,7 +45,10 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-var _ blob.Storage = (*Storage)(nil)
+var (
+	_ blob.Storage = (*Storage)(nil)
+	_ blob.Locker  = (*Storage)(nil)
+)
 
 const (
 	// PartSize is the size of the parts of a multipart upload, and so the largest object sent
@@ -77,6 +86,9 @@ type Storage struct {
 	bucket   string
 	prefix   string // "" or the configured prefix plus "/"
 	endpoint string // scheme://host for messages
+
+	lockMu sync.Mutex
+	lock   bucketLock // what is known of the bucket's object lock configuration
 }
 
 // New connects to the service cfg names and checks that the bucket exists.
@@ -141,8 +153,15 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 	if err := blob.ValidateKey(key); err != nil {
 		return err
 	}
+	if err := blob.CheckRetainUntil(key, opts.RetainUntil, time.Now()); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
+	}
+	lock, err := s.prepareLock(ctx, key, opts)
+	if err != nil {
+		return err
 	}
 	buf, rerr := readPart(ctx, r, make([]byte, 0, firstRead), PartSize)
 	if rerr != nil && !errors.Is(rerr, io.EOF) {
@@ -157,18 +176,22 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 	}
 	if errors.Is(rerr, io.EOF) {
 		popts.DisableMultipart = true
+		lock.apply(&popts)
 		_, err := s.client.PutObject(ctx, s.bucket, s.object(key), bytes.NewReader(buf), int64(len(buf)), popts)
 		if err != nil {
 			return s.putErr(ctx, key, err, opts)
 		}
-		return nil
+		return s.verifyLock(ctx, key, lock)
 	}
-	return s.putMultipart(ctx, key, r, buf, popts, opts)
+	if err := s.putMultipart(ctx, key, r, buf, popts, opts, lock); err != nil {
+		return err
+	}
+	return s.verifyLock(ctx, key, lock)
 }
 
-// putMultipart uploads first and the rest of r as a multipart upload, aborted on failure, and
-// completes it with popts.
-func (s *Storage) putMultipart(ctx context.Context, key string, r io.Reader, first []byte, popts minio.PutObjectOptions, opts blob.PutOptions) (err error) {
+// putMultipart uploads first and the rest of r as a multipart upload, started with the object
+// lock settings of lock, aborted on failure, and completes it with popts.
+func (s *Storage) putMultipart(ctx context.Context, key string, r io.Reader, first []byte, popts minio.PutObjectOptions, opts blob.PutOptions, lock objectLock) (err error) {
 	name := s.object(key)
 	if opts.IfNotExists {
 		// Advisory, to save the upload: the conditional CompleteMultipartUpload decides.
@@ -178,8 +201,13 @@ func (s *Storage) putMultipart(ctx context.Context, key string, r io.Reader, fir
 			return fmt.Errorf("put %s: %w", key, err)
 		}
 	}
-	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, name, minio.PutObjectOptions{})
+	var startOpts minio.PutObjectOptions
+	lock.apply(&startOpts)
+	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, name, startOpts)
 	if err != nil {
+		if lock.set() {
+			return s.putErr(ctx, key, err, opts)
+		}
 		return fmt.Errorf("put %s: start multipart upload: %w", key, s.mapErr(ctx, err))
 	}
 	defer func() {
@@ -195,7 +223,7 @@ func (s *Storage) putMultipart(ctx context.Context, key string, r io.Reader, fir
 	var parts []minio.CompletePart
 	buf := first
 	for n := 1; ; n++ {
-		part, perr := s.core.PutObjectPart(ctx, s.bucket, name, uploadID, n, bytes.NewReader(buf), int64(len(buf)), minio.PutObjectPartOptions{})
+		part, perr := s.core.PutObjectPart(ctx, s.bucket, name, uploadID, n, bytes.NewReader(buf), int64(len(buf)), lock.partOptions(buf))
 		if perr != nil {
 			return fmt.Errorf("put %s: part %d: %w", key, n, s.mapErr(ctx, perr))
 		}
@@ -221,14 +249,21 @@ func (s *Storage) putMultipart(ctx context.Context, key string, r io.Reader, fir
 	return nil
 }
 
-// putErr maps the failure of the request that publishes an object.
+// putErr maps the failure of the request that publishes an object (or, with a retention
+// period, of the one that starts a multipart upload).
 func (s *Storage) putErr(ctx context.Context, key string, err error, opts blob.PutOptions) error {
+	if ctx.Err() == nil && !opts.RetainUntil.IsZero() {
+		var er minio.ErrorResponse
+		if errors.As(err, &er) && lockNotConfigured(er) {
+			return s.unsupported(key, err)
+		}
+	}
 	if ctx.Err() == nil && opts.IfNotExists {
 		var er minio.ErrorResponse
 		if errors.As(err, &er) {
 			switch {
 			case er.StatusCode == http.StatusPreconditionFailed || er.Code == "PreconditionFailed":
-				return fmt.Errorf("put %s: %w", key, blob.ErrAlreadyExists)
+				return s.alreadyExists(ctx, key, err)
 			case er.StatusCode == http.StatusConflict:
 				// ConditionalRequestConflict: a concurrent write to the key; it exists if that
 				// one won, otherwise the Put may be retried.
@@ -348,11 +383,20 @@ func (s *Storage) Stat(ctx context.Context, key string) (blob.Info, error) {
 	if err := blob.ValidateKey(key); err != nil {
 		return blob.Info{}, err
 	}
-	oi, err := s.client.StatObject(ctx, s.bucket, s.object(key), minio.StatObjectOptions{})
+	oi, err := s.statObject(ctx, "stat", key)
 	if err != nil {
-		return blob.Info{}, fmt.Errorf("stat %s: %w", key, s.mapErr(ctx, err))
+		return blob.Info{}, err
 	}
 	return blob.Info{Key: key, Size: oi.Size, ModTime: oi.LastModified}, nil
+}
+
+// statObject is a HEAD of key; its metadata holds the object's lock settings.
+func (s *Storage) statObject(ctx context.Context, op, key string) (minio.ObjectInfo, error) {
+	oi, err := s.client.StatObject(ctx, s.bucket, s.object(key), minio.StatObjectOptions{})
+	if err != nil {
+		return minio.ObjectInfo{}, fmt.Errorf("%s %s: %w", op, key, s.mapErr(ctx, err))
+	}
+	return oi, nil
 }
 
 // List implements blob.Storage. Objects under the prefix whose names are not valid keys (such
@@ -394,10 +438,21 @@ func (s *Storage) List(ctx context.Context, prefix string, fn func(blob.Info) er
 }
 
 // Delete implements blob.Storage. S3 deletes of missing objects succeed, so Delete looks first;
-// a key deleted by someone else between the look and the delete is not reported.
+// a key deleted by someone else between the look and the delete is not reported. The look also
+// finds an object lock: in a bucket with object lock, which is versioned, a plain DELETE of a
+// locked object would succeed by hiding it behind a delete marker, so Delete refuses it itself.
+// After the retention period the delete marker is what Delete leaves; the data stays in the
+// bucket as a noncurrent version until a lifecycle rule expires it.
 func (s *Storage) Delete(ctx context.Context, key string) error {
-	if _, err := s.Stat(ctx, key); err != nil {
-		return fmt.Errorf("delete: %w", err)
+	if err := blob.ValidateKey(key); err != nil {
+		return err
+	}
+	oi, err := s.statObject(ctx, "delete", key)
+	if err != nil {
+		return err
+	}
+	if err := lockErr("delete", key, oi, time.Now()); err != nil {
+		return err
 	}
 	if err := s.client.RemoveObject(ctx, s.bucket, s.object(key), minio.RemoveObjectOptions{}); err != nil {
 		return fmt.Errorf("delete %s: %w", key, s.mapErr(ctx, err))
@@ -425,6 +480,8 @@ func (s *Storage) mapErr(ctx context.Context, err error) error {
 			return blob.ErrNotFound
 		case er.Code == "NoSuchBucket":
 			return fmt.Errorf("bucket %q does not exist at %s: %w", s.bucket, s.endpoint, err)
+		case lockRefusal(er):
+			return fmt.Errorf("%w: %w", blob.ErrLocked, err)
 		case er.StatusCode >= 500 || er.StatusCode == http.StatusTooManyRequests ||
 			er.StatusCode == http.StatusRequestTimeout || retryableCodes[er.Code]:
 			return &blob.RetryableError{Err: err}
