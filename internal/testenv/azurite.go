@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -62,7 +61,7 @@ func StartAzurite(t testing.TB) AzureServer {
 	for range azuriteStartTries {
 		// The port is free when chosen but another process may take it before Azurite binds it:
 		// then Azurite exits and a new port is tried.
-		port, err := azuriteFreePort()
+		port, err := freeLoopbackPort()
 		if err != nil {
 			t.Fatalf("azurite: find a free port: %v", err)
 		}
@@ -153,15 +152,6 @@ func azuriteVersion(versionsFile string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s does not set AZURITE_VERSION", versionsFile)
-}
-
-func azuriteFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // azuriteProcess is a running azurite-blob.
