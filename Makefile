@@ -16,7 +16,7 @@ TEST_TAGS := integration e2e
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 .PHONY: build
 build: ## build bin/cairn
@@ -84,7 +84,7 @@ $(GOLANGCI_LINT):
 	GOBIN=$(dir $@) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: demo
-demo: deps build cluster-binaries ## bring up the local cluster and show cairn working against it
+demo: deps build cluster-binaries ## local cluster, sample app, backup, delete it, restore it, see it running again
 	@hack/demo.sh
 
 .PHONY: cluster-up
