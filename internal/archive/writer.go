@@ -81,7 +81,7 @@ type Sink struct {
 	nsd     bool
 	pending [][]byte
 	pendRaw int64
-	pack    *packStream
+	pack    *pack
 }
 
 // NewSink returns a sink. Sinks are not safe for concurrent use; make one per goroutine.
@@ -123,21 +123,19 @@ func (s *Sink) flushSection(ctx context.Context) error {
 	repo := s.w.repo
 	compressed, raw := repo.codec.encodeSection(s.pending)
 	if s.pack == nil {
-		s.pack = s.w.startPack(ctx)
+		s.pack = s.w.newPack()
 	}
-	offset := s.pack.size
+	offset := int64(s.pack.buf.Len())
 	sealed, err := repo.keys.seal(sectionContext(s.w.id, s.pack.name, offset), compressed)
 	if err != nil {
 		return err
 	}
-	if err := s.pack.write(sealed); err != nil {
-		return err
-	}
+	s.pack.buf.Write(sealed)
 	sum := sha256.Sum256(sealed)
 	s.w.addSection(s.key, s.nsd, Section{Pack: s.pack.name, Offset: offset, Length: int64(len(sealed)),
 		Items: len(s.pending), RawBytes: raw, SHA256: hex.EncodeToString(sum[:])})
 	s.pending, s.pendRaw = nil, 0
-	if s.pack.size >= packTargetBytes {
+	if s.pack.buf.Len() >= packTargetBytes {
 		p := s.pack
 		s.pack = nil
 		return s.w.finishPack(ctx, p)
@@ -161,26 +159,19 @@ func (w *BackupWriter) addSection(key GroupKey, namespaced bool, sec Section) {
 	w.raw += sec.RawBytes
 }
 
-// packStream collects one pack in memory and stores it whole when it is full: at most one pack
-// per sink is in memory, and a pack held as bytes can be sent again by the retry decorator when a
+// pack collects one pack in memory and stores it whole when it is full: at most one pack per
+// sink is in memory, and a pack held as bytes can be sent again by the retry decorator when a
 // connection drops halfway through an upload.
-type packStream struct {
+type pack struct {
 	name string
 	buf  bytes.Buffer
-	size int64
 }
 
-func (w *BackupWriter) startPack(_ context.Context) *packStream {
-	return &packStream{name: fmt.Sprintf("%06d.pack", w.packSeq.Add(1))}
+func (w *BackupWriter) newPack() *pack {
+	return &pack{name: fmt.Sprintf("%06d.pack", w.packSeq.Add(1))}
 }
 
-func (p *packStream) write(b []byte) error {
-	p.buf.Write(b)
-	p.size += int64(len(b))
-	return nil
-}
-
-func (w *BackupWriter) finishPack(ctx context.Context, p *packStream) error {
+func (w *BackupWriter) finishPack(ctx context.Context, p *pack) error {
 	data := p.buf.Bytes()
 	if err := w.repo.storage.Put(ctx, backupPrefix(w.name)+"packs/"+p.name, bytes.NewReader(data), blob.PutOptions{IfNotExists: true, RetainUntil: w.retainUntil}); err != nil {
 		return fmt.Errorf("store pack %s: %w", p.name, err)
@@ -188,8 +179,8 @@ func (w *BackupWriter) finishPack(ctx context.Context, p *packStream) error {
 	sum := sha256.Sum256(data)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.files = append(w.files, FileEntry{Name: "packs/" + p.name, Size: p.size, SHA256: hex.EncodeToString(sum[:])})
-	w.stored += p.size
+	w.files = append(w.files, FileEntry{Name: "packs/" + p.name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+	w.stored += int64(len(data))
 	return nil
 }
 

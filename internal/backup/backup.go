@@ -197,10 +197,12 @@ func (b *run) selectNamespaces(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// task is one listing: a resource across the cluster (ns "") or in one namespace.
+// task is one listing: a resource across the cluster (ns "") or in one namespace; or, with name,
+// one cluster-scoped object to fetch.
 type task struct {
-	r  resource
-	ns string
+	r    resource
+	ns   string
+	name string
 }
 
 // perNamespaceLimit: up to this many plainly named namespaces are listed one by one; beyond, or

@@ -67,18 +67,18 @@ func (b *run) captureClusterScoped(ctx context.Context, w *archive.BackupWriter,
 		}
 		for _, name := range b.deps.Names(gr) {
 			if !captured.Has(gr, name) {
-				depTasks = append(depTasks, task{r: r, ns: name}) // ns carries the object's name here
+				depTasks = append(depTasks, task{r: r, name: name})
 			}
 		}
 	}
 	b.parallel(ctx, w, depTasks, func(ctx context.Context, s *archive.Sink, t task) error {
-		raw, err := b.lister.get(ctx, t.r, t.ns)
+		raw, err := b.lister.get(ctx, t.r, t.name)
 		if apierrors.IsNotFound(err) {
-			b.addWarning(fmt.Sprintf("%s %q is referenced by a backed-up object but does not exist", t.r.groupResource(), t.ns))
+			b.addWarning(fmt.Sprintf("%s %q is referenced by a backed-up object but does not exist", t.r.groupResource(), t.name))
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("get %s %q: %w", t.r.groupResource(), t.ns, err)
+			return fmt.Errorf("get %s %q: %w", t.r.groupResource(), t.name, err)
 		}
 		h, err := parseHead(raw)
 		if err != nil {
@@ -96,8 +96,7 @@ func (b *run) namespaceObjectFilter(namespaces []string) func(string) bool {
 		inScope[n] = true
 	}
 	explicit, _ := b.scope.ExplicitNamespaces()
-	_, hasSelector := b.scope.SingleSelector()
-	hasSelector = hasSelector || len(b.scope.Spec().LabelSelectors) > 0
+	hasSelector := len(b.scope.Spec().LabelSelectors) > 0
 	return func(name string) bool {
 		if !inScope[name] {
 			return false

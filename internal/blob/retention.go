@@ -39,3 +39,12 @@ func CheckRetainUntil(key string, until, now time.Time) error {
 func LockedError(op, key string, until time.Time) error {
 	return fmt.Errorf("%s %s: locked until %s: %w", op, key, until.UTC().Format(time.RFC3339), ErrLocked)
 }
+
+// RoundUpToSecond rounds t up to a whole second, so that a lock is never shorter than asked:
+// storage services keep retention dates without fractions.
+func RoundUpToSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}

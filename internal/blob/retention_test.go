@@ -45,3 +45,13 @@ func TestCheckRetainUntil(t *testing.T) {
 		t.Errorf("LockedError = %q", err)
 	}
 }
+
+func TestRoundUpToSecond(t *testing.T) {
+	whole := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if got := blob.RoundUpToSecond(whole); !got.Equal(whole) {
+		t.Errorf("RoundUpToSecond(%v) = %v", whole, got)
+	}
+	if got := blob.RoundUpToSecond(whole.Add(time.Millisecond)); !got.Equal(whole.Add(time.Second)) {
+		t.Errorf("RoundUpToSecond(%v) = %v, want the next second", whole.Add(time.Millisecond), got)
+	}
+}

@@ -35,7 +35,7 @@ func carryOver(gr string, live, desired *unstructured.Unstructured) {
 		copyIfMissing("spec", "claimRef", "resourceVersion")
 	case "jobs.batch":
 		copyIfMissing("spec", "selector")
-		for _, l := range []string{"controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"} {
+		for _, l := range jobGeneratedLabels {
 			copyIfMissing("spec", "template", "metadata", "labels", l)
 		}
 	case "pods":

@@ -113,6 +113,10 @@ func removeTokenVolume(obj map[string]any, specPath ...string) {
 	}
 }
 
+// jobGeneratedLabels are the labels the Job controller puts on a Job's pod template; they carry
+// the Job's uid.
+var jobGeneratedLabels = []string{"controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"}
+
 // cleanJobSelector removes the selector and controller-uid labels the Job controller generated:
 // they carry the old Job's uid, and the new Job would be refused.
 func cleanJobSelector(obj map[string]any, specPath ...string) {
@@ -120,7 +124,7 @@ func cleanJobSelector(obj map[string]any, specPath ...string) {
 		return
 	}
 	unstructured.RemoveNestedField(obj, append(specPath, "selector")...)
-	for _, l := range []string{"controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"} {
+	for _, l := range jobGeneratedLabels {
 		unstructured.RemoveNestedField(obj, append(specPath, "template", "metadata", "labels", l)...)
 	}
 }

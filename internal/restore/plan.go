@@ -48,7 +48,7 @@ func (r *run) plan(ctx context.Context, b *archive.Backup, ix *archive.Index) (*
 		}
 		if _, seen := p.groups[gr]; !seen {
 			p.order = append(p.order, gr)
-			custom[gr] = !knownGroup(g.Group)
+			custom[gr] = !scope.BuiltinGroup(g.Group)
 		}
 		p.groups[gr] = append(p.groups[gr], g)
 	}
@@ -84,18 +84,6 @@ func isDependency(groupResource string) bool {
 		if d == groupResource {
 			return true
 		}
-	}
-	return false
-}
-
-// knownGroup tells built-in API groups from those of custom resources, which restore last.
-func knownGroup(group string) bool {
-	switch group {
-	case "", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
-		"scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "events.k8s.io", "certificates.k8s.io",
-		"admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io",
-		"resource.k8s.io", "snapshot.storage.k8s.io":
-		return true
 	}
 	return false
 }

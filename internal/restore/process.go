@@ -72,7 +72,7 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 	hasOwners := len(obj.GetOwnerReferences()) > 0
 	srcNS, name := obj.GetNamespace(), obj.GetName()
 	item := ItemResult{Resource: gr, Namespace: srcNS, Name: name}
-	if reason := skipReason(gr, obj, r.selectorServicesSnapshot()); reason != "" {
+	if reason := skipReason(gr, obj, r.selectorServiceSet()); reason != "" {
 		if pass == 1 {
 			item.Action, item.Reason = ActionSkip, reason
 			r.rec.add(item)
@@ -131,7 +131,9 @@ func (r *run) inScope(gr string, g archive.IndexGroup, obj *unstructured.Unstruc
 	return r.wanted(obj)
 }
 
-func (r *run) selectorServicesSnapshot() map[string]bool {
+// selectorServiceSet returns the Services-with-selector set. It is written only while Services
+// are restored, and read (for Endpoints) only after every Service is done.
+func (r *run) selectorServiceSet() map[string]bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.selectorServices

@@ -167,17 +167,14 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			if ctx.Err() != nil {
 				break
 			}
-			if gr == "namespaces" && pass == 1 {
-				r.restoreResource(ctx, b, gr, plan.groups[gr], pass, plan)
-				r.ensureNamespaces(ctx, plan.targetNamespaces)
-				continue
-			}
-			if gr == "customresourcedefinitions.apiextensions.k8s.io" && pass == 1 {
-				r.restoreResource(ctx, b, gr, plan.groups[gr], pass, plan)
-				r.awaitCRDs(ctx)
-				continue
-			}
 			r.restoreResource(ctx, b, gr, plan.groups[gr], pass, plan)
+			switch {
+			case pass == 2:
+			case gr == "namespaces":
+				r.ensureNamespaces(ctx, plan.targetNamespaces)
+			case gr == "customresourcedefinitions.apiextensions.k8s.io":
+				r.awaitCRDs(ctx)
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {

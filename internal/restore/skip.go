@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // controllerKinds are owners whose controllers rebuild what they own: restoring a Pod of a
@@ -17,11 +18,8 @@ var controllerKinds = map[string]bool{
 // skipReason says why an item is not restored, or "" if it is.
 func skipReason(groupResource string, obj *unstructured.Unstructured, selectorServices map[string]bool) string {
 	for _, ref := range obj.GetOwnerReferences() {
-		group, _, _ := strings.Cut(ref.APIVersion, "/")
-		if !strings.Contains(ref.APIVersion, "/") {
-			group = ""
-		}
-		if ref.Controller != nil && *ref.Controller && controllerKinds[group+"/"+ref.Kind] {
+		gv, _ := schema.ParseGroupVersion(ref.APIVersion)
+		if ref.Controller != nil && *ref.Controller && controllerKinds[gv.Group+"/"+ref.Kind] {
 			return "its owner " + ref.Kind + "/" + ref.Name + " recreates it"
 		}
 		if ref.Kind == "Node" {

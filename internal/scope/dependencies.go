@@ -55,7 +55,7 @@ func (d *Dependencies) Names(groupResource string) []string {
 }
 
 // builtinGroups are served by kube-apiserver itself; any other group's resources may be custom
-// resources, whose CRD (named <resource>.<group>) then comes along.
+// resources, whose CRD (named <resource>.<group>) then comes along, and which restore last.
 var builtinGroups = map[string]bool{
 	"": true, "apps": true, "batch": true, "autoscaling": true, "policy": true, "networking.k8s.io": true,
 	"rbac.authorization.k8s.io": true, "storage.k8s.io": true, "scheduling.k8s.io": true, "coordination.k8s.io": true,
@@ -74,7 +74,7 @@ func (d *Dependencies) Has(groupResource, name string) bool {
 
 // Note records what a namespaced item (raw JSON) of resource group/resource depends on.
 func (d *Dependencies) Note(group, resource string, item []byte) {
-	if !builtinGroups[group] {
+	if !BuiltinGroup(group) {
 		d.Add(DepCRD, resource+"."+group)
 		return
 	}
@@ -121,3 +121,7 @@ func (d *Dependencies) Note(group, resource string, item []byte) {
 		}
 	}
 }
+
+// BuiltinGroup tells an API group kube-apiserver serves itself from one of custom resources or an
+// aggregated API.
+func BuiltinGroup(group string) bool { return builtinGroups[group] }

@@ -121,7 +121,7 @@ func activePolicy(expiresOn *time.Time, now time.Time) time.Time {
 // blob again if the policy is not confirmed.
 func (s *Storage) lock(ctx context.Context, key string, until time.Time) error {
 	mode := azblobblob.ImmutabilityPolicySettingLocked
-	resp, err := s.blobClient(key).SetImmutabilityPolicy(ctx, roundUp(until), &azblobblob.SetImmutabilityPolicyOptions{Mode: &mode})
+	resp, err := s.blobClient(key).SetImmutabilityPolicy(ctx, blob.RoundUpToSecond(until), &azblobblob.SetImmutabilityPolicyOptions{Mode: &mode})
 	var failure error
 	switch {
 	case err != nil && hasStatus(err, http.StatusNotImplemented): // Azurite
@@ -152,15 +152,6 @@ func (s *Storage) unsupported(key string, cause error) error {
 		err = fmt.Errorf("%w (%v)", err, cause) //nolint:errorlint // the cause is detail, not what to test for
 	}
 	return err
-}
-
-// roundUp rounds t up to a whole second, so that a lock is never shorter than asked: the
-// service's dates have no fraction.
-func roundUp(t time.Time) time.Time {
-	if r := t.Truncate(time.Second); r.Before(t) {
-		return r.Add(time.Second)
-	}
-	return t
 }
 
 // isLockRefusal reports the service's refusal to change a blob under an immutability policy or

@@ -122,7 +122,7 @@ func (s *Storage) prepareLock(ctx context.Context, key string, opts blob.PutOpti
 		if state == lockDisabled {
 			return lock, s.unsupported(key, nil)
 		}
-		lock = objectLock{until: roundUp(opts.RetainUntil), verify: state == lockUnreadable}
+		lock = objectLock{until: blob.RoundUpToSecond(opts.RetainUntil), verify: state == lockUnreadable}
 	}
 	// Without the configuration, assume the bucket may hold locked objects.
 	if !opts.IfNotExists && state != lockDisabled {
@@ -173,14 +173,6 @@ func (s *Storage) unsupported(key string, cause error) error {
 		err = fmt.Errorf("%w (%v)", err, cause) //nolint:errorlint // the cause is detail, not what to test for
 	}
 	return err
-}
-
-// roundUp rounds t up to a whole second, so that a lock is never shorter than asked.
-func roundUp(t time.Time) time.Time {
-	if r := t.Truncate(time.Second); r.Before(t) {
-		return r.Add(time.Second)
-	}
-	return t
 }
 
 // retention reads the end of an object's retention period from its HEAD: the zero time if it

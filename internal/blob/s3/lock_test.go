@@ -12,16 +12,6 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-func TestRoundUp(t *testing.T) {
-	whole := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	if got := roundUp(whole); !got.Equal(whole) {
-		t.Errorf("roundUp(%v) = %v", whole, got)
-	}
-	if got := roundUp(whole.Add(time.Millisecond)); !got.Equal(whole.Add(time.Second)) {
-		t.Errorf("roundUp(%v) = %v, want the next second", whole.Add(time.Millisecond), got)
-	}
-}
-
 func head(meta map[string]string) minio.ObjectInfo {
 	h := http.Header{}
 	for k, v := range meta {
