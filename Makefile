@@ -35,6 +35,10 @@ test-servers: ## install the real storage servers the backends are tested agains
 cluster-binaries: ## build etcd and the Kubernetes components into $(CAIRN_CACHE)/bin (once)
 	@hack/build-cluster-binaries.sh
 
+.PHONY: csi-sidecars
+csi-sidecars: ## build the CSI sidecars (csi-provisioner, csi-snapshotter, snapshot-controller) into $(CAIRN_CACHE)/bin (once)
+	@hack/build-csi-sidecars.sh
+
 .PHONY: test
 test: test-unit test-fuzz test-integration test-e2e ## run every test: unit, fuzz (short), integration (real apiserver), e2e (real node)
 
@@ -59,7 +63,7 @@ test-integration: cluster-binaries test-servers ## tests against a real kube-api
 	go test -race -count=1 -v -tags integration ./internal/blob/... ./test/integration/...
 
 .PHONY: test-e2e
-test-e2e: deps cluster-binaries ## tests on a full cluster with a real node (root)
+test-e2e: deps cluster-binaries csi-sidecars ## tests on a full cluster with a real node (root)
 	go test -race -count=1 -v -tags e2e ./test/e2e/...
 
 BENCH_COUNTS ?= 10000,100000
@@ -88,7 +92,7 @@ demo: deps build cluster-binaries ## local cluster, sample app, backup, delete i
 	@hack/demo.sh
 
 .PHONY: cluster-up
-cluster-up: deps cluster-binaries ## start the full single-node local cluster and print its KUBECONFIG
+cluster-up: deps cluster-binaries csi-sidecars ## start the full single-node local cluster (with the CSI stack) and print its KUBECONFIG
 	@go run ./hack/localcluster up -name dev
 
 .PHONY: cluster-down

@@ -1,6 +1,6 @@
 // Command localcluster starts and stops cairn's local Kubernetes clusters for people and scripts:
 //
-//	go run ./hack/localcluster up [-name dev] [-node=true] [-controllers=true] [-recreate]
+//	go run ./hack/localcluster up [-name dev] [-node=true] [-csi=true] [-controllers=true] [-recreate]
 //	go run ./hack/localcluster down [-name dev | -all]
 //	go run ./hack/localcluster status
 //
@@ -40,6 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "dev", "cluster name (its state lives in <cache>/clusters/<name>)")
 	node := fs.Bool("node", true, "up: add a real node (containerd, kubelet) so Pods run")
 	controllers := fs.Bool("controllers", true, "up: run kube-controller-manager and kube-scheduler")
+	csi := fs.Bool("csi", true, "up: add the CSI stack with volume snapshots to the node (needs `make csi-sidecars`)")
 	recreate := fs.Bool("recreate", false, "up: replace a running cluster of that name with a fresh one")
 	all := fs.Bool("all", false, "down: stop every local cluster")
 	verbose := fs.Bool("v", false, "log each step")
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	opts := localcluster.Options{Name: *name, Node: *node, Controllers: *controllers,
+	opts := localcluster.Options{Name: *name, Node: *node, Controllers: *controllers, CSI: *csi && *node,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {

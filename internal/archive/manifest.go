@@ -25,8 +25,11 @@ type RecoveryPoint struct {
 	Cluster       ClusterInfo  `json:"cluster"`
 	Spec          BackupSpec   `json:"spec"`
 	Result        BackupResult `json:"result"`
-	Encryption    string       `json:"encryption"`
-	Files         []FileEntry  `json:"files"`
+	// ExpiresAt, if set, is when retention may delete the recovery point.
+	ExpiresAt  time.Time      `json:"expiresAt,omitzero"`
+	Volumes    []VolumeRecord `json:"volumes,omitempty"`
+	Encryption string         `json:"encryption"`
+	Files      []FileEntry    `json:"files"`
 }
 
 // ClusterInfo identifies the cluster a backup came from.
@@ -44,6 +47,9 @@ type BackupSpec struct {
 	ExcludedResources       []string `json:"excludedResources,omitempty"`
 	LabelSelectors          []string `json:"labelSelectors,omitempty"`
 	IncludeClusterResources string   `json:"includeClusterResources"`
+	// SnapshotVolumes is false when the backup was told not to snapshot volumes.
+	SnapshotVolumes bool   `json:"snapshotVolumes"`
+	SnapshotClass   string `json:"snapshotClass,omitempty"`
 }
 
 // BackupResult is how the backup went.

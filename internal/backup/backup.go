@@ -20,6 +20,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/buildinfo"
 	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/snapshot"
 )
 
 // Options configure one backup.
@@ -34,6 +35,10 @@ type Options struct {
 	Now func() time.Time
 	// LockUntil, if set, makes the backup's files immutable in storage until then.
 	LockUntil time.Time
+	// ExpiresAt, if set, is when retention may delete the recovery point.
+	ExpiresAt time.Time
+	// Volumes, if set, snapshots the persistent volumes of the claims in scope.
+	Volumes *snapshot.Snapshotter
 	// Progress, if set, is called from the backup's goroutines as items are captured.
 	Progress func(Progress)
 	Logger   *slog.Logger
@@ -65,6 +70,7 @@ type run struct {
 	lister *lister
 	deps   *scope.Dependencies
 	log    *slog.Logger
+	repoID string
 
 	items, raw atomic.Int64
 
@@ -119,7 +125,10 @@ func withDefaults(cfg *rest.Config) *rest.Config {
 
 func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.RecoveryPoint, error) {
 	started := b.opts.Now().UTC()
-	rp := archive.RecoveryPoint{StartedAt: started, CairnVersion: buildinfo.Get().Version, Spec: specOf(b.scope)}
+	rp := archive.RecoveryPoint{StartedAt: started, CairnVersion: buildinfo.Get().Version, Spec: specOf(b.scope), ExpiresAt: b.opts.ExpiresAt}
+	if b.opts.Volumes != nil {
+		rp.Spec.SnapshotVolumes, rp.Spec.SnapshotClass = true, b.opts.Volumes.Class()
+	}
 	info, err := b.clusterInfo(ctx)
 	if err != nil {
 		return rp, err
@@ -141,7 +150,11 @@ func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.Recove
 	if !b.opts.LockUntil.IsZero() {
 		w.LockUntil(b.opts.LockUntil)
 	}
+	b.repoID = repo.Config().ID
 	b.log.Info("backup started", "resources", len(resources), "namespaces", len(namespaces))
+
+	// Volumes first: the objects captured next then describe the state the snapshots hold.
+	rp.Volumes = b.protectVolumes(ctx, namespaces)
 
 	b.captureNamespaced(ctx, w, resources, namespaces)
 	if ctx.Err() == nil {

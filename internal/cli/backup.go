@@ -14,12 +14,13 @@ import (
 	"github.com/cairnbackup/cairn/internal/backup"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/snapshot"
 )
 
 func newBackupCommand(target *kube.Target, env Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "backup", Short: "Create, list, inspect, verify and delete backups"}
 	cmd.AddCommand(newBackupCreateCommand(target, env), newBackupListCommand(env), newBackupDescribeCommand(env),
-		newBackupVerifyCommand(env), newBackupDeleteCommand(env))
+		newBackupVerifyCommand(env), newBackupDeleteCommand(target, env), newBackupPruneCommand(target, env))
 	return cmd
 }
 
@@ -51,7 +52,8 @@ func (f *scopeFlags) scope() (*scope.Scope, error) {
 func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var sf scopeFlags
-	var output, lockFor string
+	var vf volumeFlags
+	var output, lockFor, retain string
 	var parallelism int
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -77,9 +79,21 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("--lock-for %q: %w", lockFor, err)
 				}
-				lockUntil = time.Now().Add(d)
+				lockUntil = env.now().Add(d)
+			}
+			var expiresAt time.Time
+			if retain != "" {
+				d, err := parseDays(retain)
+				if err != nil {
+					return fmt.Errorf("--retain %q: %w", retain, err)
+				}
+				expiresAt = env.now().Add(d).UTC().Truncate(time.Second)
 			}
 			cfg, err := target.RESTConfig()
+			if err != nil {
+				return err
+			}
+			snaps, err := vf.snapshotter(target)
 			if err != nil {
 				return err
 			}
@@ -90,7 +104,7 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 			}
 			bar := newProgressLine(env.Stderr)
 			rp, err := backup.Run(ctx, cfg, r, backup.Options{
-				Name: args[0], Scope: sc, Parallelism: parallelism, LockUntil: lockUntil,
+				Name: args[0], Scope: sc, Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt, Volumes: snaps,
 				Progress: func(p backup.Progress) {
 					bar.update("backing up: %d items, %s  %s", p.Items, humanBytes(p.RawBytes), p.Resource)
 				},
@@ -112,6 +126,8 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	repo.register(cmd, true)
 	sf.register(cmd)
 	cmd.Flags().IntVar(&parallelism, "parallelism", 4, "resource types listed at once")
+	vf.register(cmd)
+	cmd.Flags().StringVar(&retain, "retain", "", "keep the backup this long, e.g. 7d or 36h; cairn backup prune deletes it (and its snapshots) afterwards")
 	cmd.Flags().StringVar(&lockFor, "lock-for", "", "make the backup immutable in storage for this long, e.g. 30d or 720h (S3 object lock, Azure immutability; file:// enforces it within cairn)")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
@@ -129,7 +145,18 @@ func printBackupSummary(out io.Writer, rp archive.RecoveryPoint) {
 	fmt.Fprintf(out, "backup %q: %s\n", rp.Name, r.Phase)
 	fmt.Fprintf(out, "  items:      %d in %d resource types, %d namespaces\n", r.Items, len(r.Resources), len(r.Namespaces))
 	fmt.Fprintf(out, "  size:       %s raw, %s stored (%s)\n", humanBytes(r.RawBytes), humanBytes(r.StoredBytes), rp.Encryption)
+	if len(rp.Volumes) > 0 {
+		snapshotted, skipped, failed := rp.VolumeCounts()
+		protection := "all protected"
+		if skipped+failed > 0 {
+			protection = "partial protection"
+		}
+		fmt.Fprintf(out, "  volumes:    %d snapshotted, %d skipped, %d failed (%s)\n", snapshotted, skipped, failed, protection)
+	}
 	fmt.Fprintf(out, "  duration:   %s\n", time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
+	if !rp.ExpiresAt.IsZero() {
+		fmt.Fprintf(out, "  expires:    %s\n", rp.ExpiresAt.Format(time.RFC3339))
+	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(out, "  warning:    %s\n", w)
 	}
@@ -229,6 +256,7 @@ func newBackupDescribeCommand(env Env) *cobra.Command {
 			fmt.Fprintf(out, "  scope:      namespaces %v, excluded %v, resources %v, excluded %v, selectors %v, cluster resources %s\n",
 				orAll(rp.Spec.IncludedNamespaces), rp.Spec.ExcludedNamespaces, orAll(rp.Spec.IncludedResources), rp.Spec.ExcludedResources,
 				rp.Spec.LabelSelectors, rp.Spec.IncludeClusterResources)
+			printVolumeRecords(out, rp.Volumes)
 			t := newTable(out)
 			fmt.Fprintln(t, "\nRESOURCE\tITEMS")
 			for _, rc := range rp.Result.Resources {
@@ -313,27 +341,88 @@ func verifyTargets(ctx context.Context, r *archive.Repository, args []string, al
 	return args, nil
 }
 
-func newBackupDeleteCommand(env Env) *cobra.Command {
+func newBackupDeleteCommand(target *kube.Target, env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
+	var keepSnapshots bool
 	cmd := &cobra.Command{
 		Use:   "delete NAME",
-		Short: "Delete a backup (also an incomplete or damaged one)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Delete a backup and its volume snapshots (also an incomplete or damaged backup)",
+		Long: `Delete a backup: first its volume snapshots, in the cluster it was taken from (--kubeconfig/--context),
+except snapshots another backup still records; then its files. If a snapshot cannot be deleted the
+backup is kept, so nothing is orphaned.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := repo.open(cmd.Context(), false, env.Stderr)
 			if err != nil {
 				return err
 			}
-			n, err := r.DeleteBackup(cmd.Context(), args[0])
+			snaps := clusterSnapshotter(target, keepSnapshots)
+			d, err := backup.Delete(cmd.Context(), r, args[0], snaps)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted backup %q (%d files)\n", args[0], n)
+			printDeleted(cmd.OutOrStdout(), d)
 			return nil
 		},
 	}
 	repo.register(cmd, false)
+	cmd.Flags().BoolVar(&keepSnapshots, "keep-snapshots", false, "delete only the backup's files and leave its volume snapshots (for a cluster that is gone)")
 	return cmd
+}
+
+func newBackupPruneCommand(target *kube.Target, env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Apply retention: delete the backups whose --retain time has passed, with their volume snapshots",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			if err != nil {
+				return err
+			}
+			deleted, err := backup.Prune(cmd.Context(), r, env.now(), clusterSnapshotter(target, false), dryRun)
+			for _, d := range deleted {
+				if dryRun {
+					fmt.Fprintf(cmd.OutOrStdout(), "would delete backup %q\n", d.Name)
+					continue
+				}
+				printDeleted(cmd.OutOrStdout(), d)
+			}
+			if len(deleted) == 0 && err == nil {
+				fmt.Fprintln(cmd.OutOrStdout(), "no backup has expired")
+			}
+			return err
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the expired backups and delete nothing")
+	return cmd
+}
+
+// clusterSnapshotter is the snapshotter of the --kubeconfig cluster, or nil when there is none
+// (deleting a backup with snapshots then says it needs the cluster).
+func clusterSnapshotter(target *kube.Target, off bool) *snapshot.Snapshotter {
+	if off {
+		return nil
+	}
+	cfg, err := target.RESTConfig()
+	if err != nil {
+		return nil
+	}
+	s, err := snapshot.New(cfg, snapshot.Options{})
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+func printDeleted(out io.Writer, d backup.Deleted) {
+	fmt.Fprintf(out, "deleted backup %q (%d files, %d volume snapshots)\n", d.Name, d.Files, d.SnapshotsDeleted)
+	for _, k := range d.SnapshotsKept {
+		fmt.Fprintf(out, "  kept snapshot %s\n", k)
+	}
 }
 
 // parseDays reads a Go duration, also accepting whole days ("30d").

@@ -26,6 +26,8 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	var sf scopeFlags
 	var (
 		from, output, policy, modifiersFile string
+		volumes                             string
+		volumeTimeout                       time.Duration
 		names, nsMapping, scMapping, order  []string
 		dryRun, keepIPs, keepPorts, failed  bool
 		parallelism                         int
@@ -79,7 +81,7 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 			res, err := restore.Run(ctx, cfg, r, restore.Options{
 				Name: args[0], Backup: from, Scope: sc, Names: names, NamespaceMapping: nsMap, StorageClassMapping: scMap,
 				ConflictPolicy: policy, Modifiers: rules, DryRun: dryRun, PreserveServiceIPs: keepIPs, PreserveNodePorts: keepPorts,
-				ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism,
+				ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism, Volumes: volumes, VolumeTimeout: volumeTimeout,
 				Progress: func(p restore.Progress) { bar.update("restoring: %d items  %s", p.Done, p.Resource) },
 			})
 			bar.done()
@@ -111,6 +113,8 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	fl.StringSliceVar(&order, "resource-order", nil, "restore these resource types first, in this order (default order follows)")
 	fl.BoolVar(&failed, "allow-failed-backup", false, "restore from a backup whose phase is Failed")
 	fl.IntVar(&parallelism, "parallelism", 16, "objects created at once")
+	fl.StringVar(&volumes, "volumes", restore.VolumesData, "volumes of backed-up claims: data (new volumes from their snapshots), empty (new empty volumes) or skip (no claims)")
+	fl.DurationVar(&volumeTimeout, "volume-timeout", 10*time.Minute, "how long to wait for each restored snapshot to be ready and each claim to be bound")
 	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
@@ -142,6 +146,7 @@ func printRestore(out io.Writer, res *restore.Result, showDiffs bool) {
 		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", it.Action, it.Resource, ns, it.Name, it.Reason)
 	}
 	_ = t.Flush()
+	printVolumeResults(out, res.Volumes)
 	if !showDiffs {
 		return
 	}

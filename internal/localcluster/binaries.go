@@ -18,6 +18,9 @@ type Binaries struct {
 	Cache       string // CAIRN_CACHE: build outputs and cluster state
 	KubeVersion string
 	EtcdVersion string
+	// CSI sidecar versions (hack/build-csi-sidecars.sh).
+	CSIProvisionerVersion string
+	CSISnapshotterVersion string
 }
 
 // DefaultBinaries finds the checkout from the working directory upwards and reads the versions the
@@ -31,7 +34,8 @@ func DefaultBinaries() (Binaries, error) {
 	if err != nil {
 		return Binaries{}, err
 	}
-	b := Binaries{Repo: repo, Cache: os.Getenv("CAIRN_CACHE"), KubeVersion: vars["KUBE_VERSION"], EtcdVersion: vars["ETCD_VERSION"]}
+	b := Binaries{Repo: repo, Cache: os.Getenv("CAIRN_CACHE"), KubeVersion: vars["KUBE_VERSION"], EtcdVersion: vars["ETCD_VERSION"],
+		CSIProvisionerVersion: vars["CSI_PROVISIONER_VERSION"], CSISnapshotterVersion: vars["CSI_SNAPSHOTTER_VERSION"]}
 	if b.Cache == "" {
 		b.Cache = filepath.Join(repo, ".cache")
 	}
@@ -49,6 +53,11 @@ func (b Binaries) Etcd() string { return filepath.Join(b.Cache, "bin", "etcd-"+b
 
 // Kube returns the path of one Kubernetes component.
 func (b Binaries) Kube(component string) string { return filepath.Join(b.KubeDir(), component) }
+
+// CSISidecarDir holds csi-provisioner, csi-snapshotter, snapshot-controller and the snapshot CRDs.
+func (b Binaries) CSISidecarDir() string {
+	return filepath.Join(b.Cache, "bin", "csi-sidecars-"+b.CSIProvisionerVersion+"-"+b.CSISnapshotterVersion)
+}
 
 // EnvtestAssets is a folder holding etcd, kube-apiserver and kubectl, for KUBEBUILDER_ASSETS.
 func (b Binaries) EnvtestAssets() string {
@@ -69,7 +78,7 @@ const (
 )
 
 // check fails with a message saying how to install whatever is missing.
-func (b Binaries) check(controllers, node bool) error {
+func (b Binaries) check(controllers, node, csi bool) error {
 	var missing []string
 	want := []string{b.Etcd(), b.Kube("kube-apiserver"), b.Kube("kubectl")}
 	if controllers {
@@ -81,6 +90,18 @@ func (b Binaries) check(controllers, node bool) error {
 	for _, p := range want {
 		if _, err := os.Stat(p); err != nil {
 			missing = append(missing, p)
+		}
+	}
+	if csi {
+		var sidecars []string
+		for _, s := range csiSidecars {
+			if _, err := os.Stat(filepath.Join(b.CSISidecarDir(), s)); err != nil {
+				sidecars = append(sidecars, s)
+			}
+		}
+		if len(sidecars) > 0 {
+			return fmt.Errorf("CSI sidecars missing (%s in %s): build them with `make csi-sidecars` (hack/build-csi-sidecars.sh)",
+				strings.Join(sidecars, ", "), b.CSISidecarDir())
 		}
 	}
 	if len(missing) > 0 {

@@ -25,6 +25,13 @@ type Options struct {
 	Controllers bool
 	// Node adds a real node (containerd, runc, kubelet); it implies Controllers.
 	Node bool
+	// CSI adds a CSI stack with volume snapshots (the test driver and the real sidecars, see
+	// docs/local-cluster.md); it implies Node.
+	CSI bool
+	// CSIStateDir is where the CSI driver keeps volumes and snapshots (default: in the cluster's
+	// directory). Clusters given the same directory share their storage backend, as two clusters
+	// on one cloud's disks do.
+	CSIStateDir string
 	// Logger receives progress; nil discards it.
 	Logger *slog.Logger
 }
@@ -39,6 +46,7 @@ type State struct {
 	APIPort     int    `json:"apiServerPort"`
 	Controllers bool   `json:"controllers"`
 	Node        string `json:"node,omitempty"`
+	CSI         bool   `json:"csi,omitempty"`
 	KubeletPort int    `json:"kubeletPort,omitempty"`
 	KubeletHC   int    `json:"kubeletHealthzPort,omitempty"`
 	ControllerP int    `json:"controllerManagerPort,omitempty"`
@@ -70,6 +78,9 @@ func Open(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve state root: %w", err)
 	}
+	if opts.CSI {
+		opts.Node = true
+	}
 	if opts.Node {
 		opts.Controllers = true
 	}
@@ -91,7 +102,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.opts.Binaries.check(c.opts.Node || c.opts.Controllers, c.opts.Node); err != nil {
+	if err := c.opts.Binaries.check(c.opts.Node || c.opts.Controllers, c.opts.Node, c.opts.CSI); err != nil {
 		return nil, err
 	}
 	if err := c.Stop(ctx); err != nil {
@@ -151,6 +162,15 @@ func (c *Cluster) start(ctx context.Context) error {
 		}
 		c.log.Info("node ready", "node", c.State.Node, "elapsed", time.Since(began).Round(time.Millisecond))
 	}
+	if c.opts.CSI {
+		c.State.CSI = true
+		if err := c.writeState(); err != nil {
+			return err
+		}
+		if err := c.startCSI(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -158,6 +178,7 @@ func (c *Cluster) start(ctx context.Context) error {
 // directory itself. It is safe on a cluster that is not running, half started, or left by a crash.
 func (c *Cluster) Stop(ctx context.Context) error {
 	var errs []error
+	errs = append(errs, c.stopCSI())
 	errs = append(errs, c.stopNode(ctx))
 	errs = append(errs, c.stopAll(10*time.Second, "kube-scheduler", "kube-controller-manager", "kube-apiserver"))
 	errs = append(errs, c.stop("etcd", 10*time.Second))

@@ -67,6 +67,10 @@ func (r *run) plan(ctx context.Context, b *archive.Backup, ix *archive.Index) (*
 	for _, g := range p.groups["persistentvolumes"] {
 		err := b.ReadGroup(ctx, g, func(item []byte) error {
 			name := itemName(item)
+			r.vols.notePV(item)
+			if _, skipped := r.vols.skipPV[name]; skipped {
+				return nil
+			}
 			if p.deps == nil || p.deps.Has(scope.DepPV, name) {
 				r.clean.restoredPVs[name] = true
 			}

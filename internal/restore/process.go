@@ -79,6 +79,13 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 		}
 		return
 	}
+	if reason, skipped := r.vols.skipPV[name]; skipped && gr == "persistentvolumes" {
+		if pass == 1 {
+			item.Action, item.Reason = ActionSkip, reason
+			r.rec.add(item)
+		}
+		return
+	}
 	if hasOwners != (pass == 2) {
 		return
 	}
@@ -102,6 +109,9 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 	if hasOwners {
 		r.repointOwners(ctx, obj, &item)
 	}
+	if gr == "persistentvolumeclaims" && r.prepareClaim(ctx, srcNS, obj, &item) {
+		return
+	}
 	gvr, namespaced, err := r.served.resolve(schema.GroupVersionResource{Group: g.Group, Version: g.Version, Resource: g.Resource})
 	if err != nil {
 		item.Action, item.Reason = ActionFail, err.Error()
@@ -112,6 +122,9 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 		obj.SetAPIVersion(gvr.GroupVersion().String())
 	}
 	out := r.apply(ctx, gr, gvr, namespaced, obj)
+	if gr == "persistentvolumeclaims" {
+		r.claimApplied(obj.GetNamespace(), obj.GetName(), out.action)
+	}
 	item.Action, item.Reason, item.Diff = out.action, out.reason, out.diff
 	r.rec.add(item)
 	if out.live != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
 	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/snapshot"
 )
 
 // Conflict policies for objects that already exist in the target.
@@ -47,10 +48,16 @@ type Options struct {
 	ResourceOrder []string
 	// AllowFailedBackup restores from a backup whose phase is Failed.
 	AllowFailedBackup bool
-	Parallelism       int
-	Now               func() time.Time
-	Progress          func(Progress)
-	Logger            *slog.Logger
+	// Volumes is what happens to the volumes of claims the backup recorded: data (default, from
+	// their snapshots), empty or skip.
+	Volumes string
+	// VolumeTimeout bounds the wait for each restored snapshot to be ready and each claim to be
+	// bound (default 10m).
+	VolumeTimeout time.Duration
+	Parallelism   int
+	Now           func() time.Time
+	Progress      func(Progress)
+	Logger        *slog.Logger
 }
 
 // ErrRestoreExists means a restore of that name was already recorded.
@@ -79,6 +86,9 @@ type run struct {
 	log    *slog.Logger
 	clean  cleanOptions
 
+	snapshots *snapshot.Snapshotter
+	vols      *volumePlan
+
 	mu               sync.Mutex
 	uids             map[string]string // group/kind/namespace/name in the target → uid
 	selectorServices map[string]bool   // source namespace/name of Services with a selector
@@ -96,6 +106,13 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 	case ConflictSkip, ConflictPatch, ConflictRecreate:
 	default:
 		return nil, fmt.Errorf("conflict policy %q: use skip, patch or recreate", opts.ConflictPolicy)
+	}
+	switch opts.Volumes {
+	case "":
+		opts.Volumes = VolumesData
+	case VolumesData, VolumesEmpty, VolumesSkip:
+	default:
+		return nil, fmt.Errorf("volumes %q: use data (restore from snapshots), empty or skip", opts.Volumes)
 	}
 	for _, p := range opts.Names {
 		if _, err := path.Match(p, ""); err != nil {
@@ -126,7 +143,11 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
-	return &run{opts: opts, host: cfg.Host, repo: repo, scope: opts.Scope, client: client, dyn: dyn,
+	snaps, err := snapshot.New(cfg, snapshot.Options{Timeout: opts.VolumeTimeout, Now: opts.Now, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return &run{opts: opts, host: cfg.Host, snapshots: snaps, repo: repo, scope: opts.Scope, client: client, dyn: dyn,
 		mapper: mapper{namespaces: opts.NamespaceMapping, storageClasses: opts.StorageClassMapping},
 		rec:    &recorder{progress: opts.Progress}, log: opts.Logger.With("restore", opts.Name),
 		clean: cleanOptions{preserveServiceIPs: opts.PreserveServiceIPs, preserveNodePorts: opts.PreserveNodePorts, restoredPVs: map[string]bool{}},
@@ -151,6 +172,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.vols = newVolumePlan(r.opts.Volumes, b.Manifest().Volumes)
 	if r.served, err = newServed(r.client.Discovery()); err != nil {
 		return nil, fmt.Errorf("reach the target cluster: %w (check --kubeconfig and --context)", err)
 	}
@@ -177,6 +199,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			}
 		}
 	}
+	r.settleVolumes(ctx)
 	if err := ctx.Err(); err != nil {
 		r.rec.warn(fmt.Sprintf("restore interrupted: %v", err))
 	}
@@ -196,7 +219,8 @@ func (r *run) spec() Spec {
 	return Spec{Target: r.host, IncludedNamespaces: sp.IncludedNamespaces, ExcludedNamespaces: sp.ExcludedNamespaces,
 		IncludedResources: sp.IncludedResources, ExcludedResources: sp.ExcludedResources, LabelSelectors: sp.LabelSelectors,
 		Names: r.opts.Names, ClusterResources: sp.IncludeClusterResources, NamespaceMapping: r.opts.NamespaceMapping,
-		StorageClassMapping: r.opts.StorageClassMapping, ConflictPolicy: r.opts.ConflictPolicy, Modifiers: r.opts.Modifiers != nil}
+		StorageClassMapping: r.opts.StorageClassMapping, ConflictPolicy: r.opts.ConflictPolicy, Modifiers: r.opts.Modifiers != nil,
+		Volumes: r.opts.Volumes}
 }
 
 func (r *run) loadNamespaces(ctx context.Context) error {

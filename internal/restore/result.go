@@ -1,6 +1,8 @@
 package restore
 
 import (
+	"slices"
+	"sort"
 	"sync"
 	"time"
 )
@@ -24,16 +26,17 @@ const (
 
 // Result is what a restore did, item by item. It is stored in the repository as restores/<name>.
 type Result struct {
-	Name        string       `json:"name"`
-	Backup      string       `json:"backup"`
-	DryRun      bool         `json:"dryRun"`
-	Spec        Spec         `json:"spec"`
-	StartedAt   time.Time    `json:"startedAt"`
-	CompletedAt time.Time    `json:"completedAt"`
-	Phase       string       `json:"phase"`
-	Counts      Counts       `json:"counts"`
-	Warnings    []string     `json:"warnings,omitempty"`
-	Items       []ItemResult `json:"items"`
+	Name        string         `json:"name"`
+	Backup      string         `json:"backup"`
+	DryRun      bool           `json:"dryRun"`
+	Spec        Spec           `json:"spec"`
+	StartedAt   time.Time      `json:"startedAt"`
+	CompletedAt time.Time      `json:"completedAt"`
+	Phase       string         `json:"phase"`
+	Counts      Counts         `json:"counts"`
+	Warnings    []string       `json:"warnings,omitempty"`
+	Volumes     []VolumeResult `json:"volumes,omitempty"`
+	Items       []ItemResult   `json:"items"`
 }
 
 // Spec records how the restore was asked for.
@@ -50,6 +53,7 @@ type Spec struct {
 	StorageClassMapping map[string]string `json:"storageClassMapping,omitempty"`
 	ConflictPolicy      string            `json:"conflictPolicy"`
 	Modifiers           bool              `json:"modifiers,omitempty"`
+	Volumes             string            `json:"volumes,omitempty"`
 }
 
 // Counts sums the items by action.
@@ -78,6 +82,7 @@ type ItemResult struct {
 type recorder struct {
 	mu       sync.Mutex
 	items    []ItemResult
+	volumes  []VolumeResult
 	warnings []string
 	progress func(Progress)
 }
@@ -98,6 +103,12 @@ func (r *recorder) add(it ItemResult) {
 	}
 }
 
+func (r *recorder) volume(v VolumeResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.volumes = append(r.volumes, v)
+}
+
 func (r *recorder) warn(msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -109,6 +120,11 @@ func (r *recorder) finish(res *Result) {
 	defer r.mu.Unlock()
 	res.Items = r.items
 	res.Warnings = r.warnings
+	res.Volumes = r.volumes
+	sort.Slice(res.Volumes, func(i, j int) bool {
+		a, b := res.Volumes[i], res.Volumes[j]
+		return a.Namespace+"/"+a.Claim < b.Namespace+"/"+b.Claim
+	})
 	for _, it := range r.items {
 		switch it.Action {
 		case ActionCreate:
@@ -126,7 +142,8 @@ func (r *recorder) finish(res *Result) {
 		}
 	}
 	res.Phase = PhaseCompleted
-	if res.Counts.Failed > 0 {
+	volumeFailed := slices.ContainsFunc(res.Volumes, func(v VolumeResult) bool { return v.Outcome == VolumeFailed })
+	if res.Counts.Failed > 0 || volumeFailed {
 		res.Phase = PhasePartiallyFailed
 		if res.Counts.Failed == len(r.items) {
 			res.Phase = PhaseFailed

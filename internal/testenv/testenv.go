@@ -14,9 +14,30 @@ import (
 	"github.com/cairnbackup/cairn/internal/localcluster"
 )
 
-// StartCluster starts a fresh cluster called name, with the node when node is true. Test clusters
-// are named "t-..." so they never collide with a person's "dev" cluster.
-func StartCluster(ctx context.Context, name string, node bool) (*localcluster.Cluster, error) {
+// Kind says how much of a cluster a test needs.
+type Kind int
+
+const (
+	// ControlPlane is etcd, kube-apiserver, kube-controller-manager and kube-scheduler: no Pods run.
+	ControlPlane Kind = iota
+	// WithNode adds a real node (containerd, kubelet), so Pods run.
+	WithNode
+	// WithCSI adds the CSI stack with volume snapshots to the node.
+	WithCSI
+)
+
+// Option changes a test cluster's options.
+type Option func(*localcluster.Options)
+
+// SharedCSIState makes the cluster's CSI driver keep volumes and snapshots in dir, so clusters given
+// the same dir share one storage backend.
+func SharedCSIState(dir string) Option {
+	return func(o *localcluster.Options) { o.CSIStateDir = dir }
+}
+
+// StartCluster starts a fresh cluster called name. Test clusters are named "t-..." so they never
+// collide with a person's "dev" cluster.
+func StartCluster(ctx context.Context, name string, kind Kind, options ...Option) (*localcluster.Cluster, error) {
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {
 		return nil, err
@@ -29,10 +50,14 @@ func StartCluster(ctx context.Context, name string, node bool) (*localcluster.Cl
 		Name:        "t-" + name,
 		Binaries:    bins,
 		Controllers: true,
-		Node:        node,
+		Node:        kind >= WithNode,
+		CSI:         kind >= WithCSI,
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	began := time.Now()
+	for _, o := range options {
+		o(&opts)
+	}
 	c, err := localcluster.Start(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -54,9 +79,9 @@ func StopCluster(ctx context.Context, c *localcluster.Cluster) error {
 
 // Main runs a test binary's tests against one shared cluster and stops it afterwards, failing the
 // run if the cluster cannot start or leaves anything behind. Use it from TestMain.
-func Main(run func() int, name string, node bool, shared **localcluster.Cluster) int {
+func Main(run func() int, name string, kind Kind, shared **localcluster.Cluster) int {
 	ctx := context.Background()
-	c, err := StartCluster(ctx, name, node)
+	c, err := StartCluster(ctx, name, kind)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: start test cluster %q: %v\n", name, err)
 		return 1

@@ -15,5 +15,5 @@ import (
 var cluster *localcluster.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m.Run, "e2e", true, &cluster))
+	os.Exit(testenv.Main(m.Run, "e2e", testenv.WithCSI, &cluster))
 }

@@ -19,7 +19,7 @@ import (
 // cluster's Pod keeps running.
 func TestSecondClusterWithItsOwnNode(t *testing.T) {
 	ctx := t.Context()
-	target, err := testenv.StartCluster(ctx, "e2e-target", true)
+	target, err := testenv.StartCluster(ctx, "e2e-target", testenv.WithNode)
 	if err != nil {
 		t.Fatal(err)
 	}

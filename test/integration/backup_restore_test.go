@@ -268,7 +268,7 @@ resourceModifierRules:
 
 func startCluster(t *testing.T, name string) *localcluster.Cluster {
 	t.Helper()
-	c, err := testenv.StartCluster(t.Context(), name, false)
+	c, err := testenv.StartCluster(t.Context(), name, testenv.ControlPlane)
 	if err != nil {
 		t.Fatal(err)
 	}

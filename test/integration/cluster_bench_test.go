@@ -17,7 +17,7 @@ func BenchmarkControlPlaneStartStop(b *testing.B) {
 	var start, stop time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		c, err := testenv.StartCluster(ctx, "bench", false)
+		c, err := testenv.StartCluster(ctx, "bench", testenv.ControlPlane)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -23,7 +23,7 @@ import (
 // ports, etcd and PKI, and none of the source's objects.
 func TestTwoClustersAreIndependent(t *testing.T) {
 	ctx := t.Context()
-	target, err := testenv.StartCluster(ctx, "it-target", false)
+	target, err := testenv.StartCluster(ctx, "it-target", testenv.ControlPlane)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestTwoClustersAreIndependent(t *testing.T) {
 // again: the new start must clean up and come up fresh.
 func TestStartAfterCrash(t *testing.T) {
 	ctx := t.Context()
-	first, err := testenv.StartCluster(ctx, "it-crash", false)
+	first, err := testenv.StartCluster(ctx, "it-crash", testenv.ControlPlane)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestStartAfterCrash(t *testing.T) {
 	if err := syscall.Kill(pidOf(t, first, "kube-apiserver"), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	second, err := testenv.StartCluster(ctx, "it-crash", false)
+	second, err := testenv.StartCluster(ctx, "it-crash", testenv.ControlPlane)
 	if err != nil {
 		t.Fatalf("start after crash: %v", err)
 	}

@@ -14,5 +14,5 @@ import (
 var source *localcluster.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.Main(m.Run, "it-source", false, &source))
+	os.Exit(testenv.Main(m.Run, "it-source", testenv.ControlPlane, &source))
 }

@@ -1,0 +1,54 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/snapshot"
+)
+
+var claimResource = scope.Resource{Resource: "persistentvolumeclaims", Singular: "persistentvolumeclaim", Kind: "PersistentVolumeClaim"}
+
+// protectVolumes snapshots the claims in scope. Skipped volumes become warnings (the backup still
+// protects everything else), failed ones errors.
+func (b *run) protectVolumes(ctx context.Context, namespaces []string) []archive.VolumeRecord {
+	if b.opts.Volumes == nil || !b.scope.ResourceIncluded(claimResource) {
+		return nil
+	}
+	var claims []corev1.PersistentVolumeClaim
+	for _, ns := range namespaces {
+		list, err := b.client.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			b.addError(fmt.Sprintf("list persistentvolumeclaims in namespace %s: %v", ns, err))
+			continue
+		}
+		for _, c := range list.Items {
+			if b.scope.Selected(c.Labels) && !scope.Excluded(c.Annotations, c.Labels) {
+				claims = append(claims, c)
+			}
+		}
+	}
+	if len(claims) == 0 {
+		return nil
+	}
+	b.log.Info("snapshotting volumes", "claims", len(claims))
+	records, err := b.opts.Volumes.Protect(ctx, snapshot.Owner{Repository: b.repoID, RecoveryPoint: b.opts.Name}, claims)
+	if err != nil {
+		b.addError(fmt.Sprintf("volume snapshots: %v", err))
+		return nil
+	}
+	for _, r := range records {
+		switch r.Outcome {
+		case archive.VolumeSkipped:
+			b.addWarning(fmt.Sprintf("volume of claim %s/%s not snapshotted: %s", r.Namespace, r.Claim, r.Reason))
+		case archive.VolumeFailed:
+			b.addError(fmt.Sprintf("volume of claim %s/%s: snapshot failed: %s", r.Namespace, r.Claim, r.Reason))
+		}
+	}
+	return records
+}

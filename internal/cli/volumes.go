@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/kube"
+	"github.com/cairnbackup/cairn/internal/restore"
+	"github.com/cairnbackup/cairn/internal/snapshot"
+)
+
+// volumeFlags configure volume snapshots on backup create.
+type volumeFlags struct {
+	enabled    bool
+	class      string
+	timeout    time.Duration
+	policyFile string
+}
+
+func (f *volumeFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.enabled, "snapshot-volumes", true, "snapshot the persistent volumes of the claims in scope (CSI volume snapshots)")
+	fl.StringVar(&f.class, "snapshot-class", "", "VolumeSnapshotClass to use (default: each CSI driver's default class)")
+	fl.DurationVar(&f.timeout, "snapshot-timeout", 10*time.Minute, "how long to wait for each snapshot to be ready")
+	fl.StringVar(&f.policyFile, "volume-policy", "", "YAML rules that skip volumes by storage class, driver, size or claim labels (see docs/design/volumes.md)")
+}
+
+// snapshotter returns nil when snapshots are off.
+func (f *volumeFlags) snapshotter(target *kube.Target) (*snapshot.Snapshotter, error) {
+	if !f.enabled {
+		return nil, nil
+	}
+	var policy *snapshot.Policy
+	if f.policyFile != "" {
+		data, err := os.ReadFile(f.policyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --volume-policy: %w", err)
+		}
+		if policy, err = snapshot.ParsePolicy(data); err != nil {
+			return nil, fmt.Errorf("--volume-policy %s: %w", f.policyFile, err)
+		}
+	}
+	if f.timeout <= 0 {
+		return nil, fmt.Errorf("--snapshot-timeout %s: use a positive duration like 10m", f.timeout)
+	}
+	cfg, err := target.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.New(cfg, snapshot.Options{Class: f.class, Policy: policy, Timeout: f.timeout})
+}
+
+func printVolumeRecords(out io.Writer, vols []archive.VolumeRecord) {
+	if len(vols) == 0 {
+		return
+	}
+	t := newTable(out)
+	fmt.Fprintln(t, "\nCLAIM\tVOLUME\tDRIVER\tOUTCOME\tSNAPSHOT\tSIZE\tREADY IN\tREASON")
+	for _, v := range vols {
+		snap, size, ready := "", "", ""
+		if v.Snapshot != nil {
+			snap, size = v.Snapshot.Handle, humanBytes(v.Snapshot.RestoreSizeBytes)
+			ready = (time.Duration(v.Snapshot.ReadySeconds * float64(time.Second))).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Namespace, v.Claim, v.Volume, v.Driver, v.Outcome, snap, size, ready, v.Reason)
+	}
+	_ = t.Flush()
+}
+
+func printVolumeResults(out io.Writer, vols []restore.VolumeResult) {
+	if len(vols) == 0 {
+		return
+	}
+	t := newTable(out)
+	fmt.Fprintln(t, "\nCLAIM\tOUTCOME\tSNAPSHOT\tBYTES\tSNAPSHOT READY\tBOUND IN\tREASON")
+	for _, v := range vols {
+		claim := v.Namespace + "/" + v.Claim
+		if v.TargetNamespace != "" {
+			claim = v.Namespace + "→" + v.TargetNamespace + "/" + v.Claim
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", claim, v.Outcome, v.Snapshot, humanBytes(v.Bytes),
+			seconds(v.ReadySeconds), seconds(v.BoundSeconds), v.Reason)
+	}
+	_ = t.Flush()
+}
+
+func seconds(s float64) string {
+	if s == 0 {
+		return ""
+	}
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}

@@ -1,0 +1,243 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/snapshot"
+)
+
+// Volume modes: what a restore does with the volumes of claims the backup recorded.
+const (
+	VolumesData  = "data"
+	VolumesEmpty = "empty"
+	VolumesSkip  = "skip"
+)
+
+// Volume outcomes in a restore result.
+const (
+	VolumeRestored     = "Restored"
+	VolumeWouldRestore = "WouldRestore"
+	VolumeEmpty        = "Empty"
+	VolumeSkipped      = "Skipped"
+	VolumeFailed       = "Failed"
+)
+
+// VolumeResult is what a restore did with one claim's volume.
+type VolumeResult struct {
+	Namespace       string  `json:"namespace"`
+	Claim           string  `json:"claim"`
+	TargetNamespace string  `json:"targetNamespace,omitempty"`
+	Snapshot        string  `json:"snapshot,omitempty"`
+	Bytes           int64   `json:"bytes,omitempty"`
+	ReadySeconds    float64 `json:"readySeconds,omitempty"`
+	BoundSeconds    float64 `json:"boundSeconds,omitempty"`
+	Outcome         string  `json:"outcome"`
+	Reason          string  `json:"reason,omitempty"`
+}
+
+// volumePlan is what the restore does with the backup's volume records.
+type volumePlan struct {
+	mode    string
+	byClaim map[string]archive.VolumeRecord // source namespace/claim
+	// skipPV names the PersistentVolumes not restored, with why.
+	skipPV map[string]string
+
+	mu      sync.Mutex
+	pending map[string]*pendingClaim // target namespace/claim
+}
+
+// pendingClaim is a claim created from a provisioned snapshot, waiting to be bound.
+type pendingClaim struct {
+	prov    snapshot.Provisioned
+	result  VolumeResult
+	created bool
+}
+
+func newVolumePlan(mode string, records []archive.VolumeRecord) *volumePlan {
+	v := &volumePlan{mode: mode, byClaim: map[string]archive.VolumeRecord{}, skipPV: map[string]string{}, pending: map[string]*pendingClaim{}}
+	for _, r := range records {
+		v.byClaim[r.Namespace+"/"+r.Claim] = r
+	}
+	return v
+}
+
+// notePV decides whether a backed-up PersistentVolume is restored: a volume whose claim gets a new
+// volume (from its snapshot, or empty because its CSI volume died with the claim) is not.
+func (v *volumePlan) notePV(item []byte) {
+	var pv struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Spec struct {
+			CSI           *struct{} `json:"csi"`
+			ReclaimPolicy string    `json:"persistentVolumeReclaimPolicy"`
+			ClaimRef      *struct {
+				Namespace string `json:"namespace"`
+				Name      string `json:"name"`
+			} `json:"claimRef"`
+		} `json:"spec"`
+	}
+	if json.Unmarshal(item, &pv) != nil || pv.Spec.ClaimRef == nil {
+		return
+	}
+	rec, ok := v.byClaim[pv.Spec.ClaimRef.Namespace+"/"+pv.Spec.ClaimRef.Name]
+	if !ok || rec.Volume != pv.Metadata.Name {
+		return
+	}
+	switch {
+	case v.mode == VolumesSkip:
+		v.skipPV[rec.Volume] = "volumes are not restored (--volumes=skip)"
+	case v.mode == VolumesData && rec.Outcome == archive.VolumeSnapshotted:
+		v.skipPV[rec.Volume] = fmt.Sprintf("claim %s/%s gets a new volume from snapshot %s", rec.Namespace, rec.Claim, rec.Snapshot.Handle)
+	case pv.Spec.CSI != nil && pv.Spec.ReclaimPolicy != string(corev1.PersistentVolumeReclaimRetain):
+		v.skipPV[rec.Volume] = fmt.Sprintf("its CSI volume is deleted with its claim (reclaim policy %s): claim %s/%s gets a new empty volume", pv.Spec.ReclaimPolicy, rec.Namespace, rec.Claim)
+	}
+}
+
+// prepareClaim adapts a claim about to be restored to the volume mode. It returns true when it
+// has recorded the item's outcome itself (skipped or failed) and the claim must not be applied.
+func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.Unstructured, item *ItemResult) bool {
+	rec, ok := r.vols.byClaim[srcNS+"/"+obj.GetName()]
+	if !ok {
+		return false
+	}
+	ns, name := obj.GetNamespace(), obj.GetName()
+	vr := VolumeResult{Namespace: srcNS, Claim: name}
+	if ns != srcNS {
+		vr.TargetNamespace = ns
+	}
+	done := func(action, outcome, reason string) bool {
+		item.Action, item.Reason = action, reason
+		vr.Outcome, vr.Reason = outcome, reason
+		r.rec.add(*item)
+		r.rec.volume(vr)
+		return true
+	}
+	if r.vols.mode == VolumesSkip {
+		return done(ActionSkip, VolumeSkipped, "volumes are not restored (--volumes=skip)")
+	}
+	if r.vols.mode == VolumesEmpty || rec.Outcome != archive.VolumeSnapshotted {
+		removeSnapshotSource(obj)
+		vr.Outcome = VolumeEmpty
+		vr.Reason = "created without data (--volumes=empty)"
+		if r.vols.mode == VolumesData {
+			vr.Reason = "the backup holds no snapshot of this volume (" + rec.Outcome + ": " + rec.Reason + ")"
+		}
+		r.rec.volume(vr)
+		return false
+	}
+	vr.Snapshot, vr.Bytes = rec.Snapshot.Handle, rec.Snapshot.RestoreSizeBytes
+	_, err := r.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil && r.opts.ConflictPolicy == ConflictSkip:
+		return done(ActionSkip, VolumeSkipped, "already exists in the target; its volume is left as it is")
+	case err == nil:
+		return done(ActionFail, VolumeFailed, fmt.Sprintf("claim %s/%s exists: restoring its volume data needs the claim gone "+
+			"(delete it and the pods using it), or restore with --volumes=empty or --conflict-policy=skip", ns, name))
+	case !apierrors.IsNotFound(err):
+		return done(ActionFail, VolumeFailed, fmt.Sprintf("read claim %s/%s in the target: %v", ns, name, err))
+	}
+	if r.opts.DryRun {
+		setSnapshotSource(obj, snapshot.RestoreName(r.opts.Name, ns, name))
+		vr.Outcome, vr.Reason = VolumeWouldRestore, "would be created from snapshot "+rec.Snapshot.Handle
+		r.rec.volume(vr)
+		return false
+	}
+	prov, err := r.snapshots.Provision(ctx, r.opts.Name, rec, ns, name)
+	if err != nil {
+		return done(ActionFail, VolumeFailed, fmt.Sprintf("provision snapshot %s for the claim: %v", rec.Snapshot.Handle, err))
+	}
+	vr.ReadySeconds = prov.ReadyIn.Seconds()
+	setSnapshotSource(obj, prov.Name)
+	r.vols.mu.Lock()
+	r.vols.pending[ns+"/"+name] = &pendingClaim{prov: prov, result: vr}
+	r.vols.mu.Unlock()
+	return false
+}
+
+// claimApplied notes whether a claim prepared from a snapshot was created.
+func (r *run) claimApplied(ns, name, action string) {
+	r.vols.mu.Lock()
+	defer r.vols.mu.Unlock()
+	if p, ok := r.vols.pending[ns+"/"+name]; ok {
+		p.created = action == ActionCreate
+		if !p.created {
+			p.result.Outcome, p.result.Reason = VolumeFailed, "the claim was not created"
+		}
+	}
+}
+
+// settleVolumes waits until every claim created from a snapshot is bound, records the outcome,
+// and removes the VolumeSnapshots the restore made (their snapshots stay with the recovery point).
+func (r *run) settleVolumes(ctx context.Context) {
+	var wg sync.WaitGroup
+	for key, p := range r.vols.pending {
+		wg.Go(func() {
+			if p.created {
+				bound, err := r.waitBound(ctx, p.prov.Namespace, p.result.Claim)
+				if err != nil {
+					p.result.Outcome, p.result.Reason = VolumeFailed, err.Error()
+				} else {
+					p.result.Outcome, p.result.BoundSeconds = VolumeRestored, bound.Seconds()
+				}
+			}
+			if err := r.snapshots.Release(context.WithoutCancel(ctx), p.prov); err != nil {
+				r.rec.warn(fmt.Sprintf("claim %s: temporary snapshot objects not removed: %v", key, err))
+			}
+			r.rec.volume(p.result)
+		})
+	}
+	wg.Wait()
+}
+
+// waitBound waits until the claim is bound, bounded by the snapshot timeout.
+func (r *run) waitBound(ctx context.Context, ns, name string) (time.Duration, error) {
+	began := r.opts.Now()
+	timeout := r.snapshots.Timeout()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	state := "not found"
+	for {
+		c, err := r.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			if c.Status.Phase == corev1.ClaimBound {
+				return r.opts.Now().Sub(began), nil
+			}
+			state = string(c.Status.Phase)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("claim %s/%s not bound after %s (phase %s): see `kubectl describe pvc -n %s %s` and the CSI provisioner's log",
+				ns, name, timeout, state, ns, name)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func setSnapshotSource(obj *unstructured.Unstructured, snapshotName string) {
+	unstructured.RemoveNestedField(obj.Object, "spec", "volumeName")
+	unstructured.RemoveNestedField(obj.Object, "spec", "dataSourceRef")
+	_ = unstructured.SetNestedMap(obj.Object, map[string]any{
+		"apiGroup": snapshot.SnapshotResource.Group, "kind": "VolumeSnapshot", "name": snapshotName}, "spec", "dataSource")
+}
+
+// removeSnapshotSource drops a dataSource naming a VolumeSnapshot: the snapshot is not there to
+// read, and the claim would stay Pending.
+func removeSnapshotSource(obj *unstructured.Unstructured) {
+	unstructured.RemoveNestedField(obj.Object, "spec", "volumeName")
+	for _, field := range []string{"dataSource", "dataSourceRef"} {
+		if kind, _, _ := unstructured.NestedString(obj.Object, "spec", field, "kind"); kind == "VolumeSnapshot" {
+			unstructured.RemoveNestedField(obj.Object, "spec", field)
+		}
+	}
+}

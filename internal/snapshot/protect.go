@@ -1,0 +1,277 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/scope"
+)
+
+// candidate is a claim that can be snapshotted, with the class to use.
+type candidate struct {
+	claim corev1.PersistentVolumeClaim
+	class string
+	rec   archive.VolumeRecord
+}
+
+// Owner names the recovery point snapshots are taken for: its repository's id and its name. Both
+// label the snapshot objects, so that those of an unfinished backup can be found.
+type Owner struct {
+	Repository, RecoveryPoint string
+}
+
+func (o Owner) labels() map[string]any {
+	return map[string]any{LabelRepository: o.Repository, LabelRecoveryPoint: o.RecoveryPoint, scope.ExcludeAnnotation: "true"}
+}
+
+// Protect snapshots the claims for the recovery point and returns one record per claim, ordered by
+// namespace and claim: Snapshotted, Skipped (with why) or Failed (with the error).
+func (s *Snapshotter) Protect(ctx context.Context, owner Owner, claims []corev1.PersistentVolumeClaim) ([]archive.VolumeRecord, error) {
+	classes, err := s.loadClasses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := classes.driverOf[s.opts.Class]; s.opts.Class != "" && !ok {
+		return nil, fmt.Errorf("snapshot class %q does not exist in the cluster: create it or name another with --snapshot-class", s.opts.Class)
+	}
+	var records []archive.VolumeRecord
+	var todo []candidate
+	for _, c := range claims {
+		rec, class := s.assess(ctx, c, classes)
+		if rec.Outcome != "" {
+			records = append(records, rec)
+			continue
+		}
+		todo = append(todo, candidate{claim: c, class: class, rec: rec})
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.opts.Parallelism)
+	for _, c := range todo {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rec := s.take(ctx, owner, c)
+			mu.Lock()
+			records = append(records, rec)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	sort.Slice(records, func(i, j int) bool {
+		if records[i].Namespace != records[j].Namespace {
+			return records[i].Namespace < records[j].Namespace
+		}
+		return records[i].Claim < records[j].Claim
+	})
+	return records, nil
+}
+
+// assess returns a finished record if the claim cannot or must not be snapshotted, else a record
+// to complete and the class to use.
+func (s *Snapshotter) assess(ctx context.Context, c corev1.PersistentVolumeClaim, classes *classes) (archive.VolumeRecord, string) {
+	rec := archive.VolumeRecord{Namespace: c.Namespace, Claim: c.Name, Volume: c.Spec.VolumeName}
+	if c.Spec.StorageClassName != nil {
+		rec.StorageClass = *c.Spec.StorageClassName
+	}
+	if q, ok := c.Status.Capacity[corev1.ResourceStorage]; ok {
+		rec.CapacityBytes = q.Value()
+	} else if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+		rec.CapacityBytes = q.Value()
+	}
+	skip := func(format string, args ...any) (archive.VolumeRecord, string) {
+		rec.Outcome, rec.Reason = archive.VolumeSkipped, fmt.Sprintf(format, args...)
+		return rec, ""
+	}
+	if c.Status.Phase != corev1.ClaimBound || c.Spec.VolumeName == "" {
+		return skip("claim is not bound to a volume (phase %s)", c.Status.Phase)
+	}
+	pv, err := s.client.CoreV1().PersistentVolumes().Get(ctx, c.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		rec.Outcome, rec.Reason = archive.VolumeFailed, fmt.Sprintf("read volume %s: %v", c.Spec.VolumeName, err)
+		return rec, ""
+	}
+	if pv.Spec.CSI == nil {
+		return skip("volume %s is a %s volume, not CSI: cairn snapshots CSI volumes only", pv.Name, volumeType(pv))
+	}
+	rec.Driver = pv.Spec.CSI.Driver
+	if action, rule := s.opts.Policy.Decide(VolumeFacts{StorageClass: rec.StorageClass, Driver: rec.Driver,
+		CapacityBytes: rec.CapacityBytes, Labels: c.Labels}); action == ActionSkip {
+		return skip("volume policy rule %d says skip", rule)
+	}
+	if !classes.served {
+		return skip("the cluster does not serve the snapshot API (snapshot.storage.k8s.io VolumeSnapshot CRDs): install the CSI snapshot controller")
+	}
+	class, why := classes.forDriver(s.opts.Class, rec.Driver)
+	if class == "" {
+		return skip("%s", why)
+	}
+	return rec, class
+}
+
+// take snapshots one claim and keeps the snapshot past its namespace (docs/design/volumes.md).
+func (s *Snapshotter) take(ctx context.Context, owner Owner, c candidate) archive.VolumeRecord {
+	rec := c.rec
+	began := s.opts.Now()
+	name := objectName("cairn-"+owner.RecoveryPoint, owner.Repository, c.claim.Namespace, c.claim.Name)
+	labels := owner.labels()
+	vs := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+		"metadata": map[string]any{"name": name, "namespace": c.claim.Namespace, "labels": labels},
+		"spec": map[string]any{
+			"volumeSnapshotClassName": c.class,
+			"source":                  map[string]any{"persistentVolumeClaimName": c.claim.Name},
+		},
+	}}
+	fail := func(err error) archive.VolumeRecord {
+		rec.Outcome, rec.Reason = archive.VolumeFailed, err.Error()
+		s.log.Warn("volume snapshot failed", "namespace", c.claim.Namespace, "claim", c.claim.Name, "error", err)
+		return rec
+	}
+	snaps := s.dyn.Resource(SnapshotResource).Namespace(c.claim.Namespace)
+	if _, err := snaps.Create(ctx, vs, metav1.CreateOptions{}); err != nil {
+		return fail(fmt.Errorf("create VolumeSnapshot %s/%s: %w", c.claim.Namespace, name, err))
+	}
+	snap, err := s.waitReady(ctx, c.claim.Namespace, name)
+	if err != nil {
+		s.discard(ctx, c.claim.Namespace, name)
+		return fail(err)
+	}
+	cont, err := s.retain(ctx, snap.Status.BoundContent, owner)
+	if err != nil {
+		s.discard(ctx, c.claim.Namespace, name)
+		return fail(err)
+	}
+	rec.Outcome = archive.VolumeSnapshotted
+	rec.Snapshot = &archive.VolumeSnapshot{Class: c.class, Content: cont.Metadata.Name, Handle: cont.handle(),
+		ReadySeconds: s.opts.Now().Sub(began).Seconds()}
+	if cont.Status != nil && cont.Status.RestoreSize != nil {
+		rec.Snapshot.RestoreSizeBytes = *cont.Status.RestoreSize
+	} else if q, err := resource.ParseQuantity(snap.Status.RestoreSize); err == nil {
+		rec.Snapshot.RestoreSizeBytes = q.Value()
+	}
+	if cont.Status != nil && cont.Status.CreationTime != nil {
+		rec.Snapshot.CreatedAt = time.Unix(0, *cont.Status.CreationTime).UTC()
+	} else if snap.Status.CreationTime != nil {
+		rec.Snapshot.CreatedAt = snap.Status.CreationTime.UTC()
+	}
+	if err := s.deleteSnapshotObject(ctx, c.claim.Namespace, name); err != nil {
+		// The content is retained and recorded: the snapshot is safe; only the namespaced handle
+		// on it lingers until the namespace goes.
+		s.log.Warn("VolumeSnapshot not removed", "namespace", c.claim.Namespace, "snapshot", name, "error", err)
+	}
+	s.log.Info("volume snapshotted", "namespace", c.claim.Namespace, "claim", c.claim.Name, "content", cont.Metadata.Name,
+		"readySeconds", rec.Snapshot.ReadySeconds)
+	return rec
+}
+
+// waitReady waits until the VolumeSnapshot is readyToUse and bound to a content.
+func (s *Snapshotter) waitReady(ctx context.Context, ns, name string) (volumeSnapshot, error) {
+	var last volumeSnapshot
+	lastState := "no status yet"
+	err := s.waitFor(ctx, s.opts.Timeout, func(ctx context.Context) (bool, error) {
+		obj, err := s.dyn.Resource(SnapshotResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			lastState = err.Error()
+			return false, nil
+		}
+		if last, err = decode[volumeSnapshot](obj); err != nil {
+			return false, err
+		}
+		st := last.Status
+		switch {
+		case st == nil:
+			return false, nil
+		case st.Error != nil && st.Error.Message != "":
+			lastState = "error: " + st.Error.Message
+		case st.ReadyToUse != nil && *st.ReadyToUse && st.BoundContent != "":
+			return true, nil
+		case st.BoundContent != "":
+			lastState = "bound to content " + st.BoundContent + ", not ready to use"
+		}
+		return false, nil
+	})
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return last, fmt.Errorf("VolumeSnapshot %s/%s not ready after %s (last state: %s); raise --snapshot-timeout or check the CSI driver and csi-snapshotter", ns, name, s.opts.Timeout, lastState)
+		}
+		return last, fmt.Errorf("wait for VolumeSnapshot %s/%s: %w", ns, name, err)
+	}
+	return last, nil
+}
+
+// retain makes the content outlive its VolumeSnapshot and labels it with its recovery point.
+func (s *Snapshotter) retain(ctx context.Context, name string, owner Owner) (content, error) {
+	obj, err := s.dyn.Resource(ContentResource).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return content{}, fmt.Errorf("read VolumeSnapshotContent %s: %w", name, err)
+	}
+	cont, err := decode[content](obj)
+	if err != nil {
+		return content{}, err
+	}
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"labels": owner.labels(), "annotations": map[string]any{AnnotationHandle: cont.handle()}},
+		"spec":     map[string]any{"deletionPolicy": "Retain"},
+	})
+	if err != nil {
+		return content{}, fmt.Errorf("encode patch: %w", err)
+	}
+	if _, err := s.dyn.Resource(ContentResource).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return content{}, fmt.Errorf("set VolumeSnapshotContent %s to Retain: %w", name, err)
+	}
+	return cont, nil
+}
+
+// deleteSnapshotObject deletes a VolumeSnapshot and waits until it is gone.
+func (s *Snapshotter) deleteSnapshotObject(ctx context.Context, ns, name string) error {
+	res := s.dyn.Resource(SnapshotResource).Namespace(ns)
+	if err := res.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete VolumeSnapshot %s/%s: %w", ns, name, err)
+	}
+	return s.waitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		_, err := res.Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+}
+
+// discard removes a VolumeSnapshot that failed; its class's deletion policy cleans up the rest.
+func (s *Snapshotter) discard(ctx context.Context, ns, name string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.dyn.Resource(SnapshotResource).Namespace(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		s.log.Warn("failed VolumeSnapshot not removed", "namespace", ns, "snapshot", name, "error", err)
+	}
+}
+
+func volumeType(pv *corev1.PersistentVolume) string {
+	src := pv.Spec.PersistentVolumeSource
+	switch {
+	case src.HostPath != nil:
+		return "hostPath"
+	case src.NFS != nil:
+		return "NFS"
+	case src.Local != nil:
+		return "local"
+	case src.ISCSI != nil:
+		return "iSCSI"
+	case src.FC != nil:
+		return "Fibre Channel"
+	case src.CephFS != nil || src.RBD != nil:
+		return "in-tree Ceph"
+	default:
+		return "in-tree"
+	}
+}

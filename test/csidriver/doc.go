@@ -1,0 +1,30 @@
+// Package csidriver is a small CSI driver for cairn's local test clusters. It is test
+// infrastructure standing in for csi-driver-host-path plus node-driver-registrar, which the Go
+// module proxy does not serve: the real CSI sidecars (external-provisioner, csi-snapshotter) and a
+// real kubelet talk to it over its unix socket, and when a registration directory is configured it
+// also serves the kubelet's plugin registration API itself, as node-driver-registrar would.
+//
+// Volumes are directories, snapshots are point-in-time copies of them, and NodePublishVolume
+// bind-mounts a volume's directory onto the kubelet's target path. Only mount (filesystem) access
+// is supported; there is no topology, staging, expansion or volume statistics.
+//
+// All state lives in files under the state directory, so several driver processes (one per local
+// cluster) may share one:
+//
+//	<state>/volumes/<volume-id>.json      metadata: name, capacityBytes, sourceSnapshot|sourceVolume, createdAt
+//	<state>/volumes/<volume-id>/          data (mode 0777 when created empty, so any Pod user can write)
+//	<state>/snapshots/<snapshot-id>.json  metadata: name, sourceVolume, sizeBytes, createdAt, neverReady
+//	<state>/snapshots/<snapshot-id>/      data: a copy of the source volume's data directory
+//	<state>/locks/<id>.lock               flock(2) file serialising changes to one object
+//
+// IDs derive from the CSI request name ("vol-" or "snap-" followed by the first 20 hex digits of
+// the name's SHA-256), so CreateVolume and CreateSnapshot are idempotent by name without shared
+// memory. A new object's data directory is filled under a temporary name (".tmp-<id>-*") and
+// renamed into place before its metadata file is written (temporary file + rename): an object
+// exists exactly when its metadata file does, and its data is complete by then. Deletion removes
+// the metadata first, then the data. Copies keep directories, symlinks and regular files with
+// their modes (and owners, when running as root); other file types are skipped.
+//
+// A snapshot whose parameters set NeverReadyParameter to "true" is recorded like any other but
+// always reported as not ready to use, so tests can exercise a snapshot that never becomes ready.
+package csidriver
