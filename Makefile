@@ -70,11 +70,12 @@ BENCH_COUNTS ?= 10000,100000
 BENCH_KINDS ?= configmaps,secrets
 
 .PHONY: bench
-bench: build cluster-binaries test-servers ## benchmarks: Go benchmarks, backup/restore of many objects, storage throughput per backend (tables)
+bench: build cluster-binaries csi-sidecars test-servers ## benchmarks: Go benchmarks, backup/restore of many objects, storage throughput per backend, volume snapshots (tables)
 	go test -run '^$$' -bench . -benchmem -count=1 ./...
 	go test -run '^$$' -bench . -benchmem -count=1 -tags integration ./test/integration/...
 	go run ./bench/objects -counts $(BENCH_COUNTS) -kinds $(BENCH_KINDS)
 	go run ./bench/storage
+	go run ./bench/volumes -claims 20 -mib 100
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (with the depguard layering rules)
@@ -88,7 +89,7 @@ $(GOLANGCI_LINT):
 	GOBIN=$(dir $@) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: demo
-demo: deps build cluster-binaries ## local cluster, sample app, backup, delete it, restore it, see it running again
+demo: deps build cluster-binaries csi-sidecars ## local cluster, sample app, backup, delete it, restore it, see it running again
 	@hack/demo.sh
 
 .PHONY: cluster-up

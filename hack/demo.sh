@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The newcomer's demo: a real local cluster, a sample app on it, a backup, the app deleted, the app
-# restored from the backup and running again.
+# The newcomer's demo: a real local cluster (with a CSI driver and volume snapshots), a sample app
+# with a persistent volume on it, a backup, the app deleted, the app restored from the backup
+# (its volume from the snapshot) and running again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,7 +13,7 @@ export CAIRN_PASSPHRASE=${CAIRN_PASSPHRASE:-demo-passphrase-change-me}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
-step "Starting the local cluster (etcd, kube-apiserver, controllers and a real node)"
+step "Starting the local cluster (etcd, kube-apiserver, controllers, a real node, a CSI driver with snapshots)"
 go run ./hack/localcluster up -name dev
 export KUBECONFIG="$CAIRN_CACHE/clusters/dev/kubeconfig"
 run bin/cairn version
@@ -35,6 +36,11 @@ kind: Secret
 metadata: {name: db-credentials, namespace: shop}
 stringData: {password: s3cr3t}
 ---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: orders, namespace: shop}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Mi}}}
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
@@ -49,9 +55,11 @@ spec:
       - name: web
         image: local/busybox:1
         imagePullPolicy: Never
-        command: [sh, -c, 'echo "$GREETING" > /tmp/greeting; exec sleep 3600']
+        command: [sh, -c, '[ -f /data/orders.txt ] || echo "order 1001, written $(date -u)" > /data/orders.txt; echo "$GREETING" > /tmp/greeting; exec sleep 3600']
         env:
         - {name: GREETING, valueFrom: {configMapKeyRef: {name: settings, key: greeting}}}
+        volumeMounts: [{name: orders, mountPath: /data}]
+      volumes: [{name: orders, persistentVolumeClaim: {claimName: orders}}]
 ---
 apiVersion: v1
 kind: Service
@@ -59,10 +67,12 @@ metadata: {name: web, namespace: shop}
 spec: {selector: {app: web}, ports: [{port: 80}]}
 YAML
 "$kubectl" -n shop rollout status deployment/web --timeout=120s
-run "$kubectl" -n shop get all,configmaps,secrets
+run "$kubectl" -n shop get all,configmaps,secrets,pvc
+run "$kubectl" -n shop exec deploy/web -- cat /data/orders.txt
 
-step "Backing up namespace 'shop' (encrypted, tamper-evident) to $repo"
-bin/cairn backup delete demo --storage "$repo" >/dev/null 2>&1 || true
+step "Backing up namespace 'shop' (objects encrypted and tamper-evident in $repo, the volume as a CSI snapshot)"
+bin/cairn backup delete demo --storage "$repo" >/dev/null 2>&1 ||
+  bin/cairn backup delete demo --storage "$repo" --keep-snapshots >/dev/null 2>&1 || true
 run bin/cairn backup create demo --storage "$repo" --include-namespaces shop
 run bin/cairn backup verify demo --storage "$repo"
 
@@ -75,8 +85,9 @@ run bin/cairn restore create "demo-$(date +%s)" --from demo --storage "$repo"
 "$kubectl" -n shop rollout status deployment/web --timeout=120s
 
 step "The app is back"
-run "$kubectl" -n shop get all,configmaps,secrets
+run "$kubectl" -n shop get all,configmaps,secrets,pvc
 run "$kubectl" -n shop exec deploy/web -- cat /tmp/greeting
+run "$kubectl" -n shop exec deploy/web -- cat /data/orders.txt
 
 cat <<MSG
 

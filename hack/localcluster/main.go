@@ -75,6 +75,10 @@ func up(ctx context.Context, opts localcluster.Options, recreate bool, out io.Wr
 	if err != nil {
 		return err
 	}
+	if c.Running() && opts.CSI && !c.State.CSI && !recreate {
+		fmt.Fprintf(out, "cluster %q is running without the CSI stack: starting it afresh with it\n", opts.Name)
+		recreate = true
+	}
 	if c.Running() && !recreate {
 		fmt.Fprintf(out, "cluster %q is already running (use -recreate for a fresh one)\n", opts.Name)
 	} else {

@@ -194,6 +194,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			case pass == 2:
 			case gr == "namespaces":
 				r.ensureNamespaces(ctx, plan.targetNamespaces)
+				r.provisionAhead(ctx, plan)
 			case gr == "customresourcedefinitions.apiextensions.k8s.io":
 				r.awaitCRDs(ctx)
 			}

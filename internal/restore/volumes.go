@@ -54,6 +54,8 @@ type volumePlan struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingClaim // target namespace/claim
+	// ahead holds snapshots provisioned before their claims come up (provisionAhead).
+	ahead map[string]snapshot.Provisioned
 }
 
 // pendingClaim is a claim created from a provisioned snapshot, waiting to be bound.
@@ -64,7 +66,8 @@ type pendingClaim struct {
 }
 
 func newVolumePlan(mode string, records []archive.VolumeRecord) *volumePlan {
-	v := &volumePlan{mode: mode, byClaim: map[string]archive.VolumeRecord{}, skipPV: map[string]string{}, pending: map[string]*pendingClaim{}}
+	v := &volumePlan{mode: mode, byClaim: map[string]archive.VolumeRecord{}, skipPV: map[string]string{}, pending: map[string]*pendingClaim{},
+		ahead: map[string]snapshot.Provisioned{}}
 	for _, r := range records {
 		v.byClaim[r.Namespace+"/"+r.Claim] = r
 	}
@@ -153,11 +156,20 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 		r.rec.volume(vr)
 		return false
 	}
-	prov, err := r.snapshots.Provision(ctx, r.opts.Name, rec, ns, name)
+	prov, err := r.provisioned(ctx, rec, ns, name)
 	if err != nil {
 		return done(ActionFail, VolumeFailed, fmt.Sprintf("provision snapshot %s for the claim: %v", rec.Snapshot.Handle, err))
 	}
-	vr.ReadySeconds = prov.ReadyIn.Seconds()
+	// Waiting here, rather than leaving it to the provisioner, spares the claim the provisioner's
+	// retry backoff; the snapshot was usually made ahead and is ready by now.
+	ready, err := r.snapshots.WaitReady(ctx, prov)
+	if err != nil {
+		if rerr := r.snapshots.Release(context.WithoutCancel(ctx), prov); rerr != nil {
+			r.rec.warn(fmt.Sprintf("claim %s/%s: temporary snapshot objects not removed: %v", ns, name, rerr))
+		}
+		return done(ActionFail, VolumeFailed, err.Error())
+	}
+	vr.ReadySeconds = ready.Seconds()
 	setSnapshotSource(obj, prov.Name)
 	r.vols.mu.Lock()
 	r.vols.pending[ns+"/"+name] = &pendingClaim{prov: prov, result: vr}
@@ -181,15 +193,17 @@ func (r *run) claimApplied(ns, name, action string) {
 // and removes the VolumeSnapshots the restore made (their snapshots stay with the recovery point).
 func (r *run) settleVolumes(ctx context.Context) {
 	var wg sync.WaitGroup
+	for key, prov := range r.vols.ahead {
+		wg.Go(func() {
+			if err := r.snapshots.Release(context.WithoutCancel(ctx), prov); err != nil {
+				r.rec.warn(fmt.Sprintf("claim %s: temporary snapshot objects not removed: %v", key, err))
+			}
+		})
+	}
 	for key, p := range r.vols.pending {
 		wg.Go(func() {
 			if p.created {
-				bound, err := r.waitBound(ctx, p.prov.Namespace, p.result.Claim)
-				if err != nil {
-					p.result.Outcome, p.result.Reason = VolumeFailed, err.Error()
-				} else {
-					p.result.Outcome, p.result.BoundSeconds = VolumeRestored, bound.Seconds()
-				}
+				r.settleClaim(ctx, p)
 			}
 			if err := r.snapshots.Release(context.WithoutCancel(ctx), p.prov); err != nil {
 				r.rec.warn(fmt.Sprintf("claim %s: temporary snapshot objects not removed: %v", key, err))
@@ -200,9 +214,17 @@ func (r *run) settleVolumes(ctx context.Context) {
 	wg.Wait()
 }
 
+// settleClaim waits until the claim is bound.
+func (r *run) settleClaim(ctx context.Context, p *pendingClaim) {
+	if err := r.waitBound(ctx, p.prov.Namespace, p.result.Claim); err != nil {
+		p.result.Outcome, p.result.Reason = VolumeFailed, err.Error()
+		return
+	}
+	p.result.Outcome, p.result.BoundSeconds = VolumeRestored, r.snapshots.Since(p.prov).Seconds()
+}
+
 // waitBound waits until the claim is bound, bounded by the snapshot timeout.
-func (r *run) waitBound(ctx context.Context, ns, name string) (time.Duration, error) {
-	began := r.opts.Now()
+func (r *run) waitBound(ctx context.Context, ns, name string) error {
 	timeout := r.snapshots.Timeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -211,13 +233,13 @@ func (r *run) waitBound(ctx context.Context, ns, name string) (time.Duration, er
 		c, err := r.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
 		if err == nil {
 			if c.Status.Phase == corev1.ClaimBound {
-				return r.opts.Now().Sub(began), nil
+				return nil
 			}
 			state = string(c.Status.Phase)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("claim %s/%s not bound after %s (phase %s): see `kubectl describe pvc -n %s %s` and the CSI provisioner's log",
+			return fmt.Errorf("claim %s/%s not bound after %s (phase %s): see `kubectl describe pvc -n %s %s` and the CSI provisioner's log",
 				ns, name, timeout, state, ns, name)
 		case <-time.After(250 * time.Millisecond):
 		}

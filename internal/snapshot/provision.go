@@ -17,7 +17,7 @@ import (
 // Provisioned is a VolumeSnapshot made for a restore: a claim's dataSource names it.
 type Provisioned struct {
 	Namespace, Name, Content string
-	ReadyIn                  time.Duration
+	created                  time.Time
 }
 
 // RestoreName is the name of the VolumeSnapshot a restore makes for a claim in namespace ns.
@@ -26,8 +26,9 @@ func RestoreName(restore, ns, claim string) string {
 }
 
 // Provision makes, in namespace ns, a VolumeSnapshot bound to a new pre-provisioned content for
-// the recorded snapshot (so it works in any cluster whose driver reaches the snapshot) and waits
-// until it is ready to use. The content is Retain: releasing it never deletes the snapshot.
+// the recorded snapshot (so it works in any cluster whose driver reaches the snapshot). It does not
+// wait: a claim may name the VolumeSnapshot at once, the provisioner waits until it is ready (see
+// WaitReady). The content is Retain: releasing it never deletes the snapshot.
 func (s *Snapshotter) Provision(ctx context.Context, restore string, rec archive.VolumeRecord, ns, claim string) (Provisioned, error) {
 	if rec.Snapshot == nil {
 		return Provisioned{}, fmt.Errorf("claim %s/%s has no snapshot in its recovery point", rec.Namespace, rec.Claim)
@@ -57,30 +58,31 @@ func (s *Snapshotter) Provision(ctx context.Context, restore string, rec archive
 	if _, err := s.dyn.Resource(SnapshotResource).Namespace(ns).Create(ctx, vs, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return p, errors.Join(fmt.Errorf("create VolumeSnapshot %s/%s: %w", ns, p.Name, err), s.Release(context.WithoutCancel(ctx), p))
 	}
-	if _, err := s.waitReady(ctx, ns, p.Name); err != nil {
-		return p, errors.Join(err, s.Release(context.WithoutCancel(ctx), p))
-	}
-	p.ReadyIn = s.opts.Now().Sub(began)
+	p.created = began
 	return p, nil
 }
 
+// WaitReady waits until a provisioned VolumeSnapshot is ready to use and returns how long it took
+// since it was made.
+func (s *Snapshotter) WaitReady(ctx context.Context, p Provisioned) (time.Duration, error) {
+	if _, err := s.waitReady(ctx, p.Namespace, p.Name); err != nil {
+		return 0, err
+	}
+	return s.Since(p), nil
+}
+
+// Since is the time since Provision made p.
+func (s *Snapshotter) Since(p Provisioned) time.Duration { return s.opts.Now().Sub(p.created) }
+
 // Release deletes the VolumeSnapshot and content Provision made; the snapshot itself stays with its
-// recovery point.
+// recovery point (the content is Retain). It does not wait for the snapshot controller to finish.
 func (s *Snapshotter) Release(ctx context.Context, p Provisioned) error {
 	var errs []error
-	if err := s.deleteSnapshotObject(ctx, p.Namespace, p.Name); err != nil {
-		errs = append(errs, err)
+	if err := s.dyn.Resource(SnapshotResource).Namespace(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		errs = append(errs, fmt.Errorf("delete VolumeSnapshot %s/%s: %w", p.Namespace, p.Name, err))
 	}
-	res := s.dyn.Resource(ContentResource)
-	if err := res.Delete(ctx, p.Content, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+	if err := s.dyn.Resource(ContentResource).Delete(ctx, p.Content, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		errs = append(errs, fmt.Errorf("delete VolumeSnapshotContent %s: %w", p.Content, err))
-	}
-	err := s.waitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
-		_, err := res.Get(ctx, p.Content, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	})
-	if err != nil {
-		errs = append(errs, fmt.Errorf("VolumeSnapshotContent %s not removed: %w", p.Content, err))
 	}
 	return errors.Join(errs...)
 }

@@ -22,7 +22,8 @@ type Options struct {
 	// Timeout bounds the wait for one snapshot to become ready, one restored snapshot to be ready,
 	// and one snapshot to be deleted (default 10m).
 	Timeout time.Duration
-	// Parallelism is how many volumes are snapshotted at once (default 8).
+	// Parallelism is how many volumes are snapshotted at once (default 32). The driver does the
+	// work; cairn only waits, so this mostly bounds the load on the apiserver.
 	Parallelism int
 	// Poll is how often a wait looks again (default 250ms).
 	Poll time.Duration
@@ -41,11 +42,23 @@ type Snapshotter struct {
 
 // New returns a Snapshotter for the cluster cfg points at.
 func New(cfg *rest.Config, opts Options) (*Snapshotter, error) {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return newWithClients(client, dyn, opts), nil
+}
+
+func newWithClients(client kubernetes.Interface, dyn dynamic.Interface, opts Options) *Snapshotter {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Minute
 	}
 	if opts.Parallelism <= 0 {
-		opts.Parallelism = 8
+		opts.Parallelism = 32
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = 250 * time.Millisecond
@@ -56,15 +69,7 @@ func New(cfg *rest.Config, opts Options) (*Snapshotter, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create client: %w", err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create client: %w", err)
-	}
-	return &Snapshotter{client: client, dyn: dyn, opts: opts, log: opts.Logger}, nil
+	return &Snapshotter{client: client, dyn: dyn, opts: opts, log: opts.Logger}
 }
 
 // Class is the VolumeSnapshotClass asked for (empty: each driver's default).

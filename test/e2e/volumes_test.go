@@ -1,0 +1,306 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/restore"
+	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/testenv"
+)
+
+// TestVolumeSnapshotBackupAndRestore backs up a namespace whose pod wrote known data into a CSI
+// volume, beside a hostPath volume that cannot be snapshotted, and restores it: mapped into another
+// namespace, without data, into its own namespace after that was deleted, and into a second
+// cluster that shares the storage backend.
+func TestVolumeSnapshotBackupAndRestore(t *testing.T) {
+	ctx := t.Context()
+	client := clientOf(t, cluster)
+	storage := "file://" + t.TempDir()
+	sum := deployWriter(ctx, t, "vol-app")
+	addHostPathClaim(ctx, t, "vol-app", "scratch")
+
+	out, err := cairn(t, nil, "backup", "create", "vol-1", "--storage", storage, "--include-namespaces", "vol-app")
+	if err != nil {
+		t.Fatalf("a skipped volume must not fail the backup: %v", err)
+	}
+	if !strings.Contains(out, "1 snapshotted, 1 skipped, 0 failed (partial protection)") {
+		t.Fatalf("backup output does not report partial protection:\n%s", out)
+	}
+	rp := describeBackup(t, storage, "vol-1")
+	if rp.Result.Phase != archive.PhaseCompleted {
+		t.Fatalf("phase %s, want Completed", rp.Result.Phase)
+	}
+	data := volumeRecord(t, rp, "vol-app", "data")
+	if data.Outcome != archive.VolumeSnapshotted || data.Snapshot == nil || data.Snapshot.Handle == "" || data.Driver == "" || data.Volume == "" {
+		t.Fatalf("data volume record: %+v", data)
+	}
+	scratch := volumeRecord(t, rp, "vol-app", "scratch")
+	if scratch.Outcome != archive.VolumeSkipped || !strings.Contains(scratch.Reason, "hostPath volume, not CSI") {
+		t.Fatalf("scratch volume record: %+v", scratch)
+	}
+	if !containsLine(rp.Result.Warnings, "vol-app/scratch not snapshotted") {
+		t.Fatalf("no warning names the skipped volume: %v", rp.Result.Warnings)
+	}
+	dyn := dynamicOf(t)
+	if list, err := dyn.Resource(snapshot.SnapshotResource).Namespace("vol-app").List(ctx, metav1.ListOptions{}); err != nil || len(list.Items) != 0 {
+		t.Fatalf("the backup left VolumeSnapshots in the namespace: %v %d", err, len(list.Items))
+	}
+	assertContent(ctx, t, dyn, data.Snapshot.Content, "Retain")
+
+	t.Run("restore with namespace mapping", func(t *testing.T) {
+		if _, err := cairn(t, nil, "restore", "create", "vol-map", "--from", "vol-1", "--storage", storage,
+			"--namespace-mapping", "vol-app=vol-copy"); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, cluster, "vol-copy"); got != sum {
+			t.Fatalf("restored data %q, want %q", got, sum)
+		}
+		res := describeRestore(t, storage, "vol-map")
+		v := restoredVolume(t, res, "data")
+		if v.Outcome != restore.VolumeRestored || v.TargetNamespace != "vol-copy" || v.Snapshot != data.Snapshot.Handle || v.BoundSeconds <= 0 {
+			t.Fatalf("volume result: %+v", v)
+		}
+		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			list, err := dyn.Resource(snapshot.SnapshotResource).Namespace("vol-copy").List(ctx, metav1.ListOptions{})
+			return err == nil && len(list.Items) == 0, nil
+		})
+		if err != nil {
+			t.Fatal("the restore left its VolumeSnapshot behind")
+		}
+		assertContent(ctx, t, dyn, data.Snapshot.Content, "Retain")
+	})
+
+	t.Run("in-place volume restore needs the claim gone", func(t *testing.T) {
+		_, err := cairn(t, nil, "restore", "create", "vol-inplace", "--from", "vol-1", "--storage", storage,
+			"--include-namespaces", "vol-app", "--conflict-policy", "patch")
+		if err == nil {
+			t.Fatal("restoring volume data over an existing claim succeeded")
+		}
+		v := restoredVolume(t, describeRestore(t, storage, "vol-inplace"), "data")
+		if v.Outcome != restore.VolumeFailed || !strings.Contains(v.Reason, "restoring its volume data needs the claim gone") {
+			t.Fatalf("volume result: %+v", v)
+		}
+	})
+
+	t.Run("restore without volume data", func(t *testing.T) {
+		if _, err := cairn(t, nil, "restore", "create", "vol-empty", "--from", "vol-1", "--storage", storage,
+			"--namespace-mapping", "vol-app=vol-empty", "--volumes", "empty"); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, cluster, "vol-empty"); got == sum {
+			t.Fatal("the claim restored without data holds the backed-up data")
+		}
+		if v := restoredVolume(t, describeRestore(t, storage, "vol-empty"), "data"); v.Outcome != restore.VolumeEmpty {
+			t.Fatalf("volume result: %+v", v)
+		}
+	})
+
+	t.Run("restore after the namespace is deleted", func(t *testing.T) {
+		deleteNamespace(ctx, t, client, "vol-app")
+		assertContent(ctx, t, dyn, data.Snapshot.Content, "Retain")
+		if _, err := cairn(t, nil, "restore", "create", "vol-same", "--from", "vol-1", "--storage", storage); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, cluster, "vol-app"); got != sum {
+			t.Fatalf("restored data %q, want %q", got, sum)
+		}
+	})
+
+	t.Run("restore into another cluster sharing the storage", func(t *testing.T) {
+		target, err := testenv.StartCluster(ctx, "e2e-volumes", testenv.WithCSI, testenv.SharedCSIState(cluster.CSIStateDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := testenv.StopCluster(context.Background(), target); err != nil {
+				t.Error(err)
+			}
+		})
+		if _, err := cairn(t, nil, "restore", "create", "vol-other", "--from", "vol-1", "--storage", storage,
+			"--kubeconfig", target.State.Kubeconfig); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, target, "vol-app"); got != sum {
+			t.Fatalf("data restored in the other cluster %q, want %q", got, sum)
+		}
+	})
+}
+
+// TestVolumeRetention deletes the snapshots of expired recovery points, and only theirs.
+func TestVolumeRetention(t *testing.T) {
+	ctx := t.Context()
+	storage := "file://" + t.TempDir()
+	deployWriter(ctx, t, "vol-ret")
+	t0 := time.Now()
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return t0.Add(d) } }
+	for name, retain := range map[string]string{"ret-short": "1h", "ret-long": "2d"} {
+		if _, err := cairn(t, at(0), "backup", "create", name, "--storage", storage, "--include-namespaces", "vol-ret", "--retain", retain); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short := volumeRecord(t, describeBackup(t, storage, "ret-short"), "vol-ret", "data").Snapshot
+	long := volumeRecord(t, describeBackup(t, storage, "ret-long"), "vol-ret", "data").Snapshot
+	if short.Handle == long.Handle {
+		t.Fatal("two backups share one snapshot")
+	}
+	dyn := dynamicOf(t)
+
+	out, err := cairn(t, at(30*time.Minute), "backup", "prune", "--storage", storage)
+	if err != nil || !strings.Contains(out, "no backup has expired") {
+		t.Fatalf("prune before expiry: %v\n%s", err, out)
+	}
+	out, err = cairn(t, at(2*time.Hour), "backup", "prune", "--storage", storage)
+	if err != nil || !strings.Contains(out, `deleted backup "ret-short" (`) || !strings.Contains(out, "1 volume snapshots") || strings.Contains(out, "ret-long") {
+		t.Fatalf("prune after the short retention: %v\n%s", err, out)
+	}
+	assertContentGone(ctx, t, dyn, short.Content)
+	assertDriverSnapshot(t, short.Handle, false)
+	assertContent(ctx, t, dyn, long.Content, "Retain")
+	assertDriverSnapshot(t, long.Handle, true)
+
+	if _, err := cairn(t, nil, "backup", "delete", "ret-long", "--storage", storage); err != nil {
+		t.Fatal(err)
+	}
+	assertContentGone(ctx, t, dyn, long.Content)
+	assertDriverSnapshot(t, long.Handle, false)
+}
+
+// TestSnapshotThatNeverBecomesReadyTimesOut uses a snapshot class whose snapshots the test driver
+// never reports ready: the backup fails that volume with a clear error and cleans up after it.
+func TestSnapshotThatNeverBecomesReadyTimesOut(t *testing.T) {
+	ctx := t.Context()
+	dyn := dynamicOf(t)
+	class := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+		"metadata":   map[string]any{"name": "never-ready"},
+		"driver":     "hostpath.csi.cairn.dev", "deletionPolicy": "Delete",
+		"parameters": map[string]any{"cairn.dev/never-ready": "true"},
+	}}
+	if _, err := dyn.Resource(snapshot.ClassResource).Create(ctx, class, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dyn.Resource(snapshot.ClassResource).Delete(context.Background(), "never-ready", metav1.DeleteOptions{}) })
+	deployWriter(ctx, t, "vol-slow")
+	storage := "file://" + t.TempDir()
+
+	out, err := cairn(t, nil, "backup", "create", "slow-1", "--storage", storage, "--include-namespaces", "vol-slow",
+		"--snapshot-class", "never-ready", "--snapshot-timeout", "3s")
+	if err == nil || !strings.Contains(err.Error(), "partially failed") {
+		t.Fatalf("want a partially failed backup, got %v\n%s", err, out)
+	}
+	v := volumeRecord(t, describeBackup(t, storage, "slow-1"), "vol-slow", "data")
+	if v.Outcome != archive.VolumeFailed || !strings.Contains(v.Reason, "not ready after 3s") {
+		t.Fatalf("volume record: %+v", v)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := dyn.Resource(snapshot.SnapshotResource).Namespace("vol-slow").List(ctx, metav1.ListOptions{})
+		return err == nil && len(list.Items) == 0, nil
+	})
+	if err != nil {
+		t.Fatal("the timed-out VolumeSnapshot was not removed")
+	}
+}
+
+// addHostPathClaim binds a claim to a static hostPath volume, which cairn cannot snapshot.
+func addHostPathClaim(ctx context.Context, t *testing.T, ns, name string) {
+	t.Helper()
+	client := clientOf(t, cluster)
+	dir := t.TempDir()
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name},
+		Spec: corev1.PersistentVolumeSpec{
+			StorageClassName: "manual",
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Capacity:         corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Mi")},
+			ClaimRef:         &corev1.ObjectReference{Namespace: ns, Name: name},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}},
+		},
+	}
+	if _, err := client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{}) })
+	if _, err := client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, claim(ns, name, "manual"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		c, err := client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && c.Status.Phase == corev1.ClaimBound, nil
+	})
+	if err != nil {
+		t.Fatalf("claim %s/%s not bound to its hostPath volume", ns, name)
+	}
+}
+
+func dynamicOf(t *testing.T) dynamic.Interface {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(restConfigOf(t, cluster))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn
+}
+
+func assertContent(ctx context.Context, t *testing.T, dyn dynamic.Interface, name, policy string) {
+	t.Helper()
+	obj, err := dyn.Resource(snapshot.ContentResource).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("VolumeSnapshotContent %s: %v", name, err)
+	}
+	if got, _, _ := unstructured.NestedString(obj.Object, "spec", "deletionPolicy"); got != policy {
+		t.Fatalf("VolumeSnapshotContent %s has deletionPolicy %s, want %s", name, got, policy)
+	}
+}
+
+func assertContentGone(ctx context.Context, t *testing.T, dyn dynamic.Interface, name string) {
+	t.Helper()
+	if _, err := dyn.Resource(snapshot.ContentResource).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("VolumeSnapshotContent %s still exists (%v)", name, err)
+	}
+}
+
+// assertDriverSnapshot looks into the test driver's storage: the snapshot's metadata file is there
+// exactly while the driver holds the snapshot.
+func assertDriverSnapshot(t *testing.T, handle string, want bool) {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(cluster.CSIStateDir(), "snapshots", handle+".json"))
+	if got := err == nil; got != want {
+		t.Fatalf("driver holds snapshot %s: %v, want %v", handle, got, want)
+	}
+}
+
+func restoredVolume(t *testing.T, res restore.Result, claim string) restore.VolumeResult {
+	t.Helper()
+	for _, v := range res.Volumes {
+		if v.Claim == claim {
+			return v
+		}
+	}
+	t.Fatalf("restore %s has no volume result for %s: %+v", res.Name, claim, res.Volumes)
+	return restore.VolumeResult{}
+}
+
+func containsLine(lines []string, sub string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
