@@ -72,12 +72,14 @@ func (c *Cluster) startCSI(ctx context.Context) error {
 		return err
 	}
 	sidecars := c.opts.Binaries.CSISidecarDir()
-	kubeconfig := "--kubeconfig=" + c.State.Kubeconfig
-	address := "--csi-address=" + c.csiSocket()
+	// The sidecars' default client rate (5 QPS) throttles them as soon as a few dozen snapshots
+	// move at once, which would measure the throttle rather than the work.
+	common := []string{"--kubeconfig=" + c.State.Kubeconfig, "--leader-election=false", "--kube-api-qps=50", "--kube-api-burst=100"}
+	withDriver := append([]string{"--csi-address=" + c.csiSocket(), "--extra-create-metadata"}, common...)
 	for _, comp := range []component{
-		{name: "snapshot-controller", path: filepath.Join(sidecars, "snapshot-controller"), args: []string{kubeconfig, "--leader-election=false"}},
-		{name: "csi-provisioner", path: filepath.Join(sidecars, "csi-provisioner"), args: []string{kubeconfig, address, "--leader-election=false", "--extra-create-metadata"}},
-		{name: "csi-snapshotter", path: filepath.Join(sidecars, "csi-snapshotter"), args: []string{kubeconfig, address, "--leader-election=false", "--extra-create-metadata"}},
+		{name: "snapshot-controller", path: filepath.Join(sidecars, "snapshot-controller"), args: common},
+		{name: "csi-provisioner", path: filepath.Join(sidecars, "csi-provisioner"), args: withDriver},
+		{name: "csi-snapshotter", path: filepath.Join(sidecars, "csi-snapshotter"), args: withDriver},
 	} {
 		if err := c.launch(comp); err != nil {
 			return err

@@ -298,7 +298,7 @@ func TestListSnapshots(t *testing.T) {
 	}
 
 	all, next := list(&csi.ListSnapshotsRequest{})
-	if len(all) != 3 || next != "" || !(all[0] < all[1] && all[1] < all[2]) {
+	if len(all) != 3 || next != "" || all[0] >= all[1] || all[1] >= all[2] {
 		t.Errorf("ListSnapshots() = %v, %q; want the 3 snapshots ordered by ID", all, next)
 	}
 	if got, _ := list(&csi.ListSnapshotsRequest{SourceVolumeId: a}); len(got) != 2 {

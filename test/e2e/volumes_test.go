@@ -86,6 +86,19 @@ func TestVolumeSnapshotBackupAndRestore(t *testing.T) {
 		assertContent(ctx, t, dyn, data.Snapshot.Content, "Retain")
 	})
 
+	t.Run("dry run", func(t *testing.T) {
+		if _, err := cairn(t, nil, "restore", "create", "vol-dry", "--from", "vol-1", "--storage", storage,
+			"--namespace-mapping", "vol-app=vol-dry", "--dry-run"); err != nil {
+			t.Fatal(err)
+		}
+		if v := restoredVolume(t, describeRestore(t, storage, "vol-dry"), "data"); v.Outcome != restore.VolumeWouldRestore || v.Snapshot != data.Snapshot.Handle {
+			t.Fatalf("volume result: %+v", v)
+		}
+		if _, err := client.CoreV1().Namespaces().Get(ctx, "vol-dry", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("the dry run created its namespace (%v)", err)
+		}
+	})
+
 	t.Run("in-place volume restore needs the claim gone", func(t *testing.T) {
 		_, err := cairn(t, nil, "restore", "create", "vol-inplace", "--from", "vol-1", "--storage", storage,
 			"--include-namespaces", "vol-app", "--conflict-policy", "patch")
@@ -188,14 +201,16 @@ func TestSnapshotThatNeverBecomesReadyTimesOut(t *testing.T) {
 	dyn := dynamicOf(t)
 	class := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-		"metadata":   map[string]any{"name": "never-ready"},
-		"driver":     "hostpath.csi.cairn.dev", "deletionPolicy": "Delete",
+		"metadata": map[string]any{"name": "never-ready"},
+		"driver":   "hostpath.csi.cairn.dev", "deletionPolicy": "Delete",
 		"parameters": map[string]any{"cairn.dev/never-ready": "true"},
 	}}
 	if _, err := dyn.Resource(snapshot.ClassResource).Create(ctx, class, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = dyn.Resource(snapshot.ClassResource).Delete(context.Background(), "never-ready", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = dyn.Resource(snapshot.ClassResource).Delete(context.Background(), "never-ready", metav1.DeleteOptions{})
+	})
 	deployWriter(ctx, t, "vol-slow")
 	storage := "file://" + t.TempDir()
 
@@ -225,17 +240,19 @@ func addHostPathClaim(ctx context.Context, t *testing.T, ns, name string) {
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name},
 		Spec: corev1.PersistentVolumeSpec{
-			StorageClassName: "manual",
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Capacity:         corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Mi")},
-			ClaimRef:         &corev1.ObjectReference{Namespace: ns, Name: name},
+			StorageClassName:       "manual",
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("100Mi")},
+			ClaimRef:               &corev1.ObjectReference{Namespace: ns, Name: name},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir}},
 		},
 	}
 	if _, err := client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = client.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+	})
 	if _, err := client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, claim(ns, name, "manual"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
