@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,10 +64,19 @@ func TestVolumeSnapshotBackupAndRestore(t *testing.T) {
 	}
 	assertContent(ctx, t, dyn, data.Snapshot.Content, "Retain")
 
-	t.Run("restore with namespace mapping", func(t *testing.T) {
-		if _, err := cairn(t, nil, "restore", "create", "vol-map", "--from", "vol-1", "--storage", storage,
-			"--namespace-mapping", "vol-app=vol-copy"); err != nil {
+	t.Run("restore with namespace and storage class mapping", func(t *testing.T) {
+		copyClass := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "cairn-csi-copy"}, Provisioner: data.Driver}
+		if _, err := client.StorageV1().StorageClasses().Create(ctx, copyClass, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = client.StorageV1().StorageClasses().Delete(context.Background(), copyClass.Name, metav1.DeleteOptions{}) })
+		if _, err := cairn(t, nil, "restore", "create", "vol-map", "--from", "vol-1", "--storage", storage,
+			"--namespace-mapping", "vol-app=vol-copy", "--storage-class-mapping", "cairn-csi=cairn-csi-copy"); err != nil {
+			t.Fatal(err)
+		}
+		pvc, err := client.CoreV1().PersistentVolumeClaims("vol-copy").Get(ctx, "data", metav1.GetOptions{})
+		if err != nil || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != "cairn-csi-copy" {
+			t.Fatalf("restored claim's class: %v %v", err, pvc.Spec.StorageClassName)
 		}
 		if got := checksumIn(ctx, t, cluster, "vol-copy"); got != sum {
 			t.Fatalf("restored data %q, want %q", got, sum)
@@ -76,7 +86,7 @@ func TestVolumeSnapshotBackupAndRestore(t *testing.T) {
 		if v.Outcome != restore.VolumeRestored || v.TargetNamespace != "vol-copy" || v.Snapshot != data.Snapshot.Handle || v.BoundSeconds <= 0 {
 			t.Fatalf("volume result: %+v", v)
 		}
-		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			list, err := dyn.Resource(snapshot.SnapshotResource).Namespace("vol-copy").List(ctx, metav1.ListOptions{})
 			return err == nil && len(list.Items) == 0, nil
 		})
@@ -120,6 +130,19 @@ func TestVolumeSnapshotBackupAndRestore(t *testing.T) {
 			t.Fatal("the claim restored without data holds the backed-up data")
 		}
 		if v := restoredVolume(t, describeRestore(t, storage, "vol-empty"), "data"); v.Outcome != restore.VolumeEmpty {
+			t.Fatalf("volume result: %+v", v)
+		}
+	})
+
+	t.Run("restore skipping volumes", func(t *testing.T) {
+		if _, err := cairn(t, nil, "restore", "create", "vol-skip", "--from", "vol-1", "--storage", storage,
+			"--namespace-mapping", "vol-app=vol-novol", "--volumes", "skip", "--include-resources", "persistentvolumeclaims,configmaps"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.CoreV1().PersistentVolumeClaims("vol-novol").Get(ctx, "data", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Fatalf("the claim was restored with --volumes=skip (%v)", err)
+		}
+		if v := restoredVolume(t, describeRestore(t, storage, "vol-skip"), "data"); v.Outcome != restore.VolumeSkipped {
 			t.Fatalf("volume result: %+v", v)
 		}
 	})
