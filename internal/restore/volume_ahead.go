@@ -15,7 +15,7 @@ import (
 // the other objects are restored. A claim that already exists gets none (its conflict is decided
 // when it comes up); one that a filter then leaves out has its snapshot released at the end.
 func (r *run) provisionAhead(ctx context.Context, p *plan) {
-	if r.opts.DryRun || r.vols.mode != VolumesData || len(p.groups["persistentvolumeclaims"]) == 0 {
+	if r.opts.DryRun || r.vols.mode != VolumesData || len(p.groups["persistentvolumeclaims"]) == 0 || !r.snapshotAPIServed() {
 		return
 	}
 	var wg sync.WaitGroup

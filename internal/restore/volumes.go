@@ -156,6 +156,10 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 		r.rec.volume(vr)
 		return false
 	}
+	if !r.snapshotAPIServed() {
+		return done(ActionFail, VolumeFailed, "the target cluster does not serve the snapshot API (VolumeSnapshot CRDs and the "+
+			"snapshot controller): install them and a CSI driver that reaches the snapshot, or restore with --volumes=empty")
+	}
 	prov, err := r.provisioned(ctx, rec, ns, name)
 	if err != nil {
 		return done(ActionFail, VolumeFailed, fmt.Sprintf("provision snapshot %s for the claim: %v", rec.Snapshot.Handle, err))
@@ -175,6 +179,11 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 	r.vols.pending[ns+"/"+name] = &pendingClaim{prov: prov, result: vr}
 	r.vols.mu.Unlock()
 	return false
+}
+
+func (r *run) snapshotAPIServed() bool {
+	_, _, err := r.served.resolve(snapshot.SnapshotResource)
+	return err == nil
 }
 
 // claimApplied notes whether a claim prepared from a snapshot was created.

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -69,7 +70,9 @@ func TestVolumeSnapshotBackupAndRestore(t *testing.T) {
 		if _, err := client.StorageV1().StorageClasses().Create(ctx, copyClass, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = client.StorageV1().StorageClasses().Delete(context.Background(), copyClass.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = client.StorageV1().StorageClasses().Delete(context.Background(), copyClass.Name, metav1.DeleteOptions{})
+		})
 		if _, err := cairn(t, nil, "restore", "create", "vol-map", "--from", "vol-1", "--storage", storage,
 			"--namespace-mapping", "vol-app=vol-copy", "--storage-class-mapping", "cairn-csi=cairn-csi-copy"); err != nil {
 			t.Fatal(err)
@@ -174,6 +177,29 @@ func TestVolumeSnapshotBackupAndRestore(t *testing.T) {
 		}
 		if got := checksumIn(ctx, t, target, "vol-app"); got != sum {
 			t.Fatalf("data restored in the other cluster %q, want %q", got, sum)
+		}
+
+		// Without the snapshot API in the target, the claim fails with what to do about it.
+		ext, err := apiextensionsclient.NewForConfig(restConfigOf(t, target))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ext.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, "volumesnapshots.snapshot.storage.k8s.io", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "volumesnapshots.snapshot.storage.k8s.io", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			t.Fatal("the VolumeSnapshot CRD was not removed")
+		}
+		if _, err := cairn(t, nil, "restore", "create", "vol-noapi", "--from", "vol-1", "--storage", storage,
+			"--namespace-mapping", "vol-app=vol-noapi", "--kubeconfig", target.State.Kubeconfig); err == nil {
+			t.Fatal("a volume restore into a cluster without the snapshot API succeeded")
+		}
+		if v := restoredVolume(t, describeRestore(t, storage, "vol-noapi"), "data"); v.Outcome != restore.VolumeFailed || !strings.Contains(v.Reason, "does not serve the snapshot API") {
+			t.Fatalf("volume result: %+v", v)
 		}
 	})
 }
