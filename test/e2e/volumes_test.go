@@ -370,3 +370,35 @@ func containsLine(lines []string, sub string) bool {
 	}
 	return false
 }
+
+// TestVolumePolicyAndSwitch skips volumes on purpose: by a volume policy rule, and all of them with
+// --snapshot-volumes=false.
+func TestVolumePolicyAndSwitch(t *testing.T) {
+	ctx := t.Context()
+	storage := "file://" + t.TempDir()
+	deployWriter(ctx, t, "vol-pol")
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	doc := "volumePolicies:\n- conditions: {storageClass: [cairn-*], capacity: \"0,1Gi\"}\n  action: skip\n"
+	if err := os.WriteFile(policy, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cairn(t, nil, "backup", "create", "pol-1", "--storage", storage, "--include-namespaces", "vol-pol", "--volume-policy", policy); err != nil {
+		t.Fatal(err)
+	}
+	if v := volumeRecord(t, describeBackup(t, storage, "pol-1"), "vol-pol", "data"); v.Outcome != archive.VolumeSkipped || v.Reason != "volume policy rule 1 says skip" {
+		t.Fatalf("volume record: %+v", v)
+	}
+	if _, err := cairn(t, nil, "backup", "create", "pol-2", "--storage", storage, "--include-namespaces", "vol-pol", "--snapshot-volumes=false"); err != nil {
+		t.Fatal(err)
+	}
+	if rp := describeBackup(t, storage, "pol-2"); len(rp.Volumes) != 0 || rp.Spec.SnapshotVolumes {
+		t.Fatalf("volumes recorded with --snapshot-volumes=false: %+v", rp.Volumes)
+	}
+	if list, err := dynamicOf(t).Resource(snapshot.ContentResource).List(ctx, metav1.ListOptions{LabelSelector: snapshot.LabelRecoveryPoint + " in (pol-1,pol-2)"}); err != nil || len(list.Items) != 0 {
+		t.Fatalf("snapshots were taken: %v %d", err, len(list.Items))
+	}
+	_, err := cairn(t, nil, "backup", "create", "pol-3", "--storage", storage, "--volume-policy", filepath.Join(t.TempDir(), "missing.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "read --volume-policy") {
+		t.Fatalf("a missing policy file: %v", err)
+	}
+}
