@@ -26,10 +26,11 @@ type RecoveryPoint struct {
 	Spec          BackupSpec   `json:"spec"`
 	Result        BackupResult `json:"result"`
 	// ExpiresAt, if set, is when retention may delete the recovery point.
-	ExpiresAt  time.Time      `json:"expiresAt,omitzero"`
-	Volumes    []VolumeRecord `json:"volumes,omitempty"`
-	Encryption string         `json:"encryption"`
-	Files      []FileEntry    `json:"files"`
+	ExpiresAt  time.Time       `json:"expiresAt,omitzero"`
+	Volumes    []VolumeRecord  `json:"volumes,omitempty"`
+	Hooks      []HookExecution `json:"hooks,omitempty"`
+	Encryption string          `json:"encryption"`
+	Files      []FileEntry     `json:"files"`
 }
 
 // ClusterInfo identifies the cluster a backup came from.

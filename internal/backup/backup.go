@@ -19,6 +19,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/buildinfo"
+	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 )
@@ -39,6 +40,9 @@ type Options struct {
 	ExpiresAt time.Time
 	// Volumes, if set, snapshots the persistent volumes of the claims in scope.
 	Volumes *snapshot.Snapshotter
+	// Hooks, if set, runs backup hooks: pre-hooks before the volumes and items are captured,
+	// post-hooks after.
+	Hooks *hooks.BackupRunner
 	// Progress, if set, is called from the backup's goroutines as items are captured.
 	Progress func(Progress)
 	Logger   *slog.Logger
@@ -79,6 +83,7 @@ type run struct {
 	namespaces map[string]bool
 	warnings   []string
 	errs       []string
+	hooks      []archive.HookExecution
 }
 
 func newRun(cfg *rest.Config, opts Options) (*run, error) {
@@ -153,13 +158,16 @@ func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.Recove
 	b.repoID = repo.Config().ID
 	b.log.Info("backup started", "resources", len(resources), "namespaces", len(namespaces))
 
-	// Volumes first: the objects captured next then describe the state the snapshots hold.
-	rp.Volumes = b.protectVolumes(ctx, namespaces)
-
-	b.captureNamespaced(ctx, w, resources, namespaces)
-	if ctx.Err() == nil {
-		b.captureClusterScoped(ctx, w, resources, namespaces)
+	if b.runPreHooks(ctx, namespaces) {
+		// Volumes first: the objects captured next then describe the state the snapshots hold.
+		rp.Volumes = b.protectVolumes(ctx, namespaces)
+		b.captureNamespaced(ctx, w, resources, namespaces)
+		if ctx.Err() == nil {
+			b.captureClusterScoped(ctx, w, resources, namespaces)
+		}
 	}
+	b.runPostHooks(ctx)
+	rp.Hooks = b.hooks
 
 	rp.CompletedAt = b.opts.Now().UTC()
 	rp.Result = b.result(ctx, rp.CompletedAt.Sub(started))

@@ -54,6 +54,7 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	var sf scopeFlags
 	var vf volumeFlags
 	var output, lockFor, retain string
+	var hookRefs []string
 	var parallelism int
 	cmd := &cobra.Command{
 		Use:   "create NAME",
@@ -98,13 +99,17 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			runner, err := backupHookRunner(ctx, cfg, hookRefs, discardLogger())
+			if err != nil {
+				return err
+			}
 			r, err := repo.open(ctx, true, env.Stderr)
 			if err != nil {
 				return err
 			}
 			bar := newProgressLine(env.Stderr)
 			rp, err := backup.Run(ctx, cfg, r, backup.Options{
-				Name: args[0], Scope: sc, Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt, Volumes: snaps,
+				Name: args[0], Scope: sc, Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt, Volumes: snaps, Hooks: runner,
 				Progress: func(p backup.Progress) {
 					bar.update("backing up: %d items, %s  %s", p.Items, humanBytes(p.RawBytes), p.Resource)
 				},
@@ -127,6 +132,7 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	sf.register(cmd)
 	cmd.Flags().IntVar(&parallelism, "parallelism", 4, "resource types listed at once")
 	vf.register(cmd)
+	cmd.Flags().StringArrayVar(&hookRefs, "backup-hook", nil, "run the hooks of BackupHook NAMESPACE/NAME around the backup (repeat for more)")
 	cmd.Flags().StringVar(&retain, "retain", "", "keep the backup this long, e.g. 7d or 36h; cairn backup prune deletes it (and its snapshots) afterwards")
 	cmd.Flags().StringVar(&lockFor, "lock-for", "", "make the backup immutable in storage for this long, e.g. 30d or 720h (S3 object lock, Azure immutability; file:// enforces it within cairn)")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
@@ -163,6 +169,7 @@ func printBackupSummary(out io.Writer, rp archive.RecoveryPoint) {
 	for _, e := range r.Errors {
 		fmt.Fprintf(out, "  error:      %s\n", e)
 	}
+	printHookExecutions(out, rp.Hooks)
 }
 
 func newBackupListCommand(env Env) *cobra.Command {

@@ -27,6 +27,7 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	var (
 		from, output, policy, modifiersFile string
 		volumes                             string
+		hookRefs                            []string
 		volumeTimeout                       time.Duration
 		names, nsMapping, scMapping, order  []string
 		dryRun, keepIPs, keepPorts, failed  bool
@@ -73,6 +74,10 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
+			runner, err := restoreHookRunner(ctx, cfg, hookRefs, discardLogger())
+			if err != nil {
+				return err
+			}
 			r, err := repo.open(ctx, false, env.Stderr)
 			if err != nil {
 				return err
@@ -81,7 +86,7 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 			res, err := restore.Run(ctx, cfg, r, restore.Options{
 				Name: args[0], Backup: from, Scope: sc, Names: names, NamespaceMapping: nsMap, StorageClassMapping: scMap,
 				ConflictPolicy: policy, Modifiers: rules, DryRun: dryRun, PreserveServiceIPs: keepIPs, PreserveNodePorts: keepPorts,
-				ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism, Volumes: volumes, VolumeTimeout: volumeTimeout,
+				ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism, Volumes: volumes, VolumeTimeout: volumeTimeout, Hooks: runner,
 				Progress: func(p restore.Progress) { bar.update("restoring: %d items  %s", p.Done, p.Resource) },
 			})
 			bar.done()
@@ -113,6 +118,7 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	fl.StringSliceVar(&order, "resource-order", nil, "restore these resource types first, in this order (default order follows)")
 	fl.BoolVar(&failed, "allow-failed-backup", false, "restore from a backup whose phase is Failed")
 	fl.IntVar(&parallelism, "parallelism", 16, "objects created at once")
+	fl.StringArrayVar(&hookRefs, "restore-hook", nil, "run the hooks of RestoreHook NAMESPACE/NAME in the restored pods (repeat for more)")
 	fl.StringVar(&volumes, "volumes", restore.VolumesData, "volumes of backed-up claims: data (new volumes from their snapshots), empty (new empty volumes) or skip (no claims)")
 	fl.DurationVar(&volumeTimeout, "volume-timeout", 10*time.Minute, "how long to wait for each restored snapshot to be ready and each claim to be bound")
 	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
@@ -147,6 +153,7 @@ func printRestore(out io.Writer, res *restore.Result, showDiffs bool) {
 	}
 	_ = t.Flush()
 	printVolumeResults(out, res.Volumes)
+	printHookExecutions(out, res.Hooks)
 	if !showDiffs {
 		return
 	}

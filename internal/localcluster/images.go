@@ -36,19 +36,24 @@ func buildImages(ctx context.Context, b Binaries) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create image cache: %w", err)
 	}
-	busybox := filepath.Join(dir, "busybox-1.tar")
+	busybox := filepath.Join(dir, "busybox-2.tar")
 	if _, err := os.Stat(busybox); err != nil {
 		files, err := busyboxFiles()
 		if err != nil {
 			return nil, err
 		}
+		bash, err := buildProgram(ctx, b, "bash")
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, imageFile{path: "bin/bash", data: bash, mode: 0o755})
 		if err := writeImage(busybox, BusyboxImage, files, []string{"sh"}, nil); err != nil {
 			return nil, err
 		}
 	}
 	pause := filepath.Join(dir, "pause-1.tar")
 	if _, err := os.Stat(pause); err != nil {
-		bin, err := buildPause(ctx, b)
+		bin, err := buildProgram(ctx, b, "pause")
 		if err != nil {
 			return nil, err
 		}
@@ -83,13 +88,14 @@ func busyboxFiles() ([]imageFile, error) {
 	return files, nil
 }
 
-func buildPause(ctx context.Context, b Binaries) ([]byte, error) {
-	out := filepath.Join(b.Cache, "images", "pause.bin")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./hack/pause")
+// buildProgram builds the static program in hack/<name> for an image.
+func buildProgram(ctx context.Context, b Binaries, name string) ([]byte, error) {
+	out := filepath.Join(b.Cache, "images", name+".bin")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./hack/"+name)
 	cmd.Dir = b.Repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build pause binary: %w: %s", err, msg)
+		return nil, fmt.Errorf("build %s binary: %w: %s", name, err, msg)
 	}
 	defer os.Remove(out)
 	return os.ReadFile(out)

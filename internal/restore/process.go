@@ -129,6 +129,9 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 	r.rec.add(item)
 	if out.live != nil {
 		r.rememberUID(gvr, out.live)
+		if out.action == ActionCreate || out.action == ActionRecreate {
+			r.expectPods(gr, out.live)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
@@ -51,6 +52,8 @@ type Options struct {
 	// Volumes is what happens to the volumes of claims the backup recorded: data (default, from
 	// their snapshots), empty or skip.
 	Volumes string
+	// Hooks, if set, runs restore hooks in the restored pods.
+	Hooks *hooks.RestoreRunner
 	// VolumeTimeout bounds the wait for each restored snapshot to be ready and each claim to be
 	// bound (default 10m).
 	VolumeTimeout time.Duration
@@ -94,6 +97,7 @@ type run struct {
 	selectorServices map[string]bool   // source namespace/name of Services with a selector
 	existingNS       map[string]bool
 	plannedNS        map[string]bool // dry run: namespaces the restore would create
+	expected         []hooks.Expected
 }
 
 func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, error) {
@@ -201,6 +205,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		}
 	}
 	r.settleVolumes(ctx)
+	r.runHooks(ctx, res)
 	if err := ctx.Err(); err != nil {
 		r.rec.warn(fmt.Sprintf("restore interrupted: %v", err))
 	}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/archive"
 )
 
 // Actions taken (or, in a dry run, that would be taken) on an item.
@@ -26,17 +28,18 @@ const (
 
 // Result is what a restore did, item by item. It is stored in the repository as restores/<name>.
 type Result struct {
-	Name        string         `json:"name"`
-	Backup      string         `json:"backup"`
-	DryRun      bool           `json:"dryRun"`
-	Spec        Spec           `json:"spec"`
-	StartedAt   time.Time      `json:"startedAt"`
-	CompletedAt time.Time      `json:"completedAt"`
-	Phase       string         `json:"phase"`
-	Counts      Counts         `json:"counts"`
-	Warnings    []string       `json:"warnings,omitempty"`
-	Volumes     []VolumeResult `json:"volumes,omitempty"`
-	Items       []ItemResult   `json:"items"`
+	Name        string                  `json:"name"`
+	Backup      string                  `json:"backup"`
+	DryRun      bool                    `json:"dryRun"`
+	Spec        Spec                    `json:"spec"`
+	StartedAt   time.Time               `json:"startedAt"`
+	CompletedAt time.Time               `json:"completedAt"`
+	Phase       string                  `json:"phase"`
+	Counts      Counts                  `json:"counts"`
+	Warnings    []string                `json:"warnings,omitempty"`
+	Volumes     []VolumeResult          `json:"volumes,omitempty"`
+	Hooks       []archive.HookExecution `json:"hooks,omitempty"`
+	Items       []ItemResult            `json:"items"`
 }
 
 // Spec records how the restore was asked for.
@@ -83,6 +86,7 @@ type recorder struct {
 	mu       sync.Mutex
 	items    []ItemResult
 	volumes  []VolumeResult
+	hooks    []archive.HookExecution
 	warnings []string
 	progress func(Progress)
 }
@@ -109,6 +113,12 @@ func (r *recorder) volume(v VolumeResult) {
 	r.volumes = append(r.volumes, v)
 }
 
+func (r *recorder) hookRuns(execs []archive.HookExecution) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hooks = append(r.hooks, execs...)
+}
+
 func (r *recorder) warn(msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -121,6 +131,7 @@ func (r *recorder) finish(res *Result) {
 	res.Items = r.items
 	res.Warnings = r.warnings
 	res.Volumes = r.volumes
+	res.Hooks = r.hooks
 	sort.Slice(res.Volumes, func(i, j int) bool {
 		a, b := res.Volumes[i], res.Volumes[j]
 		return a.Namespace+"/"+a.Claim < b.Namespace+"/"+b.Claim
@@ -143,7 +154,7 @@ func (r *recorder) finish(res *Result) {
 	}
 	res.Phase = PhaseCompleted
 	volumeFailed := slices.ContainsFunc(res.Volumes, func(v VolumeResult) bool { return v.Outcome == VolumeFailed })
-	if res.Counts.Failed > 0 || volumeFailed {
+	if res.Counts.Failed > 0 || volumeFailed || hookFailed(res.Hooks) {
 		res.Phase = PhasePartiallyFailed
 		if res.Counts.Failed == len(r.items) {
 			res.Phase = PhaseFailed
