@@ -239,6 +239,11 @@ spec:
     labelSelector: {matchLabels: {app: slow}}
     postHooks:
     - exec: {container: main, command: [cat, /tmp/ready], waitTimeout: 2m, execTimeout: 10s}
+  - name: same-namespace
+    includedNamespaces: [hk-rs]
+    labelSelector: {matchLabels: {app: slow}}
+    postHooks:
+    - exec: {command: [touch, /tmp/hooked], waitTimeout: 2m}
   - name: never-starts
     includedNamespaces: [hk-rs-copy]
     labelSelector: {matchLabels: {app: never}}
@@ -266,6 +271,42 @@ spec:
 	}
 	if res.Phase != restore.PhaseCompleted {
 		t.Fatalf("a Continue restore hook that could not run made the restore %s", res.Phase)
+	}
+	if len(hookRuns(res.Hooks, "same-namespace", "post")) != 0 {
+		t.Fatal("a rule for another namespace ran")
+	}
+
+	// Into the namespace the backup came from, after it was deleted: the hooks run there too.
+	deleteNamespace(ctx, t, client, "hk-rs")
+	if _, err := cairn(t, nil, "restore", "create", "hk-rs-same", "--from", "hk-rs-1", "--storage", storage,
+		"--restore-hook", "hk-rs/after"); err == nil {
+		t.Fatal("the RestoreHook was deleted with its namespace, yet the restore found it")
+	}
+	applyYAML(t, `
+apiVersion: v1
+kind: Namespace
+metadata: {name: hk-hooks}
+---
+apiVersion: clusterbackup.dataprotection.microsoft.com/v1alpha1
+kind: RestoreHook
+metadata: {name: after, namespace: hk-hooks}
+spec:
+  restoreHook:
+  - name: same-namespace
+    includedNamespaces: [hk-rs]
+    labelSelector: {matchLabels: {app: slow}}
+    postHooks:
+    - exec: {command: [touch, /tmp/hooked], waitTimeout: 2m}
+`)
+	if _, err := cairn(t, nil, "restore", "create", "hk-rs-same", "--from", "hk-rs-1", "--storage", storage,
+		"--restore-hook", "hk-hooks/after"); err != nil {
+		t.Fatal(err)
+	}
+	if runs := hookRuns(describeRestore(t, storage, "hk-rs-same").Hooks, "same-namespace", "post"); len(runs) != 1 || runs[0].Outcome != archive.HookSucceeded {
+		t.Fatalf("hook runs in the original namespace: %+v", runs)
+	}
+	if !fileIn(ctx, t, "hk-rs", "slow", "main", "/tmp/hooked") {
+		t.Fatal("the hook did not run in the pod restored into its own namespace")
 	}
 }
 
