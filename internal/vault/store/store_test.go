@@ -68,7 +68,7 @@ func TestPoliciesRoundTripAndSurviveReopen(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 	var applied int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil || applied != 1 {
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil || applied != 2 {
 		t.Fatalf("migrations recorded %d times (%v)", applied, err)
 	}
 }

@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/policy"
+)
+
+func newPolicyCommand(env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Backup policies: schedules and retention rules, in the vault"}
+	cmd.AddCommand(newPolicyCreateCommand(env), newPolicyListCommand(env), newPolicyShowCommand(env), newPolicyDeleteCommand(env))
+	return cmd
+}
+
+func newPolicyCreateCommand(env Env) *cobra.Command {
+	var p policy.Policy
+	var def, daily, weekly, monthly, yearly, output string
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a policy",
+		Example: `  cairn policy create nightly --daily-at 02:30 --time-zone Europe/Berlin --retain 7d --weekly 4w --monthly 1y --keep-last 3
+  cairn policy create frequent --every-hours 4 --retain 2d`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			p.Name = args[0]
+			for _, d := range []struct {
+				flag, value string
+				dst         *policy.Duration
+			}{{"retain", def, &p.Retention.Default}, {"daily", daily, &p.Retention.Daily}, {"weekly", weekly, &p.Retention.Weekly},
+				{"monthly", monthly, &p.Retention.Monthly}, {"yearly", yearly, &p.Retention.Yearly}} {
+				if d.value == "" {
+					continue
+				}
+				v, err := policy.ParseDuration(d.value)
+				if err != nil {
+					return fmt.Errorf("--%s: %w", d.flag, err)
+				}
+				*d.dst = v
+			}
+			if err := p.Validate(); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			created, err := c.CreatePolicy(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, created); ok {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created policy %q\n", created.Name)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&p.Schedule.EveryHours, "every-hours", 0, "back up every 1, 2, 4, 6, 8 or 12 hours")
+	fl.StringVar(&p.Schedule.DailyAt, "daily-at", "", "back up daily at HH:MM")
+	fl.StringVar(&p.Schedule.Cron, "cron", "", `back up on a 5-field cron schedule, e.g. "30 2 * * 1-5"`)
+	fl.StringVar(&p.Schedule.TimeZone, "time-zone", "", "IANA time zone of the schedule and of day/week/month/year boundaries (default UTC)")
+	fl.StringVar(&def, "retain", "", "keep every recovery point this long, e.g. 7d (required)")
+	fl.StringVar(&daily, "daily", "", "keep the first successful recovery point of each day this long")
+	fl.StringVar(&weekly, "weekly", "", "keep the first successful recovery point of each week this long, e.g. 4w")
+	fl.StringVar(&monthly, "monthly", "", "keep the first successful recovery point of each month this long")
+	fl.StringVar(&yearly, "yearly", "", "keep the first successful recovery point of each year this long, e.g. 5y")
+	fl.IntVar(&p.Retention.KeepLast, "keep-last", 0, "never let retention delete the newest N successful recovery points")
+	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func newPolicyListCommand(env Env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the policies",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			list, err := c.ListPolicies(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
+				return err
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "NAME\tSCHEDULE\tRETENTION")
+			for _, p := range list {
+				fmt.Fprintf(t, "%s\t%s\t%s\n", p.Name, describeSchedule(p.Schedule), describeRetention(p.Retention))
+			}
+			return t.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func newPolicyShowCommand(env Env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a policy",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			p, err := c.GetPolicy(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, p); ok {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "policy %q\n  schedule:  %s\n  retention: %s\n", p.Name, describeSchedule(p.Schedule), describeRetention(p.Retention))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func newPolicyDeleteCommand(env Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a policy",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			if err := c.DeletePolicy(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted policy %q\n", args[0])
+			return nil
+		},
+	}
+}
+
+func describeSchedule(s policy.Schedule) string {
+	var out string
+	switch {
+	case s.EveryHours > 0:
+		out = fmt.Sprintf("every %dh", s.EveryHours)
+	case s.DailyAt != "":
+		out = "daily at " + s.DailyAt
+	default:
+		out = "cron " + s.Cron
+	}
+	if s.TimeZone != "" {
+		out += " (" + s.TimeZone + ")"
+	}
+	return out
+}
+
+func describeRetention(r policy.Retention) string {
+	out := "keep " + r.Default.String()
+	for _, rule := range []struct {
+		name string
+		d    policy.Duration
+	}{{"daily", r.Daily}, {"weekly", r.Weekly}, {"monthly", r.Monthly}, {"yearly", r.Yearly}} {
+		if rule.d > 0 {
+			out += fmt.Sprintf(", %s %s", rule.name, rule.d)
+		}
+	}
+	if r.KeepLast > 0 {
+		out += fmt.Sprintf(", always the last %d", r.KeepLast)
+	}
+	return out
+}

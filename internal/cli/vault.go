@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/vault"
+	"github.com/cairnbackup/cairn/internal/vault/client"
+)
+
+func newVaultCommand(env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "vault", Short: "Run the vault, the management plane"}
+	var opts vault.Options
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the vault's REST API (SQLite in --data-dir)",
+		Long: `Serve the vault's REST API. On its first start it creates the vault and writes a contributor token
+to <data-dir>/admin.token; use it with "cairn login" and make tokens for others with "cairn token create".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Logger = slog.New(slog.NewTextHandler(env.Stderr, nil))
+			opts.Now = env.now
+			return vault.Serve(cmd.Context(), opts)
+		},
+	}
+	fl := serve.Flags()
+	fl.StringVar(&opts.DataDir, "data-dir", "cairn-vault", "directory for the database and the first token")
+	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8443", "address to serve on")
+	fl.StringVar(&opts.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")
+	fl.StringVar(&opts.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	fl.StringVar(&opts.Vault, "vault", "default", "name of the vault the first token belongs to")
+	cmd.AddCommand(serve)
+	return cmd
+}
+
+// vaultConfig is what `cairn login` remembers.
+type vaultConfig struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+func configPath(env Env) (string, error) {
+	dir := env.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home := env.Getenv("HOME")
+		if home == "" {
+			return "", errors.New("neither XDG_CONFIG_HOME nor HOME is set: cannot place the login file")
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "cairn", "vault.json"), nil
+}
+
+// vaultClient is the client of the vault `cairn login` chose; CAIRN_VAULT_URL and
+// CAIRN_VAULT_TOKEN override it.
+func vaultClient(env Env) (*client.Client, error) {
+	var cfg vaultConfig
+	if path, err := configPath(env); err == nil {
+		if data, err := os.ReadFile(path); err == nil {
+			if err := json.Unmarshal(data, &cfg); err != nil {
+				return nil, fmt.Errorf("read %s: %w (run cairn login again)", path, err)
+			}
+		}
+	}
+	if u := env.Getenv("CAIRN_VAULT_URL"); u != "" {
+		cfg.URL = u
+	}
+	if t := env.Getenv("CAIRN_VAULT_TOKEN"); t != "" {
+		cfg.Token = t
+	}
+	if cfg.URL == "" || cfg.Token == "" {
+		return nil, errors.New("not logged in to a vault: run cairn login --vault URL --token-file FILE (or set CAIRN_VAULT_URL and CAIRN_VAULT_TOKEN)")
+	}
+	return client.New(cfg.URL, cfg.Token, nil)
+}
+
+func newLoginCommand(env Env) *cobra.Command {
+	var url, tokenFile string
+	cmd := &cobra.Command{
+		Use:   "login --vault URL --token-file FILE",
+		Short: "Remember a vault and a token for the vault commands (checked with the vault first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token := env.Getenv("CAIRN_VAULT_TOKEN")
+			if tokenFile != "" {
+				data, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("read --token-file: %w", err)
+				}
+				token = strings.TrimSpace(string(data))
+			}
+			if url == "" || token == "" {
+				return errors.New("give --vault URL and --token-file FILE (or CAIRN_VAULT_TOKEN); tokens never go on the command line")
+			}
+			c, err := client.New(url, token, nil)
+			if err != nil {
+				return err
+			}
+			who, err := c.WhoAmI(cmd.Context())
+			if err != nil {
+				return err
+			}
+			path, err := configPath(env)
+			if err != nil {
+				return err
+			}
+			data, err := json.MarshalIndent(vaultConfig{URL: url, Token: token}, "", "  ")
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+			}
+			if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "logged in to vault %q at %s as %s (%s)\n", who.Vault, url, who.Name, who.Role)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "vault", "", "the vault's URL, e.g. https://vault.example:8443")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the token (default: $CAIRN_VAULT_TOKEN)")
+	return cmd
+}
+
+func newTokenCommand(env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Make vault tokens (contributors only)"}
+	var role string
+	create := &cobra.Command{
+		Use:   "create NAME --role reader|operator|contributor",
+		Short: "Make a token; it is printed once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			t, err := c.CreateToken(cmd.Context(), args[0], role)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), t.Token)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&role, "role", "reader", "reader (sees everything), operator (runs backups and restores) or contributor (everything)")
+	cmd.AddCommand(create)
+	return cmd
+}

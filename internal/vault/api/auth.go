@@ -1,0 +1,61 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
+)
+
+// authorize returns the principal of the request's bearer token if its role is at least minRole;
+// public routes need no token and get the zero Principal. The error is a 401 or 403 apiError, or
+// an internal error from the store.
+func (s *Server) authorize(r *http.Request, minRole string) (store.Principal, error) {
+	if minRole == public {
+		return store.Principal{}, nil
+	}
+	secret, ok := bearerToken(r)
+	if !ok {
+		return store.Principal{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
+			message: "missing bearer token: send Authorization: Bearer <token>"}
+	}
+	p, err := s.st.LookupToken(r.Context(), secret)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Principal{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
+			message: "unknown bearer token"}
+	}
+	if err != nil {
+		return store.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if roleRank(p.Role) < roleRank(minRole) {
+		return p, &apiError{status: http.StatusForbidden, code: "forbidden",
+			message: fmt.Sprintf("%s %s needs the %s role; token %q has the %s role", r.Method, r.URL.Path, minRole, p.Name, p.Role)}
+	}
+	return p, nil
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>" header (the scheme is
+// case-insensitive, RFC 7235).
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// roleRank orders the roles reader < operator < contributor; an unknown role ranks below them all.
+func roleRank(role string) int {
+	switch role {
+	case store.RoleReader:
+		return 1
+	case store.RoleOperator:
+		return 2
+	case store.RoleContributor:
+		return 3
+	}
+	return 0
+}

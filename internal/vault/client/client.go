@@ -1,0 +1,143 @@
+// Package client calls the vault's REST API (docs/design/vault.md) for the CLI.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/policy"
+)
+
+// Client talks to one vault with one token.
+type Client struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+}
+
+// APIError is an error the vault answered with.
+type APIError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field"`
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("vault: %s (%d %s)", e.Message, e.Status, e.Code)
+}
+
+// New returns a client for the vault at baseURL (e.g. https://vault.example:8443).
+func New(baseURL, token string, httpClient *http.Client) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("vault URL %q: use http(s)://HOST:PORT", baseURL)
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{base: u, token: token, http: httpClient}, nil
+}
+
+// WhoAmI is the principal of the client's token.
+type WhoAmI struct {
+	Vault string `json:"vault"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// Token is a token the vault made.
+type Token struct {
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+	Token string `json:"token"`
+}
+
+// WhoAmI asks the vault who the token is.
+func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
+	var w WhoAmI
+	return w, c.do(ctx, http.MethodGet, "/api/v1/whoami", nil, &w)
+}
+
+// ListPolicies lists the vault's policies.
+func (c *Client) ListPolicies(ctx context.Context) ([]policy.Policy, error) {
+	var out struct {
+		Items []policy.Policy `json:"items"`
+	}
+	return out.Items, c.do(ctx, http.MethodGet, "/api/v1/policies", nil, &out)
+}
+
+// GetPolicy reads one policy.
+func (c *Client) GetPolicy(ctx context.Context, name string) (policy.Policy, error) {
+	var p policy.Policy
+	return p, c.do(ctx, http.MethodGet, "/api/v1/policies/"+url.PathEscape(name), nil, &p)
+}
+
+// CreatePolicy creates a policy.
+func (c *Client) CreatePolicy(ctx context.Context, p policy.Policy) (policy.Policy, error) {
+	var out policy.Policy
+	return out, c.do(ctx, http.MethodPost, "/api/v1/policies", p, &out)
+}
+
+// DeletePolicy deletes a policy.
+func (c *Client) DeletePolicy(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/policies/"+url.PathEscape(name), nil, nil)
+}
+
+// CreateToken makes a token for name with role.
+func (c *Client) CreateToken(ctx context.Context, name, role string) (Token, error) {
+	var t Token
+	return t, c.do(ctx, http.MethodPost, "/api/v1/tokens", map[string]string{"name": name, "role": role}, &t)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, body)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the vault at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("read the vault's answer: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error APIError `json:"error"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
+			e.Error.Message = strings.TrimSpace(string(data))
+		}
+		e.Error.Status = resp.StatusCode
+		return &e.Error
+	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode the vault's answer: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/store"
+)
+
+// Options configure a vault server.
+type Options struct {
+	// DataDir holds the SQLite database and, after the first start, admin.token.
+	DataDir string
+	// Listen is the address to serve on, e.g. 127.0.0.1:8443 (port 0 picks a free one).
+	Listen string
+	// TLSCert and TLSKey, if both set, serve HTTPS.
+	TLSCert, TLSKey string
+	// Vault names the vault the first token belongs to.
+	Vault string
+	// Ready, if set, is called with the address once the server listens.
+	Ready  func(addr string)
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// AdminTokenFile is where the first start writes the vault's first contributor token.
+const AdminTokenFile = "admin.token"
+
+// Serve runs the vault until ctx ends.
+func Serve(ctx context.Context, opts Options) error {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if (opts.TLSCert == "") != (opts.TLSKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := store.OpenSQLite(ctx, opts.DataDir, opts.Now)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := bootstrap(ctx, st, opts); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	srv := &http.Server{Handler: api.NewServer(st, opts.Logger, opts.Now).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		if opts.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, opts.TLSCert, opts.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	opts.Logger.Info("vault serving", "addr", ln.Addr().String(), "tls", opts.TLSCert != "", "dataDir", opts.DataDir)
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// bootstrap creates the vault and, on a vault without tokens, its first contributor token,
+// written to the data dir for the operator to pick up (it is never logged).
+func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
+	if err := st.EnsureVault(ctx, opts.Vault); err != nil {
+		return err
+	}
+	n, err := st.CountTokens(ctx, opts.Vault)
+	if err != nil || n > 0 {
+		return err
+	}
+	secret, err := st.CreateToken(ctx, opts.Vault, "admin", store.RoleContributor)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(opts.DataDir, AdminTokenFile)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the first token: %w", err)
+	}
+	opts.Logger.Info("first start: a contributor token was written", "file", path)
+	return nil
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// Roles, from least to most allowed (docs/design/vault.md, "API").
+const (
+	RoleReader      = "reader"
+	RoleOperator    = "operator"
+	RoleContributor = "contributor"
+)
+
+// Principal is who a token speaks for.
+type Principal struct {
+	Vault string
+	Name  string
+	Role  string
+}
+
+// tokenPrefix makes cairn tokens recognisable (in logs, secret scanners).
+const tokenPrefix = "cairn_"
+
+// CreateToken makes a new bearer token for name in the vault with the role and returns it; only
+// its SHA-256 is stored, so it is shown once.
+func (s *Store) CreateToken(ctx context.Context, vault, name, role string) (string, error) {
+	switch role {
+	case RoleReader, RoleOperator, RoleContributor:
+	default:
+		return "", fmt.Errorf("role %q: use reader, operator or contributor", role)
+	}
+	if name == "" {
+		return "", errors.New("a token needs a name (who or what uses it)")
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("make token: %w", err)
+	}
+	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, vault, name, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		tokenHash(secret), vault, name, role, s.now().UTC())
+	if err != nil && isUniqueViolation(err) {
+		return "", fmt.Errorf("token %q: %w", name, ErrExists)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store token %q: %w", name, err)
+	}
+	return secret, nil
+}
+
+// LookupToken returns the principal of a bearer token, or ErrNotFound.
+func (s *Store) LookupToken(ctx context.Context, secret string) (Principal, error) {
+	var p Principal
+	err := s.db.QueryRowContext(ctx, `SELECT vault, name, role FROM tokens WHERE hash = $1`, tokenHash(secret)).Scan(&p.Vault, &p.Name, &p.Role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("look up token: %w", err)
+	}
+	return p, nil
+}
+
+// CountTokens is how many tokens the vault has (zero on a fresh vault: the server then makes the
+// first contributor token).
+func (s *Store) CountTokens(ctx context.Context, vault string) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE vault = $1`, vault).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count tokens: %w", err)
+	}
+	return n, nil
+}
+
+func tokenHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
