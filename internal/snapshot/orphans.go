@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -16,6 +17,9 @@ import (
 func (s *Snapshotter) DeleteUnrecorded(ctx context.Context, owner Owner) (int, error) {
 	sel := labels.SelectorFromSet(labels.Set{LabelRepository: owner.Repository, LabelRecoveryPoint: owner.RecoveryPoint})
 	list, err := s.dyn.Resource(ContentResource).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if apierrors.IsNotFound(err) {
+		return 0, nil // no snapshot API in this cluster: no snapshot can have been taken in it
+	}
 	if err != nil {
 		return 0, fmt.Errorf("list the snapshots of backup %q: %w", owner.RecoveryPoint, err)
 	}
