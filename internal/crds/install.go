@@ -43,13 +43,19 @@ func Embedded() ([]apiextensionsv1.CustomResourceDefinition, error) {
 // Install creates the embedded CRDs, or updates them to this binary's version, and waits until
 // each is established. It returns the names it created or updated.
 func Install(ctx context.Context, cfg *rest.Config) ([]string, error) {
-	client, err := apiextensionsclient.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("apiextensions client: %w", err)
-	}
 	want, err := Embedded()
 	if err != nil {
 		return nil, err
+	}
+	return Apply(ctx, cfg, want)
+}
+
+// Apply creates each CRD, or updates it if it exists, and waits until all are established. It
+// returns the names it created or updated.
+func Apply(ctx context.Context, cfg *rest.Config, want []apiextensionsv1.CustomResourceDefinition) ([]string, error) {
+	client, err := apiextensionsclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apiextensions client: %w", err)
 	}
 	api := client.ApiextensionsV1().CustomResourceDefinitions()
 	var names []string

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/cairnbackup/cairn/api/v1alpha1"
+	"github.com/cairnbackup/cairn/internal/scope"
 )
 
 // Defaults, as Velero (backup) and AKS backup (restore) document them.
@@ -59,24 +59,15 @@ func newRule(objNS, objName, name string, included, excluded []string, sel *meta
 
 // includes tells whether the rule runs in namespace ns.
 func (r rule) includes(ns string) bool {
-	if matchAny(r.excluded, ns) {
+	if scope.MatchAny(r.excluded, ns) {
 		return false
 	}
-	return len(r.included) == 0 || matchAny(r.included, ns)
+	return len(r.included) == 0 || scope.MatchAny(r.included, ns)
 }
 
 // selects tells whether the rule runs in pod.
 func (r rule) selects(pod *corev1.Pod) bool {
 	return r.includes(pod.Namespace) && r.selector.Matches(labels.Set(pod.Labels))
-}
-
-func matchAny(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if ok, _ := path.Match(p, s); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // selecting returns the rules that select pod, in order.

@@ -245,15 +245,7 @@ func (r *run) wanted(obj *unstructured.Unstructured) bool {
 	if !r.scope.Selected(obj.GetLabels()) {
 		return false
 	}
-	if len(r.opts.Names) == 0 {
-		return true
-	}
-	for _, p := range r.opts.Names {
-		if ok, _ := path.Match(p, obj.GetName()); ok {
-			return true
-		}
-	}
-	return false
+	return len(r.opts.Names) == 0 || scope.MatchAny(r.opts.Names, obj.GetName())
 }
 
 func ownerKey(group, kind, namespace, name string) string {

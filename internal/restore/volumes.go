@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/snapshot"
@@ -235,24 +236,20 @@ func (r *run) settleClaim(ctx context.Context, p *pendingClaim) {
 // waitBound waits until the claim is bound, bounded by the snapshot timeout.
 func (r *run) waitBound(ctx context.Context, ns, name string) error {
 	timeout := r.snapshots.Timeout()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	state := "not found"
-	for {
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		c, err := r.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil {
-			if c.Status.Phase == corev1.ClaimBound {
-				return nil
-			}
-			state = string(c.Status.Phase)
+		if err != nil {
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("claim %s/%s not bound after %s (phase %s): see `kubectl describe pvc -n %s %s` and the CSI provisioner's log",
-				ns, name, timeout, state, ns, name)
-		case <-time.After(250 * time.Millisecond):
-		}
+		state = string(c.Status.Phase)
+		return c.Status.Phase == corev1.ClaimBound, nil
+	})
+	if err != nil {
+		return fmt.Errorf("claim %s/%s not bound after %s (phase %s): see `kubectl describe pvc -n %s %s` and the CSI provisioner's log",
+			ns, name, timeout, state, ns, name)
 	}
+	return nil
 }
 
 func setSnapshotSource(obj *unstructured.Unstructured, snapshotName string) {

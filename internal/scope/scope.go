@@ -98,14 +98,14 @@ func (s *Scope) ExplicitNamespaces() ([]string, bool) {
 
 // NamespaceIncluded tells whether objects of namespace ns are in scope.
 func (s *Scope) NamespaceIncluded(ns string) bool {
-	if matchAny(s.spec.ExcludedNamespaces, ns) {
+	if MatchAny(s.spec.ExcludedNamespaces, ns) {
 		return false
 	}
 	named := slices.Contains(s.spec.IncludedNamespaces, ns)
 	if slices.Contains(systemNamespaces, ns) && !named {
 		return false
 	}
-	return s.AllNamespaces() || named || matchAny(s.spec.IncludedNamespaces, ns)
+	return s.AllNamespaces() || named || MatchAny(s.spec.IncludedNamespaces, ns)
 }
 
 // Resource describes a resource type for matching.
@@ -213,7 +213,9 @@ func Excluded(annotations, objLabels map[string]string) bool {
 	return false
 }
 
-func matchAny(patterns []string, s string) bool {
+// MatchAny tells whether s matches any of the globs (path.Match syntax); a malformed glob matches
+// nothing (callers validate globs when they parse them).
+func MatchAny(patterns []string, s string) bool {
 	for _, p := range patterns {
 		if ok, _ := path.Match(p, s); ok {
 			return true

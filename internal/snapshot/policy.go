@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cairnbackup/cairn/internal/scope"
 )
 
 // Policy actions.
@@ -110,10 +112,10 @@ func (p *Policy) Decide(v VolumeFacts) (string, int) {
 }
 
 func (c Conditions) match(v VolumeFacts) bool {
-	if len(c.StorageClass) > 0 && !anyGlob(c.StorageClass, v.StorageClass) {
+	if len(c.StorageClass) > 0 && !scope.MatchAny(c.StorageClass, v.StorageClass) {
 		return false
 	}
-	if len(c.Driver) > 0 && !anyGlob(c.Driver, v.Driver) {
+	if len(c.Driver) > 0 && !scope.MatchAny(c.Driver, v.Driver) {
 		return false
 	}
 	if c.min != nil && v.CapacityBytes < c.min.Value() {
@@ -128,13 +130,4 @@ func (c Conditions) match(v VolumeFacts) bool {
 		}
 	}
 	return true
-}
-
-func anyGlob(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if ok, _ := path.Match(p, s); ok {
-			return true
-		}
-	}
-	return false
 }

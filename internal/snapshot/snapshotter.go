@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -93,19 +94,7 @@ func objectName(prefix string, parts ...string) string {
 	return prefix + "-" + sum
 }
 
-// waitFor polls check until it reports done, fails, or the timeout passes.
+// waitFor polls check every Poll until it reports done, fails, or the timeout passes.
 func (s *Snapshotter) waitFor(ctx context.Context, timeout time.Duration, check func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		done, err := check(ctx)
-		if err != nil || done {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(s.opts.Poll):
-		}
-	}
+	return wait.PollUntilContextTimeout(ctx, s.opts.Poll, timeout, true, check)
 }
