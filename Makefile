@@ -14,6 +14,8 @@ LDFLAGS := -s -w -X $(BUILDINFO).Version=$(VERSION) -X $(BUILDINFO).Commit=$(COM
 
 TEST_TAGS := integration e2e
 
+AGENT_IMAGE ?= local/cairn-agent:dev
+
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,6 +23,10 @@ help: ## list the targets
 .PHONY: build
 build: ## build bin/cairn
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/cairn ./cmd/cairn
+
+.PHONY: agent-image
+agent-image: build ## write the agent image (bin/cairn at /cairn) to bin/cairn-agent-image.tar; CLUSTER=dev imports it into that local cluster
+	go run ./hack/agentimage -binary bin/cairn -tag $(AGENT_IMAGE) -out bin/cairn-agent-image.tar $(if $(CLUSTER),-import $(CLUSTER))
 
 .PHONY: deps
 deps: ## install the Debian packages tests and the demo need (idempotent)
@@ -83,6 +89,7 @@ CONTROLLER_GEN := $(CAIRN_CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## regenerate api/v1alpha1 deepcopy functions and deploy/crds from the Go types
 	$(CONTROLLER_GEN) object paths=./api/... crd:crdVersions=v1 paths=./api/... output:crd:dir=deploy/crds
+	cp deploy/crds/*.yaml deploy/helm/cairn-agent/crds/
 
 $(CONTROLLER_GEN):
 	cd hack/tools/controller-gen && GOFLAGS=-mod=mod go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
@@ -100,7 +107,7 @@ $(GOLANGCI_LINT):
 	GOBIN=$(dir $@) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: demo
-demo: deps build cluster-binaries csi-sidecars ## local cluster, sample app, backup, delete it, restore it, see it running again
+demo: deps build cluster-binaries csi-sidecars ## local cluster, sample app, vault + agent + policy, scheduled backup, delete the app, restore it through the vault
 	@hack/demo.sh
 
 .PHONY: cluster-up

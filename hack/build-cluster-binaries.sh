@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds etcd and the Kubernetes components of the local cluster from the Go module proxy.
-# Output: $CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION and $CAIRN_CACHE/bin/etcd-$ETCD_VERSION.
+# Output: $CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION and $CAIRN_CACHE/bin/etcd-$ETCD_VERSION, and the
+# control plane of the newer version the cluster-upgrade tests restore into,
+# $CAIRN_CACHE/bin/kubernetes-$UPGRADE_KUBE_VERSION (kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl: no kubelet, those clusters have no node).
 # A build that finished leaves a .complete stamp, so a second run costs nothing; a half-made
 # folder (no stamp) is rebuilt from scratch.
 set -euo pipefail
@@ -10,28 +13,38 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/hack/versions.sh"
 
 kube_dir="$CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION"
+upgrade_dir="$CAIRN_CACHE/bin/kubernetes-$UPGRADE_KUBE_VERSION"
 etcd_dir="$CAIRN_CACHE/bin/etcd-$ETCD_VERSION"
-components=(kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet)
 
+# build_kubernetes VERSION DIR MODULE COMPONENT... builds k8s.io/kubernetes/cmd/COMPONENT of VERSION
+# with the wrapper module hack/tools/MODULE (which must require that version) into DIR.
 build_kubernetes() {
-  if [[ -f "$kube_dir/.complete" ]]; then return; fi
-  echo ">> building Kubernetes $KUBE_VERSION components into $kube_dir (cold: ~25 min on 2 cores)"
-  rm -rf "$kube_dir.tmp" && mkdir -p "$kube_dir.tmp"
-  local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  local version=$1 dir=$2 module=$3; shift 3
+  if [[ -f "$dir/.complete" ]]; then return; fi
+  local have
+  have=$(cd "$root/hack/tools/$module" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  if [[ "$have" != "$version" ]]; then
+    echo "hack/tools/$module requires k8s.io/kubernetes $have, hack/versions.sh asks for $version:" >&2
+    echo "update its go.mod (require and the staging replaces of $version), then go mod tidy" >&2
+    return 1
+  fi
+  echo ">> building Kubernetes $version ($*) into $dir (cold: ~25 min on 2 cores for all five)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  local minor=${version#v1.}; minor=${minor%%.*}
   local ldflags="-s -w"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
   (
-    cd "$root/hack/tools/kubernetes"
-    for c in "${components[@]}"; do
+    cd "$root/hack/tools/$module"
+    for c in "$@"; do
       echo "   $c"
-      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$kube_dir.tmp/$c" "k8s.io/kubernetes/cmd/$c"
+      CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$dir.tmp/$c" "k8s.io/kubernetes/cmd/$c"
     done
   )
-  touch "$kube_dir.tmp/.complete"
-  rm -rf "$kube_dir" && mv "$kube_dir.tmp" "$kube_dir"
+  touch "$dir.tmp/.complete"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
 build_etcd() {
@@ -44,7 +57,8 @@ build_etcd() {
 }
 
 build_etcd
-build_kubernetes
+build_kubernetes "$KUBE_VERSION" "$kube_dir" kubernetes kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet
+build_kubernetes "$UPGRADE_KUBE_VERSION" "$upgrade_dir" kubernetes-upgrade kube-apiserver kubectl kube-controller-manager kube-scheduler
 
 # envtest (KUBEBUILDER_ASSETS) wants etcd, kube-apiserver and kubectl in one folder.
 assets="$CAIRN_CACHE/bin/envtest-$KUBE_VERSION-$ETCD_VERSION"
@@ -52,4 +66,4 @@ mkdir -p "$assets"
 ln -sf "$etcd_dir/etcd" "$assets/etcd"
 ln -sf "$kube_dir/kube-apiserver" "$assets/kube-apiserver"
 ln -sf "$kube_dir/kubectl" "$assets/kubectl"
-echo ">> cluster binaries ready: $kube_dir, $etcd_dir"
+echo ">> cluster binaries ready: $kube_dir, $upgrade_dir, $etcd_dir"

@@ -7,6 +7,7 @@ packages=(
   containerd runc containernetworking-plugins busybox-static # the local cluster's real node
   iproute2 iptables                                          # node networking (bridge, kubelet rules)
   git make ca-certificates
+  postgresql # the vault store's tests start throwaway servers (internal/pgtest)
 )
 
 missing=()

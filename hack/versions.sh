@@ -4,6 +4,9 @@ KUBE_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
 CAIRN_CACHE=${CAIRN_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.cache}
 export KUBE_VERSION ETCD_VERSION CAIRN_CACHE
+# The newer Kubernetes the cluster-upgrade tests restore into (control plane only; hack/tools/kubernetes-upgrade).
+UPGRADE_KUBE_VERSION=v1.37.2
+export UPGRADE_KUBE_VERSION
 # Real storage servers the storage backends are tested against.
 VERSITYGW_VERSION=v1.8.0
 AZURITE_VERSION=3.37.0

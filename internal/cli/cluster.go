@@ -9,12 +9,13 @@ import (
 	"github.com/cairnbackup/cairn/internal/kube"
 )
 
-func newClusterCommand(target *kube.Target) *cobra.Command {
+func newClusterCommand(target *kube.Target, env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
-		Short: "Inspect the cluster cairn points at",
+		Short: "Inspect the cluster cairn points at; register clusters with the vault",
 	}
 	cmd.AddCommand(newClusterInfoCommand(target))
+	cmd.AddCommand(newClusterVaultCommands(env)...)
 	return cmd
 }
 

@@ -24,6 +24,7 @@ func newRestoreCommand(target *kube.Target, env Env) *cobra.Command {
 func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var sf scopeFlags
+	var vf vaultRestoreFlags
 	var (
 		from, output, policy, modifiersFile string
 		volumes                             string
@@ -34,13 +35,28 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 		parallelism                         int
 	)
 	cmd := &cobra.Command{
-		Use:   "create NAME --from BACKUP",
-		Short: "Restore a backup into the cluster (the same or another one)",
+		Use:   "create [NAME] --from BACKUP|RECOVERY-POINT",
+		Short: "Restore a backup into the cluster (the same or another one), from a repository or through the vault",
+		Long: `Restore a backup into a cluster. With --storage the backup NAME restores from that repository into
+the --kubeconfig cluster, here. Without --storage the vault restores the recovery point --from: it
+queues a restore job that the agent of the target cluster (--target-cluster, default the recovery
+point's own) runs; --wait follows it to its end. Both take the same filter, mapping, conflict-policy,
+volumes, hook, modifier and dry-run flags.`,
 		Example: `  cairn restore create r1 --from nightly --storage file:///var/backups/cairn
   cairn restore create clone --from nightly --storage file:///var/backups/cairn \
-      --include-namespaces shop --namespace-mapping shop=shop-dev --dry-run`,
-		Args: cobra.ExactArgs(1),
+      --include-namespaces shop --namespace-mapping shop=shop-dev --dry-run
+  cairn restore create --from shop-nightly-20250102023000 --target-cluster staging --wait   # through the vault`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if vf.throughVault(cmd) {
+				return vf.run(cmd, env, args, &sf)
+			}
+			if err := vf.checkRepositoryMode(cmd); err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				return fmt.Errorf("name the restore: cairn restore create NAME --from BACKUP --storage URL")
+			}
 			if err := checkOutput(output); err != nil {
 				return err
 			}
@@ -104,9 +120,10 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 		},
 	}
 	repo.register(cmd, false)
+	vf.register(cmd)
 	sf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&from, "from", "", "the backup to restore (required)")
+	fl.StringVar(&from, "from", "", "the backup (with --storage) or the vault's recovery point to restore (required)")
 	fl.StringSliceVar(&names, "names", nil, "restore only objects with these names (globs allowed): item-level restore")
 	fl.StringSliceVar(&nsMapping, "namespace-mapping", nil, "restore namespace old into new: old=new,... (targets are created)")
 	fl.StringSliceVar(&scMapping, "storage-class-mapping", nil, "replace storage classes: old=new,...")

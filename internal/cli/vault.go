@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,13 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.StringVar(&opts.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "TLS private key (PEM)")
 	fl.StringVar(&opts.Vault, "vault", "default", "name of the vault the first token belongs to")
+	fl.StringVar(&opts.Database, "database", "", "PostgreSQL URL (postgres://user@host/db) to use instead of SQLite in --data-dir; the password comes from PGPASSWORD or ~/.pgpass")
+	fl.DurationVar(&opts.Tick, "tick", 15*time.Second, "how often the scheduler looks for due backups, expired recovery points and silent agents")
+	fl.DurationVar(&opts.API.Lease, "job-lease", 60*time.Second, "how long a job stays its agent's without a progress report")
+	fl.StringVar(&opts.API.Prices.Currency, "currency", "USD", "currency of the cost estimate")
+	fl.Float64Var(&opts.API.Prices.NamespaceMonth, "price-namespace-month", 0, "fee per protected namespace per month, for the cost estimate")
+	fl.Float64Var(&opts.API.Prices.StorageGiBMonth, "price-storage-gib-month", 0, "price per GiB-month of blob storage")
+	fl.Float64Var(&opts.API.Prices.SnapshotGiBMonth, "price-snapshot-gib-month", 0, "price per GiB-month of volume snapshots")
 	cmd.AddCommand(serve)
 	return cmd
 }

@@ -18,6 +18,9 @@ type Binaries struct {
 	Cache       string // CAIRN_CACHE: build outputs and cluster state
 	KubeVersion string
 	EtcdVersion string
+	// UpgradeKubeVersion is the newer Kubernetes the cluster-upgrade tests restore into
+	// (UPGRADE_KUBE_VERSION); only its control plane is built. Empty if versions.sh sets none.
+	UpgradeKubeVersion string
 	// CSI sidecar versions (hack/build-csi-sidecars.sh).
 	CSIProvisionerVersion string
 	CSISnapshotterVersion string
@@ -35,6 +38,7 @@ func DefaultBinaries() (Binaries, error) {
 		return Binaries{}, err
 	}
 	b := Binaries{Repo: repo, Cache: os.Getenv("CAIRN_CACHE"), KubeVersion: vars["KUBE_VERSION"], EtcdVersion: vars["ETCD_VERSION"],
+		UpgradeKubeVersion:    vars["UPGRADE_KUBE_VERSION"],
 		CSIProvisionerVersion: vars["CSI_PROVISIONER_VERSION"], CSISnapshotterVersion: vars["CSI_SNAPSHOTTER_VERSION"]}
 	if b.Cache == "" {
 		b.Cache = filepath.Join(repo, ".cache")
@@ -45,7 +49,8 @@ func DefaultBinaries() (Binaries, error) {
 	return b, nil
 }
 
-// KubeDir holds kube-apiserver, kubectl, kube-controller-manager, kube-scheduler and kubelet.
+// KubeDir holds kube-apiserver, kubectl, kube-controller-manager, kube-scheduler and kubelet (no
+// kubelet for UpgradeKubeVersion).
 func (b Binaries) KubeDir() string { return filepath.Join(b.Cache, "bin", "kubernetes-"+b.KubeVersion) }
 
 // Etcd is the etcd server binary.

@@ -20,6 +20,10 @@ type Options struct {
 	StateRoot string
 	// Binaries locates etcd and the Kubernetes components.
 	Binaries Binaries
+	// KubeVersion, when set, runs that Kubernetes version instead of Binaries.KubeVersion: its
+	// components come from <cache>/bin/kubernetes-<KubeVersion>. hack/build-cluster-binaries.sh
+	// builds Binaries.UpgradeKubeVersion's control plane (no kubelet, so no Node).
+	KubeVersion string
 	// Controllers adds kube-controller-manager and kube-scheduler, so that Deployments make Pods,
 	// namespaces finalize and service accounts get made.
 	Controllers bool
@@ -44,6 +48,7 @@ type State struct {
 	EtcdPort    int    `json:"etcdPort"`
 	EtcdPeer    int    `json:"etcdPeerPort"`
 	APIPort     int    `json:"apiServerPort"`
+	KubeVersion string `json:"kubeVersion,omitempty"`
 	Controllers bool   `json:"controllers"`
 	Node        string `json:"node,omitempty"`
 	CSI         bool   `json:"csi,omitempty"`
@@ -77,6 +82,9 @@ func Open(opts Options) (*Cluster, error) {
 	root, err := filepath.Abs(opts.StateRoot)
 	if err != nil {
 		return nil, fmt.Errorf("resolve state root: %w", err)
+	}
+	if opts.KubeVersion != "" {
+		opts.Binaries.KubeVersion = opts.KubeVersion
 	}
 	if opts.CSI {
 		opts.Node = true
@@ -125,12 +133,13 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	c.State = State{
-		Name:       c.opts.Name,
-		Kubeconfig: filepath.Join(c.Dir, "kubeconfig"),
-		EtcdPort:   ports[0],
-		EtcdPeer:   ports[1],
-		APIPort:    ports[2],
-		StartedAt:  began.UTC().Format(time.RFC3339),
+		Name:        c.opts.Name,
+		Kubeconfig:  filepath.Join(c.Dir, "kubeconfig"),
+		EtcdPort:    ports[0],
+		EtcdPeer:    ports[1],
+		APIPort:     ports[2],
+		KubeVersion: c.opts.Binaries.KubeVersion,
+		StartedAt:   began.UTC().Format(time.RFC3339),
 	}
 	c.State.Server = fmt.Sprintf("https://127.0.0.1:%d", c.State.APIPort)
 	if c.opts.Controllers {

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -33,6 +34,25 @@ type Option func(*localcluster.Options)
 // the same dir share one storage backend.
 func SharedCSIState(dir string) Option {
 	return func(o *localcluster.Options) { o.CSIStateDir = dir }
+}
+
+// KubeVersion runs Kubernetes version v (its binaries in <cache>/bin/kubernetes-v) instead of
+// KUBE_VERSION; with UpgradeKubeVersion, only for a ControlPlane cluster.
+func KubeVersion(v string) Option {
+	return func(o *localcluster.Options) { o.KubeVersion = v }
+}
+
+// UpgradeKubeVersion is UPGRADE_KUBE_VERSION from hack/versions.sh: the newer Kubernetes whose
+// control plane hack/build-cluster-binaries.sh builds for the cluster-upgrade tests.
+func UpgradeKubeVersion() (string, error) {
+	bins, err := localcluster.DefaultBinaries()
+	if err != nil {
+		return "", err
+	}
+	if bins.UpgradeKubeVersion == "" {
+		return "", errors.New("hack/versions.sh sets no UPGRADE_KUBE_VERSION")
+	}
+	return bins.UpgradeKubeVersion, nil
 }
 
 // StartCluster starts a fresh cluster called name. Test clusters are named "t-..." so they never

@@ -11,14 +11,19 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/agent/install"
 	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
 // Options configure a vault server.
 type Options struct {
-	// DataDir holds the SQLite database and, after the first start, admin.token.
+	// DataDir holds the SQLite database (unless Database is set) and, after the first start,
+	// admin.token.
 	DataDir string
+	// Database, if set, is a PostgreSQL URL (postgres://...) to use instead of SQLite.
+	Database string
 	// Listen is the address to serve on, e.g. 127.0.0.1:8443 (port 0 picks a free one).
 	Listen string
 	// TLSCert and TLSKey, if both set, serve HTTPS.
@@ -26,7 +31,12 @@ type Options struct {
 	// Vault names the vault the first token belongs to.
 	Vault string
 	// Ready, if set, is called with the address once the server listens.
-	Ready  func(addr string)
+	Ready func(addr string)
+	// Tick is how often the scheduler looks for due backups, expired recovery points and silent
+	// agents (default 15 s).
+	Tick time.Duration
+	// API tunes the API: job leases, claim long-poll, prices, the trust grant renderer.
+	API    api.Config
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -48,7 +58,7 @@ func Serve(ctx context.Context, opts Options) error {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	st, err := store.OpenSQLite(ctx, opts.DataDir, opts.Now)
+	st, err := store.Open(ctx, opts.Database, opts.DataDir, opts.Now)
 	if err != nil {
 		return err
 	}
@@ -60,7 +70,21 @@ func Serve(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
-	srv := &http.Server{Handler: api.NewServer(st, opts.Logger, opts.Now).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	opts.API.Logger, opts.API.Now = opts.Logger, opts.Now
+	if opts.API.TrustGrant == nil {
+		opts.API.TrustGrant = trustGrant
+	}
+	srv := &http.Server{Handler: api.NewServer(st, opts.API).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if opts.Tick <= 0 {
+		opts.Tick = 15 * time.Second
+	}
+	schedCtx, stopScheduler := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		scheduler.New(st, opts.Now, opts.Logger).Run(schedCtx, opts.Tick)
+	}()
+	defer func() { stopScheduler(); <-schedDone }()
 	errc := make(chan error, 1)
 	go func() {
 		if opts.TLSCert != "" {
@@ -103,4 +127,10 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 	}
 	opts.Logger.Info("first start: a contributor token was written", "file", path)
 	return nil
+}
+
+// trustGrant is the manifest a registered cluster's agent gets: its namespace, ServiceAccount and
+// the ClusterRole with what backup and restore need (the same for every cluster).
+func trustGrant(string) (string, error) {
+	return install.TrustGrantYAML(install.DefaultNamespace)
 }

@@ -29,6 +29,10 @@ func (s *Server) authorize(r *http.Request, minRole string) (store.Principal, er
 	if err != nil {
 		return store.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
+	if (minRole == store.RoleAgent) != (p.Role == store.RoleAgent) {
+		return p, &apiError{status: http.StatusForbidden, code: "forbidden",
+			message: fmt.Sprintf("%s %s takes %s; token %q is %s", r.Method, r.URL.Path, tokenKind(minRole), p.Name, tokenKind(p.Role))}
+	}
 	if roleRank(p.Role) < roleRank(minRole) {
 		return p, &apiError{status: http.StatusForbidden, code: "forbidden",
 			message: fmt.Sprintf("%s %s needs the %s role; token %q has the %s role", r.Method, r.URL.Path, minRole, p.Name, p.Role)}
@@ -58,4 +62,11 @@ func roleRank(role string) int {
 		return 3
 	}
 	return 0
+}
+
+func tokenKind(role string) string {
+	if role == store.RoleAgent {
+		return "a cluster's agent token"
+	}
+	return "a user token"
 }

@@ -74,14 +74,21 @@ func TestAuthorisationMatrix(t *testing.T) {
 		{"reader", f.tokens[store.RoleReader], store.RoleReader},
 		{"operator", f.tokens[store.RoleOperator], store.RoleOperator},
 		{"contributor", f.tokens[store.RoleContributor], store.RoleContributor},
+		{"agent", f.agentToken, store.RoleAgent},
+	}
+	calls := map[string]matrixCall{}
+	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls} {
+		for k, v := range m {
+			calls[k] = v
+		}
 	}
 	routes := f.srv.routes()
-	if len(routes) != len(matrixCalls) {
-		t.Errorf("%d routes, %d matrix calls", len(routes), len(matrixCalls))
+	if len(routes) != len(calls) {
+		t.Errorf("%d routes, %d matrix calls", len(routes), len(calls))
 	}
 	for ri, rt := range routes {
 		key := rt.method + " " + rt.pattern
-		call, ok := matrixCalls[key]
+		call, ok := calls[key]
 		if !ok {
 			t.Errorf("route %s has no matrix call: add one", key)
 			continue
@@ -90,7 +97,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 			t.Run(key+"/"+c.name, func(t *testing.T) {
 				req, check := call(t, f, c.token, fmt.Sprintf("r%dc%d", ri, ci))
 				rec := f.serve(req)
-				allowed := rt.minRole == public || c.role != "" && rank[c.role] >= rank[rt.minRole]
+				sameKind := (rt.minRole == store.RoleAgent) == (c.role == store.RoleAgent)
+				allowed := rt.minRole == public || c.role != "" && sameKind && rank[c.role] >= rank[rt.minRole]
 				switch {
 				case allowed && (rec.Code < 200 || rec.Code > 299):
 					t.Errorf("allowed call got %d: %s", rec.Code, rec.Body)
@@ -105,7 +113,11 @@ func TestAuthorisationMatrix(t *testing.T) {
 					if rec.Code != http.StatusForbidden {
 						t.Errorf("got %d, want 403: %s", rec.Code, rec.Body)
 					}
-					if e := decodeErrorBody(t, rec); e.Code != "forbidden" || !strings.Contains(e.Message, "needs the "+rt.minRole+" role") {
+					want := "needs the " + rt.minRole + " role"
+					if rt.minRole == store.RoleAgent || c.role == store.RoleAgent {
+						want = "token"
+					}
+					if e := decodeErrorBody(t, rec); e.Code != "forbidden" || !strings.Contains(e.Message, want) {
 						t.Errorf("error %+v", e)
 					}
 				}
@@ -202,8 +214,33 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 		"POST /api/v1/policies":          store.RoleContributor,
 		"DELETE /api/v1/policies/{name}": store.RoleContributor,
 		"POST /api/v1/tokens":            store.RoleContributor,
+
+		"GET /api/v1/clusters":                  store.RoleReader,
+		"GET /api/v1/clusters/{name}":           store.RoleReader,
+		"POST /api/v1/clusters":                 store.RoleContributor,
+		"POST /api/v1/clusters/{name}/revoke":   store.RoleContributor,
+		"GET /api/v1/instances":                 store.RoleReader,
+		"GET /api/v1/instances/{name}":          store.RoleReader,
+		"POST /api/v1/instances":                store.RoleContributor,
+		"POST /api/v1/instances/{name}/backup":  store.RoleOperator,
+		"POST /api/v1/instances/{name}/stop":    store.RoleContributor,
+		"POST /api/v1/instances/{name}/resume":  store.RoleContributor,
+		"DELETE /api/v1/instances/{name}":       store.RoleContributor,
+		"GET /api/v1/recovery-points":           store.RoleReader,
+		"GET /api/v1/recovery-points/{name}":    store.RoleReader,
+		"POST /api/v1/restores":                 store.RoleOperator,
+		"GET /api/v1/jobs":                      store.RoleReader,
+		"GET /api/v1/jobs/{id}":                 store.RoleReader,
+		"GET /api/v1/jobs/{id}/logs":            store.RoleReader,
+		"POST /api/v1/jobs/{id}/cancel":         store.RoleOperator,
+		"GET /api/v1/usage":                     store.RoleReader,
+		"GET /api/v1/audit":                     store.RoleReader,
+		"POST /api/v1/agent/heartbeat":          store.RoleAgent,
+		"POST /api/v1/agent/claim":              store.RoleAgent,
+		"POST /api/v1/agent/jobs/{id}/progress": store.RoleAgent,
+		"POST /api/v1/agent/jobs/{id}/complete": store.RoleAgent,
 	}
-	for _, rt := range NewServer(nil, nil, nil).routes() {
+	for _, rt := range NewServer(nil, Config{}).routes() {
 		key := rt.method + " " + rt.pattern
 		if role, ok := want[key]; !ok || role != rt.minRole {
 			t.Errorf("%s needs %q, want %q", key, rt.minRole, role)

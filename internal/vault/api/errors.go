@@ -38,8 +38,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &e):
 	case errors.Is(err, store.ErrNotFound):
 		e = &apiError{status: http.StatusNotFound, code: "not_found", message: err.Error()}
-	case errors.Is(err, store.ErrExists):
-		e = &apiError{status: http.StatusConflict, code: "conflict", message: err.Error()}
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrConflict):
+		e = &apiError{status: http.StatusConflict, code: "conflict", message: trimSentinel(err)}
+	case errors.Is(err, store.ErrInvalid):
+		field, _, _ := strings.Cut(err.Error(), ":")
+		if strings.ContainsAny(field, " \"") {
+			field = ""
+		}
+		e = &apiError{status: http.StatusUnprocessableEntity, code: "invalid", message: trimSentinel(err), field: field}
 	default:
 		s.log.ErrorContext(r.Context(), "api internal error", "method", r.Method, "path", r.URL.Path, "error", err.Error())
 		e = &apiError{status: http.StatusInternalServerError, code: "internal", message: "internal error; the vault's log has the details"}
@@ -72,4 +78,13 @@ func invalid(err error) *apiError {
 		message: strings.Join(messages, "; "),
 		field:   strings.TrimSuffix(field, ":"),
 	}
+}
+
+// trimSentinel drops the store's sentinel words (": conflict", ": invalid") from a message.
+func trimSentinel(err error) string {
+	msg := err.Error()
+	for _, sentinel := range []error{store.ErrConflict, store.ErrInvalid} {
+		msg = strings.TrimSuffix(msg, ": "+sentinel.Error())
+	}
+	return msg
 }

@@ -6,8 +6,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func TestOpenAPIDocumentIsTheDocsCopy(t *testing.T) {
@@ -54,7 +59,7 @@ func TestOpenAPIDescribesTheRouteTable(t *testing.T) {
 			}
 		}
 	}
-	srv := NewServer(nil, nil, nil)
+	srv := NewServer(nil, Config{})
 	for _, rt := range srv.routes() {
 		key := rt.method + " " + rt.pattern
 		if !described[key] {
@@ -79,14 +84,26 @@ func TestOpenAPIDescribesTheRouteTable(t *testing.T) {
 				t.Errorf("%s: no %s response", key, status)
 			}
 		}
-		if strings.Contains(rt.pattern, "{name}") && responses["404"] == nil {
+		if (strings.Contains(rt.pattern, "{name}") || strings.Contains(rt.pattern, "{id}")) && responses["404"] == nil {
 			t.Errorf("%s: no 404 response", key)
 		}
-		if rt.method == http.MethodPost {
-			for _, status := range []string{"201", "400", "409", "413", "422"} {
-				if responses[status] == nil {
-					t.Errorf("%s: no %s response", key, status)
-				}
+		success := false
+		for status := range responses {
+			success = success || strings.HasPrefix(status, "2")
+		}
+		if !success {
+			t.Errorf("%s: no 2xx response", key)
+		}
+		var want []string
+		if op["requestBody"] != nil || rt.method == http.MethodPost && responses["201"] != nil {
+			want = append(want, "400", "413") // malformed or too large
+		}
+		if responses["201"] != nil {
+			want = append(want, "409", "422") // a creation: duplicate, invalid content
+		}
+		for _, status := range want {
+			if responses[status] == nil {
+				t.Errorf("%s: no %s response", key, status)
 			}
 		}
 	}
@@ -133,4 +150,149 @@ func lookup(t *testing.T, doc map[string]any, ref string) map[string]any {
 		t.Fatalf("$ref %q does not resolve to an object", ref)
 	}
 	return m
+}
+
+// TestOpenAPISchemasMatchTheGoTypes checks each schema against the Go type the API encodes, both
+// ways: every JSON field is a property of the matching type (structs by $ref to the schema of
+// the same name), every property is a field, and required names only fields always written.
+func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatalf("openapi.json is not JSON: %v", err)
+	}
+	for name, v := range map[string]any{
+		"Policy": policy.Policy{}, "Schedule": policy.Schedule{}, "Retention": policy.Retention{},
+		"Cluster": wire.Cluster{}, "ClusterList": wire.List[wire.Cluster]{}, "ClusterRegistration": wire.ClusterRegistration{},
+		"TrustGrant": wire.TrustGrant{}, "BackupConfig": wire.BackupConfig{}, "StorageLocation": wire.StorageLocation{},
+		"InstanceSpec": wire.InstanceSpec{}, "Instance": wire.Instance{}, "InstanceList": wire.List[wire.Instance]{},
+		"BackupNowRequest": wire.BackupNowRequest{}, "StopRequest": wire.StopRequest{},
+		"RecoveryPoint": wire.RecoveryPoint{}, "RecoveryPointList": wire.List[wire.RecoveryPoint]{},
+		"Job": wire.Job{}, "JobList": wire.List[wire.Job]{}, "JobProgress": wire.JobProgress{}, "JobSpec": wire.JobSpec{},
+		"BackupJob": wire.BackupJob{}, "RestoreOptions": wire.RestoreOptions{}, "RestoreRequest": wire.RestoreRequest{},
+		"RestoreJob": wire.RestoreJob{}, "DeleteJob": wire.DeleteJob{}, "VerifyJob": wire.VerifyJob{}, "JobResult": wire.JobResult{},
+		"Check": wire.Check{}, "RestoreSummary": wire.RestoreSummary{}, "RestoreItem": wire.RestoreItem{},
+		"LogLine": wire.LogLine{}, "LogLineList": wire.List[wire.LogLine]{}, "Heartbeat": wire.Heartbeat{},
+		"ProgressReport": wire.ProgressReport{}, "ProgressReply": wire.ProgressReply{}, "Completion": wire.Completion{},
+		"Prices": wire.Prices{}, "InstanceUsage": wire.InstanceUsage{}, "Usage": wire.Usage{},
+		"AuditEntry": wire.AuditEntry{}, "AuditEntryList": wire.List[wire.AuditEntry]{},
+	} {
+		schema := lookup(t, doc, "#/components/schemas/"+name)
+		props, _ := schema["properties"].(map[string]any)
+		fields := jsonFields(reflect.TypeOf(v))
+		for field, f := range fields {
+			p, ok := props[field]
+			if !ok {
+				t.Errorf("%s: field %s (%s) is not in the schema", name, field, f.typ)
+				continue
+			}
+			checkSchemaType(t, doc, name+"."+field, p.(map[string]any), f.typ)
+		}
+		for prop := range props {
+			if _, ok := fields[prop]; !ok {
+				t.Errorf("%s: property %s is no field of %T", name, prop, v)
+			}
+		}
+		required, _ := schema["required"].([]any)
+		for _, r := range required {
+			if f, ok := fields[r.(string)]; ok && f.omitempty {
+				t.Errorf("%s: %s is required, but the Go field is omitempty", name, r)
+			}
+		}
+	}
+}
+
+type jsonField struct {
+	typ       reflect.Type
+	omitempty bool
+}
+
+// jsonFields are the JSON fields encoding/json writes for struct type typ, embedded structs
+// flattened.
+func jsonFields(typ reflect.Type) map[string]jsonField {
+	out := map[string]jsonField{}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = jsonField{typ: f.Type, omitempty: strings.Contains(","+opts+",", ",omitempty,")}
+	}
+	return out
+}
+
+// checkSchemaType checks that schema (a property's, or an array's items) describes Go type typ.
+func checkSchemaType(t *testing.T, doc map[string]any, path string, schema map[string]any, typ reflect.Type) {
+	t.Helper()
+	if typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	refName := ""
+	for {
+		if ref, ok := schema["$ref"].(string); ok {
+			refName = strings.TrimPrefix(ref, "#/components/schemas/")
+			schema = lookup(t, doc, ref)
+			continue
+		}
+		if all, ok := schema["allOf"].([]any); ok && len(all) == 1 {
+			schema = all[0].(map[string]any)
+			continue
+		}
+		break
+	}
+	want, format := "", ""
+	switch {
+	case typ == reflect.TypeOf(time.Time{}):
+		want, format = "string", "date-time"
+	case typ.Implements(reflect.TypeOf((*json.Marshaler)(nil)).Elem()):
+		want = "string" // policy.Duration
+	case typ.Kind() == reflect.String:
+		want = "string"
+	case typ.Kind() == reflect.Bool:
+		want = "boolean"
+	case typ.Kind() == reflect.Int64:
+		want, format = "integer", "int64"
+	case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Int32:
+		want = "integer"
+	case typ.Kind() == reflect.Float64:
+		want = "number"
+	case typ.Kind() == reflect.Slice:
+		want = "array"
+		if items, ok := schema["items"].(map[string]any); ok {
+			checkSchemaType(t, doc, path+"[]", items, typ.Elem())
+		} else {
+			t.Errorf("%s: an array without items", path)
+		}
+	case typ.Kind() == reflect.Map:
+		want = "object"
+		if values, ok := schema["additionalProperties"].(map[string]any); ok {
+			checkSchemaType(t, doc, path+"{}", values, typ.Elem())
+		} else {
+			t.Errorf("%s: a map without additionalProperties", path)
+		}
+	case typ.Kind() == reflect.Struct:
+		want = "object"
+		if refName != typ.Name() {
+			t.Errorf("%s: %s is described by %q, want a $ref to schema %q", path, typ, refName, typ.Name())
+		}
+	default:
+		t.Errorf("%s: Go type %s has no JSON schema type here", path, typ)
+		return
+	}
+	if schema["type"] != want {
+		t.Errorf("%s: schema type %v, want %s (Go %s)", path, schema["type"], want, typ)
+	}
+	if format != "" && schema["format"] != format {
+		t.Errorf("%s: schema format %v, want %s (Go %s)", path, schema["format"], format, typ)
+	}
 }

@@ -19,21 +19,46 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p store.Principal)
 type route struct {
 	method  string
 	pattern string // http.ServeMux pattern without the method
-	minRole string // store.Role* or public
+	minRole string // store.Role* or public; store.RoleAgent routes take only agent tokens
 	handle  handlerFunc
+	quiet   bool // not audited (the agent's frequent calls)
 }
 
 // routes is the API's one route table: Handler registers it; the authorisation matrix test and
 // the OpenAPI test walk it.
 func (s *Server) routes() []route {
 	return []route{
-		{http.MethodGet, "/api/v1/openapi.json", public, s.openAPI},
-		{http.MethodGet, "/api/v1/whoami", store.RoleReader, s.whoAmI},
-		{http.MethodGet, "/api/v1/policies", store.RoleReader, s.listPolicies},
-		{http.MethodGet, "/api/v1/policies/{name}", store.RoleReader, s.getPolicy},
-		{http.MethodPost, "/api/v1/policies", store.RoleContributor, s.createPolicy},
-		{http.MethodDelete, "/api/v1/policies/{name}", store.RoleContributor, s.deletePolicy},
-		{http.MethodPost, "/api/v1/tokens", store.RoleContributor, s.createToken},
+		{http.MethodGet, "/api/v1/openapi.json", public, s.openAPI, true},
+		{http.MethodGet, "/api/v1/whoami", store.RoleReader, s.whoAmI, false},
+		{http.MethodGet, "/api/v1/policies", store.RoleReader, s.listPolicies, false},
+		{http.MethodGet, "/api/v1/policies/{name}", store.RoleReader, s.getPolicy, false},
+		{http.MethodPost, "/api/v1/policies", store.RoleContributor, s.createPolicy, false},
+		{http.MethodDelete, "/api/v1/policies/{name}", store.RoleContributor, s.deletePolicy, false},
+		{http.MethodPost, "/api/v1/tokens", store.RoleContributor, s.createToken, false},
+		{http.MethodGet, "/api/v1/clusters", store.RoleReader, s.listClusters, false},
+		{http.MethodGet, "/api/v1/clusters/{name}", store.RoleReader, s.getCluster, false},
+		{http.MethodPost, "/api/v1/clusters", store.RoleContributor, s.registerCluster, false},
+		{http.MethodPost, "/api/v1/clusters/{name}/revoke", store.RoleContributor, s.revokeCluster, false},
+		{http.MethodGet, "/api/v1/instances", store.RoleReader, s.listInstances, false},
+		{http.MethodGet, "/api/v1/instances/{name}", store.RoleReader, s.getInstance, false},
+		{http.MethodPost, "/api/v1/instances", store.RoleContributor, s.createInstance, false},
+		{http.MethodPost, "/api/v1/instances/{name}/backup", store.RoleOperator, s.backupNow, false},
+		{http.MethodPost, "/api/v1/instances/{name}/stop", store.RoleContributor, s.stopInstance, false},
+		{http.MethodPost, "/api/v1/instances/{name}/resume", store.RoleContributor, s.resumeInstance, false},
+		{http.MethodDelete, "/api/v1/instances/{name}", store.RoleContributor, s.deleteInstance, false},
+		{http.MethodGet, "/api/v1/recovery-points", store.RoleReader, s.listRecoveryPoints, false},
+		{http.MethodGet, "/api/v1/recovery-points/{name}", store.RoleReader, s.getRecoveryPoint, false},
+		{http.MethodPost, "/api/v1/restores", store.RoleOperator, s.createRestore, false},
+		{http.MethodGet, "/api/v1/jobs", store.RoleReader, s.listJobs, false},
+		{http.MethodGet, "/api/v1/jobs/{id}", store.RoleReader, s.getJob, false},
+		{http.MethodGet, "/api/v1/jobs/{id}/logs", store.RoleReader, s.jobLogs, false},
+		{http.MethodPost, "/api/v1/jobs/{id}/cancel", store.RoleOperator, s.cancelJob, false},
+		{http.MethodGet, "/api/v1/usage", store.RoleReader, s.usage, false},
+		{http.MethodGet, "/api/v1/audit", store.RoleReader, s.listAudit, false},
+		{http.MethodPost, "/api/v1/agent/heartbeat", store.RoleAgent, s.agentHeartbeat, true},
+		{http.MethodPost, "/api/v1/agent/claim", store.RoleAgent, s.agentClaim, true},
+		{http.MethodPost, "/api/v1/agent/jobs/{id}/progress", store.RoleAgent, s.agentProgress, true},
+		{http.MethodPost, "/api/v1/agent/jobs/{id}/complete", store.RoleAgent, s.agentComplete, false},
 	}
 }
 

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // maxBodyBytes caps request bodies; larger ones get 413.
@@ -16,18 +18,43 @@ type Server struct {
 	st  *store.Store
 	log *slog.Logger
 	now func() time.Time
+	cfg Config
 }
 
-// NewServer returns the API over st. log receives the audit lines and internal errors (nil
-// discards them); now is the clock for request durations (nil means time.Now).
-func NewServer(st *store.Store, log *slog.Logger, now func() time.Time) *Server {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// Config tunes the API; the zero value works.
+type Config struct {
+	// Logger receives the request lines and internal errors (nil discards them).
+	Logger *slog.Logger
+	// Now is the clock (nil means time.Now).
+	Now func() time.Time
+	// Lease is how long a claimed job stays the agent's without a progress report (default 60 s).
+	Lease time.Duration
+	// ClaimWait is how long a claim waits for a job before answering 204 (default 25 s).
+	ClaimWait time.Duration
+	// Prices turn usage into a cost estimate.
+	Prices wire.Prices
+	// TrustGrant renders the manifest that gives a registered cluster's agent its identity.
+	TrustGrant func(cluster string) (string, error)
+}
+
+// NewServer returns the API over st.
+func NewServer(st *store.Store, cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if now == nil {
-		now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return &Server{st: st, log: log, now: now}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 60 * time.Second
+	}
+	if cfg.ClaimWait <= 0 {
+		cfg.ClaimWait = 25 * time.Second
+	}
+	if cfg.Prices.Currency == "" {
+		cfg.Prices.Currency = "USD"
+	}
+	return &Server{st: st, log: cfg.Logger, now: cfg.Now, cfg: cfg}
 }
 
 // Handler returns the API: the routes of the route table, and JSON 404 and 405 errors for
@@ -66,14 +93,22 @@ func (s *Server) serve(rt route) http.Handler {
 		if err != nil {
 			s.writeError(sw, r, err)
 		}
-		s.audit(r, p, sw.code(), s.now().Sub(start))
+		s.audit(r, rt, p, sw.code(), s.now().Sub(start))
 	})
 }
 
-// audit logs one request with fixed keys. It never sees the bearer token.
-func (s *Server) audit(r *http.Request, p store.Principal, status int, d time.Duration) {
+// audit logs one request with fixed keys, and writes an audit entry for every call that changes
+// something and every refused call of a known principal. It never sees the bearer token.
+func (s *Server) audit(r *http.Request, rt route, p store.Principal, status int, d time.Duration) {
 	s.log.InfoContext(r.Context(), "api request", "vault", p.Vault, "principal", p.Name, "role", p.Role,
 		"method", r.Method, "path", r.URL.Path, "status", status, "duration", d)
+	if p.Vault == "" || (r.Method == http.MethodGet || rt.quiet) && status != http.StatusForbidden {
+		return
+	}
+	entry := wire.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern, Object: r.URL.Path, Status: status}
+	if err := s.st.AppendAudit(context.WithoutCancel(r.Context()), p.Vault, entry); err != nil {
+		s.log.ErrorContext(r.Context(), "audit entry lost", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
+	}
 }
 
 // statusWriter remembers the status code written, for the audit line.

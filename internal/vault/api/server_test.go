@@ -29,7 +29,12 @@ type fixture struct {
 	logs    *lockedBuffer
 	tokens  map[string]string // role → secret
 	secrets []string
+	// agentToken is the agent token of cluster agentCluster.
+	agentToken string
 }
+
+// testLease is the job lease of the fixture's server.
+const testLease = time.Minute
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -51,7 +56,9 @@ func newFixture(t *testing.T) *fixture {
 		f.tokens[role] = secret
 		f.secrets = append(f.secrets, secret)
 	}
-	f.srv = NewServer(st, slog.New(slog.NewJSONHandler(f.logs, nil)), fixedClock)
+	f.agentToken = f.cluster(t, agentCluster)
+	f.srv = NewServer(st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: fixedClock, Lease: testLease,
+		ClaimWait: 50 * time.Millisecond})
 	f.h = f.srv.Handler()
 	t.Cleanup(func() {
 		logs := f.logs.String()
@@ -206,7 +213,7 @@ func TestAuditDurationUsesTheClock(t *testing.T) {
 		tick = tick.Add(250 * time.Millisecond)
 		return tick
 	}
-	h := NewServer(f.st, slog.New(slog.NewJSONHandler(f.logs, nil)), clock).Handler()
+	h := NewServer(f.st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: clock}).Handler()
 	h.ServeHTTP(httptest.NewRecorder(), newRequest(t, "GET", "/api/v1/whoami", f.tokens[store.RoleReader], ""))
 	lines := f.logs.logLines(t, "api request")
 	if len(lines) != 1 || lines[0]["duration"] != float64(250*time.Millisecond) {
@@ -272,7 +279,7 @@ func TestResponseHeaders(t *testing.T) {
 
 func TestNewServerDefaults(t *testing.T) {
 	f := newFixture(t)
-	h := NewServer(f.st, nil, nil).Handler()
+	h := NewServer(f.st, Config{}).Handler()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, newRequest(t, "GET", "/api/v1/whoami", f.tokens[store.RoleReader], ""))
 	if rec.Code != http.StatusOK {

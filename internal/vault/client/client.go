@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +96,33 @@ func (c *Client) DeletePolicy(ctx context.Context, name string) error {
 func (c *Client) CreateToken(ctx context.Context, name, role string) (Token, error) {
 	var t Token
 	return t, c.do(ctx, http.MethodPost, "/api/v1/tokens", map[string]string{"name": name, "role": role}, &t)
+}
+
+// URL is the vault's base URL, as the client was given it (without a trailing slash).
+func (c *Client) URL() string { return c.base.String() }
+
+// pageQuery returns the query of one page of a list: limit items at most (0: the vault's default
+// of 100; at most 1000) from cursor (a List's Next; empty: the first page).
+func pageQuery(limit int, cursor string) url.Values {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	q.Set("cursor", cursor)
+	return q
+}
+
+// withQuery appends q's non-empty parameters to path.
+func withQuery(path string, q url.Values) string {
+	for k, v := range q {
+		if len(v) == 0 || v[0] == "" {
+			delete(q, k)
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {

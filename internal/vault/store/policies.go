@@ -72,8 +72,15 @@ func (s *Store) ListPolicies(ctx context.Context, vault string) ([]policy.Policy
 	return out, rows.Err()
 }
 
-// DeletePolicy removes a policy.
+// DeletePolicy removes a policy no instance uses.
 func (s *Store) DeletePolicy(ctx context.Context, vault, name string) error {
+	users, err := s.InstancesUsingPolicy(ctx, vault, name)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("policy %q is used by instance(s) %s: %w", name, strings.Join(users, ", "), ErrConflict)
+	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM policies WHERE vault = $1 AND name = $2`, vault, name)
 	if err != nil {
 		return fmt.Errorf("delete policy %q: %w", name, err)

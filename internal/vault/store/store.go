@@ -19,6 +19,10 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrConflict means the object's state forbids the operation (HTTP 409).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the request names something that does not exist or cannot be used (HTTP 422).
+	ErrInvalid = errors.New("invalid")
 )
 
 //go:embed migrations/*.sql
@@ -26,21 +30,39 @@ var migrations embed.FS
 
 // Store is the vault's database.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db      *sql.DB
+	now     func() time.Time
+	dialect dialect
 }
+
+// dialect is what differs between the SQL databases the store runs on.
+type dialect struct {
+	name string
+	// autoID replaces the word AUTO_ID in migrations: an auto-incrementing integer primary key.
+	autoID string
+	// lockMigrations, if set, runs first in every migration transaction and keeps other
+	// processes from migrating the same database until it ends (PostgreSQL's advisory lock;
+	// SQLite's single writer needs none).
+	lockMigrations func(ctx context.Context, tx *sql.Tx) error
+}
+
+var sqliteDialect = dialect{name: "sqlite", autoID: "INTEGER PRIMARY KEY AUTOINCREMENT"}
 
 // OpenSQLite opens (creating if needed) the SQLite database in dir and brings its schema up to
 // date. now is the clock for created-at times.
 func OpenSQLite(ctx context.Context, dir string, now func() time.Time) (*Store, error) {
 	path := filepath.Join(dir, "vault.db")
 	// WAL lets readers go on while the scheduler writes; the busy timeout rides out short locks.
-	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"
+	// Every transaction of the store writes, so it takes the write lock when it begins
+	// (_txlock=immediate), waiting out the busy timeout: a transaction that read first and then
+	// tried to write while another connection wrote would fail at once with SQLITE_BUSY (agents
+	// completing jobs at the same time did).
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: now}
+	s := &Store{db: db, now: now, dialect: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -51,10 +73,34 @@ func OpenSQLite(ctx context.Context, dir string, now func() time.Time) (*Store, 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// inTx runs fn in a transaction, committed if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
 // migrate applies the migrations the database has not seen, in order.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	tx, err := s.beginMigration(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version TEXT PRIMARY KEY, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -71,8 +117,23 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, name, version string) error {
+// beginMigration starts a migration transaction, holding the dialect's migration lock.
+func (s *Store) beginMigration(ctx context.Context) (*sql.Tx, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin migration: %w", err)
+	}
+	if s.dialect.lockMigrations != nil {
+		if err := s.dialect.lockMigrations(ctx, tx); err != nil {
+			tx.Rollback() //nolint:errcheck // already failing
+			return nil, err
+		}
+	}
+	return tx, nil
+}
+
+func (s *Store) apply(ctx context.Context, name, version string) error {
+	tx, err := s.beginMigration(ctx)
 	if err != nil {
 		return err
 	}
@@ -88,7 +149,8 @@ func (s *Store) apply(ctx context.Context, name, version string) error {
 	if err != nil {
 		return err
 	}
-	for _, stmt := range strings.Split(string(body), ";") {
+	sqlText := strings.ReplaceAll(string(body), "AUTO_ID", s.dialect.autoID)
+	for _, stmt := range strings.Split(sqlText, ";") {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}

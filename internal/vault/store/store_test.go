@@ -18,12 +18,12 @@ func daily(name string) policy.Policy {
 }
 
 func TestPoliciesRoundTripAndSurviveReopen(t *testing.T) {
+	eachBackendReopen(t, testPoliciesRoundTripAndSurviveReopen)
+}
+
+func testPoliciesRoundTripAndSurviveReopen(t *testing.T, open func() *Store) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	s, err := OpenSQLite(ctx, dir, fixedClock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open()
 	if err := s.EnsureVault(ctx, "prod"); err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +45,7 @@ func TestPoliciesRoundTripAndSurviveReopen(t *testing.T) {
 	}
 	s.Close()
 
-	s, err = OpenSQLite(ctx, dir, fixedClock)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer s.Close()
+	s = open()
 	list, err := s.ListPolicies(ctx, "prod")
 	if err != nil || len(list) != 2 || list[0].Name != "hourly" || list[1].Name != "nightly" {
 		t.Fatalf("list: %v %+v", err, list)
@@ -68,7 +64,7 @@ func TestPoliciesRoundTripAndSurviveReopen(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 	var applied int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil || applied != 2 {
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&applied); err != nil || applied != migrationCount(t) {
 		t.Fatalf("migrations recorded %d times (%v)", applied, err)
 	}
 }

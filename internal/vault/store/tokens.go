@@ -39,12 +39,11 @@ func (s *Store) CreateToken(ctx context.Context, vault, name, role string) (stri
 	if name == "" {
 		return "", errors.New("a token needs a name (who or what uses it)")
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("make token: %w", err)
+	secret, err := newSecret()
+	if err != nil {
+		return "", err
 	}
-	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tokens (hash, vault, name, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = s.db.ExecContext(ctx, `INSERT INTO tokens (hash, vault, name, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		tokenHash(secret), vault, name, role, s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		return "", fmt.Errorf("token %q: %w", name, ErrExists)
@@ -55,12 +54,13 @@ func (s *Store) CreateToken(ctx context.Context, vault, name, role string) (stri
 	return secret, nil
 }
 
-// LookupToken returns the principal of a bearer token, or ErrNotFound.
+// LookupToken returns the principal of a bearer token (a user's, or a cluster's agent token with
+// RoleAgent and the cluster as name), or ErrNotFound.
 func (s *Store) LookupToken(ctx context.Context, secret string) (Principal, error) {
 	var p Principal
 	err := s.db.QueryRowContext(ctx, `SELECT vault, name, role FROM tokens WHERE hash = $1`, tokenHash(secret)).Scan(&p.Vault, &p.Name, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrNotFound
+		return s.lookupAgentToken(ctx, secret)
 	}
 	if err != nil {
 		return p, fmt.Errorf("look up token: %w", err)
@@ -76,6 +76,15 @@ func (s *Store) CountTokens(ctx context.Context, vault string) (int, error) {
 		return 0, fmt.Errorf("count tokens: %w", err)
 	}
 	return n, nil
+}
+
+// newSecret makes a random bearer token.
+func newSecret() (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("make token: %w", err)
+	}
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(raw), nil
 }
 
 func tokenHash(secret string) string {

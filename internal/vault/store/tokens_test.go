@@ -7,12 +7,11 @@ import (
 )
 
 func TestTokensAreStoredHashedAndLookedUp(t *testing.T) {
+	eachBackend(t, testTokensAreStoredHashedAndLookedUp)
+}
+
+func testTokensAreStoredHashedAndLookedUp(t *testing.T, s *Store) {
 	ctx := t.Context()
-	s, err := OpenSQLite(ctx, t.TempDir(), fixedClock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	if err := s.EnsureVault(ctx, "prod"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,48 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/backup"
+	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// runDelete deletes a recovery point (retention, or an instance stopped with its data): its volume
+// snapshots in the agent's cluster first, then its files. One already gone succeeds.
+func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *wire.DeleteJob) outcome {
+	if err := archive.ValidateName(spec.RecoveryPoint); err != nil {
+		return failed(nil, fmt.Errorf("recovery point: %w", err))
+	}
+	j.progress(0, 0, "opening the repository")
+	repo, err := a.openRepository(ctx, spec.Storage, false, j)
+	if err != nil {
+		return failed(nil, err)
+	}
+	snaps, err := snapshot.New(a.opts.Config, snapshot.Options{Now: a.now, Logger: j.log})
+	if err != nil {
+		return failed(nil, err)
+	}
+	j.log.Info("deleting recovery point", "recoveryPoint", spec.RecoveryPoint, "reason", spec.Reason, "storage", repo.Storage().String())
+	j.progress(0, 0, "deleting volume snapshots, then files")
+	d, err := backup.Delete(ctx, repo, spec.RecoveryPoint, snaps)
+	switch {
+	case errors.Is(err, archive.ErrBackupNotFound):
+		j.log.Info("recovery point already gone: nothing to delete", "recoveryPoint", spec.RecoveryPoint, "snapshotsDeleted", d.SnapshotsDeleted)
+		return outcome{state: wire.JobSucceeded, result: &wire.JobResult{}}
+	case err != nil:
+		return failed(nil, fmt.Errorf("delete recovery point %q: %w", spec.RecoveryPoint, err))
+	}
+	res := &wire.JobResult{}
+	for _, k := range d.SnapshotsKept {
+		msg := fmt.Sprintf("kept volume snapshot %s: another recovery point still records it", k)
+		j.log.Info(msg)
+		res.Warnings = append(res.Warnings, msg)
+	}
+	j.progress(int64(d.Files), 0, "deleted")
+	j.log.Info("recovery point deleted", "recoveryPoint", spec.RecoveryPoint, "files", d.Files, "snapshotsDeleted", d.SnapshotsDeleted)
+	return outcome{state: wire.JobSucceeded, result: res}
+}

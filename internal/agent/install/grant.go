@@ -1,0 +1,307 @@
+// Package install puts cairn's agent into a cluster and takes it out again (docs/design/vault.md,
+// "Trust grant" and "Installing the agent"): the trust grant (namespace, ServiceAccount, ClusterRole
+// with what backup and restore need, ClusterRoleBinding), the CRDs the binary carries, the agent's
+// Secrets (token, repository passphrases, storage credentials) and its Deployment.
+//
+// The same objects are written down twice more, for people who install without the CLI:
+// deploy/agent (plain YAML) and deploy/helm/cairn-agent (a Helm chart). Tests render both and
+// compare them with what this package builds, so the three do not drift.
+package install
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+)
+
+// Names of the objects an install creates.
+const (
+	// DefaultNamespace is where the agent runs unless told otherwise.
+	DefaultNamespace = "cairn-system"
+	// AgentName names the ServiceAccount, ClusterRole, ClusterRoleBinding and Deployment.
+	AgentName = "cairn-agent"
+	// TokenSecret holds the agent token under TokenKey.
+	TokenSecret = "cairn-agent-token"
+	TokenKey    = "token"
+	// SecretsSecret holds repository passphrases, one key per secret name; it is mounted at
+	// SecretsDir and may be absent.
+	SecretsSecret = "cairn-agent-secrets"
+	// StorageSecret holds storage credentials as environment variables (envFrom); it may be absent.
+	StorageSecret = "cairn-storage-credentials"
+	// ContainerName is the agent's container in its Pod.
+	ContainerName = "agent"
+)
+
+// Paths inside the agent's container.
+const (
+	TokenDir   = "/etc/cairn/token"
+	TokenFile  = TokenDir + "/" + TokenKey
+	SecretsDir = "/etc/cairn/secrets"
+	BinaryPath = "/cairn"
+)
+
+// Labels every object of an install carries.
+const (
+	LabelName    = "app.kubernetes.io/name"
+	LabelPartOf  = "app.kubernetes.io/part-of"
+	LabelManaged = "app.kubernetes.io/managed-by"
+	// ManagedBy is the managed-by value of objects `cairn agent install` made; uninstall deletes a
+	// namespace only when it carries it (a namespace the user made stays).
+	ManagedBy = "cairn"
+)
+
+// Rule is one rule of the agent's ClusterRole with the reason it is there.
+type Rule struct {
+	Reason string
+	rbacv1.PolicyRule
+}
+
+// Rules returns the rules of the agent's ClusterRole, in order. Without escalation the rule that
+// lets the agent restore RBAC objects granting more than it holds is left out (see the "Trust
+// grant" section of docs/design/vault.md for the trade-off).
+//
+// No rule has a wildcard verb. The resource wildcards are in the read rule (a backup captures every
+// type the cluster serves, custom resources included, and types are added at any time) and the
+// write rule (a restore recreates any of them).
+func Rules(escalation bool) []Rule {
+	rules := []Rule{
+		{
+			Reason: "backup: discover and list every resource type, custom resources included, and read the " +
+				"objects a backed-up object refers to; restore: read what exists before writing (conflict policy, pre-flight)",
+			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
+		},
+		{
+			Reason: "restore: create any backed-up object; update it (conflict policy patch); delete and " +
+				"create it again (conflict policy recreate)",
+			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"create", "update", "patch", "delete"}},
+		},
+		{
+			Reason: "hooks: find the pods a hook selects and wait for their containers, then run the hook's command " +
+				"through pods/exec (GET for the WebSocket upgrade, create for SPDY and for API servers that authorize " +
+				"the upgrade as create); stated on its own so that it survives a narrower write rule",
+			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods", "pods/exec"}, Verbs: []string{"get", "list", "create"}},
+		},
+		{
+			Reason: "volume snapshots: take VolumeSnapshots of claims, protect and read their contents, pick a class, " +
+				"watch them become ready, provision snapshots to restore from, delete them with their recovery point",
+			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"snapshot.storage.k8s.io"},
+				Resources: []string{"volumesnapshots", "volumesnapshotcontents", "volumesnapshotclasses"},
+				Verbs:     []string{"create", "get", "list", "watch", "patch", "delete"}},
+		},
+		{
+			Reason: "the agent installs and updates the BackupHook and RestoreHook CRDs the binary carries",
+			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
+				Verbs: []string{"create", "get", "list", "update", "patch"}},
+		},
+		{
+			Reason: "restore pre-flight: ask the API server what the agent may do before writing anything",
+			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"authorization.k8s.io"},
+				Resources: []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}, Verbs: []string{"create"}},
+		},
+	}
+	if escalation {
+		rules = append(rules, Rule{
+			Reason: "restore of RBAC objects: the API server refuses a Role or ClusterRole granting what its writer does " +
+				"not hold (escalate), and a binding to such a role (bind); without this a restored cluster-admin-like " +
+				"role fails. Install with --no-rbac-escalation to leave it out",
+			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"rbac.authorization.k8s.io"},
+				Resources: []string{"roles", "clusterroles"}, Verbs: []string{"escalate", "bind"}},
+		})
+	}
+	return rules
+}
+
+// policyRules drops the reasons.
+func policyRules(rules []Rule) []rbacv1.PolicyRule {
+	out := make([]rbacv1.PolicyRule, len(rules))
+	for i, r := range rules {
+		out[i] = r.PolicyRule
+	}
+	return out
+}
+
+// labels returns the labels of an install's objects.
+func labels() map[string]string {
+	return map[string]string{LabelName: AgentName, LabelPartOf: "cairn", LabelManaged: ManagedBy}
+}
+
+// grant is the trust grant as typed objects.
+type grant struct {
+	namespace      *corev1.Namespace
+	serviceAccount *corev1.ServiceAccount
+	clusterRole    *rbacv1.ClusterRole
+	binding        *rbacv1.ClusterRoleBinding
+	rules          []Rule
+}
+
+func newGrant(namespace string, escalation bool) (grant, error) {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	if err := validNamespace(namespace); err != nil {
+		return grant{}, err
+	}
+	rules := Rules(escalation)
+	return grant{
+		namespace: &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: labels()}},
+		serviceAccount: &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: namespace, Labels: labels()}},
+		clusterRole: &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Labels: labels()}, Rules: policyRules(rules)},
+		binding: &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Labels: labels()},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: AgentName},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: AgentName, Namespace: namespace}}},
+		rules: rules,
+	}, nil
+}
+
+func (g grant) objects() []runtime.Object {
+	return []runtime.Object{g.namespace, g.serviceAccount, g.clusterRole, g.binding}
+}
+
+// validNamespace checks a namespace name (a DNS label).
+func validNamespace(ns string) error {
+	if len(ns) > 63 || !dnsLabel(ns) {
+		return fmt.Errorf("namespace %q is not a valid name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", ns)
+	}
+	return nil
+}
+
+func dnsLabel(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// TrustGrant returns the objects of the trust grant for an agent in namespace (default
+// cairn-system): the Namespace, the ServiceAccount cairn-agent, the ClusterRole cairn-agent with
+// Rules(true) and the ClusterRoleBinding that gives it to the ServiceAccount.
+func TrustGrant(namespace string) ([]*unstructured.Unstructured, error) {
+	g, err := newGrant(namespace, true)
+	if err != nil {
+		return nil, err
+	}
+	return toUnstructured(g.objects())
+}
+
+// TrustGrantYAML renders TrustGrant as a multi-document YAML manifest, each ClusterRole rule
+// preceded by a comment giving its reason.
+func TrustGrantYAML(namespace string) (string, error) {
+	g, err := newGrant(namespace, true)
+	if err != nil {
+		return "", err
+	}
+	return renderYAML(g.objects(), g.rules)
+}
+
+// toUnstructured converts typed objects, dropping the empty status and creation time the
+// conversion adds.
+func toUnstructured(objs []runtime.Object) ([]*unstructured.Unstructured, error) {
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			return nil, fmt.Errorf("convert %T: %w", o, err)
+		}
+		delete(m, "status")
+		if spec, ok := m["spec"].(map[string]any); ok && len(spec) == 0 {
+			delete(m, "spec")
+		}
+		if md, ok := m["metadata"].(map[string]any); ok {
+			delete(md, "creationTimestamp")
+		}
+		if tmpl, ok, _ := unstructured.NestedMap(m, "spec", "template", "metadata"); ok {
+			delete(tmpl, "creationTimestamp")
+			_ = unstructured.SetNestedMap(m, tmpl, "spec", "template", "metadata")
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out, nil
+}
+
+// renderYAML writes objects as a multi-document manifest. A ClusterRole's rules are written one
+// by one, each after a comment with its reason (rules sorts last among a ClusterRole's keys).
+func renderYAML(objs []runtime.Object, rules []Rule) (string, error) {
+	us, err := toUnstructured(objs)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, u := range us {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		var ruleYAML string
+		if u.GetKind() == "ClusterRole" && len(rules) > 0 {
+			delete(u.Object, "rules")
+			var rb strings.Builder
+			rb.WriteString("rules:\n")
+			for _, r := range rules {
+				for _, line := range wrap(r.Reason, 96) {
+					rb.WriteString("# " + line + "\n")
+				}
+				data, err := yaml.Marshal(r.PolicyRule)
+				if err != nil {
+					return "", fmt.Errorf("render rule: %w", err)
+				}
+				rb.WriteString(indentList(string(data)))
+			}
+			ruleYAML = rb.String()
+		}
+		data, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return "", fmt.Errorf("render %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		b.Write(data)
+		b.WriteString(ruleYAML)
+	}
+	return b.String(), nil
+}
+
+// indentList turns a YAML mapping into one item of a list.
+func indentList(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if i == 0 {
+			lines[i] = "- " + l
+		} else {
+			lines[i] = "  " + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// wrap splits text into lines of at most width characters, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = w
+			continue
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}

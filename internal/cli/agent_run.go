@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+
+	"github.com/cairnbackup/cairn/internal/agent"
+	"github.com/cairnbackup/cairn/internal/buildinfo"
+	"github.com/cairnbackup/cairn/internal/kube"
+)
+
+func newAgentRunCommand(target *kube.Target, env Env) *cobra.Command {
+	var vaultURL, tokenFile, secretsDir string
+	var concurrency int
+	cmd := &cobra.Command{
+		Use:   "run --vault URL --token-file FILE",
+		Short: "Run the agent: claim this cluster's jobs from the vault and run them",
+		Long: `Run the agent, the vault's hands in this cluster. It connects out to the vault with its agent
+token (from --token-file, else $CAIRN_AGENT_TOKEN), heartbeats, claims the jobs the vault queued for
+this cluster (backups, restores, retention deletes, verifications) and runs them until stopped
+(SIGTERM or Ctrl-C: running jobs are cancelled and reported failed).
+
+The cluster is the in-cluster one when running in a pod without --kubeconfig, else the kubeconfig's.
+Storage credentials come from the environment (AWS_*, AZURE_STORAGE_*); a repository passphrase
+named by an instance's passphraseSecret from the file of that name in --secrets-dir, else from
+$CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
+		Example: `  cairn agent run --vault https://vault.example:8443 --token-file /etc/cairn/agent-token --secrets-dir /etc/cairn/secrets`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if vaultURL == "" {
+				return errors.New("name the vault with --vault URL")
+			}
+			if concurrency < 1 {
+				return fmt.Errorf("--concurrency %d: run at least one job at a time", concurrency)
+			}
+			token, err := agentToken(tokenFile, env)
+			if err != nil {
+				return err
+			}
+			cfg, err := agentRESTConfig(target, env)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return agent.Run(ctx, agent.Options{
+				VaultURL: vaultURL, Token: token, Config: cfg, SecretsDir: secretsDir, Getenv: env.Getenv,
+				Version: buildinfo.Get().Version, Concurrency: concurrency,
+				Logger: slog.New(slog.NewTextHandler(env.Stderr, nil)), Now: env.Now,
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&vaultURL, "vault", "", "the vault's URL, e.g. https://vault.example:8443 (required)")
+	fl.StringVar(&tokenFile, "token-file", "", "file holding the agent token of the cluster's trust grant (default: $CAIRN_AGENT_TOKEN)")
+	fl.StringVar(&secretsDir, "secrets-dir", "", "directory with one file per repository passphrase secret (a mounted Secret)")
+	fl.IntVar(&concurrency, "concurrency", 1, "jobs run at once")
+	return cmd
+}
+
+// agentToken reads the agent token from the file, else from CAIRN_AGENT_TOKEN. It is never a flag
+// value: command lines are visible to every user of the machine.
+func agentToken(file string, env Env) (string, error) {
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read --token-file: %w", err)
+		}
+		token := strings.TrimSpace(string(data))
+		if token == "" {
+			return "", fmt.Errorf("--token-file %s is empty", file)
+		}
+		return token, nil
+	}
+	if token := strings.TrimSpace(env.Getenv("CAIRN_AGENT_TOKEN")); token != "" {
+		return token, nil
+	}
+	return "", errors.New("no agent token: give --token-file FILE or set CAIRN_AGENT_TOKEN (the token cairn cluster register printed)")
+}
+
+// agentRESTConfig is the in-cluster configuration when the agent runs in a pod and no kubeconfig
+// is named, else the target's kubeconfig.
+func agentRESTConfig(target *kube.Target, env Env) (*rest.Config, error) {
+	if target.Kubeconfig == "" && env.Getenv("KUBECONFIG") == "" && env.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("in-cluster configuration (or give --kubeconfig): %w", err)
+		}
+		cfg.QPS, cfg.Burst = kube.ClientQPS, kube.ClientBurst
+		cfg.UserAgent = "cairn-agent"
+		return cfg, nil
+	}
+	return target.RESTConfig()
+}

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/vault/client"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// newClusterVaultCommands are the cluster verbs that go through the vault: register, list, show
+// and revoke.
+func newClusterVaultCommands(env Env) []*cobra.Command {
+	return []*cobra.Command{newClusterRegisterCommand(env), newClusterListCommand(env), newClusterShowCommand(env),
+		newClusterRevokeCommand(env)}
+}
+
+func newClusterRegisterCommand(env Env) *cobra.Command {
+	var output, manifestFile, tokenFile string
+	cmd := &cobra.Command{
+		Use:   "register NAME",
+		Short: "Register a cluster with the vault: prints its agent's token once and the agent's trust grant",
+		Long: `Register a cluster with the vault (contributors only). The vault answers with a trust grant: a
+one-time agent token (the vault keeps only its hash: it is printed here and never again) and the
+manifest of the agent's scoped identity in the cluster (namespace cairn-system, ServiceAccount
+cairn-agent and a ClusterRole with the verbs backup and restore need). Registering a revoked cluster
+again grants anew.`,
+		Example: `  cairn cluster register prod --manifest-file prod-agent.yaml
+  cairn cluster register prod --token-file prod-agent.token   # the token goes to the file only
+  cairn cluster register prod -o json > prod-grant.json   # keep it secret: it holds the token`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			if tokenFile != "" {
+				if _, err := os.Stat(tokenFile); err == nil {
+					return fmt.Errorf("--token-file %s exists: it may hold another cluster's token; remove it or pick another file", tokenFile)
+				}
+			}
+			g, err := c.RegisterCluster(cmd.Context(), wire.ClusterRegistration{Name: args[0]})
+			if err != nil {
+				return err
+			}
+			if tokenFile != "" {
+				if err := os.WriteFile(tokenFile, []byte(g.AgentToken+"\n"), 0o600); err != nil {
+					fmt.Fprintf(env.Stderr, "could not write the token file; the agent token, shown only now, is:\n%s\n", g.AgentToken)
+					return fmt.Errorf("write --token-file: %w", err)
+				}
+			}
+			if manifestFile != "" {
+				if err := os.WriteFile(manifestFile, []byte(g.Manifest), 0o644); err != nil {
+					// The token is shown once: do not lose it because the file could not be written.
+					fmt.Fprintf(env.Stderr, "could not write the manifest; the agent token, shown only now, is:\n%s\n", g.AgentToken)
+					return fmt.Errorf("write --manifest-file: %w", err)
+				}
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, g); ok {
+				return err
+			}
+			printTrustGrant(cmd.OutOrStdout(), g, c.URL(), manifestFile, tokenFile)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&manifestFile, "manifest-file", "", "write the agent's trust-grant manifest (YAML) to this file")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "write the agent token to this new file (mode 0600) instead of printing it")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml (json and yaml hold the token and the manifest)")
+	return cmd
+}
+
+func printTrustGrant(out io.Writer, g wire.TrustGrant, vaultURL, manifestFile, tokenFile string) {
+	name := g.Cluster.Name
+	fmt.Fprintf(out, "registered cluster %q (%s)\n\n", name, g.Cluster.Health)
+	step1 := fmt.Sprintf("  1. the agent token is in %s (the vault keeps only its hash; whoever holds it acts as this cluster's agent)\n", tokenFile)
+	if tokenFile == "" {
+		tokenFile = name + "-agent.token"
+		fmt.Fprintf(out, "agent token (WARNING: shown only this once; the vault keeps only its hash. Store it now,\n"+
+			"readable by you only; whoever holds it acts as this cluster's agent):\n\n  %s\n\n", g.AgentToken)
+		step1 = fmt.Sprintf("  1. save the token in a file only you can read, e.g. %s\n", tokenFile)
+	}
+	fmt.Fprintln(out, "next steps:")
+	fmt.Fprint(out, step1)
+	review := "--manifest-file writes it out for review"
+	if manifestFile != "" {
+		review = "it is in " + manifestFile + " for review"
+	}
+	fmt.Fprintf(out, "  2. with --kubeconfig/--context pointing at the cluster, install the agent: it applies the trust grant\n"+
+		"     (%s), the agent's secrets and its Deployment:\n", review)
+	fmt.Fprintf(out, "       cairn agent install --vault %s --token-file %s --image IMAGE --secret PASSPHRASE-SECRET=FILE\n", vaultURL, tokenFile)
+	fmt.Fprintf(out, "  3. check the agent reports:    cairn cluster show %s   (health turns healthy)\n", name)
+}
+
+func newClusterListCommand(env Env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the clusters registered with the vault, with their agents' health",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			list, _, err := collect(0, func(limit int, cursor string) (wire.List[wire.Cluster], error) {
+				return c.ListClusters(cmd.Context(), client.ClusterFilter{Limit: limit, Cursor: cursor})
+			})
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
+				return err
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "NAME\tHEALTH\tLAST HEARTBEAT\tAGENT\tKUBERNETES\tREGISTERED")
+			for _, cl := range list {
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.Name, cl.Health, formatTime(cl.LastHeartbeat), orDash(cl.AgentVersion),
+					orDash(cl.KubernetesVersion), formatTime(&cl.RegisteredAt))
+			}
+			return t.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func newClusterShowCommand(env Env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a registered cluster and its agent",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			cl, err := c.GetCluster(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, cl); ok {
+				return err
+			}
+			printCluster(cmd.OutOrStdout(), cl)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func printCluster(out io.Writer, cl wire.Cluster) {
+	fmt.Fprintf(out, "cluster %q\n  health:          %s\n  registered:      %s\n  last heartbeat:  %s\n  agent version:   %s\n  kubernetes:      %s\n",
+		cl.Name, cl.Health, formatTime(&cl.RegisteredAt), formatTime(cl.LastHeartbeat), orDash(cl.AgentVersion), orDash(cl.KubernetesVersion))
+}
+
+func newClusterRevokeCommand(env Env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke a cluster's trust grant: its agent is refused from its next call and its jobs fail",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			cl, err := c.RevokeCluster(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, cl); ok {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked cluster %q: its agent's token is refused from its next call, its queued and running jobs fail; "+
+				"cairn cluster register %s grants anew\n", cl.Name, cl.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

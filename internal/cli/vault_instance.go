@@ -1,0 +1,451 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/hooks"
+	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/client"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+func newInstanceCommand(env Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "instance",
+		Short: "Backup instances in the vault: a cluster, what to back up, a policy and a storage location",
+	}
+	cmd.AddCommand(newInstanceCreateCommand(env), newInstanceListCommand(env), newInstanceShowCommand(env),
+		newInstanceBackupNowCommand(env), newInstanceStopCommand(env), newInstanceResumeCommand(env), newInstanceDeleteCommand(env))
+	return cmd
+}
+
+// secretKeyPattern is what a key of a Kubernetes Secret may be: the passphrase secret is a file in
+// the agent's mounted Secret cairn-agent-secrets.
+var secretKeyPattern = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+
+func newInstanceCreateCommand(env Env) *cobra.Command {
+	var spec wire.InstanceSpec
+	var sf scopeFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "create NAME --cluster C --policy P --storage URL --passphrase-secret NAME",
+		Short: "Protect a cluster: back it up on a policy's schedule into a storage location",
+		Long: `Create a backup instance. The cluster's agent backs it up on the policy's schedule into the storage
+location and keeps its recovery points as the policy's retention says. The vault holds no storage
+credential: the agent reads it from its environment, and the repository passphrase from its secret
+named by --passphrase-secret (the file of that name in the agent's secrets directory, or the
+environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for cairn backup create.`,
+		Example: `  cairn instance create shop-nightly --cluster prod --policy nightly \
+      --storage s3://backups/prod?region=eu-west-1 --passphrase-secret prod-repo \
+      --include-namespaces 'shop,team-*' --exclude-resources events --backup-hook shop/db-freeze`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			spec.Name = args[0]
+			if err := checkInstanceSpec(spec); err != nil {
+				return err
+			}
+			if _, err := sf.scope(); err != nil {
+				return err
+			}
+			spec.Backup.IncludeNamespaces, spec.Backup.ExcludeNamespaces = sf.includeNamespaces, sf.excludeNamespaces
+			spec.Backup.IncludeResources, spec.Backup.ExcludeResources = sf.includeResources, sf.excludeResources
+			spec.Backup.LabelSelectors, spec.Backup.ClusterResources = sf.selectors, sf.clusterResources
+			for _, ref := range spec.Backup.BackupHooks {
+				if _, _, err := hooks.ParseRef(ref); err != nil {
+					return fmt.Errorf("--backup-hook: %w", err)
+				}
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			inst, err := c.CreateInstance(cmd.Context(), spec)
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, inst); ok {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created instance %q: cluster %s, policy %s, next backup %s\n",
+				inst.Name, inst.Cluster, inst.Policy, formatTime(inst.NextBackup))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&spec.Cluster, "cluster", "", "the registered cluster to back up (required; cairn cluster list)")
+	fl.StringVar(&spec.Policy, "policy", "", "the policy: schedule and retention (required; cairn policy list)")
+	fl.StringVar(&spec.Storage.URL, "storage", "", "where the recovery points live, e.g. s3://BUCKET/prefix or file:///var/backups/cairn (required)")
+	fl.StringVar(&spec.Storage.PassphraseSecret, "passphrase-secret", "", "name of the agent's secret holding the repository passphrase (required)")
+	sf.register(cmd)
+	fl.BoolVar(&spec.Backup.SnapshotVolumes, "snapshot-volumes", true, "snapshot the persistent volumes of the claims in scope (CSI volume snapshots)")
+	fl.StringVar(&spec.Backup.SnapshotClass, "snapshot-class", "", "VolumeSnapshotClass to use (default: each CSI driver's default class)")
+	fl.StringArrayVar(&spec.Backup.BackupHooks, "backup-hook", nil, "run the hooks of BackupHook NAMESPACE/NAME around each backup (repeat for more)")
+	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+// checkInstanceSpec checks the required flags of instance create and the storage URL.
+func checkInstanceSpec(s wire.InstanceSpec) error {
+	for _, f := range []struct{ flag, value, what string }{
+		{"cluster", s.Cluster, "the registered cluster to back up (cairn cluster list)"},
+		{"policy", s.Policy, "the policy whose schedule and retention apply (cairn policy list)"},
+		{"storage", s.Storage.URL, "where the recovery points live, e.g. s3://BUCKET/prefix"},
+		{"passphrase-secret", s.Storage.PassphraseSecret, "the name of the agent's secret holding the repository passphrase"},
+	} {
+		if f.value == "" {
+			return fmt.Errorf("--%s is required: %s", f.flag, f.what)
+		}
+	}
+	if err := checkStorageURL(s.Storage.URL); err != nil {
+		return err
+	}
+	if !secretKeyPattern.MatchString(s.Storage.PassphraseSecret) {
+		return fmt.Errorf("--passphrase-secret %q: use letters, digits, '-', '_' and '.' (a key of the agent's Secret cairn-agent-secrets)",
+			s.Storage.PassphraseSecret)
+	}
+	return nil
+}
+
+// checkStorageURL accepts the storage URLs an agent can open, without credentials in them.
+func checkStorageURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL
+		}
+		return fmt.Errorf("--storage: invalid URL: %w", err)
+	}
+	switch u.Scheme {
+	case "file", "s3", "azblob":
+	default:
+		return fmt.Errorf("--storage: scheme %q: use file://, s3:// or azblob://", u.Scheme)
+	}
+	if u.User != nil {
+		return errors.New("--storage: the URL holds credentials; the agent takes them from its environment, never from the URL")
+	}
+	return nil
+}
+
+func newInstanceListCommand(env Env) *cobra.Command {
+	var f client.InstanceFilter
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the backup instances",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			list, _, err := collect(0, func(limit int, cursor string) (wire.List[wire.Instance], error) {
+				g := f
+				g.Limit, g.Cursor = limit, cursor
+				return c.ListInstances(cmd.Context(), g)
+			})
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
+				return err
+			}
+			t := newTable(cmd.OutOrStdout())
+			fmt.Fprintln(t, "NAME\tCLUSTER\tPOLICY\tSTATE\tNEXT BACKUP\tNAMESPACES\tSTORAGE")
+			for _, in := range list {
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Cluster, in.Policy, in.State, formatTime(in.NextBackup),
+					describeNamespaces(in.Backup), in.Storage.URL)
+			}
+			return t.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&f.Cluster, "cluster", "", "only the instances of this cluster")
+	cmd.Flags().StringVar(&f.Policy, "policy", "", "only the instances on this policy")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+// instanceDetail is what instance show prints: the instance and its latest recovery points.
+type instanceDetail struct {
+	wire.Instance
+	RecoveryPoints []wire.RecoveryPoint `json:"recoveryPoints"`
+}
+
+func newInstanceShowCommand(env Env) *cobra.Command {
+	var output string
+	var points int
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show an instance: what it backs up, its state, its next backup and its latest recovery points",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if points < 0 {
+				return fmt.Errorf("--recovery-points %d: use 0 or more", points)
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			in, err := c.GetInstance(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			d := instanceDetail{Instance: in, RecoveryPoints: []wire.RecoveryPoint{}}
+			if points > 0 {
+				rps, err := c.ListRecoveryPoints(cmd.Context(), client.RecoveryPointFilter{Instance: in.Name, Limit: points})
+				if err != nil {
+					return err
+				}
+				d.RecoveryPoints = rps.Items
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, d); ok {
+				return err
+			}
+			printInstance(cmd.OutOrStdout(), d)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&points, "recovery-points", 5, "how many of the latest recovery points to show")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func printInstance(out io.Writer, d instanceDetail) {
+	in, b := d.Instance, d.Backup
+	fmt.Fprintf(out, "instance %q\n", in.Name)
+	fmt.Fprintf(out, "  cluster:         %s\n  policy:          %s\n  state:           %s\n", in.Cluster, in.Policy, in.State)
+	fmt.Fprintf(out, "  storage:         %s (passphrase secret %s)\n", in.Storage.URL, in.Storage.PassphraseSecret)
+	fmt.Fprintf(out, "  namespaces:      %s", describeNamespaces(b))
+	if len(b.ExcludeNamespaces) > 0 {
+		fmt.Fprintf(out, ", except %s", strings.Join(b.ExcludeNamespaces, ","))
+	}
+	fmt.Fprintln(out)
+	resources := "all"
+	if len(b.IncludeResources) > 0 {
+		resources = strings.Join(b.IncludeResources, ",")
+	}
+	if len(b.ExcludeResources) > 0 {
+		resources += ", except " + strings.Join(b.ExcludeResources, ",")
+	}
+	fmt.Fprintf(out, "  resources:       %s\n", resources)
+	if len(b.LabelSelectors) > 0 {
+		fmt.Fprintf(out, "  selectors:       %s (any)\n", strings.Join(b.LabelSelectors, " | "))
+	}
+	fmt.Fprintf(out, "  cluster-scoped:  %s\n", orDefault(b.ClusterResources, "auto"))
+	volumes := "not snapshotted"
+	if b.SnapshotVolumes {
+		volumes = "snapshotted with class " + orDefault(b.SnapshotClass, "(each driver's default)")
+	}
+	fmt.Fprintf(out, "  volumes:         %s\n", volumes)
+	if len(b.BackupHooks) > 0 {
+		fmt.Fprintf(out, "  backup hooks:    %s\n", strings.Join(b.BackupHooks, ", "))
+	}
+	fmt.Fprintf(out, "  created:         %s\n  last scheduled:  %s\n  next backup:     %s\n",
+		formatTime(&in.CreatedAt), formatTime(in.LastScheduled), formatTime(in.NextBackup))
+	if len(d.RecoveryPoints) == 0 {
+		fmt.Fprintln(out, "\nno recovery point yet")
+		return
+	}
+	fmt.Fprintln(out, "\nlatest recovery points:")
+	_ = printRecoveryPoints(out, d.RecoveryPoints)
+}
+
+func describeNamespaces(b wire.BackupConfig) string {
+	if len(b.IncludeNamespaces) == 0 {
+		return "all"
+	}
+	return summarize(b.IncludeNamespaces, 3)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func newInstanceBackupNowCommand(env Env) *cobra.Command {
+	var output, retain string
+	var wait bool
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "backup-now NAME",
+		Short: "Back an instance up now (an on-demand recovery point); --wait follows the job to its end",
+		Example: `  cairn instance backup-now shop-nightly --retain 30d --wait
+  cairn instance backup-now shop-nightly -o json   # the queued job`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if err := checkInterval(interval); err != nil {
+				return err
+			}
+			var req wire.BackupNowRequest
+			if retain != "" {
+				d, err := policy.ParseDuration(retain)
+				if err != nil {
+					return fmt.Errorf("--retain: %w", err)
+				}
+				if d <= 0 {
+					return fmt.Errorf("--retain %q: use a positive duration like 30d, or leave it out to keep the recovery point until it is deleted", retain)
+				}
+				req.Retain = d.String()
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			j, err := c.BackupNow(cmd.Context(), args[0], req)
+			if err != nil {
+				return err
+			}
+			if !wait {
+				if ok, err := printStructured(cmd.OutOrStdout(), output, j); ok {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "queued backup job %d of instance %q", j.ID, args[0])
+				if j.Spec.Backup != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), " (recovery point %s)", j.Spec.Backup.RecoveryPoint)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "; follow it: cairn job logs %d --follow\n", j.ID)
+				return nil
+			}
+			return waitAndReport(cmd, c, j, output, interval, env)
+		},
+	}
+	cmd.Flags().StringVar(&retain, "retain", "", "keep the on-demand recovery point this long, e.g. 30d (default: until it is deleted)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the job to its end (progress and log on stderr); exit non-zero unless it succeeds")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml (the job)")
+	registerPollInterval(cmd, &interval)
+	return cmd
+}
+
+// waitAndReport follows a queued job to its end, prints it as it ended and fails unless it
+// succeeded.
+func waitAndReport(cmd *cobra.Command, c *client.Client, j wire.Job, output string, interval time.Duration, env Env) error {
+	fmt.Fprintf(env.Stderr, "%s job %d queued; waiting for the agent of cluster %s (Ctrl-C stops waiting, not the job)\n", j.Kind, j.ID, j.Cluster)
+	w := jobWatch{c: c, stderr: env.Stderr, interval: interval}
+	done, err := w.wait(cmd.Context(), j.ID)
+	if err != nil {
+		return err
+	}
+	if ok, err := printStructured(cmd.OutOrStdout(), output, done); ok {
+		if err != nil {
+			return err
+		}
+		return jobOutcome(done)
+	}
+	printJob(cmd.OutOrStdout(), done, env.now())
+	return jobOutcome(done)
+}
+
+func newInstanceStopCommand(env Env) *cobra.Command {
+	var output string
+	var deleteData, yes bool
+	cmd := &cobra.Command{
+		Use:   "stop NAME",
+		Short: "Stop an instance's scheduled backups, keeping its recovery points (or, with --delete-data --yes, deleting them)",
+		Long: `Stop an instance: no more scheduled backups; its recovery points are kept and retention pauses.
+With --delete-data every recovery point of the instance is deleted (a retention-delete job each, which
+also deletes its volume snapshots); that cannot be undone, so it needs --yes.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if deleteData && !yes {
+				return fmt.Errorf("--delete-data deletes every recovery point of instance %q and its volume snapshots, which cannot be undone: add --yes to confirm", args[0])
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			in, err := c.StopInstance(cmd.Context(), args[0], wire.StopRequest{DeleteData: deleteData})
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, in); ok {
+				return err
+			}
+			if deleteData {
+				fmt.Fprintf(cmd.OutOrStdout(), "stopped instance %q (%s): its recovery points are being deleted (cairn job list --instance %s)\n", in.Name, in.State, in.Name)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "stopped instance %q (%s): no more scheduled backups; its recovery points are kept; cairn instance resume %s restarts it\n",
+				in.Name, in.State, in.Name)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&deleteData, "delete-data", false, "also delete every recovery point of the instance (needs --yes)")
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm --delete-data")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func newInstanceResumeCommand(env Env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "resume NAME",
+		Short: "Resume a stopped instance's scheduled backups",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			in, err := c.ResumeInstance(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if ok, err := printStructured(cmd.OutOrStdout(), output, in); ok {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "resumed instance %q (%s): next backup %s\n", in.Name, in.State, formatTime(in.NextBackup))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func newInstanceDeleteCommand(env Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a stopped instance that has no recovery point left",
+		Long: `Delete an instance. The vault refuses it unless the instance is stopped and has no recovery point
+left: stop it with --delete-data --yes first, and wait for its deletion jobs.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := vaultClient(env)
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteInstance(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted instance %q\n", args[0])
+			return nil
+		},
+	}
+}

@@ -1,0 +1,90 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// The agent routes: p.Name is the agent's cluster; a job of another cluster is not found.
+
+func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var hb wire.Heartbeat
+	if err := decodeJSON(r, &hb); err != nil {
+		return err
+	}
+	if err := s.st.Heartbeat(r.Context(), p.Vault, p.Name, hb); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// claimPoll is how often a waiting claim looks for a queued job.
+const claimPoll = 250 * time.Millisecond
+
+// agentClaim long-polls: it answers with a job as soon as one is queued for the agent's cluster,
+// or 204 after ClaimWait.
+func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	ctx := r.Context()
+	deadline := time.NewTimer(s.cfg.ClaimWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(claimPoll)
+	defer tick.Stop()
+	for {
+		job, ok, err := s.st.ClaimJob(ctx, p.Vault, p.Name, s.cfg.Lease)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.log.InfoContext(ctx, "job claimed", "vault", p.Vault, "cluster", p.Name, "job", job.ID, "kind", job.Kind, "instance", job.Instance)
+			if err := s.st.AppendJobLog(ctx, job.ID, "info", "claimed by the agent of cluster "+p.Name); err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, job)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-deadline.C:
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	id, err := jobID(r)
+	if err != nil {
+		return err
+	}
+	var rep wire.ProgressReport
+	if err := decodeJSON(r, &rep); err != nil {
+		return err
+	}
+	cancel, err := s.st.ReportProgress(r.Context(), p.Vault, p.Name, id, rep, s.cfg.Lease)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.ProgressReply{Cancel: cancel})
+}
+
+func (s *Server) agentComplete(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	id, err := jobID(r)
+	if err != nil {
+		return err
+	}
+	var c wire.Completion
+	if err := decodeJSON(r, &c); err != nil {
+		return err
+	}
+	if err := s.st.CompleteJob(r.Context(), p.Vault, p.Name, id, c); err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "job completed", "vault", p.Vault, "cluster", p.Name, "job", id, "state", c.State)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	items, err := s.st.ListClusters(r.Context(), p.Vault)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.List[wire.Cluster]{Items: items})
+}
+
+func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, err := s.st.GetCluster(r.Context(), p.Vault, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+// registerCluster grants a cluster: the answer carries the agent token, shown this once, and the
+// manifest giving the agent its scoped identity in the cluster.
+func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var req wire.ClusterRegistration
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := validateDNSLabel("name", req.Name, 63); err != nil {
+		return err
+	}
+	manifest := ""
+	if s.cfg.TrustGrant != nil {
+		var err error
+		if manifest, err = s.cfg.TrustGrant(req.Name); err != nil {
+			return fmt.Errorf("render the trust grant: %w", err)
+		}
+	}
+	c, token, err := s.st.RegisterCluster(r.Context(), p.Vault, req.Name)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/clusters/"+url.PathEscape(c.Name))
+	return writeJSON(w, http.StatusCreated, wire.TrustGrant{Cluster: c, AgentToken: token, Manifest: manifest})
+}
+
+func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, err := s.st.RevokeCluster(r.Context(), p.Vault, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}

@@ -1,0 +1,115 @@
+package api
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// agentCluster is the fixture's registered cluster whose agent token is f.agentToken.
+const agentCluster = "agent-cluster"
+
+// cluster registers cluster name in vault prod and records a heartbeat, so it is healthy.
+func (f *fixture) cluster(t *testing.T, name string) string {
+	t.Helper()
+	_, token, err := f.st.RegisterCluster(t.Context(), "prod", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.secrets = append(f.secrets, token)
+	if err := f.st.Heartbeat(t.Context(), "prod", name, wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4"}); err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// instance creates cluster "c-<name>", policy "p-<name>" and instance name over them.
+func (f *fixture) instance(t *testing.T, name string) wire.Instance {
+	t.Helper()
+	f.cluster(t, "c-"+name)
+	f.createPolicy(t, "prod", "p-"+name)
+	in, err := f.st.CreateInstance(t.Context(), "prod", instanceSpec(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func instanceSpec(name string) wire.InstanceSpec {
+	return wire.InstanceSpec{Name: name, Cluster: "c-" + name, Policy: "p-" + name,
+		Backup:  wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
+		Storage: wire.StorageLocation{URL: "s3://backups/" + name + "?endpoint=http://127.0.0.1:7070", PassphraseSecret: "repo-passphrase"}}
+}
+
+func instanceSpecJSON(name string) string {
+	return mustJSON(instanceSpec(name))
+}
+
+// recoveryPoint runs a backup of a new instance name through queue, claim and completion and
+// returns its recovery point.
+func (f *fixture) recoveryPoint(t *testing.T, name string) wire.RecoveryPoint {
+	t.Helper()
+	in := f.instance(t, name)
+	job, err := queue.Backup(t.Context(), f.st, "prod", in, fixedClock(), queue.BackupTrigger{Trigger: "on-demand", By: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.claim(t, in.Cluster, job.ID)
+	err = f.st.CompleteJob(t.Context(), "prod", in.Cluster, job.ID, wire.Completion{State: wire.JobSucceeded,
+		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 12, StoredBytes: 3 << 20,
+			SnapshotBytes: 1 << 30, Namespaces: []string{"shop"}, Volumes: 1, Time: fixedClock()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := f.st.GetRecoveryPoint(t.Context(), "prod", job.Spec.Backup.RecoveryPoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rp
+}
+
+// claim claims the cluster's next job through the store and checks it is want.
+func (f *fixture) claim(t *testing.T, cluster string, want int64) wire.Job {
+	t.Helper()
+	job, ok, err := f.st.ClaimJob(t.Context(), "prod", cluster, testLease)
+	if err != nil || !ok || job.ID != want {
+		t.Fatalf("claim on %s: job %d, ok %v, %v; want job %d", cluster, job.ID, ok, err, want)
+	}
+	return job
+}
+
+// agentJob queues a verify job for the fixture's agent cluster.
+func (f *fixture) agentJob(t *testing.T) wire.Job {
+	t.Helper()
+	job, err := f.st.CreateJob(t.Context(), "prod", store.NewJob{Kind: wire.KindVerify, Cluster: agentCluster, Trigger: "user", CreatedBy: "test",
+		Spec: wire.JobSpec{Verify: &wire.VerifyJob{RecoveryPoint: "x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
+
+// runningAgentJob queues a job on the agent cluster and claims the oldest queued one there.
+func (f *fixture) runningAgentJob(t *testing.T) wire.Job {
+	t.Helper()
+	f.agentJob(t)
+	job, ok, err := f.st.ClaimJob(t.Context(), "prod", agentCluster, testLease)
+	if err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	return job
+}
+
+func (f *fixture) job(t *testing.T, id int64) wire.Job {
+	t.Helper()
+	j, err := f.st.GetJob(t.Context(), "prod", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func jobPath(id int64, suffix string) string { return fmt.Sprintf("/api/v1/jobs/%d%s", id, suffix) }

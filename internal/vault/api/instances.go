@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	q := r.URL.Query()
+	items, err := s.st.ListInstances(r.Context(), p.Vault, store.InstanceFilter{Cluster: q.Get("cluster"), Policy: q.Get("policy"), State: q.Get("state")})
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		s.fillNextBackup(r.Context(), p.Vault, &items[i])
+	}
+	return writeJSON(w, http.StatusOK, wire.List[wire.Instance]{Items: items})
+}
+
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	in, err := s.st.GetInstance(r.Context(), p.Vault, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	s.fillNextBackup(r.Context(), p.Vault, &in)
+	return writeJSON(w, http.StatusOK, in)
+}
+
+// fillNextBackup sets when a protected instance's policy next backs it up.
+func (s *Server) fillNextBackup(ctx context.Context, vault string, in *wire.Instance) {
+	if in.State != wire.InstanceProtected {
+		return
+	}
+	pol, err := s.st.GetPolicy(ctx, vault, in.Policy)
+	if err != nil {
+		return
+	}
+	from := s.now()
+	if in.LastScheduled != nil && in.LastScheduled.After(from) {
+		from = *in.LastScheduled
+	}
+	if next, err := pol.Schedule.Next(from); err == nil {
+		next = next.UTC()
+		in.NextBackup = &next
+	}
+}
+
+func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var spec wire.InstanceSpec
+	if err := decodeJSON(r, &spec); err != nil {
+		return err
+	}
+	if err := validateInstanceSpec(spec); err != nil {
+		return err
+	}
+	in, err := s.st.CreateInstance(r.Context(), p.Vault, spec)
+	if err != nil {
+		return err
+	}
+	// Scheduling starts from now: the instance's first backup is its policy's next run.
+	if err := s.st.SetLastScheduled(r.Context(), p.Vault, in.Name, s.now()); err != nil {
+		return err
+	}
+	if in, err = s.st.GetInstance(r.Context(), p.Vault, in.Name); err != nil {
+		return err
+	}
+	s.fillNextBackup(r.Context(), p.Vault, &in)
+	w.Header().Set("Location", "/api/v1/instances/"+url.PathEscape(in.Name))
+	return writeJSON(w, http.StatusCreated, in)
+}
+
+// backupNow queues an on-demand backup with its own retention.
+func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var req wire.BackupNowRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	in, err := s.st.GetInstance(r.Context(), p.Vault, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if in.State != wire.InstanceProtected {
+		return &apiError{status: http.StatusConflict, code: "conflict",
+			message: fmt.Sprintf("instance %q is %s: resume it first (cairn instance resume)", in.Name, in.State)}
+	}
+	var expires *time.Time
+	if req.Retain != "" {
+		d, err := policy.ParseDuration(req.Retain)
+		if err != nil || d <= 0 {
+			return unprocessable("retain", "%q: use a positive duration like 36h, 30d, 4w or 1y", req.Retain)
+		}
+		t := s.now().Add(time.Duration(d)).UTC().Truncate(time.Second)
+		expires = &t
+	}
+	job, err := queue.Backup(r.Context(), s.st, p.Vault, in, s.now(), queue.BackupTrigger{Trigger: "on-demand", By: p.Name, OnDemand: true, ExpiresAt: expires})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
+	return writeJSON(w, http.StatusAccepted, job)
+}
+
+// stopInstance stops scheduled backups; with deleteData it queues the deletion of every recovery
+// point of the instance.
+func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var req wire.StopRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	name := r.PathValue("name")
+	state := wire.InstanceStopped
+	from := []string{wire.InstanceProtected}
+	if req.DeleteData {
+		state = wire.InstanceStoppedDeleting
+		from = append(from, wire.InstanceStopped, wire.InstanceStoppedDeleting)
+	}
+	in, err := s.st.SetInstanceState(r.Context(), p.Vault, name, state, from...)
+	if err != nil {
+		return err
+	}
+	if req.DeleteData {
+		if err := queue.Deletions(r.Context(), s.st, p.Vault, in, "protection stopped with its data deleted by "+p.Name, "user", p.Name); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, in)
+}
+
+func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	name := r.PathValue("name")
+	in, err := s.st.SetInstanceState(r.Context(), p.Vault, name, wire.InstanceProtected, wire.InstanceStopped)
+	if err != nil {
+		return err
+	}
+	// Backups missed while stopped are not made up: scheduling starts again from now.
+	if err := s.st.SetLastScheduled(r.Context(), p.Vault, name, s.now()); err != nil {
+		return err
+	}
+	if in, err = s.st.GetInstance(r.Context(), p.Vault, name); err != nil {
+		return err
+	}
+	s.fillNextBackup(r.Context(), p.Vault, &in)
+	return writeJSON(w, http.StatusOK, in)
+}
+
+func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	if err := s.st.DeleteInstance(r.Context(), p.Vault, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// createRestore validates a restore request and queues it for the target cluster's agent, which
+// runs its pre-flight checks (storage, permissions, conflicts) before touching anything.
+func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var req wire.RestoreRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.RecoveryPoint == "" {
+		return unprocessable("recoveryPoint", "required (cairn recovery-point list)")
+	}
+	if err := validateRestoreOptions(req.Options); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	rp, err := s.st.GetRecoveryPoint(ctx, p.Vault, req.RecoveryPoint)
+	if errors.Is(err, store.ErrNotFound) {
+		return unprocessable("recoveryPoint", "%q does not exist or was deleted (cairn recovery-point list)", req.RecoveryPoint)
+	}
+	if err != nil {
+		return err
+	}
+	if rp.Phase == wire.PhaseFailed {
+		return unprocessable("recoveryPoint", "%q is from a failed backup and cannot be restored", rp.Name)
+	}
+	in, err := s.st.GetInstance(ctx, p.Vault, rp.Instance)
+	if err != nil {
+		return fmt.Errorf("instance of recovery point %q: %w", rp.Name, err)
+	}
+	target := req.TargetCluster
+	if target == "" {
+		target = rp.Cluster
+	}
+	cl, err := s.st.GetCluster(ctx, p.Vault, target)
+	if errors.Is(err, store.ErrNotFound) {
+		return unprocessable("targetCluster", "%q is not registered with this vault (cairn cluster list)", target)
+	}
+	if err != nil {
+		return err
+	}
+	switch cl.Health {
+	case wire.HealthRevoked:
+		return unprocessable("targetCluster", "%q has its trust grant revoked", target)
+	case wire.HealthPending:
+		return unprocessable("targetCluster", "%q has no agent reporting yet (cairn agent install)", target)
+	case wire.HealthUnhealthy:
+		return unprocessable("targetCluster", "the agent of %q stopped reporting (last heartbeat %s)", target, cl.LastHeartbeat.Format("2006-01-02T15:04:05Z"))
+	}
+	name, err := restoreName(rp.Name)
+	if err != nil {
+		return err
+	}
+	job, err := s.st.CreateJob(ctx, p.Vault, store.NewJob{Kind: wire.KindRestore, Instance: rp.Instance, Cluster: target,
+		RecoveryPoint: rp.Name, Trigger: "user", CreatedBy: p.Name,
+		Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: name, RecoveryPoint: rp.Name, SourceCluster: rp.Cluster,
+			Storage: in.Storage, Options: req.Options}}})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
+	return writeJSON(w, http.StatusAccepted, job)
+}
+
+// restoreName names a restore in the repository: r-<recovery point, shortened>-<random>.
+func restoreName(rp string) (string, error) {
+	suffix := make([]byte, 3)
+	if _, err := rand.Read(suffix); err != nil {
+		return "", fmt.Errorf("name the restore: %w", err)
+	}
+	if len(rp) > 52 {
+		rp = rp[:52]
+	}
+	return "r-" + rp + "-" + hex.EncodeToString(suffix), nil
+}

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"math"
+	"net/http"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+const gib = 1 << 30
+
+// usage sums each instance's live recovery points and prices them: a fee per protected namespace
+// per month plus blob and snapshot storage per GiB-month. Stored bytes count what each backup
+// added to its repository (deduplicated data counts once).
+func (s *Server) usage(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	instances, err := s.st.ListInstances(r.Context(), p.Vault, store.InstanceFilter{})
+	if err != nil {
+		return err
+	}
+	feet, err := s.st.Footprints(r.Context(), p.Vault)
+	if err != nil {
+		return err
+	}
+	prices := s.cfg.Prices
+	out := wire.Usage{Prices: prices, Instances: []wire.InstanceUsage{}}
+	for _, in := range instances {
+		u := wire.InstanceUsage{Instance: in.Name, Cluster: in.Cluster}
+		if f := feet[in.Name]; f != nil {
+			u.RecoveryPoints, u.StoredBytes, u.SnapshotBytes = f.RecoveryPoints, f.StoredBytes, f.SnapshotBytes
+			if in.State == wire.InstanceProtected {
+				u.ProtectedNamespaces = len(f.Namespaces)
+			}
+		}
+		u.MonthlyCost = cents(float64(u.ProtectedNamespaces)*prices.NamespaceMonth +
+			float64(u.StoredBytes)/gib*prices.StorageGiBMonth + float64(u.SnapshotBytes)/gib*prices.SnapshotGiBMonth)
+		out.Instances = append(out.Instances, u)
+		out.Total.ProtectedNamespaces += u.ProtectedNamespaces
+		out.Total.RecoveryPoints += u.RecoveryPoints
+		out.Total.StoredBytes += u.StoredBytes
+		out.Total.SnapshotBytes += u.SnapshotBytes
+		out.Total.MonthlyCost = cents(out.Total.MonthlyCost + u.MonthlyCost)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func cents(v float64) float64 { return math.Round(v*100) / 100 }
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.st.ListAudit(r.Context(), p.Vault, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list)
+}

@@ -1,0 +1,128 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/cairnbackup/cairn/internal/hooks"
+	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+var (
+	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	secretName = regexp.MustCompile(`^[A-Za-z0-9]([-._A-Za-z0-9]*[A-Za-z0-9])?$`)
+)
+
+// unprocessable is a 422 naming the field at fault.
+func unprocessable(field, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusUnprocessableEntity, code: "invalid", field: field,
+		message: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+func validateDNSLabel(field, value string, max int) error {
+	if value == "" {
+		return unprocessable(field, "required")
+	}
+	if len(value) > max || !dnsLabel.MatchString(value) {
+		return unprocessable(field, "%q must be 1-%d characters a-z, 0-9 or -, starting and ending with a letter or digit", value, max)
+	}
+	return nil
+}
+
+// maxInstanceName leaves room in recovery point names (<instance>-<yyyymmddhhmmss>[-n]) for the
+// 63 characters a name may have.
+const maxInstanceName = 40
+
+func validateInstanceSpec(spec wire.InstanceSpec) error {
+	if err := validateDNSLabel("name", spec.Name, maxInstanceName); err != nil {
+		return err
+	}
+	if spec.Cluster == "" {
+		return unprocessable("cluster", "required: the registered cluster to protect")
+	}
+	if spec.Policy == "" {
+		return unprocessable("policy", "required: the backup policy (cairn policy list)")
+	}
+	if err := validateStorage(spec.Storage); err != nil {
+		return err
+	}
+	b := spec.Backup
+	if _, err := scope.New(scope.Spec{IncludedNamespaces: b.IncludeNamespaces, ExcludedNamespaces: b.ExcludeNamespaces,
+		IncludedResources: b.IncludeResources, ExcludedResources: b.ExcludeResources, LabelSelectors: b.LabelSelectors,
+		IncludeClusterResources: b.ClusterResources}); err != nil {
+		return unprocessable("backup", "%s", err.Error())
+	}
+	if b.SnapshotClass != "" && !b.SnapshotVolumes {
+		return unprocessable("backup.snapshotClass", "given without snapshotVolumes: true")
+	}
+	return validateHookRefs("backup.backupHooks", b.BackupHooks)
+}
+
+func validateStorage(st wire.StorageLocation) error {
+	if st.URL == "" {
+		return unprocessable("storage.url", "required, e.g. s3://bucket/prefix?endpoint=..., azblob://account/container or file:///path")
+	}
+	u, err := url.Parse(st.URL)
+	if err != nil {
+		return unprocessable("storage.url", "%q is not a URL: %s", st.URL, err.Error())
+	}
+	switch u.Scheme {
+	case "file", "s3", "azblob", "mem":
+	default:
+		return unprocessable("storage.url", "scheme %q: use file://, s3:// or azblob://", u.Scheme)
+	}
+	if u.User != nil {
+		return unprocessable("storage.url", "must not carry credentials: the agent reads them from its own environment")
+	}
+	if st.PassphraseSecret == "" {
+		return unprocessable("storage.passphraseSecret", "required: the name of the agent's secret holding the repository passphrase")
+	}
+	if len(st.PassphraseSecret) > 253 || !secretName.MatchString(st.PassphraseSecret) {
+		return unprocessable("storage.passphraseSecret", "%q: use letters, digits, '-', '_' and '.'", st.PassphraseSecret)
+	}
+	return nil
+}
+
+func validateHookRefs(field string, refs []string) error {
+	for i, ref := range refs {
+		if _, _, err := hooks.ParseRef(ref); err != nil {
+			return unprocessable(fmt.Sprintf("%s[%d]", field, i), "%s", err.Error())
+		}
+	}
+	return nil
+}
+
+func validateRestoreOptions(o wire.RestoreOptions) error {
+	if _, err := scope.New(scope.Spec{IncludedNamespaces: o.IncludeNamespaces, ExcludedNamespaces: o.ExcludeNamespaces,
+		IncludedResources: o.IncludeResources, ExcludedResources: o.ExcludeResources, LabelSelectors: o.LabelSelectors,
+		IncludeClusterResources: o.ClusterResources}); err != nil {
+		return unprocessable("options", "%s", err.Error())
+	}
+	switch o.ConflictPolicy {
+	case "", "skip", "patch", "recreate":
+	default:
+		return unprocessable("options.conflictPolicy", "%q: use skip, patch or recreate", o.ConflictPolicy)
+	}
+	switch o.Volumes {
+	case "", "data", "empty", "skip":
+	default:
+		return unprocessable("options.volumes", "%q: use data, empty or skip", o.Volumes)
+	}
+	for from, to := range o.NamespaceMapping {
+		for _, ns := range []string{from, to} {
+			if !dnsLabel.MatchString(ns) || len(ns) > 63 {
+				return unprocessable("options.namespaceMapping", "%q is not a namespace name", ns)
+			}
+		}
+	}
+	for _, n := range o.Names {
+		if strings.TrimSpace(n) == "" {
+			return unprocessable("options.names", "empty name pattern")
+		}
+	}
+	return validateHookRefs("options.restoreHooks", o.RestoreHooks)
+}

@@ -1,0 +1,20 @@
+package client
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// AuditFilter selects a page of the audit log (newest first).
+type AuditFilter struct {
+	Limit  int
+	Cursor string
+}
+
+// ListAudit lists one page of the vault's audit log.
+func (c *Client) ListAudit(ctx context.Context, f AuditFilter) (wire.List[wire.AuditEntry], error) {
+	var out wire.List[wire.AuditEntry]
+	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/audit", pageQuery(f.Limit, f.Cursor)), nil, &out)
+}

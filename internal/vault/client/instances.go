@@ -1,0 +1,67 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// InstanceFilter selects a page of instances; empty fields match all.
+type InstanceFilter struct {
+	Cluster string
+	Policy  string
+	State   string // wire.Instance* states
+	Limit   int
+	Cursor  string
+}
+
+// ListInstances lists one page of the vault's instances.
+func (c *Client) ListInstances(ctx context.Context, f InstanceFilter) (wire.List[wire.Instance], error) {
+	q := pageQuery(f.Limit, f.Cursor)
+	q.Set("cluster", f.Cluster)
+	q.Set("policy", f.Policy)
+	q.Set("state", f.State)
+	var out wire.List[wire.Instance]
+	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/instances", q), nil, &out)
+}
+
+// GetInstance reads one instance.
+func (c *Client) GetInstance(ctx context.Context, name string) (wire.Instance, error) {
+	var out wire.Instance
+	return out, c.do(ctx, http.MethodGet, instancePath(name), nil, &out)
+}
+
+// CreateInstance creates an instance: the cluster and the policy must exist.
+func (c *Client) CreateInstance(ctx context.Context, spec wire.InstanceSpec) (wire.Instance, error) {
+	var out wire.Instance
+	return out, c.do(ctx, http.MethodPost, "/api/v1/instances", spec, &out)
+}
+
+// BackupNow queues an on-demand backup of an instance.
+func (c *Client) BackupNow(ctx context.Context, name string, req wire.BackupNowRequest) (wire.Job, error) {
+	var out wire.Job
+	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/backup", req, &out)
+}
+
+// StopInstance stops an instance's scheduled backups; with DeleteData its recovery points are
+// deleted too.
+func (c *Client) StopInstance(ctx context.Context, name string, req wire.StopRequest) (wire.Instance, error) {
+	var out wire.Instance
+	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/stop", req, &out)
+}
+
+// ResumeInstance resumes a stopped instance's scheduled backups.
+func (c *Client) ResumeInstance(ctx context.Context, name string) (wire.Instance, error) {
+	var out wire.Instance
+	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/resume", nil, &out)
+}
+
+// DeleteInstance deletes an instance; the vault refuses it (409) unless the instance is stopped
+// and has no recovery point left.
+func (c *Client) DeleteInstance(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, instancePath(name), nil, nil)
+}
+
+func instancePath(name string) string { return "/api/v1/instances/" + url.PathEscape(name) }

@@ -1,0 +1,64 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// JobFilter selects a page of jobs (newest first); empty fields match all.
+type JobFilter struct {
+	State         string // wire.Job* states
+	Kind          string // wire.Kind* kinds
+	Instance      string
+	Cluster       string
+	RecoveryPoint string // the jobs that made, restore, delete or verify this recovery point
+	Limit         int
+	Cursor        string
+}
+
+// ListJobs lists one page of jobs.
+func (c *Client) ListJobs(ctx context.Context, f JobFilter) (wire.List[wire.Job], error) {
+	q := pageQuery(f.Limit, f.Cursor)
+	q.Set("state", f.State)
+	q.Set("kind", f.Kind)
+	q.Set("instance", f.Instance)
+	q.Set("cluster", f.Cluster)
+	q.Set("recoveryPoint", f.RecoveryPoint)
+	var out wire.List[wire.Job]
+	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/jobs", q), nil, &out)
+}
+
+// GetJob reads one job.
+func (c *Client) GetJob(ctx context.Context, id int64) (wire.Job, error) {
+	var out wire.Job
+	return out, c.do(ctx, http.MethodGet, jobPath(id), nil, &out)
+}
+
+// LogFilter selects a job's log lines: those after sequence number After (0: from the first),
+// Limit at most (0: the vault's default).
+type LogFilter struct {
+	After int64
+	Limit int
+}
+
+// JobLogs reads a job's log lines, oldest first.
+func (c *Client) JobLogs(ctx context.Context, id int64, f LogFilter) (wire.List[wire.LogLine], error) {
+	q := pageQuery(f.Limit, "")
+	if f.After > 0 {
+		q.Set("after", strconv.FormatInt(f.After, 10))
+	}
+	var out wire.List[wire.LogLine]
+	return out, c.do(ctx, http.MethodGet, withQuery(jobPath(id)+"/logs", q), nil, &out)
+}
+
+// CancelJob cancels a job: a queued one at once, a running one when its agent next reports.
+func (c *Client) CancelJob(ctx context.Context, id int64) (wire.Job, error) {
+	var out wire.Job
+	return out, c.do(ctx, http.MethodPost, jobPath(id)+"/cancel", nil, &out)
+}
+
+func jobPath(id int64) string { return "/api/v1/jobs/" + url.PathEscape(strconv.FormatInt(id, 10)) }

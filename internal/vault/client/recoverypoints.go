@@ -1,0 +1,32 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// RecoveryPointFilter selects a page of recovery points (newest first); empty fields match all.
+type RecoveryPointFilter struct {
+	Instance string
+	Cluster  string
+	Limit    int
+	Cursor   string
+}
+
+// ListRecoveryPoints lists one page of recovery points.
+func (c *Client) ListRecoveryPoints(ctx context.Context, f RecoveryPointFilter) (wire.List[wire.RecoveryPoint], error) {
+	q := pageQuery(f.Limit, f.Cursor)
+	q.Set("instance", f.Instance)
+	q.Set("cluster", f.Cluster)
+	var out wire.List[wire.RecoveryPoint]
+	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/recovery-points", q), nil, &out)
+}
+
+// GetRecoveryPoint reads one recovery point.
+func (c *Client) GetRecoveryPoint(ctx context.Context, name string) (wire.RecoveryPoint, error) {
+	var out wire.RecoveryPoint
+	return out, c.do(ctx, http.MethodGet, "/api/v1/recovery-points/"+url.PathEscape(name), nil, &out)
+}

@@ -1,0 +1,209 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// Scheduler runs the vault's schedules and retention over a store.
+type Scheduler struct {
+	st  *store.Store
+	now func() time.Time
+	log *slog.Logger
+}
+
+// New returns a scheduler over st; now is its clock.
+func New(st *store.Store, now func() time.Time, log *slog.Logger) *Scheduler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{st: st, now: now, log: log}
+}
+
+// Run ticks at once (so schedules missed while the vault was down run on start) and then every
+// interval until ctx ends. A failed tick is logged and retried at the next.
+func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "scheduler tick failed", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Tick does one round: expire leases, then for every vault and protected instance queue the due
+// backup and the deletions retention decides.
+func (s *Scheduler) Tick(ctx context.Context) error {
+	now := s.now().UTC()
+	expired, err := s.st.ExpireLeases(ctx, func(instance string, _ int) string {
+		return instance + "-" + now.Format("20060102150405")
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range expired {
+		s.log.WarnContext(ctx, "agent stopped reporting: job failed", "vault", e.Vault, "job", e.Job, "retry", e.Retry)
+	}
+	vaults, err := s.st.Vaults(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, v := range vaults {
+		if err := s.tickVault(ctx, v, now); err != nil {
+			errs = append(errs, fmt.Errorf("vault %q: %w", v, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tickVault schedules, then applies retention, for every protected instance of the vault. The
+// work is done in a constant number of queries plus the writes: the vault's open backups are
+// read once (and only when a run is due), and its live recovery points in one pass, one
+// instance at a time (EachInstanceRecoveryPoints).
+func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) error {
+	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: wire.InstanceProtected})
+	if err != nil {
+		return err
+	}
+	policies := map[string]policy.Policy{}
+	protected := make(map[string]scheduled, len(instances))
+	var due []scheduled
+	var errs []error
+	for _, in := range instances {
+		pol, ok := policies[in.Policy]
+		if !ok {
+			if pol, err = s.st.GetPolicy(ctx, vault, in.Policy); err != nil {
+				errs = append(errs, fmt.Errorf("instance %q: %w", in.Name, err))
+				continue
+			}
+			policies[in.Policy] = pol
+		}
+		sc := scheduled{in: in, pol: pol}
+		protected[in.Name] = sc
+		if sc.at, ok, err = dueRun(in, pol, now); err != nil {
+			errs = append(errs, fmt.Errorf("instance %q: %w", in.Name, err))
+		} else if ok {
+			due = append(due, sc)
+		}
+	}
+	if len(due) > 0 {
+		busy, err := s.st.OpenJobInstances(ctx, vault, wire.KindBackup)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		for _, sc := range due {
+			if err := s.schedule(ctx, vault, sc.in, sc.at, busy[sc.in.Name]); err != nil {
+				errs = append(errs, fmt.Errorf("instance %q: %w", sc.in.Name, err))
+			}
+		}
+	}
+	zones := map[string]*time.Location{}
+	err = s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []wire.RecoveryPoint) error {
+		sc, ok := protected[instance]
+		if !ok {
+			return nil // stopped: retention is paused
+		}
+		if err := s.retain(ctx, vault, sc.in, sc.pol, rps, now, zones); err != nil {
+			return fmt.Errorf("instance %q: retention: %w", instance, err)
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+// scheduled is a protected instance with its policy and, when a run is due, that run's time.
+type scheduled struct {
+	in  wire.Instance
+	pol policy.Policy
+	at  time.Time
+}
+
+// dueRun returns the newest run of the policy due since the instance's last scheduled one (or
+// its creation), if any: runs missed while the vault was down collapse into that one.
+func dueRun(in wire.Instance, pol policy.Policy, now time.Time) (time.Time, bool, error) {
+	from := in.CreatedAt
+	if in.LastScheduled != nil {
+		from = *in.LastScheduled
+	}
+	due, err := pol.Schedule.Due(from, now, 1)
+	if err != nil || len(due) == 0 {
+		return time.Time{}, false, err
+	}
+	return due[len(due)-1], true, nil
+}
+
+// schedule queues one backup for the run due at, unless a backup of the instance is still queued
+// or running (busy): that one absorbs the runs that come due meanwhile.
+func (s *Scheduler) schedule(ctx context.Context, vault string, in wire.Instance, at time.Time, busy bool) error {
+	if !busy {
+		job, err := queue.Backup(ctx, s.st, vault, in, at, queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"})
+		if err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "scheduled backup queued", "vault", vault, "instance", in.Name, "job", job.ID, "due", at)
+	} else {
+		s.log.InfoContext(ctx, "scheduled backup skipped: the previous one is still queued or running", "vault", vault, "instance", in.Name, "due", at)
+	}
+	return s.st.SetLastScheduled(ctx, vault, in.Name, at)
+}
+
+// retain evaluates the instance's live recovery points (newest first) and queues a deletion for
+// each one due. It records an expiry only where it changed. zones caches the policies' time
+// zones for the tick.
+func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, pol policy.Policy, rps []wire.RecoveryPoint,
+	now time.Time, zones map[string]*time.Location) error {
+	loc := time.UTC
+	if tz := pol.Schedule.TimeZone; tz != "" {
+		if loc = zones[tz]; loc == nil {
+			var err error
+			if loc, err = time.LoadLocation(tz); err != nil {
+				return fmt.Errorf("time zone %q: %w", tz, err)
+			}
+			zones[tz] = loc
+		}
+	}
+	points := make([]policy.Point, len(rps))
+	for i, rp := range rps {
+		points[i] = policy.Point{ID: rp.Name, CompletedAt: rp.Time, Successful: rp.Phase == wire.PhaseCompleted, OnDemand: rp.OnDemand}
+		if rp.ExpiresAt != nil && rp.OnDemand {
+			points[i].ExpiresAt = *rp.ExpiresAt
+		}
+	}
+	for i, d := range pol.Retention.Evaluate(points, now, loc) {
+		if !d.Delete {
+			if !rps[i].OnDemand && !sameExpiry(rps[i].ExpiresAt, d.ExpiresAt) {
+				if err := s.st.SetRecoveryPointExpiry(ctx, vault, d.ID, d.ExpiresAt); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := queue.Deletion(ctx, s.st, vault, in, d.ID, d.Reason, "retention", "scheduler"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameExpiry tells whether the recorded expiry (nil: none) is at (zero: none).
+func sameExpiry(recorded *time.Time, at time.Time) bool {
+	if recorded == nil {
+		return at.IsZero()
+	}
+	return recorded.Equal(at)
+}

@@ -1,0 +1,197 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+const day = 24 * time.Hour
+
+// fixture: vault prod, cluster east, policy every 4 hours (retention 1d, first of each day kept 7d,
+// keep last 2), instance shop created at t0 = Monday 2026-11-23 00:30 UTC.
+func fixture(t *testing.T) (*store.Store, *clock, *Scheduler) {
+	t.Helper()
+	ctx := t.Context()
+	clk := &clock{t: time.Date(2026, 11, 23, 0, 30, 0, 0, time.UTC)}
+	st, err := store.OpenSQLite(ctx, t.TempDir(), clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.EnsureVault(ctx, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.RegisterCluster(ctx, "prod", "east"); err != nil {
+		t.Fatal(err)
+	}
+	pol := policy.Policy{Name: "four-hourly", Schedule: policy.Schedule{EveryHours: 4},
+		Retention: policy.Retention{Default: policy.Duration(day), Daily: policy.Duration(7 * day), KeepLast: 2}}
+	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
+		t.Fatal(err)
+	}
+	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "four-hourly",
+		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetLastScheduled(ctx, "prod", in.Name, clk.t); err != nil {
+		t.Fatal(err)
+	}
+	return st, clk, New(st, clk.now, nil)
+}
+
+// runAgent claims and completes every queued job like a healthy agent: backups succeed with a
+// recovery point completed at the clock's time, deletions succeed.
+func runAgent(t *testing.T, st *store.Store, clk *clock) (backups, deletions []string) {
+	t.Helper()
+	for {
+		j, ok, err := st.ClaimJob(t.Context(), "prod", "east", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return backups, deletions
+		}
+		c := wire.Completion{State: wire.JobSucceeded}
+		switch j.Kind {
+		case wire.KindBackup:
+			c.Result = &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 3, Time: clk.t}}
+			backups = append(backups, j.Spec.Backup.RecoveryPoint)
+		case wire.KindRetentionDelete:
+			deletions = append(deletions, j.Spec.Delete.RecoveryPoint)
+		}
+		if err := st.CompleteJob(t.Context(), "prod", "east", j.ID, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func tick(t *testing.T, s *Scheduler) {
+	t.Helper()
+	if err := s.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBackupsComeOnTimeAndMissedRunsCollapse(t *testing.T) {
+	st, clk, s := fixture(t)
+	tick(t, s)
+	if b, _ := runAgent(t, st, clk); len(b) != 0 {
+		t.Fatalf("backup before the first run is due: %v", b)
+	}
+	clk.t = time.Date(2026, 11, 23, 4, 0, 5, 0, time.UTC)
+	tick(t, s)
+	tick(t, s) // a second tick in the same slot queues nothing more
+	b, _ := runAgent(t, st, clk)
+	if len(b) != 1 || b[0] != "shop-20261123040000" {
+		t.Fatalf("at 04:00: %v", b)
+	}
+	in, _ := st.GetInstance(t.Context(), "prod", "shop")
+	if in.LastScheduled == nil || !in.LastScheduled.Equal(time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC)) {
+		t.Fatalf("last scheduled %v", in.LastScheduled)
+	}
+
+	// The vault is down for 13 hours: the runs at 08, 12 and 16 collapse into one, for 16:00.
+	clk.t = time.Date(2026, 11, 23, 17, 0, 0, 0, time.UTC)
+	tick(t, s)
+	if b, _ = runAgent(t, st, clk); len(b) != 1 || b[0] != "shop-20261123160000" {
+		t.Fatalf("after downtime: %v", b)
+	}
+
+	// A backup still queued at the next slot absorbs it.
+	clk.t = time.Date(2026, 11, 23, 20, 0, 1, 0, time.UTC)
+	tick(t, s)
+	clk.t = time.Date(2026, 11, 24, 0, 0, 1, 0, time.UTC)
+	tick(t, s)
+	if b, _ = runAgent(t, st, clk); len(b) != 1 {
+		t.Fatalf("queued backup absorbs the next slot: %v", b)
+	}
+
+	// A stopped instance gets no backups.
+	if _, err := st.SetInstanceState(t.Context(), "prod", "shop", wire.InstanceStopped, wire.InstanceProtected); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(8 * time.Hour)
+	tick(t, s)
+	if b, _ = runAgent(t, st, clk); len(b) != 0 {
+		t.Fatalf("stopped instance backed up: %v", b)
+	}
+}
+
+func TestRetentionQueuesDeletions(t *testing.T) {
+	st, clk, s := fixture(t)
+	// Three days of four-hourly backups.
+	var made, deleted []string
+	for h := 4; h <= 72; h += 4 {
+		clk.t = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC).Add(time.Duration(h)*time.Hour + time.Minute)
+		tick(t, s)
+		b, d := runAgent(t, st, clk)
+		made, deleted = append(made, b...), append(deleted, d...)
+	}
+	if len(made) != 18 {
+		t.Fatalf("%d backups", len(made))
+	}
+	// At the end (Thursday 00:01): default 1d keeps the points of the last day; the first of each
+	// day (Mon 04:00, Tue 00:00, Wed 00:00, Thu 00:00) stays 7 days; everything else older than 1d went.
+	clk.t = time.Date(2026, 11, 26, 0, 1, 0, 0, time.UTC)
+	tick(t, s)
+	_, d := runAgent(t, st, clk)
+	deleted = append(deleted, d...)
+	list, err := st.ListRecoveryPoints(t.Context(), "prod", store.RecoveryPointFilter{Instance: "shop"}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := map[string]bool{}
+	for _, rp := range list.Items {
+		kept[rp.Name] = true
+		if rp.ExpiresAt == nil {
+			t.Errorf("%s has no expiry recorded", rp.Name)
+		}
+	}
+	for _, want := range []string{"shop-20261123040000", "shop-20261124000000", "shop-20261125000000", "shop-20261126000000",
+		"shop-20261125040000", "shop-20261125200000"} {
+		if !kept[want] {
+			t.Errorf("%s deleted; kept %v", want, kept)
+		}
+	}
+	if len(deleted)+len(list.Items) != 18 || len(deleted) == 0 {
+		t.Errorf("deleted %d, kept %d", len(deleted), len(list.Items))
+	}
+	for _, d := range deleted {
+		if d == "shop-20261124040000" {
+			return
+		}
+	}
+	t.Errorf("Tuesday 04:00 (not first of its day, older than 1d) survived: deleted %v", deleted)
+}
+
+func TestExpiredLeaseIsRetried(t *testing.T) {
+	st, clk, s := fixture(t)
+	clk.t = time.Date(2026, 11, 23, 4, 0, 1, 0, time.UTC)
+	tick(t, s)
+	j, ok, err := st.ClaimJob(t.Context(), "prod", "east", time.Minute)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	clk.t = clk.t.Add(90 * time.Second) // the agent died
+	tick(t, s)
+	if failed, _ := st.GetJob(t.Context(), "prod", j.ID); failed.State != wire.JobFailed {
+		t.Fatalf("job %+v", failed)
+	}
+	b, _ := runAgent(t, st, clk)
+	if len(b) != 1 || b[0] == j.Spec.Backup.RecoveryPoint {
+		t.Fatalf("retry made %v", b)
+	}
+	retries, _ := st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: wire.KindBackup, State: wire.JobSucceeded}, store.Page{})
+	if len(retries.Items) != 1 || retries.Items[0].Attempt != 2 || retries.Items[0].Spec.Backup.DeleteIncomplete[0] != j.Spec.Backup.RecoveryPoint {
+		t.Fatalf("retry %+v", retries.Items)
+	}
+}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// AppendAudit records one API call.
+func (s *Store) AppendAudit(ctx context.Context, vault string, e wire.AuditEntry) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (vault, at, principal, role, operation, object, status) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		vault, s.now().UTC(), e.Principal, e.Role, e.Operation, e.Object, e.Status)
+	if err != nil {
+		return fmt.Errorf("write audit entry: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns the vault's audit entries, newest first.
+func (s *Store) ListAudit(ctx context.Context, vault string, page Page) (wire.List[wire.AuditEntry], error) {
+	out := wire.List[wire.AuditEntry]{Items: []wire.AuditEntry{}}
+	limit, before, err := page.bounds()
+	if err != nil {
+		return out, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, principal, role, operation, object, status FROM audit
+		WHERE vault = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, vault, before, limit)
+	if err != nil {
+		return out, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e wire.AuditEntry
+		if err := rows.Scan(&e.ID, &e.Time, &e.Principal, &e.Role, &e.Operation, &e.Object, &e.Status); err != nil {
+			return out, err
+		}
+		e.Time = e.Time.UTC()
+		out.Items = append(out.Items, e)
+	}
+	if n := len(out.Items); n > 0 {
+		out.Next = next(n, limit, out.Items[n-1].ID)
+	}
+	return out, rows.Err()
+}
+
+// Vaults lists every vault the database hosts (the scheduler walks them all).
+func (s *Store) Vaults(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM vaults ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list vaults: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// RoleAgent is the role of an agent token: only the agent routes accept it, and only for its own
+// cluster's jobs.
+const RoleAgent = "agent"
+
+// UnhealthyAfter is how long a cluster's agent may stay silent (three missed 15 s heartbeats)
+// before the cluster shows as unhealthy.
+const UnhealthyAfter = 45 * time.Second
+
+// RegisterCluster records the cluster's trust grant and returns its one-time agent token. A
+// revoked cluster of that name is granted anew; an active one is ErrExists.
+func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (wire.Cluster, string, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return wire.Cluster{}, "", err
+	}
+	now := s.now().UTC()
+	res, err := s.db.ExecContext(ctx, `UPDATE clusters SET agent_token_hash = $1, registered_at = $2, revoked_at = NULL,
+		last_heartbeat = NULL WHERE vault = $3 AND name = $4 AND revoked_at IS NOT NULL`, tokenHash(secret), now, vault, name)
+	if err != nil {
+		return wire.Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		_, err = s.db.ExecContext(ctx, `INSERT INTO clusters (vault, name, agent_token_hash, registered_at) VALUES ($1, $2, $3, $4)`,
+			vault, name, tokenHash(secret), now)
+		if err != nil && isUniqueViolation(err) {
+			return wire.Cluster{}, "", fmt.Errorf("cluster %q is already registered (revoke it first to grant a new agent token): %w", name, ErrExists)
+		}
+		if err != nil {
+			return wire.Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
+		}
+	}
+	c, err := s.GetCluster(ctx, vault, name)
+	return c, secret, err
+}
+
+const clusterColumns = `name, registered_at, revoked_at, last_heartbeat, agent_version, kubernetes_version`
+
+// GetCluster reads one cluster.
+func (s *Store) GetCluster(ctx context.Context, vault, name string) (wire.Cluster, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+clusterColumns+` FROM clusters WHERE vault = $1 AND name = $2`, vault, name)
+	c, err := s.scanCluster(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("cluster %q: %w", name, ErrNotFound)
+	}
+	return c, err
+}
+
+// ListClusters returns the vault's clusters by name.
+func (s *Store) ListClusters(ctx context.Context, vault string) ([]wire.Cluster, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+clusterColumns+` FROM clusters WHERE vault = $1 ORDER BY name`, vault)
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	defer rows.Close()
+	out := []wire.Cluster{}
+	for rows.Next() {
+		c, err := s.scanCluster(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) scanCluster(row scanner) (wire.Cluster, error) {
+	var c wire.Cluster
+	var revoked, beat sql.NullTime
+	if err := row.Scan(&c.Name, &c.RegisteredAt, &revoked, &beat, &c.AgentVersion, &c.KubernetesVersion); err != nil {
+		return c, err
+	}
+	c.RegisteredAt = c.RegisteredAt.UTC()
+	switch {
+	case revoked.Valid:
+		c.Health = wire.HealthRevoked
+	case !beat.Valid:
+		c.Health = wire.HealthPending
+	case s.now().Sub(beat.Time) > UnhealthyAfter:
+		c.Health = wire.HealthUnhealthy
+	default:
+		c.Health = wire.HealthHealthy
+	}
+	if beat.Valid {
+		t := beat.Time.UTC()
+		c.LastHeartbeat = &t
+	}
+	return c, nil
+}
+
+// RevokeCluster cuts the cluster's agent off: its token stops working and its queued and running
+// jobs fail.
+func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (wire.Cluster, error) {
+	now := s.now().UTC()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE clusters SET agent_token_hash = NULL, revoked_at = $1 WHERE vault = $2 AND name = $3 AND revoked_at IS NULL`,
+			now, vault, name)
+		if err != nil {
+			return fmt.Errorf("revoke cluster %q: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := s.GetCluster(ctx, vault, name); err != nil {
+				return err
+			}
+			return fmt.Errorf("cluster %q is already revoked: %w", name, ErrConflict)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_key = NULL
+			WHERE vault = $4 AND cluster = $5 AND state IN ('queued', 'running')`,
+			wire.JobFailed, "the cluster's trust grant was revoked", now, vault, name)
+		if err != nil {
+			return fmt.Errorf("fail the jobs of cluster %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return wire.Cluster{}, err
+	}
+	return s.GetCluster(ctx, vault, name)
+}
+
+// Heartbeat records that the cluster's agent is alive.
+func (s *Store) Heartbeat(ctx context.Context, vault, cluster string, hb wire.Heartbeat) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE clusters SET last_heartbeat = $1, agent_version = $2, kubernetes_version = $3
+		WHERE vault = $4 AND name = $5 AND revoked_at IS NULL`, s.now().UTC(), hb.AgentVersion, hb.KubernetesVersion, vault, cluster)
+	if err != nil {
+		return fmt.Errorf("record heartbeat of cluster %q: %w", cluster, err)
+	}
+	return nil
+}
+
+// lookupAgentToken returns the principal of an agent token, or ErrNotFound.
+func (s *Store) lookupAgentToken(ctx context.Context, secret string) (Principal, error) {
+	p := Principal{Role: RoleAgent}
+	err := s.db.QueryRowContext(ctx, `SELECT vault, name FROM clusters WHERE agent_token_hash = $1`, tokenHash(secret)).Scan(&p.Vault, &p.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Principal{}, ErrNotFound
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("look up agent token: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// InstanceFilter narrows ListInstances; empty fields match everything.
+type InstanceFilter struct {
+	Cluster, Policy, State string
+}
+
+// CreateInstance stores a new backup instance in the protected state. Its cluster must be
+// registered and not revoked and its policy must exist (else ErrInvalid); an instance of that
+// name, or of the same cluster and policy, is ErrExists.
+func (s *Store) CreateInstance(ctx context.Context, vault string, spec wire.InstanceSpec) (wire.Instance, error) {
+	cl, err := s.GetCluster(ctx, vault, spec.Cluster)
+	if errors.Is(err, ErrNotFound) {
+		return wire.Instance{}, fmt.Errorf("cluster: %q is not registered with this vault (cairn cluster register): %w", spec.Cluster, ErrInvalid)
+	}
+	if err != nil {
+		return wire.Instance{}, err
+	}
+	if cl.Health == wire.HealthRevoked {
+		return wire.Instance{}, fmt.Errorf("cluster: %q has its trust grant revoked; register it again first: %w", spec.Cluster, ErrInvalid)
+	}
+	if _, err := s.GetPolicy(ctx, vault, spec.Policy); errors.Is(err, ErrNotFound) {
+		return wire.Instance{}, fmt.Errorf("policy: %q does not exist (cairn policy create): %w", spec.Policy, ErrInvalid)
+	} else if err != nil {
+		return wire.Instance{}, err
+	}
+	cfg, err := json.Marshal(spec.Backup)
+	if err != nil {
+		return wire.Instance{}, fmt.Errorf("encode backup configuration: %w", err)
+	}
+	storage, err := json.Marshal(spec.Storage)
+	if err != nil {
+		return wire.Instance{}, fmt.Errorf("encode storage location: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		vault, spec.Name, spec.Cluster, spec.Policy, string(cfg), string(storage), wire.InstanceProtected, s.now().UTC())
+	if err != nil && isUniqueViolation(err) {
+		if _, getErr := s.GetInstance(ctx, vault, spec.Name); getErr == nil {
+			return wire.Instance{}, fmt.Errorf("instance %q: %w", spec.Name, ErrExists)
+		}
+		return wire.Instance{}, fmt.Errorf("cluster %q is already protected by an instance with policy %q (one instance per cluster and policy): %w",
+			spec.Cluster, spec.Policy, ErrExists)
+	}
+	if err != nil {
+		return wire.Instance{}, fmt.Errorf("store instance %q: %w", spec.Name, err)
+	}
+	return s.GetInstance(ctx, vault, spec.Name)
+}
+
+const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled`
+
+// GetInstance reads one instance.
+func (s *Store) GetInstance(ctx context.Context, vault, name string) (wire.Instance, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE vault = $1 AND name = $2`, vault, name)
+	in, err := scanInstance(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return in, fmt.Errorf("instance %q: %w", name, ErrNotFound)
+	}
+	return in, err
+}
+
+// ListInstances returns the vault's instances by name.
+func (s *Store) ListInstances(ctx context.Context, vault string, f InstanceFilter) ([]wire.Instance, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE vault = $1
+		AND ($2 = '' OR cluster = $2) AND ($3 = '' OR policy = $3) AND ($4 = '' OR state = $4) ORDER BY name`,
+		vault, f.Cluster, f.Policy, f.State)
+	if err != nil {
+		return nil, fmt.Errorf("list instances: %w", err)
+	}
+	defer rows.Close()
+	out := []wire.Instance{}
+	for rows.Next() {
+		in, err := scanInstance(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+func scanInstance(row scanner) (wire.Instance, error) {
+	var in wire.Instance
+	var cfg, storage string
+	var last sql.NullTime
+	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last); err != nil {
+		return in, err
+	}
+	in.CreatedAt = in.CreatedAt.UTC()
+	if last.Valid {
+		t := last.Time.UTC()
+		in.LastScheduled = &t
+	}
+	if err := json.Unmarshal([]byte(cfg), &in.Backup); err != nil {
+		return in, fmt.Errorf("decode stored backup configuration of instance %q: %w", in.Name, err)
+	}
+	if err := json.Unmarshal([]byte(storage), &in.Storage); err != nil {
+		return in, fmt.Errorf("decode stored storage location of instance %q: %w", in.Name, err)
+	}
+	return in, nil
+}
+
+// SetInstanceState moves an instance between protected, stopped and stopped-deleting-data. from
+// lists the states it may be in; any other is ErrConflict.
+func (s *Store) SetInstanceState(ctx context.Context, vault, name, state string, from ...string) (wire.Instance, error) {
+	in, err := s.GetInstance(ctx, vault, name)
+	if err != nil {
+		return in, err
+	}
+	allowed := false
+	for _, f := range from {
+		allowed = allowed || in.State == f
+	}
+	if !allowed {
+		return in, fmt.Errorf("instance %q is %s: %w", name, in.State, ErrConflict)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE instances SET state = $1 WHERE vault = $2 AND name = $3 AND state = $4`,
+		state, vault, name, in.State); err != nil {
+		return in, fmt.Errorf("set state of instance %q: %w", name, err)
+	}
+	return s.GetInstance(ctx, vault, name)
+}
+
+// SetLastScheduled records the schedule time of the backup the scheduler last queued.
+func (s *Store) SetLastScheduled(ctx context.Context, vault, name string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`, at.UTC(), vault, name); err != nil {
+		return fmt.Errorf("record schedule of instance %q: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteInstance removes a stopped instance that has no recovery point and no unfinished job left.
+func (s *Store) DeleteInstance(ctx context.Context, vault, name string) error {
+	in, err := s.GetInstance(ctx, vault, name)
+	if err != nil {
+		return err
+	}
+	if in.State == wire.InstanceProtected {
+		return fmt.Errorf("instance %q is protected: stop it first (cairn instance stop, with --delete-data to remove its backups): %w", name, ErrConflict)
+	}
+	var points, open int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_points WHERE vault = $1 AND instance = $2 AND deleted_at IS NULL`,
+		vault, name).Scan(&points); err != nil {
+		return fmt.Errorf("count recovery points of instance %q: %w", name, err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE vault = $1 AND instance = $2 AND state IN ('queued', 'running')`,
+		vault, name).Scan(&open); err != nil {
+		return fmt.Errorf("count jobs of instance %q: %w", name, err)
+	}
+	if points > 0 || open > 0 {
+		return fmt.Errorf("instance %q still has %d recovery point(s) and %d unfinished job(s): stop it with --delete-data and wait for the deletions: %w",
+			name, points, open, ErrConflict)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM instances WHERE vault = $1 AND name = $2`, vault, name); err != nil {
+		return fmt.Errorf("delete instance %q: %w", name, err)
+	}
+	return nil
+}
+
+// InstancesUsingPolicy names the instances with the policy.
+func (s *Store) InstancesUsingPolicy(ctx context.Context, vault, policy string) ([]string, error) {
+	in, err := s.ListInstances(ctx, vault, InstanceFilter{Policy: policy})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(in))
+	for i := range in {
+		names[i] = in[i].Name
+	}
+	return names, nil
+}

@@ -1,0 +1,328 @@
+package store
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// clock is a settable test clock.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// withClock makes st run on a settable clock starting at fixedClock.
+func withClock(st *Store) *clock {
+	c := &clock{t: fixedClock()}
+	st.now = c.now
+	return c
+}
+
+// protect registers cluster, creates policy p-<name> and instance name.
+func protect(t *testing.T, st *Store, cluster, name string) wire.Instance {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := st.GetCluster(ctx, "prod", cluster); errors.Is(err, ErrNotFound) {
+		if _, _, err := st.RegisterCluster(ctx, "prod", cluster); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.CreatePolicy(ctx, "prod", daily("p-"+name)); err != nil {
+		t.Fatal(err)
+	}
+	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: name, Cluster: cluster, Policy: "p-" + name,
+		Storage: wire.StorageLocation{URL: "file:///b/" + name, PassphraseSecret: "pass"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func backupJob(t *testing.T, st *Store, in wire.Instance, rp string) wire.Job {
+	t.Helper()
+	j, err := st.CreateJob(t.Context(), "prod", NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp,
+		Trigger: "scheduled", CreatedBy: "scheduler", Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: in.Storage}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func newVault(t *testing.T, st *Store) {
+	t.Helper()
+	if err := st.EnsureVault(t.Context(), "prod"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClusterTrustGrant(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *Store) {
+		ctx := t.Context()
+		newVault(t, st)
+		c, token, err := st.RegisterCluster(ctx, "prod", "east")
+		if err != nil || c.Health != wire.HealthPending || token == "" {
+			t.Fatalf("register: %+v %q %v", c, token, err)
+		}
+		if _, _, err := st.RegisterCluster(ctx, "prod", "east"); !errors.Is(err, ErrExists) {
+			t.Fatalf("second register: %v", err)
+		}
+		p, err := st.LookupToken(ctx, token)
+		if err != nil || p != (Principal{Vault: "prod", Name: "east", Role: RoleAgent}) {
+			t.Fatalf("lookup: %+v %v", p, err)
+		}
+		clk := withClock(st)
+		if err := st.Heartbeat(ctx, "prod", "east", wire.Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4"}); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != wire.HealthHealthy || c.KubernetesVersion != "v1.35.4" {
+			t.Fatalf("after heartbeat: %+v", c)
+		}
+		clk.advance(UnhealthyAfter + time.Second)
+		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != wire.HealthUnhealthy {
+			t.Fatalf("silent agent: %+v", c)
+		}
+		in := protect(t, st, "east", "shop")
+		queued := backupJob(t, st, in, "shop-1")
+		if c, err = st.RevokeCluster(ctx, "prod", "east"); err != nil || c.Health != wire.HealthRevoked {
+			t.Fatalf("revoke: %+v %v", c, err)
+		}
+		if _, err := st.LookupToken(ctx, token); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revoked token still works: %v", err)
+		}
+		if j, _ := st.GetJob(ctx, "prod", queued.ID); j.State != wire.JobFailed || j.Error == "" {
+			t.Fatalf("queued job after revoke: %+v", j)
+		}
+		if _, err := st.RevokeCluster(ctx, "prod", "east"); !errors.Is(err, ErrConflict) {
+			t.Fatalf("second revoke: %v", err)
+		}
+		_, token2, err := st.RegisterCluster(ctx, "prod", "east")
+		if err != nil || token2 == token {
+			t.Fatalf("re-register: %v", err)
+		}
+		if p, err := st.LookupToken(ctx, token2); err != nil || p.Name != "east" {
+			t.Fatalf("new token: %+v %v", p, err)
+		}
+	})
+}
+
+func TestInstanceRules(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *Store) {
+		ctx := t.Context()
+		newVault(t, st)
+		in := protect(t, st, "east", "shop")
+		spec := in.InstanceSpec
+		spec.Name = "shop2"
+		if _, err := st.CreateInstance(ctx, "prod", spec); !errors.Is(err, ErrExists) {
+			t.Errorf("same cluster and policy: %v", err)
+		}
+		spec = in.InstanceSpec
+		if _, err := st.CreateInstance(ctx, "prod", spec); !errors.Is(err, ErrExists) {
+			t.Errorf("same name: %v", err)
+		}
+		spec.Name, spec.Cluster = "x", "nowhere"
+		if _, err := st.CreateInstance(ctx, "prod", spec); !errors.Is(err, ErrInvalid) {
+			t.Errorf("unknown cluster: %v", err)
+		}
+		spec.Cluster, spec.Policy = "east", "nopolicy"
+		if _, err := st.CreateInstance(ctx, "prod", spec); !errors.Is(err, ErrInvalid) {
+			t.Errorf("unknown policy: %v", err)
+		}
+		if err := st.DeletePolicy(ctx, "prod", "p-shop"); !errors.Is(err, ErrConflict) {
+			t.Errorf("delete a policy in use: %v", err)
+		}
+		if err := st.DeleteInstance(ctx, "prod", "shop"); !errors.Is(err, ErrConflict) {
+			t.Errorf("delete a protected instance: %v", err)
+		}
+		if _, err := st.SetInstanceState(ctx, "prod", "shop", wire.InstanceStopped, wire.InstanceProtected); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.SetInstanceState(ctx, "prod", "shop", wire.InstanceStopped, wire.InstanceProtected); !errors.Is(err, ErrConflict) {
+			t.Errorf("stop twice: %v", err)
+		}
+		if err := st.DeleteInstance(ctx, "prod", "shop"); err != nil {
+			t.Errorf("delete a stopped instance without data: %v", err)
+		}
+		if list, _ := st.ListInstances(ctx, "prod", InstanceFilter{}); len(list) != 0 {
+			t.Errorf("left: %+v", list)
+		}
+	})
+}
+
+func TestJobLifecycle(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *Store) {
+		ctx := t.Context()
+		newVault(t, st)
+		clk := withClock(st)
+		shop := protect(t, st, "east", "shop")
+		web := protect(t, st, "east", "web")
+		protect(t, st, "west", "other")
+		b1 := backupJob(t, st, shop, "shop-1")
+		b2 := backupJob(t, st, shop, "shop-2")
+		w1 := backupJob(t, st, web, "web-1")
+
+		// Oldest first; a second job of the same instance waits for the first.
+		j, ok, err := st.ClaimJob(ctx, "prod", "east", time.Minute)
+		if err != nil || !ok || j.ID != b1.ID || j.State != wire.JobRunning {
+			t.Fatalf("claim 1: %+v %v %v", j, ok, err)
+		}
+		j, ok, err = st.ClaimJob(ctx, "prod", "east", time.Minute)
+		if err != nil || !ok || j.ID != w1.ID {
+			t.Fatalf("claim 2 must skip shop's second backup: %+v %v %v", j, ok, err)
+		}
+		if _, ok, _ = st.ClaimJob(ctx, "prod", "east", time.Minute); ok {
+			t.Fatal("claimed while shop's backup runs")
+		}
+		if _, ok, _ = st.ClaimJob(ctx, "prod", "west", time.Minute); ok {
+			t.Fatal("west claimed east's job")
+		}
+
+		// Progress from another cluster is refused; from the owner it renews and logs.
+		rep := wire.ProgressReport{Progress: wire.JobProgress{Items: 7, Message: "configmaps"},
+			Logs: []wire.LogLine{{Level: "info", Message: "a"}, {Level: "warn", Message: "b"}}}
+		if _, err := st.ReportProgress(ctx, "prod", "west", b1.ID, rep, time.Minute); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("progress from west: %v", err)
+		}
+		if cancel, err := st.ReportProgress(ctx, "prod", "east", b1.ID, rep, time.Minute); err != nil || cancel {
+			t.Fatalf("progress: %v %v", cancel, err)
+		}
+		if _, err := st.CancelJob(ctx, "prod", b1.ID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if cancel, _ := st.ReportProgress(ctx, "prod", "east", b1.ID, rep, time.Minute); !cancel {
+			t.Fatal("cancel not passed to the agent")
+		}
+		err = st.CompleteJob(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded,
+			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 7, StoredBytes: 100,
+				SnapshotBytes: 1000, Namespaces: []string{"shop", "db"}, Time: clk.t}},
+			Logs: []wire.LogLine{{Level: "info", Message: "done"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CompleteJob(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second completion: %v", err)
+		}
+		rp, err := st.GetRecoveryPoint(ctx, "prod", "shop-1")
+		if err != nil || rp.Instance != "shop" || rp.Cluster != "east" || rp.Job != b1.ID || rp.Items != 7 {
+			t.Fatalf("recovery point: %+v %v", rp, err)
+		}
+		logs, err := st.JobLogs(ctx, "prod", b1.ID, 0, 0)
+		if err != nil || len(logs.Items) != 6 || logs.Items[5].Message != "done" || logs.Items[5].Seq != 6 {
+			t.Fatalf("logs: %+v %v", logs, err)
+		}
+		if later, _ := st.JobLogs(ctx, "prod", b1.ID, 4, 0); len(later.Items) != 2 {
+			t.Fatalf("logs after 4: %+v", later)
+		}
+
+		// Now shop's second backup may run.
+		if j, ok, _ = st.ClaimJob(ctx, "prod", "east", time.Minute); !ok || j.ID != b2.ID {
+			t.Fatalf("claim 3: %+v", j)
+		}
+		// Its agent goes silent: the job fails and a retry is queued that deletes the incomplete point.
+		clk.advance(2 * time.Minute)
+		expired, err := st.ExpireLeases(ctx, func(instance string, attempt int) string { return instance + "-retry" })
+		if err != nil || len(expired) != 2 {
+			t.Fatalf("expire: %+v %v", expired, err)
+		}
+		failed, _ := st.GetJob(ctx, "prod", b2.ID)
+		if failed.State != wire.JobFailed {
+			t.Fatalf("expired job: %+v", failed)
+		}
+		var retry wire.Job
+		for _, e := range expired {
+			if e.Job == b2.ID {
+				retry, _ = st.GetJob(ctx, "prod", e.Retry)
+			} else if _, err := st.CancelJob(ctx, "prod", e.Retry, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if retry.Attempt != 2 || retry.Trigger != "retry" || retry.Spec.Backup.RecoveryPoint != "shop-retry" ||
+			len(retry.Spec.Backup.DeleteIncomplete) != 1 || retry.Spec.Backup.DeleteIncomplete[0] != "shop-2" {
+			t.Fatalf("retry: %+v", retry)
+		}
+		if err := st.CompleteJob(ctx, "prod", "east", b2.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("late completion of an expired job: %v", err)
+		}
+
+		// Cancel: queued at once; finished refused.
+		c, err := st.CancelJob(ctx, "prod", retry.ID, "bob")
+		if err != nil || c.State != wire.JobCancelled {
+			t.Fatalf("cancel queued: %+v %v", c, err)
+		}
+		if _, err := st.CancelJob(ctx, "prod", retry.ID, "bob"); !errors.Is(err, ErrConflict) {
+			t.Fatalf("cancel finished: %v", err)
+		}
+
+		// Retention deletion marks the point deleted.
+		del, err := st.CreateJob(ctx, "prod", NewJob{Kind: wire.KindRetentionDelete, Instance: "shop", Cluster: "east", RecoveryPoint: "shop-1",
+			Trigger: "retention", CreatedBy: "scheduler", Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: "shop-1"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if open, _ := st.HasOpenJob(ctx, "prod", "shop", wire.KindRetentionDelete, "shop-1"); !open {
+			t.Fatal("deletion not open")
+		}
+		if j, ok, _ = st.ClaimJob(ctx, "prod", "east", time.Minute); !ok || j.ID != del.ID {
+			t.Fatalf("claim deletion: %+v", j)
+		}
+		if err := st.CompleteJob(ctx, "prod", "east", del.ID, wire.Completion{State: wire.JobSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.GetRecoveryPoint(ctx, "prod", "shop-1"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("deleted point still listed: %v", err)
+		}
+		all, _ := st.ListRecoveryPoints(ctx, "prod", RecoveryPointFilter{Instance: "shop", IncludeDeleted: true}, Page{})
+		if len(all.Items) != 1 {
+			t.Fatalf("with deleted: %+v", all)
+		}
+		if err := st.CompleteJob(ctx, "prod", "east", w1.ID, wire.Completion{State: "done"}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("bad state: %v", err)
+		}
+	})
+}
+
+func TestPaging(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *Store) {
+		ctx := t.Context()
+		newVault(t, st)
+		in := protect(t, st, "east", "shop")
+		for i := 0; i < 25; i++ {
+			backupJob(t, st, in, "p"+string(rune('a'+i)))
+		}
+		var ids []int64
+		page := Page{Limit: 10}
+		for {
+			list, err := st.ListJobs(ctx, "prod", JobFilter{Instance: "shop"}, page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, j := range list.Items {
+				ids = append(ids, j.ID)
+			}
+			if list.Next == "" {
+				break
+			}
+			page.Cursor = list.Next
+		}
+		if len(ids) != 25 {
+			t.Fatalf("%d jobs over the pages", len(ids))
+		}
+		for i := 1; i < len(ids); i++ {
+			if ids[i] >= ids[i-1] {
+				t.Fatalf("not newest first: %v", ids)
+			}
+		}
+		if _, err := st.ListJobs(ctx, "prod", JobFilter{}, Page{Cursor: "zzz"}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("bad cursor: %v", err)
+		}
+		if err := st.AppendAudit(ctx, "prod", wire.AuditEntry{Principal: "alice", Role: RoleContributor, Operation: "POST /api/v1/instances", Object: "/api/v1/instances", Status: 201}); err != nil {
+			t.Fatal(err)
+		}
+		audit, err := st.ListAudit(ctx, "prod", Page{})
+		if err != nil || len(audit.Items) != 1 || audit.Items[0].Principal != "alice" {
+			t.Fatalf("audit: %+v %v", audit, err)
+		}
+	})
+}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// Page asks for one page of a list, newest first.
+type Page struct {
+	Limit  int    // default 100, at most 1000
+	Cursor string // from the previous page's Next
+}
+
+func (p Page) bounds() (limit int, before int64, err error) {
+	limit = p.Limit
+	switch {
+	case limit <= 0:
+		limit = 100
+	case limit > 1000:
+		limit = 1000
+	}
+	before = int64(1) << 62
+	if p.Cursor != "" {
+		before, err = strconv.ParseInt(p.Cursor, 10, 64)
+		if err != nil || before <= 0 {
+			return 0, 0, fmt.Errorf("cursor: %q is not a cursor this vault gave out: %w", p.Cursor, ErrInvalid)
+		}
+	}
+	return limit, before, nil
+}
+
+// next is the cursor after a page whose last row had key last, if the page was full.
+func next(n, limit int, last int64) string {
+	if n < limit {
+		return ""
+	}
+	return strconv.FormatInt(last, 10)
+}
+
+// RecoveryPointFilter narrows ListRecoveryPoints.
+type RecoveryPointFilter struct {
+	Instance, Cluster string
+	// IncludeDeleted also lists recovery points retention or a user deleted.
+	IncludeDeleted bool
+}
+
+const recoveryPointColumns = `seq, name, instance, cluster, completed_at, phase, items, raw_bytes, stored_bytes, namespaces,
+	volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job`
+
+// ListRecoveryPoints returns recovery points, newest first.
+func (s *Store) ListRecoveryPoints(ctx context.Context, vault string, f RecoveryPointFilter, page Page) (wire.List[wire.RecoveryPoint], error) {
+	out := wire.List[wire.RecoveryPoint]{Items: []wire.RecoveryPoint{}}
+	limit, before, err := page.bounds()
+	if err != nil {
+		return out, err
+	}
+	var c conditions
+	c.add("vault = ?", vault)
+	c.addIf("instance = ?", f.Instance)
+	c.addIf("cluster = ?", f.Cluster)
+	if !f.IncludeDeleted {
+		c.terms = append(c.terms, "deleted_at IS NULL")
+	}
+	c.add("seq < ?", before)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE `+c.where()+`
+		ORDER BY seq DESC LIMIT `+c.param(limit), c.args...)
+	if err != nil {
+		return out, fmt.Errorf("list recovery points: %w", err)
+	}
+	defer rows.Close()
+	var last int64
+	for rows.Next() {
+		rp, seq, err := scanRecoveryPoint(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, rp)
+		last = seq
+	}
+	out.Next = next(len(out.Items), limit, last)
+	return out, rows.Err()
+}
+
+// EachInstanceRecoveryPoints calls fn with the live recovery points of each instance of the vault
+// that has any, newest first (as ListRecoveryPoints lists them), instance after instance by name:
+// one query for the whole vault, holding one instance's points at a time. fn may use the store.
+// An error of fn does not stop the others; the errors are returned joined.
+func (s *Store) EachInstanceRecoveryPoints(ctx context.Context, vault string, fn func(instance string, rps []wire.RecoveryPoint) error) error {
+	// Ascending, the order of the index recovery_points_by_instance: no sort. Each instance's
+	// points are turned around before fn sees them.
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE vault = $1 AND deleted_at IS NULL
+		ORDER BY instance, seq`, vault)
+	if err != nil {
+		return fmt.Errorf("list recovery points: %w", err)
+	}
+	defer rows.Close()
+	var errs []error
+	var group []wire.RecoveryPoint
+	flush := func() {
+		if len(group) == 0 {
+			return
+		}
+		slices.Reverse(group)
+		if err := fn(group[0].Instance, group); err != nil {
+			errs = append(errs, err)
+		}
+		group = nil
+	}
+	for rows.Next() {
+		rp, _, err := scanRecoveryPoint(rows)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if len(group) > 0 && group[0].Instance != rp.Instance {
+			flush()
+		}
+		group = append(group, rp)
+	}
+	if err := rows.Err(); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("list recovery points: %w", err))...)
+	}
+	flush()
+	return errors.Join(errs...)
+}
+
+// GetRecoveryPoint reads one recovery point that is not deleted.
+func (s *Store) GetRecoveryPoint(ctx context.Context, vault, name string) (wire.RecoveryPoint, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE vault = $1 AND name = $2 AND deleted_at IS NULL`, vault, name)
+	rp, _, err := scanRecoveryPoint(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rp, fmt.Errorf("recovery point %q: %w", name, ErrNotFound)
+	}
+	return rp, err
+}
+
+func scanRecoveryPoint(row scanner) (wire.RecoveryPoint, int64, error) {
+	var rp wire.RecoveryPoint
+	var seq int64
+	var namespaces string
+	var expires sql.NullTime
+	err := row.Scan(&seq, &rp.Name, &rp.Instance, &rp.Cluster, &rp.Time, &rp.Phase, &rp.Items, &rp.RawBytes, &rp.StoredBytes, &namespaces,
+		&rp.Volumes, &rp.VolumesFailed, &rp.SnapshotBytes, &rp.OnDemand, &expires, &rp.Job)
+	if err != nil {
+		return rp, 0, err
+	}
+	rp.Time = rp.Time.UTC()
+	if expires.Valid {
+		t := expires.Time.UTC()
+		rp.ExpiresAt = &t
+	}
+	if err := json.Unmarshal([]byte(namespaces), &rp.Namespaces); err != nil {
+		return rp, 0, fmt.Errorf("decode namespaces of recovery point %q: %w", rp.Name, err)
+	}
+	return rp, seq, nil
+}
+
+// insertRecoveryPoint records the recovery point a backup job made.
+func insertRecoveryPoint(ctx context.Context, tx *sql.Tx, vault string, rp wire.RecoveryPoint) error {
+	namespaces, err := json.Marshal(rp.Namespaces)
+	if err != nil {
+		return fmt.Errorf("encode namespaces: %w", err)
+	}
+	if rp.Namespaces == nil {
+		namespaces = []byte("[]")
+	}
+	var expires any
+	if rp.ExpiresAt != nil {
+		expires = rp.ExpiresAt.UTC()
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO recovery_points (vault, name, instance, cluster, completed_at, phase, items, raw_bytes,
+		stored_bytes, namespaces, volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		vault, rp.Name, rp.Instance, rp.Cluster, rp.Time.UTC(), rp.Phase, rp.Items, rp.RawBytes, rp.StoredBytes, string(namespaces),
+		rp.Volumes, rp.VolumesFailed, rp.SnapshotBytes, rp.OnDemand, expires, rp.Job)
+	if err != nil && isUniqueViolation(err) {
+		return fmt.Errorf("recovery point %q: %w", rp.Name, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("record recovery point %q: %w", rp.Name, err)
+	}
+	return nil
+}
+
+// markRecoveryPointDeleted records that a retention-delete job removed the recovery point.
+func markRecoveryPointDeleted(ctx context.Context, tx *sql.Tx, vault, name string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE recovery_points SET deleted_at = $1 WHERE vault = $2 AND name = $3 AND deleted_at IS NULL`,
+		at.UTC(), vault, name); err != nil {
+		return fmt.Errorf("mark recovery point %q deleted: %w", name, err)
+	}
+	return nil
+}
+
+// SetRecoveryPointExpiry records when retention lets a recovery point go (zero: kept indefinitely);
+// it writes only when the value changes.
+func (s *Store) SetRecoveryPointExpiry(ctx context.Context, vault, name string, at time.Time) error {
+	var v any
+	if !at.IsZero() {
+		v = at.UTC()
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE recovery_points SET expires_at = $1 WHERE vault = $2 AND name = $3
+		AND expires_at IS DISTINCT FROM $1`, v, vault, name)
+	if err != nil {
+		return fmt.Errorf("record expiry of recovery point %q: %w", name, err)
+	}
+	return nil
+}

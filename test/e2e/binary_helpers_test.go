@@ -1,0 +1,44 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/cairnbackup/cairn/internal/localcluster"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// cairnBinary builds the cairn binary of this checkout once per test run, static as the agent
+// image needs it, into the cache (each run overwrites it).
+func cairnBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		bins, err := localcluster.DefaultBinaries()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(bins.Cache, "e2e", "cairn")
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", binPath, "./cmd/cairn")
+		build.Dir = bins.Repo
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = err
+			t.Logf("go build: %s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build cairn: %v", buildErr)
+	}
+	return binPath
+}
