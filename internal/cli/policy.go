@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
 func newPolicyCommand(env Env) *cobra.Command {
@@ -16,17 +19,9 @@ func newPolicyCommand(env Env) *cobra.Command {
 
 func newPolicyCreateCommand(env Env) *cobra.Command {
 	var p policy.Policy
-	var def, daily, weekly, monthly, yearly, output string
-	cmd := &cobra.Command{
-		Use:   "create NAME",
-		Short: "Create a policy",
-		Example: `  cairn policy create nightly --daily-at 02:30 --time-zone Europe/Berlin --retain 7d --weekly 4w --monthly 1y --keep-last 3
-  cairn policy create frequent --every-hours 4 --retain 2d`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
+	var def, daily, weekly, monthly, yearly string
+	cmd := vaultVerb[policy.Policy]{
+		check: func(args []string) error {
 			p.Name = args[0]
 			for _, d := range []struct {
 				flag, value string
@@ -42,24 +37,22 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 				}
 				*d.dst = v
 			}
-			if err := p.Validate(); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			created, err := c.CreatePolicy(cmd.Context(), p)
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, created); ok {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created policy %q\n", created.Name)
-			return nil
+			return p.Validate()
 		},
-	}
+		call: func(ctx context.Context, c *client.Client, _ []string) (policy.Policy, error) {
+			return c.CreatePolicy(ctx, p)
+		},
+		text: func(out io.Writer, created policy.Policy) error {
+			_, err := fmt.Fprintf(out, "created policy %q\n", created.Name)
+			return err
+		},
+	}.build(env, &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a policy",
+		Example: `  cairn policy create nightly --daily-at 02:30 --time-zone Europe/Berlin --retain 7d --weekly 4w --monthly 1y --keep-last 3
+  cairn policy create frequent --every-hours 4 --retain 2d`,
+		Args: cobra.ExactArgs(1),
+	})
 	fl := cmd.Flags()
 	fl.IntVar(&p.Schedule.EveryHours, "every-hours", 0, "back up every 1, 2, 4, 6, 8 or 12 hours")
 	fl.StringVar(&p.Schedule.DailyAt, "daily-at", "", "back up daily at HH:MM")
@@ -71,70 +64,35 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 	fl.StringVar(&monthly, "monthly", "", "keep the first successful recovery point of each month this long")
 	fl.StringVar(&yearly, "yearly", "", "keep the first successful recovery point of each year this long, e.g. 5y")
 	fl.IntVar(&p.Retention.KeepLast, "keep-last", 0, "never let retention delete the newest N successful recovery points")
-	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
 func newPolicyListCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the policies",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			list, err := c.ListPolicies(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
-				return err
-			}
-			t := newTable(cmd.OutOrStdout())
+	return vaultVerb[[]policy.Policy]{
+		call: func(ctx context.Context, c *client.Client, _ []string) ([]policy.Policy, error) {
+			return c.ListPolicies(ctx)
+		},
+		text: func(out io.Writer, list []policy.Policy) error {
+			t := newTable(out)
 			fmt.Fprintln(t, "NAME\tSCHEDULE\tRETENTION")
 			for _, p := range list {
 				fmt.Fprintf(t, "%s\t%s\t%s\n", p.Name, describeSchedule(p.Schedule), describeRetention(p.Retention))
 			}
 			return t.Flush()
 		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+	}.build(env, &cobra.Command{Use: "list", Short: "List the policies", Args: cobra.NoArgs})
 }
 
 func newPolicyShowCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show a policy",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			p, err := c.GetPolicy(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, p); ok {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "policy %q\n  schedule:  %s\n  retention: %s\n", p.Name, describeSchedule(p.Schedule), describeRetention(p.Retention))
-			return nil
+	return vaultVerb[policy.Policy]{
+		call: func(ctx context.Context, c *client.Client, args []string) (policy.Policy, error) {
+			return c.GetPolicy(ctx, args[0])
 		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+		text: func(out io.Writer, p policy.Policy) error {
+			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  retention: %s\n", p.Name, describeSchedule(p.Schedule), describeRetention(p.Retention))
+			return err
+		},
+	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a policy", Args: cobra.ExactArgs(1)})
 }
 
 func newPolicyDeleteCommand(env Env) *cobra.Command {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -16,33 +18,18 @@ func newAuditCommand(env Env) *cobra.Command {
 }
 
 func newAuditListCommand(env Env) *cobra.Command {
-	var output string
 	var limit int
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List audit entries, newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			if err := checkLimit(limit); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			list, more, err := collect(limit, func(limit int, cursor string) (wire.List[wire.AuditEntry], error) {
-				return c.ListAudit(cmd.Context(), client.AuditFilter{Limit: limit, Cursor: cursor})
+	var more bool
+	cmd := vaultVerb[[]wire.AuditEntry]{
+		check: func([]string) error { return checkLimit(limit) },
+		call: func(ctx context.Context, c *client.Client, _ []string) (list []wire.AuditEntry, err error) {
+			list, more, err = collect(limit, func(limit int, cursor string) (wire.List[wire.AuditEntry], error) {
+				return c.ListAudit(ctx, client.AuditFilter{Limit: limit, Cursor: cursor})
 			})
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
-				return err
-			}
-			t := newTable(cmd.OutOrStdout())
+			return list, err
+		},
+		text: func(out io.Writer, list []wire.AuditEntry) error {
+			t := newTable(out)
 			fmt.Fprintln(t, "TIME\tPRINCIPAL\tROLE\tOPERATION\tOBJECT\tSTATUS")
 			for _, e := range list {
 				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%d\n", formatTime(&e.Time), e.Principal, e.Role, e.Operation, orDash(e.Object), e.Status)
@@ -53,8 +40,7 @@ func newAuditListCommand(env Env) *cobra.Command {
 			noteMore(env.Stderr, more, len(list), "audit entries")
 			return nil
 		},
-	}
+	}.build(env, &cobra.Command{Use: "list", Short: "List audit entries, newest first", Args: cobra.NoArgs})
 	cmd.Flags().IntVar(&limit, "limit", 100, "show at most this many entries")
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +20,32 @@ func newClusterVaultCommands(env Env) []*cobra.Command {
 }
 
 func newClusterRegisterCommand(env Env) *cobra.Command {
-	var output, manifestFile, tokenFile string
-	cmd := &cobra.Command{
+	var manifestFile, tokenFile string
+	var vaultURL string
+	cmd := vaultVerb[wire.TrustGrant]{
+		check: func([]string) error {
+			if tokenFile == "" {
+				return nil
+			}
+			if _, err := os.Stat(tokenFile); err == nil {
+				return fmt.Errorf("--token-file %s exists: it may hold another cluster's token; remove it or pick another file", tokenFile)
+			}
+			return nil
+		},
+		call: func(ctx context.Context, c *client.Client, args []string) (wire.TrustGrant, error) {
+			vaultURL = c.URL()
+			g, err := c.RegisterCluster(ctx, wire.ClusterRegistration{Name: args[0]})
+			if err != nil {
+				return g, err
+			}
+			return g, writeTrustGrant(env, g, tokenFile, manifestFile)
+		},
+		text: func(out io.Writer, g wire.TrustGrant) error {
+			printTrustGrant(out, g, vaultURL, manifestFile, tokenFile)
+			return nil
+		},
+		outputHelp: "output format: table, json or yaml (json and yaml hold the token and the manifest)",
+	}.build(env, &cobra.Command{
 		Use:   "register NAME",
 		Short: "Register a cluster with the vault: prints its agent's token once and the agent's trust grant",
 		Long: `Register a cluster with the vault (contributors only). The vault answers with a trust grant: a
@@ -32,47 +57,32 @@ again grants anew.`,
   cairn cluster register prod --token-file prod-agent.token   # the token goes to the file only
   cairn cluster register prod -o json > prod-grant.json   # keep it secret: it holds the token`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			if tokenFile != "" {
-				if _, err := os.Stat(tokenFile); err == nil {
-					return fmt.Errorf("--token-file %s exists: it may hold another cluster's token; remove it or pick another file", tokenFile)
-				}
-			}
-			g, err := c.RegisterCluster(cmd.Context(), wire.ClusterRegistration{Name: args[0]})
-			if err != nil {
-				return err
-			}
-			if tokenFile != "" {
-				if err := os.WriteFile(tokenFile, []byte(g.AgentToken+"\n"), 0o600); err != nil {
-					fmt.Fprintf(env.Stderr, "could not write the token file; the agent token, shown only now, is:\n%s\n", g.AgentToken)
-					return fmt.Errorf("write --token-file: %w", err)
-				}
-			}
-			if manifestFile != "" {
-				if err := os.WriteFile(manifestFile, []byte(g.Manifest), 0o644); err != nil {
-					// The token is shown once: do not lose it because the file could not be written.
-					fmt.Fprintf(env.Stderr, "could not write the manifest; the agent token, shown only now, is:\n%s\n", g.AgentToken)
-					return fmt.Errorf("write --manifest-file: %w", err)
-				}
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, g); ok {
-				return err
-			}
-			printTrustGrant(cmd.OutOrStdout(), g, c.URL(), manifestFile, tokenFile)
-			return nil
-		},
-	}
+	})
 	cmd.Flags().StringVar(&manifestFile, "manifest-file", "", "write the agent's trust-grant manifest (YAML) to this file")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "write the agent token to this new file (mode 0600) instead of printing it")
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml (json and yaml hold the token and the manifest)")
 	return cmd
+}
+
+// writeTrustGrant writes the agent token and the manifest to the files asked for. The token is
+// shown only once: if a file cannot be written, it goes to stderr rather than being lost.
+func writeTrustGrant(env Env, g wire.TrustGrant, tokenFile, manifestFile string) error {
+	for _, f := range []struct{ flag, path, data string }{
+		{"token-file", tokenFile, g.AgentToken + "\n"},
+		{"manifest-file", manifestFile, g.Manifest},
+	} {
+		if f.path == "" {
+			continue
+		}
+		mode := os.FileMode(0o644)
+		if f.flag == "token-file" {
+			mode = 0o600
+		}
+		if err := os.WriteFile(f.path, []byte(f.data), mode); err != nil {
+			fmt.Fprintf(env.Stderr, "could not write the --%s; the agent token, shown only now, is:\n%s\n", f.flag, g.AgentToken)
+			return fmt.Errorf("write --%s: %w", f.flag, err)
+		}
+	}
+	return nil
 }
 
 func printTrustGrant(out io.Writer, g wire.TrustGrant, vaultURL, manifestFile, tokenFile string) {
@@ -98,29 +108,15 @@ func printTrustGrant(out io.Writer, g wire.TrustGrant, vaultURL, manifestFile, t
 }
 
 func newClusterListCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the clusters registered with the vault, with their agents' health",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
+	return vaultVerb[[]wire.Cluster]{
+		call: func(ctx context.Context, c *client.Client, _ []string) ([]wire.Cluster, error) {
 			list, _, err := collect(0, func(limit int, cursor string) (wire.List[wire.Cluster], error) {
-				return c.ListClusters(cmd.Context(), client.ClusterFilter{Limit: limit, Cursor: cursor})
+				return c.ListClusters(ctx, client.ClusterFilter{Limit: limit, Cursor: cursor})
 			})
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
-				return err
-			}
-			t := newTable(cmd.OutOrStdout())
+			return list, err
+		},
+		text: func(out io.Writer, list []wire.Cluster) error {
+			t := newTable(out)
 			fmt.Fprintln(t, "NAME\tHEALTH\tLAST HEARTBEAT\tAGENT\tKUBERNETES\tREGISTERED")
 			for _, cl := range list {
 				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.Name, cl.Health, formatTime(cl.LastHeartbeat), orDash(cl.AgentVersion),
@@ -128,73 +124,39 @@ func newClusterListCommand(env Env) *cobra.Command {
 			}
 			return t.Flush()
 		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+	}.build(env, &cobra.Command{Use: "list", Short: "List the clusters registered with the vault, with their agents' health", Args: cobra.NoArgs})
 }
 
 func newClusterShowCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show a registered cluster and its agent",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			cl, err := c.GetCluster(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, cl); ok {
-				return err
-			}
-			printCluster(cmd.OutOrStdout(), cl)
-			return nil
+	return vaultVerb[wire.Cluster]{
+		call: func(ctx context.Context, c *client.Client, args []string) (wire.Cluster, error) {
+			return c.GetCluster(ctx, args[0])
 		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+		text: printCluster,
+	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a registered cluster and its agent", Args: cobra.ExactArgs(1)})
 }
 
-func printCluster(out io.Writer, cl wire.Cluster) {
-	fmt.Fprintf(out, "cluster %q\n  health:          %s\n  registered:      %s\n  last heartbeat:  %s\n  agent version:   %s\n  kubernetes:      %s\n",
+func printCluster(out io.Writer, cl wire.Cluster) error {
+	_, err := fmt.Fprintf(out, "cluster %q\n  health:          %s\n  registered:      %s\n  last heartbeat:  %s\n  agent version:   %s\n  kubernetes:      %s\n",
 		cl.Name, cl.Health, formatTime(&cl.RegisteredAt), formatTime(cl.LastHeartbeat), orDash(cl.AgentVersion), orDash(cl.KubernetesVersion))
+	return err
 }
 
 func newClusterRevokeCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
+	return vaultVerb[wire.Cluster]{
+		call: func(ctx context.Context, c *client.Client, args []string) (wire.Cluster, error) {
+			return c.RevokeCluster(ctx, args[0])
+		},
+		text: func(out io.Writer, cl wire.Cluster) error {
+			_, err := fmt.Fprintf(out, "revoked cluster %q: its agent's token is refused from its next call, its queued and running jobs fail; "+
+				"cairn cluster register %s grants anew\n", cl.Name, cl.Name)
+			return err
+		},
+	}.build(env, &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "Revoke a cluster's trust grant: its agent is refused from its next call and its jobs fail",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			cl, err := c.RevokeCluster(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, cl); ok {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked cluster %q: its agent's token is refused from its next call, its queued and running jobs fail; "+
-				"cairn cluster register %s grants anew\n", cl.Name, cl.Name)
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+	})
 }
 
 func orDash(s string) string {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,23 +35,8 @@ var secretKeyPattern = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 func newInstanceCreateCommand(env Env) *cobra.Command {
 	var spec wire.InstanceSpec
 	var sf scopeFlags
-	var output string
-	cmd := &cobra.Command{
-		Use:   "create NAME --cluster C --policy P --storage URL --passphrase-secret NAME",
-		Short: "Protect a cluster: back it up on a policy's schedule into a storage location",
-		Long: `Create a backup instance. The cluster's agent backs it up on the policy's schedule into the storage
-location and keeps its recovery points as the policy's retention says. The vault holds no storage
-credential: the agent reads it from its environment, and the repository passphrase from its secret
-named by --passphrase-secret (the file of that name in the agent's secrets directory, or the
-environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for cairn backup create.`,
-		Example: `  cairn instance create shop-nightly --cluster prod --policy nightly \
-      --storage s3://backups/prod?region=eu-west-1 --passphrase-secret prod-repo \
-      --include-namespaces 'shop,team-*' --exclude-resources events --backup-hook shop/db-freeze`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
+	cmd := vaultVerb[wire.Instance]{
+		check: func(args []string) error {
 			spec.Name = args[0]
 			if err := checkInstanceSpec(spec); err != nil {
 				return err
@@ -66,22 +52,29 @@ environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for c
 					return fmt.Errorf("--backup-hook: %w", err)
 				}
 			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			inst, err := c.CreateInstance(cmd.Context(), spec)
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, inst); ok {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created instance %q: cluster %s, policy %s, next backup %s\n",
-				inst.Name, inst.Cluster, inst.Policy, formatTime(inst.NextBackup))
 			return nil
 		},
-	}
+		call: func(ctx context.Context, c *client.Client, _ []string) (wire.Instance, error) {
+			return c.CreateInstance(ctx, spec)
+		},
+		text: func(out io.Writer, inst wire.Instance) error {
+			_, err := fmt.Fprintf(out, "created instance %q: cluster %s, policy %s, next backup %s\n",
+				inst.Name, inst.Cluster, inst.Policy, formatTime(inst.NextBackup))
+			return err
+		},
+	}.build(env, &cobra.Command{
+		Use:   "create NAME --cluster C --policy P --storage URL --passphrase-secret NAME",
+		Short: "Protect a cluster: back it up on a policy's schedule into a storage location",
+		Long: `Create a backup instance. The cluster's agent backs it up on the policy's schedule into the storage
+location and keeps its recovery points as the policy's retention says. The vault holds no storage
+credential: the agent reads it from its environment, and the repository passphrase from its secret
+named by --passphrase-secret (the file of that name in the agent's secrets directory, or the
+environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for cairn backup create.`,
+		Example: `  cairn instance create shop-nightly --cluster prod --policy nightly \
+      --storage s3://backups/prod?region=eu-west-1 --passphrase-secret prod-repo \
+      --include-namespaces 'shop,team-*' --exclude-resources events --backup-hook shop/db-freeze`,
+		Args: cobra.ExactArgs(1),
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&spec.Cluster, "cluster", "", "the registered cluster to back up (required; cairn cluster list)")
 	fl.StringVar(&spec.Policy, "policy", "", "the policy: schedule and retention (required; cairn policy list)")
@@ -91,7 +84,6 @@ environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for c
 	fl.BoolVar(&spec.Backup.SnapshotVolumes, "snapshot-volumes", true, "snapshot the persistent volumes of the claims in scope (CSI volume snapshots)")
 	fl.StringVar(&spec.Backup.SnapshotClass, "snapshot-class", "", "VolumeSnapshotClass to use (default: each CSI driver's default class)")
 	fl.StringArrayVar(&spec.Backup.BackupHooks, "backup-hook", nil, "run the hooks of BackupHook NAMESPACE/NAME around each backup (repeat for more)")
-	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
@@ -140,31 +132,17 @@ func checkStorageURL(raw string) error {
 
 func newInstanceListCommand(env Env) *cobra.Command {
 	var f client.InstanceFilter
-	var output string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the backup instances",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
+	cmd := vaultVerb[[]wire.Instance]{
+		call: func(ctx context.Context, c *client.Client, _ []string) ([]wire.Instance, error) {
 			list, _, err := collect(0, func(limit int, cursor string) (wire.List[wire.Instance], error) {
 				g := f
 				g.Limit, g.Cursor = limit, cursor
-				return c.ListInstances(cmd.Context(), g)
+				return c.ListInstances(ctx, g)
 			})
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
-				return err
-			}
-			t := newTable(cmd.OutOrStdout())
+			return list, err
+		},
+		text: func(out io.Writer, list []wire.Instance) error {
+			t := newTable(out)
 			fmt.Fprintln(t, "NAME\tCLUSTER\tPOLICY\tSTATE\tNEXT BACKUP\tNAMESPACES\tSTORAGE")
 			for _, in := range list {
 				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Cluster, in.Policy, in.State, formatTime(in.NextBackup),
@@ -172,10 +150,9 @@ func newInstanceListCommand(env Env) *cobra.Command {
 			}
 			return t.Flush()
 		},
-	}
+	}.build(env, &cobra.Command{Use: "list", Short: "List the backup instances", Args: cobra.NoArgs})
 	cmd.Flags().StringVar(&f.Cluster, "cluster", "", "only the instances of this cluster")
 	cmd.Flags().StringVar(&f.Policy, "policy", "", "only the instances on this policy")
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
@@ -186,48 +163,40 @@ type instanceDetail struct {
 }
 
 func newInstanceShowCommand(env Env) *cobra.Command {
-	var output string
 	var points int
-	cmd := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show an instance: what it backs up, its state, its next backup and its latest recovery points",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
+	cmd := vaultVerb[instanceDetail]{
+		check: func([]string) error {
 			if points < 0 {
 				return fmt.Errorf("--recovery-points %d: use 0 or more", points)
 			}
-			c, err := vaultClient(env)
+			return nil
+		},
+		call: func(ctx context.Context, c *client.Client, args []string) (instanceDetail, error) {
+			in, err := c.GetInstance(ctx, args[0])
 			if err != nil {
-				return err
-			}
-			in, err := c.GetInstance(cmd.Context(), args[0])
-			if err != nil {
-				return err
+				return instanceDetail{}, err
 			}
 			d := instanceDetail{Instance: in, RecoveryPoints: []wire.RecoveryPoint{}}
 			if points > 0 {
-				rps, err := c.ListRecoveryPoints(cmd.Context(), client.RecoveryPointFilter{Instance: in.Name, Limit: points})
+				rps, err := c.ListRecoveryPoints(ctx, client.RecoveryPointFilter{Instance: in.Name, Limit: points})
 				if err != nil {
-					return err
+					return instanceDetail{}, err
 				}
 				d.RecoveryPoints = rps.Items
 			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, d); ok {
-				return err
-			}
-			printInstance(cmd.OutOrStdout(), d)
-			return nil
+			return d, nil
 		},
-	}
+		text: printInstance,
+	}.build(env, &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show an instance: what it backs up, its state, its next backup and its latest recovery points",
+		Args:  cobra.ExactArgs(1),
+	})
 	cmd.Flags().IntVar(&points, "recovery-points", 5, "how many of the latest recovery points to show")
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
-func printInstance(out io.Writer, d instanceDetail) {
+func printInstance(out io.Writer, d instanceDetail) error {
 	in, b := d.Instance, d.Backup
 	fmt.Fprintf(out, "instance %q\n", in.Name)
 	fmt.Fprintf(out, "  cluster:         %s\n  policy:          %s\n  state:           %s\n", in.Cluster, in.Policy, in.State)
@@ -260,11 +229,11 @@ func printInstance(out io.Writer, d instanceDetail) {
 	fmt.Fprintf(out, "  created:         %s\n  last scheduled:  %s\n  next backup:     %s\n",
 		formatTime(&in.CreatedAt), formatTime(in.LastScheduled), formatTime(in.NextBackup))
 	if len(d.RecoveryPoints) == 0 {
-		fmt.Fprintln(out, "\nno recovery point yet")
-		return
+		_, err := fmt.Fprintln(out, "\nno recovery point yet")
+		return err
 	}
 	fmt.Fprintln(out, "\nlatest recovery points:")
-	_ = printRecoveryPoints(out, d.RecoveryPoints)
+	return printRecoveryPoints(out, d.RecoveryPoints)
 }
 
 func describeNamespaces(b wire.BackupConfig) string {
@@ -358,75 +327,49 @@ func waitAndReport(cmd *cobra.Command, c *client.Client, j wire.Job, output stri
 }
 
 func newInstanceStopCommand(env Env) *cobra.Command {
-	var output string
 	var deleteData, yes bool
-	cmd := &cobra.Command{
+	cmd := vaultVerb[wire.Instance]{
+		check: func(args []string) error {
+			if deleteData && !yes {
+				return fmt.Errorf("--delete-data deletes every recovery point of instance %q and its volume snapshots, which cannot be undone: add --yes to confirm", args[0])
+			}
+			return nil
+		},
+		call: func(ctx context.Context, c *client.Client, args []string) (wire.Instance, error) {
+			return c.StopInstance(ctx, args[0], wire.StopRequest{DeleteData: deleteData})
+		},
+		text: func(out io.Writer, in wire.Instance) error {
+			if deleteData {
+				_, err := fmt.Fprintf(out, "stopped instance %q (%s): its recovery points are being deleted (cairn job list --instance %s)\n", in.Name, in.State, in.Name)
+				return err
+			}
+			_, err := fmt.Fprintf(out, "stopped instance %q (%s): no more scheduled backups; its recovery points are kept; cairn instance resume %s restarts it\n",
+				in.Name, in.State, in.Name)
+			return err
+		},
+	}.build(env, &cobra.Command{
 		Use:   "stop NAME",
 		Short: "Stop an instance's scheduled backups, keeping its recovery points (or, with --delete-data --yes, deleting them)",
 		Long: `Stop an instance: no more scheduled backups; its recovery points are kept and retention pauses.
 With --delete-data every recovery point of the instance is deleted (a retention-delete job each, which
 also deletes its volume snapshots); that cannot be undone, so it needs --yes.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			if deleteData && !yes {
-				return fmt.Errorf("--delete-data deletes every recovery point of instance %q and its volume snapshots, which cannot be undone: add --yes to confirm", args[0])
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			in, err := c.StopInstance(cmd.Context(), args[0], wire.StopRequest{DeleteData: deleteData})
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, in); ok {
-				return err
-			}
-			if deleteData {
-				fmt.Fprintf(cmd.OutOrStdout(), "stopped instance %q (%s): its recovery points are being deleted (cairn job list --instance %s)\n", in.Name, in.State, in.Name)
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "stopped instance %q (%s): no more scheduled backups; its recovery points are kept; cairn instance resume %s restarts it\n",
-				in.Name, in.State, in.Name)
-			return nil
-		},
-	}
+	})
 	cmd.Flags().BoolVar(&deleteData, "delete-data", false, "also delete every recovery point of the instance (needs --yes)")
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm --delete-data")
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
 func newInstanceResumeCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "resume NAME",
-		Short: "Resume a stopped instance's scheduled backups",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			in, err := c.ResumeInstance(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, in); ok {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "resumed instance %q (%s): next backup %s\n", in.Name, in.State, formatTime(in.NextBackup))
-			return nil
+	return vaultVerb[wire.Instance]{
+		call: func(ctx context.Context, c *client.Client, args []string) (wire.Instance, error) {
+			return c.ResumeInstance(ctx, args[0])
 		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+		text: func(out io.Writer, in wire.Instance) error {
+			_, err := fmt.Fprintf(out, "resumed instance %q (%s): next backup %s\n", in.Name, in.State, formatTime(in.NextBackup))
+			return err
+		},
+	}.build(env, &cobra.Command{Use: "resume NAME", Short: "Resume a stopped instance's scheduled backups", Args: cobra.ExactArgs(1)})
 }
 
 func newInstanceDeleteCommand(env Env) *cobra.Command {

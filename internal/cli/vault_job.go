@@ -38,42 +38,21 @@ var (
 
 func newJobListCommand(env Env) *cobra.Command {
 	var f client.JobFilter
-	var output string
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List jobs, newest first",
-		Example: `  cairn job list --state running
-  cairn job list --instance shop-nightly --kind backup --limit 10`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			if err := checkChoice("state", f.State, jobStates); err != nil {
-				return err
-			}
-			if err := checkChoice("kind", f.Kind, jobKinds); err != nil {
-				return err
-			}
-			if err := checkLimit(f.Limit); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			jobs, more, err := collect(f.Limit, func(limit int, cursor string) (wire.List[wire.Job], error) {
+	var more bool
+	cmd := vaultVerb[[]wire.Job]{
+		check: func([]string) error {
+			return errors.Join(checkChoice("state", f.State, jobStates), checkChoice("kind", f.Kind, jobKinds), checkLimit(f.Limit))
+		},
+		call: func(ctx context.Context, c *client.Client, _ []string) (jobs []wire.Job, err error) {
+			jobs, more, err = collect(f.Limit, func(limit int, cursor string) (wire.List[wire.Job], error) {
 				g := f
 				g.Limit, g.Cursor = limit, cursor
-				return c.ListJobs(cmd.Context(), g)
+				return c.ListJobs(ctx, g)
 			})
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, jobs); ok {
-				return err
-			}
-			t := newTable(cmd.OutOrStdout())
+			return jobs, err
+		},
+		text: func(out io.Writer, jobs []wire.Job) error {
+			t := newTable(out)
 			fmt.Fprintln(t, "ID\tKIND\tINSTANCE\tCLUSTER\tSTATE\tTRIGGER\tCREATED\tDURATION\tPROGRESS\tERROR")
 			for _, j := range jobs {
 				fmt.Fprintf(t, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Kind, j.Instance, j.Cluster, jobState(j), j.Trigger,
@@ -85,48 +64,44 @@ func newJobListCommand(env Env) *cobra.Command {
 			noteMore(env.Stderr, more, len(jobs), "jobs")
 			return nil
 		},
-	}
+	}.build(env, &cobra.Command{
+		Use:   "list",
+		Short: "List jobs, newest first",
+		Example: `  cairn job list --state running
+  cairn job list --instance shop-nightly --kind backup --limit 10`,
+		Args: cobra.NoArgs,
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&f.State, "state", "", "only jobs in this state: "+strings.Join(jobStates, ", "))
 	fl.StringVar(&f.Kind, "kind", "", "only jobs of this kind: "+strings.Join(jobKinds, ", "))
 	fl.StringVar(&f.Instance, "instance", "", "only the jobs of this instance")
 	fl.StringVar(&f.Cluster, "cluster", "", "only the jobs run in this cluster")
 	fl.IntVar(&f.Limit, "limit", 100, "show at most this many jobs")
-	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
-func newJobShowCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a job: its state, progress, timings, error and result",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			j, err := c.GetJob(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, j); ok {
-				return err
-			}
-			printJob(cmd.OutOrStdout(), j, env.now())
-			return nil
+// jobVerb is a verb on the job named by its one argument.
+func jobVerb(env Env, cmd *cobra.Command, call func(ctx context.Context, c *client.Client, id int64) (wire.Job, error),
+	text func(io.Writer, wire.Job) error) *cobra.Command {
+	var id int64
+	cmd.Args = cobra.ExactArgs(1)
+	return vaultVerb[wire.Job]{
+		check: func(args []string) (err error) {
+			id, err = parseJobID(args[0])
+			return err
 		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+		call: func(ctx context.Context, c *client.Client, _ []string) (wire.Job, error) { return call(ctx, c, id) },
+		text: text,
+	}.build(env, cmd)
+}
+
+func newJobShowCommand(env Env) *cobra.Command {
+	return jobVerb(env, &cobra.Command{Use: "show ID", Short: "Show a job: its state, progress, timings, error and result"},
+		func(ctx context.Context, c *client.Client, id int64) (wire.Job, error) { return c.GetJob(ctx, id) },
+		func(out io.Writer, j wire.Job) error {
+			printJob(out, j, env.now())
+			return nil
+		})
 }
 
 func newJobLogsCommand(env Env) *cobra.Command {
@@ -178,40 +153,16 @@ or one YAML document.`,
 }
 
 func newJobCancelCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "cancel ID",
-		Short: "Cancel a job: a queued one at once, a running one when its agent next reports",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			j, err := c.CancelJob(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, j); ok {
-				return err
-			}
+	return jobVerb(env, &cobra.Command{Use: "cancel ID", Short: "Cancel a job: a queued one at once, a running one when its agent next reports"},
+		func(ctx context.Context, c *client.Client, id int64) (wire.Job, error) { return c.CancelJob(ctx, id) },
+		func(out io.Writer, j wire.Job) error {
 			if j.State == wire.JobCancelled {
-				fmt.Fprintf(cmd.OutOrStdout(), "cancelled %s job %d\n", j.Kind, j.ID)
-				return nil
+				_, err := fmt.Fprintf(out, "cancelled %s job %d\n", j.Kind, j.ID)
+				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "asked the agent to cancel %s job %d (%s); it stops at its next report: cairn job show %d\n", j.Kind, j.ID, j.State, j.ID)
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+			_, err := fmt.Fprintf(out, "asked the agent to cancel %s job %d (%s); it stops at its next report: cairn job show %d\n", j.Kind, j.ID, j.State, j.ID)
+			return err
+		})
 }
 
 // parseJobID reads a job ID argument.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -23,45 +24,33 @@ func newRecoveryPointCommand(env Env) *cobra.Command {
 
 func newRecoveryPointListCommand(env Env) *cobra.Command {
 	var f client.RecoveryPointFilter
-	var output string
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List recovery points, newest first",
-		Example: `  cairn recovery-point list --instance shop-nightly --limit 10`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			if err := checkLimit(f.Limit); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			list, more, err := collect(f.Limit, func(limit int, cursor string) (wire.List[wire.RecoveryPoint], error) {
+	var more bool
+	cmd := vaultVerb[[]wire.RecoveryPoint]{
+		check: func([]string) error { return checkLimit(f.Limit) },
+		call: func(ctx context.Context, c *client.Client, _ []string) (list []wire.RecoveryPoint, err error) {
+			list, more, err = collect(f.Limit, func(limit int, cursor string) (wire.List[wire.RecoveryPoint], error) {
 				g := f
 				g.Limit, g.Cursor = limit, cursor
-				return c.ListRecoveryPoints(cmd.Context(), g)
+				return c.ListRecoveryPoints(ctx, g)
 			})
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, list); ok {
-				return err
-			}
-			if err := printRecoveryPoints(cmd.OutOrStdout(), list); err != nil {
+			return list, err
+		},
+		text: func(out io.Writer, list []wire.RecoveryPoint) error {
+			if err := printRecoveryPoints(out, list); err != nil {
 				return err
 			}
 			noteMore(env.Stderr, more, len(list), "recovery points")
 			return nil
 		},
-	}
+	}.build(env, &cobra.Command{
+		Use:     "list",
+		Short:   "List recovery points, newest first",
+		Example: `  cairn recovery-point list --instance shop-nightly --limit 10`,
+		Args:    cobra.NoArgs,
+	})
 	cmd.Flags().StringVar(&f.Instance, "instance", "", "only the recovery points of this instance")
 	cmd.Flags().StringVar(&f.Cluster, "cluster", "", "only the recovery points of this cluster")
 	cmd.Flags().IntVar(&f.Limit, "limit", 100, "show at most this many recovery points")
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
@@ -93,35 +82,15 @@ func describeExpiry(rp wire.RecoveryPoint) string {
 }
 
 func newRecoveryPointShowCommand(env Env) *cobra.Command {
-	var output string
-	cmd := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show a recovery point",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			rp, err := c.GetRecoveryPoint(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if ok, err := printStructured(cmd.OutOrStdout(), output, rp); ok {
-				return err
-			}
-			printRecoveryPoint(cmd.OutOrStdout(), rp)
-			return nil
+	return vaultVerb[wire.RecoveryPoint]{
+		call: func(ctx context.Context, c *client.Client, args []string) (wire.RecoveryPoint, error) {
+			return c.GetRecoveryPoint(ctx, args[0])
 		},
-	}
-	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
-	return cmd
+		text: printRecoveryPoint,
+	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a recovery point", Args: cobra.ExactArgs(1)})
 }
 
-func printRecoveryPoint(out io.Writer, rp wire.RecoveryPoint) {
+func printRecoveryPoint(out io.Writer, rp wire.RecoveryPoint) error {
 	kind := "scheduled"
 	if rp.OnDemand {
 		kind = "on demand"
@@ -136,5 +105,6 @@ func printRecoveryPoint(out io.Writer, rp wire.RecoveryPoint) {
 	fmt.Fprintf(out, "  size:        %s raw, %s stored\n", humanBytes(rp.RawBytes), humanBytes(rp.StoredBytes))
 	fmt.Fprintf(out, "  volumes:     %s snapshotted, %s of snapshots\n", describeVolumes(rp), humanBytes(rp.SnapshotBytes))
 	fmt.Fprintf(out, "  expires:     %s\n", describeExpiry(rp))
-	fmt.Fprintf(out, "restore it: cairn restore create --from %s [--target-cluster CLUSTER] --wait\n", rp.Name)
+	_, err := fmt.Fprintf(out, "restore it: cairn restore create --from %s [--target-cluster CLUSTER] --wait\n", rp.Name)
+	return err
 }
