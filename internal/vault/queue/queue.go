@@ -19,15 +19,18 @@ type BackupTrigger struct {
 }
 
 // Backup queues a backup job of the instance, making recovery point
-// <instance>-<yyyymmddhhmmss> (UTC, at) with a suffix when the name is taken. The scheduler uses it too.
+// <instance>-<yyyymmddhhmmss> (UTC, at) with a suffix when the name is taken.
 func Backup(ctx context.Context, st *store.Store, vault string, in wire.Instance, at time.Time, t BackupTrigger) (wire.Job, error) {
-	name, err := st.UniqueRecoveryPointName(ctx, vault, in.Name+"-"+at.UTC().Format("20060102150405"))
-	if err != nil {
-		return wire.Job{}, err
-	}
-	return st.CreateJob(ctx, vault, store.NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: name,
+	return st.QueueBackup(ctx, vault, BackupJob(in, at, t))
+}
+
+// BackupJob is the backup job of the instance for a run at at; the store makes its recovery
+// point name unique.
+func BackupJob(in wire.Instance, at time.Time, t BackupTrigger) store.NewJob {
+	name := in.Name + "-" + at.UTC().Format("20060102150405")
+	return store.NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: name,
 		Trigger: t.Trigger, CreatedBy: t.By, Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: name, Config: in.Backup,
-			Storage: in.Storage, OnDemand: t.OnDemand, ExpiresAt: t.ExpiresAt}}})
+			Storage: in.Storage, OnDemand: t.OnDemand, ExpiresAt: t.ExpiresAt}}}
 }
 
 // Deletions queues a retention-delete job for each live recovery point of the instance that

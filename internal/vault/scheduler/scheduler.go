@@ -102,14 +102,8 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 		}
 	}
 	if len(due) > 0 {
-		busy, err := s.st.OpenJobInstances(ctx, vault, wire.KindBackup)
-		if err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		for _, sc := range due {
-			if err := s.schedule(ctx, vault, sc.in, sc.at, busy[sc.in.Name]); err != nil {
-				errs = append(errs, fmt.Errorf("instance %q: %w", sc.in.Name, err))
-			}
+		if err := s.schedule(ctx, vault, due); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	zones := map[string]*time.Location{}
@@ -147,19 +141,33 @@ func dueRun(in wire.Instance, pol policy.Policy, now time.Time) (time.Time, bool
 	return due[len(due)-1], true, nil
 }
 
-// schedule queues one backup for the run due at, unless a backup of the instance is still queued
-// or running (busy): that one absorbs the runs that come due meanwhile.
-func (s *Scheduler) schedule(ctx context.Context, vault string, in wire.Instance, at time.Time, busy bool) error {
-	if !busy {
-		job, err := queue.Backup(ctx, s.st, vault, in, at, queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"})
-		if err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "scheduled backup queued", "vault", vault, "instance", in.Name, "job", job.ID, "due", at)
-	} else {
-		s.log.InfoContext(ctx, "scheduled backup skipped: the previous one is still queued or running", "vault", vault, "instance", in.Name, "due", at)
+// schedule queues one backup for each due run, except for instances whose backup is still queued
+// or running: that one absorbs the runs that come due meanwhile. Either way the run is recorded.
+func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled) error {
+	busy, err := s.st.OpenJobInstances(ctx, vault, wire.KindBackup)
+	if err != nil {
+		return err
 	}
-	return s.st.SetLastScheduled(ctx, vault, in.Name, at)
+	runs := make([]store.ScheduledRun, len(due))
+	for i, sc := range due {
+		runs[i] = store.ScheduledRun{Instance: sc.in.Name, At: sc.at}
+		if !busy[sc.in.Name] {
+			j := queue.BackupJob(sc.in, sc.at, queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"})
+			runs[i].Backup = &j
+		}
+	}
+	ids, err := s.st.RecordRuns(ctx, vault, runs)
+	queued := 0
+	for _, r := range runs {
+		switch {
+		case r.Backup == nil:
+			s.log.InfoContext(ctx, "scheduled backup skipped: the previous one is still queued or running", "vault", vault, "instance", r.Instance, "due", r.At)
+		case queued < len(ids):
+			s.log.InfoContext(ctx, "scheduled backup queued", "vault", vault, "instance", r.Instance, "job", ids[queued], "due", r.At)
+			queued++
+		}
+	}
+	return err
 }
 
 // retain evaluates the instance's live recovery points (newest first) and queues a deletion for

@@ -35,6 +35,84 @@ func leaseKey(j NewJob) any {
 	return j.Instance
 }
 
+// QueueBackup queues a backup job. Its recovery point is named j.RecoveryPoint, or that with a
+// suffix (-2, -3, ...) when a backup job of the vault has taken the name; the name chosen is
+// written into the job's spec in the same transaction.
+func (s *Store) QueueBackup(ctx context.Context, vault string, j NewJob) (wire.Job, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = queueBackup(ctx, tx, vault, j, s.now())
+		return err
+	})
+	if err != nil {
+		return wire.Job{}, err
+	}
+	return s.GetJob(ctx, vault, id)
+}
+
+func queueBackup(ctx context.Context, tx *sql.Tx, vault string, j NewJob, now time.Time) (int64, error) {
+	name, err := uniqueRecoveryPointName(ctx, tx, vault, j.RecoveryPoint)
+	if err != nil {
+		return 0, err
+	}
+	j.RecoveryPoint = name
+	if j.Spec.Backup != nil {
+		spec := *j.Spec.Backup
+		spec.RecoveryPoint = name
+		j.Spec.Backup = &spec
+	}
+	return insertJob(ctx, tx, vault, j, now)
+}
+
+// ScheduledRun is a run of an instance's schedule the scheduler records.
+type ScheduledRun struct {
+	Instance string
+	At       time.Time
+	// Backup is the job the run queues (named as QueueBackup names it); nil when a backup of the
+	// instance still queued or running absorbs the run.
+	Backup *NewJob
+}
+
+// runsPerTransaction bounds how long RecordRuns holds the database's write lock at a time.
+const runsPerTransaction = 500
+
+// RecordRuns queues the runs' backups and records each run's time as its instance's last
+// scheduled run, a run's job and its record in the same transaction, many runs to a transaction
+// (a commit per run would make the top of the hour take seconds per thousand instances). It
+// returns the IDs of the jobs it queued, in order.
+func (s *Store) RecordRuns(ctx context.Context, vault string, runs []ScheduledRun) ([]int64, error) {
+	var ids []int64
+	for len(runs) > 0 {
+		batch := runs[:min(len(runs), runsPerTransaction)]
+		var queued []int64
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			queued = queued[:0]
+			now := s.now()
+			for _, r := range batch {
+				if r.Backup != nil {
+					id, err := queueBackup(ctx, tx, vault, *r.Backup, now)
+					if err != nil {
+						return fmt.Errorf("instance %q: %w", r.Instance, err)
+					}
+					queued = append(queued, id)
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`,
+					r.At.UTC(), vault, r.Instance); err != nil {
+					return fmt.Errorf("record schedule of instance %q: %w", r.Instance, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, queued...)
+		runs = runs[len(batch):]
+	}
+	return ids, nil
+}
+
 // CreateJob queues a job.
 func (s *Store) CreateJob(ctx context.Context, vault string, j NewJob) (wire.Job, error) {
 	var id int64
@@ -344,7 +422,8 @@ type Expired struct {
 
 // ExpireLeases fails the running jobs whose lease ran out ("agent stopped reporting") and queues a
 // retry of a backup that has attempts left. The retry makes a new recovery point and first deletes
-// the incomplete one of the failed attempt. newName names a retry's recovery point.
+// the incomplete one of the failed attempt. newName names a retry's recovery point (made unique
+// as QueueBackup makes it).
 func (s *Store) ExpireLeases(ctx context.Context, newName func(instance string, attempt int) string) ([]Expired, error) {
 	now := s.now().UTC()
 	// state = 'running' written out: the partial index jobs_running_by_lease serves it.
@@ -384,9 +463,8 @@ func (s *Store) ExpireLeases(ctx context.Context, newName func(instance string, 
 			if j.Kind == wire.KindBackup && j.Spec.Backup != nil && j.Attempt < MaxAttempts {
 				spec := *j.Spec.Backup
 				spec.DeleteIncomplete = append(append([]string{}, spec.DeleteIncomplete...), spec.RecoveryPoint)
-				spec.RecoveryPoint = newName(j.Instance, j.Attempt+1)
-				e.Retry, err = insertJob(ctx, tx, e.Vault, NewJob{Kind: j.Kind, Instance: j.Instance, Cluster: j.Cluster,
-					RecoveryPoint: spec.RecoveryPoint, Trigger: "retry", CreatedBy: "vault", Attempt: j.Attempt + 1,
+				e.Retry, err = queueBackup(ctx, tx, e.Vault, NewJob{Kind: j.Kind, Instance: j.Instance, Cluster: j.Cluster,
+					RecoveryPoint: newName(j.Instance, j.Attempt+1), Trigger: "retry", CreatedBy: "vault", Attempt: j.Attempt + 1,
 					Spec: wire.JobSpec{Backup: &spec}}, now)
 				if err != nil {
 					return err
@@ -439,13 +517,18 @@ func (s *Store) OpenJobInstances(ctx context.Context, vault, kind string) (map[s
 	return open, rows.Err()
 }
 
-// UniqueRecoveryPointName returns base, or base with a numeric suffix, so that no backup job of
+// querier is what a lookup needs of a database or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// uniqueRecoveryPointName returns base, or base with a numeric suffix, so that no backup job of
 // the vault has made or is making a recovery point of that name.
-func (s *Store) UniqueRecoveryPointName(ctx context.Context, vault, base string) (string, error) {
+func uniqueRecoveryPointName(ctx context.Context, q querier, vault, base string) (string, error) {
 	name := base
 	for i := 2; ; i++ {
 		var n int
-		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE vault = $1 AND kind = $2 AND recovery_point = $3`,
+		err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE vault = $1 AND kind = $2 AND recovery_point = $3`,
 			vault, wire.KindBackup, name).Scan(&n)
 		if err != nil {
 			return "", fmt.Errorf("check recovery point name %q: %w", name, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -323,6 +324,54 @@ func TestPaging(t *testing.T) {
 		audit, err := st.ListAudit(ctx, "prod", Page{})
 		if err != nil || len(audit.Items) != 1 || audit.Items[0].Principal != "alice" {
 			t.Fatalf("audit: %+v %v", audit, err)
+		}
+	})
+}
+
+func TestRecordRunsNamesUniquelyAcrossTransactions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *Store) {
+		ctx := t.Context()
+		newVault(t, st)
+		shop, web := protect(t, st, "east", "shop"), protect(t, st, "east", "web")
+		at := fixedClock().Add(time.Hour)
+		job := func(in wire.Instance) *NewJob {
+			rp := in.Name + "-20261125090000"
+			return &NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp, Trigger: "scheduled",
+				Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: in.Storage}}}
+		}
+		// More runs than one transaction takes; the same instance's name is taken again and again.
+		runs := []ScheduledRun{{Instance: web.Name, At: at}} // web is busy: recorded, nothing queued
+		for range runsPerTransaction + 2 {
+			runs = append(runs, ScheduledRun{Instance: shop.Name, At: at, Backup: job(shop)})
+		}
+		ids, err := st.RecordRuns(ctx, "prod", runs)
+		if err != nil || len(ids) != runsPerTransaction+2 {
+			t.Fatalf("%d ids, %v", len(ids), err)
+		}
+		seen := map[string]bool{}
+		for i, id := range ids {
+			j, err := st.GetJob(ctx, "prod", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "shop-20261125090000"
+			if i > 0 {
+				want = fmt.Sprintf("%s-%d", want, i+1)
+			}
+			if j.Spec.Backup.RecoveryPoint != want || seen[want] {
+				t.Fatalf("job %d makes %q, want %q", i, j.Spec.Backup.RecoveryPoint, want)
+			}
+			seen[want] = true
+		}
+		for _, name := range []string{"shop", "web"} {
+			in, err := st.GetInstance(ctx, "prod", name)
+			if err != nil || in.LastScheduled == nil || !in.LastScheduled.Equal(at) {
+				t.Errorf("%s last scheduled %v, want %v (%v)", name, in.LastScheduled, at, err)
+			}
+		}
+		jobs, err := st.ListJobs(ctx, "prod", JobFilter{Instance: "web"}, Page{})
+		if err != nil || len(jobs.Items) != 0 {
+			t.Errorf("the busy instance got jobs: %+v %v", jobs.Items, err)
 		}
 	})
 }
