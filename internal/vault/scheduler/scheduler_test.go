@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -193,5 +194,95 @@ func TestExpiredLeaseIsRetried(t *testing.T) {
 	retries, _ := st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: wire.KindBackup, State: wire.JobSucceeded}, store.Page{})
 	if len(retries.Items) != 1 || retries.Items[0].Attempt != 2 || retries.Items[0].Spec.Backup.DeleteIncomplete[0] != j.Spec.Backup.RecoveryPoint {
 		t.Fatalf("retry %+v", retries.Items)
+	}
+}
+
+// TestRetentionOverAYearAndAHalf runs a daily policy for 550 days through the store, the
+// scheduler and a healthy agent, and checks that what is left is what the day, week, month and
+// year rules and the keep-last guard say, counted here independently of internal/policy.
+func TestRetentionOverAYearAndAHalf(t *testing.T) {
+	ctx := t.Context()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2025, 6, 1, 12, 0, 0, 0, berlin)
+	clk := &clock{t: start}
+	st, err := store.OpenSQLite(ctx, t.TempDir(), clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.EnsureVault(ctx, "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.RegisterCluster(ctx, "prod", "east"); err != nil {
+		t.Fatal(err)
+	}
+	pol := policy.Policy{Name: "nightly", Schedule: policy.Schedule{DailyAt: "02:30", TimeZone: "Europe/Berlin"},
+		Retention: policy.Retention{Default: policy.Duration(3 * day), Weekly: policy.Duration(28 * day),
+			Monthly: policy.Duration(365 * day), Yearly: policy.Duration(5 * 365 * day), KeepLast: 5}}
+	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "nightly",
+		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}}); err != nil {
+		t.Fatal(err)
+	}
+	s := New(st, clk.now, nil)
+	var made []time.Time // local run times of every recovery point
+	for d := 1; d <= 550; d++ {
+		clk.t = time.Date(2025, 6, 1+d, 2, 31, 0, 0, berlin) // a minute after the run; DST changes included
+		tick(t, s)
+		b, _ := runAgent(t, st, clk)
+		if len(b) != 1 {
+			t.Fatalf("day %d: backups %v", d, b)
+		}
+		made = append(made, time.Date(2025, 6, 1+d, 2, 30, 0, 0, berlin))
+	}
+	clk.t = clk.t.Add(time.Hour)
+	tick(t, s)
+	runAgent(t, st, clk)
+
+	now := clk.t
+	want := map[string]bool{}
+	firstOf := map[string]bool{}
+	for i, m := range made {
+		y, w := m.ISOWeek()
+		keep := now.Sub(m) < 3*day || i >= len(made)-5
+		for _, rule := range []struct {
+			period string
+			keep   time.Duration
+		}{{fmt.Sprintf("week %d-%d", y, w), 28 * day}, {m.Format("month 2006-01"), 365 * day}, {m.Format("year 2006"), 5 * 365 * day}} {
+			if !firstOf[rule.period] {
+				firstOf[rule.period] = true
+				keep = keep || now.Sub(m) < rule.keep
+			}
+		}
+		if keep {
+			want["shop-"+m.UTC().Format("20060102150405")] = true
+		}
+	}
+	list, err := st.ListRecoveryPoints(ctx, "prod", store.RecoveryPointFilter{Instance: "shop"}, store.Page{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, rp := range list.Items {
+		got[rp.Name] = true
+	}
+	for name := range want {
+		if !got[name] {
+			t.Errorf("%s deleted, should be kept", name)
+		}
+	}
+	for name := range got {
+		if !want[name] {
+			t.Errorf("%s kept, should be deleted", name)
+		}
+	}
+	// 5 (last days and keep-last), 4 weeks, 12 months and 2 years, overlapping.
+	if len(got) < 12 || len(got) > 5+4+13+2 {
+		t.Errorf("%d recovery points kept: %v", len(got), got)
 	}
 }
