@@ -25,7 +25,7 @@ type outcome struct {
 // neverRecreate are types whose deletion would take other data with it: a Namespace its contents,
 // a CRD all its custom resources. The recreate policy patches them instead.
 var neverRecreate = map[string]bool{
-	"namespaces": true, "customresourcedefinitions.apiextensions.k8s.io": true,
+	"namespaces": true, crdResource: true,
 }
 
 func (r *run) apply(ctx context.Context, gr string, gvr schema.GroupVersionResource, namespaced bool, obj *unstructured.Unstructured) outcome {

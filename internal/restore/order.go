@@ -9,7 +9,7 @@ import (
 // defaultOrder lists the resource types restored first, in this order: what others refer to comes
 // before what refers to it. Types not listed follow, built-in ones by name, then custom resources.
 var defaultOrder = []string{
-	"customresourcedefinitions.apiextensions.k8s.io",
+	crdResource,
 	"namespaces",
 	"storageclasses.storage.k8s.io",
 	"volumesnapshotclasses.snapshot.storage.k8s.io",

@@ -112,7 +112,13 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 	if gr == "persistentvolumeclaims" && r.prepareClaim(ctx, srcNS, obj, &item) {
 		return
 	}
-	gvr, namespaced, err := r.served.resolve(schema.GroupVersionResource{Group: g.Group, Version: g.Version, Resource: g.Resource})
+	backedUp := schema.GroupVersionResource{Group: g.Group, Version: g.Version, Resource: g.Resource}
+	gvr, namespaced, err := r.served.resolve(backedUp)
+	if err != nil && r.opts.DryRun && r.served.wouldServe(backedUp) {
+		item.Action, item.Reason = ActionCreate, "its CRD is created by the restore (not validated: the target does not serve it yet)"
+		r.rec.add(item)
+		return
+	}
 	if err != nil {
 		item.Action, item.Reason = ActionFail, err.Error()
 		r.rec.add(item)
@@ -127,6 +133,9 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 	}
 	item.Action, item.Reason, item.Diff = out.action, out.reason, out.diff
 	r.rec.add(item)
+	if r.opts.DryRun && gr == crdResource && (out.action == ActionCreate || out.action == ActionRecreate) {
+		r.served.plan(obj)
+	}
 	if out.live != nil {
 		r.rememberUID(gvr, out.live)
 		if out.action == ActionCreate || out.action == ActionRecreate {
@@ -236,7 +245,7 @@ func (r *run) awaitCRDs(ctx context.Context) {
 	r.rec.mu.Lock()
 	var names []string
 	for _, it := range r.rec.items {
-		if it.Resource == "customresourcedefinitions.apiextensions.k8s.io" && (it.Action == ActionCreate || it.Action == ActionRecreate) {
+		if it.Resource == crdResource && (it.Action == ActionCreate || it.Action == ActionRecreate) {
 			names = append(names, it.Name)
 		}
 	}

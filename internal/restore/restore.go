@@ -199,7 +199,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			case gr == "namespaces":
 				r.ensureNamespaces(ctx, plan.targetNamespaces)
 				r.provisionAhead(ctx, plan)
-			case gr == "customresourcedefinitions.apiextensions.k8s.io":
+			case gr == crdResource:
 				r.awaitCRDs(ctx)
 			}
 		}

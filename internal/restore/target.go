@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 )
@@ -18,6 +19,9 @@ type served struct {
 	resources  map[schema.GroupVersionResource]bool // → namespaced
 	byResource map[schema.GroupResource]schema.GroupVersionResource
 	kinds      map[schema.GroupKind]schema.GroupVersionResource
+	// planned is what the CRDs a dry run would create would serve (→ namespaced): the target
+	// does not serve it yet, so the dry run cannot ask the API server about those items.
+	planned map[schema.GroupVersionResource]bool
 }
 
 func newServed(disc discovery.DiscoveryInterface) (*served, error) {
@@ -59,6 +63,10 @@ func (s *served) refresh() error {
 	return nil
 }
 
+// crdResource is the group-resource of CustomResourceDefinitions, restored before the custom
+// resources they define.
+const crdResource = "customresourcedefinitions.apiextensions.k8s.io"
+
 var errNotServed = errors.New("not served by the target cluster")
 
 // resolve returns the version to restore a backed-up resource at: its own if the target serves it,
@@ -73,6 +81,39 @@ func (s *served) resolve(gvr schema.GroupVersionResource) (schema.GroupVersionRe
 		return alt, s.resources[alt], nil
 	}
 	return gvr, false, fmt.Errorf("%s (%s) is %w (install its CRD or API first)", gvr.GroupResource(), gvr.GroupVersion(), errNotServed)
+}
+
+// plan records the resources a CRD that a dry run would create serves.
+func (s *served) plan(crd *unstructured.Unstructured) {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
+	scope, _, _ := unstructured.NestedString(crd.Object, "spec", "scope")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.planned == nil {
+		s.planned = map[schema.GroupVersionResource]bool{}
+	}
+	for _, v := range versions {
+		m, _ := v.(map[string]any)
+		name, _ := m["name"].(string)
+		if served, _ := m["served"].(bool); served && name != "" {
+			s.planned[schema.GroupVersionResource{Group: group, Version: name, Resource: plural}] = scope == "Namespaced"
+		}
+	}
+}
+
+// wouldServe reports whether a CRD a dry run would create serves the resource, at its own
+// version or another of its group.
+func (s *served) wouldServe(gvr schema.GroupVersionResource) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for p := range s.planned {
+		if p.GroupResource() == gvr.GroupResource() {
+			return true
+		}
+	}
+	return false
 }
 
 // forKind returns the resource serving a kind, for owner references.

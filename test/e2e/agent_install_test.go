@@ -3,64 +3,30 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cairnbackup/cairn/internal/agent/install"
 	"github.com/cairnbackup/cairn/internal/localcluster"
+	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
-// stubVault stands in for the vault: it answers 204 to everything and keeps the heartbeats.
-type stubVault struct {
-	mu         sync.Mutex
-	heartbeats []wire.Heartbeat
-	auth       map[string]bool
-}
-
-func (v *stubVault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	v.mu.Lock()
-	v.auth[r.Header.Get("Authorization")] = true
-	if r.URL.Path == "/api/v1/agent/heartbeat" {
-		var hb wire.Heartbeat
-		if json.Unmarshal(body, &hb) == nil {
-			v.heartbeats = append(v.heartbeats, hb)
-		}
-	}
-	v.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (v *stubVault) lastHeartbeat() (wire.Heartbeat, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.heartbeats) == 0 {
-		return wire.Heartbeat{}, false
-	}
-	return v.heartbeats[len(v.heartbeats)-1], true
-}
-
-// TestAgentInstall builds the agent image from this checkout, imports it into the node, installs
-// the agent with `cairn agent install` against a stand-in vault on the host's loopback, checks
-// that the agent runs as its ServiceAccount with in-cluster configuration (its heartbeats carry
-// the token and the cluster's version), installs again (nothing changes), and uninstalls:
-// nothing is left.
+// TestAgentInstall builds the agent image from this checkout, imports it into the node, registers
+// the cluster with a real vault on the host's loopback and installs the agent with `cairn agent
+// install`; checks that the agent runs as its ServiceAccount with in-cluster configuration (the
+// vault sees it healthy with the cluster's version), that it backs a namespace up and restores it
+// after its deletion, both jobs handed out by the vault; installs again (nothing changes) and
+// uninstalls: nothing is left.
 func TestAgentInstall(t *testing.T) {
 	ctx := t.Context()
 	client := clientOf(t, cluster)
@@ -79,14 +45,15 @@ func TestAgentInstall(t *testing.T) {
 	}
 	step("agent image built and imported")
 
-	vault := &stubVault{auth: map[string]bool{}}
-	srv := httptest.NewServer(vault)
-	t.Cleanup(srv.Close)
-	const token = "cairn_agent_e2e_0123456789"
+	v := startVault(t, "")
+	grant, err := v.admin.RegisterCluster(ctx, wire.ClusterRegistration{Name: "in-cluster"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tokenFile := filepath.Join(dir, "agent.token")
 	passFile := filepath.Join(dir, "repo.pass")
 	envFile := filepath.Join(dir, "storage.env")
-	for path, content := range map[string]string{tokenFile: token + "\n", passFile: "correct horse\n", envFile: "AWS_ACCESS_KEY_ID=AKIAE2E\n"} {
+	for path, content := range map[string]string{tokenFile: grant.AgentToken + "\n", passFile: passphrase + "\n", envFile: "AWS_ACCESS_KEY_ID=AKIAE2E\n"} {
 		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -99,10 +66,24 @@ func TestAgentInstall(t *testing.T) {
 	_, err = ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, hookCRD, metav1.GetOptions{})
 	crdsBefore := err == nil
 
-	args := []string{"agent", "install", "--vault", srv.URL, "--token-file", tokenFile,
+	// The repository is a host directory of the test's, root-owned (the agent runs as root to
+	// write it), outside /tmp (the agent's own /tmp would hide it).
+	bins, err := localcluster.DefaultBinaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(bins.Cache, "e2e"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	storageDir, err := os.MkdirTemp(filepath.Join(bins.Cache, "e2e"), "agent-repository-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(storageDir) })
+	args := []string{"agent", "install", "--vault", v.url, "--token-file", tokenFile,
 		"--image", localcluster.AgentImage, "--image-pull-policy", "Never", "--host-network",
-		"--api-server", fmt.Sprintf("127.0.0.1:%d", cluster.State.APIPort),
-		"--secret", "e2e-repo=" + passFile, "--storage-env-file", envFile, "--timeout", "2m"}
+		"--api-server", fmt.Sprintf("127.0.0.1:%d", cluster.State.APIPort), "--host-path", storageDir, "--run-as-user", "0",
+		"--secret", agentSecret + "=" + passFile, "--storage-env-file", envFile, "--timeout", "2m"}
 	t.Cleanup(func() {
 		if t.Failed() {
 			_, _ = cairn(t, nil, "agent", "uninstall")
@@ -117,26 +98,61 @@ func TestAgentInstall(t *testing.T) {
 	if pod.Spec.ServiceAccountName != install.AgentName {
 		t.Errorf("agent pod runs as %q", pod.Spec.ServiceAccountName)
 	}
-	if u := pod.Spec.SecurityContext.RunAsUser; u == nil || *u != install.DefaultRunAsUser {
-		t.Errorf("agent pod runs as uid %v", u)
+	if u := pod.Spec.SecurityContext.RunAsUser; u == nil || *u != 0 {
+		t.Errorf("agent pod runs as uid %v, --run-as-user 0 asked for root", u)
 	}
-	// The agent read its token as non-root and reached the API server with in-cluster
-	// configuration: its heartbeat carries the cluster's version.
-	var hb wire.Heartbeat
-	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		var ok bool
-		hb, ok = vault.lastHeartbeat()
-		return ok && hb.KubernetesVersion != "", nil
-	})
+	// The agent read its token and reached the API server with in-cluster configuration: its
+	// heartbeat carries the cluster's version.
+	v.waitHealthy(t, "in-cluster")
+	registered, err := v.admin.GetCluster(ctx, "in-cluster")
+	if want := serverVersion(t, client); err != nil || registered.KubernetesVersion != want {
+		t.Fatalf("the vault sees the agent's cluster as %+v (%v), want Kubernetes %s", registered, err, want)
+	}
+	step("agent healthy in the vault (kubernetes " + registered.KubernetesVersion + ")")
+
+	// A backup and a restore, handed out by the vault to the agent in its pod.
+	const ns = "in-cluster-agent"
+	createNamespace(ctx, t, client, ns)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: ns}, Data: map[string]string{"greeting": "from the pod"}}
+	if _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	day := policy.Duration(24 * time.Hour)
+	if _, err := v.admin.CreatePolicy(ctx, policy.Policy{Name: "daily", Schedule: policy.Schedule{DailyAt: "03:00"},
+		Retention: policy.Retention{Default: day}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.admin.CreateInstance(ctx, wire.InstanceSpec{Name: ns, Cluster: "in-cluster", Policy: "daily",
+		Backup:  wire.BackupConfig{IncludeNamespaces: []string{ns}},
+		Storage: wire.StorageLocation{URL: "file://" + storageDir, PassphraseSecret: agentSecret}}); err != nil {
+		t.Fatal(err)
+	}
+	job, err := v.admin.BackupNow(ctx, ns, wire.BackupNowRequest{})
 	if err != nil {
-		t.Fatalf("no heartbeat with the cluster's version reached the vault (last %+v): %v", hb, err)
+		t.Fatal(err)
 	}
-	vault.mu.Lock()
-	if !vault.auth["Bearer "+token] || len(vault.auth) != 1 {
-		t.Errorf("the vault saw authorizations %v, want only the agent token", vault.auth)
+	backup := v.waitJob(t, job.ID, 2*time.Minute)
+	if backup.State != wire.JobSucceeded || backup.Result == nil || backup.Result.RecoveryPoint == nil || backup.Result.RecoveryPoint.Items == 0 {
+		t.Fatalf("backup by the in-cluster agent: %+v", backup)
 	}
-	vault.mu.Unlock()
-	step("heartbeat received (kubernetes " + hb.KubernetesVersion + ")")
+	if inRepo := repositoryBackups(t, "file://"+storageDir); !inRepo[backup.Spec.Backup.RecoveryPoint] {
+		t.Fatalf("recovery point %s not complete in the repository: %v", backup.Spec.Backup.RecoveryPoint, inRepo)
+	}
+	step("backed up by the agent in its pod")
+	deleteNamespace(ctx, t, client, ns)
+	job, err = v.admin.Restore(ctx, wire.RestoreRequest{RecoveryPoint: backup.Spec.Backup.RecoveryPoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := v.waitJob(t, job.ID, 2*time.Minute); j.State != wire.JobSucceeded {
+		t.Fatalf("restore by the in-cluster agent: %+v", j)
+	}
+	if got, err := client.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{}); err != nil || got.Data["greeting"] != "from the pod" {
+		t.Fatalf("restored configmap: %+v %v", got, err)
+	}
+	deleteNamespace(ctx, t, client, ns)
+	step("restored by the agent in its pod")
+
 	// What the ServiceAccount may do, from inside the pod: cluster info lists nodes, namespaces and
 	// every resource type through the in-cluster configuration.
 	stdout, stderr, code := execInPod(ctx, t, restConfigOf(t, cluster), client, pod, install.ContainerName, []string{"/cairn", "cluster", "info", "-o", "json"})

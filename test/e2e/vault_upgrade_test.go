@@ -274,10 +274,11 @@ func deployShop(ctx context.Context, t *testing.T, c appClients) {
 		}
 	}
 	_, err = c.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "web-config"},
-		Data: map[string]string{"LISTEN": ":8080", "currency.json": `{"default":"EUR","accepted":["EUR","USD"]}`}}, create)
+		Data:       map[string]string{"LISTEN": ":8080", "currency.json": `{"default":"EUR","accepted":["EUR","USD"]}`},
+		BinaryData: map[string][]byte{"favicon.ico": {0x00, 0x00, 0x01, 0x00, 0xff, 0xfe, 0x00}}}, create)
 	must("configmap", err)
 	_, err = c.kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "web-db"},
-		Type: corev1.SecretTypeBasicAuth, Data: map[string][]byte{"username": []byte("shop"), "password": []byte("s3cr3t\x00binary")}}, create)
+		Type: corev1.SecretTypeBasicAuth, Data: map[string][]byte{"username": []byte("shop"), "password": []byte("s3cr3t")}}, create)
 	must("secret", err)
 	_, err = c.kube.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		AutomountServiceAccountToken: ptr.To(false)}, create)

@@ -30,6 +30,10 @@ type errorDetail struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// statusClientClosedRequest is the status logged for a request its caller abandoned (nginx's 499;
+// the caller never sees it).
+const statusClientClosedRequest = 499
+
 // writeError answers with err as JSON: an apiError as it says, store.ErrNotFound 404,
 // store.ErrExists 409, anything else a logged 500 with a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -46,6 +50,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			field = ""
 		}
 		e = &apiError{status: http.StatusUnprocessableEntity, code: "invalid", message: trimSentinel(err), field: field}
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		// The caller went away (an agent stopping, a client's timeout): nobody reads the answer.
+		s.log.InfoContext(r.Context(), "api request abandoned by its caller", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		e = &apiError{status: statusClientClosedRequest, code: "cancelled", message: "the request was cancelled"}
 	default:
 		s.log.ErrorContext(r.Context(), "api internal error", "method", r.Method, "path", r.URL.Path, "error", err.Error())
 		e = &apiError{status: http.StatusInternalServerError, code: "internal", message: "internal error; the vault's log has the details"}

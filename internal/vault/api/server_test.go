@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -235,6 +236,22 @@ func TestInternalErrorIsGenericAndLogged(t *testing.T) {
 	logged := f.logs.logLines(t, "api internal error")
 	if len(logged) != 1 || !strings.Contains(logged[0]["error"].(string), "closed") || logged[0]["level"] != "ERROR" {
 		t.Fatalf("internal error log %v", logged)
+	}
+}
+
+func TestAbandonedRequestIsNoInternalError(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the caller went away before the store answered
+	rec := f.serve(newRequest(t, "GET", "/api/v1/policies", f.tokens[store.RoleReader], "").WithContext(ctx))
+	if rec.Code != statusClientClosedRequest {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if logged := f.logs.logLines(t, "api internal error"); len(logged) != 0 {
+		t.Errorf("logged as an internal error: %v", logged)
+	}
+	if logged := f.logs.logLines(t, "api request abandoned by its caller"); len(logged) != 1 || logged[0]["level"] != "INFO" {
+		t.Errorf("abandoned request log %v", logged)
 	}
 }
 
