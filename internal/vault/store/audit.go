@@ -9,7 +9,7 @@ import (
 
 // AppendAudit records one API call.
 func (s *Store) AppendAudit(ctx context.Context, vault string, e wire.AuditEntry) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (vault, at, principal, role, operation, object, status) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := s.writes.ExecContext(ctx, `INSERT INTO audit (vault, at, principal, role, operation, object, status) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		vault, s.now().UTC(), e.Principal, e.Role, e.Operation, e.Object, e.Status)
 	if err != nil {
 		return fmt.Errorf("write audit entry: %w", err)

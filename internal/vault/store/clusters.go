@@ -26,13 +26,13 @@ func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (wire.C
 		return wire.Cluster{}, "", err
 	}
 	now := s.now().UTC()
-	res, err := s.db.ExecContext(ctx, `UPDATE clusters SET agent_token_hash = $1, registered_at = $2, revoked_at = NULL,
+	res, err := s.writes.ExecContext(ctx, `UPDATE clusters SET agent_token_hash = $1, registered_at = $2, revoked_at = NULL,
 		last_heartbeat = NULL WHERE vault = $3 AND name = $4 AND revoked_at IS NOT NULL`, tokenHash(secret), now, vault, name)
 	if err != nil {
 		return wire.Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		_, err = s.db.ExecContext(ctx, `INSERT INTO clusters (vault, name, agent_token_hash, registered_at) VALUES ($1, $2, $3, $4)`,
+		_, err = s.writes.ExecContext(ctx, `INSERT INTO clusters (vault, name, agent_token_hash, registered_at) VALUES ($1, $2, $3, $4)`,
 			vault, name, tokenHash(secret), now)
 		if err != nil && isUniqueViolation(err) {
 			return wire.Cluster{}, "", fmt.Errorf("cluster %q is already registered (revoke it first to grant a new agent token): %w", name, ErrExists)
@@ -131,7 +131,7 @@ func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (wire.Clu
 
 // Heartbeat records that the cluster's agent is alive.
 func (s *Store) Heartbeat(ctx context.Context, vault, cluster string, hb wire.Heartbeat) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE clusters SET last_heartbeat = $1, agent_version = $2, kubernetes_version = $3
+	_, err := s.writes.ExecContext(ctx, `UPDATE clusters SET last_heartbeat = $1, agent_version = $2, kubernetes_version = $3
 		WHERE vault = $4 AND name = $5 AND revoked_at IS NULL`, s.now().UTC(), hb.AgentVersion, hb.KubernetesVersion, vault, cluster)
 	if err != nil {
 		return fmt.Errorf("record heartbeat of cluster %q: %w", cluster, err)

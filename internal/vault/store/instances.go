@@ -43,7 +43,7 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec wire.Inst
 	if err != nil {
 		return wire.Instance{}, fmt.Errorf("encode storage location: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at)
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		vault, spec.Name, spec.Cluster, spec.Policy, string(cfg), string(storage), wire.InstanceProtected, s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
@@ -126,7 +126,7 @@ func (s *Store) SetInstanceState(ctx context.Context, vault, name, state string,
 	if !allowed {
 		return in, fmt.Errorf("instance %q is %s: %w", name, in.State, ErrConflict)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE instances SET state = $1 WHERE vault = $2 AND name = $3 AND state = $4`,
+	if _, err := s.writes.ExecContext(ctx, `UPDATE instances SET state = $1 WHERE vault = $2 AND name = $3 AND state = $4`,
 		state, vault, name, in.State); err != nil {
 		return in, fmt.Errorf("set state of instance %q: %w", name, err)
 	}
@@ -135,7 +135,7 @@ func (s *Store) SetInstanceState(ctx context.Context, vault, name, state string,
 
 // SetLastScheduled records the schedule time of the backup the scheduler last queued.
 func (s *Store) SetLastScheduled(ctx context.Context, vault, name string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`, at.UTC(), vault, name); err != nil {
+	if _, err := s.writes.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`, at.UTC(), vault, name); err != nil {
 		return fmt.Errorf("record schedule of instance %q: %w", name, err)
 	}
 	return nil
@@ -163,7 +163,7 @@ func (s *Store) DeleteInstance(ctx context.Context, vault, name string) error {
 		return fmt.Errorf("instance %q still has %d recovery point(s) and %d unfinished job(s): stop it with --delete-data and wait for the deletions: %w",
 			name, points, open, ErrConflict)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM instances WHERE vault = $1 AND name = $2`, vault, name); err != nil {
+	if _, err := s.writes.ExecContext(ctx, `DELETE FROM instances WHERE vault = $1 AND name = $2`, vault, name); err != nil {
 		return fmt.Errorf("delete instance %q: %w", name, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -238,7 +239,7 @@ func (s *Store) ClaimJob(ctx context.Context, vault, cluster string, lease time.
 	// r.state = 'running' is written out, not a parameter, so that the lookup uses the partial index
 	// jobs_one_running_per_key (SQLite cannot match a parameter against the index's WHERE clause
 	// and would read every job of the vault for each queued one).
-	err = s.db.QueryRowContext(ctx, `UPDATE jobs SET state = $1, started_at = $2, lease_expires = $3
+	err = s.writes.QueryRowContext(ctx, `UPDATE jobs SET state = $1, started_at = $2, lease_expires = $3
 		WHERE id = (SELECT q.id FROM jobs q WHERE q.vault = $4 AND q.cluster = $5 AND q.state = $6
 			AND (q.lease_key IS NULL OR NOT EXISTS (
 				SELECT 1 FROM jobs r WHERE r.vault = q.vault AND r.lease_key = q.lease_key AND r.state = 'running'))
@@ -388,13 +389,13 @@ func (s *Store) CompleteJob(ctx context.Context, vault, cluster string, id int64
 // job is ErrConflict.
 func (s *Store) CancelJob(ctx context.Context, vault string, id int64, by string) (wire.Job, error) {
 	now := s.now().UTC()
-	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = $1, finished_at = $2, error = $3 WHERE vault = $4 AND id = $5 AND state = $6`,
+	res, err := s.writes.ExecContext(ctx, `UPDATE jobs SET state = $1, finished_at = $2, error = $3 WHERE vault = $4 AND id = $5 AND state = $6`,
 		wire.JobCancelled, now, "cancelled by "+by, vault, id, wire.JobQueued)
 	if err != nil {
 		return wire.Job{}, fmt.Errorf("cancel job %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		res, err = s.db.ExecContext(ctx, `UPDATE jobs SET cancel_requested = TRUE WHERE vault = $1 AND id = $2 AND state = $3`,
+		res, err = s.writes.ExecContext(ctx, `UPDATE jobs SET cancel_requested = TRUE WHERE vault = $1 AND id = $2 AND state = $3`,
 			vault, id, wire.JobRunning)
 		if err != nil {
 			return wire.Job{}, fmt.Errorf("cancel job %d: %w", id, err)
@@ -519,23 +520,51 @@ func (s *Store) OpenJobInstances(ctx context.Context, vault, kind string) (map[s
 
 // querier is what a lookup needs of a database or a transaction.
 type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// uniqueRecoveryPointName returns base, or base with a numeric suffix, so that no backup job of
-// the vault has made or is making a recovery point of that name.
+// uniqueRecoveryPointName returns base, or base-N with the smallest N from 2 up, so that no backup
+// job of the vault has made or is making a recovery point of that name. It asks for candidates
+// nameCandidates at a time, by exact name (a range of names would follow the database's
+// collation, which may ignore the '-').
 func uniqueRecoveryPointName(ctx context.Context, q querier, vault, base string) (string, error) {
-	name := base
-	for i := 2; ; i++ {
-		var n int
-		err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE vault = $1 AND kind = $2 AND recovery_point = $3`,
-			vault, wire.KindBackup, name).Scan(&n)
+	for first := 1; ; first += nameCandidates {
+		candidates := make([]any, nameCandidates)
+		for i := range candidates {
+			candidates[i] = base
+			if n := first + i; n > 1 {
+				candidates[i] = fmt.Sprintf("%s-%d", base, n)
+			}
+		}
+		placeholders := make([]string, nameCandidates)
+		for i := range placeholders {
+			placeholders[i] = fmt.Sprintf("$%d", i+3)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT recovery_point FROM jobs WHERE vault = $1 AND kind = $2 AND recovery_point IN (`+
+			strings.Join(placeholders, ", ")+`)`, append([]any{vault, wire.KindBackup}, candidates...)...)
 		if err != nil {
-			return "", fmt.Errorf("check recovery point name %q: %w", name, err)
+			return "", fmt.Errorf("check recovery point name %q: %w", base, err)
 		}
-		if n == 0 {
-			return name, nil
+		taken := map[string]bool{}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return "", fmt.Errorf("check recovery point name %q: %w", base, err)
+			}
+			taken[name] = true
 		}
-		name = fmt.Sprintf("%s-%d", base, i)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", fmt.Errorf("check recovery point name %q: %w", base, err)
+		}
+		for _, c := range candidates {
+			if !taken[c.(string)] {
+				return c.(string), nil
+			}
+		}
 	}
 }
+
+// nameCandidates is how many recovery point names uniqueRecoveryPointName checks in one query.
+const nameCandidates = 16

@@ -13,7 +13,7 @@ import (
 
 // EnsureVault creates the vault if it does not exist.
 func (s *Store) EnsureVault(ctx context.Context, vault string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO vaults (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, vault, s.now().UTC())
+	_, err := s.writes.ExecContext(ctx, `INSERT INTO vaults (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, vault, s.now().UTC())
 	if err != nil {
 		return fmt.Errorf("create vault %q: %w", vault, err)
 	}
@@ -33,7 +33,7 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 	if err != nil {
 		return fmt.Errorf("encode retention: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		vault, p.Name, string(sched), string(ret), s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("policy %q: %w", p.Name, ErrExists)
@@ -81,7 +81,7 @@ func (s *Store) DeletePolicy(ctx context.Context, vault, name string) error {
 	if len(users) > 0 {
 		return fmt.Errorf("policy %q is used by instance(s) %s: %w", name, strings.Join(users, ", "), ErrConflict)
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM policies WHERE vault = $1 AND name = $2`, vault, name)
+	res, err := s.writes.ExecContext(ctx, `DELETE FROM policies WHERE vault = $1 AND name = $2`, vault, name)
 	if err != nil {
 		return fmt.Errorf("delete policy %q: %w", name, err)
 	}

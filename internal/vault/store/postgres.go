@@ -58,7 +58,7 @@ func OpenPostgres(ctx context.Context, dsn string, now func() time.Time) (*Store
 		db.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w; check that the server runs and accepts this user and database", where, err)
 	}
-	s := &Store{db: db, now: now, dialect: postgresDialect}
+	s := &Store{db: db, writes: db, now: now, dialect: postgresDialect}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate PostgreSQL database at %s: %w", where, err)

@@ -205,7 +205,7 @@ func (s *Store) SetRecoveryPointExpiry(ctx context.Context, vault, name string, 
 	if !at.IsZero() {
 		v = at.UTC()
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE recovery_points SET expires_at = $1 WHERE vault = $2 AND name = $3
+	_, err := s.writes.ExecContext(ctx, `UPDATE recovery_points SET expires_at = $1 WHERE vault = $2 AND name = $3
 		AND expires_at IS DISTINCT FROM $1`, v, vault, name)
 	if err != nil {
 		return fmt.Errorf("record expiry of recovery point %q: %w", name, err)

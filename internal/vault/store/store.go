@@ -30,7 +30,13 @@ var migrations embed.FS
 
 // Store is the vault's database.
 type Store struct {
-	db      *sql.DB
+	db *sql.DB // reads
+	// writes is the pool every write goes through: db on PostgreSQL; on SQLite a pool of one
+	// connection, so that writers queue in the process instead of in SQLite's busy handler,
+	// which polls with back-off and let some of 50 agents completing jobs at once wait past any
+	// busy timeout. A write transaction must use its own tx only: writes has no second
+	// connection to lend it.
+	writes  *sql.DB
 	now     func() time.Time
 	dialect dialect
 }
@@ -58,24 +64,35 @@ func OpenSQLite(ctx context.Context, dir string, now func() time.Time) (*Store, 
 	// tried to write while another connection wrote would fail at once with SQLITE_BUSY (agents
 	// completing jobs at the same time did).
 	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	writes, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: now, dialect: sqliteDialect}
+	writes.SetMaxOpenConns(1)
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		writes.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db, writes: writes, now: now, dialect: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.writes == s.db {
+		return s.db.Close()
+	}
+	return errors.Join(s.writes.Close(), s.db.Close())
+}
 
 // inTx runs fn in a transaction, committed if fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writes.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -119,7 +136,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // beginMigration starts a migration transaction, holding the dialect's migration lock.
 func (s *Store) beginMigration(ctx context.Context) (*sql.Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writes.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin migration: %w", err)
 	}

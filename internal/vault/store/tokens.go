@@ -43,7 +43,7 @@ func (s *Store) CreateToken(ctx context.Context, vault, name, role string) (stri
 	if err != nil {
 		return "", err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO tokens (hash, vault, name, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO tokens (hash, vault, name, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		tokenHash(secret), vault, name, role, s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		return "", fmt.Errorf("token %q: %w", name, ErrExists)
