@@ -76,12 +76,13 @@ BENCH_COUNTS ?= 10000,100000
 BENCH_KINDS ?= configmaps,secrets
 
 .PHONY: bench
-bench: build cluster-binaries csi-sidecars test-servers ## benchmarks: Go benchmarks, backup/restore of many objects, storage throughput per backend, volume snapshots (tables)
+bench: build cluster-binaries csi-sidecars test-servers ## benchmarks: Go benchmarks, backup/restore of many objects, storage throughput per backend, volume snapshots, a vault with 5,000 instances (tables)
 	go test -run '^$$' -bench . -benchmem -count=1 ./...
 	go test -run '^$$' -bench . -benchmem -count=1 -tags integration ./test/integration/...
 	go run ./bench/objects -counts $(BENCH_COUNTS) -kinds $(BENCH_KINDS)
 	go run ./bench/storage
 	go run ./bench/volumes -claims 20 -mib 100
+	go test -run '^TestVault$$' -count=1 -timeout 60m -v ./bench/vault -args -vault
 
 CONTROLLER_GEN_VERSION := v0.23.0
 CONTROLLER_GEN := $(CAIRN_CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)
