@@ -89,8 +89,10 @@ func measure(t *testing.T, db string) (result, error) {
 		return r, fmt.Errorf("tick before the hour: %w", err)
 	}
 	r.TickBefore = time.Since(began)
-	if n, _, err := queued(ctx, st); err != nil || n != 0 {
-		return r, fmt.Errorf("tick before the hour queued %d jobs (%v)", n, err)
+	if n, _, err := queued(ctx, st); err != nil {
+		return r, fmt.Errorf("count queued jobs: %w", err)
+	} else if n != 0 {
+		return r, fmt.Errorf("tick before the hour queued %d jobs", n)
 	}
 	progress("tick before the hour: %s", r.TickBefore.Round(time.Millisecond))
 	r.SetupRSS = vmHWM()
@@ -126,8 +128,10 @@ func measure(t *testing.T, db string) (result, error) {
 	if err != nil {
 		return r, fmt.Errorf("steady tick: %w", err)
 	}
-	if after, err := lastJobID(ctx, st); err != nil || after != before {
-		return r, fmt.Errorf("the tick after the hour queued jobs %d to %d (%v)", before+1, after, err)
+	if after, err := lastJobID(ctx, st); err != nil {
+		return r, fmt.Errorf("read the last job: %w", err)
+	} else if after != before {
+		return r, fmt.Errorf("the tick after the hour queued jobs %d to %d", before+1, after)
 	}
 	progress("steady tick: %s", r.SteadyTick.Round(time.Millisecond))
 
