@@ -66,7 +66,7 @@ test-fuzz: ## run every fuzz target briefly (FUZZTIME=10s each)
 
 .PHONY: test-integration
 test-integration: cluster-binaries test-servers ## tests against a real kube-apiserver and etcd, and storage backends against real servers
-	go test -race -count=1 -v -tags integration ./internal/blob/... ./test/integration/...
+	go test -race -count=1 -v -tags integration ./internal/blob/... ./internal/agent/... ./test/integration/...
 
 .PHONY: test-e2e
 test-e2e: deps cluster-binaries csi-sidecars ## tests on a full cluster with a real node (root)
