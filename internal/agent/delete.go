@@ -14,11 +14,7 @@ import (
 // runDelete deletes a recovery point (retention, or an instance stopped with its data): its volume
 // snapshots in the agent's cluster first, then its files. One already gone succeeds.
 func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *wire.DeleteJob) outcome {
-	if err := archive.ValidateName(spec.RecoveryPoint); err != nil {
-		return failed(nil, fmt.Errorf("recovery point: %w", err))
-	}
-	j.progress(0, 0, "opening the repository")
-	repo, err := a.openRepository(ctx, spec.Storage, false, j)
+	repo, err := a.openRecoveryPoint(ctx, j, spec.RecoveryPoint, spec.Storage)
 	if err != nil {
 		return failed(nil, err)
 	}

@@ -61,6 +61,16 @@ func (a *agent) secret(name string) ([]byte, error) {
 		ErrSecretNotFound, name, where, secretEnv(name))
 }
 
+// openRecoveryPoint checks a recovery point's name and opens the repository that holds it, for
+// the jobs that read or delete one.
+func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, loc wire.StorageLocation) (*archive.Repository, error) {
+	if err := archive.ValidateName(name); err != nil {
+		return nil, fmt.Errorf("recovery point: %w", err)
+	}
+	j.progress(0, 0, "opening the repository")
+	return a.openRepository(ctx, loc, false, j)
+}
+
 // openRepository unlocks the repository of a storage location with the passphrase its secret
 // holds. With create, it initialises an encrypted repository when the storage holds none.
 func (a *agent) openRepository(ctx context.Context, loc wire.StorageLocation, create bool, j *jobRun) (*archive.Repository, error) {

@@ -5,18 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // runVerify reads a recovery point back and checks it end to end, like `cairn backup verify`: the
 // manifest's authentication, every file's size and checksum, and every section and item.
 func (a *agent) runVerify(ctx context.Context, j *jobRun, spec *wire.VerifyJob) outcome {
-	if err := archive.ValidateName(spec.RecoveryPoint); err != nil {
-		return failed(nil, fmt.Errorf("recovery point: %w", err))
-	}
-	j.progress(0, 0, "opening the repository")
-	repo, err := a.openRepository(ctx, spec.Storage, false, j)
+	repo, err := a.openRecoveryPoint(ctx, j, spec.RecoveryPoint, spec.Storage)
 	if err != nil {
 		return failed(nil, err)
 	}

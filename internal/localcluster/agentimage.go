@@ -2,7 +2,6 @@ package localcluster
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"debug/elf"
@@ -46,18 +45,18 @@ func BuildAgentImage(ctx context.Context, binaryPath, tag, outTar string) error 
 	if err := checkStatic(binaryPath); err != nil {
 		return err
 	}
-	files := []agentImageFile{
+	files := []imageFile{
 		{path: "cairn", data: bin, mode: 0o755},
 		{path: "etc/passwd", data: fmt.Appendf(nil, "root:x:0:0:root:/root:/sbin/nologin\ncairn:x:%d:%d:cairn:/tmp:/sbin/nologin\n", agentUID, agentUID), mode: 0o644},
 		{path: "etc/group", data: fmt.Appendf(nil, "root:x:0:\ncairn:x:%d:\n", agentUID), mode: 0o644},
 	}
 	switch certs, err := os.ReadFile(caBundle); {
 	case err == nil:
-		files = append(files, agentImageFile{path: strings.TrimPrefix(caBundle, "/"), data: certs, mode: 0o644})
+		files = append(files, imageFile{path: strings.TrimPrefix(caBundle, "/"), data: certs, mode: 0o644})
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("agent image: read CA certificates: %w", err)
 	}
-	layer, err := agentLayer(files)
+	layer, err := layerTar(files)
 	if err != nil {
 		return err
 	}
@@ -91,61 +90,8 @@ func checkStatic(path string) error {
 	return nil
 }
 
-// agentImageFile is one regular file of the agent image's layer.
-type agentImageFile struct {
-	path string // without leading slash
-	data []byte
-	mode int64
-}
-
-// agentLayer writes the layer: every parent directory first, then the files, with fixed times so
-// the same binary gives the same image.
-func agentLayer(files []agentImageFile) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	epoch := time.Unix(0, 0)
-	dirs := map[string]bool{}
-	addDir := func(d string, mode int64) error {
-		if dirs[d] {
-			return nil
-		}
-		dirs[d] = true
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, ModTime: epoch})
-	}
-	for _, d := range []string{"dev", "etc", "proc", "sys", "root"} {
-		if err := addDir(d, 0o755); err != nil {
-			return nil, fmt.Errorf("write layer: %w", err)
-		}
-	}
-	if err := addDir("tmp", 0o1777); err != nil {
-		return nil, fmt.Errorf("write layer: %w", err)
-	}
-	for _, f := range files {
-		var parents []string
-		for d := filepath.Dir(f.path); d != "."; d = filepath.Dir(d) {
-			parents = append([]string{d}, parents...)
-		}
-		for _, d := range parents {
-			if err := addDir(d, 0o755); err != nil {
-				return nil, fmt.Errorf("write layer: %w", err)
-			}
-		}
-		h := &tar.Header{Typeflag: tar.TypeReg, Name: f.path, Mode: f.mode, Size: int64(len(f.data)), ModTime: epoch}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, fmt.Errorf("write layer: %w", err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return nil, fmt.Errorf("write layer: %w", err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("write layer: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
 // writeArchive writes a one-layer image in the docker-archive format `ctr images import` and
-// `docker load` read. It is writeImage's archive step for a layer and configuration made apart.
+// `docker load` read; imageConfig is the image configuration's "config" (Env, Entrypoint, ...).
 func writeArchive(path, ref string, layer []byte, imageConfig map[string]any) error {
 	layerSum := sha256.Sum256(layer)
 	config, err := json.Marshal(map[string]any{

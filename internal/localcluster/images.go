@@ -4,9 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -101,71 +98,47 @@ func buildProgram(ctx context.Context, b Binaries, name string) ([]byte, error) 
 	return os.ReadFile(out)
 }
 
-// writeImage writes a one-layer image in the docker-archive format `ctr images import` reads.
+// writeImage writes a one-layer image of files in the docker-archive format `ctr images import` reads.
 func writeImage(path, ref string, files []imageFile, cmd, entrypoint []string) error {
 	layer, err := layerTar(files)
 	if err != nil {
 		return err
 	}
-	layerSum := sha256.Sum256(layer)
-	config, err := json.Marshal(map[string]any{
-		"architecture": "amd64",
-		"os":           "linux",
-		"created":      time.Unix(0, 0).UTC().Format(time.RFC3339),
-		"config":       map[string]any{"Env": []string{"PATH=/bin"}, "Cmd": cmd, "Entrypoint": entrypoint},
-		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(layerSum[:])}},
-	})
-	if err != nil {
-		return fmt.Errorf("encode image config: %w", err)
-	}
-	configSum := sha256.Sum256(config)
-	configName := hex.EncodeToString(configSum[:]) + ".json"
-	layerName := hex.EncodeToString(layerSum[:]) + "/layer.tar"
-	manifest, err := json.Marshal([]map[string]any{{"Config": configName, "RepoTags": []string{ref}, "Layers": []string{layerName}}})
-	if err != nil {
-		return fmt.Errorf("encode image manifest: %w", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{configName, config}, {layerName, layer}, {"manifest.json", manifest}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
-			return fmt.Errorf("write image archive: %w", err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return fmt.Errorf("write image archive: %w", err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("write image archive: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write image %s: %w", path, err)
-	}
-	return os.Rename(tmp, path)
+	return writeArchive(path, ref, layer, map[string]any{"Env": []string{"PATH=/bin"}, "Cmd": cmd, "Entrypoint": entrypoint})
 }
 
+// layerTar writes an image layer: the directories every image has (/tmp world-writable with the
+// sticky bit), each file's parent directories, then the files, with fixed times so that the same
+// files give the same layer.
 func layerTar(files []imageFile) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
 	dirs := map[string]bool{}
-	for _, d := range []string{"bin", "dev", "etc", "proc", "sys", "tmp", "root"} {
-		mode := int64(0o755)
-		if d == "tmp" {
-			mode = 0o1777
-		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, ModTime: epoch}); err != nil {
-			return nil, fmt.Errorf("write layer: %w", err)
+	addDir := func(d string, mode int64) error {
+		if dirs[d] {
+			return nil
 		}
 		dirs[d] = true
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, ModTime: epoch})
+	}
+	for _, d := range []string{"dev", "etc", "proc", "sys", "root"} {
+		if err := addDir(d, 0o755); err != nil {
+			return nil, fmt.Errorf("write layer: %w", err)
+		}
+	}
+	if err := addDir("tmp", 0o1777); err != nil {
+		return nil, fmt.Errorf("write layer: %w", err)
 	}
 	for _, f := range files {
-		if dir := filepath.Dir(f.path); dir != "." && !dirs[dir] {
-			return nil, fmt.Errorf("image file %s lies outside the layer's directories", f.path)
+		var parents []string
+		for d := filepath.Dir(f.path); d != "."; d = filepath.Dir(d) {
+			parents = append([]string{d}, parents...)
+		}
+		for _, d := range parents {
+			if err := addDir(d, 0o755); err != nil {
+				return nil, fmt.Errorf("write layer: %w", err)
+			}
 		}
 		h := &tar.Header{Name: f.path, Mode: f.mode, ModTime: epoch}
 		if f.symlink != "" {

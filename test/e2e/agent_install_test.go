@@ -67,19 +67,11 @@ func TestAgentInstall(t *testing.T) {
 	crdsBefore := err == nil
 
 	// The repository is a host directory of the test's, root-owned (the agent runs as root to
-	// write it), outside /tmp (the agent's own /tmp would hide it).
-	bins, err := localcluster.DefaultBinaries()
-	if err != nil {
+	// write it), below /tmp: mounted on top of the agent's own /tmp.
+	storageDir := filepath.Join(dir, "repository")
+	if err := os.Mkdir(storageDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(bins.Cache, "e2e"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	storageDir, err := os.MkdirTemp(filepath.Join(bins.Cache, "e2e"), "agent-repository-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(storageDir) })
 	args := []string{"agent", "install", "--vault", v.url, "--token-file", tokenFile,
 		"--image", localcluster.AgentImage, "--image-pull-policy", "Never", "--host-network",
 		"--api-server", fmt.Sprintf("127.0.0.1:%d", cluster.State.APIPort), "--host-path", storageDir, "--run-as-user", "0",

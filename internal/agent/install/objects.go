@@ -138,7 +138,8 @@ func (o Options) withDefaults() (Options, error) {
 			return o, fmt.Errorf("host path %q is given twice", p)
 		}
 		seen[p] = true
-		if under(p, "/etc/cairn") || under("/etc/cairn", p) || under(p, "/tmp") || under("/tmp", p) || p == BinaryPath {
+		// A directory below /tmp is mounted on top of the agent's emptyDir /tmp and hides nothing.
+		if under(p, "/etc/cairn") || under("/etc/cairn", p) || under("/tmp", p) || p == BinaryPath {
 			return o, fmt.Errorf("host path %q would hide the agent's own files (/cairn, /etc/cairn, /tmp): choose another directory", p)
 		}
 	}

@@ -110,7 +110,7 @@ func TestDeploymentOptionalParts(t *testing.T) {
 
 	opts := validOptions()
 	opts.HostNetwork = true
-	opts.HostPaths = []string{"/srv/backups", "/mnt/b"}
+	opts.HostPaths = []string{"/srv/backups", "/tmp/backups"}
 	opts.RunAsUser = ptr.To(int64(0))
 	opts.APIServer = "127.0.0.1:6443"
 	opts.PullPolicy = corev1.PullNever
@@ -187,7 +187,7 @@ func TestOptionErrors(t *testing.T) {
 		{"unclean host path", func(o *Options) { o.HostPaths = []string{"/srv/../etc"} }, "clean"},
 		{"host path twice", func(o *Options) { o.HostPaths = []string{"/srv", "/srv"} }, "twice"},
 		{"host path over the token", func(o *Options) { o.HostPaths = []string{"/etc"} }, "hide the agent's own files"},
-		{"host path over tmp", func(o *Options) { o.HostPaths = []string{"/tmp/backups"} }, "hide the agent's own files"},
+		{"host path over tmp", func(o *Options) { o.HostPaths = []string{"/tmp"} }, "hide the agent's own files"},
 		{"negative uid", func(o *Options) { o.RunAsUser = ptr.To(int64(-1)) }, "uid"},
 		{"api server without port", func(o *Options) { o.APIServer = "127.0.0.1" }, "HOST:PORT"},
 		{"api server bad port", func(o *Options) { o.APIServer = "127.0.0.1:http" }, "HOST:PORT"},
