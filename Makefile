@@ -41,6 +41,10 @@ test-servers: ## install the real storage servers the backends are tested agains
 cluster-binaries: ## build etcd and the Kubernetes components into $(CAIRN_CACHE)/bin (once)
 	@hack/build-cluster-binaries.sh
 
+.PHONY: upgrade-binaries
+upgrade-binaries: ## build the newer Kubernetes control plane the cluster-upgrade e2e test restores into (once)
+	@hack/build-cluster-binaries.sh upgrade
+
 .PHONY: csi-sidecars
 csi-sidecars: ## build the CSI sidecars (csi-provisioner, csi-snapshotter, snapshot-controller) into $(CAIRN_CACHE)/bin (once)
 	@hack/build-csi-sidecars.sh
@@ -69,7 +73,7 @@ test-integration: cluster-binaries test-servers ## tests against a real kube-api
 	go test -race -count=1 -v -tags integration ./internal/blob/... ./internal/agent/... ./test/integration/...
 
 .PHONY: test-e2e
-test-e2e: deps cluster-binaries csi-sidecars ## tests on a full cluster with a real node (root)
+test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars ## tests on a full cluster with a real node (root)
 	go test -race -count=1 -v -tags e2e ./test/e2e/...
 
 BENCH_COUNTS ?= 10000,100000

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds etcd and the Kubernetes components of the local cluster from the Go module proxy.
-# Output: $CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION and $CAIRN_CACHE/bin/etcd-$ETCD_VERSION, and the
-# control plane of the newer version the cluster-upgrade tests restore into,
-# $CAIRN_CACHE/bin/kubernetes-$UPGRADE_KUBE_VERSION (kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl: no kubelet, those clusters have no node).
+#   hack/build-cluster-binaries.sh           $CAIRN_CACHE/bin/etcd-$ETCD_VERSION and
+#                                            $CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION (what the demo,
+#                                            the local cluster and most tests run)
+#   hack/build-cluster-binaries.sh upgrade   the control plane of the newer Kubernetes the
+#                                            cluster-upgrade test restores into,
+#                                            $CAIRN_CACHE/bin/kubernetes-$UPGRADE_KUBE_VERSION
+#                                            (kube-apiserver, kube-controller-manager, kube-scheduler,
+#                                            kubectl: no kubelet, those clusters have no node)
 # A build that finished leaves a .complete stamp, so a second run costs nothing; a half-made
 # folder (no stamp) is rebuilt from scratch.
 set -euo pipefail
@@ -56,9 +60,18 @@ build_etcd() {
   rm -rf "$etcd_dir" && mv "$etcd_dir.tmp" "$etcd_dir"
 }
 
+case "${1:-}" in
+  "") ;;
+  upgrade)
+    build_kubernetes "$UPGRADE_KUBE_VERSION" "$upgrade_dir" kubernetes-upgrade kube-apiserver kubectl kube-controller-manager kube-scheduler
+    echo ">> upgrade control plane ready: $upgrade_dir"
+    exit 0
+    ;;
+  *) echo "usage: $0 [upgrade]" >&2; exit 2 ;;
+esac
+
 build_etcd
 build_kubernetes "$KUBE_VERSION" "$kube_dir" kubernetes kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet
-build_kubernetes "$UPGRADE_KUBE_VERSION" "$upgrade_dir" kubernetes-upgrade kube-apiserver kubectl kube-controller-manager kube-scheduler
 
 # envtest (KUBEBUILDER_ASSETS) wants etcd, kube-apiserver and kubectl in one folder.
 assets="$CAIRN_CACHE/bin/envtest-$KUBE_VERSION-$ETCD_VERSION"
@@ -66,4 +79,4 @@ mkdir -p "$assets"
 ln -sf "$etcd_dir/etcd" "$assets/etcd"
 ln -sf "$kube_dir/kube-apiserver" "$assets/kube-apiserver"
 ln -sf "$kube_dir/kubectl" "$assets/kubectl"
-echo ">> cluster binaries ready: $kube_dir, $upgrade_dir, $etcd_dir"
+echo ">> cluster binaries ready: $kube_dir, $etcd_dir"

@@ -110,8 +110,11 @@ func (b Binaries) check(controllers, node, csi bool) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("cluster binaries missing (%s): build them with `make cluster-binaries` (hack/build-cluster-binaries.sh)",
-			strings.Join(missing, ", "))
+		how := "`make cluster-binaries` (hack/build-cluster-binaries.sh)"
+		if b.KubeVersion == b.UpgradeKubeVersion {
+			how = "`make upgrade-binaries` (hack/build-cluster-binaries.sh upgrade)"
+		}
+		return fmt.Errorf("cluster binaries missing (%s): build them with %s", strings.Join(missing, ", "), how)
 	}
 	if !node {
 		return nil
