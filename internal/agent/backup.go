@@ -24,9 +24,7 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *wire.BackupJob) 
 		return failed(nil, fmt.Errorf("recovery point: %w", err))
 	}
 	c := spec.Config
-	sc, err := scope.New(scope.Spec{IncludedNamespaces: c.IncludeNamespaces, ExcludedNamespaces: c.ExcludeNamespaces,
-		IncludedResources: c.IncludeResources, ExcludedResources: c.ExcludeResources,
-		LabelSelectors: c.LabelSelectors, IncludeClusterResources: c.ClusterResources})
+	sc, err := scope.New(c.ScopeSpec())
 	if err != nil {
 		return failed(nil, fmt.Errorf("backup configuration: %w", err))
 	}

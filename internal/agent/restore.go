@@ -97,9 +97,7 @@ func (a *agent) restoreOptions(spec *wire.RestoreJob) (restore.Options, error) {
 	default:
 		return restore.Options{}, fmt.Errorf("volumes %q: use data, empty or skip", o.Volumes)
 	}
-	sc, err := scope.New(scope.Spec{IncludedNamespaces: o.IncludeNamespaces, ExcludedNamespaces: o.ExcludeNamespaces,
-		IncludedResources: o.IncludeResources, ExcludedResources: o.ExcludeResources,
-		LabelSelectors: o.LabelSelectors, IncludeClusterResources: o.ClusterResources})
+	sc, err := scope.New(o.ScopeSpec())
 	if err != nil {
 		return restore.Options{}, err
 	}

@@ -33,7 +33,7 @@ type plan struct {
 func (s Schedule) compile() (plan, []error) {
 	var errs []error
 	p := plan{loc: time.UTC}
-	if loc, err := loadZone(s.TimeZone); err != nil {
+	if loc, err := s.Location(); err != nil {
 		errs = append(errs, err)
 	} else {
 		p.loc = loc
@@ -73,7 +73,10 @@ func (s Schedule) compile() (plan, []error) {
 	return p, errs
 }
 
-func loadZone(name string) (*time.Location, error) {
+// Location is the schedule's time zone (UTC when none is set); retention's day, week, month and
+// year boundaries fall in it too.
+func (s Schedule) Location() (*time.Location, error) {
+	name := s.TimeZone
 	// "Local" would make the schedule depend on the host the vault happens to run on.
 	if name == "Local" {
 		return nil, fmt.Errorf("schedule.timeZone %q: unknown time zone; use an IANA name like \"Europe/Berlin\"", name)

@@ -19,9 +19,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p store.P
 	if err != nil {
 		return err
 	}
-	for i := range items {
-		s.fillNextBackup(r.Context(), p.Vault, &items[i])
-	}
+	s.fillNextBackups(r.Context(), p.Vault, items)
 	return writeJSON(w, http.StatusOK, wire.List[wire.Instance]{Items: items})
 }
 
@@ -34,23 +32,41 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p store.Pri
 	return writeJSON(w, http.StatusOK, in)
 }
 
-// fillNextBackup sets when a protected instance's policy next backs it up.
+// fillNextBackups sets when each protected instance's policy next backs it up, reading each policy
+// once.
+func (s *Server) fillNextBackups(ctx context.Context, vault string, ins []wire.Instance) {
+	policies := map[string]*policy.Policy{}
+	for i := range ins {
+		in := &ins[i]
+		if in.State != wire.InstanceProtected {
+			continue
+		}
+		pol, seen := policies[in.Policy]
+		if !seen {
+			if p, err := s.st.GetPolicy(ctx, vault, in.Policy); err == nil {
+				pol = &p
+			}
+			policies[in.Policy] = pol
+		}
+		if pol == nil {
+			continue
+		}
+		from := s.now()
+		if in.LastScheduled != nil && in.LastScheduled.After(from) {
+			from = *in.LastScheduled
+		}
+		if next, err := pol.Schedule.Next(from); err == nil {
+			next = next.UTC()
+			in.NextBackup = &next
+		}
+	}
+}
+
+// fillNextBackup is fillNextBackups for one instance.
 func (s *Server) fillNextBackup(ctx context.Context, vault string, in *wire.Instance) {
-	if in.State != wire.InstanceProtected {
-		return
-	}
-	pol, err := s.st.GetPolicy(ctx, vault, in.Policy)
-	if err != nil {
-		return
-	}
-	from := s.now()
-	if in.LastScheduled != nil && in.LastScheduled.After(from) {
-		from = *in.LastScheduled
-	}
-	if next, err := pol.Schedule.Next(from); err == nil {
-		next = next.UTC()
-		in.NextBackup = &next
-	}
+	one := []wire.Instance{*in}
+	s.fillNextBackups(ctx, vault, one)
+	*in = one[0]
 }
 
 func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {

@@ -51,9 +51,7 @@ func validateInstanceSpec(spec wire.InstanceSpec) error {
 		return err
 	}
 	b := spec.Backup
-	if _, err := scope.New(scope.Spec{IncludedNamespaces: b.IncludeNamespaces, ExcludedNamespaces: b.ExcludeNamespaces,
-		IncludedResources: b.IncludeResources, ExcludedResources: b.ExcludeResources, LabelSelectors: b.LabelSelectors,
-		IncludeClusterResources: b.ClusterResources}); err != nil {
+	if _, err := scope.New(b.ScopeSpec()); err != nil {
 		return unprocessable("backup", "%s", err.Error())
 	}
 	if b.SnapshotClass != "" && !b.SnapshotVolumes {
@@ -97,9 +95,7 @@ func validateHookRefs(field string, refs []string) error {
 }
 
 func validateRestoreOptions(o wire.RestoreOptions) error {
-	if _, err := scope.New(scope.Spec{IncludedNamespaces: o.IncludeNamespaces, ExcludedNamespaces: o.ExcludeNamespaces,
-		IncludedResources: o.IncludeResources, ExcludedResources: o.ExcludeResources, LabelSelectors: o.LabelSelectors,
-		IncludeClusterResources: o.ClusterResources}); err != nil {
+	if _, err := scope.New(o.ScopeSpec()); err != nil {
 		return unprocessable("options", "%s", err.Error())
 	}
 	switch o.ConflictPolicy {

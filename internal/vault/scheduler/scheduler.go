@@ -175,15 +175,13 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 // zones for the tick.
 func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, pol policy.Policy, rps []wire.RecoveryPoint,
 	now time.Time, zones map[string]*time.Location) error {
-	loc := time.UTC
-	if tz := pol.Schedule.TimeZone; tz != "" {
-		if loc = zones[tz]; loc == nil {
-			var err error
-			if loc, err = time.LoadLocation(tz); err != nil {
-				return fmt.Errorf("time zone %q: %w", tz, err)
-			}
-			zones[tz] = loc
+	loc := zones[pol.Schedule.TimeZone]
+	if loc == nil {
+		var err error
+		if loc, err = pol.Schedule.Location(); err != nil {
+			return err
 		}
+		zones[pol.Schedule.TimeZone] = loc
 	}
 	points := make([]policy.Point, len(rps))
 	for i, rp := range rps {
