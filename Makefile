@@ -115,6 +115,14 @@ $(GOLANGCI_LINT):
 demo: deps build cluster-binaries csi-sidecars ## local cluster, sample app, vault + agent + policy, scheduled backup, delete the app, restore it through the vault
 	@hack/demo.sh
 
+.PHONY: demo-center
+demo-center: build ## after make demo: serve the demo vault's Backup center (web dashboard) on http://127.0.0.1:18443/ with its agent, until Ctrl-C
+	@hack/demo-center.sh
+
+.PHONY: ui-assets
+ui-assets: ## refresh htmx from npm into internal/ui/static (committed; the Go build needs no Node)
+	@hack/ui-assets.sh
+
 .PHONY: cluster-up
 cluster-up: deps cluster-binaries csi-sidecars ## start the full single-node local cluster (with the CSI stack) and print its KUBECONFIG
 	@go run ./hack/localcluster up -name dev

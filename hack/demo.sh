@@ -144,5 +144,7 @@ cat <<MSG
 The cluster keeps running (the vault and the agent stop with this script). Use it with:
   export KUBECONFIG=$KUBECONFIG
   $kubectl get pods -A
-Stop it with: make cluster-down
+See all of it in the Backup center, the web dashboard: run 'make demo-center', open
+http://$vault_addr/ and sign in with the token in $vault_dir/admin.token.
+Stop the cluster with: make cluster-down
 MSG

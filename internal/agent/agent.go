@@ -80,8 +80,8 @@ type agent struct {
 	now    func() time.Time
 	// execute runs one job; tests replace it to drive the protocol without a cluster.
 	execute func(ctx context.Context, j *jobRun) outcome
-	// kubeVersion reads the cluster's version for heartbeats.
-	kubeVersion func(ctx context.Context) (string, error)
+	// cluster reads the cluster's version and namespaces for heartbeats and pre-flight checks.
+	cluster *clusterReader
 }
 
 // Run runs the agent until ctx ends: it heartbeats, claims and runs jobs. When ctx ends it stops
@@ -140,7 +140,7 @@ func newAgent(opts Options) (*agent, error) {
 	}
 	a := &agent{opts: opts, t: t, vault: vc, log: opts.Logger, slots: make(chan struct{}, opts.Concurrency),
 		getenv: opts.Getenv, now: opts.Now}
-	if a.kubeVersion, err = versionReader(opts.Config, t.callTimeout); err != nil {
+	if a.cluster, err = newClusterReader(opts.Config, t.callTimeout); err != nil {
 		return nil, err
 	}
 	a.execute = a.executeJob

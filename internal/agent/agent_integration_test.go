@@ -278,6 +278,11 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 	if len(heartbeats) == 0 || heartbeats[0].AgentVersion != "v0.it" || !strings.HasPrefix(heartbeats[0].KubernetesVersion, "v1.") {
 		t.Errorf("heartbeats: %+v", heartbeats)
 	}
+	// The cluster's namespaces, sorted.
+	last := heartbeats[len(heartbeats)-1].Namespaces
+	if !slices.IsSorted(last) || !slices.Contains(last, "default") || !slices.Contains(last, "shop") || !slices.Contains(last, "kube-system") {
+		t.Errorf("the last heartbeat's namespaces: %q", last)
+	}
 
 	// The restore.
 	c, _ = v.completion(2)

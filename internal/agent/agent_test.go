@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -34,21 +37,46 @@ type fakeVault struct {
 	cancel      map[int64]bool
 	// Scripted failures: the status the next n calls of a route answer with (0 closes the connection).
 	refuse map[string][]int
+	// namespaces are the cluster's, as the fake API server lists them; listStatus, when set, is
+	// its answer instead.
+	namespaces []string
+	listStatus int
+	// oldVault refuses heartbeats with namespaces as an unknown field, as a vault older than the
+	// field does.
+	oldVault bool
 }
 
 func newFakeVault(t *testing.T) *fakeVault {
 	v := &fakeVault{t: t, reports: map[int64][]wire.ProgressReport{}, completions: map[int64][]wire.Completion{},
-		cancel: map[int64]bool{}, refuse: map[string][]int{}}
+		cancel: map[int64]bool{}, refuse: map[string][]int{}, namespaces: []string{"shop", "default"}}
 	mux := http.NewServeMux()
+	// The agent's cluster: the fake serves the API server's routes the heartbeat reads too.
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"major":"1","minor":"99","gitVersion":"v1.99.0"}`))
+	})
+	mux.HandleFunc("GET /api/v1/namespaces", func(w http.ResponseWriter, _ *http.Request) {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.listStatus != 0 {
+			writeError(w, v.listStatus, "forbidden", "scripted failure")
+			return
+		}
+		list := corev1.NamespaceList{TypeMeta: metav1.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"}}
+		for _, n := range v.namespaces {
+			list.Items = append(list.Items, corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}})
+		}
+		writeJSON(w, list)
 	})
 	mux.HandleFunc("POST /api/v1/agent/heartbeat", v.auth("heartbeat", func(w http.ResponseWriter, r *http.Request) {
 		var hb wire.Heartbeat
 		v.decode(r, &hb)
 		v.mu.Lock()
+		defer v.mu.Unlock()
+		if v.oldVault && hb.Namespaces != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", `request body: json: unknown field "namespaces"`)
+			return
+		}
 		v.heartbeats = append(v.heartbeats, hb)
-		v.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	mux.HandleFunc("POST /api/v1/agent/claim", v.auth("claim", func(w http.ResponseWriter, _ *http.Request) {
@@ -288,8 +316,64 @@ func TestClaimRunComplete(t *testing.T) {
 	v.mu.Lock()
 	hb := v.heartbeats[0]
 	v.mu.Unlock()
-	if hb.AgentVersion != "v0.test" || hb.KubernetesVersion != "v1.99.0" {
+	if hb.AgentVersion != "v0.test" || hb.KubernetesVersion != "v1.99.0" || !slices.Equal(hb.Namespaces, []string{"default", "shop"}) {
 		t.Errorf("heartbeat = %+v", hb)
+	}
+}
+
+// heartbeatAfter waits for more than n heartbeats and returns the last.
+func (v *fakeVault) heartbeatAfter(t *testing.T, n int) wire.Heartbeat {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("heartbeat %d", n+1), func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return len(v.heartbeats) > n
+	})
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.heartbeats[len(v.heartbeats)-1]
+}
+
+// TestHeartbeatWithoutNamespaces: namespaces the agent cannot list do not hold heartbeats back;
+// the failure is logged once, at warn, and so is the recovery.
+func TestHeartbeatWithoutNamespaces(t *testing.T) {
+	v := newFakeVault(t)
+	v.listStatus = http.StatusForbidden
+	a, logs := testAgent(t, v, nil, nil)
+	start(t, a)
+	if hb := v.heartbeatAfter(t, 3); hb.Namespaces != nil || hb.KubernetesVersion != "v1.99.0" {
+		t.Fatalf("heartbeat = %+v", hb)
+	}
+	v.mu.Lock()
+	v.listStatus = 0
+	v.mu.Unlock()
+	waitFor(t, "a heartbeat with namespaces", func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.heartbeats[len(v.heartbeats)-1].Namespaces != nil
+	})
+	out := logs.String()
+	if n := strings.Count(out, `level=WARN msg="cannot list the cluster's namespaces`); n != 1 {
+		t.Errorf("the list failure should be logged once at warn, got %d:\n%s", n, out)
+	}
+	if !strings.Contains(out, "the cluster's namespaces are listed again") || strings.Contains(out, "heartbeat failed") {
+		t.Errorf("log:\n%s", out)
+	}
+}
+
+// TestHeartbeatToAnOlderVault: a vault that refuses the namespaces field gets each heartbeat
+// again without it, with one warning.
+func TestHeartbeatToAnOlderVault(t *testing.T) {
+	v := newFakeVault(t)
+	v.oldVault = true
+	a, logs := testAgent(t, v, nil, nil)
+	start(t, a)
+	if hb := v.heartbeatAfter(t, 3); hb.Namespaces != nil || hb.AgentVersion != "v0.test" || hb.KubernetesVersion != "v1.99.0" {
+		t.Fatalf("heartbeat = %+v", hb)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "the vault refused the cluster's namespaces"); n != 1 || strings.Contains(out, "heartbeat failed") {
+		t.Errorf("want one warning and no failed heartbeat, got %d:\n%s", n, out)
 	}
 }
 

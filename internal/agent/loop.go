@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
-	"k8s.io/client-go/discovery"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -60,19 +62,39 @@ func (a *agent) claimLoop(ctx context.Context) {
 	}
 }
 
-// heartbeatLoop reports the agent's version and the cluster's every HeartbeatEvery until ctx ends.
-// Failures are logged when they start and when they end, not at every beat.
+// heartbeatLoop reports the agent's version, the cluster's and its namespaces every
+// HeartbeatEvery until ctx ends. Failures are logged when they start and when they end, not at
+// every beat. Namespaces never hold a heartbeat back: when they cannot be listed, or the vault
+// refuses them, the heartbeat goes without.
 func (a *agent) heartbeatLoop(ctx context.Context) {
 	tick := time.NewTicker(a.opts.HeartbeatEvery)
 	defer tick.Stop()
-	var kubeVersion, failing string
+	var kubeVersion, failing, listFailing string
+	refused := false
 	for {
-		if v, err := a.kubeVersion(ctx); err == nil {
+		var namespaces []string
+		v, err := a.cluster.version(ctx)
+		switch {
+		case err == nil:
 			kubeVersion = v
-		} else if kubeVersion == "" && ctx.Err() == nil {
+			// Only when the API server answers: one that hangs must not delay the heartbeat twice.
+			namespaces, listFailing = a.listNamespaces(ctx, listFailing)
+		case kubeVersion == "" && ctx.Err() == nil:
 			a.log.Warn("cannot read the cluster's version for the heartbeat", "error", err.Error())
 		}
-		err := a.vault.heartbeat(ctx, wire.Heartbeat{AgentVersion: a.opts.Version, KubernetesVersion: kubeVersion})
+		hb := wire.Heartbeat{AgentVersion: a.opts.Version, KubernetesVersion: kubeVersion, Namespaces: namespaces}
+		err = a.vault.heartbeat(ctx, hb)
+		if hb.Namespaces != nil && refusesNamespaces(err) {
+			if !refused {
+				a.log.Warn("the vault refused the cluster's namespaces (is it older than the agent?); heartbeats go without them",
+					"namespaces", len(hb.Namespaces), "error", err.Error())
+			}
+			refused = true
+			hb.Namespaces = nil
+			err = a.vault.heartbeat(ctx, hb)
+		} else if err == nil {
+			refused = false
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -91,22 +113,74 @@ func (a *agent) heartbeatLoop(ctx context.Context) {
 	}
 }
 
-// versionReader reads the Kubernetes version of the cluster cfg points at (discovery), each call
-// bounded by timeout.
-func versionReader(cfg *rest.Config, timeout time.Duration) (func(context.Context) (string, error), error) {
+// listNamespaces lists the cluster's namespaces for a heartbeat, within one heartbeat interval;
+// nil when it cannot. failing is the error of the previous list ("" if it succeeded): a failure
+// is logged when it starts and when it ends. It returns the names and this list's error.
+func (a *agent) listNamespaces(ctx context.Context, failing string) ([]string, string) {
+	listCtx, cancel := context.WithTimeout(ctx, a.opts.HeartbeatEvery)
+	defer cancel()
+	names, err := a.cluster.namespaces(listCtx)
+	switch {
+	case err != nil && failing == "" && ctx.Err() == nil:
+		a.log.Warn("cannot list the cluster's namespaces; heartbeats go without them", "error", err.Error())
+	case err == nil && failing != "":
+		a.log.Info("the cluster's namespaces are listed again")
+	}
+	if err != nil {
+		return nil, err.Error()
+	}
+	return names, ""
+}
+
+// refusesNamespaces tells whether the vault refused a heartbeat for its content, which a
+// heartbeat without namespaces avoids: an unknown field (a vault older than the field), a body
+// too large, or a name it does not take.
+func refusesNamespaces(err error) bool {
+	switch statusOf(err) {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
+}
+
+// clusterReader reads what heartbeats report of the agent's own cluster.
+type clusterReader struct {
+	client kubernetes.Interface
+}
+
+// newClusterReader reads the cluster cfg points at, each call bounded by timeout.
+func newClusterReader(cfg *rest.Config, timeout time.Duration) (*clusterReader, error) {
 	c := rest.CopyConfig(cfg)
 	c.Timeout = timeout
-	dc, err := discovery.NewDiscoveryClientForConfig(c)
+	client, err := kubernetes.NewForConfig(c)
 	if err != nil {
 		return nil, fmt.Errorf("create a client of the cluster: %w", err)
 	}
-	return func(context.Context) (string, error) {
-		v, err := dc.ServerVersion()
-		if err != nil {
-			return "", fmt.Errorf("read the cluster's version: %w", err)
-		}
-		return v.GitVersion, nil
-	}, nil
+	return &clusterReader{client: client}, nil
+}
+
+// version reads the cluster's Kubernetes version (discovery).
+func (r *clusterReader) version(context.Context) (string, error) {
+	v, err := r.client.Discovery().ServerVersion()
+	if err != nil {
+		return "", fmt.Errorf("read the cluster's version: %w", err)
+	}
+	return v.GitVersion, nil
+}
+
+// namespaces lists the names of the cluster's namespaces, sorted. One list per heartbeat, served
+// from the API server's cache (resourceVersion 0) rather than read from etcd.
+func (r *clusterReader) namespaces(ctx context.Context) ([]string, error) {
+	list, err := r.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, fmt.Errorf("list the cluster's namespaces: %w", err)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, ns := range list.Items {
+		names = append(names, ns.Name)
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 // sleep waits d or until ctx ends.

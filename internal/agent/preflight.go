@@ -53,7 +53,7 @@ func (a *agent) preflight(ctx context.Context, j *jobRun, spec *wire.RestoreJob,
 		return pf, outcome{state: wire.JobFailed, err: fmt.Sprintf("pre-flight check %s failed: %s", name, msg), result: res}, false
 	}
 
-	kv, err := a.kubeVersion(ctx)
+	kv, err := a.cluster.version(ctx)
 	if err != nil {
 		kv = "version unknown: " + err.Error()
 	}

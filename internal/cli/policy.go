@@ -76,7 +76,7 @@ func newPolicyListCommand(env Env) *cobra.Command {
 			t := newTable(out)
 			fmt.Fprintln(t, "NAME\tSCHEDULE\tRETENTION")
 			for _, p := range list {
-				fmt.Fprintf(t, "%s\t%s\t%s\n", p.Name, describeSchedule(p.Schedule), describeRetention(p.Retention))
+				fmt.Fprintf(t, "%s\t%s\t%s\n", p.Name, p.Schedule.Describe(), p.Retention.Describe())
 			}
 			return t.Flush()
 		},
@@ -89,7 +89,7 @@ func newPolicyShowCommand(env Env) *cobra.Command {
 			return c.GetPolicy(ctx, args[0])
 		},
 		text: func(out io.Writer, p policy.Policy) error {
-			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  retention: %s\n", p.Name, describeSchedule(p.Schedule), describeRetention(p.Retention))
+			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  retention: %s\n", p.Name, p.Schedule.Describe(), p.Retention.Describe())
 			return err
 		},
 	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a policy", Args: cobra.ExactArgs(1)})
@@ -112,36 +112,4 @@ func newPolicyDeleteCommand(env Env) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func describeSchedule(s policy.Schedule) string {
-	var out string
-	switch {
-	case s.EveryHours > 0:
-		out = fmt.Sprintf("every %dh", s.EveryHours)
-	case s.DailyAt != "":
-		out = "daily at " + s.DailyAt
-	default:
-		out = "cron " + s.Cron
-	}
-	if s.TimeZone != "" {
-		out += " (" + s.TimeZone + ")"
-	}
-	return out
-}
-
-func describeRetention(r policy.Retention) string {
-	out := "keep " + r.Default.String()
-	for _, rule := range []struct {
-		name string
-		d    policy.Duration
-	}{{"daily", r.Daily}, {"weekly", r.Weekly}, {"monthly", r.Monthly}, {"yearly", r.Yearly}} {
-		if rule.d > 0 {
-			out += fmt.Sprintf(", %s %s", rule.name, rule.d)
-		}
-	}
-	if r.KeepLast > 0 {
-		out += fmt.Sprintf(", always the last %d", r.KeepLast)
-	}
-	return out
 }

@@ -137,8 +137,12 @@ func newClusterShowCommand(env Env) *cobra.Command {
 }
 
 func printCluster(out io.Writer, cl wire.Cluster) error {
-	_, err := fmt.Fprintf(out, "cluster %q\n  health:          %s\n  registered:      %s\n  last heartbeat:  %s\n  agent version:   %s\n  kubernetes:      %s\n",
-		cl.Name, cl.Health, formatTime(&cl.RegisteredAt), formatTime(cl.LastHeartbeat), orDash(cl.AgentVersion), orDash(cl.KubernetesVersion))
+	namespaces := "-" // not reported yet
+	if len(cl.Namespaces) > 0 {
+		namespaces = fmt.Sprintf("%d (%s)", len(cl.Namespaces), summarize(cl.Namespaces, 10))
+	}
+	_, err := fmt.Fprintf(out, "cluster %q\n  health:          %s\n  registered:      %s\n  last heartbeat:  %s\n  agent version:   %s\n  kubernetes:      %s\n  namespaces:      %s\n",
+		cl.Name, cl.Health, formatTime(&cl.RegisteredAt), formatTime(cl.LastHeartbeat), orDash(cl.AgentVersion), orDash(cl.KubernetesVersion), namespaces)
 	return err
 }
 

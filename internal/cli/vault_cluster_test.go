@@ -53,7 +53,8 @@ func TestClusterRegisterListShowRevoke(t *testing.T) {
 	}
 
 	out = v.ok(t, "cluster", "show", "prod")
-	if !strings.Contains(out, `cluster "prod"`) || !strings.Contains(out, "healthy") || !strings.Contains(out, "v1.35.0") {
+	if !strings.Contains(out, `cluster "prod"`) || !strings.Contains(out, "healthy") || !strings.Contains(out, "v1.35.0") ||
+		!regexpLine(out, `\s+namespaces:\s+3 \(default,kube-system,shop\)$`) {
 		t.Errorf("show:\n%s", out)
 	}
 	v.fails(t, "404", "cluster", "show", "nope")

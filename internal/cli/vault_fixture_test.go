@@ -184,7 +184,8 @@ func (a *fakeAgent) call(path string, body, out any) (int, error) {
 
 func (a *fakeAgent) heartbeat(t *testing.T) {
 	t.Helper()
-	if _, err := a.call("/heartbeat", wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.0"}, nil); err != nil {
+	if _, err := a.call("/heartbeat", wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.0",
+		Namespaces: []string{"default", "kube-system", "shop"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -74,7 +74,11 @@ func Serve(ctx context.Context, opts Options) error {
 	if opts.API.TrustGrant == nil {
 		opts.API.TrustGrant = trustGrant
 	}
-	srv := &http.Server{Handler: api.NewServer(st, opts.API).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h, err := handler(st, opts)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	if opts.Tick <= 0 {
 		opts.Tick = 15 * time.Second
 	}
@@ -93,7 +97,8 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		errc <- srv.Serve(ln)
 	}()
-	opts.Logger.Info("vault serving", "addr", ln.Addr().String(), "tls", opts.TLSCert != "", "dataDir", opts.DataDir)
+	opts.Logger.Info("vault serving", "addr", ln.Addr().String(), "tls", opts.TLSCert != "", "dataDir", opts.DataDir,
+		"backupCenter", backupCenterURL(ln.Addr().String(), opts.TLSCert != ""))
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr().String())
 	}

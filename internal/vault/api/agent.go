@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -14,6 +15,11 @@ func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p store.
 	var hb wire.Heartbeat
 	if err := decodeJSON(r, &hb); err != nil {
 		return err
+	}
+	for i, ns := range hb.Namespaces {
+		if err := validateDNSLabel(fmt.Sprintf("namespaces[%d]", i), ns, 63); err != nil {
+			return err
+		}
 	}
 	if err := s.st.Heartbeat(r.Context(), p.Vault, p.Name, hb); err != nil {
 		return err

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -19,7 +21,8 @@ const RoleAgent = "agent"
 const UnhealthyAfter = 45 * time.Second
 
 // RegisterCluster records the cluster's trust grant and returns its one-time agent token. A
-// revoked cluster of that name is granted anew; an active one is ErrExists.
+// revoked cluster of that name is granted anew, its namespaces forgotten (the new agent may run in
+// another cluster); an active one is ErrExists.
 func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (wire.Cluster, string, error) {
 	secret, err := newSecret()
 	if err != nil {
@@ -27,7 +30,7 @@ func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (wire.C
 	}
 	now := s.now().UTC()
 	res, err := s.writes.ExecContext(ctx, `UPDATE clusters SET agent_token_hash = $1, registered_at = $2, revoked_at = NULL,
-		last_heartbeat = NULL WHERE vault = $3 AND name = $4 AND revoked_at IS NOT NULL`, tokenHash(secret), now, vault, name)
+		last_heartbeat = NULL, namespaces = '[]' WHERE vault = $3 AND name = $4 AND revoked_at IS NOT NULL`, tokenHash(secret), now, vault, name)
 	if err != nil {
 		return wire.Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
 	}
@@ -45,7 +48,7 @@ func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (wire.C
 	return c, secret, err
 }
 
-const clusterColumns = `name, registered_at, revoked_at, last_heartbeat, agent_version, kubernetes_version`
+const clusterColumns = `name, registered_at, revoked_at, last_heartbeat, agent_version, kubernetes_version, namespaces`
 
 // GetCluster reads one cluster.
 func (s *Store) GetCluster(ctx context.Context, vault, name string) (wire.Cluster, error) {
@@ -78,8 +81,15 @@ func (s *Store) ListClusters(ctx context.Context, vault string) ([]wire.Cluster,
 func (s *Store) scanCluster(row scanner) (wire.Cluster, error) {
 	var c wire.Cluster
 	var revoked, beat sql.NullTime
-	if err := row.Scan(&c.Name, &c.RegisteredAt, &revoked, &beat, &c.AgentVersion, &c.KubernetesVersion); err != nil {
+	var namespaces string
+	if err := row.Scan(&c.Name, &c.RegisteredAt, &revoked, &beat, &c.AgentVersion, &c.KubernetesVersion, &namespaces); err != nil {
 		return c, err
+	}
+	if err := json.Unmarshal([]byte(namespaces), &c.Namespaces); err != nil {
+		return c, fmt.Errorf("decode namespaces of cluster %q: %w", c.Name, err)
+	}
+	if len(c.Namespaces) == 0 {
+		c.Namespaces = nil // none reported yet
 	}
 	c.RegisteredAt = c.RegisteredAt.UTC()
 	switch {
@@ -129,10 +139,22 @@ func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (wire.Clu
 	return s.GetCluster(ctx, vault, name)
 }
 
-// Heartbeat records that the cluster's agent is alive.
+// Heartbeat records that the cluster's agent is alive, and what it reported. Nil namespaces are
+// unknown: the cluster keeps the ones it had.
 func (s *Store) Heartbeat(ctx context.Context, vault, cluster string, hb wire.Heartbeat) error {
-	_, err := s.writes.ExecContext(ctx, `UPDATE clusters SET last_heartbeat = $1, agent_version = $2, kubernetes_version = $3
-		WHERE vault = $4 AND name = $5 AND revoked_at IS NULL`, s.now().UTC(), hb.AgentVersion, hb.KubernetesVersion, vault, cluster)
+	var namespaces sql.NullString // NULL keeps the column
+	if hb.Namespaces != nil {
+		names := slices.Clone(hb.Namespaces) // not nil: an empty list encodes as []
+		slices.Sort(names)
+		data, err := json.Marshal(slices.Compact(names))
+		if err != nil {
+			return fmt.Errorf("encode namespaces of cluster %q: %w", cluster, err)
+		}
+		namespaces = sql.NullString{String: string(data), Valid: true}
+	}
+	_, err := s.writes.ExecContext(ctx, `UPDATE clusters SET last_heartbeat = $1, agent_version = $2, kubernetes_version = $3,
+		namespaces = COALESCE($4, namespaces) WHERE vault = $5 AND name = $6 AND revoked_at IS NULL`,
+		s.now().UTC(), hb.AgentVersion, hb.KubernetesVersion, namespaces, vault, cluster)
 	if err != nil {
 		return fmt.Errorf("record heartbeat of cluster %q: %w", cluster, err)
 	}

@@ -27,6 +27,9 @@ type Cluster struct {
 	LastHeartbeat     *time.Time `json:"lastHeartbeat,omitempty"`
 	AgentVersion      string     `json:"agentVersion,omitempty"`
 	KubernetesVersion string     `json:"kubernetesVersion,omitempty"`
+	// Namespaces are the names of the cluster's namespaces as its agent last reported them,
+	// sorted; nil until it does.
+	Namespaces []string `json:"namespaces,omitempty"`
 }
 
 // ClusterRegistration is the request of POST /api/v1/clusters.
@@ -300,6 +303,9 @@ type LogLine struct {
 type Heartbeat struct {
 	AgentVersion      string `json:"agentVersion"`
 	KubernetesVersion string `json:"kubernetesVersion"`
+	// Namespaces are the names of the cluster's namespaces, sorted. Nil means unknown (the agent
+	// could not list them, or predates the field): the vault keeps the list it had.
+	Namespaces []string `json:"namespaces,omitempty"`
 }
 
 // ProgressReport is the body of POST /api/v1/agent/jobs/{id}/progress: it renews the lease.

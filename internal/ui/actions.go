@@ -1,0 +1,39 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/cairnbackup/cairn/internal/vault/client"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// backupNow queues an on-demand backup and shows its job.
+func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	j, err := c.BackupNow(r.Context(), r.PathValue("name"), wire.BackupNowRequest{Retain: r.PostFormValue("retain")})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+// stopInstance stops scheduled backups; with deleteData the recovery points go too.
+func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	name := r.PathValue("name")
+	if _, err := c.StopInstance(r.Context(), name, wire.StopRequest{DeleteData: r.PostFormValue("deleteData") == "true"}); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/instances/"+url.PathEscape(name), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	name := r.PathValue("name")
+	if _, err := c.ResumeInstance(r.Context(), name); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/instances/"+url.PathEscape(name), http.StatusSeeOther)
+	return nil
+}

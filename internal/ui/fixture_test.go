@@ -1,0 +1,181 @@
+package ui_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/ui"
+	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return now }
+
+// fixture is the Backup center and the API over a SQLite store holding vault "prod": one token
+// per role, cluster "east" reporting namespaces shop, payments and kube-system, instance "shop"
+// protecting namespace shop with one good and one failed backup, and a finished restore dry run.
+type fixture struct {
+	st        *store.Store
+	srv       *httptest.Server
+	tokens    map[string]string
+	failedJob int64
+	dryRunJob int64
+	point     string
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.OpenSQLite(ctx, t.TempDir(), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	must(t, st.EnsureVault(ctx, "prod"))
+	f := &fixture{st: st, tokens: map[string]string{}}
+	for _, role := range []string{store.RoleReader, store.RoleOperator, store.RoleContributor} {
+		secret, err := st.CreateToken(ctx, "prod", role+"-user", role)
+		must(t, err)
+		f.tokens[role] = secret
+	}
+	_, _, err = st.RegisterCluster(ctx, "prod", "east")
+	must(t, err)
+	must(t, st.Heartbeat(ctx, "prod", "east", wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4",
+		Namespaces: []string{"kube-system", "payments", "shop"}}))
+	must(t, st.CreatePolicy(ctx, "prod", policy.Policy{Name: "hourly", Schedule: policy.Schedule{EveryHours: 1},
+		Retention: policy.Retention{Default: policy.Duration(7 * 24 * time.Hour)}}))
+	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "hourly",
+		Backup:  wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
+		Storage: wire.StorageLocation{URL: "file:///backups/shop", PassphraseSecret: "repo-passphrase"}})
+	must(t, err)
+
+	good := f.runJob(t, queue.BackupJob(in, now.Add(-3*time.Hour), queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
+		State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 12,
+			StoredBytes: 3 << 20, Namespaces: []string{"shop"}, Time: now.Add(-3 * time.Hour)}},
+		Logs: []wire.LogLine{{Time: now, Level: "info", Message: "backed up 12 items"}}})
+	f.point = good.Spec.Backup.RecoveryPoint
+	failed := f.runJob(t, queue.BackupJob(in, now.Add(-time.Hour), queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
+		State: wire.JobFailed, Error: `open repository: <script>alert("x")</script> no passphrase`,
+		Logs: []wire.LogLine{{Time: now, Level: "error", Message: "passphrase secret repo-passphrase not found"}}})
+	f.failedJob = failed.ID
+	dry := f.runJob(t, store.NewJob{Kind: wire.KindRestore, Cluster: "east", RecoveryPoint: f.point, Trigger: "user", CreatedBy: "operator-user",
+		Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: "r1", RecoveryPoint: f.point, SourceCluster: "east",
+			Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}, DryRun: true}}}}, wire.Completion{
+		State: wire.JobSucceeded, Result: &wire.JobResult{Restore: &wire.RestoreSummary{Name: "r1", Phase: "Completed", DryRun: true, Created: 1,
+			Items: []wire.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "settings", Action: "create", Diff: "+ data:\n+   colour: blue"}}}}})
+	f.dryRunJob = dry.ID
+
+	apiHandler := api.NewServer(st, api.Config{Now: clock}).Handler()
+	center, err := ui.New(ui.Config{API: apiHandler, Now: clock})
+	must(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/", center.Handler())
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// runJob queues a job on cluster east, claims it and completes it.
+func (f *fixture) runJob(t testing.TB, nj store.NewJob, c wire.Completion) wire.Job {
+	t.Helper()
+	ctx := t.Context()
+	var j wire.Job
+	var err error
+	if nj.Kind == wire.KindBackup {
+		j, err = f.st.QueueBackup(ctx, "prod", nj)
+	} else {
+		j, err = f.st.CreateJob(ctx, "prod", nj)
+	}
+	must(t, err)
+	claimed, ok, err := f.st.ClaimJob(ctx, "prod", "east", time.Minute)
+	if err != nil || !ok || claimed.ID != j.ID {
+		t.Fatalf("claim: job %d ok %v err %v, want job %d", claimed.ID, ok, err, j.ID)
+	}
+	must(t, f.st.CompleteJob(ctx, "prod", "east", j.ID, c))
+	return j
+}
+
+// browser is a cookie-keeping client that does not follow redirects, so tests see them.
+type browser struct {
+	t      testing.TB
+	base   string
+	client *http.Client
+}
+
+func (f *fixture) browser(t testing.TB) *browser {
+	jar, err := cookiejar.New(nil)
+	must(t, err)
+	return &browser{t: t, base: f.srv.URL, client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// signedIn is a browser signed in with the role's token.
+func (f *fixture) signedIn(t testing.TB, role string) *browser {
+	b := f.browser(t)
+	res, _ := b.post("/signin", url.Values{"token": {f.tokens[role]}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Fatalf("sign in as %s: %d to %q", role, res.StatusCode, res.Header.Get("Location"))
+	}
+	return b
+}
+
+func (b *browser) get(path string) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodGet, b.base+path, nil)
+	must(b.t, err)
+	return b.do(req)
+}
+
+// post sends a form as the Backup center's own pages do: from its origin.
+func (b *browser) post(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
+	must(b.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.base)
+	return b.do(req)
+}
+
+func (b *browser) do(req *http.Request) (*http.Response, string) {
+	b.t.Helper()
+	res, err := b.client.Do(req)
+	must(b.t, err)
+	defer res.Body.Close()
+	var sb strings.Builder
+	_, err = io.Copy(&sb, res.Body)
+	must(b.t, err)
+	return res, sb.String()
+}
+
+var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+
+// csrf reads the session's CSRF token off a page.
+func (b *browser) csrf() string {
+	b.t.Helper()
+	_, body := b.get("/")
+	m := csrfMeta.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatal("no csrf-token meta on the overview")
+	}
+	return m[1]
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/client"
+)
+
+// signInData is the sign-in page's data.
+type signInData struct {
+	Next  string
+	Error string
+}
+
+func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signin", "", view{Title: "Sign in", Data: signInData{Next: safeNext(r.URL.Query().Get("next"))}})
+}
+
+// signIn checks the token with the API's whoami and starts a session for its principal.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.PostFormValue("next"))
+	if err := sameOrigin(r); err != nil {
+		s.render(w, r, http.StatusForbidden, "signin", "", view{Title: "Sign in", Data: signInData{Next: next, Error: err.Error()}})
+		return
+	}
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	if token == "" {
+		s.render(w, r, http.StatusUnprocessableEntity, "signin", "", view{Title: "Sign in",
+			Data: signInData{Next: next, Error: "enter an API token (cairn token create makes one; a new vault writes its first to admin.token in its data directory)"}})
+		return
+	}
+	c, err := client.New("http://vault.in-process", token, &http.Client{Transport: inProcess{s.api}, Timeout: 30 * time.Second})
+	if err != nil {
+		s.render(w, r, http.StatusInternalServerError, "signin", "", view{Title: "Sign in", Data: signInData{Next: next, Error: err.Error()}})
+		return
+	}
+	me, err := c.WhoAmI(r.Context())
+	if err != nil {
+		status, msg := http.StatusInternalServerError, "the vault could not check the token: "+err.Error()
+		var apiErr *client.APIError
+		if errors.As(err, &apiErr) && apiErr.Status < http.StatusInternalServerError {
+			status, msg = apiErr.Status, "sign-in refused: "+apiErr.Message
+		}
+		s.render(w, r, status, "signin", "", view{Title: "Sign in", Data: signInData{Next: next, Error: msg}})
+		return
+	}
+	sess := s.sessions.create(token, me.Vault, me.Name, me.Role)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.id, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if sess := s.sessions.lookup(r); sess != nil && sameOrigin(r) == nil && sess.validCSRF(r.PostFormValue("csrf")) {
+		s.sessions.end(sess.id)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// safeNext keeps a post-sign-in destination on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) {
+		return "/"
+	}
+	return next
+}
+
+const themeCookie = "cairn_theme"
+
+// setTheme keeps the light/dark choice in a cookie; "auto" follows the system.
+func (s *Server) setTheme(w http.ResponseWriter, r *http.Request, _ *session, _ *client.Client) error {
+	theme := r.PostFormValue("theme")
+	if theme != "light" && theme != "dark" {
+		theme = ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: themeCookie, Value: theme, Path: "/", MaxAge: 365 * 24 * 3600,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, HttpOnly: true})
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	return nil
+}
+
+func themeOf(r *http.Request) string {
+	if c, err := r.Cookie(themeCookie); err == nil && (c.Value == "light" || c.Value == "dark") {
+		return c.Value
+	}
+	return ""
+}

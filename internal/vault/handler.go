@@ -1,0 +1,35 @@
+package vault
+
+import (
+	"net"
+	"net/http"
+
+	"github.com/cairnbackup/cairn/internal/ui"
+	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/store"
+)
+
+// handler serves the API under /api/ and the Backup center, the web dashboard, everywhere else.
+func handler(st *store.Store, opts Options) (http.Handler, error) {
+	apiHandler := api.NewServer(st, opts.API).Handler()
+	center, err := ui.New(ui.Config{API: apiHandler, Logger: opts.Logger, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/", center.Handler())
+	return mux, nil
+}
+
+// backupCenterURL is where a browser on this machine opens the Backup center.
+func backupCenterURL(addr string, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "::" || host == "0.0.0.0" || host == "") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	return scheme + "://" + addr + "/"
+}
