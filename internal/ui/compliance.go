@@ -32,10 +32,10 @@ type clusterCompliance struct {
 // assessCompliance flags every namespace that no protected instance on its cluster covers, and
 // every cluster no protected instance covers at all.
 func assessCompliance(clusters []wire.Cluster, instances []wire.Instance) compliance {
-	byCluster := map[string][]wire.Instance{}
+	covers := map[string][]func(string) bool{}
 	for _, in := range instances {
 		if in.State == wire.InstanceProtected {
-			byCluster[in.Cluster] = append(byCluster[in.Cluster], in)
+			covers[in.Cluster] = append(covers[in.Cluster], in.Backup.NamespaceCoverage())
 		}
 	}
 	var out compliance
@@ -43,9 +43,9 @@ func assessCompliance(clusters []wire.Cluster, instances []wire.Instance) compli
 		if cl.Health == wire.HealthRevoked {
 			continue
 		}
-		cc := clusterCompliance{Name: cl.Name, Health: cl.Health, Instances: len(byCluster[cl.Name]), Known: cl.Namespaces != nil, Namespaces: len(cl.Namespaces)}
+		cc := clusterCompliance{Name: cl.Name, Health: cl.Health, Instances: len(covers[cl.Name]), Known: cl.Namespaces != nil, Namespaces: len(cl.Namespaces)}
 		for _, ns := range cl.Namespaces {
-			if covered(byCluster[cl.Name], ns) {
+			if anyCovers(covers[cl.Name], ns) {
 				cc.Protected++
 			} else {
 				cc.Unprotected = append(cc.Unprotected, ns)
@@ -62,9 +62,9 @@ func assessCompliance(clusters []wire.Cluster, instances []wire.Instance) compli
 	return out
 }
 
-func covered(instances []wire.Instance, ns string) bool {
-	for _, in := range instances {
-		if in.Backup.CoversNamespace(ns) {
+func anyCovers(covers []func(string) bool, ns string) bool {
+	for _, c := range covers {
+		if c(ns) {
 			return true
 		}
 	}

@@ -15,7 +15,6 @@ import (
 const (
 	overviewMaxClusters  = 1000
 	overviewMaxInstances = 20000
-	overviewMaxJobs      = 5000
 	overviewJobRows      = 25
 	overviewNextBackups  = 10
 	overviewUsageRows    = 10
@@ -85,43 +84,36 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session,
 	return nil
 }
 
-// recentJobs summarises the jobs created in the last 24 hours.
+// recentJobs summarises the jobs created in the last 24 hours: counts by state, and rows with
+// what needs attention first, a few small queries however many jobs there are.
 func (s *Server) recentJobs(ctx context.Context, c *client.Client) (jobSummary, error) {
 	since := s.now().Add(-24 * time.Hour)
-	jobs, _, err := listAll(ctx, overviewMaxJobs, func(ctx context.Context, cursor string) (wire.List[wire.Job], error) {
-		return c.ListJobs(ctx, client.JobFilter{Limit: 500, Cursor: cursor})
-	}, func(j wire.Job) bool { return j.CreatedAt.Before(since) })
+	counts, err := c.JobCounts(ctx, since)
 	if err != nil {
 		return jobSummary{}, err
 	}
-	counts := map[string]int{}
-	for _, j := range jobs {
-		counts[j.State]++
-	}
-	sum := jobSummary{Since: since, Total: len(jobs)}
+	sum := jobSummary{Since: since}
 	for _, st := range stateOrder {
-		if counts[st] > 0 {
-			sum.States = append(sum.States, stateCount{st, counts[st]})
+		n := counts.States[st]
+		if n == 0 {
+			continue
+		}
+		sum.Total += n
+		sum.States = append(sum.States, stateCount{st, n})
+		if room := overviewJobRows - len(sum.Rows); room > 0 {
+			list, err := c.ListJobs(ctx, client.JobFilter{State: st, Since: since, Limit: room})
+			if err != nil {
+				return jobSummary{}, err
+			}
+			sum.Rows = append(sum.Rows, list.Items...)
 		}
 	}
-	slices.SortStableFunc(jobs, func(a, b wire.Job) int { return cmp.Compare(stateRank(a.State), stateRank(b.State)) })
-	if len(jobs) > overviewJobRows {
-		sum.More = len(jobs) - overviewJobRows
-		jobs = jobs[:overviewJobRows]
-	}
-	sum.Rows = jobs
+	sum.More = sum.Total - len(sum.Rows)
 	return sum, nil
 }
 
 // stateOrder puts what needs attention first.
 var stateOrder = []string{wire.JobFailed, wire.JobPartiallyFailed, wire.JobRunning, wire.JobQueued, wire.JobCancelled, wire.JobSucceeded}
-
-func stateRank(state string) int {
-	if i := slices.Index(stateOrder, state); i >= 0 {
-		return i
-	}
-	return len(stateOrder)
-}
 
 // nextBackups are the n protected instances whose scheduled backups come soonest.
 func nextBackups(instances []wire.Instance, n int) []wire.Instance {

@@ -129,7 +129,8 @@ var objectMatrixCalls = map[string]matrixCall{
 			}
 		}
 	},
-	"GET /api/v1/jobs": get("/api/v1/jobs"),
+	"GET /api/v1/jobs":       get("/api/v1/jobs"),
+	"GET /api/v1/job-counts": get("/api/v1/job-counts"),
 	"GET /api/v1/jobs/{id}": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
 		return newRequest(t, "GET", jobPath(f.agentJob(t).ID, ""), token, ""), nil
 	},

@@ -230,6 +230,7 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 		"GET /api/v1/recovery-points/{name}":    store.RoleReader,
 		"POST /api/v1/restores":                 store.RoleOperator,
 		"GET /api/v1/jobs":                      store.RoleReader,
+		"GET /api/v1/job-counts":                store.RoleReader,
 		"GET /api/v1/jobs/{id}":                 store.RoleReader,
 		"GET /api/v1/jobs/{id}/logs":            store.RoleReader,
 		"POST /api/v1/jobs/{id}/cancel":         store.RoleOperator,

@@ -14,13 +14,17 @@ import (
 )
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	q := r.URL.Query()
-	items, err := s.st.ListInstances(r.Context(), p.Vault, store.InstanceFilter{Cluster: q.Get("cluster"), Policy: q.Get("policy"), State: q.Get("state")})
+	pg, err := page(r)
 	if err != nil {
 		return err
 	}
-	s.fillNextBackups(r.Context(), p.Vault, items)
-	return writeJSON(w, http.StatusOK, wire.List[wire.Instance]{Items: items})
+	q := r.URL.Query()
+	list, err := s.st.ListInstancesPage(r.Context(), p.Vault, store.InstanceFilter{Cluster: q.Get("cluster"), Policy: q.Get("policy"), State: q.Get("state")}, pg)
+	if err != nil {
+		return err
+	}
+	s.fillNextBackups(r.Context(), p.Vault, list.Items)
+	return writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {

@@ -3,8 +3,10 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func jobID(r *http.Request) (int64, error) {
@@ -21,12 +23,45 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p store.Princi
 		return err
 	}
 	q := r.URL.Query()
+	since, err := sinceParam(r)
+	if err != nil {
+		return err
+	}
 	list, err := s.st.ListJobs(r.Context(), p.Vault, store.JobFilter{State: q.Get("state"), Kind: q.Get("kind"), Instance: q.Get("instance"),
-		Cluster: q.Get("cluster"), RecoveryPoint: q.Get("recoveryPoint")}, pg)
+		Cluster: q.Get("cluster"), RecoveryPoint: q.Get("recoveryPoint"), Since: since}, pg)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, list)
+}
+
+// jobCounts counts the jobs created since ?since= (default: the last 24 hours) by state.
+func (s *Server) jobCounts(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	since, err := sinceParam(r)
+	if err != nil {
+		return err
+	}
+	if since.IsZero() {
+		since = s.now().Add(-24 * time.Hour)
+	}
+	counts, err := s.st.JobCounts(r.Context(), p.Vault, since)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.JobCounts{Since: since.UTC(), States: counts})
+}
+
+// sinceParam reads ?since= (RFC 3339); absent, it is the zero time.
+func sinceParam(r *http.Request) (time.Time, error) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, badRequest("since: "+strconv.Quote(v)+" is not an RFC 3339 time such as 2026-12-01T08:00:00Z", "since")
+	}
+	return t, nil
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, p store.Principal) error {

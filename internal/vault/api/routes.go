@@ -50,6 +50,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/api/v1/recovery-points/{name}", store.RoleReader, s.getRecoveryPoint, false},
 		{http.MethodPost, "/api/v1/restores", store.RoleOperator, s.createRestore, false},
 		{http.MethodGet, "/api/v1/jobs", store.RoleReader, s.listJobs, false},
+		{http.MethodGet, "/api/v1/job-counts", store.RoleReader, s.jobCounts, false},
 		{http.MethodGet, "/api/v1/jobs/{id}", store.RoleReader, s.getJob, false},
 		{http.MethodGet, "/api/v1/jobs/{id}/logs", store.RoleReader, s.jobLogs, false},
 		{http.MethodPost, "/api/v1/jobs/{id}/cancel", store.RoleOperator, s.cancelJob, false},

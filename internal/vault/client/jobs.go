@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -15,7 +16,8 @@ type JobFilter struct {
 	Kind          string // wire.Kind* kinds
 	Instance      string
 	Cluster       string
-	RecoveryPoint string // the jobs that made, restore, delete or verify this recovery point
+	RecoveryPoint string    // the jobs that made, restore, delete or verify this recovery point
+	Since         time.Time // only jobs created at or after it (zero: all)
 	Limit         int
 	Cursor        string
 }
@@ -28,8 +30,19 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter) (wire.List[wire.Job]
 	q.Set("instance", f.Instance)
 	q.Set("cluster", f.Cluster)
 	q.Set("recoveryPoint", f.RecoveryPoint)
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.UTC().Format(time.RFC3339))
+	}
 	var out wire.List[wire.Job]
 	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/jobs", q), nil, &out)
+}
+
+// JobCounts counts the jobs created at or after since, by state.
+func (c *Client) JobCounts(ctx context.Context, since time.Time) (wire.JobCounts, error) {
+	q := url.Values{}
+	q.Set("since", since.UTC().Format(time.RFC3339))
+	var out wire.JobCounts
+	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/job-counts", q), nil, &out)
 }
 
 // GetJob reads one job.

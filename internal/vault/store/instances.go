@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,6 +88,43 @@ func (s *Store) ListInstances(ctx context.Context, vault string, f InstanceFilte
 			return nil, err
 		}
 		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// ListInstancesPage returns one page of the vault's instances by name; the cursor is the last
+// name of the page before, encoded.
+func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceFilter, page Page) (wire.List[wire.Instance], error) {
+	out := wire.List[wire.Instance]{Items: []wire.Instance{}}
+	limit := page.limit()
+	after := ""
+	if page.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(page.Cursor)
+		if err != nil || len(b) == 0 {
+			return out, fmt.Errorf("cursor: %q is not a cursor this vault gave out: %w", page.Cursor, ErrInvalid)
+		}
+		after = string(b)
+	}
+	var c conditions
+	c.add("vault = ?", vault)
+	c.addIf("cluster = ?", f.Cluster)
+	c.addIf("policy = ?", f.Policy)
+	c.addIf("state = ?", f.State)
+	c.addIf("name > ?", after)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE `+c.where()+` ORDER BY name LIMIT `+c.param(limit), c.args...)
+	if err != nil {
+		return out, fmt.Errorf("list instances: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		in, err := scanInstance(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, in)
+	}
+	if n := len(out.Items); n == limit {
+		out.Next = base64.RawURLEncoding.EncodeToString([]byte(out.Items[n-1].Name))
 	}
 	return out, rows.Err()
 }

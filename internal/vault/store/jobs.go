@@ -163,6 +163,26 @@ func (s *Store) GetJob(ctx context.Context, vault string, id int64) (wire.Job, e
 // JobFilter narrows ListJobs; empty fields match everything.
 type JobFilter struct {
 	State, Kind, Instance, Cluster, RecoveryPoint string
+	Since                                         time.Time // only jobs created at or after it (zero: all)
+}
+
+// JobCounts counts the vault's jobs created at or after since, by state.
+func (s *Store) JobCounts(ctx context.Context, vault string, since time.Time) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs WHERE vault = $1 AND created_at >= $2 GROUP BY state`, vault, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count jobs: %w", err)
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
 }
 
 // ListJobs returns jobs, newest first.
@@ -179,6 +199,9 @@ func (s *Store) ListJobs(ctx context.Context, vault string, f JobFilter, page Pa
 	c.addIf("instance = ?", f.Instance)
 	c.addIf("cluster = ?", f.Cluster)
 	c.addIf("recovery_point = ?", f.RecoveryPoint)
+	if !f.Since.IsZero() {
+		c.add("created_at >= ?", f.Since.UTC())
+	}
 	c.add("id < ?", before)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE `+c.where()+` ORDER BY id DESC LIMIT `+c.param(limit), c.args...)
 	if err != nil {

@@ -19,14 +19,19 @@ type Page struct {
 	Cursor string // from the previous page's Next
 }
 
-func (p Page) bounds() (limit int, before int64, err error) {
-	limit = p.Limit
+// limit is the page's size: 100 unless asked, at most 1000.
+func (p Page) limit() int {
 	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
+	case p.Limit <= 0:
+		return 100
+	case p.Limit > 1000:
+		return 1000
 	}
+	return p.Limit
+}
+
+func (p Page) bounds() (limit int, before int64, err error) {
+	limit = p.limit()
 	before = int64(1) << 62
 	if p.Cursor != "" {
 		before, err = strconv.ParseInt(p.Cursor, 10, 64)

@@ -10,10 +10,13 @@ import "github.com/cairnbackup/cairn/internal/scope"
 // up, so they do not count. A configuration with a malformed namespace pattern covers nothing:
 // its backups fail. The backup's exclusion annotation on the Namespace object itself is not
 // seen here.
-func (c BackupConfig) CoversNamespace(ns string) bool {
+func (c BackupConfig) CoversNamespace(ns string) bool { return c.NamespaceCoverage()(ns) }
+
+// NamespaceCoverage is CoversNamespace prepared once, for asking about many namespaces.
+func (c BackupConfig) NamespaceCoverage() func(ns string) bool {
 	s, err := scope.New(scope.Spec{IncludedNamespaces: c.IncludeNamespaces, ExcludedNamespaces: c.ExcludeNamespaces})
 	if err != nil {
-		return false
+		return func(string) bool { return false }
 	}
-	return s.NamespaceIncluded(ns)
+	return s.NamespaceIncluded
 }

@@ -291,6 +291,12 @@ type RestoreItem struct {
 	Diff      string `json:"diff,omitempty"`
 }
 
+// JobCounts is the response of GET /api/v1/job-counts: the jobs created since Since, by state.
+type JobCounts struct {
+	Since  time.Time      `json:"since"`
+	States map[string]int `json:"states"`
+}
+
 // LogLine is one line of a job's log.
 type LogLine struct {
 	Seq     int64     `json:"seq"`
