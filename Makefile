@@ -3,6 +3,8 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 export CAIRN_CACHE ?= $(CURDIR)/.cache
+# The browser tests use Debian's Chromium: no npm package may download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(CAIRN_CACHE)/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
@@ -36,6 +38,10 @@ deps: ## install the Debian packages tests and the demo need (idempotent)
 test-servers: ## install the real storage servers the backends are tested against (versitygw, Azurite)
 	@hack/install-versitygw.sh
 	@hack/install-azurite.sh
+
+.PHONY: browser-tests-deps
+browser-tests-deps: ## install the browser tests' playwright-core (npm ci of test/browser/package-lock.json) into $(CAIRN_CACHE)/npm (once)
+	@hack/install-browser-tests.sh
 
 .PHONY: cluster-binaries
 cluster-binaries: ## build etcd and the Kubernetes components into $(CAIRN_CACHE)/bin (once)
@@ -73,7 +79,7 @@ test-integration: cluster-binaries test-servers ## tests against a real kube-api
 	go test -race -count=1 -v -tags integration ./internal/blob/... ./internal/agent/... ./test/integration/...
 
 .PHONY: test-e2e
-test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars ## tests on a full cluster with a real node (root)
+test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars browser-tests-deps ## tests on a full cluster with a real node (root); the Backup center's in headless Chromium
 	go test -race -count=1 -v -tags e2e ./test/e2e/...
 
 BENCH_COUNTS ?= 10000,100000

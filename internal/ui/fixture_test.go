@@ -132,7 +132,16 @@ func (f *fixture) signedIn(t testing.TB, role string) *browser {
 	return b
 }
 
-func (b *browser) get(path string) (*http.Response, string) {
+// reply is a response read to its end (and closed).
+type reply struct {
+	StatusCode int
+	Header     http.Header
+	cookies    []*http.Cookie
+}
+
+func (r *reply) Cookies() []*http.Cookie { return r.cookies }
+
+func (b *browser) get(path string) (*reply, string) {
 	b.t.Helper()
 	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodGet, b.base+path, nil)
 	must(b.t, err)
@@ -140,7 +149,7 @@ func (b *browser) get(path string) (*http.Response, string) {
 }
 
 // post sends a form as the Backup center's own pages do: from its origin.
-func (b *browser) post(path string, form url.Values) (*http.Response, string) {
+func (b *browser) post(path string, form url.Values) (*reply, string) {
 	b.t.Helper()
 	req, err := http.NewRequestWithContext(b.t.Context(), http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
 	must(b.t, err)
@@ -149,7 +158,7 @@ func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 	return b.do(req)
 }
 
-func (b *browser) do(req *http.Request) (*http.Response, string) {
+func (b *browser) do(req *http.Request) (*reply, string) {
 	b.t.Helper()
 	res, err := b.client.Do(req)
 	must(b.t, err)
@@ -157,7 +166,7 @@ func (b *browser) do(req *http.Request) (*http.Response, string) {
 	var sb strings.Builder
 	_, err = io.Copy(&sb, res.Body)
 	must(b.t, err)
-	return res, sb.String()
+	return &reply{StatusCode: res.StatusCode, Header: res.Header, cookies: res.Cookies()}, sb.String()
 }
 
 var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
