@@ -80,7 +80,7 @@ test-integration: cluster-binaries test-servers ## tests against a real kube-api
 
 .PHONY: test-e2e
 test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars browser-tests-deps ## tests on a full cluster with a real node (root); the Backup center's in headless Chromium
-	go test -race -count=1 -v -tags e2e ./test/e2e/...
+	go test -race -count=1 -timeout 30m -v -tags e2e ./test/e2e/...
 
 BENCH_COUNTS ?= 10000,100000
 BENCH_KINDS ?= configmaps,secrets

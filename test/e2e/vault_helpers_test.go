@@ -61,20 +61,22 @@ type testVault struct {
 const vaultLease = 4 * time.Second
 
 // startVault serves a vault on SQLite in a temporary directory, or on database (a PostgreSQL URL),
-// until the test ends, ticking its scheduler twice a second.
-func startVault(t *testing.T, database string) *testVault {
+// until the test ends, ticking its scheduler twice a second; tune changes its options first.
+func startVault(t *testing.T, database string, tune ...func(*vault.Options)) *testVault {
 	t.Helper()
 	clk := &offsetClock{}
 	dataDir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- vault.Serve(ctx, vault.Options{DataDir: dataDir, Database: database, Listen: "127.0.0.1:0", Vault: "default",
-			Ready: func(addr string) { ready <- addr }, Tick: 500 * time.Millisecond, Now: clk.now,
-			API:    api.Config{Lease: vaultLease, ClaimWait: 2 * time.Second},
-			Logger: slog.New(slog.NewTextHandler(testWriter{t, "vault"}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	}()
+	opts := vault.Options{DataDir: dataDir, Database: database, Listen: "127.0.0.1:0", Vault: "default",
+		Ready: func(addr string) { ready <- addr }, Tick: 500 * time.Millisecond, Now: clk.now,
+		API:    api.Config{Lease: vaultLease, ClaimWait: 2 * time.Second},
+		Logger: slog.New(slog.NewTextHandler(testWriter{t, "vault"}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, f := range tune {
+		f(&opts)
+	}
+	go func() { done <- vault.Serve(ctx, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
