@@ -44,6 +44,8 @@ type fakeVault struct {
 	// oldVault refuses heartbeats with namespaces as an unknown field, as a vault older than the
 	// field does.
 	oldVault bool
+	// progressDelay is how long a progress report is answered after the vault stored it.
+	progressDelay time.Duration
 }
 
 func newFakeVault(t *testing.T) *fakeVault {
@@ -97,8 +99,9 @@ func newFakeVault(t *testing.T) *fakeVault {
 		id := jobID(r)
 		v.mu.Lock()
 		v.reports[id] = append(v.reports[id], rep)
-		cancel := v.cancel[id]
+		cancel, delay := v.cancel[id], v.progressDelay
 		v.mu.Unlock()
+		time.Sleep(delay)
 		writeJSON(w, wire.ProgressReply{Cancel: cancel})
 	}))
 	mux.HandleFunc("POST /api/v1/agent/jobs/{id}/complete", v.auth("complete", func(w http.ResponseWriter, r *http.Request) {
@@ -690,5 +693,39 @@ func TestProgressRetriedAfterTransientFailure(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "progress reports accepted again") {
 		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+}
+
+// A job that ends while a progress report is on its way: the vault has stored the report's lines,
+// so the completion must not carry them again.
+func TestLinesOfAReportInFlightAreNotSentTwice(t *testing.T) {
+	v := newFakeVault(t)
+	v.progressDelay = 300 * time.Millisecond
+	v.enqueue(backupJob(31))
+	a, _ := testAgent(t, v, nil, func(ctx context.Context, j *jobRun) outcome {
+		waitFor(t, "the first progress report", func() bool {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			return len(v.reports[31]) > 0
+		})
+		return outcome{state: wire.JobSucceeded}
+	})
+	start(t, a)
+	waitFor(t, "the completion", func() bool { return len(v.completion(31)) > 0 })
+	seen := map[string]int{}
+	v.mu.Lock()
+	for _, r := range v.reports[31] {
+		for _, l := range r.Logs {
+			seen[l.Message]++
+		}
+	}
+	v.mu.Unlock()
+	for _, l := range v.completion(31)[0].Logs {
+		seen[l.Message]++
+	}
+	for msg, n := range seen {
+		if n != 1 {
+			t.Errorf("%q reached the vault %d times", msg, n)
+		}
 	}
 }

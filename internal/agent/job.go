@@ -51,11 +51,11 @@ func (a *agent) runJob(ctx context.Context, job *wire.Job) {
 
 	jobCtx, cancelJob := context.WithCancelCause(ctx)
 	defer cancelJob(nil)
-	loopCtx, stopLoop := context.WithCancel(ctx)
+	stopLoop := make(chan struct{})
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
-		rep.loop(loopCtx, a, job, a.log.With(attrs...), cancelJob)
+		rep.loop(ctx, stopLoop, a, job, a.log.With(attrs...), cancelJob)
 	}()
 
 	results := make(chan outcome, 1)
@@ -85,7 +85,7 @@ func (a *agent) runJob(ctx context.Context, job *wire.Job) {
 			j.log.Warn("the job did not stop in time; it is reported without waiting for it", "waited", a.t.stopGrace)
 		}
 	}
-	stopLoop()
+	close(stopLoop)
 	<-loopDone
 	if !returned {
 		// Keep the job's slot until its engine is done, so that no other job runs beside it,

@@ -117,10 +117,12 @@ func (r *reporter) giveBack(logs []wire.LogLine) {
 	}
 }
 
-// loop sends a report at once, then every ProgressEvery and soon after new log lines, until ctx
-// ends. A reply that asks to cancel cancels the job with errCancelRequested; an answer saying the
-// job is no longer this agent's cancels it with errLeaseLost and ends the loop.
-func (r *reporter) loop(ctx context.Context, a *agent, job *wire.Job, log *slog.Logger, cancelJob context.CancelCauseFunc) {
+// loop sends a report at once, then every ProgressEvery and soon after new log lines, until stop
+// is closed or ctx ends. A report on its way when stop closes is finished, not abandoned: the
+// vault may already have stored its log lines, and sending them again in the completion would
+// log them twice. A reply that asks to cancel cancels the job with errCancelRequested; an answer
+// saying the job is no longer this agent's cancels it with errLeaseLost and ends the loop.
+func (r *reporter) loop(ctx context.Context, stop <-chan struct{}, a *agent, job *wire.Job, log *slog.Logger, cancelJob context.CancelCauseFunc) {
 	tick := time.NewTicker(a.opts.ProgressEvery)
 	defer tick.Stop()
 	failing := false
@@ -133,11 +135,16 @@ func (r *reporter) loop(ctx context.Context, a *agent, job *wire.Job, log *slog.
 			select {
 			case <-ctx.Done():
 				return
+			case <-stop:
+				return
 			case <-tick.C:
 			case <-wake:
-				sleep(ctx, a.t.batchWindow) // let the lines that follow join the batch
-				if ctx.Err() != nil {
+				select { // let the lines that follow join the batch
+				case <-ctx.Done():
 					return
+				case <-stop:
+					return
+				case <-time.After(a.t.batchWindow):
 				}
 			}
 		}
