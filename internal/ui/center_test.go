@@ -221,3 +221,19 @@ func TestSearchGoesToWhatANameNames(t *testing.T) {
 		t.Errorf("search for nothing: %d", res.StatusCode)
 	}
 }
+
+func TestThemeChoiceIsKept(t *testing.T) {
+	f := newFixture(t)
+	b := f.signedIn(t, store.RoleReader)
+	res, _ := b.post("/theme", url.Values{"csrf": {b.csrf()}, "theme": {"dark"}, "next": {"/jobs"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/jobs" {
+		t.Fatalf("theme: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if _, body := b.get("/jobs"); !strings.Contains(body, `<html lang="en" data-theme="dark">`) {
+		t.Fatal("the dark theme is not applied")
+	}
+	b.post("/theme", url.Values{"csrf": {b.csrf()}, "theme": {"auto"}})
+	if _, body := b.get("/jobs"); !strings.Contains(body, `<html lang="en">`) {
+		t.Fatal("back to the system's theme: data-theme still set")
+	}
+}
