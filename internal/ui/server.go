@@ -115,7 +115,7 @@ func (s *Server) signedIn(h pageHandler) http.Handler {
 				return
 			}
 		}
-		c, err := client.New("http://vault.in-process", sess.token, &http.Client{Transport: inProcess{s.api}, Timeout: 30 * time.Second})
+		c, err := s.clientFor(sess.token)
 		if err != nil {
 			s.fail(w, r, sess, err)
 			return
@@ -124,6 +124,11 @@ func (s *Server) signedIn(h pageHandler) http.Handler {
 			s.fail(w, r, sess, err)
 		}
 	})
+}
+
+// clientFor is an API client with token that calls the vault's API handler in process.
+func (s *Server) clientFor(token string) (*client.Client, error) {
+	return client.New("http://vault.in-process", token, &http.Client{Transport: inProcess{s.api}, Timeout: 30 * time.Second})
 }
 
 // fail answers an error of a page handler: the API's refusals are shown with their message; a

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
@@ -32,7 +31,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 			Data: signInData{Next: next, Error: "enter an API token (cairn token create makes one; a new vault writes its first to admin.token in its data directory)"}})
 		return
 	}
-	c, err := client.New("http://vault.in-process", token, &http.Client{Transport: inProcess{s.api}, Timeout: 30 * time.Second})
+	c, err := s.clientFor(token)
 	if err != nil {
 		s.render(w, r, http.StatusInternalServerError, "signin", "", view{Title: "Sign in", Data: signInData{Next: next, Error: err.Error()}})
 		return
