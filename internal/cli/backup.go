@@ -12,6 +12,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/backup"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
@@ -111,7 +112,7 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 			rp, err := backup.Run(ctx, cfg, r, backup.Options{
 				Name: args[0], Scope: sc, Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt, Volumes: snaps, Hooks: runner,
 				Progress: func(p backup.Progress) {
-					bar.update("backing up: %d items, %s  %s", p.Items, humanBytes(p.RawBytes), p.Resource)
+					bar.update("backing up: %d items, %s  %s", p.Items, humanize.Bytes(p.RawBytes), p.Resource)
 				},
 			})
 			bar.done()
@@ -150,7 +151,7 @@ func printBackupSummary(out io.Writer, rp archive.RecoveryPoint) {
 	r := rp.Result
 	fmt.Fprintf(out, "backup %q: %s\n", rp.Name, r.Phase)
 	fmt.Fprintf(out, "  items:      %d in %d resource types, %d namespaces\n", r.Items, len(r.Resources), len(r.Namespaces))
-	fmt.Fprintf(out, "  size:       %s raw, %s stored (%s)\n", humanBytes(r.RawBytes), humanBytes(r.StoredBytes), rp.Encryption)
+	fmt.Fprintf(out, "  size:       %s raw, %s stored (%s)\n", humanize.Bytes(r.RawBytes), humanize.Bytes(r.StoredBytes), rp.Encryption)
 	if len(rp.Volumes) > 0 {
 		snapshotted, skipped, failed := rp.VolumeCounts()
 		protection := "all protected"
@@ -203,7 +204,7 @@ func newBackupListCommand(env Env) *cobra.Command {
 				}
 				m := e.Manifest
 				fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%s\t%s\n", e.Name, m.Result.Phase, m.StartedAt.Format(time.RFC3339),
-					m.Result.Items, humanBytes(m.Result.StoredBytes), summarize(m.Result.Namespaces, 3))
+					m.Result.Items, humanize.Bytes(m.Result.StoredBytes), summarize(m.Result.Namespaces, 3))
 			}
 			return t.Flush()
 		},

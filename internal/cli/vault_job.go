@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -262,7 +263,7 @@ func describeProgress(p wire.JobProgress) string {
 	if p.Items == 0 && p.Bytes == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d items, %s", p.Items, humanBytes(p.Bytes))
+	return fmt.Sprintf("%d items, %s", p.Items, humanize.Bytes(p.Bytes))
 }
 
 // oneLine shortens s to one line of at most n runes for a table cell.
@@ -317,9 +318,9 @@ func printJobResult(out io.Writer, r *wire.JobResult) {
 	if rp := r.RecoveryPoint; rp != nil {
 		fmt.Fprintf(out, "  recovery point %s: %s\n", rp.Name, rp.Phase)
 		fmt.Fprintf(out, "    items:    %d in %d namespaces\n    size:     %s raw, %s stored\n", rp.Items, len(rp.Namespaces),
-			humanBytes(rp.RawBytes), humanBytes(rp.StoredBytes))
+			humanize.Bytes(rp.RawBytes), humanize.Bytes(rp.StoredBytes))
 		if rp.Volumes > 0 || rp.VolumesFailed > 0 {
-			fmt.Fprintf(out, "    volumes:  %d snapshotted (%s), %d failed\n", rp.Volumes, humanBytes(rp.SnapshotBytes), rp.VolumesFailed)
+			fmt.Fprintf(out, "    volumes:  %d snapshotted (%s), %d failed\n", rp.Volumes, humanize.Bytes(rp.SnapshotBytes), rp.VolumesFailed)
 		}
 		if rp.ExpiresAt != nil {
 			fmt.Fprintf(out, "    expires:  %s\n", formatTime(rp.ExpiresAt))
@@ -471,7 +472,7 @@ func (w jobWatch) wait(ctx context.Context, id int64) (wire.Job, error) {
 		}
 		msg := fmt.Sprintf("%s job %d: %s", j.Kind, j.ID, jobState(j))
 		if p := j.Progress; p.Items > 0 || p.Bytes > 0 || p.Message != "" {
-			msg += fmt.Sprintf(", %d items, %s  %s", p.Items, humanBytes(p.Bytes), p.Message)
+			msg += fmt.Sprintf(", %d items, %s  %s", p.Items, humanize.Bytes(p.Bytes), p.Message)
 		}
 		bar.update("%s", msg)
 		select {

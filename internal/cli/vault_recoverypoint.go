@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -59,7 +60,7 @@ func printRecoveryPoints(out io.Writer, list []wire.RecoveryPoint) error {
 	fmt.Fprintln(t, "NAME\tINSTANCE\tCLUSTER\tTIME\tPHASE\tITEMS\tSTORED\tVOLUMES\tEXPIRES")
 	for _, rp := range list {
 		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", rp.Name, rp.Instance, rp.Cluster, formatTime(&rp.Time), rp.Phase,
-			rp.Items, humanBytes(rp.StoredBytes), describeVolumes(rp), describeExpiry(rp))
+			rp.Items, humanize.Bytes(rp.StoredBytes), describeVolumes(rp), describeExpiry(rp))
 	}
 	return t.Flush()
 }
@@ -102,8 +103,8 @@ func printRecoveryPoint(out io.Writer, rp wire.RecoveryPoint) error {
 		fmt.Fprintf(out, " (%s)", strings.Join(rp.Namespaces, ", "))
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintf(out, "  size:        %s raw, %s stored\n", humanBytes(rp.RawBytes), humanBytes(rp.StoredBytes))
-	fmt.Fprintf(out, "  volumes:     %s snapshotted, %s of snapshots\n", describeVolumes(rp), humanBytes(rp.SnapshotBytes))
+	fmt.Fprintf(out, "  size:        %s raw, %s stored\n", humanize.Bytes(rp.RawBytes), humanize.Bytes(rp.StoredBytes))
+	fmt.Fprintf(out, "  volumes:     %s snapshotted, %s of snapshots\n", describeVolumes(rp), humanize.Bytes(rp.SnapshotBytes))
 	fmt.Fprintf(out, "  expires:     %s\n", describeExpiry(rp))
 	_, err := fmt.Fprintf(out, "restore it: cairn restore create --from %s [--target-cluster CLUSTER] --wait\n", rp.Name)
 	return err

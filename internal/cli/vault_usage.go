@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -34,11 +35,11 @@ func printUsage(out io.Writer, u wire.Usage) error {
 	fmt.Fprintf(t, "INSTANCE\tCLUSTER\tNAMESPACES\tRECOVERY POINTS\tSTORED\tSNAPSHOTS\tMONTHLY COST (%s)\n", p.Currency)
 	for _, i := range u.Instances {
 		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%s\t%s\t%.2f\n", i.Instance, i.Cluster, i.ProtectedNamespaces, i.RecoveryPoints,
-			humanBytes(i.StoredBytes), humanBytes(i.SnapshotBytes), i.MonthlyCost)
+			humanize.Bytes(i.StoredBytes), humanize.Bytes(i.SnapshotBytes), i.MonthlyCost)
 	}
 	tot := u.Total
 	fmt.Fprintf(t, "TOTAL\t\t%d\t%d\t%s\t%s\t%.2f\n", tot.ProtectedNamespaces, tot.RecoveryPoints,
-		humanBytes(tot.StoredBytes), humanBytes(tot.SnapshotBytes), tot.MonthlyCost)
+		humanize.Bytes(tot.StoredBytes), humanize.Bytes(tot.SnapshotBytes), tot.MonthlyCost)
 	if err := t.Flush(); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
@@ -64,7 +65,7 @@ func printVolumeRecords(out io.Writer, vols []archive.VolumeRecord) {
 	for _, v := range vols {
 		snap, size, ready := "", "", ""
 		if v.Snapshot != nil {
-			snap, size = v.Snapshot.Handle, humanBytes(v.Snapshot.RestoreSizeBytes)
+			snap, size = v.Snapshot.Handle, humanize.Bytes(v.Snapshot.RestoreSizeBytes)
 			ready = (time.Duration(v.Snapshot.ReadySeconds * float64(time.Second))).Round(time.Millisecond).String()
 		}
 		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Namespace, v.Claim, v.Volume, v.Driver, v.Outcome, snap, size, ready, v.Reason)
@@ -83,7 +84,7 @@ func printVolumeResults(out io.Writer, vols []restore.VolumeResult) {
 		if v.TargetNamespace != "" {
 			claim = v.Namespace + "→" + v.TargetNamespace + "/" + v.Claim
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", claim, v.Outcome, v.Snapshot, humanBytes(v.Bytes),
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", claim, v.Outcome, v.Snapshot, humanize.Bytes(v.Bytes),
 			seconds(v.ReadySeconds), seconds(v.BoundSeconds), v.Reason)
 	}
 	_ = t.Flush()

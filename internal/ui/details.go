@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -96,7 +97,7 @@ func (s *Server) instance(w http.ResponseWriter, r *http.Request, sess *session,
 		lineChart("chart-duration", "Backup duration, last "+strconv.Itoa(chartDurations)+" backups", durations(backups.Items, chartDurations),
 			func(v float64) string { return formatDuration(time.Duration(v * float64(time.Second))) }),
 		lineChart("chart-storage", "Storage of the kept recovery points over time", storageGrowth(points.Items),
-			func(v float64) string { return formatBytes(int64(v)) }),
+			func(v float64) string { return humanize.Bytes(int64(v)) }),
 	}
 	s.render(w, r, http.StatusOK, "instance", "", view{Title: "Instance " + in.Name, Nav: "instances", Session: sess, Data: d})
 	return nil

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // funcs are the helpers templates format values with.
 var funcs = template.FuncMap{
-	"bytes":      formatBytes,
+	"bytes":      humanize.Bytes,
 	"when":       formatTime,
 	"whenPtr":    formatTimePtr,
 	"duration":   formatDuration,
@@ -65,19 +66,6 @@ func describeScope(b wire.BackupConfig) string {
 		parts = append(parts, "no volumes")
 	}
 	return strings.Join(parts, "; ")
-}
-
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // formatTime is a UTC timestamp to the minute, the same for every reader of a shared link.
