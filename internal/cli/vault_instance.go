@@ -153,6 +153,7 @@ func newInstanceListCommand(env Env) *cobra.Command {
 	}.build(env, &cobra.Command{Use: "list", Short: "List the backup instances", Args: cobra.NoArgs})
 	cmd.Flags().StringVar(&f.Cluster, "cluster", "", "only the instances of this cluster")
 	cmd.Flags().StringVar(&f.Policy, "policy", "", "only the instances on this policy")
+	cmd.Flags().StringVar(&f.NameContains, "name-contains", "", "only the instances whose names contain this text (any case)")
 	return cmd
 }
 

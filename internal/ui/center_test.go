@@ -217,8 +217,15 @@ func TestSearchGoesToWhatANameNames(t *testing.T) {
 			t.Errorf("search %q: %d to %q, want %q", q, res.StatusCode, res.Header.Get("Location"), want)
 		}
 	}
-	if res, body := b.get("/search?q=nothing"); res.StatusCode != http.StatusNotFound || !strings.Contains(body, "exact name") {
-		t.Errorf("search for nothing: %d", res.StatusCode)
+	res, _ := b.get("/search?q=SHO")
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/instances?name=SHO" {
+		t.Fatalf("search for part of a name: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if _, body := b.get("/instances?name=SHO"); !strings.Contains(body, `href="/instances/shop"`) {
+		t.Errorf("instances whose names contain SHO: shop is not listed:\n%s", body)
+	}
+	if _, body := b.get("/instances?name=nothing"); !strings.Contains(body, "No instance matches") {
+		t.Errorf("instances whose names contain nothing: not empty:\n%s", body)
 	}
 }
 

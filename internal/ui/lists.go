@@ -42,8 +42,9 @@ func (s *Server) clusters(w http.ResponseWriter, r *http.Request, sess *session,
 }
 
 func (s *Server) instances(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
-	f := filters(r, "cluster", "policy", "state")
-	list, err := c.ListInstances(r.Context(), client.InstanceFilter{Cluster: f["cluster"], Policy: f["policy"], State: f["state"], Limit: pageSize, Cursor: cursor(r)})
+	f := filters(r, "name", "cluster", "policy", "state")
+	list, err := c.ListInstances(r.Context(), client.InstanceFilter{NameContains: f["name"], Cluster: f["cluster"], Policy: f["policy"], State: f["state"],
+		Limit: pageSize, Cursor: cursor(r)})
 	return renderList(s, w, r, sess, "instances", "Instances", f, list, err)
 }
 

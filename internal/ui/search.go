@@ -11,8 +11,8 @@ import (
 )
 
 // search goes straight to what a name names: a job (by number), an instance, a cluster or a
-// recovery point, tried in that order.
-func (s *Server) search(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
+// recovery point, tried in that order; else to the instances whose names contain it.
+func (s *Server) search(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -52,7 +52,6 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, sess *session, c
 			return nil
 		}
 	}
-	s.renderError(w, r, sess, http.StatusNotFound, "nothing in this vault is named "+strconv.Quote(q)+
-		": search takes a job number or the exact name of an instance, cluster or recovery point; the lists filter by cluster, instance, policy and state")
+	http.Redirect(w, r, "/instances?name="+url.QueryEscape(q), http.StatusSeeOther)
 	return nil
 }

@@ -19,7 +19,8 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p store.P
 		return err
 	}
 	q := r.URL.Query()
-	list, err := s.st.ListInstancesPage(r.Context(), p.Vault, store.InstanceFilter{Cluster: q.Get("cluster"), Policy: q.Get("policy"), State: q.Get("state")}, pg)
+	list, err := s.st.ListInstancesPage(r.Context(), p.Vault, store.InstanceFilter{Cluster: q.Get("cluster"), Policy: q.Get("policy"), State: q.Get("state"),
+		NameContains: q.Get("nameContains")}, pg)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,10 @@ type InstanceFilter struct {
 	Cluster string
 	Policy  string
 	State   string // wire.Instance* states
-	Limit   int
-	Cursor  string
+	// NameContains keeps the instances whose names contain it, in any case.
+	NameContains string
+	Limit        int
+	Cursor       string
 }
 
 // ListInstances lists one page of the vault's instances.
@@ -23,6 +25,7 @@ func (c *Client) ListInstances(ctx context.Context, f InstanceFilter) (wire.List
 	q.Set("cluster", f.Cluster)
 	q.Set("policy", f.Policy)
 	q.Set("state", f.State)
+	q.Set("nameContains", f.NameContains)
 	var out wire.List[wire.Instance]
 	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/instances", q), nil, &out)
 }

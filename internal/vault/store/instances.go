@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -15,6 +16,7 @@ import (
 // InstanceFilter narrows ListInstances; empty fields match everything.
 type InstanceFilter struct {
 	Cluster, Policy, State string
+	NameContains           string // ListInstancesPage only: names that contain it, in any case
 }
 
 // CreateInstance stores a new backup instance in the protected state. Its cluster must be
@@ -92,6 +94,9 @@ func (s *Store) ListInstances(ctx context.Context, vault string, f InstanceFilte
 	return out, rows.Err()
 }
 
+// likeEscaper makes a string match itself in a LIKE pattern with ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
 // ListInstancesPage returns one page of the vault's instances by name; the cursor is the last
 // name of the page before, encoded.
 func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceFilter, page Page) (wire.List[wire.Instance], error) {
@@ -110,6 +115,9 @@ func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceF
 	c.addIf("cluster = ?", f.Cluster)
 	c.addIf("policy = ?", f.Policy)
 	c.addIf("state = ?", f.State)
+	if f.NameContains != "" {
+		c.add(`LOWER(name) LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(strings.ToLower(f.NameContains))+"%")
+	}
 	c.addIf("name > ?", after)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE `+c.where()+` ORDER BY name LIMIT `+c.param(limit), c.args...)
 	if err != nil {

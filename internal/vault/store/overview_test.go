@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,29 @@ func TestJobsSinceAndCounts(t *testing.T) {
 		counts, err = st.JobCounts(ctx, "prod", since)
 		if err != nil || counts[wire.JobQueued] != 1 || len(counts) != 1 {
 			t.Fatalf("counts since: %v %v", counts, err)
+		}
+	})
+}
+
+func TestInstancesByNameContains(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *Store) {
+		ctx := t.Context()
+		newVault(t, st)
+		for _, name := range []string{"shop-web", "shop-db", "payments", "shop-x", "shopax"} {
+			protect(t, st, "east", name)
+		}
+		for contains, want := range map[string]string{"SHOP": "shop-db shop-web shop-x shopax", "p-x": "shop-x", "p_x": "", "%": "", "ments": "payments"} {
+			list, err := st.ListInstancesPage(ctx, "prod", InstanceFilter{NameContains: contains}, Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, in := range list.Items {
+				got = append(got, in.Name)
+			}
+			if strings.Join(got, " ") != want {
+				t.Errorf("names containing %q: %v, want %s", contains, got, want)
+			}
 		}
 	})
 }
