@@ -34,11 +34,17 @@ type restoreForm struct {
 	DryRun           bool
 }
 
+// readRestoreForm reads the form's text fields, from a query or a posted form.
+func readRestoreForm(get func(string) string) restoreForm {
+	return restoreForm{RecoveryPoint: get("recoveryPoint"), TargetCluster: get("targetCluster"), Namespaces: get("namespaces"),
+		NamespaceMapping: get("namespaceMapping"), ConflictPolicy: get("conflictPolicy"), Volumes: get("volumes"),
+		RestoreHooks: get("restoreHooks")}
+}
+
 func (s *Server) restoreForm(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
 	q := r.URL.Query()
-	f := restoreForm{RecoveryPoint: q.Get("recoveryPoint"), TargetCluster: q.Get("targetCluster"), Namespaces: q.Get("namespaces"),
-		NamespaceMapping: q.Get("namespaceMapping"), ConflictPolicy: q.Get("conflictPolicy"), Volumes: q.Get("volumes"),
-		RestoreHooks: q.Get("restoreHooks"), DryRun: q.Get("dryRun") != "false"}
+	f := readRestoreForm(q.Get)
+	f.DryRun = q.Get("dryRun") != "false" // a dry run unless the link says otherwise
 	if f.RecoveryPoint == "" {
 		return &client.APIError{Status: http.StatusBadRequest, Message: "choose a recovery point to restore first: open one from the recovery points page"}
 	}
@@ -79,10 +85,8 @@ func (s *Server) showRestoreForm(w http.ResponseWriter, r *http.Request, sess *s
 // restore queues the restore the form describes and shows its job; bad input shows the form
 // again with what is wrong.
 func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
-	f := restoreForm{RecoveryPoint: r.PostFormValue("recoveryPoint"), TargetCluster: r.PostFormValue("targetCluster"),
-		Namespaces: r.PostFormValue("namespaces"), NamespaceMapping: r.PostFormValue("namespaceMapping"),
-		ConflictPolicy: r.PostFormValue("conflictPolicy"), Volumes: r.PostFormValue("volumes"),
-		RestoreHooks: r.PostFormValue("restoreHooks"), DryRun: r.PostFormValue("dryRun") == "true"}
+	f := readRestoreForm(r.PostFormValue)
+	f.DryRun = r.PostFormValue("dryRun") == "true" // an unchecked box sends nothing
 	req, err := f.request()
 	if err != nil {
 		return s.showRestoreForm(w, r, sess, c, http.StatusUnprocessableEntity, f, err)
