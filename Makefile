@@ -2,7 +2,11 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-export CAIRN_CACHE ?= $(CURDIR)/.cache
+# What is built once per user and kept by version (cluster binaries, sidecars, lint tools, test
+# servers, npm packages) lives outside the checkout, shared by every clone; what belongs to this
+# checkout (local clusters, logs, the demo's vault) stays in .cache/ (hack/versions.sh).
+export CAIRN_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/cairn
+export CAIRN_STATE ?= $(CURDIR)/.cache
 # The browser tests use Debian's Chromium: no npm package may download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 GOLANGCI_LINT_VERSION := v2.15.0

@@ -15,6 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.sh
 source "$root/hack/versions.sh"
+cache_lock cluster-binaries
 
 kube_dir="$CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION"
 upgrade_dir="$CAIRN_CACHE/bin/kubernetes-$UPGRADE_KUBE_VERSION"

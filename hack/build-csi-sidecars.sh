@@ -10,6 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.sh
 source "$root/hack/versions.sh"
+cache_lock csi-sidecars
 
 out="$CAIRN_CACHE/bin/csi-sidecars-$CSI_PROVISIONER_VERSION-$CSI_SNAPSHOTTER_VERSION"
 if [[ -f "$out/.complete" ]]; then exit 0; fi

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Serves the Backup center over what `make demo` left: the demo's vault (its data directory in
-# $CAIRN_CACHE/demo-vault) and the agent of its local cluster, in the foreground until Ctrl-C,
+# $CAIRN_STATE/demo-vault) and the agent of its local cluster, in the foreground until Ctrl-C,
 # so that backups, restores and dry runs started from the browser really run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source hack/versions.sh
 kubectl="$CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION/kubectl"
-vault_dir="$CAIRN_CACHE/demo-vault"
+vault_dir="$CAIRN_STATE/demo-vault"
 vault_addr=127.0.0.1:${CAIRN_DEMO_VAULT_PORT:-18443}
-export KUBECONFIG="$CAIRN_CACHE/clusters/dev/kubeconfig"
+export KUBECONFIG="$CAIRN_STATE/clusters/dev/kubeconfig"
 if [[ ! -s $vault_dir/admin.token || ! -s $vault_dir/dev-agent.token ]]; then
   echo "demo-center: no demo vault in $vault_dir: run 'make demo' first" >&2
   exit 1

@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 source hack/versions.sh
 kubectl="$CAIRN_CACHE/bin/kubernetes-$KUBE_VERSION/kubectl"
-repo="file://$CAIRN_CACHE/demo-repository"
+repo="file://$CAIRN_STATE/demo-repository"
 export CAIRN_PASSPHRASE=${CAIRN_PASSPHRASE:-demo-passphrase-change-me}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -23,7 +23,7 @@ wait_for() {
   echo "demo: gave up waiting for $what after ${limit}s; logs in $vault_dir" >&2
   return 1
 }
-vault_dir="$CAIRN_CACHE/demo-vault"
+vault_dir="$CAIRN_STATE/demo-vault"
 vault_addr=127.0.0.1:${CAIRN_DEMO_VAULT_PORT:-18443}
 vault_url=http://$vault_addr
 pids=()
@@ -31,7 +31,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
 step "Starting the local cluster (etcd, kube-apiserver, controllers, a real node, a CSI driver with snapshots)"
 go run ./hack/localcluster up -name dev
-export KUBECONFIG="$CAIRN_CACHE/clusters/dev/kubeconfig"
+export KUBECONFIG="$CAIRN_STATE/clusters/dev/kubeconfig"
 run bin/cairn version
 run bin/cairn cluster info
 

@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.sh
 source "$root/hack/versions.sh"
+cache_lock azurite
 
 dir="$CAIRN_CACHE/npm/azurite-$AZURITE_VERSION"
 bin="$dir/node_modules/.bin/azurite-blob"

@@ -12,6 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.sh
 source "$root/hack/versions.sh"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+cache_lock browser-tests
 
 src="$root/test/browser"
 # The same name test/e2e computes (browserTestsDir): the first 16 hex digits of the lock file's SHA-256.

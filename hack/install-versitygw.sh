@@ -9,6 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/versions.sh
 source "$root/hack/versions.sh"
 VERSITYGW_VERSION=${VERSITYGW_VERSION:-v1.8.0}
+cache_lock versitygw
 
 dir="$CAIRN_CACHE/tools/versitygw-$VERSITYGW_VERSION"
 if [[ -x "$dir/versitygw" ]]; then

@@ -2,8 +2,19 @@
 # internal/localcluster reads the same file so that Go and shell never disagree.
 KUBE_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
-CAIRN_CACHE=${CAIRN_CACHE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.cache}
-export KUBE_VERSION ETCD_VERSION CAIRN_CACHE
+# CAIRN_CACHE holds what is built or installed once per user and kept by version (cluster binaries,
+# CSI sidecars, lint tools, storage servers, npm packages): every checkout on the machine shares it.
+# CAIRN_STATE holds what belongs to one checkout (local clusters, their logs, the demo's vault).
+CAIRN_CACHE=${CAIRN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn}
+CAIRN_STATE=${CAIRN_STATE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.cache}
+export KUBE_VERSION ETCD_VERSION CAIRN_CACHE CAIRN_STATE
+# cache_lock NAME: holds an exclusive lock on $CAIRN_CACHE/.locks/NAME until the script exits, so
+# that two checkouts building the same thing into the shared cache take turns.
+cache_lock() {
+  mkdir -p "$CAIRN_CACHE/.locks"
+  exec {cache_lock_fd}>"$CAIRN_CACHE/.locks/$1"
+  flock "$cache_lock_fd"
+}
 # The newer Kubernetes the cluster-upgrade tests restore into (control plane only; hack/tools/kubernetes-upgrade).
 UPGRADE_KUBE_VERSION=v1.37.2
 export UPGRADE_KUBE_VERSION

@@ -141,7 +141,7 @@ func status(opts localcluster.Options, out io.Writer) error {
 }
 
 func clusterNames(b localcluster.Binaries) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(b.Cache, "clusters"))
+	entries, err := os.ReadDir(filepath.Join(b.State, "clusters"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

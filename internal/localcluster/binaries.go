@@ -15,7 +15,8 @@ import (
 // cache filled by hack/build-cluster-binaries.sh; the node's runtime comes from Debian packages.
 type Binaries struct {
 	Repo        string // the cairn checkout (holds hack/versions.sh)
-	Cache       string // CAIRN_CACHE: build outputs and cluster state
+	Cache       string // CAIRN_CACHE: binaries and tools built once per user, kept by version
+	State       string // CAIRN_STATE: this checkout's clusters, logs, images and test binaries
 	KubeVersion string
 	EtcdVersion string
 	// UpgradeKubeVersion is the newer Kubernetes the cluster-upgrade tests restore into
@@ -27,7 +28,9 @@ type Binaries struct {
 }
 
 // DefaultBinaries finds the checkout from the working directory upwards and reads the versions the
-// build script uses from hack/versions.sh; CAIRN_CACHE overrides the cache location.
+// build script uses from hack/versions.sh. The cache is CAIRN_CACHE, else the user's cache
+// directory's cairn folder (~/.cache/cairn), as hack/versions.sh has it; the state is CAIRN_STATE,
+// else the checkout's .cache folder.
 func DefaultBinaries() (Binaries, error) {
 	repo, err := findRepo()
 	if err != nil {
@@ -37,11 +40,18 @@ func DefaultBinaries() (Binaries, error) {
 	if err != nil {
 		return Binaries{}, err
 	}
-	b := Binaries{Repo: repo, Cache: os.Getenv("CAIRN_CACHE"), KubeVersion: vars["KUBE_VERSION"], EtcdVersion: vars["ETCD_VERSION"],
+	b := Binaries{Repo: repo, Cache: os.Getenv("CAIRN_CACHE"), State: os.Getenv("CAIRN_STATE"), KubeVersion: vars["KUBE_VERSION"], EtcdVersion: vars["ETCD_VERSION"],
 		UpgradeKubeVersion:    vars["UPGRADE_KUBE_VERSION"],
 		CSIProvisionerVersion: vars["CSI_PROVISIONER_VERSION"], CSISnapshotterVersion: vars["CSI_SNAPSHOTTER_VERSION"]}
 	if b.Cache == "" {
-		b.Cache = filepath.Join(repo, ".cache")
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return Binaries{}, fmt.Errorf("no cache directory for the cluster binaries: set CAIRN_CACHE: %w", err)
+		}
+		b.Cache = filepath.Join(dir, "cairn")
+	}
+	if b.State == "" {
+		b.State = filepath.Join(repo, ".cache")
 	}
 	if b.KubeVersion == "" || b.EtcdVersion == "" {
 		return Binaries{}, errors.New("hack/versions.sh must set KUBE_VERSION and ETCD_VERSION")

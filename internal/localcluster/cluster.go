@@ -16,7 +16,7 @@ import (
 type Options struct {
 	// Name identifies the cluster; its directory is <StateRoot>/<Name>.
 	Name string
-	// StateRoot holds the clusters' directories (default: <cache>/clusters).
+	// StateRoot holds the clusters' directories (default: <state>/clusters, Binaries.State).
 	StateRoot string
 	// Binaries locates etcd and the Kubernetes components.
 	Binaries Binaries
@@ -77,7 +77,7 @@ func Open(opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster name %q is invalid: use 1-32 lowercase letters, digits and dashes", opts.Name)
 	}
 	if opts.StateRoot == "" {
-		opts.StateRoot = filepath.Join(opts.Binaries.Cache, "clusters")
+		opts.StateRoot = filepath.Join(opts.Binaries.State, "clusters")
 	}
 	root, err := filepath.Abs(opts.StateRoot)
 	if err != nil {

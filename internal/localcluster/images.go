@@ -29,7 +29,7 @@ type imageFile struct {
 // buildImages writes docker-archive tarballs of the busybox and pause images into the cache, once,
 // and returns their paths.
 func buildImages(ctx context.Context, b Binaries) ([]string, error) {
-	dir := filepath.Join(b.Cache, "images")
+	dir := filepath.Join(b.State, "images")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create image cache: %w", err)
 	}
@@ -87,7 +87,7 @@ func busyboxFiles() ([]imageFile, error) {
 
 // buildProgram builds the static program in hack/<name> for an image.
 func buildProgram(ctx context.Context, b Binaries, name string) ([]byte, error) {
-	out := filepath.Join(b.Cache, "images", name+".bin")
+	out := filepath.Join(b.State, "images", name+".bin")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./hack/"+name)
 	cmd.Dir = b.Repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

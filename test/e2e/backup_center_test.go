@@ -254,7 +254,7 @@ func browserTestsModules(bins localcluster.Binaries) (string, error) {
 }
 
 // screenshotDir is where the browser script saves its screenshots, emptied first:
-// $CAIRN_ARTIFACTS/backup-center, or .cache/artifacts/backup-center in the checkout.
+// $CAIRN_ARTIFACTS/backup-center, or artifacts/backup-center in the checkout's state (.cache).
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("CAIRN_ARTIFACTS")
@@ -263,7 +263,7 @@ func screenshotDir(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dir = filepath.Join(bins.Repo, ".cache", "artifacts")
+		dir = filepath.Join(bins.State, "artifacts")
 	}
 	dir = filepath.Join(dir, "backup-center")
 	if err := os.RemoveAll(dir); err != nil {

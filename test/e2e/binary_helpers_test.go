@@ -28,7 +28,7 @@ func cairnBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(bins.Cache, "e2e", "cairn")
+		binPath = filepath.Join(bins.State, "e2e", "cairn")
 		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", binPath, "./cmd/cairn")
 		build.Dir = bins.Repo
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
