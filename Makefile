@@ -130,7 +130,7 @@ demo-center: build ## after make demo: serve the demo vault's Backup center (web
 	@hack/demo-center.sh
 
 .PHONY: ui-assets
-ui-assets: ## refresh htmx from npm into internal/ui/static (committed; the Go build needs no Node)
+ui-assets: ## refresh htmx from npm into internal/vault/ui/static (committed; the Go build needs no Node)
 	@hack/ui-assets.sh
 
 .PHONY: cluster-up

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Refreshes the Backup center's third-party asset: htmx, taken from its npm package at a pinned
-# version and committed with its licence under internal/ui/static/htmx, so that `go build` embeds
+# version and committed with its licence under internal/vault/ui/static/htmx, so that `go build` embeds
 # it and needs neither Node nor a network. Run by `make ui-assets`; the build never runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HTMX_VERSION="${HTMX_VERSION:-2.0.11}"
-dest=internal/ui/static/htmx
+dest=internal/vault/ui/static/htmx
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 

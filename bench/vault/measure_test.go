@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/pgtest"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
@@ -248,7 +249,7 @@ func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) 
 
 // measureAPI serves the API on loopback and times every list shape.
 func measureAPI(ctx context.Context, st *store.Store, clk *clock, f *fixture) ([]shapeResult, error) {
-	token, err := st.CreateToken(ctx, vaultName, "bench-reader", store.RoleReader)
+	token, err := st.CreateToken(ctx, vaultName, "bench-reader", access.RoleReader)
 	if err != nil {
 		return nil, err
 	}

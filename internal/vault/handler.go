@@ -4,9 +4,9 @@ import (
 	"net"
 	"net/http"
 
-	"github.com/cairnbackup/cairn/internal/ui"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/ui"
 )
 
 // handler serves the API under /api/ and the Backup center, the web dashboard, everywhere else.

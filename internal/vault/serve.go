@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/agent/install"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
@@ -122,7 +123,7 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	secret, err := st.CreateToken(ctx, opts.Vault, "admin", store.RoleContributor)
+	secret, err := st.CreateToken(ctx, opts.Vault, "admin", access.RoleContributor)
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // The agent routes: p.Name is the agent's cluster; a job of another cluster is not found.
 
-func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var hb wire.Heartbeat
 	if err := decodeJSON(r, &hb); err != nil {
 		return err
@@ -33,7 +33,7 @@ const claimPoll = 250 * time.Millisecond
 
 // agentClaim long-polls: it answers with a job as soon as one is queued for the agent's cluster,
 // or 204 after ClaimWait.
-func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	ctx := r.Context()
 	deadline := time.NewTimer(s.cfg.ClaimWait)
 	defer deadline.Stop()
@@ -62,7 +62,7 @@ func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p store.Prin
 	}
 }
 
-func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	id, err := jobID(r)
 	if err != nil {
 		return err
@@ -78,7 +78,7 @@ func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p store.P
 	return writeJSON(w, http.StatusOK, wire.ProgressReply{Cancel: cancel})
 }
 
-func (s *Server) agentComplete(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) agentComplete(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	id, err := jobID(r)
 	if err != nil {
 		return err

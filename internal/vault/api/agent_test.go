@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -15,7 +15,7 @@ import (
 // namespace name.
 func TestHeartbeatNamespaces(t *testing.T) {
 	f := newFixture(t)
-	reader := f.tokens[store.RoleReader]
+	reader := f.tokens[access.RoleReader]
 	heartbeat := func(body string) int {
 		t.Helper()
 		return f.do(t, "POST", "/api/v1/agent/heartbeat", f.agentToken, body).Code

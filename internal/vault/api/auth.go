@@ -6,34 +6,35 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
 // authorize returns the principal of the request's bearer token if its role is at least minRole;
 // public routes need no token and get the zero Principal. The error is a 401 or 403 apiError, or
 // an internal error from the store.
-func (s *Server) authorize(r *http.Request, minRole string) (store.Principal, error) {
+func (s *Server) authorize(r *http.Request, minRole string) (access.Principal, error) {
 	if minRole == public {
-		return store.Principal{}, nil
+		return access.Principal{}, nil
 	}
 	secret, ok := bearerToken(r)
 	if !ok {
-		return store.Principal{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
+		return access.Principal{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
 			message: "missing bearer token: send Authorization: Bearer <token>"}
 	}
 	p, err := s.st.LookupToken(r.Context(), secret)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Principal{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
+		return access.Principal{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
 			message: "unknown bearer token"}
 	}
 	if err != nil {
-		return store.Principal{}, fmt.Errorf("authenticate: %w", err)
+		return access.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if (minRole == store.RoleAgent) != (p.Role == store.RoleAgent) {
-		return p, &apiError{status: http.StatusForbidden, code: "forbidden",
-			message: fmt.Sprintf("%s %s takes %s; token %q is %s", r.Method, r.URL.Path, tokenKind(minRole), p.Name, tokenKind(p.Role))}
-	}
-	if roleRank(p.Role) < roleRank(minRole) {
+	if !access.Allows(p.Role, minRole) {
+		if p.IsAgent() || minRole == access.RoleAgent {
+			return p, &apiError{status: http.StatusForbidden, code: "forbidden",
+				message: fmt.Sprintf("%s %s takes %s; token %q is %s", r.Method, r.URL.Path, tokenKind(minRole), p.Name, tokenKind(p.Role))}
+		}
 		return p, &apiError{status: http.StatusForbidden, code: "forbidden",
 			message: fmt.Sprintf("%s %s needs the %s role; token %q has the %s role", r.Method, r.URL.Path, minRole, p.Name, p.Role)}
 	}
@@ -51,21 +52,8 @@ func bearerToken(r *http.Request) (string, bool) {
 	return token, true
 }
 
-// roleRank orders the roles reader < operator < contributor; an unknown role ranks below them all.
-func roleRank(role string) int {
-	switch role {
-	case store.RoleReader:
-		return 1
-	case store.RoleOperator:
-		return 2
-	case store.RoleContributor:
-		return 3
-	}
-	return 0
-}
-
 func tokenKind(role string) string {
-	if role == store.RoleAgent {
+	if role == access.RoleAgent {
 		return "a cluster's agent token"
 	}
 	return "a user token"

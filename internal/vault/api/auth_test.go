@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -66,15 +67,15 @@ var matrixCalls = map[string]matrixCall{
 
 func TestAuthorisationMatrix(t *testing.T) {
 	f := newFixture(t)
-	// rank is the design's role order, written out here rather than taken from roleRank.
-	rank := map[string]int{store.RoleReader: 1, store.RoleOperator: 2, store.RoleContributor: 3}
+	// rank is the design's role order, written out here rather than taken from access.
+	rank := map[string]int{access.RoleReader: 1, access.RoleOperator: 2, access.RoleContributor: 3}
 	callers := []struct{ name, token, role string }{
 		{"no token", "", ""},
 		{"unknown token", "cairn_notatoken", ""},
-		{"reader", f.tokens[store.RoleReader], store.RoleReader},
-		{"operator", f.tokens[store.RoleOperator], store.RoleOperator},
-		{"contributor", f.tokens[store.RoleContributor], store.RoleContributor},
-		{"agent", f.agentToken, store.RoleAgent},
+		{"reader", f.tokens[access.RoleReader], access.RoleReader},
+		{"operator", f.tokens[access.RoleOperator], access.RoleOperator},
+		{"contributor", f.tokens[access.RoleContributor], access.RoleContributor},
+		{"agent", f.agentToken, access.RoleAgent},
 	}
 	calls := map[string]matrixCall{}
 	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls} {
@@ -97,7 +98,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 			t.Run(key+"/"+c.name, func(t *testing.T) {
 				req, check := call(t, f, c.token, fmt.Sprintf("r%dc%d", ri, ci))
 				rec := f.serve(req)
-				sameKind := (rt.minRole == store.RoleAgent) == (c.role == store.RoleAgent)
+				sameKind := (rt.minRole == access.RoleAgent) == (c.role == access.RoleAgent)
 				allowed := rt.minRole == public || c.role != "" && sameKind && rank[c.role] >= rank[rt.minRole]
 				switch {
 				case allowed && (rec.Code < 200 || rec.Code > 299):
@@ -114,7 +115,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 						t.Errorf("got %d, want 403: %s", rec.Code, rec.Body)
 					}
 					want := "needs the " + rt.minRole + " role"
-					if rt.minRole == store.RoleAgent || c.role == store.RoleAgent {
+					if rt.minRole == access.RoleAgent || c.role == access.RoleAgent {
 						want = "token"
 					}
 					if e := decodeErrorBody(t, rec); e.Code != "forbidden" || !strings.Contains(e.Message, want) {
@@ -145,7 +146,7 @@ func TestWhoAmI(t *testing.T) {
 
 func TestBearerHeaderForms(t *testing.T) {
 	f := newFixture(t)
-	secret := f.tokens[store.RoleReader]
+	secret := f.tokens[access.RoleReader]
 	for header, want := range map[string]int{
 		"Bearer " + secret:       http.StatusOK,
 		"bearer " + secret:       http.StatusOK,
@@ -170,7 +171,7 @@ func TestVaultsAreSeparate(t *testing.T) {
 	if err := f.st.EnsureVault(ctx, "dev"); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := f.st.CreateToken(ctx, "dev", "dev-admin", store.RoleContributor)
+	dev, err := f.st.CreateToken(ctx, "dev", "dev-admin", access.RoleContributor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,52 +195,44 @@ func TestVaultsAreSeparate(t *testing.T) {
 	}
 }
 
-func TestRoleRank(t *testing.T) {
-	ordered := roleRank("") < roleRank(store.RoleReader) && roleRank(store.RoleReader) < roleRank(store.RoleOperator) &&
-		roleRank(store.RoleOperator) < roleRank(store.RoleContributor)
-	if !ordered || roleRank("admin") != 0 {
-		t.Fatal("roles out of order")
-	}
-}
-
 // TestRouteRolesFollowTheDesign pins the route table's roles to the role columns of the design's
 // API table (docs/design/vault.md): the matrix test takes them from the route table, so it would
 // not notice a wrong one.
 func TestRouteRolesFollowTheDesign(t *testing.T) {
 	want := map[string]string{
 		"GET /api/v1/openapi.json":       public,
-		"GET /api/v1/whoami":             store.RoleReader,
-		"GET /api/v1/policies":           store.RoleReader,
-		"GET /api/v1/policies/{name}":    store.RoleReader,
-		"POST /api/v1/policies":          store.RoleContributor,
-		"DELETE /api/v1/policies/{name}": store.RoleContributor,
-		"POST /api/v1/tokens":            store.RoleContributor,
+		"GET /api/v1/whoami":             access.RoleReader,
+		"GET /api/v1/policies":           access.RoleReader,
+		"GET /api/v1/policies/{name}":    access.RoleReader,
+		"POST /api/v1/policies":          access.RoleContributor,
+		"DELETE /api/v1/policies/{name}": access.RoleContributor,
+		"POST /api/v1/tokens":            access.RoleContributor,
 
-		"GET /api/v1/clusters":                  store.RoleReader,
-		"GET /api/v1/clusters/{name}":           store.RoleReader,
-		"POST /api/v1/clusters":                 store.RoleContributor,
-		"POST /api/v1/clusters/{name}/revoke":   store.RoleContributor,
-		"GET /api/v1/instances":                 store.RoleReader,
-		"GET /api/v1/instances/{name}":          store.RoleReader,
-		"POST /api/v1/instances":                store.RoleContributor,
-		"POST /api/v1/instances/{name}/backup":  store.RoleOperator,
-		"POST /api/v1/instances/{name}/stop":    store.RoleContributor,
-		"POST /api/v1/instances/{name}/resume":  store.RoleContributor,
-		"DELETE /api/v1/instances/{name}":       store.RoleContributor,
-		"GET /api/v1/recovery-points":           store.RoleReader,
-		"GET /api/v1/recovery-points/{name}":    store.RoleReader,
-		"POST /api/v1/restores":                 store.RoleOperator,
-		"GET /api/v1/jobs":                      store.RoleReader,
-		"GET /api/v1/job-counts":                store.RoleReader,
-		"GET /api/v1/jobs/{id}":                 store.RoleReader,
-		"GET /api/v1/jobs/{id}/logs":            store.RoleReader,
-		"POST /api/v1/jobs/{id}/cancel":         store.RoleOperator,
-		"GET /api/v1/usage":                     store.RoleReader,
-		"GET /api/v1/audit":                     store.RoleReader,
-		"POST /api/v1/agent/heartbeat":          store.RoleAgent,
-		"POST /api/v1/agent/claim":              store.RoleAgent,
-		"POST /api/v1/agent/jobs/{id}/progress": store.RoleAgent,
-		"POST /api/v1/agent/jobs/{id}/complete": store.RoleAgent,
+		"GET /api/v1/clusters":                  access.RoleReader,
+		"GET /api/v1/clusters/{name}":           access.RoleReader,
+		"POST /api/v1/clusters":                 access.RoleContributor,
+		"POST /api/v1/clusters/{name}/revoke":   access.RoleContributor,
+		"GET /api/v1/instances":                 access.RoleReader,
+		"GET /api/v1/instances/{name}":          access.RoleReader,
+		"POST /api/v1/instances":                access.RoleContributor,
+		"POST /api/v1/instances/{name}/backup":  access.RoleOperator,
+		"POST /api/v1/instances/{name}/stop":    access.RoleContributor,
+		"POST /api/v1/instances/{name}/resume":  access.RoleContributor,
+		"DELETE /api/v1/instances/{name}":       access.RoleContributor,
+		"GET /api/v1/recovery-points":           access.RoleReader,
+		"GET /api/v1/recovery-points/{name}":    access.RoleReader,
+		"POST /api/v1/restores":                 access.RoleOperator,
+		"GET /api/v1/jobs":                      access.RoleReader,
+		"GET /api/v1/job-counts":                access.RoleReader,
+		"GET /api/v1/jobs/{id}":                 access.RoleReader,
+		"GET /api/v1/jobs/{id}/logs":            access.RoleReader,
+		"POST /api/v1/jobs/{id}/cancel":         access.RoleOperator,
+		"GET /api/v1/usage":                     access.RoleReader,
+		"GET /api/v1/audit":                     access.RoleReader,
+		"POST /api/v1/agent/heartbeat":          access.RoleAgent,
+		"POST /api/v1/agent/claim":              access.RoleAgent,
+		"POST /api/v1/agent/jobs/{id}/progress": access.RoleAgent,
+		"POST /api/v1/agent/jobs/{id}/complete": access.RoleAgent,
 	}
 	for _, rt := range NewServer(nil, Config{}).routes() {
 		key := rt.method + " " + rt.pattern

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -13,7 +14,7 @@ import (
 // a 4xx naming what is wrong, and the vault holds the same objects afterwards.
 func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	f := newFixture(t)
-	contributor := f.tokens[store.RoleContributor]
+	contributor := f.tokens[access.RoleContributor]
 	f.instance(t, "shop")
 	rp := f.recoveryPoint(t, "web")
 	f.createPolicy(t, "prod", "spare")
@@ -111,7 +112,7 @@ func (f *fixture) snapshot(t *testing.T) string {
 
 func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 	f := newFixture(t)
-	op, contributor, reader := f.tokens[store.RoleOperator], f.tokens[store.RoleContributor], f.tokens[store.RoleReader]
+	op, contributor, reader := f.tokens[access.RoleOperator], f.tokens[access.RoleContributor], f.tokens[access.RoleReader]
 	f.cluster(t, "c-shop")
 	f.createPolicy(t, "prod", "p-shop")
 	rec := f.do(t, "POST", "/api/v1/instances", contributor, instanceSpecJSON("shop"))

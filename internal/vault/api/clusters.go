@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
-func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	items, err := s.st.ListClusters(r.Context(), p.Vault)
 	if err != nil {
 		return err
@@ -17,7 +17,7 @@ func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p store.Pr
 	return writeJSON(w, http.StatusOK, wire.List[wire.Cluster]{Items: items})
 }
 
-func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	c, err := s.st.GetCluster(r.Context(), p.Vault, r.PathValue("name"))
 	if err != nil {
 		return err
@@ -27,7 +27,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p store.Prin
 
 // registerCluster grants a cluster: the answer carries the agent token, shown this once, and the
 // manifest giving the agent its scoped identity in the cluster.
-func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var req wire.ClusterRegistration
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -50,7 +50,7 @@ func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p store
 	return writeJSON(w, http.StatusCreated, wire.TrustGrant{Cluster: c, AgentToken: token, Manifest: manifest})
 }
 
-func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	c, err := s.st.RevokeCluster(r.Context(), p.Vault, r.PathValue("name"))
 	if err != nil {
 		return err

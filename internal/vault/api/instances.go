@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/queue"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
-func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	pg, err := page(r)
 	if err != nil {
 		return err
@@ -28,7 +29,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p store.P
 	return writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	in, err := s.st.GetInstance(r.Context(), p.Vault, r.PathValue("name"))
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func (s *Server) fillNextBackup(ctx context.Context, vault string, in *wire.Inst
 	*in = one[0]
 }
 
-func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var spec wire.InstanceSpec
 	if err := decodeJSON(r, &spec); err != nil {
 		return err
@@ -99,7 +100,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p store.
 }
 
 // backupNow queues an on-demand backup with its own retention.
-func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var req wire.BackupNowRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
@@ -133,7 +134,7 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p store.Princ
 
 // stopInstance stops scheduled backups; with deleteData it queues the deletion of every recovery
 // point of the instance.
-func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var req wire.StopRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
@@ -159,7 +160,7 @@ func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p store.Pr
 	return writeJSON(w, http.StatusOK, in)
 }
 
-func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	name := r.PathValue("name")
 	in, err := s.st.SetInstanceState(r.Context(), p.Vault, name, wire.InstanceProtected, wire.InstanceStopped)
 	if err != nil {
@@ -176,7 +177,7 @@ func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, p store.
 	return writeJSON(w, http.StatusOK, in)
 }
 
-func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	if err := s.st.DeleteInstance(r.Context(), p.Vault, r.PathValue("name")); err != nil {
 		return err
 	}

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func TestJobCountsAndJobsSince(t *testing.T) {
 	f := newFixture(t)
 	f.agentJob(t)
-	reader := f.tokens[store.RoleReader]
+	reader := f.tokens[access.RoleReader]
 
 	rec := f.do(t, "GET", "/api/v1/job-counts", reader, "")
 	var counts wire.JobCounts

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -17,7 +18,7 @@ func jobID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	pg, err := page(r)
 	if err != nil {
 		return err
@@ -36,7 +37,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p store.Princi
 }
 
 // jobCounts counts the jobs created since ?since= (default: the last 24 hours) by state.
-func (s *Server) jobCounts(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) jobCounts(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	since, err := sinceParam(r)
 	if err != nil {
 		return err
@@ -64,7 +65,7 @@ func sinceParam(r *http.Request) (time.Time, error) {
 	return t, nil
 }
 
-func (s *Server) getJob(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	id, err := jobID(r)
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, p store.Principa
 	return writeJSON(w, http.StatusOK, j)
 }
 
-func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	id, err := jobID(r)
 	if err != nil {
 		return err
@@ -98,7 +99,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p store.Princip
 	return writeJSON(w, http.StatusOK, logs)
 }
 
-func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	id, err := jobID(r)
 	if err != nil {
 		return err

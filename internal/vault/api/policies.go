@@ -6,7 +6,7 @@ import (
 	"net/url"
 
 	"github.com/cairnbackup/cairn/internal/policy"
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
 // policyList is the response of GET /api/v1/policies.
@@ -14,7 +14,7 @@ type policyList struct {
 	Items []policy.Policy `json:"items"`
 }
 
-func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	items, err := s.st.ListPolicies(r.Context(), p.Vault)
 	if err != nil {
 		return fmt.Errorf("vault %q: %w", p.Vault, err)
@@ -25,7 +25,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, p store.Pr
 	return writeJSON(w, http.StatusOK, policyList{Items: items})
 }
 
-func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	pol, err := s.st.GetPolicy(r.Context(), p.Vault, r.PathValue("name"))
 	if err != nil {
 		return fmt.Errorf("vault %q: %w", p.Vault, err)
@@ -35,7 +35,7 @@ func (s *Server) getPolicy(w http.ResponseWriter, r *http.Request, p store.Princ
 
 // createPolicy validates before storing (the store validates again), so an invalid policy is a
 // 422 naming its problems and nothing is written.
-func (s *Server) createPolicy(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) createPolicy(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var pol policy.Policy
 	if err := decodeJSON(r, &pol); err != nil {
 		return err
@@ -54,7 +54,7 @@ func (s *Server) createPolicy(w http.ResponseWriter, r *http.Request, p store.Pr
 	return writeJSON(w, http.StatusCreated, stored)
 }
 
-func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	if err := s.st.DeletePolicy(r.Context(), p.Vault, r.PathValue("name")); err != nil {
 		return fmt.Errorf("vault %q: %w", p.Vault, err)
 	}

@@ -11,13 +11,13 @@ import (
 	"testing"
 
 	"github.com/cairnbackup/cairn/internal/policy"
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
 func TestBadInputWritesNothing(t *testing.T) {
 	f := newFixture(t)
 	nightly := f.createPolicy(t, "prod", "nightly")
-	contributor := f.tokens[store.RoleContributor]
+	contributor := f.tokens[access.RoleContributor]
 	oversized := `{"name":"` + strings.Repeat("a", maxBodyBytes) + `","schedule":{"everyHours":4},"retention":{"default":"7d"}}`
 
 	for _, tc := range []struct {
@@ -87,7 +87,7 @@ func TestRoundTrip(t *testing.T) {
 	f := newFixture(t)
 	ts := httptest.NewServer(f.h)
 	defer ts.Close()
-	contributor := f.tokens[store.RoleContributor]
+	contributor := f.tokens[access.RoleContributor]
 
 	call := func(method, path, token, body string, wantStatus int, out any) http.Header {
 		t.Helper()
@@ -139,12 +139,12 @@ func TestRoundTrip(t *testing.T) {
 	call("POST", "/api/v1/policies", contributor, validPolicyJSON(t, "audit"), http.StatusCreated, nil)
 
 	var got policy.Policy
-	call("GET", "/api/v1/policies/nightly", f.tokens[store.RoleReader], "", http.StatusOK, &got)
+	call("GET", "/api/v1/policies/nightly", f.tokens[access.RoleReader], "", http.StatusOK, &got)
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	var list policyList
-	call("GET", "/api/v1/policies", f.tokens[store.RoleReader], "", http.StatusOK, &list)
+	call("GET", "/api/v1/policies", f.tokens[access.RoleReader], "", http.StatusOK, &list)
 	var names []string
 	for _, p := range list.Items {
 		names = append(names, p.Name)
@@ -160,12 +160,12 @@ func TestRoundTrip(t *testing.T) {
 	var tok tokenResponse
 	call("POST", "/api/v1/tokens", contributor, `{"name":"ci","role":"operator"}`, http.StatusCreated, &tok)
 	f.secrets = append(f.secrets, tok.Token)
-	if tok.Name != "ci" || tok.Role != store.RoleOperator || !strings.HasPrefix(tok.Token, "cairn_") {
+	if tok.Name != "ci" || tok.Role != access.RoleOperator || !strings.HasPrefix(tok.Token, "cairn_") {
 		t.Fatalf("token %+v", tok)
 	}
 	var who whoAmIResponse
 	call("GET", "/api/v1/whoami", tok.Token, "", http.StatusOK, &who)
-	if who != (whoAmIResponse{Vault: "prod", Name: "ci", Role: store.RoleOperator}) {
+	if who != (whoAmIResponse{Vault: "prod", Name: "ci", Role: access.RoleOperator}) {
 		t.Fatalf("whoami %+v", who)
 	}
 	call("GET", "/api/v1/policies", tok.Token, "", http.StatusOK, nil)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -21,7 +22,7 @@ func page(r *http.Request) (store.Page, error) {
 	return p, nil
 }
 
-func (s *Server) listRecoveryPoints(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) listRecoveryPoints(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	pg, err := page(r)
 	if err != nil {
 		return err
@@ -34,7 +35,7 @@ func (s *Server) listRecoveryPoints(w http.ResponseWriter, r *http.Request, p st
 	return writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Server) getRecoveryPoint(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) getRecoveryPoint(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	rp, err := s.st.GetRecoveryPoint(r.Context(), p.Vault, r.PathValue("name"))
 	if err != nil {
 		return err

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // createRestore validates a restore request and queues it for the target cluster's agent, which
 // runs its pre-flight checks (storage, permissions, conflicts) before touching anything.
-func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var req wire.RestoreRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
 // public is the minRole of routes that need no token.
@@ -13,13 +13,13 @@ const public = ""
 
 // handlerFunc serves one route for an authorised principal (the zero Principal on public routes).
 // It writes the response on success; on failure it writes nothing and returns the error.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, p store.Principal) error
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p access.Principal) error
 
 // route is one API operation and the least role allowed to call it.
 type route struct {
 	method  string
 	pattern string // http.ServeMux pattern without the method
-	minRole string // store.Role* or public; store.RoleAgent routes take only agent tokens
+	minRole string // store.Role* or public; access.RoleAgent routes take only agent tokens
 	handle  handlerFunc
 	quiet   bool // not audited (the agent's frequent calls)
 }
@@ -29,37 +29,37 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{http.MethodGet, "/api/v1/openapi.json", public, s.openAPI, true},
-		{http.MethodGet, "/api/v1/whoami", store.RoleReader, s.whoAmI, false},
-		{http.MethodGet, "/api/v1/policies", store.RoleReader, s.listPolicies, false},
-		{http.MethodGet, "/api/v1/policies/{name}", store.RoleReader, s.getPolicy, false},
-		{http.MethodPost, "/api/v1/policies", store.RoleContributor, s.createPolicy, false},
-		{http.MethodDelete, "/api/v1/policies/{name}", store.RoleContributor, s.deletePolicy, false},
-		{http.MethodPost, "/api/v1/tokens", store.RoleContributor, s.createToken, false},
-		{http.MethodGet, "/api/v1/clusters", store.RoleReader, s.listClusters, false},
-		{http.MethodGet, "/api/v1/clusters/{name}", store.RoleReader, s.getCluster, false},
-		{http.MethodPost, "/api/v1/clusters", store.RoleContributor, s.registerCluster, false},
-		{http.MethodPost, "/api/v1/clusters/{name}/revoke", store.RoleContributor, s.revokeCluster, false},
-		{http.MethodGet, "/api/v1/instances", store.RoleReader, s.listInstances, false},
-		{http.MethodGet, "/api/v1/instances/{name}", store.RoleReader, s.getInstance, false},
-		{http.MethodPost, "/api/v1/instances", store.RoleContributor, s.createInstance, false},
-		{http.MethodPost, "/api/v1/instances/{name}/backup", store.RoleOperator, s.backupNow, false},
-		{http.MethodPost, "/api/v1/instances/{name}/stop", store.RoleContributor, s.stopInstance, false},
-		{http.MethodPost, "/api/v1/instances/{name}/resume", store.RoleContributor, s.resumeInstance, false},
-		{http.MethodDelete, "/api/v1/instances/{name}", store.RoleContributor, s.deleteInstance, false},
-		{http.MethodGet, "/api/v1/recovery-points", store.RoleReader, s.listRecoveryPoints, false},
-		{http.MethodGet, "/api/v1/recovery-points/{name}", store.RoleReader, s.getRecoveryPoint, false},
-		{http.MethodPost, "/api/v1/restores", store.RoleOperator, s.createRestore, false},
-		{http.MethodGet, "/api/v1/jobs", store.RoleReader, s.listJobs, false},
-		{http.MethodGet, "/api/v1/job-counts", store.RoleReader, s.jobCounts, false},
-		{http.MethodGet, "/api/v1/jobs/{id}", store.RoleReader, s.getJob, false},
-		{http.MethodGet, "/api/v1/jobs/{id}/logs", store.RoleReader, s.jobLogs, false},
-		{http.MethodPost, "/api/v1/jobs/{id}/cancel", store.RoleOperator, s.cancelJob, false},
-		{http.MethodGet, "/api/v1/usage", store.RoleReader, s.usage, false},
-		{http.MethodGet, "/api/v1/audit", store.RoleReader, s.listAudit, false},
-		{http.MethodPost, "/api/v1/agent/heartbeat", store.RoleAgent, s.agentHeartbeat, true},
-		{http.MethodPost, "/api/v1/agent/claim", store.RoleAgent, s.agentClaim, true},
-		{http.MethodPost, "/api/v1/agent/jobs/{id}/progress", store.RoleAgent, s.agentProgress, true},
-		{http.MethodPost, "/api/v1/agent/jobs/{id}/complete", store.RoleAgent, s.agentComplete, false},
+		{http.MethodGet, "/api/v1/whoami", access.RoleReader, s.whoAmI, false},
+		{http.MethodGet, "/api/v1/policies", access.RoleReader, s.listPolicies, false},
+		{http.MethodGet, "/api/v1/policies/{name}", access.RoleReader, s.getPolicy, false},
+		{http.MethodPost, "/api/v1/policies", access.RoleContributor, s.createPolicy, false},
+		{http.MethodDelete, "/api/v1/policies/{name}", access.RoleContributor, s.deletePolicy, false},
+		{http.MethodPost, "/api/v1/tokens", access.RoleContributor, s.createToken, false},
+		{http.MethodGet, "/api/v1/clusters", access.RoleReader, s.listClusters, false},
+		{http.MethodGet, "/api/v1/clusters/{name}", access.RoleReader, s.getCluster, false},
+		{http.MethodPost, "/api/v1/clusters", access.RoleContributor, s.registerCluster, false},
+		{http.MethodPost, "/api/v1/clusters/{name}/revoke", access.RoleContributor, s.revokeCluster, false},
+		{http.MethodGet, "/api/v1/instances", access.RoleReader, s.listInstances, false},
+		{http.MethodGet, "/api/v1/instances/{name}", access.RoleReader, s.getInstance, false},
+		{http.MethodPost, "/api/v1/instances", access.RoleContributor, s.createInstance, false},
+		{http.MethodPost, "/api/v1/instances/{name}/backup", access.RoleOperator, s.backupNow, false},
+		{http.MethodPost, "/api/v1/instances/{name}/stop", access.RoleContributor, s.stopInstance, false},
+		{http.MethodPost, "/api/v1/instances/{name}/resume", access.RoleContributor, s.resumeInstance, false},
+		{http.MethodDelete, "/api/v1/instances/{name}", access.RoleContributor, s.deleteInstance, false},
+		{http.MethodGet, "/api/v1/recovery-points", access.RoleReader, s.listRecoveryPoints, false},
+		{http.MethodGet, "/api/v1/recovery-points/{name}", access.RoleReader, s.getRecoveryPoint, false},
+		{http.MethodPost, "/api/v1/restores", access.RoleOperator, s.createRestore, false},
+		{http.MethodGet, "/api/v1/jobs", access.RoleReader, s.listJobs, false},
+		{http.MethodGet, "/api/v1/job-counts", access.RoleReader, s.jobCounts, false},
+		{http.MethodGet, "/api/v1/jobs/{id}", access.RoleReader, s.getJob, false},
+		{http.MethodGet, "/api/v1/jobs/{id}/logs", access.RoleReader, s.jobLogs, false},
+		{http.MethodPost, "/api/v1/jobs/{id}/cancel", access.RoleOperator, s.cancelJob, false},
+		{http.MethodGet, "/api/v1/usage", access.RoleReader, s.usage, false},
+		{http.MethodGet, "/api/v1/audit", access.RoleReader, s.listAudit, false},
+		{http.MethodPost, "/api/v1/agent/heartbeat", access.RoleAgent, s.agentHeartbeat, true},
+		{http.MethodPost, "/api/v1/agent/claim", access.RoleAgent, s.agentClaim, true},
+		{http.MethodPost, "/api/v1/agent/jobs/{id}/progress", access.RoleAgent, s.agentProgress, true},
+		{http.MethodPost, "/api/v1/agent/jobs/{id}/complete", access.RoleAgent, s.agentComplete, false},
 	}
 }
 

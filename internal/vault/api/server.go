@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -99,7 +100,7 @@ func (s *Server) serve(rt route) http.Handler {
 
 // audit logs one request with fixed keys, and writes an audit entry for every call that changes
 // something and every refused call of a known principal. It never sees the bearer token.
-func (s *Server) audit(r *http.Request, rt route, p store.Principal, status int, d time.Duration) {
+func (s *Server) audit(r *http.Request, rt route, p access.Principal, status int, d time.Duration) {
 	s.log.InfoContext(r.Context(), "api request", "vault", p.Vault, "principal", p.Name, "role", p.Role,
 		"method", r.Method, "path", r.URL.Path, "status", status, "duration", d)
 	if p.Vault == "" || (r.Method == http.MethodGet || rt.quiet) && status != http.StatusForbidden {

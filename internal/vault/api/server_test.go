@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
-var roles = []string{store.RoleReader, store.RoleOperator, store.RoleContributor}
+var roles = []string{access.RoleReader, access.RoleOperator, access.RoleContributor}
 
 func fixedClock() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
 
@@ -177,10 +178,10 @@ func (b *lockedBuffer) logLines(t *testing.T, msg string) []map[string]any {
 
 func TestAuditLine(t *testing.T) {
 	f := newFixture(t)
-	if rec := f.do(t, "GET", "/api/v1/policies", f.tokens[store.RoleReader], ""); rec.Code != http.StatusOK {
+	if rec := f.do(t, "GET", "/api/v1/policies", f.tokens[access.RoleReader], ""); rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	if rec := f.do(t, "POST", "/api/v1/policies", f.tokens[store.RoleOperator], validPolicyJSON(t, "p")); rec.Code != http.StatusForbidden {
+	if rec := f.do(t, "POST", "/api/v1/policies", f.tokens[access.RoleOperator], validPolicyJSON(t, "p")); rec.Code != http.StatusForbidden {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
 	lines := f.logs.logLines(t, "api request")
@@ -215,7 +216,7 @@ func TestAuditDurationUsesTheClock(t *testing.T) {
 		return tick
 	}
 	h := NewServer(f.st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: clock}).Handler()
-	h.ServeHTTP(httptest.NewRecorder(), newRequest(t, "GET", "/api/v1/whoami", f.tokens[store.RoleReader], ""))
+	h.ServeHTTP(httptest.NewRecorder(), newRequest(t, "GET", "/api/v1/whoami", f.tokens[access.RoleReader], ""))
 	lines := f.logs.logLines(t, "api request")
 	if len(lines) != 1 || lines[0]["duration"] != float64(250*time.Millisecond) {
 		t.Fatalf("audit lines %v", lines)
@@ -225,7 +226,7 @@ func TestAuditDurationUsesTheClock(t *testing.T) {
 func TestInternalErrorIsGenericAndLogged(t *testing.T) {
 	f := newFixture(t)
 	f.st.Close() // every store call now fails
-	rec := f.do(t, "GET", "/api/v1/policies", f.tokens[store.RoleReader], "")
+	rec := f.do(t, "GET", "/api/v1/policies", f.tokens[access.RoleReader], "")
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
@@ -243,7 +244,7 @@ func TestAbandonedRequestIsNoInternalError(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel() // the caller went away before the store answered
-	rec := f.serve(newRequest(t, "GET", "/api/v1/policies", f.tokens[store.RoleReader], "").WithContext(ctx))
+	rec := f.serve(newRequest(t, "GET", "/api/v1/policies", f.tokens[access.RoleReader], "").WithContext(ctx))
 	if rec.Code != statusClientClosedRequest {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
@@ -257,19 +258,19 @@ func TestAbandonedRequestIsNoInternalError(t *testing.T) {
 
 func TestUnmatchedRequestsGetJSONErrors(t *testing.T) {
 	f := newFixture(t)
-	rec := f.do(t, "PUT", "/api/v1/policies", f.tokens[store.RoleContributor], "{}")
+	rec := f.do(t, "PUT", "/api/v1/policies", f.tokens[access.RoleContributor], "{}")
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, POST" {
 		t.Fatalf("status %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
 	if e := decodeErrorBody(t, rec); e.Code != "method_not_allowed" {
 		t.Fatalf("error %+v", e)
 	}
-	rec = f.do(t, "PATCH", "/api/v1/policies/p", f.tokens[store.RoleContributor], "{}")
+	rec = f.do(t, "PATCH", "/api/v1/policies/p", f.tokens[access.RoleContributor], "{}")
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "DELETE, GET" {
 		t.Fatalf("status %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
 	for _, path := range []string{"/api/v1/nothing", "/api/v2/policies", "/"} {
-		rec = f.do(t, "GET", path, f.tokens[store.RoleReader], "")
+		rec = f.do(t, "GET", path, f.tokens[access.RoleReader], "")
 		if rec.Code != http.StatusNotFound {
 			t.Fatalf("%s: status %d", path, rec.Code)
 		}
@@ -283,8 +284,8 @@ func TestResponseHeaders(t *testing.T) {
 	f := newFixture(t)
 	f.createPolicy(t, "prod", "gone")
 	for _, rec := range []*httptest.ResponseRecorder{
-		f.do(t, "GET", "/api/v1/whoami", f.tokens[store.RoleReader], ""),
-		f.do(t, "DELETE", "/api/v1/policies/gone", f.tokens[store.RoleContributor], ""),
+		f.do(t, "GET", "/api/v1/whoami", f.tokens[access.RoleReader], ""),
+		f.do(t, "DELETE", "/api/v1/policies/gone", f.tokens[access.RoleContributor], ""),
 		f.do(t, "GET", "/api/v1/whoami", "", ""),
 	} {
 		h := rec.Header()
@@ -298,7 +299,7 @@ func TestNewServerDefaults(t *testing.T) {
 	f := newFixture(t)
 	h := NewServer(f.st, Config{}).Handler()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, newRequest(t, "GET", "/api/v1/whoami", f.tokens[store.RoleReader], ""))
+	h.ServeHTTP(rec, newRequest(t, "GET", "/api/v1/whoami", f.tokens[access.RoleReader], ""))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
 // tokenRequest is the body of POST /api/v1/tokens.
@@ -27,15 +27,15 @@ func (t tokenRequest) validate() error {
 	if t.Name == "" {
 		errs = append(errs, errors.New("name: required (who or what uses the token)"))
 	}
-	if roleRank(t.Role) == 0 {
-		errs = append(errs, fmt.Errorf("role %q: use reader, operator or contributor", t.Role))
+	if err := access.ValidUserRole(t.Role); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
 // createToken makes a token in the caller's vault. Only contributors may, and contributor is the
 // highest role, so no caller can make a token that outranks its own.
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var req tokenRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err

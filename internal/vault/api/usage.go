@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -13,7 +14,7 @@ const gib = 1 << 30
 // usage sums each instance's live recovery points and prices them: a fee per protected namespace
 // per month plus blob and snapshot storage per GiB-month. Stored bytes count what each backup
 // added to its repository (deduplicated data counts once).
-func (s *Server) usage(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) usage(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	instances, err := s.st.ListInstances(r.Context(), p.Vault, store.InstanceFilter{})
 	if err != nil {
 		return err
@@ -46,7 +47,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, p store.Principal
 
 func cents(v float64) float64 { return math.Round(v*100) / 100 }
 
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	pg, err := page(r)
 	if err != nil {
 		return err

@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
 // whoAmIResponse says whom the caller's token speaks for.
@@ -13,6 +13,6 @@ type whoAmIResponse struct {
 	Role  string `json:"role"`
 }
 
-func (s *Server) whoAmI(w http.ResponseWriter, _ *http.Request, p store.Principal) error {
+func (s *Server) whoAmI(w http.ResponseWriter, _ *http.Request, p access.Principal) error {
 	return writeJSON(w, http.StatusOK, whoAmIResponse{Vault: p.Vault, Name: p.Name, Role: p.Role})
 }

@@ -9,12 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
-
-// RoleAgent is the role of an agent token: only the agent routes accept it, and only for its own
-// cluster's jobs.
-const RoleAgent = "agent"
 
 // UnhealthyAfter is how long a cluster's agent may stay silent (three missed 15 s heartbeats)
 // before the cluster shows as unhealthy.
@@ -162,14 +159,14 @@ func (s *Store) Heartbeat(ctx context.Context, vault, cluster string, hb wire.He
 }
 
 // lookupAgentToken returns the principal of an agent token, or ErrNotFound.
-func (s *Store) lookupAgentToken(ctx context.Context, secret string) (Principal, error) {
-	p := Principal{Role: RoleAgent}
+func (s *Store) lookupAgentToken(ctx context.Context, secret string) (access.Principal, error) {
+	p := access.Principal{Role: access.RoleAgent}
 	err := s.db.QueryRowContext(ctx, `SELECT vault, name FROM clusters WHERE agent_token_hash = $1`, tokenHash(secret)).Scan(&p.Vault, &p.Name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Principal{}, ErrNotFound
+		return access.Principal{}, ErrNotFound
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("look up agent token: %w", err)
+		return access.Principal{}, fmt.Errorf("look up agent token: %w", err)
 	}
 	return p, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -71,7 +72,7 @@ func TestClusterTrustGrant(t *testing.T) {
 			t.Fatalf("second register: %v", err)
 		}
 		p, err := st.LookupToken(ctx, token)
-		if err != nil || p != (Principal{Vault: "prod", Name: "east", Role: RoleAgent}) {
+		if err != nil || p != (access.Principal{Vault: "prod", Name: "east", Role: access.RoleAgent}) {
 			t.Fatalf("lookup: %+v %v", p, err)
 		}
 		clk := withClock(st)
@@ -318,7 +319,7 @@ func TestPaging(t *testing.T) {
 		if _, err := st.ListJobs(ctx, "prod", JobFilter{}, Page{Cursor: "zzz"}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("bad cursor: %v", err)
 		}
-		if err := st.AppendAudit(ctx, "prod", wire.AuditEntry{Principal: "alice", Role: RoleContributor, Operation: "POST /api/v1/instances", Object: "/api/v1/instances", Status: 201}); err != nil {
+		if err := st.AppendAudit(ctx, "prod", wire.AuditEntry{Principal: "alice", Role: access.RoleContributor, Operation: "POST /api/v1/instances", Object: "/api/v1/instances", Status: 201}); err != nil {
 			t.Fatal(err)
 		}
 		audit, err := st.ListAudit(ctx, "prod", Page{})

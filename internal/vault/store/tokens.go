@@ -9,21 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-)
 
-// Roles, from least to most allowed (docs/design/vault.md, "API").
-const (
-	RoleReader      = "reader"
-	RoleOperator    = "operator"
-	RoleContributor = "contributor"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
-
-// Principal is who a token speaks for.
-type Principal struct {
-	Vault string
-	Name  string
-	Role  string
-}
 
 // tokenPrefix makes cairn tokens recognisable (in logs, secret scanners).
 const tokenPrefix = "cairn_"
@@ -31,10 +19,8 @@ const tokenPrefix = "cairn_"
 // CreateToken makes a new bearer token for name in the vault with the role and returns it; only
 // its SHA-256 is stored, so it is shown once.
 func (s *Store) CreateToken(ctx context.Context, vault, name, role string) (string, error) {
-	switch role {
-	case RoleReader, RoleOperator, RoleContributor:
-	default:
-		return "", fmt.Errorf("role %q: use reader, operator or contributor", role)
+	if err := access.ValidUserRole(role); err != nil {
+		return "", err
 	}
 	if name == "" {
 		return "", errors.New("a token needs a name (who or what uses it)")
@@ -55,9 +41,9 @@ func (s *Store) CreateToken(ctx context.Context, vault, name, role string) (stri
 }
 
 // LookupToken returns the principal of a bearer token (a user's, or a cluster's agent token with
-// RoleAgent and the cluster as name), or ErrNotFound.
-func (s *Store) LookupToken(ctx context.Context, secret string) (Principal, error) {
-	var p Principal
+// access.RoleAgent and the cluster as name), or ErrNotFound.
+func (s *Store) LookupToken(ctx context.Context, secret string) (access.Principal, error) {
+	var p access.Principal
 	err := s.db.QueryRowContext(ctx, `SELECT vault, name, role FROM tokens WHERE hash = $1`, tokenHash(secret)).Scan(&p.Vault, &p.Name, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s.lookupAgentToken(ctx, secret)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
 func TestTokensAreStoredHashedAndLookedUp(t *testing.T) {
@@ -15,12 +17,12 @@ func testTokensAreStoredHashedAndLookedUp(t *testing.T, s *Store) {
 	if err := s.EnsureVault(ctx, "prod"); err != nil {
 		t.Fatal(err)
 	}
-	secret, err := s.CreateToken(ctx, "prod", "alice", RoleOperator)
+	secret, err := s.CreateToken(ctx, "prod", "alice", access.RoleOperator)
 	if err != nil || !strings.HasPrefix(secret, "cairn_") {
 		t.Fatalf("token %q: %v", secret, err)
 	}
 	p, err := s.LookupToken(ctx, secret)
-	if err != nil || p != (Principal{Vault: "prod", Name: "alice", Role: RoleOperator}) {
+	if err != nil || p != (access.Principal{Vault: "prod", Name: "alice", Role: access.RoleOperator}) {
 		t.Fatalf("lookup: %+v %v", p, err)
 	}
 	if _, err := s.LookupToken(ctx, secret+"x"); !errors.Is(err, ErrNotFound) {
@@ -30,7 +32,7 @@ func testTokensAreStoredHashedAndLookedUp(t *testing.T, s *Store) {
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE hash = $1`, secret).Scan(&stored); err != nil || stored != 0 {
 		t.Fatalf("the token is stored in the clear (%v)", err)
 	}
-	if _, err := s.CreateToken(ctx, "prod", "alice", RoleReader); !errors.Is(err, ErrExists) {
+	if _, err := s.CreateToken(ctx, "prod", "alice", access.RoleReader); !errors.Is(err, ErrExists) {
 		t.Fatalf("duplicate name: %v", err)
 	}
 	if _, err := s.CreateToken(ctx, "prod", "bob", "admin"); err == nil || !strings.Contains(err.Error(), "use reader, operator or contributor") {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -23,15 +24,15 @@ func TestSignInRequiredAndSessionCookie(t *testing.T) {
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "unknown bearer token") {
 		t.Fatalf("bad token: %d\n%s", res.StatusCode, body)
 	}
-	res, _ = b.post("/signin", url.Values{"token": {f.tokens[store.RoleReader]}, "next": {"/jobs?state=failed"}})
+	res, _ = b.post("/signin", url.Values{"token": {f.tokens[access.RoleReader]}, "next": {"/jobs?state=failed"}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/jobs?state=failed" {
 		t.Fatalf("sign in: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	cookie := res.Cookies()[0]
-	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || strings.Contains(cookie.Value, f.tokens[store.RoleReader]) {
+	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || strings.Contains(cookie.Value, f.tokens[access.RoleReader]) {
 		t.Fatalf("session cookie %+v", cookie)
 	}
-	res, _ = b.post("/signin", url.Values{"token": {f.tokens[store.RoleReader]}, "next": {"//evil.example/"}})
+	res, _ = b.post("/signin", url.Values{"token": {f.tokens[access.RoleReader]}, "next": {"//evil.example/"}})
 	if res.Header.Get("Location") != "/" {
 		t.Fatalf("next left the site: %q", res.Header.Get("Location"))
 	}
@@ -46,7 +47,7 @@ func TestSignInRequiredAndSessionCookie(t *testing.T) {
 
 func TestEveryPageRenders(t *testing.T) {
 	f := newFixture(t)
-	b := f.signedIn(t, store.RoleOperator)
+	b := f.signedIn(t, access.RoleOperator)
 	for _, tc := range []struct{ path, want string }{
 		{"/", `id="recent-jobs"`},
 		{"/clusters", `href="/clusters/east"`},
@@ -80,7 +81,7 @@ func TestEveryPageRenders(t *testing.T) {
 
 func TestOverviewPutsFailuresFirstAndFlagsUnprotectedNamespaces(t *testing.T) {
 	f := newFixture(t)
-	_, body := f.signedIn(t, store.RoleReader).get("/")
+	_, body := f.signedIn(t, access.RoleReader).get("/")
 	rows := strings.Index(body, `<tbody><tr data-job-id="`)
 	first := fmt.Sprintf(`<tbody><tr data-job-id="%d" data-state="failed">`, f.failedJob)
 	if rows < 0 || !strings.Contains(body, first) {
@@ -101,7 +102,7 @@ func TestOverviewPutsFailuresFirstAndFlagsUnprotectedNamespaces(t *testing.T) {
 
 func TestOutputIsEscaped(t *testing.T) {
 	f := newFixture(t)
-	_, body := f.signedIn(t, store.RoleReader).get(fmt.Sprintf("/jobs/%d", f.failedJob))
+	_, body := f.signedIn(t, access.RoleReader).get(fmt.Sprintf("/jobs/%d", f.failedJob))
 	if strings.Contains(body, `<script>alert`) || !strings.Contains(body, "&lt;script&gt;alert") {
 		t.Fatalf("the job's error is not escaped:\n%s", body)
 	}
@@ -109,7 +110,7 @@ func TestOutputIsEscaped(t *testing.T) {
 
 func TestReaderSeesNoActionsAndIsRefused(t *testing.T) {
 	f := newFixture(t)
-	b := f.signedIn(t, store.RoleReader)
+	b := f.signedIn(t, access.RoleReader)
 	for _, path := range []string{"/", "/instances/shop", "/recovery-points/" + f.point, fmt.Sprintf("/jobs/%d", f.dryRunJob)} {
 		if _, body := b.get(path); strings.Contains(body, "data-action") {
 			t.Errorf("GET %s as reader shows an action", path)
@@ -128,7 +129,7 @@ func TestReaderSeesNoActionsAndIsRefused(t *testing.T) {
 
 func TestOperatorBacksUpNowAndRestoresForReal(t *testing.T) {
 	f := newFixture(t)
-	b := f.signedIn(t, store.RoleOperator)
+	b := f.signedIn(t, access.RoleOperator)
 	csrf := b.csrf()
 	res, _ := b.post("/instances/shop/backup", url.Values{"csrf": {csrf}})
 	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/jobs/") {
@@ -155,7 +156,7 @@ func TestOperatorBacksUpNowAndRestoresForReal(t *testing.T) {
 
 func TestRestoreFormShowsWhatIsWrong(t *testing.T) {
 	f := newFixture(t)
-	b := f.signedIn(t, store.RoleOperator)
+	b := f.signedIn(t, access.RoleOperator)
 	res, body := b.post("/restore", url.Values{"csrf": {b.csrf()}, "recoveryPoint": {f.point}, "namespaceMapping": {"shop"}, "dryRun": {"true"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "write each as FROM=TO") || !strings.Contains(body, `value="shop"`) {
 		t.Fatalf("bad mapping: %d\n%s", res.StatusCode, body)
@@ -172,7 +173,7 @@ func TestRestoreFormShowsWhatIsWrong(t *testing.T) {
 
 func TestStateChangesNeedCSRFAndOrigin(t *testing.T) {
 	f := newFixture(t)
-	b := f.signedIn(t, store.RoleContributor)
+	b := f.signedIn(t, access.RoleContributor)
 	if res, body := b.post("/instances/shop/stop", url.Values{}); res.StatusCode != http.StatusForbidden || !strings.Contains(body, "stale") {
 		t.Fatalf("without CSRF token: %d", res.StatusCode)
 	}
@@ -205,7 +206,7 @@ func TestAssetsAreEmbedded(t *testing.T) {
 
 func TestSearchGoesToWhatANameNames(t *testing.T) {
 	f := newFixture(t)
-	b := f.signedIn(t, store.RoleReader)
+	b := f.signedIn(t, access.RoleReader)
 	for q, want := range map[string]string{
 		"shop":                          "/instances/shop",
 		"east":                          "/clusters/east",
@@ -231,7 +232,7 @@ func TestSearchGoesToWhatANameNames(t *testing.T) {
 
 func TestThemeChoiceIsKept(t *testing.T) {
 	f := newFixture(t)
-	b := f.signedIn(t, store.RoleReader)
+	b := f.signedIn(t, access.RoleReader)
 	res, _ := b.post("/theme", url.Values{"csrf": {b.csrf()}, "theme": {"dark"}, "next": {"/jobs"}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/jobs" {
 		t.Fatalf("theme: %d to %q", res.StatusCode, res.Header.Get("Location"))

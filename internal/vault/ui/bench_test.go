@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/policy"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -52,7 +53,7 @@ func BenchmarkPages(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	br := f.signedIn(b, store.RoleReader)
+	br := f.signedIn(b, access.RoleReader)
 	for _, page := range []string{"/", "/instances", "/jobs", "/jobs?state=queued&cluster=c07", "/instances/c07-team-042", "/clusters/c07"} {
 		b.Run(page, func(b *testing.B) {
 			br.t = b

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
 const (
@@ -94,10 +94,10 @@ func (s *session) validCSRF(token string) bool {
 // canOperate and canContribute decide which action buttons a page shows; the API decides what
 // is allowed.
 func (s *session) canOperate() bool {
-	return s.role == store.RoleOperator || s.role == store.RoleContributor
+	return s.role == access.RoleOperator || s.role == access.RoleContributor
 }
 
-func (s *session) canContribute() bool { return s.role == store.RoleContributor }
+func (s *session) canContribute() bool { return s.role == access.RoleContributor }
 
 // randomID is 128 random bits, as text.
 func randomID() string { return rand.Text() }

@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/policy"
-	"github.com/cairnbackup/cairn/internal/ui"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/queue"
 	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/ui"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -45,7 +46,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Cleanup(func() { st.Close() })
 	must(t, st.EnsureVault(ctx, "prod"))
 	f := &fixture{st: st, tokens: map[string]string{}}
-	for _, role := range []string{store.RoleReader, store.RoleOperator, store.RoleContributor} {
+	for _, role := range []string{access.RoleReader, access.RoleOperator, access.RoleContributor} {
 		secret, err := st.CreateToken(ctx, "prod", role+"-user", role)
 		must(t, err)
 		f.tokens[role] = secret

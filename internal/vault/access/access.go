@@ -1,0 +1,57 @@
+// Package access is who may do what in the vault (docs/design/vault.md, "API"): the roles a token
+// carries, the principal it speaks for, and how the roles rank. The API authorises every route
+// with it; the store only records a token's role; the Backup center shows or hides actions by it.
+package access
+
+import "fmt"
+
+// Roles of user tokens, from least to most allowed, and the role of a cluster's agent token.
+const (
+	RoleReader      = "reader"      // sees everything
+	RoleOperator    = "operator"    // also runs backups and restores, cancels jobs
+	RoleContributor = "contributor" // also changes policies, clusters, instances and tokens
+	// RoleAgent is the role of an agent token: only the agent routes accept it, and only for its
+	// own cluster's jobs.
+	RoleAgent = "agent"
+)
+
+// UserRoles are the roles a user token may have, from least to most allowed.
+var UserRoles = []string{RoleReader, RoleOperator, RoleContributor}
+
+// Principal is who a token speaks for: a user's token, or a cluster's agent token (RoleAgent,
+// with the cluster as Name).
+type Principal struct {
+	Vault string
+	Name  string
+	Role  string
+}
+
+// IsAgent tells whether the principal is a cluster's agent.
+func (p Principal) IsAgent() bool { return p.Role == RoleAgent }
+
+// Allows tells whether a user role may do what needs role need (reader < operator < contributor).
+// The agent role allows nothing a user role needs, and needs an agent token itself.
+func Allows(role, need string) bool {
+	if (role == RoleAgent) != (need == RoleAgent) {
+		return false
+	}
+	return rank(role) >= rank(need)
+}
+
+// rank orders the user roles; the agent role and unknown roles rank below them all.
+func rank(role string) int {
+	for i, r := range UserRoles {
+		if r == role {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// ValidUserRole checks that a new token's role is a user role.
+func ValidUserRole(role string) error {
+	if rank(role) == 0 {
+		return fmt.Errorf("role %q: use reader, operator or contributor", role)
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package access
+
+import "testing"
+
+func TestAllows(t *testing.T) {
+	for _, tc := range []struct {
+		role, need string
+		want       bool
+	}{
+		{RoleReader, RoleReader, true},
+		{RoleReader, RoleOperator, false},
+		{RoleOperator, RoleReader, true},
+		{RoleOperator, RoleContributor, false},
+		{RoleContributor, RoleOperator, true},
+		{RoleAgent, RoleAgent, true},
+		{RoleAgent, RoleReader, false},
+		{RoleContributor, RoleAgent, false},
+		{"admin", RoleReader, false},
+	} {
+		if got := Allows(tc.role, tc.need); got != tc.want {
+			t.Errorf("Allows(%q, %q) = %v, want %v", tc.role, tc.need, got, tc.want)
+		}
+	}
+}
+
+func TestValidUserRole(t *testing.T) {
+	for _, r := range UserRoles {
+		if err := ValidUserRole(r); err != nil {
+			t.Errorf("%s: %v", r, err)
+		}
+	}
+	for _, r := range []string{RoleAgent, "", "Reader"} {
+		if ValidUserRole(r) == nil {
+			t.Errorf("%q accepted as a user role", r)
+		}
+	}
+}
+
+// TestRank is the role order the API's authorisation relies on (moved here with the ranking from
+// the API's roleRank).
+func TestRank(t *testing.T) {
+	ordered := rank("") < rank(RoleReader) && rank(RoleReader) < rank(RoleOperator) &&
+		rank(RoleOperator) < rank(RoleContributor)
+	if !ordered || rank("admin") != 0 {
+		t.Fatal("roles out of order")
+	}
+}
