@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/agent/install"
 	"github.com/cairnbackup/cairn/internal/kube"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 func newAgentInstallCommand(target *kube.Target, env Env) *cobra.Command {
@@ -97,9 +98,9 @@ its reason, are in docs/design/vault.md ("Trust grant").`,
 			}
 			ns := opts.Namespace
 			if ns == "" {
-				ns = install.DefaultNamespace
+				ns = trustgrant.DefaultNamespace
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "the agent runs: kubectl -n %s logs deploy/%s shows what it does\n", ns, install.AgentName)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "the agent runs: kubectl -n %s logs deploy/%s shows what it does\n", ns, trustgrant.AgentName)
 			return err
 		},
 	}
@@ -108,7 +109,7 @@ its reason, are in docs/design/vault.md ("Trust grant").`,
 	fl.StringVar(&tokenFile, "token-file", "", "file holding the agent token cairn cluster register printed (required)")
 	fl.StringVar(&opts.Image, "image", "", "the agent image: the static cairn binary at /cairn (make agent-image builds one) (required)")
 	fl.StringVar(&pullPolicy, "image-pull-policy", string(corev1.PullIfNotPresent), "Always, IfNotPresent, or Never for an image imported into the nodes by hand")
-	fl.StringVarP(&opts.Namespace, "namespace", "n", install.DefaultNamespace, "namespace the agent runs in")
+	fl.StringVarP(&opts.Namespace, "namespace", "n", trustgrant.DefaultNamespace, "namespace the agent runs in")
 	fl.StringArrayVar(&secrets, "secret", nil, "NAME=FILE: a repository passphrase secret, as a storage location's passphraseSecret names it (repeatable)")
 	fl.StringVar(&envFile, "storage-env-file", "", "file of KEY=VALUE lines: storage credentials the agent gets as environment (AWS_*, AZURE_STORAGE_*)")
 	fl.BoolVar(&opts.HostNetwork, "host-network", false, "run the agent in the node's network (one-node clusters: reach a vault on the host's 127.0.0.1)")
@@ -142,7 +143,7 @@ storage credentials), the ClusterRoleBinding and ClusterRole, the ServiceAccount
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Namespace, "namespace", "n", install.DefaultNamespace, "namespace the agent runs in")
+	fl.StringVarP(&opts.Namespace, "namespace", "n", trustgrant.DefaultNamespace, "namespace the agent runs in")
 	fl.BoolVar(&opts.RemoveCRDs, "remove-crds", false, "also delete the BackupHook and RestoreHook CRDs: every BackupHook and RestoreHook object in the cluster is deleted with them")
 	fl.BoolVar(&opts.Wait, "wait", true, "wait until the agent's pods and namespace are gone")
 	fl.DurationVar(&opts.Timeout, "timeout", install.DefaultTimeout, "how long to wait")

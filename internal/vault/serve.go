@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/agent/install"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
@@ -138,5 +138,5 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 // trustGrant is the manifest a registered cluster's agent gets: its namespace, ServiceAccount and
 // the ClusterRole with what backup and restore need (the same for every cluster).
 func trustGrant(string) (string, error) {
-	return install.TrustGrantYAML(install.DefaultNamespace)
+	return trustgrant.YAML(trustgrant.DefaultNamespace)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/agent/install"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -86,8 +87,8 @@ func TestAgentInstall(t *testing.T) {
 	}
 	step("agent installed and available")
 
-	pod := waitRunningPod(ctx, t, client, install.DefaultNamespace, install.LabelName+"="+install.AgentName)
-	if pod.Spec.ServiceAccountName != install.AgentName {
+	pod := waitRunningPod(ctx, t, client, trustgrant.DefaultNamespace, trustgrant.LabelName+"="+trustgrant.AgentName)
+	if pod.Spec.ServiceAccountName != trustgrant.AgentName {
 		t.Errorf("agent pod runs as %q", pod.Spec.ServiceAccountName)
 	}
 	if u := pod.Spec.SecurityContext.RunAsUser; u == nil || *u != 0 {
@@ -156,7 +157,7 @@ func TestAgentInstall(t *testing.T) {
 	if _, err := cairn(t, nil, args...); err != nil {
 		t.Fatal(err)
 	}
-	again := waitRunningPod(ctx, t, client, install.DefaultNamespace, install.LabelName+"="+install.AgentName)
+	again := waitRunningPod(ctx, t, client, trustgrant.DefaultNamespace, trustgrant.LabelName+"="+trustgrant.AgentName)
 	if again.UID != pod.UID {
 		t.Errorf("a repeated install replaced the agent's pod %s with %s", pod.Name, again.Name)
 	}
@@ -170,16 +171,16 @@ func TestAgentInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	step("uninstalled")
-	if _, err := client.CoreV1().Namespaces().Get(ctx, install.DefaultNamespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("namespace %s is still there: %v", install.DefaultNamespace, err)
+	if _, err := client.CoreV1().Namespaces().Get(ctx, trustgrant.DefaultNamespace, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace %s is still there: %v", trustgrant.DefaultNamespace, err)
 	}
-	if _, err := client.RbacV1().ClusterRoles().Get(ctx, install.AgentName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := client.RbacV1().ClusterRoles().Get(ctx, trustgrant.AgentName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("ClusterRole is still there: %v", err)
 	}
-	if _, err := client.RbacV1().ClusterRoleBindings().Get(ctx, install.AgentName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := client.RbacV1().ClusterRoleBindings().Get(ctx, trustgrant.AgentName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("ClusterRoleBinding is still there: %v", err)
 	}
-	pods, err := client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: install.LabelName + "=" + install.AgentName})
+	pods, err := client.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: trustgrant.LabelName + "=" + trustgrant.AgentName})
 	if err != nil || len(pods.Items) != 0 {
 		t.Errorf("agent pods left: %v %v", pods, err)
 	}

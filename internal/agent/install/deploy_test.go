@@ -18,6 +18,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 // The manifests in deploy/ are written down three times: this package, deploy/agent (plain YAML)
@@ -56,7 +58,7 @@ func plainManifests() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	body, err := renderYAML(objs.All(), objs.Rules)
+	body, err := trustgrant.Render(objs.All(), objs.Rules)
 	return plainHeader + body, err
 }
 
@@ -202,7 +204,7 @@ func compareObjects(t *testing.T, want []runtime.Object, got []runtime.Object, c
 }
 
 func objectKey(t *testing.T, o runtime.Object) string {
-	us, err := toUnstructured([]runtime.Object{o})
+	us, err := trustgrant.ToUnstructured([]runtime.Object{o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,20 +218,20 @@ func normalized(t *testing.T, o runtime.Object) string {
 	if s, ok := o.(*corev1.Secret); ok {
 		o = withData(s)
 	}
-	us, err := toUnstructured([]runtime.Object{o})
+	us, err := trustgrant.ToUnstructured([]runtime.Object{o})
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := us[0]
 	labels := u.GetLabels()
-	delete(labels, LabelManaged)
+	delete(labels, trustgrant.LabelManaged)
 	u.SetLabels(labels)
 	spec, _ := u.Object["spec"].(map[string]any)
 	if tmpl, ok := spec["template"].(map[string]any); ok {
 		md := tmpl["metadata"].(map[string]any)
 		delete(md, "annotations")
 		if l, ok := md["labels"].(map[string]any); ok {
-			delete(l, LabelManaged)
+			delete(l, trustgrant.LabelManaged)
 		}
 	}
 	data, err := yaml.Marshal(u.Object)
@@ -372,22 +374,4 @@ func merge(base, over map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// TestChartRuleReasons: the chart's ClusterRole gives each rule the reason this package does.
-func TestChartRuleReasons(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(deployDir, "helm", "cairn-agent", "templates", "clusterrole.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := commentBlocks(string(src))
-	rules := Rules(true)
-	if len(blocks) != len(rules)+1 {
-		t.Fatalf("%d comment blocks, want a header and one per rule (%d)", len(blocks), len(rules))
-	}
-	for i, r := range rules {
-		if blocks[i+1] != r.Reason {
-			t.Errorf("rule %d: chart says %q, want %q", i, blocks[i+1], r.Reason)
-		}
-	}
 }

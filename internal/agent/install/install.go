@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/internal/crds"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 // FieldManager owns the fields an install applies (server-side apply).
@@ -97,7 +98,7 @@ func Install(ctx context.Context, cfg *rest.Config, opts Options) error {
 			return fmt.Errorf("delete Secret %s/%s: %w", opts.Namespace, stale.name, err)
 		}
 	}
-	fmt.Fprintf(out, "waiting up to %s for Deployment %s/%s to be available\n", opts.Timeout, opts.Namespace, AgentName)
+	fmt.Fprintf(out, "waiting up to %s for Deployment %s/%s to be available\n", opts.Timeout, opts.Namespace, trustgrant.AgentName)
 	return c.waitAvailable(ctx, opts.Namespace, opts.Timeout)
 }
 
@@ -135,7 +136,7 @@ var resources = map[string]struct {
 // apply server-side-applies one object, taking over fields others set (Force): the install is
 // the source of truth of these objects.
 func (c clients) apply(ctx context.Context, obj runtime.Object, out io.Writer) error {
-	us, err := toUnstructured([]runtime.Object{obj})
+	us, err := trustgrant.ToUnstructured([]runtime.Object{obj})
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func (c clients) applyNamespace(ctx context.Context, ns *corev1.Namespace, out i
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return fmt.Errorf("read namespace %s: %w", ns.Name, err)
-	case live.Labels[LabelManaged] != ManagedBy:
+	case live.Labels[trustgrant.LabelManaged] != trustgrant.ManagedBy:
 		fmt.Fprintf(out, "namespace %s exists and was not made by cairn: left as it is\n", ns.Name)
 		return nil
 	case live.DeletionTimestamp != nil:
@@ -219,7 +220,7 @@ var errNotAvailable = errors.New("the agent is not available")
 func (c clients) waitAvailable(ctx context.Context, ns string, timeout time.Duration) error {
 	var failure string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		d, err := c.kube.AppsV1().Deployments(ns).Get(ctx, AgentName, metav1.GetOptions{})
+		d, err := c.kube.AppsV1().Deployments(ns).Get(ctx, trustgrant.AgentName, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
@@ -257,7 +258,7 @@ func (c clients) waitAvailable(ctx context.Context, ns string, timeout time.Dura
 		reason = "cannot start"
 	}
 	return fmt.Errorf("%w: Deployment %s/%s %s:\n  %s\n(see kubectl -n %s describe pod -l %s=%s, and its logs)",
-		errNotAvailable, ns, AgentName, reason, strings.Join(diag, "\n  "), ns, LabelName, AgentName)
+		errNotAvailable, ns, trustgrant.AgentName, reason, strings.Join(diag, "\n  "), ns, trustgrant.LabelName, trustgrant.AgentName)
 }
 
 // available tells whether the Deployment's single, current replica is available.
@@ -271,7 +272,7 @@ func available(d *appsv1.Deployment) bool {
 }
 
 func (c clients) agentPods(ctx context.Context, ns string) ([]corev1.Pod, error) {
-	list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + AgentName})
+	list, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: trustgrant.LabelName + "=" + trustgrant.AgentName})
 	if err != nil {
 		return nil, err
 	}

@@ -10,11 +10,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
+
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 func agentDeployment(availableReplicas int32) *appsv1.Deployment {
 	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: DefaultNamespace, Generation: 2},
+		ObjectMeta: metav1.ObjectMeta{Name: trustgrant.AgentName, Namespace: trustgrant.DefaultNamespace, Generation: 2},
 		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To(int32(1))},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 2, Replicas: 1, UpdatedReplicas: 1,
 			AvailableReplicas: availableReplicas},
@@ -23,14 +25,14 @@ func agentDeployment(availableReplicas int32) *appsv1.Deployment {
 
 func agentPod(status corev1.ContainerStatus) *corev1.Pod {
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "cairn-agent-5d8f-x", Namespace: DefaultNamespace, Labels: map[string]string{LabelName: AgentName}},
+		ObjectMeta: metav1.ObjectMeta{Name: "cairn-agent-5d8f-x", Namespace: trustgrant.DefaultNamespace, Labels: map[string]string{trustgrant.LabelName: trustgrant.AgentName}},
 		Status:     corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{status}},
 	}
 }
 
 func TestWaitAvailable(t *testing.T) {
 	c := clients{kube: fake.NewClientset(agentDeployment(1))}
-	if err := c.waitAvailable(t.Context(), DefaultNamespace, 5*time.Second); err != nil {
+	if err := c.waitAvailable(t.Context(), trustgrant.DefaultNamespace, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -47,7 +49,7 @@ func TestWaitFailsFastWithTheReason(t *testing.T) {
 	})
 	c := clients{kube: fake.NewClientset(agentDeployment(0), pod)}
 	began := time.Now()
-	err := c.waitAvailable(t.Context(), DefaultNamespace, time.Minute)
+	err := c.waitAvailable(t.Context(), trustgrant.DefaultNamespace, time.Minute)
 	if err == nil {
 		t.Fatal("a crash-looping agent was taken for available")
 	}
@@ -67,7 +69,7 @@ func TestWaitTimesOutWithThePodState(t *testing.T) {
 	pod.Status.Phase = corev1.PodPending
 	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "ContainersNotReady", Message: "containers with unready status: [agent]"}}
 	c := clients{kube: fake.NewClientset(agentDeployment(0), pod)}
-	err := c.waitAvailable(t.Context(), DefaultNamespace, 1500*time.Millisecond)
+	err := c.waitAvailable(t.Context(), trustgrant.DefaultNamespace, 1500*time.Millisecond)
 	if err == nil {
 		t.Fatal("an agent that never became ready was taken for available")
 	}
@@ -83,7 +85,7 @@ func TestWaitReportsARefusedPod(t *testing.T) {
 	d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue,
 		Reason: "FailedCreate", Message: `pods "cairn-agent-x" is forbidden: violates PodSecurity "restricted:latest": host namespaces`}}
 	c := clients{kube: fake.NewClientset(d)}
-	err := c.waitAvailable(t.Context(), DefaultNamespace, time.Minute)
+	err := c.waitAvailable(t.Context(), trustgrant.DefaultNamespace, time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") || !strings.Contains(err.Error(), "no pod was created") {
 		t.Fatalf("want the ReplicaFailure reason, got %v", err)
 	}

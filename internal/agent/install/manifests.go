@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cairnbackup/cairn/internal/crds"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 // Redacted replaces every Secret value in rendered manifests that hide them.
@@ -38,7 +39,7 @@ func (o Objects) manifests(redact bool) (string, error) {
 		}
 		all = append(all, obj)
 	}
-	return renderYAML(all, o.Rules)
+	return trustgrant.Render(all, o.Rules)
 }
 
 // redactSecret returns a copy of s whose values are all Redacted.

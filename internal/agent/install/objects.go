@@ -19,6 +19,31 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+
+	"github.com/cairnbackup/cairn/internal/trustgrant"
+)
+
+// Names of the objects an install creates besides the trust grant's (trustgrant.AgentName names
+// the Deployment).
+const (
+	// TokenSecret holds the agent token under TokenKey.
+	TokenSecret = "cairn-agent-token"
+	TokenKey    = "token"
+	// SecretsSecret holds repository passphrases, one key per secret name; it is mounted at
+	// SecretsDir and may be absent.
+	SecretsSecret = "cairn-agent-secrets"
+	// StorageSecret holds storage credentials as environment variables (envFrom); it may be absent.
+	StorageSecret = "cairn-storage-credentials"
+	// ContainerName is the agent's container in its Pod.
+	ContainerName = "agent"
+)
+
+// Paths inside the agent's container.
+const (
+	TokenDir   = "/etc/cairn/token"
+	TokenFile  = TokenDir + "/" + TokenKey
+	SecretsDir = "/etc/cairn/secrets"
+	BinaryPath = "/cairn"
 )
 
 // Defaults of Options.
@@ -98,9 +123,9 @@ func (o Options) Validate() error {
 // withDefaults checks the options and fills in defaults.
 func (o Options) withDefaults() (Options, error) {
 	if o.Namespace == "" {
-		o.Namespace = DefaultNamespace
+		o.Namespace = trustgrant.DefaultNamespace
 	}
-	if err := validNamespace(o.Namespace); err != nil {
+	if err := trustgrant.ValidNamespace(o.Namespace); err != nil {
 		return o, err
 	}
 	if err := validVaultURL(o.VaultURL); err != nil {
@@ -183,7 +208,7 @@ func validVaultURL(s string) error {
 type Objects struct {
 	// Grant is the trust grant: Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding.
 	Grant         []runtime.Object
-	Rules         []Rule
+	Rules         []trustgrant.Rule
 	TokenSecret   *corev1.Secret
 	SecretsSecret *corev1.Secret // nil without Options.Secrets
 	StorageSecret *corev1.Secret // nil without Options.StorageEnv
@@ -213,16 +238,16 @@ func Build(opts Options) (Objects, error) {
 }
 
 func build(opts Options) (Objects, error) {
-	g, err := newGrant(opts.Namespace, !opts.NoRBACEscalation)
+	g, err := trustgrant.New(opts.Namespace, !opts.NoRBACEscalation)
 	if err != nil {
 		return Objects{}, err
 	}
 	ns := opts.Namespace
 	secret := func(name string) *corev1.Secret {
 		return &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels()}, Type: corev1.SecretTypeOpaque}
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: trustgrant.Labels()}, Type: corev1.SecretTypeOpaque}
 	}
-	objs := Objects{Grant: g.objects(), Rules: g.rules}
+	objs := Objects{Grant: g.Objects(), Rules: g.Rules}
 	objs.TokenSecret = secret(TokenSecret)
 	objs.TokenSecret.StringData = map[string]string{TokenKey: strings.TrimSpace(string(opts.Token))}
 	if len(opts.Secrets) > 0 {
@@ -289,18 +314,18 @@ func deployment(opts Options) *appsv1.Deployment {
 	if opts.HostNetwork {
 		dnsPolicy = corev1.DNSClusterFirstWithHostNet
 	}
-	selector := map[string]string{LabelName: AgentName}
+	selector := map[string]string{trustgrant.LabelName: trustgrant.AgentName}
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: opts.Namespace, Labels: labels()},
+		ObjectMeta: metav1.ObjectMeta{Name: trustgrant.AgentName, Namespace: opts.Namespace, Labels: trustgrant.Labels()},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(int32(1)),
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Selector: &metav1.LabelSelector{MatchLabels: selector},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels()},
+				ObjectMeta: metav1.ObjectMeta{Labels: trustgrant.Labels()},
 				Spec: corev1.PodSpec{
-					ServiceAccountName: AgentName,
+					ServiceAccountName: trustgrant.AgentName,
 					HostNetwork:        opts.HostNetwork,
 					DNSPolicy:          dnsPolicy,
 					SecurityContext:    podSecurity,

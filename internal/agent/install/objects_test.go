@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 const testToken = "cairn_agent_0123456789abcdef"
@@ -24,11 +26,11 @@ func TestDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := objs.Deployment
-	if d.Namespace != DefaultNamespace || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
+	if d.Namespace != trustgrant.DefaultNamespace || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != "Recreate" {
 		t.Errorf("deployment %s/%s replicas %d strategy %s", d.Namespace, d.Name, *d.Spec.Replicas, d.Spec.Strategy.Type)
 	}
 	pod := d.Spec.Template.Spec
-	if pod.ServiceAccountName != AgentName || pod.HostNetwork || len(pod.Containers) != 1 {
+	if pod.ServiceAccountName != trustgrant.AgentName || pod.HostNetwork || len(pod.Containers) != 1 {
 		t.Fatalf("pod spec: %+v", pod)
 	}
 	c := pod.Containers[0]

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/cairnbackup/cairn/internal/crds"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 // UninstallOptions describe an uninstall.
@@ -38,9 +39,9 @@ type UninstallOptions struct {
 // skipped: Uninstall is idempotent.
 func Uninstall(ctx context.Context, cfg *rest.Config, opts UninstallOptions) error {
 	if opts.Namespace == "" {
-		opts.Namespace = DefaultNamespace
+		opts.Namespace = trustgrant.DefaultNamespace
 	}
-	if err := validNamespace(opts.Namespace); err != nil {
+	if err := trustgrant.ValidNamespace(opts.Namespace); err != nil {
 		return err
 	}
 	if opts.Timeout <= 0 {
@@ -61,16 +62,18 @@ func Uninstall(ctx context.Context, cfg *rest.Config, opts UninstallOptions) err
 		what string
 		del  func() error
 	}{
-		{"Deployment " + ns + "/" + AgentName, func() error {
-			return c.kube.AppsV1().Deployments(ns).Delete(ctx, AgentName, background)
+		{"Deployment " + ns + "/" + trustgrant.AgentName, func() error {
+			return c.kube.AppsV1().Deployments(ns).Delete(ctx, trustgrant.AgentName, background)
 		}},
 		{"Secret " + ns + "/" + TokenSecret, func() error { return core.Secrets(ns).Delete(ctx, TokenSecret, metav1.DeleteOptions{}) }},
 		{"Secret " + ns + "/" + SecretsSecret, func() error { return core.Secrets(ns).Delete(ctx, SecretsSecret, metav1.DeleteOptions{}) }},
 		{"Secret " + ns + "/" + StorageSecret, func() error { return core.Secrets(ns).Delete(ctx, StorageSecret, metav1.DeleteOptions{}) }},
-		{"ClusterRoleBinding " + AgentName, func() error { return rbac.ClusterRoleBindings().Delete(ctx, AgentName, metav1.DeleteOptions{}) }},
-		{"ClusterRole " + AgentName, func() error { return rbac.ClusterRoles().Delete(ctx, AgentName, metav1.DeleteOptions{}) }},
-		{"ServiceAccount " + ns + "/" + AgentName, func() error {
-			return core.ServiceAccounts(ns).Delete(ctx, AgentName, metav1.DeleteOptions{})
+		{"ClusterRoleBinding " + trustgrant.AgentName, func() error {
+			return rbac.ClusterRoleBindings().Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{})
+		}},
+		{"ClusterRole " + trustgrant.AgentName, func() error { return rbac.ClusterRoles().Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{}) }},
+		{"ServiceAccount " + ns + "/" + trustgrant.AgentName, func() error {
+			return core.ServiceAccounts(ns).Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{})
 		}},
 	}
 	for _, s := range steps {
@@ -84,7 +87,7 @@ func Uninstall(ctx context.Context, cfg *rest.Config, opts UninstallOptions) err
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return fmt.Errorf("read namespace %s: %w", ns, err)
-	case live.Labels[LabelManaged] == ManagedBy:
+	case live.Labels[trustgrant.LabelManaged] == trustgrant.ManagedBy:
 		ownNamespace = true
 		if err := deleted(out, "Namespace "+ns, core.Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})); err != nil {
 			return err
@@ -116,7 +119,7 @@ func Uninstall(ctx context.Context, cfg *rest.Config, opts UninstallOptions) err
 	fmt.Fprintf(out, "waiting up to %s for the agent to be gone\n", opts.Timeout)
 	var left string
 	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, opts.Timeout, true, func(ctx context.Context) (bool, error) {
-		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelName + "=" + AgentName})
+		pods, err := c.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: trustgrant.LabelName + "=" + trustgrant.AgentName})
 		if err != nil && !apierrors.IsNotFound(err) {
 			left = "the agent's pods (" + err.Error() + ")"
 			return false, nil

@@ -1,6 +1,8 @@
-package install
+package trustgrant
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -53,7 +55,7 @@ var needed = []struct{ group, resource, verb, why string }{
 }
 
 func TestRulesGrantWhatTheEnginesDo(t *testing.T) {
-	rules := policyRules(Rules(true))
+	rules := PolicyRules(Rules(true))
 	for _, n := range needed {
 		if !allows(rules, n.group, n.resource, n.verb) {
 			t.Errorf("ClusterRole does not allow %s on %s/%s (%s)", n.verb, n.group, n.resource, n.why)
@@ -90,7 +92,7 @@ func TestRulesHoldNothingMore(t *testing.T) {
 				t.Errorf("rule %v: a resource wildcard is only justified for the read and the restore rule", r.PolicyRule)
 			}
 		}
-		ps := policyRules(rules)
+		ps := PolicyRules(rules)
 		for _, verb := range []string{"impersonate", "escalate", "bind"} {
 			if verb != "impersonate" && escalation {
 				continue
@@ -105,7 +107,7 @@ func TestRulesHoldNothingMore(t *testing.T) {
 }
 
 func TestTrustGrant(t *testing.T) {
-	objs, err := TrustGrant("")
+	objs, err := Unstructured("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +128,14 @@ func TestTrustGrant(t *testing.T) {
 		t.Errorf("binding does not give the ClusterRole to the agent's ServiceAccount: %+v", binding)
 	}
 
-	other, err := TrustGrant("backup-agents")
+	other, err := Unstructured("backup-agents")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if other[0].GetName() != "backup-agents" || other[1].GetNamespace() != "backup-agents" {
 		t.Errorf("namespace not applied: %v %v", other[0].GetName(), other[1].GetNamespace())
 	}
-	if _, err := TrustGrant("Not_A_Namespace"); err == nil {
+	if _, err := Unstructured("Not_A_Namespace"); err == nil {
 		t.Error("an invalid namespace was accepted")
 	}
 }
@@ -141,11 +143,11 @@ func TestTrustGrant(t *testing.T) {
 // TestTrustGrantYAML: the manifest decodes to TrustGrant's objects, and every rule follows a
 // comment with its reason.
 func TestTrustGrantYAML(t *testing.T) {
-	doc, err := TrustGrantYAML("")
+	doc, err := YAML("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := TrustGrant("")
+	objs, err := Unstructured("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,4 +193,22 @@ func commentBlocks(doc string) []string {
 		}
 	}
 	return out
+}
+
+// TestChartRuleReasons: the chart's ClusterRole gives each rule the reason this package does.
+func TestChartRuleReasons(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "deploy", "helm", "cairn-agent", "templates", "clusterrole.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := commentBlocks(string(src))
+	rules := Rules(true)
+	if len(blocks) != len(rules)+1 {
+		t.Fatalf("%d comment blocks, want a header and one per rule (%d)", len(blocks), len(rules))
+	}
+	for i, r := range rules {
+		if blocks[i+1] != r.Reason {
+			t.Errorf("rule %d: chart says %q, want %q", i, blocks[i+1], r.Reason)
+		}
+	}
 }

@@ -1,12 +1,10 @@
-// Package install puts cairn's agent into a cluster and takes it out again (docs/design/vault.md,
-// "Trust grant" and "Installing the agent"): the trust grant (namespace, ServiceAccount, ClusterRole
-// with what backup and restore need, ClusterRoleBinding), the CRDs the binary carries, the agent's
-// Secrets (token, repository passphrases, storage credentials) and its Deployment.
-//
-// The same objects are written down twice more, for people who install without the CLI:
-// deploy/agent (plain YAML) and deploy/helm/cairn-agent (a Helm chart). Tests render both and
-// compare them with what this package builds, so the three do not drift.
-package install
+// Package trustgrant is the identity a cluster's agent gets when the cluster is bound to a vault
+// (docs/design/vault.md, "Trust grant"): its namespace, the ServiceAccount cairn-agent, the
+// ClusterRole with what backup and restore need (each rule with its reason) and the binding, as
+// objects and as the commented manifest the vault hands out at registration. The vault renders
+// it, `cairn agent install` applies it, and the plain YAML and Helm chart in deploy/ are tested
+// equal to it.
+package trustgrant
 
 import (
 	"fmt"
@@ -20,33 +18,15 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Names of the objects an install creates.
+// Names of the grant's objects.
 const (
 	// DefaultNamespace is where the agent runs unless told otherwise.
 	DefaultNamespace = "cairn-system"
-	// AgentName names the ServiceAccount, ClusterRole, ClusterRoleBinding and Deployment.
+	// AgentName names the ServiceAccount, ClusterRole, ClusterRoleBinding and the agent's Deployment.
 	AgentName = "cairn-agent"
-	// TokenSecret holds the agent token under TokenKey.
-	TokenSecret = "cairn-agent-token"
-	TokenKey    = "token"
-	// SecretsSecret holds repository passphrases, one key per secret name; it is mounted at
-	// SecretsDir and may be absent.
-	SecretsSecret = "cairn-agent-secrets"
-	// StorageSecret holds storage credentials as environment variables (envFrom); it may be absent.
-	StorageSecret = "cairn-storage-credentials"
-	// ContainerName is the agent's container in its Pod.
-	ContainerName = "agent"
 )
 
-// Paths inside the agent's container.
-const (
-	TokenDir   = "/etc/cairn/token"
-	TokenFile  = TokenDir + "/" + TokenKey
-	SecretsDir = "/etc/cairn/secrets"
-	BinaryPath = "/cairn"
-)
-
-// Labels every object of an install carries.
+// Labels every object of the grant and of an agent install carries.
 const (
 	LabelName    = "app.kubernetes.io/name"
 	LabelPartOf  = "app.kubernetes.io/part-of"
@@ -117,8 +97,8 @@ func Rules(escalation bool) []Rule {
 	return rules
 }
 
-// policyRules drops the reasons.
-func policyRules(rules []Rule) []rbacv1.PolicyRule {
+// PolicyRules drops the reasons.
+func PolicyRules(rules []Rule) []rbacv1.PolicyRule {
 	out := make([]rbacv1.PolicyRule, len(rules))
 	for i, r := range rules {
 		out[i] = r.PolicyRule
@@ -126,49 +106,53 @@ func policyRules(rules []Rule) []rbacv1.PolicyRule {
 	return out
 }
 
-// labels returns the labels of an install's objects.
-func labels() map[string]string {
+// Labels returns the labels of the grant's and an install's objects.
+func Labels() map[string]string {
 	return map[string]string{LabelName: AgentName, LabelPartOf: "cairn", LabelManaged: ManagedBy}
 }
 
-// grant is the trust grant as typed objects.
-type grant struct {
-	namespace      *corev1.Namespace
-	serviceAccount *corev1.ServiceAccount
-	clusterRole    *rbacv1.ClusterRole
-	binding        *rbacv1.ClusterRoleBinding
-	rules          []Rule
+// Grant is the trust grant as typed objects.
+type Grant struct {
+	Namespace      *corev1.Namespace
+	ServiceAccount *corev1.ServiceAccount
+	ClusterRole    *rbacv1.ClusterRole
+	Binding        *rbacv1.ClusterRoleBinding
+	Rules          []Rule
 }
 
-func newGrant(namespace string, escalation bool) (grant, error) {
+// New returns the grant of an agent in namespace (default cairn-system); without escalation its
+// ClusterRole leaves out the rule that lets a restore write RBAC objects granting more than the
+// agent holds.
+func New(namespace string, escalation bool) (Grant, error) {
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
-	if err := validNamespace(namespace); err != nil {
-		return grant{}, err
+	if err := ValidNamespace(namespace); err != nil {
+		return Grant{}, err
 	}
 	rules := Rules(escalation)
-	return grant{
-		namespace: &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: labels()}},
-		serviceAccount: &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: namespace, Labels: labels()}},
-		clusterRole: &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
-			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Labels: labels()}, Rules: policyRules(rules)},
-		binding: &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
-			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Labels: labels()},
+	return Grant{
+		Namespace: &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: Labels()}},
+		ServiceAccount: &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: namespace, Labels: Labels()}},
+		ClusterRole: &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Labels: Labels()}, Rules: PolicyRules(rules)},
+		Binding: &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+			ObjectMeta: metav1.ObjectMeta{Name: AgentName, Labels: Labels()},
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: AgentName},
 			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: AgentName, Namespace: namespace}}},
-		rules: rules,
+		Rules: rules,
 	}, nil
 }
 
-func (g grant) objects() []runtime.Object {
-	return []runtime.Object{g.namespace, g.serviceAccount, g.clusterRole, g.binding}
+// Objects returns the grant's objects in the order they are applied.
+func (g Grant) Objects() []runtime.Object {
+	return []runtime.Object{g.Namespace, g.ServiceAccount, g.ClusterRole, g.Binding}
 }
 
-// validNamespace checks a namespace name (a DNS label).
-func validNamespace(ns string) error {
+// ValidNamespace checks a namespace name (a DNS label).
+func ValidNamespace(ns string) error {
 	if len(ns) > 63 || !dnsLabel(ns) {
 		return fmt.Errorf("namespace %q is not a valid name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", ns)
 	}
@@ -187,30 +171,30 @@ func dnsLabel(s string) bool {
 	return true
 }
 
-// TrustGrant returns the objects of the trust grant for an agent in namespace (default
+// Unstructured returns the objects of the trust grant for an agent in namespace (default
 // cairn-system): the Namespace, the ServiceAccount cairn-agent, the ClusterRole cairn-agent with
 // Rules(true) and the ClusterRoleBinding that gives it to the ServiceAccount.
-func TrustGrant(namespace string) ([]*unstructured.Unstructured, error) {
-	g, err := newGrant(namespace, true)
+func Unstructured(namespace string) ([]*unstructured.Unstructured, error) {
+	g, err := New(namespace, true)
 	if err != nil {
 		return nil, err
 	}
-	return toUnstructured(g.objects())
+	return ToUnstructured(g.Objects())
 }
 
-// TrustGrantYAML renders TrustGrant as a multi-document YAML manifest, each ClusterRole rule
-// preceded by a comment giving its reason.
-func TrustGrantYAML(namespace string) (string, error) {
-	g, err := newGrant(namespace, true)
+// YAML renders the grant as a multi-document YAML manifest, each ClusterRole rule preceded by a
+// comment giving its reason: what the vault hands out when a cluster registers.
+func YAML(namespace string) (string, error) {
+	g, err := New(namespace, true)
 	if err != nil {
 		return "", err
 	}
-	return renderYAML(g.objects(), g.rules)
+	return Render(g.Objects(), g.Rules)
 }
 
-// toUnstructured converts typed objects, dropping the empty status and creation time the
+// ToUnstructured converts typed objects, dropping the empty status and creation time the
 // conversion adds.
-func toUnstructured(objs []runtime.Object) ([]*unstructured.Unstructured, error) {
+func ToUnstructured(objs []runtime.Object) ([]*unstructured.Unstructured, error) {
 	out := make([]*unstructured.Unstructured, 0, len(objs))
 	for _, o := range objs {
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
@@ -233,10 +217,10 @@ func toUnstructured(objs []runtime.Object) ([]*unstructured.Unstructured, error)
 	return out, nil
 }
 
-// renderYAML writes objects as a multi-document manifest. A ClusterRole's rules are written one
-// by one, each after a comment with its reason (rules sorts last among a ClusterRole's keys).
-func renderYAML(objs []runtime.Object, rules []Rule) (string, error) {
-	us, err := toUnstructured(objs)
+// Render writes objects as a multi-document manifest. A ClusterRole's rules are written one by
+// one, each after a comment with its reason (rules sorts last among a ClusterRole's keys).
+func Render(objs []runtime.Object, rules []Rule) (string, error) {
+	us, err := ToUnstructured(objs)
 	if err != nil {
 		return "", err
 	}
