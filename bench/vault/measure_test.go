@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
@@ -232,7 +233,7 @@ func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) 
 					errs[a] = err
 					return
 				}
-				rp := &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 512, RawBytes: 64 << 20, StoredBytes: 20 << 20,
+				rp := &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 512, RawBytes: 64 << 20, StoredBytes: 20 << 20,
 					Namespaces: j.Spec.Backup.Config.IncludeNamespaces, Volumes: 2, SnapshotBytes: 256 << 20, Time: clk.now()}
 				c := wire.Completion{State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: rp},
 					Logs: []wire.LogLine{{Level: "info", Message: "backup completed"}}}

@@ -13,6 +13,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for the history insert
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver for the history insert
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -208,7 +209,7 @@ func insertHistory(ctx context.Context, db *sql.DB, f *fixture, points int) (int
 			name := in.Name + "-" + slot.Format("20060102150405")
 			done := completedAt(i, h, points)
 			size := int64(50<<20 + (i*7919+h*104729)%(200<<20))
-			rps[i] = wire.RecoveryPoint{Name: name, Instance: in.Name, Cluster: in.Cluster, Time: done, Phase: wire.PhaseCompleted,
+			rps[i] = wire.RecoveryPoint{Name: name, Instance: in.Name, Cluster: in.Cluster, Time: done, Phase: archive.PhaseCompleted,
 				Items: int64(400 + (i+h)%800), RawBytes: size, StoredBytes: size / 3, Namespaces: in.Backup.IncludeNamespaces,
 				Volumes: 2, SnapshotBytes: 4 * size}
 			spec, err := json.Marshal(wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage}})

@@ -258,7 +258,7 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 		t.Fatalf("backup completion: %+v\n%s", c, v.logText(1))
 	}
 	got := c.Result.RecoveryPoint
-	if got.Name != rp || got.Phase != wire.PhaseCompleted || got.Items <= 0 || got.StoredBytes <= 0 || got.Instance != "shop" ||
+	if got.Name != rp || got.Phase != archive.PhaseCompleted || got.Items <= 0 || got.StoredBytes <= 0 || got.Instance != "shop" ||
 		got.Job != 1 || !slices.Equal(got.Namespaces, []string{"shop"}) || got.Time.IsZero() {
 		t.Errorf("recovery point: %+v", got)
 	}

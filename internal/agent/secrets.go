@@ -4,61 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
+	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // ErrSecretNotFound means neither the secrets directory nor the environment holds a secret.
-var ErrSecretNotFound = errors.New("secret not found")
+var ErrSecretNotFound = secretref.ErrNotFound
 
-// secretName is what a secret may be called: a Kubernetes Secret key, never a path.
-var secretName = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-
-// secretEnv is the environment variable that holds secret name: CAIRN_SECRET_<NAME>, upper case,
-// with '-' and '.' as '_'.
-func secretEnv(name string) string {
-	return "CAIRN_SECRET_" + strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(name))
-}
-
-// secret reads secret name from <SecretsDir>/<name> (its trailing newline trimmed), else from the
-// environment (docs/design/vault.md, "Agent secrets").
+// secret reads secret name from <SecretsDir>/<name>, else from the environment (package
+// secretref).
 func (a *agent) secret(name string) ([]byte, error) {
 	if name == "" {
 		return nil, errors.New("the storage location names no passphrase secret (storage.passphraseSecret)")
 	}
-	if !secretName.MatchString(name) || name == "." || name == ".." {
-		return nil, fmt.Errorf("secret name %q: use letters, digits, '-', '_' and '.' only", name)
-	}
-	where := "no --secrets-dir is set"
-	if dir := a.opts.SecretsDir; dir != "" {
-		path := filepath.Join(dir, name)
-		data, err := os.ReadFile(path)
-		switch {
-		case err == nil:
-			v := strings.TrimRight(string(data), "\r\n")
-			if v == "" {
-				return nil, fmt.Errorf("secret %q: file %s is empty", name, path)
-			}
-			return []byte(v), nil
-		case !errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("secret %q: %w", name, err)
-		}
-		where = "no file " + path
-	}
-	if v := a.getenv(secretEnv(name)); v != "" {
-		return []byte(v), nil
-	}
-	return nil, fmt.Errorf("%w: %q is in neither place the agent looks (%s, and environment variable %s is not set): "+
-		"add it to the agent's secrets (in the cluster the Secret cairn-agent-secrets, mounted at --secrets-dir)",
-		ErrSecretNotFound, name, where, secretEnv(name))
+	return secretref.Read(a.opts.SecretsDir, a.getenv, name)
 }
 
 // openRecoveryPoint checks a recovery point's name and opens the repository that holds it, for

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// Backup phases.
+// Phases a backup ends in (docs/design/format.md). They are the phases of every result cairn
+// records: restores (restore.Phase*) and recovery points in the vault's API use these.
 const (
 	PhaseCompleted       = "Completed"
 	PhasePartiallyFailed = "PartiallyFailed"

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -235,7 +236,7 @@ func (a *fakeAgent) runBackup(state, errText string) (wire.Job, error) {
 	}
 	c := wire.Completion{State: state, Error: errText, Logs: []wire.LogLine{{Time: now, Level: "info", Message: "backup finished: " + state}}}
 	if state != wire.JobFailed {
-		c.Result = &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Name: j.Spec.Backup.RecoveryPoint, Time: now, Phase: wire.PhaseCompleted,
+		c.Result = &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Name: j.Spec.Backup.RecoveryPoint, Time: now, Phase: archive.PhaseCompleted,
 			Items: 42, RawBytes: 1 << 20, StoredBytes: 300 << 10, Namespaces: []string{"shop"}, Volumes: 1, SnapshotBytes: 1 << 30,
 			OnDemand: j.Spec.Backup.OnDemand, ExpiresAt: j.Spec.Backup.ExpiresAt}}
 	}

@@ -2,18 +2,17 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -27,10 +26,6 @@ func newInstanceCommand(env Env) *cobra.Command {
 		newInstanceBackupNowCommand(env), newInstanceStopCommand(env), newInstanceResumeCommand(env), newInstanceDeleteCommand(env))
 	return cmd
 }
-
-// secretKeyPattern is what a key of a Kubernetes Secret may be: the passphrase secret is a file in
-// the agent's mounted Secret cairn-agent-secrets.
-var secretKeyPattern = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 
 func newInstanceCreateCommand(env Env) *cobra.Command {
 	var spec wire.InstanceSpec
@@ -99,33 +94,11 @@ func checkInstanceSpec(s wire.InstanceSpec) error {
 			return fmt.Errorf("--%s is required: %s", f.flag, f.what)
 		}
 	}
-	if err := checkStorageURL(s.Storage.URL); err != nil {
-		return err
+	if err := blobopen.ValidateLocation(s.Storage.URL); err != nil {
+		return fmt.Errorf("--storage: %w", err)
 	}
-	if !secretKeyPattern.MatchString(s.Storage.PassphraseSecret) {
-		return fmt.Errorf("--passphrase-secret %q: use letters, digits, '-', '_' and '.' (a key of the agent's Secret cairn-agent-secrets)",
-			s.Storage.PassphraseSecret)
-	}
-	return nil
-}
-
-// checkStorageURL accepts the storage URLs an agent can open, without credentials in them.
-func checkStorageURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL
-		}
-		return fmt.Errorf("--storage: invalid URL: %w", err)
-	}
-	switch u.Scheme {
-	case "file", "s3", "azblob":
-	default:
-		return fmt.Errorf("--storage: scheme %q: use file://, s3:// or azblob://", u.Scheme)
-	}
-	if u.User != nil {
-		return errors.New("--storage: the URL holds credentials; the agent takes them from its environment, never from the URL")
+	if err := secretref.Validate(s.Storage.PassphraseSecret); err != nil {
+		return fmt.Errorf("--passphrase-secret %w", err)
 	}
 	return nil
 }

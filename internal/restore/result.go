@@ -19,11 +19,11 @@ const (
 	ActionFail      = "fail"
 )
 
-// Restore phases.
+// Restore phases: a restore ends in the phases a backup does (archive.Phase*), which own them.
 const (
-	PhaseCompleted       = "Completed"
-	PhasePartiallyFailed = "PartiallyFailed"
-	PhaseFailed          = "Failed"
+	PhaseCompleted       = archive.PhaseCompleted
+	PhasePartiallyFailed = archive.PhasePartiallyFailed
+	PhaseFailed          = archive.PhaseFailed
 )
 
 // Result is what a restore did, item by item. It is stored in the repository as restores/<name>.

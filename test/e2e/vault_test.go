@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/policy"
@@ -81,7 +82,7 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 		rps := v.waitRecoveryPoints(t, ns, i+1)
 		name := fmt.Sprintf("%s-%s", ns, hour.Add(time.Duration(i)*time.Hour).UTC().Format("20060102150405"))
 		rp, ok := rps[name]
-		if !ok || rp.Phase != wire.PhaseCompleted || rp.Items == 0 || rp.Cluster != "source" {
+		if !ok || rp.Phase != archive.PhaseCompleted || rp.Items == 0 || rp.Cluster != "source" {
 			t.Fatalf("after hour %d: %v", i, names(rps))
 		}
 		made = append(made, name)

@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/crds"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/policy"
@@ -112,7 +113,7 @@ func TestClusterUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := v.waitJob(t, job.ID, 2*time.Minute)
-	if j.State != wire.JobSucceeded || j.Result == nil || j.Result.RecoveryPoint == nil || j.Result.RecoveryPoint.Phase != wire.PhaseCompleted {
+	if j.State != wire.JobSucceeded || j.Result == nil || j.Result.RecoveryPoint == nil || j.Result.RecoveryPoint.Phase != archive.PhaseCompleted {
 		t.Fatalf("backup: %+v", j)
 	}
 	rp := *j.Result.RecoveryPoint

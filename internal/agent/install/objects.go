@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
+	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
@@ -108,9 +109,6 @@ type Options struct {
 	Out io.Writer
 }
 
-// secretKey is what a secret name may be: a Secret key, and the name the agent looks up.
-var secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-
 // envName is a valid environment variable name.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -145,8 +143,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("image pull policy %q: use Always, IfNotPresent or Never", o.PullPolicy)
 	}
 	for name := range o.Secrets {
-		if !secretKey.MatchString(name) || name == "." || name == ".." {
-			return o, fmt.Errorf("secret name %q: use letters, digits, '-', '_' and '.' only (it is the name a storage location's passphraseSecret gives)", name)
+		if err := secretref.Validate(name); err != nil {
+			return o, fmt.Errorf("secret name %w (it is the name a storage location's passphraseSecret gives)", err)
 		}
 	}
 	for k := range o.StorageEnv {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -129,7 +130,7 @@ func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 		t.Fatalf("backup job %+v", job.Spec.Backup)
 	}
 	if err := f.st.CompleteJob(t.Context(), "prod", "c-shop", job.ID, wire.Completion{State: wire.JobSucceeded,
-		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, StoredBytes: 2 << 30, SnapshotBytes: 10 << 30,
+		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, StoredBytes: 2 << 30, SnapshotBytes: 10 << 30,
 			Namespaces: []string{"shop", "db"}, Time: fixedClock()}}}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/queue"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -59,7 +60,7 @@ func (f *fixture) recoveryPoint(t *testing.T, name string) wire.RecoveryPoint {
 	}
 	f.claim(t, in.Cluster, job.ID)
 	err = f.st.CompleteJob(t.Context(), "prod", in.Cluster, job.ID, wire.Completion{State: wire.JobSucceeded,
-		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 12, StoredBytes: 3 << 20,
+		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12, StoredBytes: 3 << 20,
 			SnapshotBytes: 1 << 30, Namespaces: []string{"shop"}, Volumes: 1, Time: fixedClock()}}})
 	if err != nil {
 		t.Fatal(err)

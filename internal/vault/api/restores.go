@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -33,7 +34,7 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	if rp.Phase == wire.PhaseFailed {
+	if rp.Phase == archive.PhaseFailed {
 		return unprocessable("recoveryPoint", "%q is from a failed backup and cannot be restored", rp.Name)
 	}
 	in, err := s.st.GetInstance(ctx, p.Vault, rp.Instance)

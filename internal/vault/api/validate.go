@@ -3,18 +3,18 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
+	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 var (
-	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	secretName = regexp.MustCompile(`^[A-Za-z0-9]([-._A-Za-z0-9]*[A-Za-z0-9])?$`)
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 )
 
 // unprocessable is a 422 naming the field at fault.
@@ -64,23 +64,14 @@ func validateStorage(st wire.StorageLocation) error {
 	if st.URL == "" {
 		return unprocessable("storage.url", "required, e.g. s3://bucket/prefix?endpoint=..., azblob://account/container or file:///path")
 	}
-	u, err := url.Parse(st.URL)
-	if err != nil {
-		return unprocessable("storage.url", "%q is not a URL: %s", st.URL, err.Error())
-	}
-	switch u.Scheme {
-	case "file", "s3", "azblob", "mem":
-	default:
-		return unprocessable("storage.url", "scheme %q: use file://, s3:// or azblob://", u.Scheme)
-	}
-	if u.User != nil {
-		return unprocessable("storage.url", "must not carry credentials: the agent reads them from its own environment")
+	if err := blobopen.ValidateLocation(st.URL); err != nil {
+		return unprocessable("storage.url", "%s", err.Error())
 	}
 	if st.PassphraseSecret == "" {
 		return unprocessable("storage.passphraseSecret", "required: the name of the agent's secret holding the repository passphrase")
 	}
-	if len(st.PassphraseSecret) > 253 || !secretName.MatchString(st.PassphraseSecret) {
-		return unprocessable("storage.passphraseSecret", "%q: use letters, digits, '-', '_' and '.'", st.PassphraseSecret)
+	if err := secretref.Validate(st.PassphraseSecret); err != nil {
+		return unprocessable("storage.passphraseSecret", "%s", err.Error())
 	}
 	return nil
 }

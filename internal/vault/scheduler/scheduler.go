@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/queue"
 	"github.com/cairnbackup/cairn/internal/vault/store"
@@ -185,7 +186,7 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, 
 	}
 	points := make([]policy.Point, len(rps))
 	for i, rp := range rps {
-		points[i] = policy.Point{ID: rp.Name, CompletedAt: rp.Time, Successful: rp.Phase == wire.PhaseCompleted, OnDemand: rp.OnDemand}
+		points[i] = policy.Point{ID: rp.Name, CompletedAt: rp.Time, Successful: rp.Phase == archive.PhaseCompleted, OnDemand: rp.OnDemand}
 		if rp.ExpiresAt != nil && rp.OnDemand {
 			points[i].ExpiresAt = *rp.ExpiresAt
 		}

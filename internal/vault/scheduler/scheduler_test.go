@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -64,7 +65,7 @@ func runAgent(t *testing.T, st *store.Store, clk *clock) (backups, deletions []s
 		c := wire.Completion{State: wire.JobSucceeded}
 		switch j.Kind {
 		case wire.KindBackup:
-			c.Result = &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 3, Time: clk.t}}
+			c.Result = &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 3, Time: clk.t}}
 			backups = append(backups, j.Spec.Backup.RecoveryPoint)
 		case wire.KindRetentionDelete:
 			deletions = append(deletions, j.Spec.Delete.RecoveryPoint)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -197,7 +198,7 @@ func TestJobLifecycle(t *testing.T) {
 			t.Fatal("cancel not passed to the agent")
 		}
 		err = st.CompleteJob(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded,
-			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 7, StoredBytes: 100,
+			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 7, StoredBytes: 100,
 				SnapshotBytes: 1000, Namespaces: []string{"shop", "db"}, Time: clk.t}},
 			Logs: []wire.LogLine{{Level: "info", Message: "done"}}})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
@@ -63,7 +64,7 @@ func newFixture(t testing.TB) *fixture {
 	must(t, err)
 
 	good := f.runJob(t, queue.BackupJob(in, now.Add(-3*time.Hour), queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
-		State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: wire.PhaseCompleted, Items: 12,
+		State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12,
 			StoredBytes: 3 << 20, Namespaces: []string{"shop"}, Time: now.Add(-3 * time.Hour)}},
 		Logs: []wire.LogLine{{Time: now, Level: "info", Message: "backed up 12 items"}}})
 	f.point = good.Spec.Backup.RecoveryPoint

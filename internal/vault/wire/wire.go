@@ -106,20 +106,13 @@ type StopRequest struct {
 	DeleteData bool `json:"deleteData"`
 }
 
-// Recovery point phases (the backup's, docs/design/format.md).
-const (
-	PhaseCompleted       = "Completed"
-	PhasePartiallyFailed = "PartiallyFailed"
-	PhaseFailed          = "Failed"
-)
-
 // RecoveryPoint is one backup of an instance.
 type RecoveryPoint struct {
 	Name          string     `json:"name"`
 	Instance      string     `json:"instance"`
 	Cluster       string     `json:"cluster"`
 	Time          time.Time  `json:"time"` // when the backup completed
-	Phase         string     `json:"phase"`
+	Phase         string     `json:"phase"` // the backup's: archive.Phase*
 	Items         int64      `json:"items"`
 	RawBytes      int64      `json:"rawBytes"`
 	StoredBytes   int64      `json:"storedBytes"`

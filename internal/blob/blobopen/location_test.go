@@ -1,0 +1,34 @@
+package blobopen
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidateLocation(t *testing.T) {
+	for _, ok := range []string{"file:///var/backups/cairn", "s3://backups/prod?region=eu-west-1", "azblob://acct/container/prefix"} {
+		if err := ValidateLocation(ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, tc := range []struct{ url, want string }{
+		{"", "empty storage URL"},
+		{"ftp://x/y", `scheme "ftp": use file://, s3:// or azblob://`},
+		{"/var/backups", `scheme ""`},
+		{"mem://", `scheme "mem"`},
+		{"s3://key:secret@bucket/x", "holds credentials"},
+		{"azblob://acct/c?sv=2024&sig=c2VjcmV0", "holds credentials"},
+		{"s3://key:secret@bucket/%zz", "invalid URL"},
+	} {
+		err := ValidateLocation(tc.url)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error containing %q", tc.url, err, tc.want)
+			continue
+		}
+		for _, secret := range []string{"secret", "c2VjcmV0"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%q: the error repeats a credential: %v", tc.url, err)
+			}
+		}
+	}
+}
