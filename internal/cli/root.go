@@ -4,8 +4,11 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,5 +60,39 @@ func NewRootCommand(env Env) *cobra.Command {
 		newVaultCommand(env), newLoginCommand(env), newTokenCommand(env), newPolicyCommand(env))
 	root.AddCommand(newVaultObjectCommands(env)...)
 	root.AddCommand(newAgentCommand(target, env))
+	root.InitDefaultCompletionCmd() // cobra would add this group only in Execute, after the walk
+	failOnUnknownSubcommands(root)
 	return root
+}
+
+// failOnUnknownSubcommands gives cmd and every command group below it (a command with
+// subcommands and no Run of its own) groupRunE. Cobra would otherwise print a group's help and
+// exit 0 on an unknown subcommand, so a script with a mistyped verb believes it succeeded.
+func failOnUnknownSubcommands(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = groupRunE
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2 // cobra's default, which only its own lookup applies
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		failOnUnknownSubcommands(sub)
+	}
+}
+
+// groupRunE is a command group's run, modelled on kubectl's DefaultSubCommandRun: with no
+// argument it prints the group's help; with one it fails naming the unknown subcommand and the
+// nearest ones.
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	var msg strings.Builder
+	fmt.Fprintf(&msg, "unknown command %q for %q", args[0], cmd.CommandPath())
+	if suggestions := cmd.SuggestionsFor(args[0]); len(suggestions) > 0 && !cmd.DisableSuggestions {
+		msg.WriteString("\n\nDid you mean this?\n\t" + strings.Join(suggestions, "\n\t"))
+	}
+	fmt.Fprintf(&msg, "\n\nRun '%s --help' for usage.", cmd.CommandPath())
+	return errors.New(msg.String())
 }
