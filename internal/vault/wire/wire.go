@@ -111,7 +111,7 @@ type RecoveryPoint struct {
 	Name          string     `json:"name"`
 	Instance      string     `json:"instance"`
 	Cluster       string     `json:"cluster"`
-	Time          time.Time  `json:"time"` // when the backup completed
+	Time          time.Time  `json:"time"`  // when the backup completed
 	Phase         string     `json:"phase"` // the backup's: archive.Phase*
 	Items         int64      `json:"items"`
 	RawBytes      int64      `json:"rawBytes"`
