@@ -18,7 +18,9 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/crds"
+	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
 // Options configure an agent.
@@ -72,7 +74,7 @@ func defaultTiming() timing {
 type agent struct {
 	opts   Options
 	t      timing
-	vault  *client
+	vault  *client.Agent
 	log    *slog.Logger
 	slots  chan struct{}
 	jobs   sync.WaitGroup
@@ -134,12 +136,13 @@ func newAgent(opts Options) (*agent, error) {
 		opts.Now = time.Now
 	}
 	t := defaultTiming()
-	vc, err := newClient(opts.VaultURL, opts.Token, opts.HTTPClient, t.callTimeout)
-	if err != nil {
-		return nil, err
-	}
-	a := &agent{opts: opts, t: t, vault: vc, log: opts.Logger, slots: make(chan struct{}, opts.Concurrency),
+	a := &agent{opts: opts, t: t, log: opts.Logger, slots: make(chan struct{}, opts.Concurrency),
 		getenv: opts.Getenv, now: opts.Now}
+	vc, err := client.NewAgent(opts.VaultURL, opts.Token, opts.HTTPClient, a.kinds(), t.callTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("%w (--vault)", err)
+	}
+	a.vault = vc
 	if a.cluster, err = newClusterReader(opts.Config, t.callTimeout); err != nil {
 		return nil, err
 	}
@@ -149,7 +152,7 @@ func newAgent(opts Options) (*agent, error) {
 
 // run is Run once the options are checked.
 func (a *agent) run(ctx context.Context) {
-	a.log.Info("agent started", "vault", a.vault.base.Redacted(), "version", a.opts.Version,
+	a.log.Info("agent started", "vault", a.vault.URL(), "version", a.opts.Version, "protocol", agentv1.Protocol, "kinds", a.kinds(),
 		"concurrency", a.opts.Concurrency, "cluster", a.opts.Config.Host)
 	var loops sync.WaitGroup
 	loops.Go(func() { a.heartbeatLoop(ctx) })

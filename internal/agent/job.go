@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -133,14 +135,14 @@ func (a *agent) complete(ctx context.Context, job *wire.Job, comp wire.Completio
 	defer stop()
 	backoff := a.t.retryBase
 	for {
-		err := a.vault.complete(cctx, job.ID, comp)
+		err := a.vault.Complete(cctx, job.ID, comp)
 		switch {
 		case err == nil:
 			a.log.Info("job completed", append(attrs, "state", comp.State)...)
 			return
-		case !transient(err):
+		case !client.Transient(err):
 			msg := "the vault refused the job's completion"
-			if s := statusOf(err); s == http.StatusNotFound || s == http.StatusConflict {
+			if s := client.StatusOf(err); s == http.StatusNotFound || s == http.StatusConflict {
 				msg = "the vault refused the job's completion: it no longer considers this agent the job's owner"
 			}
 			a.log.Error(msg, append(attrs, "state", comp.State, "error", err.Error())...)
@@ -156,22 +158,63 @@ func (a *agent) complete(ctx context.Context, job *wire.Job, comp wire.Completio
 	}
 }
 
-// executeJob runs a job with the engine its kind needs.
+// executeJob runs a job with the runner of its kind.
 func (a *agent) executeJob(ctx context.Context, j *jobRun) outcome {
-	s := j.job.Spec
-	switch {
-	case j.job.Kind == wire.KindBackup && s.Backup != nil:
-		return a.runBackup(ctx, j, s.Backup)
-	case j.job.Kind == wire.KindRestore && s.Restore != nil:
-		return a.runRestore(ctx, j, s.Restore)
-	case j.job.Kind == wire.KindRetentionDelete && s.Delete != nil:
-		return a.runDelete(ctx, j, s.Delete)
-	case j.job.Kind == wire.KindVerify && s.Verify != nil:
-		return a.runVerify(ctx, j, s.Verify)
-	case j.job.Kind == wire.KindBackup || j.job.Kind == wire.KindRestore || j.job.Kind == wire.KindRetentionDelete || j.job.Kind == wire.KindVerify:
+	run := a.runner(j.job.Kind)
+	if run == nil {
+		return failed(nil, fmt.Errorf("job %d has kind %q, which this agent (version %s) does not know: upgrade the agent", j.job.ID, j.job.Kind, a.opts.Version))
+	}
+	out, ok := run(ctx, j)
+	if !ok {
 		return failed(nil, fmt.Errorf("job %d of kind %s carries no %s spec: the vault and the agent disagree on the protocol (upgrade both to the same version)", j.job.ID, j.job.Kind, j.job.Kind))
 	}
-	return failed(nil, fmt.Errorf("job %d has kind %q, which this agent (version %s) does not know: upgrade the agent", j.job.ID, j.job.Kind, a.opts.Version))
+	return out
+}
+
+// runner returns the runner of the jobs of a kind (nil for a kind this agent does not run); it
+// reports false when a job lacks its kind's spec.
+func (a *agent) runner(kind string) func(context.Context, *jobRun) (outcome, bool) {
+	switch kind {
+	case agentv1.KindBackup:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Backup
+			return runIf(s != nil, func() outcome { return a.runBackup(ctx, j, s) })
+		}
+	case agentv1.KindRestore:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Restore
+			return runIf(s != nil, func() outcome { return a.runRestore(ctx, j, s) })
+		}
+	case agentv1.KindRetentionDelete:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Delete
+			return runIf(s != nil, func() outcome { return a.runDelete(ctx, j, s) })
+		}
+	case agentv1.KindVerify:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Verify
+			return runIf(s != nil, func() outcome { return a.runVerify(ctx, j, s) })
+		}
+	}
+	return nil
+}
+
+func runIf(hasSpec bool, run func() outcome) (outcome, bool) {
+	if !hasSpec {
+		return outcome{}, false
+	}
+	return run(), true
+}
+
+// kinds are the job kinds this agent runs, as it announces them to the vault.
+func (a *agent) kinds() []string {
+	var out []string
+	for _, k := range agentv1.Kinds {
+		if a.runner(k) != nil {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // maxCompletionBytes keeps a completion under the vault's 1 MiB limit on request bodies.

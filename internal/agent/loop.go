@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -24,8 +26,18 @@ func (a *agent) claimLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
+		if peer, heard := a.vault.Vault(); heard && peer.Protocol < agentv1.MinProtocol {
+			<-a.slots
+			if !refused {
+				a.log.Error("the vault speaks an agent protocol this agent no longer speaks: upgrade the vault. Claiming nothing; retrying slowly",
+					"vaultProtocol", peer.Protocol, "minProtocol", agentv1.MinProtocol, "retryEvery", a.t.unauthorizedRetry)
+			}
+			refused = true
+			sleep(ctx, a.t.unauthorizedRetry) // heartbeats keep learning the vault's protocol meanwhile
+			continue
+		}
 		began := time.Now()
-		job, err := a.vault.claim(ctx)
+		job, err := a.vault.Claim(ctx)
 		switch {
 		case err == nil && job != nil:
 			backoff, refused = a.t.retryBase, false
@@ -45,8 +57,15 @@ func (a *agent) claimLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		switch statusOf(err) {
-		case http.StatusUnauthorized:
+		switch {
+		case client.CodeOf(err) == agentv1.CodeUnsupportedProtocol:
+			if !refused {
+				a.log.Error("the vault does not speak this agent's protocol: upgrade the agent or the vault to releases at most one apart. Retrying slowly",
+					"protocol", agentv1.Protocol, "retryEvery", a.t.unauthorizedRetry, "error", err.Error())
+			}
+			refused = true
+			sleep(ctx, a.t.unauthorizedRetry)
+		case client.StatusOf(err) == http.StatusUnauthorized:
 			if !refused {
 				a.log.Error("the vault refused the agent token: the cluster's trust grant was revoked or the token is wrong; "+
 					"re-register the cluster (cairn cluster register) and install the new token. Retrying slowly",
@@ -78,12 +97,14 @@ func (a *agent) heartbeatLoop(ctx context.Context) {
 		case err == nil:
 			kubeVersion = v
 			// Only when the API server answers: one that hangs must not delay the heartbeat twice.
-			namespaces, listFailing = a.listNamespaces(ctx, listFailing)
+			if a.vaultTakesNamespaces() {
+				namespaces, listFailing = a.listNamespaces(ctx, listFailing)
+			}
 		case kubeVersion == "" && ctx.Err() == nil:
 			a.log.Warn("cannot read the cluster's version for the heartbeat", "error", err.Error())
 		}
 		hb := wire.Heartbeat{AgentVersion: a.opts.Version, KubernetesVersion: kubeVersion, Namespaces: namespaces}
-		err = a.vault.heartbeat(ctx, hb)
+		err = a.vault.Heartbeat(ctx, hb)
 		if hb.Namespaces != nil && refusesNamespaces(err) {
 			if !refused {
 				a.log.Warn("the vault refused the cluster's namespaces (is it older than the agent?); heartbeats go without them",
@@ -91,7 +112,7 @@ func (a *agent) heartbeatLoop(ctx context.Context) {
 			}
 			refused = true
 			hb.Namespaces = nil
-			err = a.vault.heartbeat(ctx, hb)
+			err = a.vault.Heartbeat(ctx, hb)
 		} else if err == nil {
 			refused = false
 		}
@@ -111,6 +132,14 @@ func (a *agent) heartbeatLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// vaultTakesNamespaces tells whether heartbeats carry the cluster's namespaces: the vault
+// announced that it takes them, or it announced nothing (the release before announcements took
+// them; one older still refuses them, and refusesNamespaces sends the heartbeat again without).
+func (a *agent) vaultTakesNamespaces() bool {
+	peer, heard := a.vault.Vault()
+	return !heard || !peer.Announced || peer.Has(agentv1.CapHeartbeatNamespaces)
 }
 
 // listNamespaces lists the cluster's namespaces for a heartbeat, within one heartbeat interval;
@@ -136,7 +165,7 @@ func (a *agent) listNamespaces(ctx context.Context, failing string) ([]string, s
 // heartbeat without namespaces avoids: an unknown field (a vault older than the field), a body
 // too large, or a name it does not take.
 func refusesNamespaces(err error) bool {
-	switch statusOf(err) {
+	switch client.StatusOf(err) {
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		return true
 	}

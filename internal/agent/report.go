@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -153,13 +154,13 @@ func (r *reporter) loop(ctx context.Context, stop <-chan struct{}, a *agent, job
 			if ctx.Err() != nil {
 				return
 			}
-			switch s := statusOf(err); {
+			switch s := client.StatusOf(err); {
 			case s == http.StatusNotFound || s == http.StatusConflict || s == http.StatusUnauthorized:
 				log.Error("stopping the job: the vault no longer considers this agent its owner; it will not be completed",
 					"error", err.Error())
 				cancelJob(errLeaseLost)
 				return
-			case !transient(err):
+			case !client.Transient(err):
 				log.Error("the vault refused a progress report; its log lines are dropped", "error", err.Error())
 			case !failing:
 				log.Warn("progress report failed; the job goes on and the report is retried", "error", err.Error())
@@ -186,8 +187,8 @@ func (r *reporter) loop(ctx context.Context, stop <-chan struct{}, a *agent, job
 // next one; those of a report the vault refused are dropped.
 func (r *reporter) send(ctx context.Context, a *agent, job *wire.Job) (wire.ProgressReply, bool, error) {
 	progress, logs, more := r.take()
-	reply, err := a.vault.progress(ctx, job.ID, wire.ProgressReport{Progress: progress, Logs: logs})
-	if err != nil && transient(err) {
+	reply, err := a.vault.Progress(ctx, job.ID, wire.ProgressReport{Progress: progress, Logs: logs})
+	if err != nil && client.Transient(err) {
 		r.giveBack(logs)
 	}
 	return reply, more, err

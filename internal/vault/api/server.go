@@ -88,6 +88,9 @@ func (s *Server) serve(rt route) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
 		p, err := s.authorize(r, rt.minRole)
+		if err == nil && rt.minRole == access.RoleAgent {
+			err = negotiate(sw, r)
+		}
 		if err == nil {
 			err = rt.handle(sw, r, p)
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,6 +34,32 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	return fmt.Sprintf("vault: %s (%d %s)", e.Message, e.Status, e.Code)
+}
+
+// StatusOf is the HTTP status of the vault's answer that err reports, or 0 when the vault was
+// not reached (a network error) or err is not the vault's.
+func StatusOf(err error) int {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+// CodeOf is the error code of the vault's answer that err reports ("" if none).
+func CodeOf(err error) string {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Transient tells whether a call that failed with err may succeed when repeated: network errors,
+// throttling and server errors.
+func Transient(err error) bool {
+	s := StatusOf(err)
+	return s == 0 || s == http.StatusTooManyRequests || s >= 500
 }
 
 // New returns a client for the vault at baseURL (e.g. https://vault.example:8443).
@@ -125,47 +152,63 @@ func withQuery(path string, q url.Values) string {
 	return path + "?" + q.Encode()
 }
 
+// do calls the vault and decodes a 2xx answer into out (nil: ignored).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	_, _, err := c.send(ctx, method, path, nil, in, out)
+	return err
+}
+
+// maxAnswerBytes bounds what the client reads of an answer (a page of job log lines is the
+// largest: up to 5,000 lines of 8 KiB).
+const maxAnswerBytes = 64 << 20
+
+// send makes one call with the extra request headers and decodes a 2xx answer with a body into
+// out. It returns the status and the answer's headers; an answer of 300 or more is an *APIError.
+func (c *Client) send(ctx context.Context, method, path string, header http.Header, in, out any) (int, http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		data, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return 0, nil, fmt.Errorf("encode request: %w", err)
 		}
 		body = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, body)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return 0, nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("reach the vault at %s: %w", c.base, err)
+		return 0, nil, fmt.Errorf("reach the vault at %s: %w", c.base.Redacted(), err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return fmt.Errorf("read the vault's answer: %w", err)
+		return resp.StatusCode, resp.Header, fmt.Errorf("read the vault's answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
 			Error APIError `json:"error"`
 		}
 		if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
-			e.Error.Message = strings.TrimSpace(string(data))
+			e.Error.Message = strings.TrimSpace(string(data[:min(len(data), 200)]))
 		}
 		e.Error.Status = resp.StatusCode
-		return &e.Error
+		return resp.StatusCode, resp.Header, &e.Error
 	}
-	if out == nil || len(data) == 0 {
-		return nil
+	if out == nil || len(data) == 0 || resp.StatusCode == http.StatusNoContent {
+		return resp.StatusCode, resp.Header, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode the vault's answer: %w", err)
+		return resp.StatusCode, resp.Header, fmt.Errorf("decode the vault's answer: %w", err)
 	}
-	return nil
+	return resp.StatusCode, resp.Header, nil
 }

@@ -2,7 +2,11 @@
 // docs/api/openapi.json), shared by the server, the CLI's client and the agent.
 package wire
 
-import "time"
+import (
+	"time"
+
+	"github.com/cairnbackup/cairn/api/agentv1"
+)
 
 // List is the envelope of every list response. Next, when set, is the cursor of the following
 // page (pass it as ?cursor=).
@@ -125,12 +129,12 @@ type RecoveryPoint struct {
 	Job           int64      `json:"job"`
 }
 
-// Job kinds.
+// Job kinds: the agent protocol's (api/agentv1), which owns the list.
 const (
-	KindBackup          = "backup"
-	KindRestore         = "restore"
-	KindRetentionDelete = "retention-delete"
-	KindVerify          = "verify"
+	KindBackup          = agentv1.KindBackup
+	KindRestore         = agentv1.KindRestore
+	KindRetentionDelete = agentv1.KindRetentionDelete
+	KindVerify          = agentv1.KindVerify
 )
 
 // Job states.

@@ -1,0 +1,123 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/agentv1/skewtest"
+	"github.com/cairnbackup/cairn/internal/vault/access"
+)
+
+// TestAgentOfThePreviousRelease replays what the previous release's agent sent (recorded, without
+// protocol headers) against this vault: every call is taken, the jobs it claims have every field
+// that agent reads, with the values the previous vault gave, and its completions are recorded.
+func TestAgentOfThePreviousRelease(t *testing.T) {
+	f := newFixture(t)
+	rel := skewtest.Previous
+	recorded := func(file string) (map[string]any, string) {
+		t.Helper()
+		m, data, err := skewtest.Recorded(rel, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, string(data)
+	}
+	// agent calls the vault as that agent did: its token, its body, no protocol headers.
+	agent := func(path, body string, want int) (map[string]any, http.Header) {
+		t.Helper()
+		rec := f.do(t, http.MethodPost, path, f.agentToken, body)
+		if rec.Code != want {
+			t.Fatalf("%s: %d %s, want %d", path, rec.Code, rec.Body, want)
+		}
+		var m map[string]any
+		if rec.Body.Len() > 0 {
+			if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		return m, rec.Header()
+	}
+	user := func(role, method, path, body string) {
+		t.Helper()
+		if rec := f.do(t, method, path, f.tokens[role], body); rec.Code >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+	}
+	claim := func(kind string, ignore ...string) int64 {
+		t.Helper()
+		want, _ := recorded("vault-claim-" + kind + "-reply.json")
+		got, _ := agent("/api/v1/agent/claim", "", http.StatusOK)
+		if diff := skewtest.Missing(want, got, append(ignore, "id", "createdBy")...); len(diff) > 0 {
+			t.Errorf("claimed %s job, as the previous agent reads it:\n%s", kind, strings.Join(diff, "\n"))
+		}
+		return int64(got["id"].(float64))
+	}
+	complete := func(id int64, kind string) {
+		t.Helper()
+		_, body := recorded("agent-complete-" + kind + ".json")
+		agent(fmt.Sprintf("/api/v1/agent/jobs/%d/complete", id), body, http.StatusNoContent)
+	}
+
+	_, hb := recorded("agent-heartbeat.json")
+	_, h := agent("/api/v1/agent/heartbeat", hb, http.StatusNoContent)
+	if peer := agentv1.VaultPeer(h); !peer.Announced || !peer.Has(agentv1.CapHeartbeatNamespaces) {
+		t.Errorf("the vault does not announce its protocol: %v", h)
+	}
+	cl, err := f.st.GetCluster(t.Context(), "prod", agentCluster)
+	if err != nil || strings.Join(cl.Namespaces, ",") != "default,shop" || cl.AgentVersion != "v0.8.0" {
+		t.Errorf("heartbeat not recorded: %+v, %v", cl, err)
+	}
+
+	// The objects the recording was made with.
+	contributor, operator := access.RoleContributor, access.RoleOperator
+	user(contributor, http.MethodPost, "/api/v1/policies", validPolicyJSON(t, "hourly"))
+	user(contributor, http.MethodPost, "/api/v1/instances", `{"name":"shop","cluster":"`+agentCluster+`","policy":"hourly",
+		"backup":{"includeNamespaces":["shop"],"snapshotVolumes":true,"backupHooks":["shop/freeze"]},
+		"storage":{"url":"s3://backups/prod?endpoint=http://127.0.0.1:7070","passphraseSecret":"prod-repo"}}`)
+	user(operator, http.MethodPost, "/api/v1/instances/shop/backup", `{"retain":"30d"}`)
+
+	id := claim("backup")
+	_, progress := recorded("agent-progress.json")
+	reply, _ := agent(fmt.Sprintf("/api/v1/agent/jobs/%d/progress", id), progress, http.StatusOK)
+	if want, _ := recorded("vault-progress-reply.json"); len(skewtest.Missing(want, reply)) > 0 {
+		t.Errorf("progress reply %v, want the shape of %v", reply, want)
+	}
+	complete(id, "backup")
+	rp, err := f.st.GetRecoveryPoint(t.Context(), "prod", "shop-20260301120000")
+	if err != nil || rp.Items != 120 || rp.StoredBytes != 300<<10 || !rp.OnDemand {
+		t.Errorf("the previous agent's backup is not recorded as it reported it: %+v, %v", rp, err)
+	}
+
+	user(operator, http.MethodPost, "/api/v1/restores", `{"recoveryPoint":"shop-20260301120000","options":{"includeNamespaces":["shop"],
+		"namespaceMapping":{"shop":"shop-copy"},"conflictPolicy":"patch","volumes":"data","restoreHooks":["shop/warm"],"dryRun":true}}`)
+	id = claim("restore", "spec.restore.name")
+	complete(id, "restore")
+
+	user(contributor, http.MethodPost, "/api/v1/instances/shop/stop", `{"deleteData":true}`)
+	id = claim("delete", "trigger", "spec.delete.reason")
+	complete(id, "delete")
+	if _, err := f.st.GetRecoveryPoint(t.Context(), "prod", "shop-20260301120000"); err == nil {
+		t.Error("the previous agent's retention delete did not mark its recovery point deleted")
+	}
+}
+
+// TestAgentTooOldIsToldToUpgrade: an agent older than the vault's MinProtocol gets 400
+// unsupported_protocol naming what to upgrade; every agent route answers with the vault's
+// protocol.
+func TestAgentTooOldIsToldToUpgrade(t *testing.T) {
+	f := newFixture(t)
+	req := newRequest(t, http.MethodPost, "/api/v1/agent/claim", f.agentToken, "")
+	req.Header.Set(agentv1.HeaderAgentProtocol, fmt.Sprint(agentv1.MinProtocol-1))
+	rec := f.serve(req)
+	if e := decodeErrorBody(t, rec); rec.Code != http.StatusBadRequest || e.Code != agentv1.CodeUnsupportedProtocol ||
+		!strings.Contains(e.Message, "upgrade the agent") {
+		t.Errorf("too old an agent: %d %+v", rec.Code, e)
+	}
+	if p := agentv1.VaultPeer(rec.Header()); !p.Announced || p.Protocol != agentv1.Protocol {
+		t.Errorf("the refusal does not say the vault's protocol: %v", rec.Header())
+	}
+}
