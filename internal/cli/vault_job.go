@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -32,17 +33,12 @@ func newJobCommand(env Env) *cobra.Command {
 	return cmd
 }
 
-var (
-	jobStates = []string{wire.JobQueued, wire.JobRunning, wire.JobSucceeded, wire.JobPartiallyFailed, wire.JobFailed, wire.JobCancelled}
-	jobKinds  = []string{wire.KindBackup, wire.KindRestore, wire.KindRetentionDelete, wire.KindVerify}
-)
-
 func newJobListCommand(env Env) *cobra.Command {
 	var f client.JobFilter
 	var more bool
 	cmd := vaultVerb[[]wire.Job]{
 		check: func([]string) error {
-			return errors.Join(checkChoice("state", f.State, jobStates), checkChoice("kind", f.Kind, jobKinds), checkLimit(f.Limit))
+			return errors.Join(checkChoice("state", f.State, wire.JobStates), checkChoice("kind", f.Kind, agentv1.Kinds), checkLimit(f.Limit))
 		},
 		call: func(ctx context.Context, c *client.Client, _ []string) (jobs []wire.Job, err error) {
 			jobs, more, err = collect(f.Limit, func(limit int, cursor string) (wire.List[wire.Job], error) {
@@ -73,8 +69,8 @@ func newJobListCommand(env Env) *cobra.Command {
 		Args: cobra.NoArgs,
 	})
 	fl := cmd.Flags()
-	fl.StringVar(&f.State, "state", "", "only jobs in this state: "+strings.Join(jobStates, ", "))
-	fl.StringVar(&f.Kind, "kind", "", "only jobs of this kind: "+strings.Join(jobKinds, ", "))
+	fl.StringVar(&f.State, "state", "", "only jobs in this state: "+strings.Join(wire.JobStates, ", "))
+	fl.StringVar(&f.Kind, "kind", "", "only jobs of this kind: "+strings.Join(agentv1.Kinds, ", "))
 	fl.StringVar(&f.Instance, "instance", "", "only the jobs of this instance")
 	fl.StringVar(&f.Cluster, "cluster", "", "only the jobs run in this cluster")
 	fl.IntVar(&f.Limit, "limit", 100, "show at most this many jobs")

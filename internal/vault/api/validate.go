@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
@@ -89,15 +90,11 @@ func validateRestoreOptions(o wire.RestoreOptions) error {
 	if _, err := scope.New(o.ScopeSpec()); err != nil {
 		return unprocessable("options", "%s", err.Error())
 	}
-	switch o.ConflictPolicy {
-	case "", "skip", "patch", "recreate":
-	default:
-		return unprocessable("options.conflictPolicy", "%q: use skip, patch or recreate", o.ConflictPolicy)
+	if o.ConflictPolicy != "" && !slices.Contains(wire.ConflictPolicies, o.ConflictPolicy) {
+		return unprocessable("options.conflictPolicy", "%q: use %s", o.ConflictPolicy, orList(wire.ConflictPolicies))
 	}
-	switch o.Volumes {
-	case "", "data", "empty", "skip":
-	default:
-		return unprocessable("options.volumes", "%q: use data, empty or skip", o.Volumes)
+	if o.Volumes != "" && !slices.Contains(wire.VolumeModes, o.Volumes) {
+		return unprocessable("options.volumes", "%q: use %s", o.Volumes, orList(wire.VolumeModes))
 	}
 	for from, to := range o.NamespaceMapping {
 		for _, ns := range []string{from, to} {
@@ -112,4 +109,12 @@ func validateRestoreOptions(o wire.RestoreOptions) error {
 		}
 	}
 	return validateHookRefs("options.restoreHooks", o.RestoreHooks)
+}
+
+// orList writes choices as "a, b or c".
+func orList(choices []string) string {
+	if len(choices) < 2 {
+		return strings.Join(choices, "")
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }

@@ -7,26 +7,32 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // funcs are the helpers templates format values with.
 var funcs = template.FuncMap{
-	"bytes":      humanize.Bytes,
-	"when":       formatTime,
-	"whenPtr":    formatTimePtr,
-	"duration":   formatDuration,
-	"jobTook":    jobTook,
-	"money":      formatMoney,
-	"join":       strings.Join,
-	"finished":   jobFinished,
-	"list":       func(items ...string) []string { return items },
-	"add":        func(a, b int) int { return a + b },
-	"scope":      describeScope,
-	"statusText": http.StatusText,
-	"navItem":    newNavItem,
-	"dryRunDone": dryRunDone,
+	"bytes":    humanize.Bytes,
+	"when":     formatTime,
+	"whenPtr":  formatTimePtr,
+	"duration": formatDuration,
+	"jobTook":  jobTook,
+	"money":    formatMoney,
+	"join":     strings.Join,
+	"finished": jobFinished,
+	// The choices of the filters and the restore form: the API's own lists.
+	"jobStates":        func() []string { return wire.JobStates },
+	"jobKinds":         func() []string { return agentv1.Kinds },
+	"instanceStates":   func() []string { return wire.InstanceStates },
+	"conflictPolicies": func() []string { return wire.ConflictPolicies },
+	"volumeModes":      func() []string { return wire.VolumeModes },
+	"add":              func(a, b int) int { return a + b },
+	"scope":            describeScope,
+	"statusText":       http.StatusText,
+	"navItem":          newNavItem,
+	"dryRunDone":       dryRunDone,
 }
 
 // navItem is one entry of the main navigation.

@@ -80,6 +80,9 @@ const (
 	InstanceStoppedDeleting = "stopped-deleting-data"
 )
 
+// InstanceStates lists the instance states.
+var InstanceStates = []string{InstanceProtected, InstanceStopped, InstanceStoppedDeleting}
+
 // InstanceSpec is the request of POST /api/v1/instances.
 type InstanceSpec struct {
 	Name    string          `json:"name"`
@@ -147,6 +150,9 @@ const (
 	JobCancelled       = "cancelled"
 )
 
+// JobStates lists the job states in the order a job goes through them.
+var JobStates = []string{JobQueued, JobRunning, JobSucceeded, JobPartiallyFailed, JobFailed, JobCancelled}
+
 // Job is one piece of work an agent does for the vault.
 type Job struct {
 	ID         int64       `json:"id"`
@@ -212,6 +218,13 @@ type RestoreOptions struct {
 	Modifiers           string            `json:"modifiers,omitempty"`      // resource modifier rules, YAML (Velero's format)
 	DryRun              bool              `json:"dryRun,omitempty"`
 }
+
+// Values of RestoreOptions.ConflictPolicy and .Volumes, the first of each the default; they mean
+// what the restore engine's options of the same names mean.
+var (
+	ConflictPolicies = []string{"skip", "patch", "recreate"}
+	VolumeModes      = []string{"data", "empty", "skip"}
+)
 
 // RestoreRequest is the request of POST /api/v1/restores.
 type RestoreRequest struct {
