@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/api/v1alpha1"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
-	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/vault/client"
@@ -43,7 +43,7 @@ func newInstanceCreateCommand(env Env) *cobra.Command {
 			spec.Backup.IncludeResources, spec.Backup.ExcludeResources = sf.includeResources, sf.excludeResources
 			spec.Backup.LabelSelectors, spec.Backup.ClusterResources = sf.selectors, sf.clusterResources
 			for _, ref := range spec.Backup.BackupHooks {
-				if _, _, err := hooks.ParseRef(ref); err != nil {
+				if _, _, err := v1alpha1.ParseHookRef(ref); err != nil {
 					return fmt.Errorf("--backup-hook: %w", err)
 				}
 			}

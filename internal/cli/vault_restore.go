@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cairnbackup/cairn/internal/hooks"
+	"github.com/cairnbackup/cairn/api/v1alpha1"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -162,7 +162,7 @@ func vaultRestoreOptions(fl *pflag.FlagSet, sf *scopeFlags) (wire.RestoreOptions
 	}
 	o.RestoreHooks, _ = fl.GetStringArray("restore-hook")
 	for _, ref := range o.RestoreHooks {
-		if _, _, err := hooks.ParseRef(ref); err != nil {
+		if _, _, err := v1alpha1.ParseHookRef(ref); err != nil {
 			return o, fmt.Errorf("--restore-hook: %w", err)
 		}
 	}

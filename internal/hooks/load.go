@@ -33,7 +33,7 @@ func load[T any](ctx context.Context, dyn dynamic.Interface, res schema.GroupVer
 	var errs []error
 	var seen []string
 	for _, ref := range refs {
-		ns, name, err := ParseRef(ref)
+		ns, name, err := v1alpha1.ParseHookRef(ref)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", flag, err))
 			continue

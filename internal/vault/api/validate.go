@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cairnbackup/cairn/api/v1alpha1"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
-	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -79,7 +79,7 @@ func validateStorage(st wire.StorageLocation) error {
 
 func validateHookRefs(field string, refs []string) error {
 	for i, ref := range refs {
-		if _, _, err := hooks.ParseRef(ref); err != nil {
+		if _, _, err := v1alpha1.ParseHookRef(ref); err != nil {
 			return unprocessable(fmt.Sprintf("%s[%d]", field, i), "%s", err.Error())
 		}
 	}
