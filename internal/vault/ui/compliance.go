@@ -35,7 +35,7 @@ func assessCompliance(clusters []wire.Cluster, instances []wire.Instance) compli
 	covers := map[string][]func(string) bool{}
 	for _, in := range instances {
 		if in.State == wire.InstanceProtected {
-			covers[in.Cluster] = append(covers[in.Cluster], in.Backup.NamespaceCoverage())
+			covers[in.Cluster] = append(covers[in.Cluster], namespaceCoverage(in.Backup))
 		}
 	}
 	var out compliance

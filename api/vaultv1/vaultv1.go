@@ -1,0 +1,344 @@
+// Package vaultv1 is version 1 of the vault's public REST API, /api/v1 (docs/design/vault.md,
+// docs/api/openapi.json): the JSON shapes the vault serves and takes, which the CLI and the Backup
+// center read through the vault's Go client. It is a contract with programs that upgrade apart
+// from the vault, so it changes only by addition; it imports nothing of cairn, and it is apart
+// from the agent protocol (api/agentv1), which versions on its own.
+package vaultv1
+
+import "time"
+
+// List is the envelope of every list response. Next, when set, is the cursor of the following
+// page (pass it as ?cursor=).
+type List[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+// Cluster health.
+const (
+	HealthPending   = "pending"   // registered, the agent has not reported yet
+	HealthHealthy   = "healthy"   // the agent reported within the last three heartbeats
+	HealthUnhealthy = "unhealthy" // the agent stopped reporting
+	HealthRevoked   = "revoked"   // the trust grant was revoked
+)
+
+// Cluster is a cluster bound to the vault by a trust grant.
+type Cluster struct {
+	Name              string     `json:"name"`
+	Health            string     `json:"health"`
+	RegisteredAt      time.Time  `json:"registeredAt"`
+	LastHeartbeat     *time.Time `json:"lastHeartbeat,omitempty"`
+	AgentVersion      string     `json:"agentVersion,omitempty"`
+	KubernetesVersion string     `json:"kubernetesVersion,omitempty"`
+	// Namespaces are the names of the cluster's namespaces as its agent last reported them,
+	// sorted; nil until it does.
+	Namespaces []string `json:"namespaces,omitempty"`
+}
+
+// ClusterRegistration is the request of POST /api/v1/clusters.
+type ClusterRegistration struct {
+	Name string `json:"name"`
+}
+
+// TrustGrant is the answer to a registration: the agent's token (shown once; the vault keeps
+// only its hash) and the manifest that grants the agent its scoped identity in the cluster.
+type TrustGrant struct {
+	Cluster    Cluster `json:"cluster"`
+	AgentToken string  `json:"agentToken"`
+	Manifest   string  `json:"manifest"`
+}
+
+// BackupConfig is what an instance backs up. The filters mean what the CLI's flags of the same
+// names mean (cairn backup create --help).
+type BackupConfig struct {
+	IncludeNamespaces []string `json:"includeNamespaces,omitempty"`
+	ExcludeNamespaces []string `json:"excludeNamespaces,omitempty"`
+	IncludeResources  []string `json:"includeResources,omitempty"`
+	ExcludeResources  []string `json:"excludeResources,omitempty"`
+	LabelSelectors    []string `json:"labelSelectors,omitempty"`   // OR of selectors
+	ClusterResources  string   `json:"clusterResources,omitempty"` // auto (default), true, false
+	SnapshotVolumes   bool     `json:"snapshotVolumes"`
+	// SnapshotClass is the snapshot location: the VolumeSnapshotClass (default: the driver's default).
+	SnapshotClass string   `json:"snapshotClass,omitempty"`
+	BackupHooks   []string `json:"backupHooks,omitempty"` // BackupHook references, NAMESPACE/NAME
+}
+
+// StorageLocation is where an instance's recovery points live. The vault holds no credential:
+// the agent reads the storage credential from its own environment and the repository passphrase
+// from its secret named PassphraseSecret (docs/design/vault.md, "Agent secrets").
+type StorageLocation struct {
+	URL              string `json:"url"` // file://, s3://, azblob:// (cairn backup create --storage)
+	PassphraseSecret string `json:"passphraseSecret"`
+}
+
+// Instance states.
+const (
+	InstanceProtected = "protected"
+	InstanceStopped   = "stopped" // no scheduled backups; recovery points kept and retention paused
+	// InstanceStoppedDeleting: stopped, and its recovery points are being deleted.
+	InstanceStoppedDeleting = "stopped-deleting-data"
+)
+
+// InstanceStates lists the instance states.
+var InstanceStates = []string{InstanceProtected, InstanceStopped, InstanceStoppedDeleting}
+
+// InstanceSpec is the request of POST /api/v1/instances.
+type InstanceSpec struct {
+	Name    string          `json:"name"`
+	Cluster string          `json:"cluster"`
+	Policy  string          `json:"policy"`
+	Backup  BackupConfig    `json:"backup"`
+	Storage StorageLocation `json:"storage"`
+}
+
+// Instance is a backup instance: a cluster, what to back up, a policy and a storage location.
+type Instance struct {
+	InstanceSpec
+	State     string    `json:"state"`
+	CreatedAt time.Time `json:"createdAt"`
+	// LastScheduled is the schedule time of the last backup the scheduler queued.
+	LastScheduled *time.Time `json:"lastScheduled,omitempty"`
+	NextBackup    *time.Time `json:"nextBackup,omitempty"`
+}
+
+// BackupNowRequest is the optional body of POST /api/v1/instances/{name}/backup.
+type BackupNowRequest struct {
+	// Retain is how long the on-demand recovery point is kept ("30d"); empty keeps it until deleted.
+	Retain string `json:"retain,omitempty"`
+}
+
+// StopRequest is the optional body of POST /api/v1/instances/{name}/stop.
+type StopRequest struct {
+	DeleteData bool `json:"deleteData"`
+}
+
+// RecoveryPoint is one backup of an instance.
+type RecoveryPoint struct {
+	Name          string     `json:"name"`
+	Instance      string     `json:"instance"`
+	Cluster       string     `json:"cluster"`
+	Time          time.Time  `json:"time"`  // when the backup completed
+	Phase         string     `json:"phase"` // the backup's: archive.Phase*
+	Items         int64      `json:"items"`
+	RawBytes      int64      `json:"rawBytes"`
+	StoredBytes   int64      `json:"storedBytes"`
+	Namespaces    []string   `json:"namespaces,omitempty"`
+	Volumes       int        `json:"volumes"` // snapshotted
+	VolumesFailed int        `json:"volumesFailed,omitempty"`
+	SnapshotBytes int64      `json:"snapshotBytes"`
+	OnDemand      bool       `json:"onDemand,omitempty"`
+	ExpiresAt     *time.Time `json:"expiresAt,omitempty"` // nil: kept until retention says otherwise
+	Job           int64      `json:"job"`
+}
+
+// Job states.
+const (
+	JobQueued          = "queued"
+	JobRunning         = "running"
+	JobSucceeded       = "succeeded"
+	JobPartiallyFailed = "partially-failed"
+	JobFailed          = "failed"
+	JobCancelled       = "cancelled"
+)
+
+// JobStates lists the job states in the order a job goes through them.
+var JobStates = []string{JobQueued, JobRunning, JobSucceeded, JobPartiallyFailed, JobFailed, JobCancelled}
+
+// Job is one piece of work an agent does for the vault.
+type Job struct {
+	ID         int64       `json:"id"`
+	Kind       string      `json:"kind"` // one of the agent protocol's kinds (agentv1.Kinds)
+	Instance   string      `json:"instance,omitempty"`
+	Cluster    string      `json:"cluster"` // the cluster whose agent runs it
+	State      string      `json:"state"`
+	Trigger    string      `json:"trigger"`             // scheduled, on-demand, retention, user, retry
+	CreatedBy  string      `json:"createdBy,omitempty"` // the principal, or "scheduler"
+	Attempt    int         `json:"attempt"`
+	CreatedAt  time.Time   `json:"createdAt"`
+	StartedAt  *time.Time  `json:"startedAt,omitempty"`
+	FinishedAt *time.Time  `json:"finishedAt,omitempty"`
+	Progress   JobProgress `json:"progress"`
+	Error      string      `json:"error,omitempty"`
+	// CancelRequested is set on a running job a user cancelled; the agent stops at its next report.
+	CancelRequested bool       `json:"cancelRequested,omitempty"`
+	Spec            JobSpec    `json:"spec"`
+	Result          *JobResult `json:"result,omitempty"`
+}
+
+// JobProgress is how far a running job got.
+type JobProgress struct {
+	Items   int64  `json:"items"`
+	Bytes   int64  `json:"bytes"`
+	Message string `json:"message,omitempty"`
+}
+
+// JobSpec is what the vault asked the agent to do: exactly one field is set, matching Kind.
+type JobSpec struct {
+	Backup  *BackupJob  `json:"backup,omitempty"`
+	Restore *RestoreJob `json:"restore,omitempty"`
+	Delete  *DeleteJob  `json:"delete,omitempty"`
+	Verify  *VerifyJob  `json:"verify,omitempty"`
+}
+
+// BackupJob makes recovery point RecoveryPoint of an instance.
+type BackupJob struct {
+	RecoveryPoint string          `json:"recoveryPoint"`
+	Config        BackupConfig    `json:"config"`
+	Storage       StorageLocation `json:"storage"`
+	OnDemand      bool            `json:"onDemand,omitempty"`
+	ExpiresAt     *time.Time      `json:"expiresAt,omitempty"`
+	// DeleteIncomplete names recovery points of earlier attempts the agent deletes first (an agent
+	// killed mid-backup leaves one without a manifest).
+	DeleteIncomplete []string `json:"deleteIncomplete,omitempty"`
+}
+
+// RestoreOptions are the engine's restore options (cairn restore create --help).
+type RestoreOptions struct {
+	IncludeNamespaces   []string          `json:"includeNamespaces,omitempty"`
+	ExcludeNamespaces   []string          `json:"excludeNamespaces,omitempty"`
+	IncludeResources    []string          `json:"includeResources,omitempty"`
+	ExcludeResources    []string          `json:"excludeResources,omitempty"`
+	LabelSelectors      []string          `json:"labelSelectors,omitempty"`
+	ClusterResources    string            `json:"clusterResources,omitempty"`
+	Names               []string          `json:"names,omitempty"`
+	NamespaceMapping    map[string]string `json:"namespaceMapping,omitempty"`
+	StorageClassMapping map[string]string `json:"storageClassMapping,omitempty"`
+	ConflictPolicy      string            `json:"conflictPolicy,omitempty"` // skip (default), patch, recreate
+	Volumes             string            `json:"volumes,omitempty"`        // data (default), empty, skip
+	RestoreHooks        []string          `json:"restoreHooks,omitempty"`   // RestoreHook references, NAMESPACE/NAME
+	Modifiers           string            `json:"modifiers,omitempty"`      // resource modifier rules, YAML (Velero's format)
+	DryRun              bool              `json:"dryRun,omitempty"`
+}
+
+// Values of RestoreOptions.ConflictPolicy and .Volumes, the first of each the default; they mean
+// what the restore engine's options of the same names mean.
+var (
+	ConflictPolicies = []string{"skip", "patch", "recreate"}
+	VolumeModes      = []string{"data", "empty", "skip"}
+)
+
+// RestoreRequest is the request of POST /api/v1/restores.
+type RestoreRequest struct {
+	RecoveryPoint string         `json:"recoveryPoint"`
+	TargetCluster string         `json:"targetCluster,omitempty"` // default: the instance's cluster
+	Options       RestoreOptions `json:"options"`
+}
+
+// RestoreJob restores a recovery point into the agent's cluster.
+type RestoreJob struct {
+	Name          string          `json:"name"` // the restore's name in the repository
+	RecoveryPoint string          `json:"recoveryPoint"`
+	SourceCluster string          `json:"sourceCluster"`
+	Storage       StorageLocation `json:"storage"`
+	Options       RestoreOptions  `json:"options"`
+}
+
+// DeleteJob deletes a recovery point: its volume snapshots, then its files.
+type DeleteJob struct {
+	RecoveryPoint string          `json:"recoveryPoint"`
+	Storage       StorageLocation `json:"storage"`
+	Reason        string          `json:"reason"`
+}
+
+// VerifyJob reads a recovery point back and checks every checksum.
+type VerifyJob struct {
+	RecoveryPoint string          `json:"recoveryPoint"`
+	Storage       StorageLocation `json:"storage"`
+}
+
+// JobResult is what a finished job reports; the field matching its kind is set.
+type JobResult struct {
+	RecoveryPoint *RecoveryPoint  `json:"recoveryPoint,omitempty"`
+	Restore       *RestoreSummary `json:"restore,omitempty"`
+	// Checks are the agent's pre-flight checks of a restore (agent, permissions, storage, conflicts).
+	Checks   []Check  `json:"checks,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
+}
+
+// Check is one pre-flight check.
+type Check struct {
+	Name    string `json:"name"` // agent, permissions, storage, recovery-point, conflicts
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+}
+
+// RestoreSummary is a restore's outcome; Items lists at most MaxRestoreItems items, those not
+// created first (conflicts, failures, patches with their diffs).
+type RestoreSummary struct {
+	Name      string        `json:"name"`
+	Phase     string        `json:"phase"`
+	DryRun    bool          `json:"dryRun"`
+	Created   int           `json:"created"`
+	Patched   int           `json:"patched"`
+	Recreated int           `json:"recreated"`
+	Unchanged int           `json:"unchanged"`
+	Skipped   int           `json:"skipped"`
+	Failed    int           `json:"failed"`
+	Volumes   int           `json:"volumes"`
+	Items     []RestoreItem `json:"items,omitempty"`
+}
+
+// MaxRestoreItems caps RestoreSummary.Items.
+const MaxRestoreItems = 500
+
+// RestoreItem is one item's outcome (or, in a dry run, intended action).
+type RestoreItem struct {
+	Resource  string `json:"resource"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Action    string `json:"action"` // create, patch, recreate, unchanged, skip, fail
+	Reason    string `json:"reason,omitempty"`
+	Diff      string `json:"diff,omitempty"`
+}
+
+// JobCounts is the response of GET /api/v1/job-counts: the jobs created since Since, by state.
+type JobCounts struct {
+	Since  time.Time      `json:"since"`
+	States map[string]int `json:"states"`
+}
+
+// LogLine is one line of a job's log.
+type LogLine struct {
+	Seq     int64     `json:"seq"`
+	Time    time.Time `json:"time"`
+	Level   string    `json:"level"` // info, warn, error
+	Message string    `json:"message"`
+}
+
+// Prices turn usage into a monthly cost estimate.
+type Prices struct {
+	Currency         string  `json:"currency"`
+	NamespaceMonth   float64 `json:"namespaceMonth"`   // per protected namespace per month
+	StorageGiBMonth  float64 `json:"storageGiBMonth"`  // per GiB of blob storage per month
+	SnapshotGiBMonth float64 `json:"snapshotGiBMonth"` // per GiB of volume snapshots per month
+}
+
+// InstanceUsage is one instance's consumption.
+type InstanceUsage struct {
+	Instance            string  `json:"instance"`
+	Cluster             string  `json:"cluster"`
+	ProtectedNamespaces int     `json:"protectedNamespaces"`
+	RecoveryPoints      int     `json:"recoveryPoints"`
+	StoredBytes         int64   `json:"storedBytes"`
+	SnapshotBytes       int64   `json:"snapshotBytes"`
+	MonthlyCost         float64 `json:"monthlyCost"`
+}
+
+// Usage is the response of GET /api/v1/usage.
+type Usage struct {
+	Prices    Prices          `json:"prices"`
+	Instances []InstanceUsage `json:"instances"`
+	Total     InstanceUsage   `json:"total"` // Instance and Cluster empty
+}
+
+// AuditEntry records one call that changed something, or was refused.
+type AuditEntry struct {
+	ID        int64     `json:"id"`
+	Time      time.Time `json:"time"`
+	Principal string    `json:"principal"`
+	Role      string    `json:"role"`
+	Operation string    `json:"operation"` // METHOD pattern, e.g. "POST /api/v1/instances/{name}/backup"
+	Object    string    `json:"object,omitempty"`
+	Status    int       `json:"status"`
+}
