@@ -1,0 +1,129 @@
+package agentv1
+
+import "time"
+
+// Job states, as the vault records them. An agent completes a job in one of the final states:
+// JobSucceeded, JobPartiallyFailed, JobFailed or JobCancelled.
+const (
+	JobQueued          = "queued"
+	JobRunning         = "running"
+	JobSucceeded       = "succeeded"
+	JobPartiallyFailed = "partially-failed"
+	JobFailed          = "failed"
+	JobCancelled       = "cancelled"
+)
+
+// FinalStates are the states a completion may report.
+var FinalStates = []string{JobSucceeded, JobPartiallyFailed, JobFailed, JobCancelled}
+
+// Job is one piece of work a claim hands the agent: the job as the vault holds it when the agent
+// claims it, with the spec of its kind.
+type Job struct {
+	ID         int64       `json:"id"`
+	Kind       string      `json:"kind"` // one of Kinds
+	Instance   string      `json:"instance,omitempty"`
+	Cluster    string      `json:"cluster"` // the cluster whose agent runs it
+	State      string      `json:"state"`
+	Trigger    string      `json:"trigger"`             // scheduled, on-demand, retention, user, retry
+	CreatedBy  string      `json:"createdBy,omitempty"` // the principal, or "scheduler"
+	Attempt    int         `json:"attempt"`
+	CreatedAt  time.Time   `json:"createdAt"`
+	StartedAt  *time.Time  `json:"startedAt,omitempty"`
+	FinishedAt *time.Time  `json:"finishedAt,omitempty"`
+	Progress   JobProgress `json:"progress"`
+	Error      string      `json:"error,omitempty"`
+	// CancelRequested is set on a running job a user cancelled; the agent stops at its next report.
+	CancelRequested bool       `json:"cancelRequested,omitempty"`
+	Spec            JobSpec    `json:"spec"`
+	Result          *JobResult `json:"result,omitempty"`
+}
+
+// JobProgress is how far a running job got.
+type JobProgress struct {
+	Items   int64  `json:"items"`
+	Bytes   int64  `json:"bytes"`
+	Message string `json:"message,omitempty"`
+}
+
+// JobSpec is what the agent needs to run a job: exactly one field is set, matching Kind.
+type JobSpec struct {
+	Backup  *BackupJob  `json:"backup,omitempty"`
+	Restore *RestoreJob `json:"restore,omitempty"`
+	Delete  *DeleteJob  `json:"delete,omitempty"`
+	Verify  *VerifyJob  `json:"verify,omitempty"`
+}
+
+// BackupJob makes recovery point RecoveryPoint of an instance.
+type BackupJob struct {
+	RecoveryPoint string          `json:"recoveryPoint"`
+	Config        BackupConfig    `json:"config"`
+	Storage       StorageLocation `json:"storage"`
+	OnDemand      bool            `json:"onDemand,omitempty"`
+	ExpiresAt     *time.Time      `json:"expiresAt,omitempty"`
+	// DeleteIncomplete names recovery points of earlier attempts the agent deletes first (an agent
+	// killed mid-backup leaves one without a manifest).
+	DeleteIncomplete []string `json:"deleteIncomplete,omitempty"`
+}
+
+// BackupConfig is what an instance backs up. The filters mean what the CLI's flags of the same
+// names mean (cairn backup create --help).
+type BackupConfig struct {
+	IncludeNamespaces []string `json:"includeNamespaces,omitempty"`
+	ExcludeNamespaces []string `json:"excludeNamespaces,omitempty"`
+	IncludeResources  []string `json:"includeResources,omitempty"`
+	ExcludeResources  []string `json:"excludeResources,omitempty"`
+	LabelSelectors    []string `json:"labelSelectors,omitempty"`   // OR of selectors
+	ClusterResources  string   `json:"clusterResources,omitempty"` // auto (default), true, false
+	SnapshotVolumes   bool     `json:"snapshotVolumes"`
+	// SnapshotClass is the snapshot location: the VolumeSnapshotClass (default: the driver's default).
+	SnapshotClass string   `json:"snapshotClass,omitempty"`
+	BackupHooks   []string `json:"backupHooks,omitempty"` // BackupHook references, NAMESPACE/NAME
+}
+
+// StorageLocation is where an instance's recovery points live. The vault holds no credential:
+// the agent reads the storage credential from its own environment and the repository passphrase
+// from its secret named PassphraseSecret (docs/design/vault.md, "Agent secrets").
+type StorageLocation struct {
+	URL              string `json:"url"` // file://, s3://, azblob:// (cairn backup create --storage)
+	PassphraseSecret string `json:"passphraseSecret"`
+}
+
+// RestoreOptions are the engine's restore options (cairn restore create --help).
+type RestoreOptions struct {
+	IncludeNamespaces   []string          `json:"includeNamespaces,omitempty"`
+	ExcludeNamespaces   []string          `json:"excludeNamespaces,omitempty"`
+	IncludeResources    []string          `json:"includeResources,omitempty"`
+	ExcludeResources    []string          `json:"excludeResources,omitempty"`
+	LabelSelectors      []string          `json:"labelSelectors,omitempty"`
+	ClusterResources    string            `json:"clusterResources,omitempty"`
+	Names               []string          `json:"names,omitempty"`
+	NamespaceMapping    map[string]string `json:"namespaceMapping,omitempty"`
+	StorageClassMapping map[string]string `json:"storageClassMapping,omitempty"`
+	ConflictPolicy      string            `json:"conflictPolicy,omitempty"` // skip (default), patch, recreate
+	Volumes             string            `json:"volumes,omitempty"`        // data (default), empty, skip
+	RestoreHooks        []string          `json:"restoreHooks,omitempty"`   // RestoreHook references, NAMESPACE/NAME
+	Modifiers           string            `json:"modifiers,omitempty"`      // resource modifier rules, YAML (Velero's format)
+	DryRun              bool              `json:"dryRun,omitempty"`
+}
+
+// RestoreJob restores a recovery point into the agent's cluster.
+type RestoreJob struct {
+	Name          string          `json:"name"` // the restore's name in the repository
+	RecoveryPoint string          `json:"recoveryPoint"`
+	SourceCluster string          `json:"sourceCluster"`
+	Storage       StorageLocation `json:"storage"`
+	Options       RestoreOptions  `json:"options"`
+}
+
+// DeleteJob deletes a recovery point: its volume snapshots, then its files.
+type DeleteJob struct {
+	RecoveryPoint string          `json:"recoveryPoint"`
+	Storage       StorageLocation `json:"storage"`
+	Reason        string          `json:"reason"`
+}
+
+// VerifyJob reads a recovery point back and checks every checksum.
+type VerifyJob struct {
+	RecoveryPoint string          `json:"recoveryPoint"`
+	Storage       StorageLocation `json:"storage"`
+}
