@@ -63,22 +63,6 @@ func newHookClients(cfg *rest.Config) (hookClients, error) {
 	return hookClients{client: client, dyn: dyn, exec: exec}, nil
 }
 
-// backupHookRunner loads the referenced BackupHooks; nil when none are referenced.
-func backupHookRunner(ctx context.Context, cfg *rest.Config, refs []string, log *slog.Logger) (*hooks.BackupRunner, error) {
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	c, err := newHookClients(cfg)
-	if err != nil {
-		return nil, err
-	}
-	loaded, err := hooks.LoadBackupHooks(ctx, c.dyn, refs)
-	if err != nil {
-		return nil, err
-	}
-	return hooks.NewBackupRunner(c.client, c.exec, loaded, time.Now, log), nil
-}
-
 // restoreHookRunner loads the referenced RestoreHooks; nil when none are referenced.
 func restoreHookRunner(ctx context.Context, cfg *rest.Config, refs []string, log *slog.Logger) (*hooks.RestoreRunner, error) {
 	if len(refs) == 0 {

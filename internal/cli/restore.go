@@ -94,7 +94,7 @@ volumes, hook, modifier and dry-run flags.`,
 			if err != nil {
 				return err
 			}
-			r, err := repo.open(ctx, false, env.Stderr)
+			r, err := repo.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -200,7 +200,7 @@ func newRestoreDescribeCommand(env Env) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -227,7 +227,7 @@ func newRestoreListCommand(env Env) *cobra.Command {
 		Short: "List the restores recorded in a repository",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}
