@@ -89,6 +89,17 @@ func (f *repoFlags) ref(notify io.Writer) usecase.RepositoryRef {
 		}}
 }
 
+// unlockedWith says what unlocks the repository, for a restore's storage check.
+func (f *repoFlags) unlockedWith() string {
+	switch {
+	case f.keyFile != "":
+		return "the key of --key-file " + f.keyFile
+	case f.passphraseFile != "":
+		return "the passphrase of --passphrase-file " + f.passphraseFile
+	}
+	return "the passphrase in CAIRN_PASSPHRASE"
+}
+
 // explainOpenError says which flags to check when the repository does not open with the key.
 func explainOpenError(err error) error {
 	var se *usecase.StorageError
