@@ -106,7 +106,7 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 				return err
 			}
 			bar := newProgressLine(env.Stderr)
-			runner := &usecase.Runner{Config: cfg, Now: env.Now}
+			runner := &usecase.Runner{Config: cfg}
 			got, err := runner.Backup(cmd.Context(), usecase.BackupRequest{
 				Repository: repo.ref(env.Stderr), Name: args[0], Scope: sf.spec(), Volumes: volumes, Hooks: hookRefs,
 				Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt,

@@ -107,7 +107,7 @@ before the result, and --skip-preflight restores without them.`,
 				return err
 			}
 			bar := newProgressLine(env.Stderr)
-			runner := &usecase.Runner{Config: cfg, Now: env.Now}
+			runner := &usecase.Runner{Config: cfg}
 			got, err := runner.Restore(cmd.Context(), usecase.RestoreRequest{
 				Repository: repo.ref(env.Stderr), Hooks: hookRefs, SkipPreflight: skipPreflight, Wording: restoreWording(cfg, &repo),
 				Restore: restore.Options{
