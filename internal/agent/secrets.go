@@ -51,13 +51,14 @@ func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, l
 		return nil, fmt.Errorf("recovery point: %w", err)
 	}
 	j.progress(0, 0, "opening the repository")
-	cred, err := a.credential(loc)
+	ref := a.repository(loc, j)
+	cred, err := ref.Credential()
 	if err != nil {
 		return nil, err
 	}
-	repo, err := usecase.OpenRepository(ctx, usecase.Location{URL: loc.URL, Getenv: a.getenv}, cred, usecase.OpenOptions{})
+	repo, err := usecase.OpenRepository(ctx, ref.Location, cred, usecase.OpenOptions{})
 	if err != nil {
-		return nil, explainOpenError(err, loc)
+		return nil, ref.Explain(err)
 	}
 	return repo, nil
 }

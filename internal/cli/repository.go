@@ -100,7 +100,8 @@ func (f *repoFlags) unlockedWith() string {
 	return "the passphrase in CAIRN_PASSPHRASE"
 }
 
-// explainOpenError says which flags to check when the repository does not open with the key.
+// explainOpenError words an error of opening the repository as the command line always has: the
+// storage's or the format's own error, with the flags to check when the key does not unlock it.
 func explainOpenError(err error) error {
 	var se *usecase.StorageError
 	if errors.As(err, &se) {
