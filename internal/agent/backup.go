@@ -2,15 +2,12 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/archive"
-	"github.com/cairnbackup/cairn/internal/backup"
-	"github.com/cairnbackup/cairn/internal/scope"
-	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -19,49 +16,24 @@ const maxResultLines = 50
 
 // runBackup makes recovery point spec.RecoveryPoint of the agent's cluster.
 func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *wire.BackupJob) outcome {
-	res := &wire.JobResult{}
-	if err := archive.ValidateName(spec.RecoveryPoint); err != nil {
-		return failed(nil, fmt.Errorf("recovery point: %w", err))
-	}
 	c := spec.Config
-	sc, err := scope.New(c.ScopeSpec())
-	if err != nil {
-		return failed(nil, fmt.Errorf("backup configuration: %w", err))
-	}
-	j.progress(0, 0, "opening the repository")
-	repo, err := a.openRepository(ctx, spec.Storage, true, j)
-	if err != nil {
-		return failed(nil, err)
-	}
-	snaps, err := snapshot.New(a.opts.Config, snapshot.Options{Class: c.SnapshotClass, Now: a.now, Logger: j.log})
-	if err != nil {
-		return failed(nil, err)
-	}
-	for _, name := range spec.DeleteIncomplete {
-		a.deleteIncomplete(ctx, j, repo, snaps, name, res)
-	}
-	var volumes *snapshot.Snapshotter
-	if c.SnapshotVolumes {
-		volumes = snaps
-	}
-	runner, err := a.backupHooks(ctx, c.BackupHooks, j.log)
-	if err != nil {
-		return failed(res, fmt.Errorf("backup hooks: %w", err))
-	}
 	var expires time.Time
 	if spec.ExpiresAt != nil {
 		expires = *spec.ExpiresAt
 	}
-	j.log.Info("backing up", "recoveryPoint", spec.RecoveryPoint, "storage", repo.Storage().String(),
-		"namespaces", orAll(c.IncludeNamespaces), "snapshotVolumes", c.SnapshotVolumes)
-	j.progress(0, 0, "backing up")
-	rp, err := backup.Run(ctx, a.opts.Config, repo, backup.Options{
-		Name: spec.RecoveryPoint, Scope: sc, Now: a.now, ExpiresAt: expires, Volumes: volumes, Hooks: runner, Logger: j.log,
-		Progress: func(p backup.Progress) { j.progress(p.Items, p.RawBytes, p.Resource) },
+	got, err := a.runner(j).Backup(ctx, usecase.BackupRequest{
+		Repository: a.repository(spec.Storage, j), Name: spec.RecoveryPoint, Scope: c.ScopeSpec(),
+		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass}, Hooks: c.BackupHooks,
+		ExpiresAt: expires, DeleteEarlier: spec.DeleteIncomplete, Progress: progressOf(j),
 	})
-	if err != nil {
-		return failed(res, fmt.Errorf("backup %q: %w", spec.RecoveryPoint, err))
+	if got == nil {
+		return failed(nil, err)
 	}
+	res := &wire.JobResult{Warnings: got.Warnings}
+	if err != nil {
+		return failed(res, err)
+	}
+	rp := got.RecoveryPoint
 	res.RecoveryPoint = recoveryPointOf(rp, j.job, spec)
 	res.Warnings = append(res.Warnings, rp.Result.Warnings...)
 	res.Errors = append(res.Errors, rp.Result.Errors...)
@@ -80,29 +52,6 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *wire.BackupJob) 
 	}
 	return outcome{state: wire.JobFailed, result: res,
 		err: fmt.Sprintf("backup failed with %d error(s): %s", len(rp.Result.Errors), first(rp.Result.Errors))}
-}
-
-// deleteIncomplete deletes the recovery point an earlier attempt left behind, with any snapshot it
-// took. One that is not there is fine; one that cannot be deleted is a warning, not a reason to
-// skip the new backup.
-func (a *agent) deleteIncomplete(ctx context.Context, j *jobRun, repo *archive.Repository, snaps *snapshot.Snapshotter, name string, res *wire.JobResult) {
-	if err := archive.ValidateName(name); err != nil {
-		msg := fmt.Sprintf("recovery point %q of an earlier attempt not deleted: %v", name, err)
-		j.log.Warn(msg)
-		res.Warnings = append(res.Warnings, msg)
-		return
-	}
-	d, err := backup.Delete(ctx, repo, name, snaps)
-	switch {
-	case errors.Is(err, archive.ErrBackupNotFound):
-		j.log.Info("recovery point of an earlier attempt is already gone", "recoveryPoint", name, "snapshotsDeleted", d.SnapshotsDeleted)
-	case err != nil:
-		msg := fmt.Sprintf("recovery point %q of an earlier attempt could not be deleted: %v", name, err)
-		j.log.Warn(msg)
-		res.Warnings = append(res.Warnings, msg)
-	default:
-		j.log.Info("deleted the recovery point of an earlier attempt", "recoveryPoint", name, "files", d.Files, "snapshotsDeleted", d.SnapshotsDeleted)
-	}
 }
 
 // recoveryPointOf is the vault's summary of a committed recovery point.
@@ -148,11 +97,4 @@ func first(list []string) string {
 		return list[0]
 	}
 	return fmt.Sprintf("%s (and %d more)", list[0], len(list)-1)
-}
-
-func orAll(list []string) any {
-	if len(list) == 0 {
-		return "all"
-	}
-	return list
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob/filesystem"
 	"github.com/cairnbackup/cairn/internal/restore"
+	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -153,7 +154,7 @@ func TestMissingSecretFailsJobs(t *testing.T) {
 	if agentCheck.Name != checkAgent || !agentCheck.OK || !strings.Contains(agentCheck.Message, "v1.99.0") {
 		t.Errorf("agent check: %+v", agentCheck)
 	}
-	if storageCheck.Name != checkStorage || storageCheck.OK || !strings.Contains(storageCheck.Message, "CAIRN_SECRET_ABSENT") {
+	if storageCheck.Name != usecase.CheckStorage || storageCheck.OK || !strings.Contains(storageCheck.Message, "CAIRN_SECRET_ABSENT") {
 		t.Errorf("storage check: %+v", storageCheck)
 	}
 	if !strings.HasPrefix(c.Error, "pre-flight check storage failed: ") {
@@ -183,41 +184,6 @@ func TestRestoreOptionsRejected(t *testing.T) {
 	}
 	if o.ConflictPolicy != restore.ConflictSkip || o.Modifiers == nil || o.NamespaceMapping["shop"] != "shop-copy" || o.Backup != "b" {
 		t.Errorf("options = %+v", o)
-	}
-}
-
-func TestConflictMessage(t *testing.T) {
-	items := func(actions ...string) *restore.Result {
-		r := &restore.Result{}
-		for i, a := range actions {
-			reason := ""
-			if a == restore.ActionSkip {
-				reason = "already exists (conflict policy skip)"
-			}
-			r.Items = append(r.Items, restore.ItemResult{Resource: "configmaps", Namespace: "shop", Name: fmt.Sprint(i), Action: a, Reason: reason})
-		}
-		return r
-	}
-	ownedPod := restore.ItemResult{Resource: "pods", Name: "p", Action: restore.ActionSkip, Reason: "its owner ReplicaSet/x recreates it"}
-	for _, tc := range []struct {
-		name   string
-		dry    *restore.Result
-		policy string
-		ok     bool
-		want   string
-	}{
-		{"no conflicts", items("create", "create"), "skip", true, "none of the 2 objects to restore exists"},
-		{"some skipped", items("create", "skip"), "skip", true, "1 of 2 objects to restore already exist in the cluster; conflict policy skip leaves them"},
-		{"all skipped", items("skip", "skip"), "skip", false, "nothing would be restored"},
-		{"patch", items("patch", "unchanged", "create"), "patch", true, "brings 1 of them back to the backed-up state and leaves 1 unchanged"},
-		{"recreate", items("recreate"), "recreate", true, "conflict policy recreate deletes and creates 1"},
-		{"failures", items("create", "fail"), "skip", true, "1 would fail (first: configmaps shop/1: )"},
-		{"other skips ignored", &restore.Result{Items: append(items("create").Items, ownedPod)}, "skip", true, "none of the 1 objects"},
-	} {
-		msg, ok := conflictMessage(tc.dry, tc.policy)
-		if ok != tc.ok || !strings.Contains(msg, tc.want) {
-			t.Errorf("%s: %q, %v; want %v and %q", tc.name, msg, ok, tc.ok, tc.want)
-		}
 	}
 }
 

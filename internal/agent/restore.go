@@ -12,6 +12,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
 	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -31,36 +32,29 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *wire.RestoreJob
 	}
 	j.log.Info("restoring", "restore", spec.Name, "recoveryPoint", spec.RecoveryPoint, "sourceCluster", spec.SourceCluster,
 		"conflictPolicy", opts.ConflictPolicy, "dryRun", spec.Options.DryRun)
-	j.progress(0, 0, "pre-flight checks")
-	pf, out, ok := a.preflight(ctx, j, spec, opts, res)
-	if !ok {
-		return out
+	got, err := a.runner(j).Restore(ctx, usecase.RestoreRequest{
+		Repository: a.repository(spec.Storage, j), Restore: opts, Hooks: spec.Options.RestoreHooks,
+		SourceCluster: spec.SourceCluster, Wording: a.wording(spec.Storage), Progress: progressOf(j),
+	})
+	for _, c := range got.Checks {
+		res.Checks = append(res.Checks, wire.Check{Name: c.Name, OK: c.OK, Message: c.Message})
+	}
+	r := got.Result
+	if r == nil {
+		return failed(res, err)
 	}
 	if spec.Options.DryRun {
-		res.Restore = restoreSummary(pf.dryRun, nil)
-		res.Warnings = append(res.Warnings, pf.dryRun.Warnings...)
-		if n := pf.dryRun.Counts.Failed; n > 0 {
+		res.Restore = restoreSummary(r, nil)
+		res.Warnings = append(res.Warnings, r.Warnings...)
+		if n := r.Counts.Failed; n > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("the dry run found %d object(s) that would fail to restore", n))
 		}
 		logLines(j, slog.LevelWarn, "warning", res.Warnings)
-		j.log.Info("dry run done: nothing was changed", "created", pf.dryRun.Counts.Created, "patched", pf.dryRun.Counts.Patched,
-			"recreated", pf.dryRun.Counts.Recreated, "skipped", pf.dryRun.Counts.Skipped, "failed", pf.dryRun.Counts.Failed)
+		j.log.Info("dry run done: nothing was changed", "created", r.Counts.Created, "patched", r.Counts.Patched,
+			"recreated", r.Counts.Recreated, "skipped", r.Counts.Skipped, "failed", r.Counts.Failed)
 		return outcome{state: wire.JobSucceeded, result: res}
 	}
-
-	runner, err := a.restoreHooks(ctx, spec.Options.RestoreHooks, j.log)
-	if err != nil {
-		return failed(res, fmt.Errorf("restore hooks: %w", err))
-	}
-	opts.Hooks = runner
-	opts.Logger = j.log
-	opts.Progress = func(p restore.Progress) { j.progress(int64(p.Done), 0, p.Resource) }
-	j.progress(0, 0, "restoring")
-	r, err := restore.Run(ctx, a.opts.Config, pf.repo, opts)
-	if r == nil {
-		return failed(res, fmt.Errorf("restore %q: %w", spec.Name, err))
-	}
-	res.Restore = restoreSummary(r, pf.dryRun)
+	res.Restore = restoreSummary(r, got.DryRun)
 	res.Warnings = append(res.Warnings, r.Warnings...)
 	if err != nil {
 		res.Warnings = append(res.Warnings, err.Error())
@@ -120,7 +114,7 @@ func (a *agent) restoreOptions(spec *wire.RestoreJob) (restore.Options, error) {
 	}
 	return restore.Options{Name: spec.Name, Backup: spec.RecoveryPoint, Scope: sc, Names: o.Names,
 		NamespaceMapping: o.NamespaceMapping, StorageClassMapping: o.StorageClassMapping, ConflictPolicy: policy,
-		Modifiers: rules, Volumes: o.Volumes, Now: a.now}, nil
+		Modifiers: rules, Volumes: o.Volumes, DryRun: o.DryRun}, nil
 }
 
 // restoreSummary is the vault's summary of a restore: the counts, and up to MaxRestoreItems items,

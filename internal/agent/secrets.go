@@ -7,8 +7,8 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob"
-	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/secretref"
+	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -24,6 +24,26 @@ func (a *agent) secret(name string) ([]byte, error) {
 	return secretref.Read(a.opts.SecretsDir, a.getenv, name)
 }
 
+// repository is the repository of a storage location, unlocked with the passphrase its secret
+// holds; a backup initialises an encrypted one when the storage holds none.
+func (a *agent) repository(loc wire.StorageLocation, j *jobRun) usecase.RepositoryRef {
+	return usecase.RepositoryRef{
+		Location:   usecase.Location{URL: loc.URL, Getenv: a.getenv},
+		Credential: func() (archive.Credential, error) { return a.credential(loc) },
+		Explain:    func(err error) error { return explainOpenError(err, loc) },
+		Encrypt:    true,
+		Initialised: func(st blob.Storage) {
+			j.log.Info("initialised a new encrypted repository; keep its passphrase secret safe: without it no recovery point can be read",
+				"storage", st.String(), "passphraseSecret", loc.PassphraseSecret)
+		},
+	}
+}
+
+func (a *agent) credential(loc wire.StorageLocation) (archive.Credential, error) {
+	pass, err := a.secret(loc.PassphraseSecret)
+	return archive.Credential{Passphrase: pass}, err
+}
+
 // openRecoveryPoint checks a recovery point's name and opens the repository that holds it, for
 // the jobs that read or delete one.
 func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, loc wire.StorageLocation) (*archive.Repository, error) {
@@ -31,39 +51,31 @@ func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, l
 		return nil, fmt.Errorf("recovery point: %w", err)
 	}
 	j.progress(0, 0, "opening the repository")
-	return a.openRepository(ctx, loc, false, j)
-}
-
-// openRepository unlocks the repository of a storage location with the passphrase its secret
-// holds. With create, it initialises an encrypted repository when the storage holds none.
-func (a *agent) openRepository(ctx context.Context, loc wire.StorageLocation, create bool, j *jobRun) (*archive.Repository, error) {
-	pass, err := a.secret(loc.PassphraseSecret)
+	ref := a.repository(loc, j)
+	cred, err := ref.Credential()
 	if err != nil {
 		return nil, err
 	}
-	st, err := blobopen.Open(ctx, loc.URL, a.getenv)
+	repo, err := usecase.OpenRepository(ctx, ref.Location, cred, usecase.OpenOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("open storage: %w (check the storage URL and this agent's storage credentials: AWS_*, AZURE_STORAGE_*)", err)
-	}
-	cred := archive.Credential{Passphrase: pass}
-	repo, err := archive.Open(ctx, st, cred)
-	if create && errors.Is(err, archive.ErrNoRepository) {
-		repo, err = archive.Init(ctx, st, cred, archive.InitOptions{Encrypt: true, Now: a.now()})
-		switch {
-		case err == nil:
-			j.log.Info("initialised a new encrypted repository; keep its passphrase secret safe: without it no recovery point can be read",
-				"storage", st.String(), "passphraseSecret", loc.PassphraseSecret)
-		case errors.Is(err, blob.ErrAlreadyExists):
-			repo, err = archive.Open(ctx, st, cred) // another agent initialised it meanwhile
-		}
-	}
-	switch {
-	case errors.Is(err, archive.ErrWrongKey):
-		return nil, fmt.Errorf("%w at %s: passphrase secret %q of this agent does not unlock it", err, st, loc.PassphraseSecret)
-	case errors.Is(err, archive.ErrNoRepository):
-		return nil, fmt.Errorf("%w %s: no backup was made there yet, or the storage URL or this agent's storage credentials point elsewhere", archive.ErrNoRepository, st)
-	case err != nil:
-		return nil, fmt.Errorf("open the repository at %s: %w (check this agent's storage credentials)", st, err)
+		return nil, ref.Explain(err)
 	}
 	return repo, nil
+}
+
+// explainOpenError says which of this agent's settings to check when a repository does not open.
+func explainOpenError(err error, loc wire.StorageLocation) error {
+	var se *usecase.StorageError
+	var re *usecase.RepositoryError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("open storage: %w (check the storage URL and this agent's storage credentials: AWS_*, AZURE_STORAGE_*)", se.Err)
+	case !errors.As(err, &re):
+		return err
+	case errors.Is(re.Err, archive.ErrWrongKey):
+		return fmt.Errorf("%w at %s: passphrase secret %q of this agent does not unlock it", re.Err, re.Storage, loc.PassphraseSecret)
+	case errors.Is(re.Err, archive.ErrNoRepository):
+		return fmt.Errorf("%w %s: no backup was made there yet, or the storage URL or this agent's storage credentials point elsewhere", archive.ErrNoRepository, re.Storage)
+	}
+	return fmt.Errorf("open the repository at %s: %w (check this agent's storage credentials)", re.Storage, re.Err)
 }

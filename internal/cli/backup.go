@@ -16,6 +16,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/usecase"
 )
 
 func newBackupCommand(target *kube.Target, env Env) *cobra.Command {
@@ -44,10 +45,14 @@ func (f *scopeFlags) register(cmd *cobra.Command) {
 		"cluster-scoped resources: auto (all for a whole-cluster scope, only dependencies when scoped to namespaces), true, false")
 }
 
-func (f *scopeFlags) scope() (*scope.Scope, error) {
-	return scope.New(scope.Spec{IncludedNamespaces: f.includeNamespaces, ExcludedNamespaces: f.excludeNamespaces,
+func (f *scopeFlags) spec() scope.Spec {
+	return scope.Spec{IncludedNamespaces: f.includeNamespaces, ExcludedNamespaces: f.excludeNamespaces,
 		IncludedResources: f.includeResources, ExcludedResources: f.excludeResources,
-		LabelSelectors: f.selectors, IncludeClusterResources: f.clusterResources})
+		LabelSelectors: f.selectors, IncludeClusterResources: f.clusterResources}
+}
+
+func (f *scopeFlags) scope() (*scope.Scope, error) {
+	return scope.New(f.spec())
 }
 
 func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
@@ -68,11 +73,12 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
+			// The use case checks the name and the scope too; here they fail as flags, before the
+			// cluster is reached.
 			if err := archive.ValidateName(args[0]); err != nil {
 				return err
 			}
-			sc, err := sf.scope()
-			if err != nil {
+			if _, err := sf.scope(); err != nil {
 				return err
 			}
 			var lockUntil time.Time
@@ -91,34 +97,32 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 				}
 				expiresAt = env.now().Add(d).UTC().Truncate(time.Second)
 			}
+			volumes, err := vf.volumes()
+			if err != nil {
+				return err
+			}
 			cfg, err := target.RESTConfig()
 			if err != nil {
 				return err
 			}
-			snaps, err := vf.snapshotter(target)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			runner, err := backupHookRunner(ctx, cfg, hookRefs, discardLogger())
-			if err != nil {
-				return err
-			}
-			r, err := repo.open(ctx, true, env.Stderr)
-			if err != nil {
-				return err
-			}
 			bar := newProgressLine(env.Stderr)
-			rp, err := backup.Run(ctx, cfg, r, backup.Options{
-				Name: args[0], Scope: sc, Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt, Volumes: snaps, Hooks: runner,
-				Progress: func(p backup.Progress) {
-					bar.update("backing up: %d items, %s  %s", p.Items, humanize.Bytes(p.RawBytes), p.Resource)
+			runner := &usecase.Runner{Config: cfg}
+			got, err := runner.Backup(cmd.Context(), usecase.BackupRequest{
+				Repository: repo.ref(env.Stderr), Name: args[0], Scope: sf.spec(), Volumes: volumes, Hooks: hookRefs,
+				Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt,
+				Progress: func(p usecase.Progress) {
+					if p.Stage != usecase.StageBackup {
+						bar.update("%s", p.Stage)
+						return
+					}
+					bar.update("backing up: %d items, %s  %s", p.Items, humanize.Bytes(p.Bytes), p.Resource)
 				},
 			})
 			bar.done()
 			if err != nil {
 				return err
 			}
+			rp := got.RecoveryPoint
 			if ok, err := printStructured(cmd.OutOrStdout(), output, rp); ok {
 				return err
 			}
@@ -184,7 +188,7 @@ func newBackupListCommand(env Env) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -246,7 +250,7 @@ func newBackupDescribeCommand(env Env) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -293,7 +297,7 @@ func newBackupVerifyCommand(env Env) *cobra.Command {
 		Short: "Check backups end to end: authentication, checksums, missing or added files, every item",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			r, err := repo.open(ctx, false, env.Stderr)
+			r, err := repo.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -360,7 +364,7 @@ except snapshots another backup still records; then its files. If a snapshot can
 backup is kept, so nothing is orphaned.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -386,7 +390,7 @@ func newBackupPruneCommand(target *kube.Target, env Env) *cobra.Command {
 		Short: "Apply retention: delete the backups whose --retain time has passed, with their volume snapshots",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -1,21 +1,14 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/crds"
-	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/kube"
 )
 
@@ -40,61 +33,6 @@ func newHooksCommand(target *kube.Target, env Env) *cobra.Command {
 	return cmd
 }
 
-// hookClients are what loading and running hooks needs.
-type hookClients struct {
-	client kubernetes.Interface
-	dyn    dynamic.Interface
-	exec   hooks.Executor
-}
-
-func newHookClients(cfg *rest.Config) (hookClients, error) {
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return hookClients{}, fmt.Errorf("create client: %w", err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return hookClients{}, fmt.Errorf("create client: %w", err)
-	}
-	exec, err := hooks.NewExecutor(cfg, client)
-	if err != nil {
-		return hookClients{}, err
-	}
-	return hookClients{client: client, dyn: dyn, exec: exec}, nil
-}
-
-// backupHookRunner loads the referenced BackupHooks; nil when none are referenced.
-func backupHookRunner(ctx context.Context, cfg *rest.Config, refs []string, log *slog.Logger) (*hooks.BackupRunner, error) {
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	c, err := newHookClients(cfg)
-	if err != nil {
-		return nil, err
-	}
-	loaded, err := hooks.LoadBackupHooks(ctx, c.dyn, refs)
-	if err != nil {
-		return nil, err
-	}
-	return hooks.NewBackupRunner(c.client, c.exec, loaded, time.Now, log), nil
-}
-
-// restoreHookRunner loads the referenced RestoreHooks; nil when none are referenced.
-func restoreHookRunner(ctx context.Context, cfg *rest.Config, refs []string, log *slog.Logger) (*hooks.RestoreRunner, error) {
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	c, err := newHookClients(cfg)
-	if err != nil {
-		return nil, err
-	}
-	loaded, err := hooks.LoadRestoreHooks(ctx, c.dyn, refs)
-	if err != nil {
-		return nil, err
-	}
-	return hooks.NewRestoreRunner(c.client, c.exec, loaded, time.Now, log), nil
-}
-
 func printHookExecutions(out io.Writer, execs []archive.HookExecution) {
 	if len(execs) == 0 {
 		return
@@ -115,6 +53,3 @@ func summarizeCommand(cmd []string) string {
 	}
 	return s
 }
-
-// discardLogger is for engines whose progress the CLI shows by other means (results tables).
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -11,7 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/internal/archive"
-	"github.com/cairnbackup/cairn/internal/blob/blobopen"
+	"github.com/cairnbackup/cairn/internal/blob"
+	"github.com/cairnbackup/cairn/internal/usecase"
 )
 
 // repoFlags locate and unlock a repository. The passphrase never travels on the command line:
@@ -57,29 +58,61 @@ func (f *repoFlags) credential() (archive.Credential, error) {
 	return c, nil
 }
 
-// open unlocks the repository; with create, it initialises one if the storage holds none.
-func (f *repoFlags) open(ctx context.Context, create bool, notify io.Writer) (*archive.Repository, error) {
-	st, err := blobopen.Open(ctx, f.storage, f.getenv)
-	if err != nil {
-		return nil, err
-	}
+// location is where the repository is.
+func (f *repoFlags) location() usecase.Location {
+	return usecase.Location{URL: f.storage, Getenv: f.getenv}
+}
+
+// open unlocks the repository.
+func (f *repoFlags) open(ctx context.Context) (*archive.Repository, error) {
 	cred, err := f.credential()
 	if err != nil {
 		return nil, err
 	}
-	repo, err := archive.Open(ctx, st, cred)
-	if create && errors.Is(err, archive.ErrNoRepository) {
-		repo, err = archive.Init(ctx, st, cred, archive.InitOptions{Encrypt: f.encrypt})
-		if err == nil {
+	repo, err := usecase.OpenRepository(ctx, f.location(), cred, usecase.OpenOptions{})
+	if err != nil {
+		return nil, explainOpenError(err)
+	}
+	return repo, nil
+}
+
+// ref is the repository for a backup or a restore; a backup initialises it when the storage
+// holds none, and says so on notify.
+func (f *repoFlags) ref(notify io.Writer) usecase.RepositoryRef {
+	return usecase.RepositoryRef{Location: f.location(), Credential: f.credential, Explain: explainOpenError, Encrypt: f.encrypt,
+		Initialised: func(st blob.Storage) {
 			enc := "encrypted with AES-256-GCM"
 			if !f.encrypt {
 				enc = "not encrypted, authenticated"
 			}
 			fmt.Fprintf(notify, "initialised a new repository at %s (%s); keep its passphrase or key file safe: without it no backup can be read\n", st, enc)
-		}
+		}}
+}
+
+// unlockedWith says what unlocks the repository, for a restore's storage check.
+func (f *repoFlags) unlockedWith() string {
+	switch {
+	case f.keyFile != "":
+		return "the key of --key-file " + f.keyFile
+	case f.passphraseFile != "":
+		return "the passphrase of --passphrase-file " + f.passphraseFile
 	}
-	if errors.Is(err, archive.ErrWrongKey) {
-		return nil, fmt.Errorf("%w at %s: check CAIRN_PASSPHRASE, --passphrase-file or --key-file", err, st)
+	return "the passphrase in CAIRN_PASSPHRASE"
+}
+
+// explainOpenError words an error of opening the repository as the command line always has: the
+// storage's or the format's own error, with the flags to check when the key does not unlock it.
+func explainOpenError(err error) error {
+	var se *usecase.StorageError
+	if errors.As(err, &se) {
+		return se.Err
 	}
-	return repo, err
+	var re *usecase.RepositoryError
+	switch {
+	case !errors.As(err, &re):
+		return err
+	case errors.Is(re.Err, archive.ErrWrongKey):
+		return fmt.Errorf("%w at %s: check CAIRN_PASSPHRASE, --passphrase-file or --key-file", re.Err, re.Storage)
+	}
+	return re.Err
 }

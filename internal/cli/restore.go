@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 
+	"github.com/cairnbackup/cairn/internal/buildinfo"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
+	"github.com/cairnbackup/cairn/internal/usecase"
 )
 
 func newRestoreCommand(target *kube.Target, env Env) *cobra.Command {
@@ -32,6 +35,7 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 		volumeTimeout                       time.Duration
 		names, nsMapping, scMapping, order  []string
 		dryRun, keepIPs, keepPorts, failed  bool
+		skipPreflight                       bool
 		parallelism                         int
 	)
 	cmd := &cobra.Command{
@@ -41,7 +45,14 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 the --kubeconfig cluster, here. Without --storage the vault restores the recovery point --from: it
 queues a restore job that the agent of the target cluster (--target-cluster, default the recovery
 point's own) runs; --wait follows it to its end. Both take the same filter, mapping, conflict-policy,
-volumes, hook, modifier and dry-run flags.`,
+volumes, hook, modifier and dry-run flags.
+
+Both run pre-flight checks first: who restores into which cluster, that the repository opens, that
+the backup can be restored, that whoever restores (here the --kubeconfig user, through the vault the
+agent) may do all the restore will do (access reviews), and a dry run that records nothing, which
+fails the checks when nothing would be restored (every object exists and the conflict policy is
+skip). The first check that fails stops the restore. With --storage the checks print on stderr,
+before the result, and --skip-preflight restores without them.`,
 		Example: `  cairn restore create r1 --from nightly --storage file:///var/backups/cairn
   cairn restore create clone --from nightly --storage file:///var/backups/cairn \
       --include-namespaces shop --namespace-mapping shop=shop-dev --dry-run
@@ -62,6 +73,12 @@ volumes, hook, modifier and dry-run flags.`,
 			}
 			if from == "" {
 				return fmt.Errorf("name the backup to restore with --from (see `cairn backup list`)")
+			}
+			if err := checkChoice("conflict-policy", policy, []string{restore.ConflictSkip, restore.ConflictPatch, restore.ConflictRecreate}); err != nil {
+				return err
+			}
+			if err := checkChoice("volumes", volumes, []string{restore.VolumesData, restore.VolumesEmpty, restore.VolumesSkip}); err != nil {
+				return err
 			}
 			sc, err := sf.scope()
 			if err != nil {
@@ -89,26 +106,32 @@ volumes, hook, modifier and dry-run flags.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			runner, err := restoreHookRunner(ctx, cfg, hookRefs, discardLogger())
-			if err != nil {
-				return err
-			}
-			r, err := repo.open(ctx, false, env.Stderr)
-			if err != nil {
-				return err
-			}
 			bar := newProgressLine(env.Stderr)
-			res, err := restore.Run(ctx, cfg, r, restore.Options{
-				Name: args[0], Backup: from, Scope: sc, Names: names, NamespaceMapping: nsMap, StorageClassMapping: scMap,
-				ConflictPolicy: policy, Modifiers: rules, DryRun: dryRun, PreserveServiceIPs: keepIPs, PreserveNodePorts: keepPorts,
-				ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism, Volumes: volumes, VolumeTimeout: volumeTimeout, Hooks: runner,
-				Progress: func(p restore.Progress) { bar.update("restoring: %d items  %s", p.Done, p.Resource) },
+			runner := &usecase.Runner{Config: cfg}
+			got, err := runner.Restore(cmd.Context(), usecase.RestoreRequest{
+				Repository: repo.ref(env.Stderr), Hooks: hookRefs, SkipPreflight: skipPreflight, Wording: restoreWording(cfg, &repo),
+				Restore: restore.Options{
+					Name: args[0], Backup: from, Scope: sc, Names: names, NamespaceMapping: nsMap, StorageClassMapping: scMap,
+					ConflictPolicy: policy, Modifiers: rules, DryRun: dryRun, PreserveServiceIPs: keepIPs, PreserveNodePorts: keepPorts,
+					ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism, Volumes: volumes, VolumeTimeout: volumeTimeout,
+				},
+				Progress: func(p usecase.Progress) {
+					switch p.Stage {
+					case usecase.StageConflicts:
+						bar.update("checking conflicts (dry run): %d items  %s", p.Items, p.Resource)
+					case usecase.StageRestore:
+						bar.update("restoring: %d items  %s", p.Items, p.Resource)
+					default:
+						bar.update("%s", p.Stage)
+					}
+				},
 			})
 			bar.done()
+			printChecks(env.Stderr, got.Checks)
 			if err != nil {
 				return err
 			}
+			res := got.Result
 			if ok, err := printStructured(cmd.OutOrStdout(), output, res); ok {
 				return err
 			}
@@ -130,6 +153,7 @@ volumes, hook, modifier and dry-run flags.`,
 	fl.StringVar(&policy, "conflict-policy", restore.ConflictSkip, "for objects that exist: skip, patch (to the backed-up state) or recreate (delete and create)")
 	fl.StringVar(&modifiersFile, "modifiers", "", "resource modifier rules (YAML, Velero's format) applied before objects are created")
 	fl.BoolVar(&dryRun, "dry-run", false, "report per object what would happen (with diffs) and change nothing")
+	fl.BoolVar(&skipPreflight, "skip-preflight", false, "with --storage: restore without the pre-flight checks (storage, recovery point, permissions, conflicts)")
 	fl.BoolVar(&keepIPs, "preserve-service-ips", false, "keep Services' cluster IPs instead of letting the target allocate them")
 	fl.BoolVar(&keepPorts, "preserve-node-ports", false, "keep Services' node ports")
 	fl.StringSliceVar(&order, "resource-order", nil, "restore these resource types first, in this order (default order follows)")
@@ -140,6 +164,39 @@ volumes, hook, modifier and dry-run flags.`,
 	fl.DurationVar(&volumeTimeout, "volume-timeout", 10*time.Minute, "how long to wait for each restored snapshot to be ready and each claim to be bound")
 	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
+}
+
+// checkCLI names the first pre-flight check of a restore from a repository, which says who
+// restores into which cluster (an agent's restore names its own "agent").
+const checkCLI = "cli"
+
+// restoreWording words the pre-flight checks of a restore from a repository.
+func restoreWording(cfg *rest.Config, repo *repoFlags) usecase.Wording {
+	return usecase.Wording{
+		RunnerCheck: checkCLI,
+		Runner: func(kubernetesVersion string) string {
+			return fmt.Sprintf("cairn %s is running on this machine against the cluster at %s (Kubernetes %s)",
+				buildinfo.Get().Version, cfg.Host, kubernetesVersion)
+		},
+		Credential: repo.unlockedWith(),
+		Subject:    "the cluster user",
+		Grant:      "ask the cluster's administrator for it, or restore with --kubeconfig/--context of a user who has it",
+	}
+}
+
+// printChecks prints a restore's pre-flight checks as `cairn job show` prints a vault restore's.
+func printChecks(out io.Writer, checks []usecase.Check) {
+	if len(checks) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "checks:")
+	for _, c := range checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(out, "  %s %-15s %s\n", mark, c.Name, c.Message)
+	}
 }
 
 func printRestore(out io.Writer, res *restore.Result, showDiffs bool) {
@@ -200,7 +257,7 @@ func newRestoreDescribeCommand(env Env) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -227,7 +284,7 @@ func newRestoreListCommand(env Env) *cobra.Command {
 		Short: "List the restores recorded in a repository",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := repo.open(cmd.Context(), false, env.Stderr)
+			r, err := repo.open(cmd.Context())
 			if err != nil {
 				return err
 			}

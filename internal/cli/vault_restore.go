@@ -58,6 +58,7 @@ var repositoryOnlyRestoreFlags = []struct{ name, why string }{
 	{"allow-failed-backup", "the agent's restore does not take it"},
 	{"parallelism", "the agent's restore does not take it"},
 	{"volume-timeout", "the agent's restore does not take it"},
+	{"skip-preflight", "the agent always runs the pre-flight checks"},
 }
 
 // checkRepositoryMode refuses the vault's flags on a restore from a repository.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/humanize"
-	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/usecase"
 )
 
 // volumeFlags configure volume snapshots on backup create.
@@ -31,29 +31,25 @@ func (f *volumeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.policyFile, "volume-policy", "", "YAML rules that skip volumes by storage class, driver, size or claim labels (see docs/design/volumes.md)")
 }
 
-// snapshotter returns nil when snapshots are off.
-func (f *volumeFlags) snapshotter(target *kube.Target) (*snapshot.Snapshotter, error) {
+// volumes checks the flags and reads the volume policy.
+func (f *volumeFlags) volumes() (usecase.Volumes, error) {
+	v := usecase.Volumes{Snapshot: f.enabled, Class: f.class, Timeout: f.timeout}
 	if !f.enabled {
-		return nil, nil
+		return v, nil
 	}
-	var policy *snapshot.Policy
 	if f.policyFile != "" {
 		data, err := os.ReadFile(f.policyFile)
 		if err != nil {
-			return nil, fmt.Errorf("read --volume-policy: %w", err)
+			return v, fmt.Errorf("read --volume-policy: %w", err)
 		}
-		if policy, err = snapshot.ParsePolicy(data); err != nil {
-			return nil, fmt.Errorf("--volume-policy %s: %w", f.policyFile, err)
+		if v.Policy, err = snapshot.ParsePolicy(data); err != nil {
+			return v, fmt.Errorf("--volume-policy %s: %w", f.policyFile, err)
 		}
 	}
 	if f.timeout <= 0 {
-		return nil, fmt.Errorf("--snapshot-timeout %s: use a positive duration like 10m", f.timeout)
+		return v, fmt.Errorf("--snapshot-timeout %s: use a positive duration like 10m", f.timeout)
 	}
-	cfg, err := target.RESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.New(cfg, snapshot.Options{Class: f.class, Policy: policy, Timeout: f.timeout})
+	return v, nil
 }
 
 func printVolumeRecords(out io.Writer, vols []archive.VolumeRecord) {
