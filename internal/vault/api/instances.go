@@ -9,7 +9,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -124,12 +124,13 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Prin
 		t := s.now().Add(time.Duration(d)).UTC().Truncate(time.Second)
 		expires = &t
 	}
-	job, err := queue.Backup(r.Context(), s.st, p.Vault, in, s.now(), queue.BackupTrigger{Trigger: "on-demand", By: p.Name, OnDemand: true, ExpiresAt: expires})
+	nj := jobs.BackupJob(jobsInstance(in), s.now(), jobs.BackupTrigger{Trigger: jobs.TriggerOnDemand, By: p.Name, OnDemand: true, ExpiresAt: expires})
+	job, err := s.jobs.Queue(r.Context(), p.Vault, nj)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
-	return writeJSON(w, http.StatusAccepted, job)
+	return writeJSON(w, http.StatusAccepted, wireJob(job))
 }
 
 // stopInstance stops scheduled backups; with deleteData it queues the deletion of every recovery
@@ -153,7 +154,8 @@ func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p access.P
 		return err
 	}
 	if req.DeleteData {
-		if err := queue.Deletions(r.Context(), s.st, p.Vault, in, "protection stopped with its data deleted by "+p.Name, "user", p.Name); err != nil {
+		reason := "protection stopped with its data deleted by " + p.Name
+		if err := s.jobs.QueueDeletionOfAll(r.Context(), p.Vault, jobsInstance(in), reason, jobs.TriggerUser, p.Name); err != nil {
 			return err
 		}
 	}

@@ -9,16 +9,18 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
-	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
-// Scheduler runs the vault's schedules and retention over a store.
+// Scheduler runs the vault's schedules and retention over a store; the jobs it queues and fails
+// go through the job life cycle.
 type Scheduler struct {
-	st  *store.Store
-	now func() time.Time
-	log *slog.Logger
+	st   *store.Store
+	jobs *jobs.Lifecycle
+	now  func() time.Time
+	log  *slog.Logger
 }
 
 // New returns a scheduler over st; now is its clock.
@@ -26,7 +28,7 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{st: st, now: now, log: log}
+	return &Scheduler{st: st, jobs: jobs.New(st, now), now: now, log: log}
 }
 
 // Run ticks at once (so schedules missed while the vault was down run on start) and then every
@@ -50,9 +52,7 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 // backup and the deletions retention decides.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	now := s.now().UTC()
-	expired, err := s.st.ExpireLeases(ctx, func(instance string, _ int) string {
-		return instance + "-" + now.Format("20060102150405")
-	})
+	expired, err := s.jobs.ExpireLeases(ctx)
 	if err != nil {
 		return err
 	}
@@ -145,19 +145,19 @@ func dueRun(in wire.Instance, pol policy.Policy, now time.Time) (time.Time, bool
 // schedule queues one backup for each due run, except for instances whose backup is still queued
 // or running: that one absorbs the runs that come due meanwhile. Either way the run is recorded.
 func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled) error {
-	busy, err := s.st.OpenJobInstances(ctx, vault, wire.KindBackup)
+	busy, err := s.st.OpenJobInstances(ctx, vault, jobs.KindBackup)
 	if err != nil {
 		return err
 	}
-	runs := make([]store.ScheduledRun, len(due))
+	runs := make([]jobs.Run, len(due))
 	for i, sc := range due {
-		runs[i] = store.ScheduledRun{Instance: sc.in.Name, At: sc.at}
+		runs[i] = jobs.Run{Instance: sc.in.Name, At: sc.at}
 		if !busy[sc.in.Name] {
-			j := queue.BackupJob(sc.in, sc.at, queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"})
+			j := jobs.BackupJob(jobsInstance(sc.in), sc.at, jobs.BackupTrigger{Trigger: jobs.TriggerScheduled, By: "scheduler"})
 			runs[i].Backup = &j
 		}
 	}
-	ids, err := s.st.RecordRuns(ctx, vault, runs)
+	ids, err := s.jobs.RecordRuns(ctx, vault, runs)
 	queued := 0
 	for _, r := range runs {
 		switch {
@@ -191,20 +191,27 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, 
 			points[i].ExpiresAt = *rp.ExpiresAt
 		}
 	}
+	var dels []jobs.Deletion
 	for i, d := range pol.Retention.Evaluate(points, now, loc) {
-		if !d.Delete {
-			if !rps[i].OnDemand && !sameExpiry(rps[i].ExpiresAt, d.ExpiresAt) {
-				if err := s.st.SetRecoveryPointExpiry(ctx, vault, d.ID, d.ExpiresAt); err != nil {
-					return err
-				}
-			}
+		if d.Delete {
+			dels = append(dels, jobs.Deletion{RecoveryPoint: d.ID, Reason: d.Reason})
 			continue
 		}
-		if err := queue.Deletion(ctx, s.st, vault, in, d.ID, d.Reason, "retention", "scheduler"); err != nil {
-			return err
+		if !rps[i].OnDemand && !sameExpiry(rps[i].ExpiresAt, d.ExpiresAt) {
+			if err := s.st.SetRecoveryPointExpiry(ctx, vault, d.ID, d.ExpiresAt); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	if len(dels) == 0 {
+		return nil
+	}
+	return s.jobs.QueueDeletions(ctx, vault, jobsInstance(in), jobs.TriggerRetention, "scheduler", dels...)
+}
+
+// jobsInstance is what the instance's jobs are made from.
+func jobsInstance(in wire.Instance) jobs.Instance {
+	return jobs.Instance{Name: in.Name, Cluster: in.Cluster, Backup: in.Backup, Storage: in.Storage}
 }
 
 // sameExpiry tells whether the recorded expiry (nil: none) is at (zero: none).

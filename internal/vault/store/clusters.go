@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -124,7 +125,7 @@ func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (wire.Clu
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_key = NULL
 			WHERE vault = $4 AND cluster = $5 AND state IN ('queued', 'running')`,
-			wire.JobFailed, "the cluster's trust grant was revoked", now, vault, name)
+			string(jobs.Failed), jobs.RevokedError, now, vault, name)
 		if err != nil {
 			return fmt.Errorf("fail the jobs of cluster %q: %w", name, err)
 		}

@@ -179,9 +179,24 @@ func (s *Store) SetInstanceState(ctx context.Context, vault, name, state string,
 	return s.GetInstance(ctx, vault, name)
 }
 
-// SetLastScheduled records the schedule time of the backup the scheduler last queued.
+// SetLastScheduled records the time scheduling of the instance starts from: its last scheduled
+// run, or when it was created or resumed.
 func (s *Store) SetLastScheduled(ctx context.Context, vault, name string, at time.Time) error {
-	if _, err := s.writes.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`, at.UTC(), vault, name); err != nil {
+	return setLastScheduled(ctx, s.writes, vault, name, at)
+}
+
+// RecordScheduledRun records at as the time of the instance's last scheduled run.
+func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time) error {
+	return setLastScheduled(ctx, t.tx, vault, instance, at)
+}
+
+// execer is what a write needs of a database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func setLastScheduled(ctx context.Context, ex execer, vault, name string, at time.Time) error {
+	if _, err := ex.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`, at.UTC(), vault, name); err != nil {
 		return fmt.Errorf("record schedule of instance %q: %w", name, err)
 	}
 	return nil

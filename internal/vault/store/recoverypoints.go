@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -167,8 +168,27 @@ func scanRecoveryPoint(row scanner) (wire.RecoveryPoint, int64, error) {
 	return rp, seq, nil
 }
 
-// insertRecoveryPoint records the recovery point a backup job made.
-func insertRecoveryPoint(ctx context.Context, tx *sql.Tx, vault string, rp wire.RecoveryPoint) error {
+// RecoveryPointNames names the instance's recovery points that are not deleted, newest first.
+func (s *Store) RecoveryPointNames(ctx context.Context, vault, instance string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM recovery_points WHERE vault = $1 AND instance = $2 AND deleted_at IS NULL
+		ORDER BY seq DESC`, vault, instance)
+	if err != nil {
+		return nil, fmt.Errorf("list recovery points of instance %q: %w", instance, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list recovery points of instance %q: %w", instance, err)
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// InsertRecoveryPoint records the recovery point a backup job made.
+func (t *jobTx) InsertRecoveryPoint(ctx context.Context, vault string, rp jobs.RecoveryPoint) error {
 	namespaces, err := json.Marshal(rp.Namespaces)
 	if err != nil {
 		return fmt.Errorf("encode namespaces: %w", err)
@@ -180,7 +200,7 @@ func insertRecoveryPoint(ctx context.Context, tx *sql.Tx, vault string, rp wire.
 	if rp.ExpiresAt != nil {
 		expires = rp.ExpiresAt.UTC()
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO recovery_points (vault, name, instance, cluster, completed_at, phase, items, raw_bytes,
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO recovery_points (vault, name, instance, cluster, completed_at, phase, items, raw_bytes,
 		stored_bytes, namespaces, volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		vault, rp.Name, rp.Instance, rp.Cluster, rp.Time.UTC(), rp.Phase, rp.Items, rp.RawBytes, rp.StoredBytes, string(namespaces),
@@ -194,9 +214,9 @@ func insertRecoveryPoint(ctx context.Context, tx *sql.Tx, vault string, rp wire.
 	return nil
 }
 
-// markRecoveryPointDeleted records that a retention-delete job removed the recovery point.
-func markRecoveryPointDeleted(ctx context.Context, tx *sql.Tx, vault, name string, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE recovery_points SET deleted_at = $1 WHERE vault = $2 AND name = $3 AND deleted_at IS NULL`,
+// MarkRecoveryPointDeleted records that a retention-delete job removed the recovery point.
+func (t *jobTx) MarkRecoveryPointDeleted(ctx context.Context, vault, name string, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE recovery_points SET deleted_at = $1 WHERE vault = $2 AND name = $3 AND deleted_at IS NULL`,
 		at.UTC(), vault, name); err != nil {
 		return fmt.Errorf("mark recovery point %q deleted: %w", name, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/policy"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/store"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -47,7 +47,7 @@ func BenchmarkPages(b *testing.B) {
 		}
 	}
 	for i := range 5000 {
-		_, err := f.st.CreateJob(ctx, "prod", store.NewJob{Kind: wire.KindRestore, Cluster: fmt.Sprintf("c%02d", i%50), RecoveryPoint: f.point,
+		_, err := f.jobs().Queue(ctx, "prod", jobs.NewJob{Kind: wire.KindRestore, Cluster: fmt.Sprintf("c%02d", i%50), RecoveryPoint: f.point,
 			Trigger: "user", CreatedBy: "bench", Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: fmt.Sprintf("r%d", i), RecoveryPoint: f.point}}})
 		if err != nil {
 			b.Fatal(err)
