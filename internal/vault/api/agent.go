@@ -21,7 +21,7 @@ func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p access
 			return err
 		}
 	}
-	if err := s.st.Heartbeat(r.Context(), p.Vault, p.Name, hb); err != nil {
+	if err := s.st.Heartbeat(r.Context(), p.Vault, p.Name, storeHeartbeat(hb)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
+	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -20,18 +21,22 @@ func (f *fixture) cluster(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	f.secrets = append(f.secrets, token)
-	if err := f.st.Heartbeat(t.Context(), "prod", name, wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4"}); err != nil {
+	if err := f.st.Heartbeat(t.Context(), "prod", name, store.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4"}); err != nil {
 		t.Fatal(err)
 	}
 	return token
 }
 
 // instance creates cluster "c-<name>", policy "p-<name>" and instance name over them.
-func (f *fixture) instance(t *testing.T, name string) wire.Instance {
+func (f *fixture) instance(t *testing.T, name string) store.Instance {
 	t.Helper()
 	f.cluster(t, "c-"+name)
 	f.createPolicy(t, "prod", "p-"+name)
-	in, err := f.st.CreateInstance(t.Context(), "prod", instanceSpec(name))
+	spec, err := storeInstanceSpec(instanceSpec(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := f.st.CreateInstance(t.Context(), "prod", spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,10 +55,13 @@ func instanceSpecJSON(name string) string {
 
 // recoveryPoint runs a backup of a new instance name through queueing, claim and completion and
 // returns its recovery point.
-func (f *fixture) recoveryPoint(t *testing.T, name string) wire.RecoveryPoint {
+func (f *fixture) recoveryPoint(t *testing.T, name string) store.RecoveryPoint {
 	t.Helper()
-	in := f.instance(t, name)
-	job, err := f.srv.jobs.Queue(t.Context(), "prod", jobs.BackupJob(jobsInstance(in), fixedClock(), jobs.BackupTrigger{Trigger: "on-demand", By: "test"}))
+	in, err := jobsInstance(f.instance(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := f.srv.jobs.Queue(t.Context(), "prod", jobs.BackupJob(in, fixedClock(), jobs.BackupTrigger{Trigger: "on-demand", By: "test"}))
 	if err != nil {
 		t.Fatal(err)
 	}

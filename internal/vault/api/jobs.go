@@ -100,7 +100,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p access.Princi
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, logs)
+	return writeJSON(w, http.StatusOK, wireList(logs, wireLogLine))
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p access.Principal) error {

@@ -52,14 +52,18 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 		return err
 	}
 	switch cl.Health {
-	case wire.HealthRevoked:
+	case store.HealthRevoked:
 		return unprocessable("targetCluster", "%q has its trust grant revoked", target)
-	case wire.HealthPending:
+	case store.HealthPending:
 		return unprocessable("targetCluster", "%q has no agent reporting yet (cairn agent install)", target)
-	case wire.HealthUnhealthy:
+	case store.HealthUnhealthy:
 		return unprocessable("targetCluster", "the agent of %q stopped reporting (last heartbeat %s)", target, cl.LastHeartbeat.Format("2006-01-02T15:04:05Z"))
 	}
-	nj, err := jobs.RestoreJob(jobsInstance(in), rp.Name, rp.Cluster, target, req.Options, p.Name)
+	ji, err := jobsInstance(in)
+	if err != nil {
+		return err
+	}
+	nj, err := jobs.RestoreJob(ji, rp.Name, rp.Cluster, target, req.Options, p.Name)
 	if err != nil {
 		return err
 	}

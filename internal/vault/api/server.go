@@ -108,7 +108,7 @@ func (s *Server) audit(r *http.Request, rt route, p access.Principal, status int
 	if p.Vault == "" || (r.Method == http.MethodGet || rt.quiet) && status != http.StatusForbidden {
 		return
 	}
-	entry := wire.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern, Object: r.URL.Path, Status: status}
+	entry := store.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern, Object: r.URL.Path, Status: status}
 	if err := s.st.AppendAudit(context.WithoutCancel(r.Context()), p.Vault, entry); err != nil {
 		s.log.ErrorContext(r.Context(), "audit entry lost", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // Scheduler runs the vault's schedules and retention over a store; the jobs it queues and fails
@@ -77,7 +76,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 // read once (and only when a run is due), and its live recovery points in one pass, one
 // instance at a time (EachInstanceRecoveryPoints).
 func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) error {
-	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: wire.InstanceProtected})
+	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: store.InstanceProtected})
 	if err != nil {
 		return err
 	}
@@ -108,7 +107,7 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 		}
 	}
 	zones := map[string]*time.Location{}
-	err = s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []wire.RecoveryPoint) error {
+	err = s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []store.RecoveryPoint) error {
 		sc, ok := protected[instance]
 		if !ok {
 			return nil // stopped: retention is paused
@@ -123,14 +122,14 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 
 // scheduled is a protected instance with its policy and, when a run is due, that run's time.
 type scheduled struct {
-	in  wire.Instance
+	in  store.Instance
 	pol policy.Policy
 	at  time.Time
 }
 
 // dueRun returns the newest run of the policy due since the instance's last scheduled one (or
 // its creation), if any: runs missed while the vault was down collapse into that one.
-func dueRun(in wire.Instance, pol policy.Policy, now time.Time) (time.Time, bool, error) {
+func dueRun(in store.Instance, pol policy.Policy, now time.Time) (time.Time, bool, error) {
 	from := in.CreatedAt
 	if in.LastScheduled != nil {
 		from = *in.LastScheduled
@@ -149,13 +148,20 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 	if err != nil {
 		return err
 	}
-	runs := make([]jobs.Run, len(due))
-	for i, sc := range due {
-		runs[i] = jobs.Run{Instance: sc.in.Name, At: sc.at}
+	runs := make([]jobs.Run, 0, len(due))
+	var errs []error
+	for _, sc := range due {
+		run := jobs.Run{Instance: sc.in.Name, At: sc.at}
 		if !busy[sc.in.Name] {
-			j := jobs.BackupJob(jobsInstance(sc.in), sc.at, jobs.BackupTrigger{Trigger: jobs.TriggerScheduled, By: "scheduler"})
-			runs[i].Backup = &j
+			in, err := jobsInstance(sc.in)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			j := jobs.BackupJob(in, sc.at, jobs.BackupTrigger{Trigger: jobs.TriggerScheduled, By: "scheduler"})
+			run.Backup = &j
 		}
+		runs = append(runs, run)
 	}
 	ids, err := s.jobs.RecordRuns(ctx, vault, runs)
 	queued := 0
@@ -168,13 +174,13 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 			queued++
 		}
 	}
-	return err
+	return errors.Join(append(errs, err)...)
 }
 
 // retain evaluates the instance's live recovery points (newest first) and queues a deletion for
 // each one due. It records an expiry only where it changed. zones caches the policies' time
 // zones for the tick.
-func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, pol policy.Policy, rps []wire.RecoveryPoint,
+func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance, pol policy.Policy, rps []store.RecoveryPoint,
 	now time.Time, zones map[string]*time.Location) error {
 	loc := zones[pol.Schedule.TimeZone]
 	if loc == nil {
@@ -206,12 +212,16 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, 
 	if len(dels) == 0 {
 		return nil
 	}
-	return s.jobs.QueueDeletions(ctx, vault, jobsInstance(in), jobs.TriggerRetention, "scheduler", dels...)
+	ji, err := jobsInstance(in)
+	if err != nil {
+		return err
+	}
+	return s.jobs.QueueDeletions(ctx, vault, ji, jobs.TriggerRetention, "scheduler", dels...)
 }
 
 // jobsInstance is what the instance's jobs are made from.
-func jobsInstance(in wire.Instance) jobs.Instance {
-	return jobs.Instance{Name: in.Name, Cluster: in.Cluster, Backup: in.Backup, Storage: in.Storage}
+func jobsInstance(in store.Instance) (jobs.Instance, error) {
+	return jobs.DecodeInstance(in.Name, in.Cluster, in.Backup, in.Storage)
 }
 
 // sameExpiry tells whether the recorded expiry (nil: none) is at (zero: none).

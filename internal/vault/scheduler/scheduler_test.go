@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -40,8 +41,8 @@ func fixture(t *testing.T) (*store.Store, *clock, *Scheduler) {
 	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
 		t.Fatal(err)
 	}
-	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "four-hourly",
-		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}})
+	in, err := st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "four-hourly",
+		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +50,20 @@ func fixture(t *testing.T) (*store.Store, *clock, *Scheduler) {
 		t.Fatal(err)
 	}
 	return st, clk, New(st, clk.now, nil)
+}
+
+// instanceSpec is the instance as the API stores it.
+func instanceSpec(t *testing.T, spec wire.InstanceSpec) store.InstanceSpec {
+	t.Helper()
+	cfg, err := json.Marshal(spec.Backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storage, err := json.Marshal(spec.Storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage}
 }
 
 // runAgent claims and completes every queued job like a healthy agent: backups succeed with a
@@ -79,9 +94,9 @@ func runAgent(t *testing.T, st *store.Store, clk *clock) (backups, deletions []s
 }
 
 // decoded is a list of jobs with their specs and results read.
-func decoded(t *testing.T, list wire.List[jobs.Record]) wire.List[jobs.Job] {
+func decoded(t *testing.T, list store.List[jobs.Record]) store.List[jobs.Job] {
 	t.Helper()
-	out := wire.List[jobs.Job]{Next: list.Next}
+	out := store.List[jobs.Job]{Next: list.Next}
 	for _, r := range list.Items {
 		j, err := r.Decode()
 		if err != nil {
@@ -243,8 +258,8 @@ func TestRetentionOverAYearAndAHalf(t *testing.T) {
 	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "nightly",
-		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}}); err != nil {
+	if _, err := st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "nightly",
+		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}})); err != nil {
 		t.Fatal(err)
 	}
 	s := New(st, clk.now, nil)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 const jobColumns = `id, kind, instance, cluster, recovery_point, state, trigger_kind, created_by, attempt, created_at, started_at,
@@ -59,8 +58,8 @@ func (s *Store) JobCounts(ctx context.Context, vault string, since time.Time) (m
 }
 
 // ListJobs returns jobs, newest first.
-func (s *Store) ListJobs(ctx context.Context, vault string, f JobFilter, page Page) (wire.List[jobs.Record], error) {
-	out := wire.List[jobs.Record]{Items: []jobs.Record{}}
+func (s *Store) ListJobs(ctx context.Context, vault string, f JobFilter, page Page) (List[jobs.Record], error) {
+	out := List[jobs.Record]{Items: []jobs.Record{}}
 	limit, before, err := page.bounds()
 	if err != nil {
 		return out, err
@@ -125,9 +124,17 @@ func utcPtr(t sql.NullTime) *time.Time {
 	return &u
 }
 
+// LogLine is one line of a job's log.
+type LogLine struct {
+	Seq     int64 // from 1, in the order the lines were added
+	Time    time.Time
+	Level   string
+	Message string
+}
+
 // JobLogs returns up to limit log lines of a job after seq.
-func (s *Store) JobLogs(ctx context.Context, vault string, id, after int64, limit int) (wire.List[wire.LogLine], error) {
-	out := wire.List[wire.LogLine]{Items: []wire.LogLine{}}
+func (s *Store) JobLogs(ctx context.Context, vault string, id, after int64, limit int) (List[LogLine], error) {
+	out := List[LogLine]{Items: []LogLine{}}
 	if _, err := s.GetJob(ctx, vault, id); err != nil {
 		return out, err
 	}
@@ -140,7 +147,7 @@ func (s *Store) JobLogs(ctx context.Context, vault string, id, after int64, limi
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var l wire.LogLine
+		var l LogLine
 		if err := rows.Scan(&l.Seq, &l.Time, &l.Level, &l.Message); err != nil {
 			return out, err
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -31,7 +32,7 @@ func lifecycle(st *Store) *jobs.Lifecycle {
 }
 
 // protect registers cluster, creates policy p-<name> and instance name.
-func protect(t *testing.T, st *Store, cluster, name string) wire.Instance {
+func protect(t *testing.T, st *Store, cluster, name string) Instance {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := st.GetCluster(ctx, "prod", cluster); errors.Is(err, ErrNotFound) {
@@ -42,18 +43,37 @@ func protect(t *testing.T, st *Store, cluster, name string) wire.Instance {
 	if err := st.CreatePolicy(ctx, "prod", daily("p-"+name)); err != nil {
 		t.Fatal(err)
 	}
-	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: name, Cluster: cluster, Policy: "p-" + name,
-		Storage: wire.StorageLocation{URL: "file:///b/" + name, PassphraseSecret: "pass"}})
+	in, err := st.CreateInstance(ctx, "prod", InstanceSpec{Name: name, Cluster: cluster, Policy: "p-" + name,
+		Backup: mustJSON(t, wire.BackupConfig{}), Storage: mustJSON(t, wire.StorageLocation{URL: "file:///b/" + name, PassphraseSecret: "pass"})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return in
 }
 
-func backupJob(t *testing.T, st *Store, in wire.Instance, rp string) jobs.Job {
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// storage is the instance's storage location.
+func storage(t *testing.T, in Instance) wire.StorageLocation {
+	t.Helper()
+	ji, err := jobs.DecodeInstance(in.Name, in.Cluster, in.Backup, in.Storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ji.Storage
+}
+
+func backupJob(t *testing.T, st *Store, in Instance, rp string) jobs.Job {
 	t.Helper()
 	j, err := lifecycle(st).Queue(t.Context(), "prod", jobs.NewJob{Kind: jobs.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp,
-		Trigger: "scheduled", CreatedBy: "scheduler", Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: in.Storage}}})
+		Trigger: "scheduled", CreatedBy: "scheduler", Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +103,7 @@ func TestClusterTrustGrant(t *testing.T) {
 			t.Fatalf("lookup: %+v %v", p, err)
 		}
 		clk := withClock(st)
-		if err := st.Heartbeat(ctx, "prod", "east", wire.Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4"}); err != nil {
+		if err := st.Heartbeat(ctx, "prod", "east", Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4"}); err != nil {
 			t.Fatal(err)
 		}
 		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != wire.HealthHealthy || c.KubernetesVersion != "v1.35.4" {
@@ -327,7 +347,7 @@ func TestPaging(t *testing.T) {
 		if _, err := st.ListJobs(ctx, "prod", JobFilter{}, Page{Cursor: "zzz"}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("bad cursor: %v", err)
 		}
-		if err := st.AppendAudit(ctx, "prod", wire.AuditEntry{Principal: "alice", Role: access.RoleContributor, Operation: "POST /api/v1/instances", Object: "/api/v1/instances", Status: 201}); err != nil {
+		if err := st.AppendAudit(ctx, "prod", AuditEntry{Principal: "alice", Role: access.RoleContributor, Operation: "POST /api/v1/instances", Object: "/api/v1/instances", Status: 201}); err != nil {
 			t.Fatal(err)
 		}
 		audit, err := st.ListAudit(ctx, "prod", Page{})
@@ -343,10 +363,10 @@ func TestRecordRunsNamesUniquelyAcrossTransactions(t *testing.T) {
 		newVault(t, st)
 		shop, web := protect(t, st, "east", "shop"), protect(t, st, "east", "web")
 		at := fixedClock().Add(time.Hour)
-		job := func(in wire.Instance) *jobs.NewJob {
+		job := func(in Instance) *jobs.NewJob {
 			rp := in.Name + "-20261125090000"
 			return &jobs.NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp, Trigger: "scheduled",
-				Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: in.Storage}}}
+				Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}}
 		}
 		// More runs than one transaction takes; the same instance's name is taken again and again.
 		runs := []jobs.Run{{Instance: web.Name, At: at}} // web is busy: recorded, nothing queued

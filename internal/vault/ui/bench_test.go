@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
+	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -35,12 +36,12 @@ func BenchmarkPages(b *testing.B) {
 		for n := range 100 {
 			ns = append(ns, fmt.Sprintf("team-%03d", n))
 		}
-		if err := f.st.Heartbeat(ctx, "prod", cluster, wire.Heartbeat{AgentVersion: "bench", KubernetesVersion: "v1.35.4", Namespaces: ns}); err != nil {
+		if err := f.st.Heartbeat(ctx, "prod", cluster, store.Heartbeat{AgentVersion: "bench", KubernetesVersion: "v1.35.4", Namespaces: ns}); err != nil {
 			b.Fatal(err)
 		}
 		for i := range 100 {
-			_, err := f.st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: fmt.Sprintf("%s-team-%03d", cluster, i), Cluster: cluster, Policy: fmt.Sprintf("p%03d", i),
-				Backup: wire.BackupConfig{IncludeNamespaces: []string{fmt.Sprintf("team-%03d", i)}}, Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}})
+			_, err := f.st.CreateInstance(ctx, "prod", instanceSpec(b, wire.InstanceSpec{Name: fmt.Sprintf("%s-team-%03d", cluster, i), Cluster: cluster, Policy: fmt.Sprintf("p%03d", i),
+				Backup: wire.BackupConfig{IncludeNamespaces: []string{fmt.Sprintf("team-%03d", i)}}, Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}}))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -54,13 +55,13 @@ func newFixture(t testing.TB) *fixture {
 	}
 	_, _, err = st.RegisterCluster(ctx, "prod", "east")
 	must(t, err)
-	must(t, st.Heartbeat(ctx, "prod", "east", wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4",
+	must(t, st.Heartbeat(ctx, "prod", "east", store.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4",
 		Namespaces: []string{"kube-system", "payments", "shop"}}))
 	must(t, st.CreatePolicy(ctx, "prod", policy.Policy{Name: "hourly", Schedule: policy.Schedule{EveryHours: 1},
 		Retention: policy.Retention{Default: policy.Duration(7 * 24 * time.Hour)}}))
 	in := jobs.Instance{Name: "shop", Cluster: "east", Backup: wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
 		Storage: wire.StorageLocation{URL: "file:///backups/shop", PassphraseSecret: "repo-passphrase"}}
-	_, err = st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: "hourly", Backup: in.Backup, Storage: in.Storage})
+	_, err = st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: "hourly", Backup: in.Backup, Storage: in.Storage}))
 	must(t, err)
 
 	good := f.runJob(t, jobs.BackupJob(in, now.Add(-3*time.Hour), jobs.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
@@ -88,6 +89,16 @@ func newFixture(t testing.TB) *fixture {
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// instanceSpec is the instance as the API stores it.
+func instanceSpec(t testing.TB, spec wire.InstanceSpec) store.InstanceSpec {
+	t.Helper()
+	cfg, err := json.Marshal(spec.Backup)
+	must(t, err)
+	storage, err := json.Marshal(spec.Storage)
+	must(t, err)
+	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage}
 }
 
 // jobs is the job life cycle over the fixture's store.
