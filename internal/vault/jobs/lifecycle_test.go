@@ -111,9 +111,6 @@ func TestMoves(t *testing.T) {
 				t.Errorf("CanMove(%s, %s) = %v", from, to, got)
 			}
 		}
-		if final := from != jobs.Queued && from != jobs.Running; from.Final() != final {
-			t.Errorf("%s.Final() = %v", from, from.Final())
-		}
 	}
 }
 
@@ -202,7 +199,8 @@ func TestLeaseKeysSerialiseAnInstancesRepository(t *testing.T) {
 	f := newFixture()
 	point := f.madePoint(t, shop)
 	backup := f.backup(t, shop, t0.Add(time.Hour))
-	if err := f.QueueDeletions(t.Context(), "prod", shop, jobs.TriggerRetention, "scheduler", jobs.Deletion{RecoveryPoint: point, Reason: "expired"}); err != nil {
+	expired := jobs.Deletion{RecoveryPoint: point, Reason: "expired"}
+	if err := f.QueueDeletions(t.Context(), "prod", shop, jobs.TriggerRetention, "scheduler", expired); err != nil {
 		t.Fatal(err)
 	}
 	restore := f.queue(t, jobs.NewJob{Kind: jobs.KindRestore, Instance: "shop", Cluster: "east", RecoveryPoint: point,
@@ -549,7 +547,10 @@ func TestDeletions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// points[0] is deleted and points[1]'s deletion is queued already: only points[2] is added.
-	for _, want := range []wire.DeleteJob{{RecoveryPoint: points[1], Storage: shop.Storage}, {RecoveryPoint: points[2], Storage: shop.Storage, Reason: "stopped by bob"}} {
+	for _, want := range []wire.DeleteJob{
+		{RecoveryPoint: points[1], Storage: shop.Storage},
+		{RecoveryPoint: points[2], Storage: shop.Storage, Reason: "stopped by bob"},
+	} {
 		got := f.claim(t, del.ID+map[string]int64{points[1]: 1, points[2]: 2}[want.RecoveryPoint])
 		if *got.Spec.Delete != want {
 			t.Errorf("deletion %+v, want %+v", got.Spec.Delete, want)

@@ -78,7 +78,8 @@ func (s *memStore) GetJob(ctx context.Context, vault string, id int64) (jobs.Rec
 
 func (s *memStore) HasOpenJob(_ context.Context, vault, instance string, kind jobs.Kind, rp string) (bool, error) {
 	for _, j := range s.read().jobs {
-		if j.vault == vault && j.Instance == instance && j.Kind == kind && (rp == "" || j.RecoveryPoint == rp) && !j.State.Final() {
+		if j.vault == vault && j.Instance == instance && j.Kind == kind && (rp == "" || j.RecoveryPoint == rp) &&
+			(j.State == jobs.Queued || j.State == jobs.Running) {
 			return true, nil
 		}
 	}

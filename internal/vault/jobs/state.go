@@ -4,8 +4,8 @@ package jobs
 type State string
 
 // Job states. A job is queued, then running once an agent claims it, then ends in one of the four
-// final states. A running job a user cancels stays running, with its cancel requested, until its
-// agent stops and reports it cancelled.
+// final states, which no move leads out of. A running job a user cancels stays running, with its
+// cancel requested, until its agent stops and reports it cancelled.
 const (
 	Queued          State = "queued"
 	Running         State = "running"
@@ -33,9 +33,6 @@ func CanMove(from, to State) bool {
 	}
 	return false
 }
-
-// Final tells whether a job in state s has ended: no move leads out of it.
-func (s State) Final() bool { return len(moves[s]) == 0 }
 
 // Kind is what a job does.
 type Kind string

@@ -9,7 +9,7 @@ import (
 // Store is what the life cycle needs of the vault's database. It holds what the life cycle
 // decides: each change of a job applies only while the job is still as the life cycle found it
 // (compare and set), so an agent, the scheduler and a user, or two vault processes, never move one
-// job twice. Every method but ExpiredLeases is scoped to one vault.
+// job twice. A method given a vault sees only that vault's objects.
 type Store interface {
 	// GetJob reads a job; ErrNotFound when the vault has none of that ID.
 	GetJob(ctx context.Context, vault string, id int64) (Record, error)

@@ -135,7 +135,7 @@ func (s *Store) scanCluster(row scanner) (Cluster, error) {
 }
 
 // RevokeCluster cuts the cluster's agent off: its token stops working and its queued and running
-// jobs fail.
+// jobs fail with jobs.RevokedError (a move the job life cycle allows from both states).
 func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (Cluster, error) {
 	now := s.now().UTC()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
