@@ -28,7 +28,7 @@
 //     must queue one backup per instance. Lag is the creation time of the last job queued minus
 //     the hour;
 //   - steady tick: the next Tick, which must queue nothing: the cost the vault pays every 15 s;
-//   - drain: one agent per cluster, all at once, claims (ClaimJob) and completes (CompleteJob,
+//   - drain: one agent per cluster, all at once, claims (jobs.Claim) and completes (jobs.Complete,
 //     with a recovery point) its cluster's jobs until none is left;
 //   - API: the handler of internal/vault/api on a loopback listener, a reader token, -vault.clients
 //     concurrent clients, -vault.requests requests of each shape: GET /api/v1/jobs and GET

@@ -27,6 +27,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -220,6 +221,7 @@ func lastJobID(ctx context.Context, st *store.Store) (int64, error) {
 // other and completes each with a recovery point, until a claim finds none. It returns the
 // latency of every claim.
 func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) ([]time.Duration, error) {
+	lc := jobs.New(st, clk.now)
 	lat := make([][]time.Duration, len(clusters))
 	errs := make([]error, len(clusters))
 	var wg sync.WaitGroup
@@ -227,7 +229,7 @@ func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) 
 		wg.Go(func() {
 			for {
 				began := time.Now()
-				j, ok, err := st.ClaimJob(ctx, vaultName, cluster, time.Minute)
+				j, ok, err := lc.Claim(ctx, vaultName, cluster, time.Minute)
 				lat[a] = append(lat[a], time.Since(began))
 				if err != nil || !ok {
 					errs[a] = err
@@ -237,7 +239,7 @@ func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) 
 					Namespaces: j.Spec.Backup.Config.IncludeNamespaces, Volumes: 2, SnapshotBytes: 256 << 20, Time: clk.now()}
 				c := wire.Completion{State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: rp},
 					Logs: []wire.LogLine{{Level: "info", Message: "backup completed"}}}
-				if err := st.CompleteJob(ctx, vaultName, cluster, j.ID, c); err != nil {
+				if err := lc.Complete(ctx, vaultName, cluster, j.ID, c); err != nil {
 					errs[a] = err
 					return
 				}

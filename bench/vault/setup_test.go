@@ -55,7 +55,7 @@ func (c *clock) now() time.Time {
 type fixture struct {
 	clusters  []string
 	policies  []policy.Policy
-	instances []wire.Instance
+	instances []wire.InstanceSpec
 }
 
 // retentions are the policies' retention variants, with the time zone of their schedule: all
@@ -126,18 +126,16 @@ func setup(ctx context.Context, st *store.Store, instances, clusters int) (*fixt
 			Backup:  wire.BackupConfig{IncludeNamespaces: []string{app}, SnapshotVolumes: true},
 			Storage: wire.StorageLocation{URL: "s3://bench-backups/" + f.clusters[c] + "/" + app, PassphraseSecret: "bench-passphrase"}}
 	}
-	f.instances = make([]wire.Instance, instances)
+	f.instances = specs
 	errs := make(chan error, 4)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := w; i < len(specs); i += 4 {
-				in, err := st.CreateInstance(ctx, vaultName, specs[i])
-				if err != nil {
+				if err := createInstance(ctx, st, specs[i]); err != nil {
 					errs <- fmt.Errorf("create instance %s: %w", specs[i].Name, err)
 					return
 				}
-				f.instances[i] = in
 			}
 		})
 	}
@@ -147,6 +145,21 @@ func setup(ctx context.Context, st *store.Store, instances, clusters int) (*fixt
 		return nil, err
 	}
 	return f, nil
+}
+
+// createInstance stores the instance as the API does.
+func createInstance(ctx context.Context, st *store.Store, spec wire.InstanceSpec) error {
+	cfg, err := json.Marshal(spec.Backup)
+	if err != nil {
+		return err
+	}
+	storage, err := json.Marshal(spec.Storage)
+	if err != nil {
+		return err
+	}
+	_, err = st.CreateInstance(ctx, vaultName, store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy,
+		Backup: cfg, Storage: storage})
+	return err
 }
 
 // historyBatch is how many rows one INSERT carries: SQLite looks its $N parameters up in a list,

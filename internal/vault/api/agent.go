@@ -21,7 +21,7 @@ func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p access
 			return err
 		}
 	}
-	if err := s.st.Heartbeat(r.Context(), p.Vault, p.Name, hb); err != nil {
+	if err := s.st.Heartbeat(r.Context(), p.Vault, p.Name, storeHeartbeat(hb)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -40,16 +40,16 @@ func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p access.Pri
 	tick := time.NewTicker(claimPoll)
 	defer tick.Stop()
 	for {
-		job, ok, err := s.st.ClaimJob(ctx, p.Vault, p.Name, s.cfg.Lease)
+		job, ok, err := s.jobs.Claim(ctx, p.Vault, p.Name, s.cfg.Lease)
 		if err != nil {
 			return err
 		}
 		if ok {
 			s.log.InfoContext(ctx, "job claimed", "vault", p.Vault, "cluster", p.Name, "job", job.ID, "kind", job.Kind, "instance", job.Instance)
-			if err := s.st.AppendJobLog(ctx, job.ID, "info", "claimed by the agent of cluster "+p.Name); err != nil {
+			if err := s.jobs.Log(ctx, job.ID, "info", "claimed by the agent of cluster "+p.Name); err != nil {
 				return err
 			}
-			return writeJSON(w, http.StatusOK, job)
+			return writeJSON(w, http.StatusOK, wireJob(job))
 		}
 		select {
 		case <-ctx.Done():
@@ -71,7 +71,7 @@ func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p access.
 	if err := decodeJSON(r, &rep); err != nil {
 		return err
 	}
-	cancel, err := s.st.ReportProgress(r.Context(), p.Vault, p.Name, id, rep, s.cfg.Lease)
+	cancel, err := s.jobs.ReportProgress(r.Context(), p.Vault, p.Name, id, rep, s.cfg.Lease)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (s *Server) agentComplete(w http.ResponseWriter, r *http.Request, p access.
 	if err := decodeJSON(r, &c); err != nil {
 		return err
 	}
-	if err := s.st.CompleteJob(r.Context(), p.Vault, p.Name, id, c); err != nil {
+	if err := s.jobs.Complete(r.Context(), p.Vault, p.Name, id, c); err != nil {
 		return err
 	}
 	s.log.InfoContext(r.Context(), "job completed", "vault", p.Vault, "cluster", p.Name, "job", id, "state", c.State)

@@ -129,7 +129,7 @@ func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 		!strings.HasPrefix(job.Spec.Backup.RecoveryPoint, "shop-2026") {
 		t.Fatalf("backup job %+v", job.Spec.Backup)
 	}
-	if err := f.st.CompleteJob(t.Context(), "prod", "c-shop", job.ID, wire.Completion{State: wire.JobSucceeded,
+	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", job.ID, wire.Completion{State: wire.JobSucceeded,
 		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, StoredBytes: 2 << 30, SnapshotBytes: 10 << 30,
 			Namespaces: []string{"shop", "db"}, Time: fixedClock()}}}); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 	if rec = f.do(t, "DELETE", "/api/v1/instances/shop", contributor, ""); rec.Code != http.StatusConflict {
 		t.Fatalf("delete with a deletion running: %d %s", rec.Code, rec.Body)
 	}
-	if err := f.st.CompleteJob(t.Context(), "prod", "c-shop", del.ID, wire.Completion{State: wire.JobSucceeded}); err != nil {
+	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", del.ID, wire.Completion{State: wire.JobSucceeded}); err != nil {
 		t.Fatal(err)
 	}
 	if rec = f.do(t, "DELETE", "/api/v1/instances/shop", contributor, ""); rec.Code != http.StatusNoContent {

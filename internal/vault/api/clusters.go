@@ -14,7 +14,7 @@ func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p access.P
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wire.List[wire.Cluster]{Items: items})
+	return writeJSON(w, http.StatusOK, wire.List[wire.Cluster]{Items: wireAll(items, wireCluster)})
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -22,7 +22,7 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p access.Pri
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, wireCluster(c))
 }
 
 // registerCluster grants a cluster: the answer carries the agent token, shown this once, and the
@@ -47,7 +47,7 @@ func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p acces
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/clusters/"+url.PathEscape(c.Name))
-	return writeJSON(w, http.StatusCreated, wire.TrustGrant{Cluster: c, AgentToken: token, Manifest: manifest})
+	return writeJSON(w, http.StatusCreated, wire.TrustGrant{Cluster: wireCluster(c), AgentToken: token, Manifest: manifest})
 }
 
 func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -55,5 +55,5 @@ func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, wireCluster(c))
 }

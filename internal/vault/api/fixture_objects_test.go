@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/cairnbackup/cairn/internal/archive"
-	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -21,18 +21,22 @@ func (f *fixture) cluster(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	f.secrets = append(f.secrets, token)
-	if err := f.st.Heartbeat(t.Context(), "prod", name, wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4"}); err != nil {
+	if err := f.st.Heartbeat(t.Context(), "prod", name, store.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4"}); err != nil {
 		t.Fatal(err)
 	}
 	return token
 }
 
 // instance creates cluster "c-<name>", policy "p-<name>" and instance name over them.
-func (f *fixture) instance(t *testing.T, name string) wire.Instance {
+func (f *fixture) instance(t *testing.T, name string) store.Instance {
 	t.Helper()
 	f.cluster(t, "c-"+name)
 	f.createPolicy(t, "prod", "p-"+name)
-	in, err := f.st.CreateInstance(t.Context(), "prod", instanceSpec(name))
+	spec, err := storeInstanceSpec(instanceSpec(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := f.st.CreateInstance(t.Context(), "prod", spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +53,20 @@ func instanceSpecJSON(name string) string {
 	return mustJSON(instanceSpec(name))
 }
 
-// recoveryPoint runs a backup of a new instance name through queue, claim and completion and
+// recoveryPoint runs a backup of a new instance name through queueing, claim and completion and
 // returns its recovery point.
-func (f *fixture) recoveryPoint(t *testing.T, name string) wire.RecoveryPoint {
+func (f *fixture) recoveryPoint(t *testing.T, name string) store.RecoveryPoint {
 	t.Helper()
-	in := f.instance(t, name)
-	job, err := queue.Backup(t.Context(), f.st, "prod", in, fixedClock(), queue.BackupTrigger{Trigger: "on-demand", By: "test"})
+	in, err := jobsInstance(f.instance(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := f.srv.jobs.Queue(t.Context(), "prod", jobs.BackupJob(in, fixedClock(), jobs.BackupTrigger{Trigger: "on-demand", By: "test"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.claim(t, in.Cluster, job.ID)
-	err = f.st.CompleteJob(t.Context(), "prod", in.Cluster, job.ID, wire.Completion{State: wire.JobSucceeded,
+	err = f.srv.jobs.Complete(t.Context(), "prod", in.Cluster, job.ID, wire.Completion{State: wire.JobSucceeded,
 		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12, StoredBytes: 3 << 20,
 			SnapshotBytes: 1 << 30, Namespaces: []string{"shop"}, Volumes: 1, Time: fixedClock()}}})
 	if err != nil {
@@ -72,10 +79,10 @@ func (f *fixture) recoveryPoint(t *testing.T, name string) wire.RecoveryPoint {
 	return rp
 }
 
-// claim claims the cluster's next job through the store and checks it is want.
-func (f *fixture) claim(t *testing.T, cluster string, want int64) wire.Job {
+// claim claims the cluster's next job through the job life cycle and checks it is want.
+func (f *fixture) claim(t *testing.T, cluster string, want int64) jobs.Job {
 	t.Helper()
-	job, ok, err := f.st.ClaimJob(t.Context(), "prod", cluster, testLease)
+	job, ok, err := f.srv.jobs.Claim(t.Context(), "prod", cluster, testLease)
 	if err != nil || !ok || job.ID != want {
 		t.Fatalf("claim on %s: job %d, ok %v, %v; want job %d", cluster, job.ID, ok, err, want)
 	}
@@ -83,9 +90,9 @@ func (f *fixture) claim(t *testing.T, cluster string, want int64) wire.Job {
 }
 
 // agentJob queues a verify job for the fixture's agent cluster.
-func (f *fixture) agentJob(t *testing.T) wire.Job {
+func (f *fixture) agentJob(t *testing.T) jobs.Job {
 	t.Helper()
-	job, err := f.st.CreateJob(t.Context(), "prod", store.NewJob{Kind: wire.KindVerify, Cluster: agentCluster, Trigger: "user", CreatedBy: "test",
+	job, err := f.srv.jobs.Queue(t.Context(), "prod", jobs.NewJob{Kind: wire.KindVerify, Cluster: agentCluster, Trigger: "user", CreatedBy: "test",
 		Spec: wire.JobSpec{Verify: &wire.VerifyJob{RecoveryPoint: "x"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -94,19 +101,19 @@ func (f *fixture) agentJob(t *testing.T) wire.Job {
 }
 
 // runningAgentJob queues a job on the agent cluster and claims the oldest queued one there.
-func (f *fixture) runningAgentJob(t *testing.T) wire.Job {
+func (f *fixture) runningAgentJob(t *testing.T) jobs.Job {
 	t.Helper()
 	f.agentJob(t)
-	job, ok, err := f.st.ClaimJob(t.Context(), "prod", agentCluster, testLease)
+	job, ok, err := f.srv.jobs.Claim(t.Context(), "prod", agentCluster, testLease)
 	if err != nil || !ok {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
 	return job
 }
 
-func (f *fixture) job(t *testing.T, id int64) wire.Job {
+func (f *fixture) job(t *testing.T, id int64) jobs.Job {
 	t.Helper()
-	j, err := f.st.GetJob(t.Context(), "prod", id)
+	j, err := f.srv.jobs.Get(t.Context(), "prod", id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -25,8 +25,12 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	s.fillNextBackups(r.Context(), p.Vault, list.Items)
-	return writeJSON(w, http.StatusOK, list)
+	out, err := wireInstances(list)
+	if err != nil {
+		return err
+	}
+	s.fillNextBackups(r.Context(), p.Vault, out.Items)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -34,8 +38,17 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p access.Pr
 	if err != nil {
 		return err
 	}
-	s.fillNextBackup(r.Context(), p.Vault, &in)
-	return writeJSON(w, http.StatusOK, in)
+	return s.writeInstance(r.Context(), w, http.StatusOK, p.Vault, in)
+}
+
+// writeInstance answers with the instance and when its policy next backs it up.
+func (s *Server) writeInstance(ctx context.Context, w http.ResponseWriter, status int, vault string, in store.Instance) error {
+	out, err := wireInstance(in)
+	if err != nil {
+		return err
+	}
+	s.fillNextBackup(ctx, vault, &out)
+	return writeJSON(w, status, out)
 }
 
 // fillNextBackups sets when each protected instance's policy next backs it up, reading each policy
@@ -83,7 +96,11 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access
 	if err := validateInstanceSpec(spec); err != nil {
 		return err
 	}
-	in, err := s.st.CreateInstance(r.Context(), p.Vault, spec)
+	row, err := storeInstanceSpec(spec)
+	if err != nil {
+		return err
+	}
+	in, err := s.st.CreateInstance(r.Context(), p.Vault, row)
 	if err != nil {
 		return err
 	}
@@ -94,9 +111,8 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access
 	if in, err = s.st.GetInstance(r.Context(), p.Vault, in.Name); err != nil {
 		return err
 	}
-	s.fillNextBackup(r.Context(), p.Vault, &in)
 	w.Header().Set("Location", "/api/v1/instances/"+url.PathEscape(in.Name))
-	return writeJSON(w, http.StatusCreated, in)
+	return s.writeInstance(r.Context(), w, http.StatusCreated, p.Vault, in)
 }
 
 // backupNow queues an on-demand backup with its own retention.
@@ -111,7 +127,7 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	if in.State != wire.InstanceProtected {
+	if in.State != store.InstanceProtected {
 		return &apiError{status: http.StatusConflict, code: "conflict",
 			message: fmt.Sprintf("instance %q is %s: resume it first (cairn instance resume)", in.Name, in.State)}
 	}
@@ -124,12 +140,17 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Prin
 		t := s.now().Add(time.Duration(d)).UTC().Truncate(time.Second)
 		expires = &t
 	}
-	job, err := queue.Backup(r.Context(), s.st, p.Vault, in, s.now(), queue.BackupTrigger{Trigger: "on-demand", By: p.Name, OnDemand: true, ExpiresAt: expires})
+	ji, err := jobsInstance(in)
+	if err != nil {
+		return err
+	}
+	nj := jobs.BackupJob(ji, s.now(), jobs.BackupTrigger{Trigger: jobs.TriggerOnDemand, By: p.Name, OnDemand: true, ExpiresAt: expires})
+	job, err := s.jobs.Queue(r.Context(), p.Vault, nj)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
-	return writeJSON(w, http.StatusAccepted, job)
+	return writeJSON(w, http.StatusAccepted, wireJob(job))
 }
 
 // stopInstance stops scheduled backups; with deleteData it queues the deletion of every recovery
@@ -152,12 +173,21 @@ func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p access.P
 	if err != nil {
 		return err
 	}
+	out, err := wireInstance(in)
+	if err != nil {
+		return err
+	}
 	if req.DeleteData {
-		if err := queue.Deletions(r.Context(), s.st, p.Vault, in, "protection stopped with its data deleted by "+p.Name, "user", p.Name); err != nil {
+		ji, err := jobsInstance(in)
+		if err != nil {
+			return err
+		}
+		reason := "protection stopped with its data deleted by " + p.Name
+		if err := s.jobs.QueueDeletionOfAll(r.Context(), p.Vault, ji, reason, jobs.TriggerUser, p.Name); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, in)
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -173,8 +203,7 @@ func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, p access
 	if in, err = s.st.GetInstance(r.Context(), p.Vault, name); err != nil {
 		return err
 	}
-	s.fillNextBackup(r.Context(), p.Vault, &in)
-	return writeJSON(w, http.StatusOK, in)
+	return s.writeInstance(r.Context(), w, http.StatusOK, p.Vault, in)
 }
 
 func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {

@@ -33,7 +33,11 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p access.Princ
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, list)
+	out, err := wireJobs(list)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // jobCounts counts the jobs created since ?since= (default: the last 24 hours) by state.
@@ -70,11 +74,11 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, p access.Princip
 	if err != nil {
 		return err
 	}
-	j, err := s.st.GetJob(r.Context(), p.Vault, id)
+	j, err := s.jobs.Get(r.Context(), p.Vault, id)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, j)
+	return writeJSON(w, http.StatusOK, wireJob(j))
 }
 
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -96,7 +100,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p access.Princi
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, logs)
+	return writeJSON(w, http.StatusOK, wireList(logs, wireLogLine))
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -104,9 +108,9 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	j, err := s.st.CancelJob(r.Context(), p.Vault, id, p.Name)
+	j, err := s.jobs.Cancel(r.Context(), p.Vault, id, p.Name)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, j)
+	return writeJSON(w, http.StatusOK, wireJob(j))
 }

@@ -1,14 +1,13 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -53,36 +52,25 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 		return err
 	}
 	switch cl.Health {
-	case wire.HealthRevoked:
+	case store.HealthRevoked:
 		return unprocessable("targetCluster", "%q has its trust grant revoked", target)
-	case wire.HealthPending:
+	case store.HealthPending:
 		return unprocessable("targetCluster", "%q has no agent reporting yet (cairn agent install)", target)
-	case wire.HealthUnhealthy:
+	case store.HealthUnhealthy:
 		return unprocessable("targetCluster", "the agent of %q stopped reporting (last heartbeat %s)", target, cl.LastHeartbeat.Format("2006-01-02T15:04:05Z"))
 	}
-	name, err := restoreName(rp.Name)
+	ji, err := jobsInstance(in)
 	if err != nil {
 		return err
 	}
-	job, err := s.st.CreateJob(ctx, p.Vault, store.NewJob{Kind: wire.KindRestore, Instance: rp.Instance, Cluster: target,
-		RecoveryPoint: rp.Name, Trigger: "user", CreatedBy: p.Name,
-		Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: name, RecoveryPoint: rp.Name, SourceCluster: rp.Cluster,
-			Storage: in.Storage, Options: req.Options}}})
+	nj, err := jobs.RestoreJob(ji, rp.Name, rp.Cluster, target, req.Options, p.Name)
+	if err != nil {
+		return err
+	}
+	job, err := s.jobs.Queue(ctx, p.Vault, nj)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
-	return writeJSON(w, http.StatusAccepted, job)
-}
-
-// restoreName names a restore in the repository: r-<recovery point, shortened>-<random>.
-func restoreName(rp string) (string, error) {
-	suffix := make([]byte, 3)
-	if _, err := rand.Read(suffix); err != nil {
-		return "", fmt.Errorf("name the restore: %w", err)
-	}
-	if len(rp) > 52 {
-		rp = rp[:52]
-	}
-	return "r-" + rp + "-" + hex.EncodeToString(suffix), nil
+	return writeJSON(w, http.StatusAccepted, wireJob(job))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -16,10 +17,11 @@ const maxBodyBytes = 1 << 20
 
 // Server is the vault's HTTP API (versioned under /api/v1).
 type Server struct {
-	st  *store.Store
-	log *slog.Logger
-	now func() time.Time
-	cfg Config
+	st   *store.Store
+	jobs *jobs.Lifecycle
+	log  *slog.Logger
+	now  func() time.Time
+	cfg  Config
 }
 
 // Config tunes the API; the zero value works.
@@ -55,7 +57,7 @@ func NewServer(st *store.Store, cfg Config) *Server {
 	if cfg.Prices.Currency == "" {
 		cfg.Prices.Currency = "USD"
 	}
-	return &Server{st: st, log: cfg.Logger, now: cfg.Now, cfg: cfg}
+	return &Server{st: st, jobs: jobs.New(st, cfg.Now), log: cfg.Logger, now: cfg.Now, cfg: cfg}
 }
 
 // Handler returns the API: the routes of the route table, and JSON 404 and 405 errors for
@@ -109,7 +111,7 @@ func (s *Server) audit(r *http.Request, rt route, p access.Principal, status int
 	if p.Vault == "" || (r.Method == http.MethodGet || rt.quiet) && status != http.StatusForbidden {
 		return
 	}
-	entry := wire.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern, Object: r.URL.Path, Status: status}
+	entry := store.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern, Object: r.URL.Path, Status: status}
 	if err := s.st.AppendAudit(context.WithoutCancel(r.Context()), p.Vault, entry); err != nil {
 		s.log.ErrorContext(r.Context(), "audit entry lost", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
 	}

@@ -56,5 +56,5 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, list)
+	return writeJSON(w, http.StatusOK, wireList(list, wireAuditEntry))
 }

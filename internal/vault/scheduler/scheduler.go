@@ -9,16 +9,17 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
-	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
-// Scheduler runs the vault's schedules and retention over a store.
+// Scheduler runs the vault's schedules and retention over a store; the jobs it queues and fails
+// go through the job life cycle.
 type Scheduler struct {
-	st  *store.Store
-	now func() time.Time
-	log *slog.Logger
+	st   *store.Store
+	jobs *jobs.Lifecycle
+	now  func() time.Time
+	log  *slog.Logger
 }
 
 // New returns a scheduler over st; now is its clock.
@@ -26,7 +27,7 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{st: st, now: now, log: log}
+	return &Scheduler{st: st, jobs: jobs.New(st, now), now: now, log: log}
 }
 
 // Run ticks at once (so schedules missed while the vault was down run on start) and then every
@@ -50,9 +51,7 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 // backup and the deletions retention decides.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	now := s.now().UTC()
-	expired, err := s.st.ExpireLeases(ctx, func(instance string, _ int) string {
-		return instance + "-" + now.Format("20060102150405")
-	})
+	expired, err := s.jobs.ExpireLeases(ctx)
 	if err != nil {
 		return err
 	}
@@ -77,7 +76,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 // read once (and only when a run is due), and its live recovery points in one pass, one
 // instance at a time (EachInstanceRecoveryPoints).
 func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) error {
-	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: wire.InstanceProtected})
+	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: store.InstanceProtected})
 	if err != nil {
 		return err
 	}
@@ -108,7 +107,7 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 		}
 	}
 	zones := map[string]*time.Location{}
-	err = s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []wire.RecoveryPoint) error {
+	err = s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []store.RecoveryPoint) error {
 		sc, ok := protected[instance]
 		if !ok {
 			return nil // stopped: retention is paused
@@ -123,14 +122,14 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 
 // scheduled is a protected instance with its policy and, when a run is due, that run's time.
 type scheduled struct {
-	in  wire.Instance
+	in  store.Instance
 	pol policy.Policy
 	at  time.Time
 }
 
 // dueRun returns the newest run of the policy due since the instance's last scheduled one (or
 // its creation), if any: runs missed while the vault was down collapse into that one.
-func dueRun(in wire.Instance, pol policy.Policy, now time.Time) (time.Time, bool, error) {
+func dueRun(in store.Instance, pol policy.Policy, now time.Time) (time.Time, bool, error) {
 	from := in.CreatedAt
 	if in.LastScheduled != nil {
 		from = *in.LastScheduled
@@ -145,19 +144,26 @@ func dueRun(in wire.Instance, pol policy.Policy, now time.Time) (time.Time, bool
 // schedule queues one backup for each due run, except for instances whose backup is still queued
 // or running: that one absorbs the runs that come due meanwhile. Either way the run is recorded.
 func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled) error {
-	busy, err := s.st.OpenJobInstances(ctx, vault, wire.KindBackup)
+	busy, err := s.st.OpenJobInstances(ctx, vault, jobs.KindBackup)
 	if err != nil {
 		return err
 	}
-	runs := make([]store.ScheduledRun, len(due))
-	for i, sc := range due {
-		runs[i] = store.ScheduledRun{Instance: sc.in.Name, At: sc.at}
+	runs := make([]jobs.Run, 0, len(due))
+	var errs []error
+	for _, sc := range due {
+		run := jobs.Run{Instance: sc.in.Name, At: sc.at}
 		if !busy[sc.in.Name] {
-			j := queue.BackupJob(sc.in, sc.at, queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"})
-			runs[i].Backup = &j
+			in, err := jobsInstance(sc.in)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			j := jobs.BackupJob(in, sc.at, jobs.BackupTrigger{Trigger: jobs.TriggerScheduled, By: "scheduler"})
+			run.Backup = &j
 		}
+		runs = append(runs, run)
 	}
-	ids, err := s.st.RecordRuns(ctx, vault, runs)
+	ids, err := s.jobs.RecordRuns(ctx, vault, runs)
 	queued := 0
 	for _, r := range runs {
 		switch {
@@ -168,13 +174,13 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 			queued++
 		}
 	}
-	return err
+	return errors.Join(append(errs, err)...)
 }
 
 // retain evaluates the instance's live recovery points (newest first) and queues a deletion for
 // each one due. It records an expiry only where it changed. zones caches the policies' time
 // zones for the tick.
-func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, pol policy.Policy, rps []wire.RecoveryPoint,
+func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance, pol policy.Policy, rps []store.RecoveryPoint,
 	now time.Time, zones map[string]*time.Location) error {
 	loc := zones[pol.Schedule.TimeZone]
 	if loc == nil {
@@ -191,20 +197,31 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in wire.Instance, 
 			points[i].ExpiresAt = *rp.ExpiresAt
 		}
 	}
+	var dels []jobs.Deletion
 	for i, d := range pol.Retention.Evaluate(points, now, loc) {
-		if !d.Delete {
-			if !rps[i].OnDemand && !sameExpiry(rps[i].ExpiresAt, d.ExpiresAt) {
-				if err := s.st.SetRecoveryPointExpiry(ctx, vault, d.ID, d.ExpiresAt); err != nil {
-					return err
-				}
-			}
+		if d.Delete {
+			dels = append(dels, jobs.Deletion{RecoveryPoint: d.ID, Reason: d.Reason})
 			continue
 		}
-		if err := queue.Deletion(ctx, s.st, vault, in, d.ID, d.Reason, "retention", "scheduler"); err != nil {
-			return err
+		if !rps[i].OnDemand && !sameExpiry(rps[i].ExpiresAt, d.ExpiresAt) {
+			if err := s.st.SetRecoveryPointExpiry(ctx, vault, d.ID, d.ExpiresAt); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	if len(dels) == 0 {
+		return nil
+	}
+	ji, err := jobsInstance(in)
+	if err != nil {
+		return err
+	}
+	return s.jobs.QueueDeletions(ctx, vault, ji, jobs.TriggerRetention, "scheduler", dels...)
+}
+
+// jobsInstance is what the instance's jobs are made from.
+func jobsInstance(in store.Instance) (jobs.Instance, error) {
+	return jobs.DecodeInstance(in.Name, in.Cluster, in.Backup, in.Storage)
 }
 
 // sameExpiry tells whether the recorded expiry (nil: none) is at (zero: none).

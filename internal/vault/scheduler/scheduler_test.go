@@ -1,12 +1,14 @@
 package scheduler
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -39,8 +41,8 @@ func fixture(t *testing.T) (*store.Store, *clock, *Scheduler) {
 	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
 		t.Fatal(err)
 	}
-	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "four-hourly",
-		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}})
+	in, err := st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "four-hourly",
+		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +52,27 @@ func fixture(t *testing.T) (*store.Store, *clock, *Scheduler) {
 	return st, clk, New(st, clk.now, nil)
 }
 
+// instanceSpec is the instance as the API stores it.
+func instanceSpec(t *testing.T, spec wire.InstanceSpec) store.InstanceSpec {
+	t.Helper()
+	cfg, err := json.Marshal(spec.Backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storage, err := json.Marshal(spec.Storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage}
+}
+
 // runAgent claims and completes every queued job like a healthy agent: backups succeed with a
 // recovery point completed at the clock's time, deletions succeed.
 func runAgent(t *testing.T, st *store.Store, clk *clock) (backups, deletions []string) {
 	t.Helper()
+	lc := jobs.New(st, clk.now)
 	for {
-		j, ok, err := st.ClaimJob(t.Context(), "prod", "east", time.Minute)
+		j, ok, err := lc.Claim(t.Context(), "prod", "east", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,10 +87,24 @@ func runAgent(t *testing.T, st *store.Store, clk *clock) (backups, deletions []s
 		case wire.KindRetentionDelete:
 			deletions = append(deletions, j.Spec.Delete.RecoveryPoint)
 		}
-		if err := st.CompleteJob(t.Context(), "prod", "east", j.ID, c); err != nil {
+		if err := lc.Complete(t.Context(), "prod", "east", j.ID, c); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// decoded is a list of jobs with their specs and results read.
+func decoded(t *testing.T, list store.List[jobs.Record]) store.List[jobs.Job] {
+	t.Helper()
+	out := store.List[jobs.Job]{Next: list.Next}
+	for _, r := range list.Items {
+		j, err := r.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Items = append(out.Items, j)
+	}
+	return out
 }
 
 func tick(t *testing.T, s *Scheduler) {
@@ -179,7 +210,7 @@ func TestExpiredLeaseIsRetried(t *testing.T) {
 	st, clk, s := fixture(t)
 	clk.t = time.Date(2026, 11, 23, 4, 0, 1, 0, time.UTC)
 	tick(t, s)
-	j, ok, err := st.ClaimJob(t.Context(), "prod", "east", time.Minute)
+	j, ok, err := jobs.New(st, clk.now).Claim(t.Context(), "prod", "east", time.Minute)
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
@@ -192,7 +223,8 @@ func TestExpiredLeaseIsRetried(t *testing.T) {
 	if len(b) != 1 || b[0] == j.Spec.Backup.RecoveryPoint {
 		t.Fatalf("retry made %v", b)
 	}
-	retries, _ := st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: wire.KindBackup, State: wire.JobSucceeded}, store.Page{})
+	list, _ := st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: wire.KindBackup, State: wire.JobSucceeded}, store.Page{})
+	retries := decoded(t, list)
 	if len(retries.Items) != 1 || retries.Items[0].Attempt != 2 || retries.Items[0].Spec.Backup.DeleteIncomplete[0] != j.Spec.Backup.RecoveryPoint {
 		t.Fatalf("retry %+v", retries.Items)
 	}
@@ -226,8 +258,8 @@ func TestRetentionOverAYearAndAHalf(t *testing.T) {
 	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "nightly",
-		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}}); err != nil {
+	if _, err := st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "nightly",
+		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}})); err != nil {
 		t.Fatal(err)
 	}
 	s := New(st, clk.now, nil)

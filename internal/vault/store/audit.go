@@ -3,12 +3,22 @@ package store
 import (
 	"context"
 	"fmt"
-
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"time"
 )
 
-// AppendAudit records one API call.
-func (s *Store) AppendAudit(ctx context.Context, vault string, e wire.AuditEntry) error {
+// AuditEntry records one call that changed something, or was refused.
+type AuditEntry struct {
+	ID        int64
+	Time      time.Time
+	Principal string
+	Role      string
+	Operation string
+	Object    string
+	Status    int
+}
+
+// AppendAudit records one API call, at the store's time (e.ID and e.Time are ignored).
+func (s *Store) AppendAudit(ctx context.Context, vault string, e AuditEntry) error {
 	_, err := s.writes.ExecContext(ctx, `INSERT INTO audit (vault, at, principal, role, operation, object, status) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		vault, s.now().UTC(), e.Principal, e.Role, e.Operation, e.Object, e.Status)
 	if err != nil {
@@ -18,8 +28,8 @@ func (s *Store) AppendAudit(ctx context.Context, vault string, e wire.AuditEntry
 }
 
 // ListAudit returns the vault's audit entries, newest first.
-func (s *Store) ListAudit(ctx context.Context, vault string, page Page) (wire.List[wire.AuditEntry], error) {
-	out := wire.List[wire.AuditEntry]{Items: []wire.AuditEntry{}}
+func (s *Store) ListAudit(ctx context.Context, vault string, page Page) (List[AuditEntry], error) {
+	out := List[AuditEntry]{Items: []AuditEntry{}}
 	limit, before, err := page.bounds()
 	if err != nil {
 		return out, err
@@ -31,7 +41,7 @@ func (s *Store) ListAudit(ctx context.Context, vault string, page Page) (wire.Li
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var e wire.AuditEntry
+		var e AuditEntry
 		if err := rows.Scan(&e.ID, &e.Time, &e.Principal, &e.Role, &e.Operation, &e.Object, &e.Status); err != nil {
 			return out, err
 		}

@@ -10,8 +10,36 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 )
+
+// Cluster health, as the store derives it from a cluster's registration and heartbeats.
+const (
+	HealthPending   = "pending"   // registered, the agent has not reported yet
+	HealthHealthy   = "healthy"   // the agent reported within UnhealthyAfter
+	HealthUnhealthy = "unhealthy" // the agent stopped reporting
+	HealthRevoked   = "revoked"   // the trust grant was revoked
+)
+
+// Cluster is a cluster bound to the vault by a trust grant.
+type Cluster struct {
+	Name              string
+	Health            string
+	RegisteredAt      time.Time
+	LastHeartbeat     *time.Time
+	AgentVersion      string
+	KubernetesVersion string
+	// Namespaces are the names of the cluster's namespaces as its agent last reported them,
+	// sorted; nil until it does.
+	Namespaces []string
+}
+
+// Heartbeat is what a cluster's agent reports.
+type Heartbeat struct {
+	AgentVersion      string
+	KubernetesVersion string
+	Namespaces        []string // nil: unknown, the cluster keeps the ones it had
+}
 
 // UnhealthyAfter is how long a cluster's agent may stay silent (three missed 15 s heartbeats)
 // before the cluster shows as unhealthy.
@@ -20,25 +48,25 @@ const UnhealthyAfter = 45 * time.Second
 // RegisterCluster records the cluster's trust grant and returns its one-time agent token. A
 // revoked cluster of that name is granted anew, its namespaces forgotten (the new agent may run in
 // another cluster); an active one is ErrExists.
-func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (wire.Cluster, string, error) {
+func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (Cluster, string, error) {
 	secret, err := newSecret()
 	if err != nil {
-		return wire.Cluster{}, "", err
+		return Cluster{}, "", err
 	}
 	now := s.now().UTC()
 	res, err := s.writes.ExecContext(ctx, `UPDATE clusters SET agent_token_hash = $1, registered_at = $2, revoked_at = NULL,
 		last_heartbeat = NULL, namespaces = '[]' WHERE vault = $3 AND name = $4 AND revoked_at IS NOT NULL`, tokenHash(secret), now, vault, name)
 	if err != nil {
-		return wire.Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
+		return Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		_, err = s.writes.ExecContext(ctx, `INSERT INTO clusters (vault, name, agent_token_hash, registered_at) VALUES ($1, $2, $3, $4)`,
 			vault, name, tokenHash(secret), now)
 		if err != nil && isUniqueViolation(err) {
-			return wire.Cluster{}, "", fmt.Errorf("cluster %q is already registered (revoke it first to grant a new agent token): %w", name, ErrExists)
+			return Cluster{}, "", fmt.Errorf("cluster %q is already registered (revoke it first to grant a new agent token): %w", name, ErrExists)
 		}
 		if err != nil {
-			return wire.Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
+			return Cluster{}, "", fmt.Errorf("register cluster %q: %w", name, err)
 		}
 	}
 	c, err := s.GetCluster(ctx, vault, name)
@@ -48,7 +76,7 @@ func (s *Store) RegisterCluster(ctx context.Context, vault, name string) (wire.C
 const clusterColumns = `name, registered_at, revoked_at, last_heartbeat, agent_version, kubernetes_version, namespaces`
 
 // GetCluster reads one cluster.
-func (s *Store) GetCluster(ctx context.Context, vault, name string) (wire.Cluster, error) {
+func (s *Store) GetCluster(ctx context.Context, vault, name string) (Cluster, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+clusterColumns+` FROM clusters WHERE vault = $1 AND name = $2`, vault, name)
 	c, err := s.scanCluster(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -58,13 +86,13 @@ func (s *Store) GetCluster(ctx context.Context, vault, name string) (wire.Cluste
 }
 
 // ListClusters returns the vault's clusters by name.
-func (s *Store) ListClusters(ctx context.Context, vault string) ([]wire.Cluster, error) {
+func (s *Store) ListClusters(ctx context.Context, vault string) ([]Cluster, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+clusterColumns+` FROM clusters WHERE vault = $1 ORDER BY name`, vault)
 	if err != nil {
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
 	defer rows.Close()
-	out := []wire.Cluster{}
+	out := []Cluster{}
 	for rows.Next() {
 		c, err := s.scanCluster(rows)
 		if err != nil {
@@ -75,8 +103,8 @@ func (s *Store) ListClusters(ctx context.Context, vault string) ([]wire.Cluster,
 	return out, rows.Err()
 }
 
-func (s *Store) scanCluster(row scanner) (wire.Cluster, error) {
-	var c wire.Cluster
+func (s *Store) scanCluster(row scanner) (Cluster, error) {
+	var c Cluster
 	var revoked, beat sql.NullTime
 	var namespaces string
 	if err := row.Scan(&c.Name, &c.RegisteredAt, &revoked, &beat, &c.AgentVersion, &c.KubernetesVersion, &namespaces); err != nil {
@@ -91,13 +119,13 @@ func (s *Store) scanCluster(row scanner) (wire.Cluster, error) {
 	c.RegisteredAt = c.RegisteredAt.UTC()
 	switch {
 	case revoked.Valid:
-		c.Health = wire.HealthRevoked
+		c.Health = HealthRevoked
 	case !beat.Valid:
-		c.Health = wire.HealthPending
+		c.Health = HealthPending
 	case s.now().Sub(beat.Time) > UnhealthyAfter:
-		c.Health = wire.HealthUnhealthy
+		c.Health = HealthUnhealthy
 	default:
-		c.Health = wire.HealthHealthy
+		c.Health = HealthHealthy
 	}
 	if beat.Valid {
 		t := beat.Time.UTC()
@@ -107,8 +135,8 @@ func (s *Store) scanCluster(row scanner) (wire.Cluster, error) {
 }
 
 // RevokeCluster cuts the cluster's agent off: its token stops working and its queued and running
-// jobs fail.
-func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (wire.Cluster, error) {
+// jobs fail with jobs.RevokedError (a move the job life cycle allows from both states).
+func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (Cluster, error) {
 	now := s.now().UTC()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE clusters SET agent_token_hash = NULL, revoked_at = $1 WHERE vault = $2 AND name = $3 AND revoked_at IS NULL`,
@@ -124,21 +152,21 @@ func (s *Store) RevokeCluster(ctx context.Context, vault, name string) (wire.Clu
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_key = NULL
 			WHERE vault = $4 AND cluster = $5 AND state IN ('queued', 'running')`,
-			wire.JobFailed, "the cluster's trust grant was revoked", now, vault, name)
+			string(jobs.Failed), jobs.RevokedError, now, vault, name)
 		if err != nil {
 			return fmt.Errorf("fail the jobs of cluster %q: %w", name, err)
 		}
 		return nil
 	})
 	if err != nil {
-		return wire.Cluster{}, err
+		return Cluster{}, err
 	}
 	return s.GetCluster(ctx, vault, name)
 }
 
 // Heartbeat records that the cluster's agent is alive, and what it reported. Nil namespaces are
 // unknown: the cluster keeps the ones it had.
-func (s *Store) Heartbeat(ctx context.Context, vault, cluster string, hb wire.Heartbeat) error {
+func (s *Store) Heartbeat(ctx context.Context, vault, cluster string, hb Heartbeat) error {
 	var namespaces sql.NullString // NULL keeps the column
 	if hb.Namespaces != nil {
 		names := slices.Clone(hb.Namespaces) // not nil: an empty list encodes as []

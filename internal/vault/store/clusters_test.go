@@ -42,7 +42,7 @@ func TestClusterNamespaces(t *testing.T) {
 
 		beat := func(name string, ns []string) {
 			t.Helper()
-			if err := st.Heartbeat(ctx, "prod", name, wire.Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4", Namespaces: ns}); err != nil {
+			if err := st.Heartbeat(ctx, "prod", name, Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4", Namespaces: ns}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -112,7 +112,7 @@ func TestClusterNamespacesMigration(t *testing.T) {
 		if err != nil || c.Namespaces != nil || c.AgentVersion != "v0.6" {
 			t.Fatalf("after the migration: %+v %v", c, err)
 		}
-		if err := st.Heartbeat(ctx, "prod", "east", wire.Heartbeat{AgentVersion: "v0.7", Namespaces: []string{"default"}}); err != nil {
+		if err := st.Heartbeat(ctx, "prod", "east", Heartbeat{AgentVersion: "v0.7", Namespaces: []string{"default"}}); err != nil {
 			t.Fatal(err)
 		}
 		if c, _ = st.GetCluster(ctx, "prod", "east"); !slices.Equal(c.Namespaces, []string{"default"}) {

@@ -9,9 +9,29 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
+
+// InstanceProtected is the state of an instance whose schedule runs; a new instance starts in it.
+const InstanceProtected = "protected"
+
+// InstanceSpec is an instance to create. Its backup configuration and storage location are JSON,
+// stored as given.
+type InstanceSpec struct {
+	Name    string
+	Cluster string
+	Policy  string
+	Backup  json.RawMessage
+	Storage json.RawMessage
+}
+
+// Instance is a backup instance.
+type Instance struct {
+	InstanceSpec
+	State     string
+	CreatedAt time.Time
+	// LastScheduled is the time its schedule last ran, or when it was created or resumed.
+	LastScheduled *time.Time
+}
 
 // InstanceFilter narrows ListInstances; empty fields match everything.
 type InstanceFilter struct {
@@ -22,42 +42,34 @@ type InstanceFilter struct {
 // CreateInstance stores a new backup instance in the protected state. Its cluster must be
 // registered and not revoked and its policy must exist (else ErrInvalid); an instance of that
 // name, or of the same cluster and policy, is ErrExists.
-func (s *Store) CreateInstance(ctx context.Context, vault string, spec wire.InstanceSpec) (wire.Instance, error) {
+func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceSpec) (Instance, error) {
 	cl, err := s.GetCluster(ctx, vault, spec.Cluster)
 	if errors.Is(err, ErrNotFound) {
-		return wire.Instance{}, fmt.Errorf("cluster: %q is not registered with this vault (cairn cluster register): %w", spec.Cluster, ErrInvalid)
+		return Instance{}, fmt.Errorf("cluster: %q is not registered with this vault (cairn cluster register): %w", spec.Cluster, ErrInvalid)
 	}
 	if err != nil {
-		return wire.Instance{}, err
+		return Instance{}, err
 	}
-	if cl.Health == wire.HealthRevoked {
-		return wire.Instance{}, fmt.Errorf("cluster: %q has its trust grant revoked; register it again first: %w", spec.Cluster, ErrInvalid)
+	if cl.Health == HealthRevoked {
+		return Instance{}, fmt.Errorf("cluster: %q has its trust grant revoked; register it again first: %w", spec.Cluster, ErrInvalid)
 	}
 	if _, err := s.GetPolicy(ctx, vault, spec.Policy); errors.Is(err, ErrNotFound) {
-		return wire.Instance{}, fmt.Errorf("policy: %q does not exist (cairn policy create): %w", spec.Policy, ErrInvalid)
+		return Instance{}, fmt.Errorf("policy: %q does not exist (cairn policy create): %w", spec.Policy, ErrInvalid)
 	} else if err != nil {
-		return wire.Instance{}, err
-	}
-	cfg, err := json.Marshal(spec.Backup)
-	if err != nil {
-		return wire.Instance{}, fmt.Errorf("encode backup configuration: %w", err)
-	}
-	storage, err := json.Marshal(spec.Storage)
-	if err != nil {
-		return wire.Instance{}, fmt.Errorf("encode storage location: %w", err)
+		return Instance{}, err
 	}
 	_, err = s.writes.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		vault, spec.Name, spec.Cluster, spec.Policy, string(cfg), string(storage), wire.InstanceProtected, s.now().UTC())
+		vault, spec.Name, spec.Cluster, spec.Policy, string(spec.Backup), string(spec.Storage), InstanceProtected, s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		if _, getErr := s.GetInstance(ctx, vault, spec.Name); getErr == nil {
-			return wire.Instance{}, fmt.Errorf("instance %q: %w", spec.Name, ErrExists)
+			return Instance{}, fmt.Errorf("instance %q: %w", spec.Name, ErrExists)
 		}
-		return wire.Instance{}, fmt.Errorf("cluster %q is already protected by an instance with policy %q (one instance per cluster and policy): %w",
+		return Instance{}, fmt.Errorf("cluster %q is already protected by an instance with policy %q (one instance per cluster and policy): %w",
 			spec.Cluster, spec.Policy, ErrExists)
 	}
 	if err != nil {
-		return wire.Instance{}, fmt.Errorf("store instance %q: %w", spec.Name, err)
+		return Instance{}, fmt.Errorf("store instance %q: %w", spec.Name, err)
 	}
 	return s.GetInstance(ctx, vault, spec.Name)
 }
@@ -65,7 +77,7 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec wire.Inst
 const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled`
 
 // GetInstance reads one instance.
-func (s *Store) GetInstance(ctx context.Context, vault, name string) (wire.Instance, error) {
+func (s *Store) GetInstance(ctx context.Context, vault, name string) (Instance, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE vault = $1 AND name = $2`, vault, name)
 	in, err := scanInstance(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -75,7 +87,7 @@ func (s *Store) GetInstance(ctx context.Context, vault, name string) (wire.Insta
 }
 
 // ListInstances returns the vault's instances by name.
-func (s *Store) ListInstances(ctx context.Context, vault string, f InstanceFilter) ([]wire.Instance, error) {
+func (s *Store) ListInstances(ctx context.Context, vault string, f InstanceFilter) ([]Instance, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE vault = $1
 		AND ($2 = '' OR cluster = $2) AND ($3 = '' OR policy = $3) AND ($4 = '' OR state = $4) ORDER BY name`,
 		vault, f.Cluster, f.Policy, f.State)
@@ -83,7 +95,7 @@ func (s *Store) ListInstances(ctx context.Context, vault string, f InstanceFilte
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
 	defer rows.Close()
-	out := []wire.Instance{}
+	out := []Instance{}
 	for rows.Next() {
 		in, err := scanInstance(rows)
 		if err != nil {
@@ -99,8 +111,8 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // ListInstancesPage returns one page of the vault's instances by name; the cursor is the last
 // name of the page before, encoded.
-func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceFilter, page Page) (wire.List[wire.Instance], error) {
-	out := wire.List[wire.Instance]{Items: []wire.Instance{}}
+func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceFilter, page Page) (List[Instance], error) {
+	out := List[Instance]{Items: []Instance{}}
 	limit := page.limit()
 	after := ""
 	if page.Cursor != "" {
@@ -137,30 +149,22 @@ func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceF
 	return out, rows.Err()
 }
 
-func scanInstance(row scanner) (wire.Instance, error) {
-	var in wire.Instance
+func scanInstance(row scanner) (Instance, error) {
+	var in Instance
 	var cfg, storage string
 	var last sql.NullTime
 	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last); err != nil {
 		return in, err
 	}
 	in.CreatedAt = in.CreatedAt.UTC()
-	if last.Valid {
-		t := last.Time.UTC()
-		in.LastScheduled = &t
-	}
-	if err := json.Unmarshal([]byte(cfg), &in.Backup); err != nil {
-		return in, fmt.Errorf("decode stored backup configuration of instance %q: %w", in.Name, err)
-	}
-	if err := json.Unmarshal([]byte(storage), &in.Storage); err != nil {
-		return in, fmt.Errorf("decode stored storage location of instance %q: %w", in.Name, err)
-	}
+	in.LastScheduled = utcPtr(last)
+	in.Backup, in.Storage = json.RawMessage(cfg), json.RawMessage(storage)
 	return in, nil
 }
 
 // SetInstanceState moves an instance between protected, stopped and stopped-deleting-data. from
 // lists the states it may be in; any other is ErrConflict.
-func (s *Store) SetInstanceState(ctx context.Context, vault, name, state string, from ...string) (wire.Instance, error) {
+func (s *Store) SetInstanceState(ctx context.Context, vault, name, state string, from ...string) (Instance, error) {
 	in, err := s.GetInstance(ctx, vault, name)
 	if err != nil {
 		return in, err
@@ -179,9 +183,24 @@ func (s *Store) SetInstanceState(ctx context.Context, vault, name, state string,
 	return s.GetInstance(ctx, vault, name)
 }
 
-// SetLastScheduled records the schedule time of the backup the scheduler last queued.
+// SetLastScheduled records the time scheduling of the instance starts from: its last scheduled
+// run, or when it was created or resumed.
 func (s *Store) SetLastScheduled(ctx context.Context, vault, name string, at time.Time) error {
-	if _, err := s.writes.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`, at.UTC(), vault, name); err != nil {
+	return setLastScheduled(ctx, s.writes, vault, name, at)
+}
+
+// RecordScheduledRun records at as the time of the instance's last scheduled run.
+func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time) error {
+	return setLastScheduled(ctx, t.tx, vault, instance, at)
+}
+
+// execer is what a write needs of a database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func setLastScheduled(ctx context.Context, ex execer, vault, name string, at time.Time) error {
+	if _, err := ex.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1 WHERE vault = $2 AND name = $3`, at.UTC(), vault, name); err != nil {
 		return fmt.Errorf("record schedule of instance %q: %w", name, err)
 	}
 	return nil
@@ -193,7 +212,7 @@ func (s *Store) DeleteInstance(ctx context.Context, vault, name string) error {
 	if err != nil {
 		return err
 	}
-	if in.State == wire.InstanceProtected {
+	if in.State == InstanceProtected {
 		return fmt.Errorf("instance %q is protected: stop it first (cairn instance stop, with --delete-data to remove its backups): %w", name, ErrConflict)
 	}
 	var points, open int

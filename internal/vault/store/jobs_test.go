@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
@@ -24,8 +26,13 @@ func withClock(st *Store) *clock {
 	return c
 }
 
+// lifecycle is the job life cycle over st, on st's clock.
+func lifecycle(st *Store) *jobs.Lifecycle {
+	return jobs.New(st, func() time.Time { return st.now() })
+}
+
 // protect registers cluster, creates policy p-<name> and instance name.
-func protect(t *testing.T, st *Store, cluster, name string) wire.Instance {
+func protect(t *testing.T, st *Store, cluster, name string) Instance {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := st.GetCluster(ctx, "prod", cluster); errors.Is(err, ErrNotFound) {
@@ -36,18 +43,37 @@ func protect(t *testing.T, st *Store, cluster, name string) wire.Instance {
 	if err := st.CreatePolicy(ctx, "prod", daily("p-"+name)); err != nil {
 		t.Fatal(err)
 	}
-	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: name, Cluster: cluster, Policy: "p-" + name,
-		Storage: wire.StorageLocation{URL: "file:///b/" + name, PassphraseSecret: "pass"}})
+	in, err := st.CreateInstance(ctx, "prod", InstanceSpec{Name: name, Cluster: cluster, Policy: "p-" + name,
+		Backup: mustJSON(t, wire.BackupConfig{}), Storage: mustJSON(t, wire.StorageLocation{URL: "file:///b/" + name, PassphraseSecret: "pass"})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return in
 }
 
-func backupJob(t *testing.T, st *Store, in wire.Instance, rp string) wire.Job {
+func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
-	j, err := st.CreateJob(t.Context(), "prod", NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp,
-		Trigger: "scheduled", CreatedBy: "scheduler", Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: in.Storage}}})
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// storage is the instance's storage location.
+func storage(t *testing.T, in Instance) wire.StorageLocation {
+	t.Helper()
+	ji, err := jobs.DecodeInstance(in.Name, in.Cluster, in.Backup, in.Storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ji.Storage
+}
+
+func backupJob(t *testing.T, st *Store, in Instance, rp string) jobs.Job {
+	t.Helper()
+	j, err := lifecycle(st).Queue(t.Context(), "prod", jobs.NewJob{Kind: jobs.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp,
+		Trigger: "scheduled", CreatedBy: "scheduler", Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +103,7 @@ func TestClusterTrustGrant(t *testing.T) {
 			t.Fatalf("lookup: %+v %v", p, err)
 		}
 		clk := withClock(st)
-		if err := st.Heartbeat(ctx, "prod", "east", wire.Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4"}); err != nil {
+		if err := st.Heartbeat(ctx, "prod", "east", Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4"}); err != nil {
 			t.Fatal(err)
 		}
 		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != wire.HealthHealthy || c.KubernetesVersion != "v1.35.4" {
@@ -159,6 +185,7 @@ func TestJobLifecycle(t *testing.T) {
 		ctx := t.Context()
 		newVault(t, st)
 		clk := withClock(st)
+		lc := lifecycle(st)
 		shop := protect(t, st, "east", "shop")
 		web := protect(t, st, "east", "web")
 		protect(t, st, "west", "other")
@@ -167,44 +194,44 @@ func TestJobLifecycle(t *testing.T) {
 		w1 := backupJob(t, st, web, "web-1")
 
 		// Oldest first; a second job of the same instance waits for the first.
-		j, ok, err := st.ClaimJob(ctx, "prod", "east", time.Minute)
+		j, ok, err := lc.Claim(ctx, "prod", "east", time.Minute)
 		if err != nil || !ok || j.ID != b1.ID || j.State != wire.JobRunning {
 			t.Fatalf("claim 1: %+v %v %v", j, ok, err)
 		}
-		j, ok, err = st.ClaimJob(ctx, "prod", "east", time.Minute)
+		j, ok, err = lc.Claim(ctx, "prod", "east", time.Minute)
 		if err != nil || !ok || j.ID != w1.ID {
 			t.Fatalf("claim 2 must skip shop's second backup: %+v %v %v", j, ok, err)
 		}
-		if _, ok, _ = st.ClaimJob(ctx, "prod", "east", time.Minute); ok {
+		if _, ok, _ = lc.Claim(ctx, "prod", "east", time.Minute); ok {
 			t.Fatal("claimed while shop's backup runs")
 		}
-		if _, ok, _ = st.ClaimJob(ctx, "prod", "west", time.Minute); ok {
+		if _, ok, _ = lc.Claim(ctx, "prod", "west", time.Minute); ok {
 			t.Fatal("west claimed east's job")
 		}
 
 		// Progress from another cluster is refused; from the owner it renews and logs.
 		rep := wire.ProgressReport{Progress: wire.JobProgress{Items: 7, Message: "configmaps"},
 			Logs: []wire.LogLine{{Level: "info", Message: "a"}, {Level: "warn", Message: "b"}}}
-		if _, err := st.ReportProgress(ctx, "prod", "west", b1.ID, rep, time.Minute); !errors.Is(err, ErrNotFound) {
+		if _, err := lc.ReportProgress(ctx, "prod", "west", b1.ID, rep, time.Minute); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("progress from west: %v", err)
 		}
-		if cancel, err := st.ReportProgress(ctx, "prod", "east", b1.ID, rep, time.Minute); err != nil || cancel {
+		if cancel, err := lc.ReportProgress(ctx, "prod", "east", b1.ID, rep, time.Minute); err != nil || cancel {
 			t.Fatalf("progress: %v %v", cancel, err)
 		}
-		if _, err := st.CancelJob(ctx, "prod", b1.ID, "alice"); err != nil {
+		if _, err := lc.Cancel(ctx, "prod", b1.ID, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		if cancel, _ := st.ReportProgress(ctx, "prod", "east", b1.ID, rep, time.Minute); !cancel {
+		if cancel, _ := lc.ReportProgress(ctx, "prod", "east", b1.ID, rep, time.Minute); !cancel {
 			t.Fatal("cancel not passed to the agent")
 		}
-		err = st.CompleteJob(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded,
+		err = lc.Complete(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded,
 			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 7, StoredBytes: 100,
 				SnapshotBytes: 1000, Namespaces: []string{"shop", "db"}, Time: clk.t}},
 			Logs: []wire.LogLine{{Level: "info", Message: "done"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.CompleteJob(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
+		if err := lc.Complete(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("second completion: %v", err)
 		}
 		rp, err := st.GetRecoveryPoint(ctx, "prod", "shop-1")
@@ -220,12 +247,12 @@ func TestJobLifecycle(t *testing.T) {
 		}
 
 		// Now shop's second backup may run.
-		if j, ok, _ = st.ClaimJob(ctx, "prod", "east", time.Minute); !ok || j.ID != b2.ID {
+		if j, ok, _ = lc.Claim(ctx, "prod", "east", time.Minute); !ok || j.ID != b2.ID {
 			t.Fatalf("claim 3: %+v", j)
 		}
 		// Its agent goes silent: the job fails and a retry is queued that deletes the incomplete point.
 		clk.advance(2 * time.Minute)
-		expired, err := st.ExpireLeases(ctx, func(instance string, attempt int) string { return instance + "-retry" })
+		expired, err := lc.ExpireLeases(ctx)
 		if err != nil || len(expired) != 2 {
 			t.Fatalf("expire: %+v %v", expired, err)
 		}
@@ -233,33 +260,33 @@ func TestJobLifecycle(t *testing.T) {
 		if failed.State != wire.JobFailed {
 			t.Fatalf("expired job: %+v", failed)
 		}
-		var retry wire.Job
+		var retry jobs.Job
 		for _, e := range expired {
 			if e.Job == b2.ID {
-				retry, _ = st.GetJob(ctx, "prod", e.Retry)
-			} else if _, err := st.CancelJob(ctx, "prod", e.Retry, "test"); err != nil {
+				retry, _ = lc.Get(ctx, "prod", e.Retry)
+			} else if _, err := lc.Cancel(ctx, "prod", e.Retry, "test"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if retry.Attempt != 2 || retry.Trigger != "retry" || retry.Spec.Backup.RecoveryPoint != "shop-retry" ||
+		if retry.Attempt != 2 || retry.Trigger != "retry" || retry.Spec.Backup.RecoveryPoint != jobs.RecoveryPointName("shop", clk.t) ||
 			len(retry.Spec.Backup.DeleteIncomplete) != 1 || retry.Spec.Backup.DeleteIncomplete[0] != "shop-2" {
 			t.Fatalf("retry: %+v", retry)
 		}
-		if err := st.CompleteJob(ctx, "prod", "east", b2.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
+		if err := lc.Complete(ctx, "prod", "east", b2.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("late completion of an expired job: %v", err)
 		}
 
 		// Cancel: queued at once; finished refused.
-		c, err := st.CancelJob(ctx, "prod", retry.ID, "bob")
+		c, err := lc.Cancel(ctx, "prod", retry.ID, "bob")
 		if err != nil || c.State != wire.JobCancelled {
 			t.Fatalf("cancel queued: %+v %v", c, err)
 		}
-		if _, err := st.CancelJob(ctx, "prod", retry.ID, "bob"); !errors.Is(err, ErrConflict) {
+		if _, err := lc.Cancel(ctx, "prod", retry.ID, "bob"); !errors.Is(err, ErrConflict) {
 			t.Fatalf("cancel finished: %v", err)
 		}
 
 		// Retention deletion marks the point deleted.
-		del, err := st.CreateJob(ctx, "prod", NewJob{Kind: wire.KindRetentionDelete, Instance: "shop", Cluster: "east", RecoveryPoint: "shop-1",
+		del, err := lc.Queue(ctx, "prod", jobs.NewJob{Kind: wire.KindRetentionDelete, Instance: "shop", Cluster: "east", RecoveryPoint: "shop-1",
 			Trigger: "retention", CreatedBy: "scheduler", Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: "shop-1"}}})
 		if err != nil {
 			t.Fatal(err)
@@ -267,10 +294,10 @@ func TestJobLifecycle(t *testing.T) {
 		if open, _ := st.HasOpenJob(ctx, "prod", "shop", wire.KindRetentionDelete, "shop-1"); !open {
 			t.Fatal("deletion not open")
 		}
-		if j, ok, _ = st.ClaimJob(ctx, "prod", "east", time.Minute); !ok || j.ID != del.ID {
+		if j, ok, _ = lc.Claim(ctx, "prod", "east", time.Minute); !ok || j.ID != del.ID {
 			t.Fatalf("claim deletion: %+v", j)
 		}
-		if err := st.CompleteJob(ctx, "prod", "east", del.ID, wire.Completion{State: wire.JobSucceeded}); err != nil {
+		if err := lc.Complete(ctx, "prod", "east", del.ID, wire.Completion{State: wire.JobSucceeded}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.GetRecoveryPoint(ctx, "prod", "shop-1"); !errors.Is(err, ErrNotFound) {
@@ -280,7 +307,7 @@ func TestJobLifecycle(t *testing.T) {
 		if len(all.Items) != 1 {
 			t.Fatalf("with deleted: %+v", all)
 		}
-		if err := st.CompleteJob(ctx, "prod", "east", w1.ID, wire.Completion{State: "done"}); !errors.Is(err, ErrInvalid) {
+		if err := lc.Complete(ctx, "prod", "east", w1.ID, wire.Completion{State: "done"}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("bad state: %v", err)
 		}
 	})
@@ -320,7 +347,7 @@ func TestPaging(t *testing.T) {
 		if _, err := st.ListJobs(ctx, "prod", JobFilter{}, Page{Cursor: "zzz"}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("bad cursor: %v", err)
 		}
-		if err := st.AppendAudit(ctx, "prod", wire.AuditEntry{Principal: "alice", Role: access.RoleContributor, Operation: "POST /api/v1/instances", Object: "/api/v1/instances", Status: 201}); err != nil {
+		if err := st.AppendAudit(ctx, "prod", AuditEntry{Principal: "alice", Role: access.RoleContributor, Operation: "POST /api/v1/instances", Object: "/api/v1/instances", Status: 201}); err != nil {
 			t.Fatal(err)
 		}
 		audit, err := st.ListAudit(ctx, "prod", Page{})
@@ -336,23 +363,24 @@ func TestRecordRunsNamesUniquelyAcrossTransactions(t *testing.T) {
 		newVault(t, st)
 		shop, web := protect(t, st, "east", "shop"), protect(t, st, "east", "web")
 		at := fixedClock().Add(time.Hour)
-		job := func(in wire.Instance) *NewJob {
+		job := func(in Instance) *jobs.NewJob {
 			rp := in.Name + "-20261125090000"
-			return &NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp, Trigger: "scheduled",
-				Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: in.Storage}}}
+			return &jobs.NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp, Trigger: "scheduled",
+				Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}}
 		}
 		// More runs than one transaction takes; the same instance's name is taken again and again.
-		runs := []ScheduledRun{{Instance: web.Name, At: at}} // web is busy: recorded, nothing queued
+		runs := []jobs.Run{{Instance: web.Name, At: at}} // web is busy: recorded, nothing queued
 		for range runsPerTransaction + 2 {
-			runs = append(runs, ScheduledRun{Instance: shop.Name, At: at, Backup: job(shop)})
+			runs = append(runs, jobs.Run{Instance: shop.Name, At: at, Backup: job(shop)})
 		}
-		ids, err := st.RecordRuns(ctx, "prod", runs)
+		lc := lifecycle(st)
+		ids, err := lc.RecordRuns(ctx, "prod", runs)
 		if err != nil || len(ids) != runsPerTransaction+2 {
 			t.Fatalf("%d ids, %v", len(ids), err)
 		}
 		seen := map[string]bool{}
 		for i, id := range ids {
-			j, err := st.GetJob(ctx, "prod", id)
+			j, err := lc.Get(ctx, "prod", id)
 			if err != nil {
 				t.Fatal(err)
 			}

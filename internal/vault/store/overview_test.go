@@ -52,7 +52,7 @@ func TestJobsSinceAndCounts(t *testing.T) {
 		clk.advance(2 * time.Hour)
 		since := clk.now()
 		recent := backupJob(t, st, in, "recent")
-		if _, err := st.CancelJob(ctx, "prod", old.ID, "test"); err != nil {
+		if _, err := lifecycle(st).Cancel(ctx, "prod", old.ID, "test"); err != nil {
 			t.Fatal(err)
 		}
 		list, err := st.ListJobs(ctx, "prod", JobFilter{Since: since}, Page{})

@@ -7,47 +7,28 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 )
 
-// Page asks for one page of a list, newest first.
-type Page struct {
-	Limit  int    // default 100, at most 1000
-	Cursor string // from the previous page's Next
-}
-
-// limit is the page's size: 100 unless asked, at most 1000.
-func (p Page) limit() int {
-	switch {
-	case p.Limit <= 0:
-		return 100
-	case p.Limit > 1000:
-		return 1000
-	}
-	return p.Limit
-}
-
-func (p Page) bounds() (limit int, before int64, err error) {
-	limit = p.limit()
-	before = int64(1) << 62
-	if p.Cursor != "" {
-		before, err = strconv.ParseInt(p.Cursor, 10, 64)
-		if err != nil || before <= 0 {
-			return 0, 0, fmt.Errorf("cursor: %q is not a cursor this vault gave out: %w", p.Cursor, ErrInvalid)
-		}
-	}
-	return limit, before, nil
-}
-
-// next is the cursor after a page whose last row had key last, if the page was full.
-func next(n, limit int, last int64) string {
-	if n < limit {
-		return ""
-	}
-	return strconv.FormatInt(last, 10)
+// RecoveryPoint is one backup of an instance, as its job's completion recorded it.
+type RecoveryPoint struct {
+	Name          string
+	Instance      string
+	Cluster       string
+	Time          time.Time // when the backup completed
+	Phase         string    // the backup's: archive.Phase*
+	Items         int64
+	RawBytes      int64
+	StoredBytes   int64
+	Namespaces    []string
+	Volumes       int
+	VolumesFailed int
+	SnapshotBytes int64
+	OnDemand      bool
+	ExpiresAt     *time.Time // nil: kept until retention says otherwise
+	Job           int64
 }
 
 // RecoveryPointFilter narrows ListRecoveryPoints.
@@ -61,8 +42,8 @@ const recoveryPointColumns = `seq, name, instance, cluster, completed_at, phase,
 	volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job`
 
 // ListRecoveryPoints returns recovery points, newest first.
-func (s *Store) ListRecoveryPoints(ctx context.Context, vault string, f RecoveryPointFilter, page Page) (wire.List[wire.RecoveryPoint], error) {
-	out := wire.List[wire.RecoveryPoint]{Items: []wire.RecoveryPoint{}}
+func (s *Store) ListRecoveryPoints(ctx context.Context, vault string, f RecoveryPointFilter, page Page) (List[RecoveryPoint], error) {
+	out := List[RecoveryPoint]{Items: []RecoveryPoint{}}
 	limit, before, err := page.bounds()
 	if err != nil {
 		return out, err
@@ -98,7 +79,7 @@ func (s *Store) ListRecoveryPoints(ctx context.Context, vault string, f Recovery
 // that has any, newest first (as ListRecoveryPoints lists them), instance after instance by name:
 // one query for the whole vault, holding one instance's points at a time. fn may use the store.
 // An error of fn does not stop the others; the errors are returned joined.
-func (s *Store) EachInstanceRecoveryPoints(ctx context.Context, vault string, fn func(instance string, rps []wire.RecoveryPoint) error) error {
+func (s *Store) EachInstanceRecoveryPoints(ctx context.Context, vault string, fn func(instance string, rps []RecoveryPoint) error) error {
 	// Ascending, the order of the index recovery_points_by_instance: no sort. Each instance's
 	// points are turned around before fn sees them.
 	rows, err := s.db.QueryContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE vault = $1 AND deleted_at IS NULL
@@ -108,7 +89,7 @@ func (s *Store) EachInstanceRecoveryPoints(ctx context.Context, vault string, fn
 	}
 	defer rows.Close()
 	var errs []error
-	var group []wire.RecoveryPoint
+	var group []RecoveryPoint
 	flush := func() {
 		if len(group) == 0 {
 			return
@@ -137,7 +118,7 @@ func (s *Store) EachInstanceRecoveryPoints(ctx context.Context, vault string, fn
 }
 
 // GetRecoveryPoint reads one recovery point that is not deleted.
-func (s *Store) GetRecoveryPoint(ctx context.Context, vault, name string) (wire.RecoveryPoint, error) {
+func (s *Store) GetRecoveryPoint(ctx context.Context, vault, name string) (RecoveryPoint, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE vault = $1 AND name = $2 AND deleted_at IS NULL`, vault, name)
 	rp, _, err := scanRecoveryPoint(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -146,8 +127,8 @@ func (s *Store) GetRecoveryPoint(ctx context.Context, vault, name string) (wire.
 	return rp, err
 }
 
-func scanRecoveryPoint(row scanner) (wire.RecoveryPoint, int64, error) {
-	var rp wire.RecoveryPoint
+func scanRecoveryPoint(row scanner) (RecoveryPoint, int64, error) {
+	var rp RecoveryPoint
 	var seq int64
 	var namespaces string
 	var expires sql.NullTime
@@ -167,8 +148,27 @@ func scanRecoveryPoint(row scanner) (wire.RecoveryPoint, int64, error) {
 	return rp, seq, nil
 }
 
-// insertRecoveryPoint records the recovery point a backup job made.
-func insertRecoveryPoint(ctx context.Context, tx *sql.Tx, vault string, rp wire.RecoveryPoint) error {
+// RecoveryPointNames names the instance's recovery points that are not deleted, newest first.
+func (s *Store) RecoveryPointNames(ctx context.Context, vault, instance string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name FROM recovery_points WHERE vault = $1 AND instance = $2 AND deleted_at IS NULL
+		ORDER BY seq DESC`, vault, instance)
+	if err != nil {
+		return nil, fmt.Errorf("list recovery points of instance %q: %w", instance, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list recovery points of instance %q: %w", instance, err)
+		}
+		names = append(names, name)
+	}
+	return names, rows.Err()
+}
+
+// InsertRecoveryPoint records the recovery point a backup job made.
+func (t *jobTx) InsertRecoveryPoint(ctx context.Context, vault string, rp jobs.RecoveryPoint) error {
 	namespaces, err := json.Marshal(rp.Namespaces)
 	if err != nil {
 		return fmt.Errorf("encode namespaces: %w", err)
@@ -180,7 +180,7 @@ func insertRecoveryPoint(ctx context.Context, tx *sql.Tx, vault string, rp wire.
 	if rp.ExpiresAt != nil {
 		expires = rp.ExpiresAt.UTC()
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO recovery_points (vault, name, instance, cluster, completed_at, phase, items, raw_bytes,
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO recovery_points (vault, name, instance, cluster, completed_at, phase, items, raw_bytes,
 		stored_bytes, namespaces, volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		vault, rp.Name, rp.Instance, rp.Cluster, rp.Time.UTC(), rp.Phase, rp.Items, rp.RawBytes, rp.StoredBytes, string(namespaces),
@@ -194,9 +194,9 @@ func insertRecoveryPoint(ctx context.Context, tx *sql.Tx, vault string, rp wire.
 	return nil
 }
 
-// markRecoveryPointDeleted records that a retention-delete job removed the recovery point.
-func markRecoveryPointDeleted(ctx context.Context, tx *sql.Tx, vault, name string, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE recovery_points SET deleted_at = $1 WHERE vault = $2 AND name = $3 AND deleted_at IS NULL`,
+// MarkRecoveryPointDeleted records that a retention-delete job removed the recovery point.
+func (t *jobTx) MarkRecoveryPointDeleted(ctx context.Context, vault, name string, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE recovery_points SET deleted_at = $1 WHERE vault = $2 AND name = $3 AND deleted_at IS NULL`,
 		at.UTC(), vault, name); err != nil {
 		return fmt.Errorf("mark recovery point %q deleted: %w", name, err)
 	}

@@ -13,16 +13,17 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 )
 
-// Errors callers turn into API statuses.
+// Errors callers turn into API statuses: the job life cycle's, which the store returns for every
+// object.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	// ErrConflict means the object's state forbids the operation (HTTP 409).
-	ErrConflict = errors.New("conflict")
-	// ErrInvalid means the request names something that does not exist or cannot be used (HTTP 422).
-	ErrInvalid = errors.New("invalid")
+	ErrNotFound = jobs.ErrNotFound
+	ErrExists   = jobs.ErrExists
+	ErrConflict = jobs.ErrConflict // the object's state forbids the operation (HTTP 409)
+	ErrInvalid  = jobs.ErrInvalid  // the request names something that does not exist or cannot be used (HTTP 422)
 )
 
 //go:embed migrations/*.sql

@@ -9,6 +9,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/policy"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
@@ -35,19 +36,19 @@ func BenchmarkPages(b *testing.B) {
 		for n := range 100 {
 			ns = append(ns, fmt.Sprintf("team-%03d", n))
 		}
-		if err := f.st.Heartbeat(ctx, "prod", cluster, wire.Heartbeat{AgentVersion: "bench", KubernetesVersion: "v1.35.4", Namespaces: ns}); err != nil {
+		if err := f.st.Heartbeat(ctx, "prod", cluster, store.Heartbeat{AgentVersion: "bench", KubernetesVersion: "v1.35.4", Namespaces: ns}); err != nil {
 			b.Fatal(err)
 		}
 		for i := range 100 {
-			_, err := f.st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: fmt.Sprintf("%s-team-%03d", cluster, i), Cluster: cluster, Policy: fmt.Sprintf("p%03d", i),
-				Backup: wire.BackupConfig{IncludeNamespaces: []string{fmt.Sprintf("team-%03d", i)}}, Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}})
+			_, err := f.st.CreateInstance(ctx, "prod", instanceSpec(b, wire.InstanceSpec{Name: fmt.Sprintf("%s-team-%03d", cluster, i), Cluster: cluster, Policy: fmt.Sprintf("p%03d", i),
+				Backup: wire.BackupConfig{IncludeNamespaces: []string{fmt.Sprintf("team-%03d", i)}}, Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}}))
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
 	for i := range 5000 {
-		_, err := f.st.CreateJob(ctx, "prod", store.NewJob{Kind: wire.KindRestore, Cluster: fmt.Sprintf("c%02d", i%50), RecoveryPoint: f.point,
+		_, err := f.jobs().Queue(ctx, "prod", jobs.NewJob{Kind: wire.KindRestore, Cluster: fmt.Sprintf("c%02d", i%50), RecoveryPoint: f.point,
 			Trigger: "user", CreatedBy: "bench", Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: fmt.Sprintf("r%d", i), RecoveryPoint: f.point}}})
 		if err != nil {
 			b.Fatal(err)

@@ -147,7 +147,7 @@ func TestOperatorBacksUpNowAndRestoresForReal(t *testing.T) {
 	if _, err := fmt.Sscanf(res.Header.Get("Location"), "/jobs/%d", &id); err != nil {
 		t.Fatal(err)
 	}
-	j, err := f.st.GetJob(t.Context(), "prod", id)
+	j, err := f.jobs().Get(t.Context(), "prod", id)
 	must(t, err)
 	if o := j.Spec.Restore.Options; o.DryRun || o.NamespaceMapping["shop"] != "shop-copy" {
 		t.Fatalf("the real restore's options: %+v", o)

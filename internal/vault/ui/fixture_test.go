@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,7 +16,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
-	"github.com/cairnbackup/cairn/internal/vault/queue"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/ui"
 	"github.com/cairnbackup/cairn/internal/vault/wire"
@@ -54,25 +55,25 @@ func newFixture(t testing.TB) *fixture {
 	}
 	_, _, err = st.RegisterCluster(ctx, "prod", "east")
 	must(t, err)
-	must(t, st.Heartbeat(ctx, "prod", "east", wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4",
+	must(t, st.Heartbeat(ctx, "prod", "east", store.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.4",
 		Namespaces: []string{"kube-system", "payments", "shop"}}))
 	must(t, st.CreatePolicy(ctx, "prod", policy.Policy{Name: "hourly", Schedule: policy.Schedule{EveryHours: 1},
 		Retention: policy.Retention{Default: policy.Duration(7 * 24 * time.Hour)}}))
-	in, err := st.CreateInstance(ctx, "prod", wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "hourly",
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
-		Storage: wire.StorageLocation{URL: "file:///backups/shop", PassphraseSecret: "repo-passphrase"}})
+	in := jobs.Instance{Name: "shop", Cluster: "east", Backup: wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
+		Storage: wire.StorageLocation{URL: "file:///backups/shop", PassphraseSecret: "repo-passphrase"}}
+	_, err = st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: "hourly", Backup: in.Backup, Storage: in.Storage}))
 	must(t, err)
 
-	good := f.runJob(t, queue.BackupJob(in, now.Add(-3*time.Hour), queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
+	good := f.runJob(t, jobs.BackupJob(in, now.Add(-3*time.Hour), jobs.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
 		State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12,
 			StoredBytes: 3 << 20, Namespaces: []string{"shop"}, Time: now.Add(-3 * time.Hour)}},
 		Logs: []wire.LogLine{{Time: now, Level: "info", Message: "backed up 12 items"}}})
 	f.point = good.Spec.Backup.RecoveryPoint
-	failed := f.runJob(t, queue.BackupJob(in, now.Add(-time.Hour), queue.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
+	failed := f.runJob(t, jobs.BackupJob(in, now.Add(-time.Hour), jobs.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
 		State: wire.JobFailed, Error: `open repository: <script>alert("x")</script> no passphrase`,
 		Logs: []wire.LogLine{{Time: now, Level: "error", Message: "passphrase secret repo-passphrase not found"}}})
 	f.failedJob = failed.ID
-	dry := f.runJob(t, store.NewJob{Kind: wire.KindRestore, Cluster: "east", RecoveryPoint: f.point, Trigger: "user", CreatedBy: "operator-user",
+	dry := f.runJob(t, jobs.NewJob{Kind: wire.KindRestore, Cluster: "east", RecoveryPoint: f.point, Trigger: "user", CreatedBy: "operator-user",
 		Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: "r1", RecoveryPoint: f.point, SourceCluster: "east",
 			Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}, DryRun: true}}}}, wire.Completion{
 		State: wire.JobSucceeded, Result: &wire.JobResult{Restore: &wire.RestoreSummary{Name: "r1", Phase: "Completed", DryRun: true, Created: 1,
@@ -90,23 +91,30 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// instanceSpec is the instance as the API stores it.
+func instanceSpec(t testing.TB, spec wire.InstanceSpec) store.InstanceSpec {
+	t.Helper()
+	cfg, err := json.Marshal(spec.Backup)
+	must(t, err)
+	storage, err := json.Marshal(spec.Storage)
+	must(t, err)
+	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage}
+}
+
+// jobs is the job life cycle over the fixture's store.
+func (f *fixture) jobs() *jobs.Lifecycle { return jobs.New(f.st, clock) }
+
 // runJob queues a job on cluster east, claims it and completes it.
-func (f *fixture) runJob(t testing.TB, nj store.NewJob, c wire.Completion) wire.Job {
+func (f *fixture) runJob(t testing.TB, nj jobs.NewJob, c wire.Completion) jobs.Job {
 	t.Helper()
 	ctx := t.Context()
-	var j wire.Job
-	var err error
-	if nj.Kind == wire.KindBackup {
-		j, err = f.st.QueueBackup(ctx, "prod", nj)
-	} else {
-		j, err = f.st.CreateJob(ctx, "prod", nj)
-	}
+	j, err := f.jobs().Queue(ctx, "prod", nj)
 	must(t, err)
-	claimed, ok, err := f.st.ClaimJob(ctx, "prod", "east", time.Minute)
+	claimed, ok, err := f.jobs().Claim(ctx, "prod", "east", time.Minute)
 	if err != nil || !ok || claimed.ID != j.ID {
 		t.Fatalf("claim: job %d ok %v err %v, want job %d", claimed.ID, ok, err, j.ID)
 	}
-	must(t, f.st.CompleteJob(ctx, "prod", "east", j.ID, c))
+	must(t, f.jobs().Complete(ctx, "prod", "east", j.ID, c))
 	return j
 }
 

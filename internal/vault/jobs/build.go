@@ -1,0 +1,85 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/wire"
+)
+
+// Instance is what the jobs of a backup instance are made from.
+type Instance struct {
+	Name    string
+	Cluster string
+	Backup  wire.BackupConfig
+	Storage wire.StorageLocation
+}
+
+// DecodeInstance reads an instance's backup configuration and storage location from the JSON the
+// store holds.
+func DecodeInstance(name, cluster string, backup, storage []byte) (Instance, error) {
+	in := Instance{Name: name, Cluster: cluster}
+	if err := json.Unmarshal(backup, &in.Backup); err != nil {
+		return in, fmt.Errorf("decode stored backup configuration of instance %q: %w", name, err)
+	}
+	if err := json.Unmarshal(storage, &in.Storage); err != nil {
+		return in, fmt.Errorf("decode stored storage location of instance %q: %w", name, err)
+	}
+	return in, nil
+}
+
+// BackupTrigger says why a backup is queued.
+type BackupTrigger struct {
+	Trigger   string // TriggerScheduled, TriggerOnDemand
+	By        string
+	OnDemand  bool
+	ExpiresAt *time.Time
+}
+
+// BackupJob is the backup of the instance for a run at at, making the recovery point
+// RecoveryPointName gives (Queue makes it unique).
+func BackupJob(in Instance, at time.Time, t BackupTrigger) NewJob {
+	name := RecoveryPointName(in.Name, at)
+	return NewJob{Kind: KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: name, Trigger: t.Trigger, CreatedBy: t.By,
+		Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage,
+			OnDemand: t.OnDemand, ExpiresAt: t.ExpiresAt}}}
+}
+
+// retryOf is the next attempt of backup j, whose agent stopped reporting, at now: a new recovery
+// point, the incomplete one of j deleted first. ok is false when j is no backup or has no
+// attempt left.
+func retryOf(j Job, now time.Time) (retry NewJob, ok bool) {
+	if j.Kind != KindBackup || j.Spec.Backup == nil || j.Attempt >= MaxAttempts {
+		return NewJob{}, false
+	}
+	spec := *j.Spec.Backup
+	spec.DeleteIncomplete = append(append([]string{}, spec.DeleteIncomplete...), spec.RecoveryPoint)
+	spec.RecoveryPoint = RecoveryPointName(j.Instance, now)
+	return NewJob{Kind: KindBackup, Instance: j.Instance, Cluster: j.Cluster, RecoveryPoint: spec.RecoveryPoint, Trigger: TriggerRetry,
+		CreatedBy: "vault", Attempt: j.Attempt + 1, Spec: wire.JobSpec{Backup: &spec}}, true
+}
+
+// Deletion is a recovery point to delete and why.
+type Deletion struct {
+	RecoveryPoint string
+	Reason        string
+}
+
+// deletionJob deletes a recovery point of the instance: its volume snapshots, then its files.
+func deletionJob(in Instance, d Deletion, trigger, by string) NewJob {
+	return NewJob{Kind: KindRetentionDelete, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: d.RecoveryPoint, Trigger: trigger,
+		CreatedBy: by, Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: d.RecoveryPoint, Storage: in.Storage, Reason: d.Reason}}}
+}
+
+// RestoreJob restores recovery point rp of the instance, made on cluster source, into cluster
+// target, under a new name (RestoreName).
+func RestoreJob(in Instance, rp, source, target string, opts wire.RestoreOptions, by string) (NewJob, error) {
+	name, err := RestoreName(rp)
+	if err != nil {
+		return NewJob{}, err
+	}
+	return NewJob{Kind: KindRestore, Instance: in.Name, Cluster: target, RecoveryPoint: rp, Trigger: TriggerUser, CreatedBy: by,
+		Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: name, RecoveryPoint: rp, SourceCluster: source, Storage: in.Storage,
+			Options: opts}}}, nil
+}

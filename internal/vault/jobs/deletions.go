@@ -1,0 +1,44 @@
+package jobs
+
+import "context"
+
+// QueueDeletions queues a retention-delete job for each recovery point of the instance that has
+// none queued or running.
+func (l *Lifecycle) QueueDeletions(ctx context.Context, vault string, in Instance, trigger, by string, dels ...Deletion) error {
+	var queue []NewJob
+	for _, d := range dels {
+		open, err := l.st.HasOpenJob(ctx, vault, in.Name, KindRetentionDelete, d.RecoveryPoint)
+		if err != nil {
+			return err
+		}
+		if !open {
+			queue = append(queue, deletionJob(in, d, trigger, by))
+		}
+	}
+	if len(queue) == 0 {
+		return nil
+	}
+	now := l.now().UTC()
+	return l.st.InTx(ctx, func(tx Tx) error {
+		for _, nj := range queue {
+			if _, err := insert(ctx, tx, vault, nj, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// QueueDeletionOfAll queues the deletion of every recovery point of the instance that is not
+// deleted, for reason (QueueDeletions).
+func (l *Lifecycle) QueueDeletionOfAll(ctx context.Context, vault string, in Instance, reason, trigger, by string) error {
+	names, err := l.st.RecoveryPointNames(ctx, vault, in.Name)
+	if err != nil {
+		return err
+	}
+	dels := make([]Deletion, len(names))
+	for i, name := range names {
+		dels[i] = Deletion{RecoveryPoint: name, Reason: reason}
+	}
+	return l.QueueDeletions(ctx, vault, in, trigger, by, dels...)
+}

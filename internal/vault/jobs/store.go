@@ -1,0 +1,111 @@
+package jobs
+
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// Store is what the life cycle needs of the vault's database. It holds what the life cycle
+// decides: each change of a job applies only while the job is still as the life cycle found it
+// (compare and set), so an agent, the scheduler and a user, or two vault processes, never move one
+// job twice. A method given a vault sees only that vault's objects.
+type Store interface {
+	// GetJob reads a job; ErrNotFound when the vault has none of that ID.
+	GetJob(ctx context.Context, vault string, id int64) (Record, error)
+	// HasOpenJob tells whether the instance has a queued or running job of the kind (for
+	// recovery point rp, unless it is empty).
+	HasOpenJob(ctx context.Context, vault, instance string, kind Kind, rp string) (bool, error)
+	// RecoveryPointNames names the instance's recovery points that are not deleted, newest first.
+	RecoveryPointNames(ctx context.Context, vault, instance string) ([]string, error)
+	// ExpiredLeases lists the running jobs of every vault whose lease ended before now, oldest
+	// first.
+	ExpiredLeases(ctx context.Context, now time.Time) ([]JobRef, error)
+	// ClaimJob moves the cluster's oldest queued job whose lease key no running job holds to
+	// Running, started at now and leased until leaseUntil. ok is false when there is none, or
+	// when another claim took that key first.
+	ClaimJob(ctx context.Context, vault, cluster string, now, leaseUntil time.Time) (id int64, ok bool, err error)
+	// InTx runs fn in one transaction, committed if fn returns nil.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// InTxEach calls fn for units of work 0 to n-1 in order, many to a transaction (as many as
+	// the store may hold its write lock for), and stops at the first error. It returns how many
+	// units were committed.
+	InTxEach(ctx context.Context, n int, fn func(tx Tx, i int) error) (int, error)
+}
+
+// Tx is a transaction of the Store.
+type Tx interface {
+	// GetJob is Store.GetJob in the transaction.
+	GetJob(ctx context.Context, vault string, id int64) (Record, error)
+	// InsertJob stores a new job (r.ID is ignored) and returns its ID.
+	InsertJob(ctx context.Context, vault string, r Record) (int64, error)
+	// FreeRecoveryPointName returns the first of candidates that no backup job of the vault has
+	// made or is making as its recovery point.
+	FreeRecoveryPointName(ctx context.Context, vault string, candidates iter.Seq[string]) (string, error)
+	// RenewLease leases a job Running on the cluster until until and records its progress; it
+	// returns whether a user asked to cancel it. ok is false when the job is not Running on the
+	// cluster.
+	RenewLease(ctx context.Context, vault, cluster string, id int64, until time.Time, p Progress) (cancel, ok bool, err error)
+	// RequestCancel asks the agent of a Running job to stop; ok is false when it is not Running.
+	RequestCancel(ctx context.Context, vault string, id int64) (ok bool, err error)
+	// FinishJob ends a job as end says and releases its lease, if the job is as from says; ok is
+	// false when it is not.
+	FinishJob(ctx context.Context, vault string, id int64, from Guard, end End) (ok bool, err error)
+	// AppendLogs adds lines to a job's log, numbering them after its last.
+	AppendLogs(ctx context.Context, id int64, lines []LogLine) error
+	// InsertRecoveryPoint records the recovery point a backup made; ErrExists when the vault has
+	// one of that name.
+	InsertRecoveryPoint(ctx context.Context, vault string, rp RecoveryPoint) error
+	// MarkRecoveryPointDeleted records that the recovery point was deleted at at.
+	MarkRecoveryPointDeleted(ctx context.Context, vault, name string, at time.Time) error
+	// RecordScheduledRun records at as the time of the instance's last scheduled run.
+	RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time) error
+}
+
+// JobRef names a job of a vault.
+type JobRef struct {
+	Vault string
+	ID    int64
+}
+
+// Guard is what a job must still be for a change to apply.
+type Guard struct {
+	State State
+	// LeaseEndedBefore, when set, also asks that the job's lease ended before it: an agent that
+	// reported meanwhile keeps its job.
+	LeaseEndedBefore time.Time
+}
+
+// End is how a job ends.
+type End struct {
+	State  State
+	Error  string
+	Result []byte // a wire.JobResult; nil for none
+	At     time.Time
+}
+
+// LogLine is one line of a job's log.
+type LogLine struct {
+	Time    time.Time
+	Level   string // info, warn, error
+	Message string
+}
+
+// RecoveryPoint is the recovery point a backup made, as its job's completion records it.
+type RecoveryPoint struct {
+	Name          string
+	Instance      string
+	Cluster       string
+	Time          time.Time // when the backup completed
+	Phase         string    // the backup's: archive.Phase*
+	Items         int64
+	RawBytes      int64
+	StoredBytes   int64
+	Namespaces    []string
+	Volumes       int
+	VolumesFailed int
+	SnapshotBytes int64
+	OnDemand      bool
+	ExpiresAt     *time.Time
+	Job           int64
+}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
+)
+
+// The store holds the job life cycle's decisions (package jobs).
+var (
+	_ jobs.Store = (*Store)(nil)
+	_ jobs.Tx    = (*jobTx)(nil)
+)
+
+// InTx runs fn in a transaction, committed if fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(jobs.Tx) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(&jobTx{tx: tx}) })
+}
+
+// runsPerTransaction is how many units of work InTxEach commits at a time. It bounds how long the
+// scheduled runs of a tick (jobs.RecordRuns) hold the database's write lock; a commit per run
+// would make the top of the hour take seconds per thousand instances.
+const runsPerTransaction = 500
+
+// InTxEach calls fn for units 0 to n-1, runsPerTransaction to a transaction, and stops at the
+// first error; it returns how many units were committed.
+func (s *Store) InTxEach(ctx context.Context, n int, fn func(tx jobs.Tx, i int) error) (int, error) {
+	done := 0
+	for done < n {
+		end := min(n, done+runsPerTransaction)
+		err := s.InTx(ctx, func(tx jobs.Tx) error {
+			for i := done; i < end; i++ {
+				if err := fn(tx, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		done = end
+	}
+	return done, nil
+}
+
+// ClaimJob moves the cluster's oldest queued job whose lease key no running job holds to running,
+// started at now and leased until leaseUntil; ok is false when there is none.
+func (s *Store) ClaimJob(ctx context.Context, vault, cluster string, now, leaseUntil time.Time) (id int64, ok bool, err error) {
+	// r.state = 'running' is written out, not a parameter, so that the lookup uses the partial index
+	// jobs_one_running_per_key (SQLite cannot match a parameter against the index's WHERE clause
+	// and would read every job of the vault for each queued one).
+	err = s.writes.QueryRowContext(ctx, `UPDATE jobs SET state = $1, started_at = $2, lease_expires = $3
+		WHERE id = (SELECT q.id FROM jobs q WHERE q.vault = $4 AND q.cluster = $5 AND q.state = $6
+			AND (q.lease_key IS NULL OR NOT EXISTS (
+				SELECT 1 FROM jobs r WHERE r.vault = q.vault AND r.lease_key = q.lease_key AND r.state = 'running'))
+			ORDER BY q.id LIMIT 1)
+		AND state = $6 RETURNING id`,
+		string(jobs.Running), now.UTC(), leaseUntil.UTC(), vault, cluster, string(jobs.Queued)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) || err != nil && isUniqueViolation(err) {
+		// Nothing queued, or another claim took the instance's lease first.
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("claim a job for cluster %q: %w", cluster, err)
+	}
+	return id, true, nil
+}
+
+// ExpiredLeases lists the running jobs of every vault whose lease ended before now, oldest first.
+func (s *Store) ExpiredLeases(ctx context.Context, now time.Time) ([]jobs.JobRef, error) {
+	// state = 'running' written out: the partial index jobs_running_by_lease serves it.
+	rows, err := s.db.QueryContext(ctx, `SELECT vault, id FROM jobs WHERE state = 'running' AND lease_expires < $1 ORDER BY id`, now.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("find expired leases: %w", err)
+	}
+	defer rows.Close()
+	var out []jobs.JobRef
+	for rows.Next() {
+		var r jobs.JobRef
+		if err := rows.Scan(&r.Vault, &r.ID); err != nil {
+			return nil, fmt.Errorf("find expired leases: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// jobTx is a transaction of the store as the job life cycle uses it.
+type jobTx struct{ tx *sql.Tx }
+
+func (t *jobTx) GetJob(ctx context.Context, vault string, id int64) (jobs.Record, error) {
+	return getJob(ctx, t.tx, vault, id)
+}
+
+func (t *jobTx) InsertJob(ctx context.Context, vault string, r jobs.Record) (int64, error) {
+	var leaseKey any // NULL: the job holds no key
+	if r.LeaseKey != "" {
+		leaseKey = r.LeaseKey
+	}
+	var id int64
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO jobs (vault, kind, instance, cluster, recovery_point, state, trigger_kind, created_by,
+		attempt, created_at, spec, lease_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		vault, string(r.Kind), r.Instance, r.Cluster, r.RecoveryPoint, string(r.State), r.Trigger, r.CreatedBy, r.Attempt, r.CreatedAt.UTC(),
+		string(r.Spec), leaseKey).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("queue %s job: %w", r.Kind, err)
+	}
+	return id, nil
+}
+
+// nameCandidates is how many recovery point names FreeRecoveryPointName checks in one query.
+const nameCandidates = 16
+
+// FreeRecoveryPointName returns the first of candidates that no backup job of the vault has made
+// or is making as its recovery point. It asks for candidates nameCandidates at a time, by exact
+// name (a range of names would follow the database's collation, which may ignore the '-').
+func (t *jobTx) FreeRecoveryPointName(ctx context.Context, vault string, candidates iter.Seq[string]) (string, error) {
+	next, stop := iter.Pull(candidates)
+	defer stop()
+	for {
+		args := []any{vault, string(jobs.KindBackup)}
+		var names, placeholders []string
+		for len(names) < nameCandidates {
+			name, ok := next()
+			if !ok {
+				break
+			}
+			names = append(names, name)
+			args = append(args, name)
+			placeholders = append(placeholders, fmt.Sprintf("$%d", len(args)))
+		}
+		if len(names) == 0 {
+			return "", fmt.Errorf("every recovery point name offered is taken: %w", ErrExists)
+		}
+		taken, err := t.takenNames(ctx, `SELECT recovery_point FROM jobs WHERE vault = $1 AND kind = $2 AND recovery_point IN (`+
+			strings.Join(placeholders, ", ")+`)`, args)
+		if err != nil {
+			return "", fmt.Errorf("check recovery point name %q: %w", names[0], err)
+		}
+		for _, name := range names {
+			if !taken[name] {
+				return name, nil
+			}
+		}
+	}
+}
+
+func (t *jobTx) takenNames(ctx context.Context, query string, args []any) (map[string]bool, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	taken := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		taken[name] = true
+	}
+	return taken, rows.Err()
+}
+
+func (t *jobTx) RenewLease(ctx context.Context, vault, cluster string, id int64, until time.Time, p jobs.Progress) (cancel, ok bool, err error) {
+	err = t.tx.QueryRowContext(ctx, `UPDATE jobs SET lease_expires = $1, progress_items = $2, progress_bytes = $3, progress_message = $4
+		WHERE vault = $5 AND id = $6 AND cluster = $7 AND state = $8 RETURNING cancel_requested`,
+		until.UTC(), p.Items, p.Bytes, p.Message, vault, id, cluster, string(jobs.Running)).Scan(&cancel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("record progress of job %d: %w", id, err)
+	}
+	return cancel, true, nil
+}
+
+func (t *jobTx) RequestCancel(ctx context.Context, vault string, id int64) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE jobs SET cancel_requested = TRUE WHERE vault = $1 AND id = $2 AND state = $3`,
+		vault, id, string(jobs.Running))
+	if err != nil {
+		return false, fmt.Errorf("cancel job %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (t *jobTx) FinishJob(ctx context.Context, vault string, id int64, from jobs.Guard, end jobs.End) (bool, error) {
+	var result any // NULL: no result
+	if end.Result != nil {
+		result = string(end.Result)
+	}
+	query := `UPDATE jobs SET state = $1, error = $2, result = $3, finished_at = $4, lease_key = NULL, lease_expires = NULL
+		WHERE vault = $5 AND id = $6 AND state = $7`
+	args := []any{string(end.State), end.Error, result, end.At.UTC(), vault, id, string(from.State)}
+	if !from.LeaseEndedBefore.IsZero() {
+		query += ` AND lease_expires < $8`
+		args = append(args, from.LeaseEndedBefore.UTC())
+	}
+	res, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("end job %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// AppendLogs adds log lines to a job, numbering them after its last line.
+func (t *jobTx) AppendLogs(ctx context.Context, id int64, lines []jobs.LogLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	var seq int64
+	if err := t.tx.QueryRowContext(ctx, `UPDATE jobs SET log_seq = log_seq + $1 WHERE id = $2 RETURNING log_seq`, len(lines), id).Scan(&seq); err != nil {
+		return fmt.Errorf("number log lines of job %d: %w", id, err)
+	}
+	seq -= int64(len(lines))
+	for _, l := range lines {
+		seq++
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO job_logs (job, seq, at, level, message) VALUES ($1, $2, $3, $4, $5)`,
+			id, seq, l.Time.UTC(), l.Level, l.Message); err != nil {
+			return fmt.Errorf("store log line of job %d: %w", id, err)
+		}
+	}
+	return nil
+}
