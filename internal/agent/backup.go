@@ -21,7 +21,7 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *wire.BackupJob) 
 	if spec.ExpiresAt != nil {
 		expires = *spec.ExpiresAt
 	}
-	got, err := a.runner(j).Backup(ctx, usecase.BackupRequest{
+	got, err := a.useCases(j).Backup(ctx, usecase.BackupRequest{
 		Repository: a.repository(spec.Storage, j), Name: spec.RecoveryPoint, Scope: c.ScopeSpec(),
 		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass}, Hooks: c.BackupHooks,
 		ExpiresAt: expires, DeleteEarlier: spec.DeleteIncomplete, Progress: progressOf(j),

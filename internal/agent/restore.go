@@ -32,7 +32,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *wire.RestoreJob
 	}
 	j.log.Info("restoring", "restore", spec.Name, "recoveryPoint", spec.RecoveryPoint, "sourceCluster", spec.SourceCluster,
 		"conflictPolicy", opts.ConflictPolicy, "dryRun", spec.Options.DryRun)
-	got, err := a.runner(j).Restore(ctx, usecase.RestoreRequest{
+	got, err := a.useCases(j).Restore(ctx, usecase.RestoreRequest{
 		Repository: a.repository(spec.Storage, j), Restore: opts, Hooks: spec.Options.RestoreHooks,
 		SourceCluster: spec.SourceCluster, Wording: a.wording(spec.Storage), Progress: progressOf(j),
 	})

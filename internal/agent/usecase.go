@@ -8,9 +8,9 @@ import (
 	"github.com/cairnbackup/cairn/internal/usecase"
 )
 
-// runner runs a job's backup or restore in the agent's cluster, on the agent's clock, logging to
+// useCases runs a job's backup or restore in the agent's cluster, on the agent's clock, logging to
 // the job's log.
-func (a *agent) runner(j *jobRun) *usecase.Runner {
+func (a *agent) useCases(j *jobRun) *usecase.Runner {
 	return &usecase.Runner{Config: a.opts.Config, Now: a.now, Logger: j.log, Engines: usecase.Engines{
 		// The heartbeat's reader, whose calls are bounded.
 		KubernetesVersion: func(ctx context.Context, _ *rest.Config) (string, error) { return a.cluster.version(ctx) },
