@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/vault/access"
@@ -30,7 +32,6 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // measure runs the whole benchmark on one database.
@@ -192,7 +193,7 @@ func profiled(name string, fn func() error) (time.Duration, error) {
 func queued(ctx context.Context, st *store.Store) (n int, last time.Time, err error) {
 	page := store.Page{Limit: 1000}
 	for {
-		list, err := st.ListJobs(ctx, vaultName, store.JobFilter{State: wire.JobQueued, Kind: wire.KindBackup}, page)
+		list, err := st.ListJobs(ctx, vaultName, store.JobFilter{State: vaultv1.JobQueued, Kind: agentv1.KindBackup}, page)
 		if err != nil {
 			return 0, last, err
 		}
@@ -235,10 +236,10 @@ func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) 
 					errs[a] = err
 					return
 				}
-				rp := &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 512, RawBytes: 64 << 20, StoredBytes: 20 << 20,
+				rp := &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 512, RawBytes: 64 << 20, StoredBytes: 20 << 20,
 					Namespaces: j.Spec.Backup.Config.IncludeNamespaces, Volumes: 2, SnapshotBytes: 256 << 20, Time: clk.now()}
-				c := wire.Completion{State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: rp},
-					Logs: []wire.LogLine{{Level: "info", Message: "backup completed"}}}
+				c := agentv1.Completion{State: agentv1.JobSucceeded, Result: &agentv1.JobResult{RecoveryPoint: rp},
+					Logs: []agentv1.LogLine{{Level: "info", Message: "backup completed"}}}
 				if err := lc.Complete(ctx, vaultName, cluster, j.ID, c); err != nil {
 					errs[a] = err
 					return

@@ -13,10 +13,11 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for the history insert
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver for the history insert
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // vaultName is the one vault the benchmark fills.
@@ -55,7 +56,7 @@ func (c *clock) now() time.Time {
 type fixture struct {
 	clusters  []string
 	policies  []policy.Policy
-	instances []wire.InstanceSpec
+	instances []vaultv1.InstanceSpec
 }
 
 // retentions are the policies' retention variants, with the time zone of their schedule: all
@@ -118,13 +119,13 @@ func setup(ctx context.Context, st *store.Store, instances, clusters int) (*fixt
 		}
 		f.policies = append(f.policies, pol)
 	}
-	specs := make([]wire.InstanceSpec, instances)
+	specs := make([]vaultv1.InstanceSpec, instances)
 	for i := range specs {
 		c, p := i%clusters, i/clusters
 		app := fmt.Sprintf("app-%03d", p)
-		specs[i] = wire.InstanceSpec{Name: f.clusters[c] + "-" + app, Cluster: f.clusters[c], Policy: f.policies[p].Name,
-			Backup:  wire.BackupConfig{IncludeNamespaces: []string{app}, SnapshotVolumes: true},
-			Storage: wire.StorageLocation{URL: "s3://bench-backups/" + f.clusters[c] + "/" + app, PassphraseSecret: "bench-passphrase"}}
+		specs[i] = vaultv1.InstanceSpec{Name: f.clusters[c] + "-" + app, Cluster: f.clusters[c], Policy: f.policies[p].Name,
+			Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{app}, SnapshotVolumes: true},
+			Storage: vaultv1.StorageLocation{URL: "s3://bench-backups/" + f.clusters[c] + "/" + app, PassphraseSecret: "bench-passphrase"}}
 	}
 	f.instances = specs
 	errs := make(chan error, 4)
@@ -148,7 +149,7 @@ func setup(ctx context.Context, st *store.Store, instances, clusters int) (*fixt
 }
 
 // createInstance stores the instance as the API does.
-func createInstance(ctx context.Context, st *store.Store, spec wire.InstanceSpec) error {
+func createInstance(ctx context.Context, st *store.Store, spec vaultv1.InstanceSpec) error {
 	cfg, err := json.Marshal(spec.Backup)
 	if err != nil {
 		return err
@@ -217,23 +218,23 @@ func insertHistory(ctx context.Context, db *sql.DB, f *fixture, points int) (int
 	for h := range points {
 		slot := theHour.Add(-time.Duration(points-h) * time.Hour)
 		var jobRows, rpRows [][]any
-		rps := make([]wire.RecoveryPoint, len(f.instances))
+		rps := make([]vaultv1.RecoveryPoint, len(f.instances))
 		for i, in := range f.instances {
 			name := in.Name + "-" + slot.Format("20060102150405")
 			done := completedAt(i, h, points)
 			size := int64(50<<20 + (i*7919+h*104729)%(200<<20))
-			rps[i] = wire.RecoveryPoint{Name: name, Instance: in.Name, Cluster: in.Cluster, Time: done, Phase: archive.PhaseCompleted,
+			rps[i] = vaultv1.RecoveryPoint{Name: name, Instance: in.Name, Cluster: in.Cluster, Time: done, Phase: archive.PhaseCompleted,
 				Items: int64(400 + (i+h)%800), RawBytes: size, StoredBytes: size / 3, Namespaces: in.Backup.IncludeNamespaces,
 				Volumes: 2, SnapshotBytes: 4 * size}
-			spec, err := json.Marshal(wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage}})
+			spec, err := json.Marshal(vaultv1.JobSpec{Backup: &vaultv1.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage}})
 			if err != nil {
 				return 0, err
 			}
-			res, err := json.Marshal(wire.JobResult{RecoveryPoint: &rps[i]})
+			res, err := json.Marshal(vaultv1.JobResult{RecoveryPoint: &rps[i]})
 			if err != nil {
 				return 0, err
 			}
-			jobRows = append(jobRows, []any{vaultName, wire.KindBackup, in.Name, in.Cluster, name, wire.JobSucceeded, "scheduled",
+			jobRows = append(jobRows, []any{vaultName, agentv1.KindBackup, in.Name, in.Cluster, name, vaultv1.JobSucceeded, "scheduled",
 				"scheduler", 1, slot.Add(time.Second), slot.Add(5 * time.Second), done, rps[i].Items, rps[i].StoredBytes, "done",
 				string(spec), string(res)})
 		}

@@ -24,11 +24,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/agent"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/testenv"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 const (
@@ -40,12 +40,12 @@ const (
 // the previous one completed, and only the first `released`.
 type sequentialVault struct {
 	mu          sync.Mutex
-	jobs        []*wire.Job
+	jobs        []*agentv1.Job
 	handed      int
 	released    int
-	heartbeats  []wire.Heartbeat
-	reports     map[int64][]wire.ProgressReport
-	completions map[int64]wire.Completion
+	heartbeats  []agentv1.Heartbeat
+	reports     map[int64][]agentv1.ProgressReport
+	completions map[int64]agentv1.Completion
 }
 
 func (v *sequentialVault) handler(t *testing.T) http.Handler {
@@ -60,7 +60,7 @@ func (v *sequentialVault) handler(t *testing.T) http.Handler {
 		return n
 	}
 	mux.HandleFunc("POST /api/v1/agent/heartbeat", func(w http.ResponseWriter, r *http.Request) {
-		var hb wire.Heartbeat
+		var hb agentv1.Heartbeat
 		decode(r, &hb)
 		v.mu.Lock()
 		v.heartbeats = append(v.heartbeats, hb)
@@ -80,16 +80,16 @@ func (v *sequentialVault) handler(t *testing.T) http.Handler {
 		_ = json.NewEncoder(w).Encode(job)
 	})
 	mux.HandleFunc("POST /api/v1/agent/jobs/{id}/progress", func(w http.ResponseWriter, r *http.Request) {
-		var rep wire.ProgressReport
+		var rep agentv1.ProgressReport
 		decode(r, &rep)
 		v.mu.Lock()
 		v.reports[id(r)] = append(v.reports[id(r)], rep)
 		v.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(wire.ProgressReply{})
+		_ = json.NewEncoder(w).Encode(agentv1.ProgressReply{})
 	})
 	mux.HandleFunc("POST /api/v1/agent/jobs/{id}/complete", func(w http.ResponseWriter, r *http.Request) {
-		var c wire.Completion
+		var c agentv1.Completion
 		decode(r, &c)
 		v.mu.Lock()
 		v.completions[id(r)] = c
@@ -117,7 +117,7 @@ func (v *sequentialVault) completed(id int64) bool {
 	return ok
 }
 
-func (v *sequentialVault) completion(id int64) (wire.Completion, bool) {
+func (v *sequentialVault) completion(id int64) (agentv1.Completion, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	c, ok := v.completions[id]
@@ -183,19 +183,19 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(secrets, "shop-passphrase"), []byte(passphrase+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	storage := wire.StorageLocation{URL: "file://" + repoDir, PassphraseSecret: "shop-passphrase"}
+	storage := agentv1.StorageLocation{URL: "file://" + repoDir, PassphraseSecret: "shop-passphrase"}
 	const rp = "shop-20250101000000"
-	v := &sequentialVault{reports: map[int64][]wire.ProgressReport{}, completions: map[int64]wire.Completion{}, jobs: []*wire.Job{
-		{ID: 1, Kind: wire.KindBackup, Instance: "shop", Cluster: "it", Trigger: "scheduled", Attempt: 1, Spec: wire.JobSpec{Backup: &wire.BackupJob{
-			RecoveryPoint: rp, Storage: storage, Config: wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
+	v := &sequentialVault{reports: map[int64][]agentv1.ProgressReport{}, completions: map[int64]agentv1.Completion{}, jobs: []*agentv1.Job{
+		{ID: 1, Kind: agentv1.KindBackup, Instance: "shop", Cluster: "it", Trigger: "scheduled", Attempt: 1, Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{
+			RecoveryPoint: rp, Storage: storage, Config: agentv1.BackupConfig{IncludeNamespaces: []string{"shop"}},
 			DeleteIncomplete: []string{"shop-20241231000000"}}}},
-		{ID: 2, Kind: wire.KindRestore, Cluster: "it", Trigger: "user", Attempt: 1, Spec: wire.JobSpec{Restore: &wire.RestoreJob{
+		{ID: 2, Kind: agentv1.KindRestore, Cluster: "it", Trigger: "user", Attempt: 1, Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{
 			Name: "shop-copy-1", RecoveryPoint: rp, SourceCluster: "it", Storage: storage,
-			Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}}}}},
-		{ID: 3, Kind: wire.KindRestore, Cluster: "it", Trigger: "user", Attempt: 1, Spec: wire.JobSpec{Restore: &wire.RestoreJob{
+			Options: agentv1.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}}}}},
+		{ID: 3, Kind: agentv1.KindRestore, Cluster: "it", Trigger: "user", Attempt: 1, Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{
 			Name: "shop-copy-2", RecoveryPoint: rp, SourceCluster: "it", Storage: storage,
-			Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}, ConflictPolicy: "patch", DryRun: true}}}},
-		{ID: 4, Kind: wire.KindRetentionDelete, Instance: "shop", Cluster: "it", Trigger: "retention", Attempt: 1, Spec: wire.JobSpec{Delete: &wire.DeleteJob{
+			Options: agentv1.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}, ConflictPolicy: "patch", DryRun: true}}}},
+		{ID: 4, Kind: agentv1.KindRetentionDelete, Instance: "shop", Cluster: "it", Trigger: "retention", Attempt: 1, Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{
 			RecoveryPoint: rp, Storage: storage, Reason: "expired"}}},
 	}}
 	srv := httptest.NewServer(v.handler(t))
@@ -254,7 +254,7 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 
 	// The backup.
 	c, _ := v.completion(1)
-	if c.State != wire.JobSucceeded || c.Result == nil || c.Result.RecoveryPoint == nil {
+	if c.State != agentv1.JobSucceeded || c.Result == nil || c.Result.RecoveryPoint == nil {
 		t.Fatalf("backup completion: %+v\n%s", c, v.logText(1))
 	}
 	got := c.Result.RecoveryPoint
@@ -286,7 +286,7 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 
 	// The restore.
 	c, _ = v.completion(2)
-	if c.State != wire.JobSucceeded || c.Result == nil || c.Result.Restore == nil {
+	if c.State != agentv1.JobSucceeded || c.Result == nil || c.Result.Restore == nil {
 		t.Fatalf("restore completion: %+v\n%s", c, v.logText(2))
 	}
 	var checks []string
@@ -320,7 +320,7 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 
 	// The dry run.
 	c, _ = v.completion(3)
-	if c.State != wire.JobSucceeded || c.Result == nil || c.Result.Restore == nil || !c.Result.Restore.DryRun {
+	if c.State != agentv1.JobSucceeded || c.Result == nil || c.Result.Restore == nil || !c.Result.Restore.DryRun {
 		t.Fatalf("dry-run completion: %+v\n%s", c, v.logText(3))
 	}
 	// The ConfigMap differs; the Deployment may too, once its controller annotated it.
@@ -329,7 +329,7 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 		t.Errorf("conflicts check: %+v", conflicts)
 	}
 	sum = c.Result.Restore
-	var settings, namespace *wire.RestoreItem
+	var settings, namespace *agentv1.RestoreItem
 	for i, it := range sum.Items {
 		switch {
 		case it.Resource == "configmaps" && it.Name == "settings" && it.Namespace == "shop-copy":
@@ -351,7 +351,7 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 
 	// The retention delete.
 	c, _ = v.completion(4)
-	if c.State != wire.JobSucceeded {
+	if c.State != agentv1.JobSucceeded {
 		t.Fatalf("delete completion: %+v\n%s", c, v.logText(4))
 	}
 	if !strings.Contains(v.logText(4), "recovery point deleted recoveryPoint="+rp) {

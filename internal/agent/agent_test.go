@@ -20,7 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
 )
 
 // fakeVault implements the agent routes of the vault in memory.
@@ -29,11 +29,11 @@ type fakeVault struct {
 	srv *httptest.Server
 
 	mu          sync.Mutex
-	queue       []*wire.Job
+	queue       []*agentv1.Job
 	claims      int
-	heartbeats  []wire.Heartbeat
-	reports     map[int64][]wire.ProgressReport
-	completions map[int64][]wire.Completion
+	heartbeats  []agentv1.Heartbeat
+	reports     map[int64][]agentv1.ProgressReport
+	completions map[int64][]agentv1.Completion
 	cancel      map[int64]bool
 	// Scripted failures: the status the next n calls of a route answer with (0 closes the connection).
 	refuse map[string][]int
@@ -49,7 +49,7 @@ type fakeVault struct {
 }
 
 func newFakeVault(t *testing.T) *fakeVault {
-	v := &fakeVault{t: t, reports: map[int64][]wire.ProgressReport{}, completions: map[int64][]wire.Completion{},
+	v := &fakeVault{t: t, reports: map[int64][]agentv1.ProgressReport{}, completions: map[int64][]agentv1.Completion{},
 		cancel: map[int64]bool{}, refuse: map[string][]int{}, namespaces: []string{"shop", "default"}}
 	mux := http.NewServeMux()
 	// The agent's cluster: the fake serves the API server's routes the heartbeat reads too.
@@ -70,7 +70,7 @@ func newFakeVault(t *testing.T) *fakeVault {
 		writeJSON(w, list)
 	})
 	mux.HandleFunc("POST /api/v1/agent/heartbeat", v.auth("heartbeat", func(w http.ResponseWriter, r *http.Request) {
-		var hb wire.Heartbeat
+		var hb agentv1.Heartbeat
 		v.decode(r, &hb)
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -90,11 +90,11 @@ func newFakeVault(t *testing.T) *fakeVault {
 		}
 		job := v.queue[0]
 		v.queue = v.queue[1:]
-		job.State = wire.JobRunning
+		job.State = agentv1.JobRunning
 		writeJSON(w, job)
 	}))
 	mux.HandleFunc("POST /api/v1/agent/jobs/{id}/progress", v.auth("progress", func(w http.ResponseWriter, r *http.Request) {
-		var rep wire.ProgressReport
+		var rep agentv1.ProgressReport
 		v.decode(r, &rep)
 		id := jobID(r)
 		v.mu.Lock()
@@ -102,10 +102,10 @@ func newFakeVault(t *testing.T) *fakeVault {
 		cancel, delay := v.cancel[id], v.progressDelay
 		v.mu.Unlock()
 		time.Sleep(delay)
-		writeJSON(w, wire.ProgressReply{Cancel: cancel})
+		writeJSON(w, agentv1.ProgressReply{Cancel: cancel})
 	}))
 	mux.HandleFunc("POST /api/v1/agent/jobs/{id}/complete", v.auth("complete", func(w http.ResponseWriter, r *http.Request) {
-		var c wire.Completion
+		var c agentv1.Completion
 		v.decode(r, &c)
 		v.mu.Lock()
 		v.completions[jobID(r)] = append(v.completions[jobID(r)], c)
@@ -170,7 +170,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	_, _ = fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
 }
 
-func (v *fakeVault) enqueue(jobs ...*wire.Job) {
+func (v *fakeVault) enqueue(jobs ...*agentv1.Job) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.queue = append(v.queue, jobs...)
@@ -182,10 +182,10 @@ func (v *fakeVault) script(route string, statuses ...int) {
 	v.refuse[route] = append(v.refuse[route], statuses...)
 }
 
-func (v *fakeVault) completion(id int64) []wire.Completion {
+func (v *fakeVault) completion(id int64) []agentv1.Completion {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return append([]wire.Completion(nil), v.completions[id]...)
+	return append([]agentv1.Completion(nil), v.completions[id]...)
 }
 
 func (v *fakeVault) claimCount() int {
@@ -195,10 +195,10 @@ func (v *fakeVault) claimCount() int {
 }
 
 // logs returns every log line the vault received for a job, from progress reports and completion.
-func (v *fakeVault) logs(id int64) []wire.LogLine {
+func (v *fakeVault) logs(id int64) []agentv1.LogLine {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var out []wire.LogLine
+	var out []agentv1.LogLine
 	for _, r := range v.reports[id] {
 		out = append(out, r.Logs...)
 	}
@@ -281,9 +281,9 @@ func start(t *testing.T, a *agent) context.CancelFunc {
 	return cancel
 }
 
-func backupJob(id int64) *wire.Job {
-	return &wire.Job{ID: id, Kind: wire.KindBackup, Instance: "shop", Cluster: "c1", State: wire.JobQueued, Attempt: 1,
-		Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: fmt.Sprintf("shop-%d", id)}}}
+func backupJob(id int64) *agentv1.Job {
+	return &agentv1.Job{ID: id, Kind: agentv1.KindBackup, Instance: "shop", Cluster: "c1", State: agentv1.JobQueued, Attempt: 1,
+		Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: fmt.Sprintf("shop-%d", id)}}}
 }
 
 func TestClaimRunComplete(t *testing.T) {
@@ -293,12 +293,12 @@ func TestClaimRunComplete(t *testing.T) {
 		j.log.Info("working", "step", 1)
 		j.progress(3, 300, "configmaps")
 		j.log.Warn("something odd")
-		return outcome{state: wire.JobSucceeded, result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Name: j.job.Spec.Backup.RecoveryPoint, Items: 3}}}
+		return outcome{state: agentv1.JobSucceeded, result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Name: j.job.Spec.Backup.RecoveryPoint, Items: 3}}}
 	})
 	start(t, a)
 	waitFor(t, "the completion", func() bool { return len(v.completion(7)) > 0 })
 	c := v.completion(7)
-	if len(c) != 1 || c[0].State != wire.JobSucceeded || c[0].Result == nil || c[0].Result.RecoveryPoint.Name != "shop-7" {
+	if len(c) != 1 || c[0].State != agentv1.JobSucceeded || c[0].Result == nil || c[0].Result.RecoveryPoint.Name != "shop-7" {
 		t.Fatalf("completion = %+v", c)
 	}
 	var text []string
@@ -325,7 +325,7 @@ func TestClaimRunComplete(t *testing.T) {
 }
 
 // heartbeatAfter waits for more than n heartbeats and returns the last.
-func (v *fakeVault) heartbeatAfter(t *testing.T, n int) wire.Heartbeat {
+func (v *fakeVault) heartbeatAfter(t *testing.T, n int) agentv1.Heartbeat {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("heartbeat %d", n+1), func() bool {
 		v.mu.Lock()
@@ -387,7 +387,7 @@ func TestProgressReportsRenewWhileRunning(t *testing.T) {
 	a, _ := testAgent(t, v, nil, func(ctx context.Context, j *jobRun) outcome {
 		j.progress(42, 4200, "secrets")
 		<-release
-		return outcome{state: wire.JobSucceeded}
+		return outcome{state: agentv1.JobSucceeded}
 	})
 	start(t, a)
 	waitFor(t, "several progress reports", func() bool {
@@ -416,7 +416,7 @@ func TestCancelRequestedByVault(t *testing.T) {
 	start(t, a)
 	waitFor(t, "the completion", func() bool { return len(v.completion(3)) > 0 })
 	c := v.completion(3)[0]
-	if c.State != wire.JobCancelled || !strings.Contains(c.Error, "cancelled on request") {
+	if c.State != agentv1.JobCancelled || !strings.Contains(c.Error, "cancelled on request") {
 		t.Fatalf("completion = %+v", c)
 	}
 }
@@ -452,7 +452,7 @@ func TestUnauthorizedRetriesSlowly(t *testing.T) {
 	v := newFakeVault(t)
 	v.script("claim", 401, 401, 401)
 	v.enqueue(backupJob(5))
-	a, logs := testAgent(t, v, nil, func(context.Context, *jobRun) outcome { return outcome{state: wire.JobSucceeded} })
+	a, logs := testAgent(t, v, nil, func(context.Context, *jobRun) outcome { return outcome{state: agentv1.JobSucceeded} })
 	began := time.Now()
 	start(t, a)
 	waitFor(t, "the completion after the refusals", func() bool { return len(v.completion(5)) > 0 })
@@ -487,10 +487,10 @@ func TestCompletionRetriedAfterTransientFailure(t *testing.T) {
 	v := newFakeVault(t)
 	v.script("complete", http.StatusServiceUnavailable, 0)
 	v.enqueue(backupJob(6))
-	a, logs := testAgent(t, v, nil, func(context.Context, *jobRun) outcome { return outcome{state: wire.JobSucceeded} })
+	a, logs := testAgent(t, v, nil, func(context.Context, *jobRun) outcome { return outcome{state: agentv1.JobSucceeded} })
 	start(t, a)
 	waitFor(t, "the completion", func() bool { return len(v.completion(6)) > 0 })
-	if c := v.completion(6); len(c) != 1 || c[0].State != wire.JobSucceeded {
+	if c := v.completion(6); len(c) != 1 || c[0].State != agentv1.JobSucceeded {
 		t.Fatalf("completions = %+v", c)
 	}
 	if strings.Count(logs.String(), "cannot complete the job yet") != 2 {
@@ -511,7 +511,7 @@ func TestAgentStopFailsRunningJobs(t *testing.T) {
 	<-running
 	stop()
 	waitFor(t, "the completion", func() bool { return len(v.completion(8)) > 0 })
-	if c := v.completion(8)[0]; c.State != wire.JobFailed || !strings.HasPrefix(c.Error, "agent stopped: ") {
+	if c := v.completion(8)[0]; c.State != agentv1.JobFailed || !strings.HasPrefix(c.Error, "agent stopped: ") {
 		t.Fatalf("completion = %+v", c)
 	}
 }
@@ -531,7 +531,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		mu.Lock()
 		running--
 		mu.Unlock()
-		return outcome{state: wire.JobSucceeded}
+		return outcome{state: agentv1.JobSucceeded}
 	})
 	start(t, a)
 	waitFor(t, "two running jobs", func() bool {
@@ -557,14 +557,14 @@ func TestConcurrencyLimit(t *testing.T) {
 
 func TestUnknownKindFails(t *testing.T) {
 	v := newFakeVault(t)
-	v.enqueue(&wire.Job{ID: 9, Kind: "defragment"}, &wire.Job{ID: 10, Kind: wire.KindVerify})
+	v.enqueue(&agentv1.Job{ID: 9, Kind: "defragment"}, &agentv1.Job{ID: 10, Kind: agentv1.KindVerify})
 	a, _ := testAgent(t, v, nil, nil)
 	start(t, a)
 	waitFor(t, "the completions", func() bool { return len(v.completion(9)) > 0 && len(v.completion(10)) > 0 })
-	if c := v.completion(9)[0]; c.State != wire.JobFailed || !strings.Contains(c.Error, "upgrade the agent") {
+	if c := v.completion(9)[0]; c.State != agentv1.JobFailed || !strings.Contains(c.Error, "upgrade the agent") {
 		t.Errorf("unknown kind: %+v", c)
 	}
-	if c := v.completion(10)[0]; c.State != wire.JobFailed || !strings.Contains(c.Error, "carries no verify spec") {
+	if c := v.completion(10)[0]; c.State != agentv1.JobFailed || !strings.Contains(c.Error, "carries no verify spec") {
 		t.Errorf("kind without spec: %+v", c)
 	}
 }
@@ -631,14 +631,14 @@ func TestReportsAndCompletionsStayUnderTheVaultLimit(t *testing.T) {
 		t.Errorf("took %d lines (%d bytes), more=%v", len(lines), size, more)
 	}
 
-	sum := &wire.RestoreSummary{Name: "r"}
-	for i := range wire.MaxRestoreItems {
-		sum.Items = append(sum.Items, wire.RestoreItem{Resource: "configmaps", Name: fmt.Sprint(i), Action: "patch",
+	sum := &agentv1.RestoreSummary{Name: "r"}
+	for i := range agentv1.MaxRestoreItems {
+		sum.Items = append(sum.Items, agentv1.RestoreItem{Resource: "configmaps", Name: fmt.Sprint(i), Action: "patch",
 			Reason: strings.Repeat("r", 2048), Diff: strings.Repeat("d", maxItemDiff)})
 	}
-	c := wire.Completion{State: wire.JobPartiallyFailed, Result: &wire.JobResult{Restore: sum, Errors: make([]string, 300)}}
+	c := agentv1.Completion{State: agentv1.JobPartiallyFailed, Result: &agentv1.JobResult{Restore: sum, Errors: make([]string, 300)}}
 	for i := range maxPendingLogs {
-		c.Logs = append(c.Logs, wire.LogLine{Message: fmt.Sprintf("%d %s", i, strings.Repeat("l", 1024))})
+		c.Logs = append(c.Logs, agentv1.LogLine{Message: fmt.Sprintf("%d %s", i, strings.Repeat("l", 1024))})
 	}
 	fitted := fitCompletion(c)
 	data, err := json.Marshal(fitted)
@@ -657,7 +657,7 @@ func TestReportsAndCompletionsStayUnderTheVaultLimit(t *testing.T) {
 	if sum.Items[0].Diff == "" || len(c.Logs) != maxPendingLogs {
 		t.Error("fitCompletion changed the completion it was given")
 	}
-	small := wire.Completion{State: wire.JobSucceeded, Logs: []wire.LogLine{{Message: "ok"}}}
+	small := agentv1.Completion{State: agentv1.JobSucceeded, Logs: []agentv1.LogLine{{Message: "ok"}}}
 	if got := fitCompletion(small); len(got.Logs) != 1 || got.Result != nil {
 		t.Errorf("a small completion was changed: %+v", got)
 	}
@@ -681,11 +681,11 @@ func TestProgressRetriedAfterTransientFailure(t *testing.T) {
 			}
 			return false
 		})
-		return outcome{state: wire.JobSucceeded}
+		return outcome{state: agentv1.JobSucceeded}
 	})
 	start(t, a)
 	waitFor(t, "the completion", func() bool { return len(v.completion(21)) > 0 })
-	if c := v.completion(21)[0]; c.State != wire.JobSucceeded {
+	if c := v.completion(21)[0]; c.State != agentv1.JobSucceeded {
 		t.Errorf("completion = %+v", c)
 	}
 	if n := strings.Count(logs.String(), "progress report failed"); n != 1 {
@@ -708,7 +708,7 @@ func TestLinesOfAReportInFlightAreNotSentTwice(t *testing.T) {
 			defer v.mu.Unlock()
 			return len(v.reports[31]) > 0
 		})
-		return outcome{state: wire.JobSucceeded}
+		return outcome{state: agentv1.JobSucceeded}
 	})
 	start(t, a)
 	waitFor(t, "the completion", func() bool { return len(v.completion(31)) > 0 })

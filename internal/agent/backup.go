@@ -6,30 +6,30 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/usecase"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // maxResultLines bounds the warnings and errors a job logs one by one (the result holds them all).
 const maxResultLines = 50
 
 // runBackup makes recovery point spec.RecoveryPoint of the agent's cluster.
-func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *wire.BackupJob) outcome {
+func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJob) outcome {
 	c := spec.Config
 	var expires time.Time
 	if spec.ExpiresAt != nil {
 		expires = *spec.ExpiresAt
 	}
 	got, err := a.useCases(j).Backup(ctx, usecase.BackupRequest{
-		Repository: a.repository(spec.Storage, j), Name: spec.RecoveryPoint, Scope: c.ScopeSpec(),
+		Repository: a.repository(spec.Storage, j), Name: spec.RecoveryPoint, Scope: backupScope(c),
 		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass}, Hooks: c.BackupHooks,
 		ExpiresAt: expires, DeleteEarlier: spec.DeleteIncomplete, Progress: progressOf(j),
 	})
 	if got == nil {
 		return failed(nil, err)
 	}
-	res := &wire.JobResult{Warnings: got.Warnings}
+	res := &agentv1.JobResult{Warnings: got.Warnings}
 	if err != nil {
 		return failed(res, err)
 	}
@@ -45,17 +45,17 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *wire.BackupJob) 
 	}
 	switch rp.Result.Phase {
 	case archive.PhaseCompleted:
-		return outcome{state: wire.JobSucceeded, result: res}
+		return outcome{state: agentv1.JobSucceeded, result: res}
 	case archive.PhasePartiallyFailed:
-		return outcome{state: wire.JobPartiallyFailed, result: res,
+		return outcome{state: agentv1.JobPartiallyFailed, result: res,
 			err: fmt.Sprintf("backup partially failed with %d error(s): %s", len(rp.Result.Errors), first(rp.Result.Errors))}
 	}
-	return outcome{state: wire.JobFailed, result: res,
+	return outcome{state: agentv1.JobFailed, result: res,
 		err: fmt.Sprintf("backup failed with %d error(s): %s", len(rp.Result.Errors), first(rp.Result.Errors))}
 }
 
 // recoveryPointOf is the vault's summary of a committed recovery point.
-func recoveryPointOf(rp archive.RecoveryPoint, job *wire.Job, spec *wire.BackupJob) *wire.RecoveryPoint {
+func recoveryPointOf(rp archive.RecoveryPoint, job *agentv1.Job, spec *agentv1.BackupJob) *agentv1.RecoveryPoint {
 	snapshotted, _, failedVolumes := rp.VolumeCounts()
 	var snapBytes int64
 	for _, v := range rp.Volumes {
@@ -67,7 +67,7 @@ func recoveryPointOf(rp archive.RecoveryPoint, job *wire.Job, spec *wire.BackupJ
 			snapBytes += v.CapacityBytes
 		}
 	}
-	out := &wire.RecoveryPoint{Name: rp.Name, Instance: job.Instance, Cluster: job.Cluster, Time: rp.CompletedAt,
+	out := &agentv1.RecoveryPoint{Name: rp.Name, Instance: job.Instance, Cluster: job.Cluster, Time: rp.CompletedAt,
 		Phase: rp.Result.Phase, Items: int64(rp.Result.Items), RawBytes: rp.Result.RawBytes, StoredBytes: rp.Result.StoredBytes,
 		Namespaces: rp.Result.Namespaces, Volumes: snapshotted, VolumesFailed: failedVolumes, SnapshotBytes: snapBytes,
 		OnDemand: spec.OnDemand, Job: job.ID}

@@ -5,15 +5,15 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/backup"
 	"github.com/cairnbackup/cairn/internal/snapshot"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // runDelete deletes a recovery point (retention, or an instance stopped with its data): its volume
 // snapshots in the agent's cluster first, then its files. One already gone succeeds.
-func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *wire.DeleteJob) outcome {
+func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *agentv1.DeleteJob) outcome {
 	repo, err := a.openRecoveryPoint(ctx, j, spec.RecoveryPoint, spec.Storage)
 	if err != nil {
 		return failed(nil, err)
@@ -28,11 +28,11 @@ func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *wire.DeleteJob) 
 	switch {
 	case errors.Is(err, archive.ErrBackupNotFound):
 		j.log.Info("recovery point already gone: nothing to delete", "recoveryPoint", spec.RecoveryPoint, "snapshotsDeleted", d.SnapshotsDeleted)
-		return outcome{state: wire.JobSucceeded, result: &wire.JobResult{}}
+		return outcome{state: agentv1.JobSucceeded, result: &agentv1.JobResult{}}
 	case err != nil:
 		return failed(nil, fmt.Errorf("delete recovery point %q: %w", spec.RecoveryPoint, err))
 	}
-	res := &wire.JobResult{}
+	res := &agentv1.JobResult{}
 	for _, k := range d.SnapshotsKept {
 		msg := fmt.Sprintf("kept volume snapshot %s: another recovery point still records it", k)
 		j.log.Info(msg)
@@ -40,5 +40,5 @@ func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *wire.DeleteJob) 
 	}
 	j.progress(int64(d.Files), 0, "deleted")
 	j.log.Info("recovery point deleted", "recoveryPoint", spec.RecoveryPoint, "files", d.Files, "snapshotsDeleted", d.SnapshotsDeleted)
-	return outcome{state: wire.JobSucceeded, result: res}
+	return outcome{state: agentv1.JobSucceeded, result: res}
 }

@@ -12,37 +12,36 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // jobRun is one job being run: what the vault sent, its logger (the agent's log with the job's
 // fixed keys, and the job's log in the vault) and its progress.
 type jobRun struct {
-	job *wire.Job
+	job *agentv1.Job
 	log *slog.Logger
 	rep *reporter
 }
 
 // progress records the job's progress for the next report.
 func (j *jobRun) progress(items, bytes int64, msg string) {
-	j.rep.setProgress(wire.JobProgress{Items: items, Bytes: bytes, Message: msg})
+	j.rep.setProgress(agentv1.JobProgress{Items: items, Bytes: bytes, Message: msg})
 }
 
 // outcome is how a job ended, as the completion reports it.
 type outcome struct {
 	state  string
 	err    string
-	result *wire.JobResult
+	result *agentv1.JobResult
 }
 
 // failed is the outcome of a job that err stopped; res keeps what was learnt before.
-func failed(res *wire.JobResult, err error) outcome {
-	return outcome{state: wire.JobFailed, err: err.Error(), result: res}
+func failed(res *agentv1.JobResult, err error) outcome {
+	return outcome{state: agentv1.JobFailed, err: err.Error(), result: res}
 }
 
 // runJob runs one claimed job to its completion. The job's context ends when the agent stops,
 // when the vault asks to cancel it, or when its lease is lost.
-func (a *agent) runJob(ctx context.Context, job *wire.Job) {
+func (a *agent) runJob(ctx context.Context, job *agentv1.Job) {
 	attrs := []any{"job", job.ID, "kind", job.Kind, "attempt", job.Attempt}
 	if job.Instance != "" {
 		attrs = append(attrs, "instance", job.Instance)
@@ -65,7 +64,7 @@ func (a *agent) runJob(ctx context.Context, job *wire.Job) {
 		defer func() {
 			if p := recover(); p != nil {
 				a.log.Error("job panicked", append(attrs, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))...)
-				results <- outcome{state: wire.JobFailed, err: fmt.Sprintf("the agent failed unexpectedly: %v", p)}
+				results <- outcome{state: agentv1.JobFailed, err: fmt.Sprintf("the agent failed unexpectedly: %v", p)}
 			}
 		}()
 		results <- a.execute(jobCtx, j)
@@ -83,7 +82,7 @@ func (a *agent) runJob(ctx context.Context, job *wire.Job) {
 		select {
 		case out = <-results:
 		case <-time.After(a.t.stopGrace):
-			out, returned = outcome{state: wire.JobFailed}, false
+			out, returned = outcome{state: agentv1.JobFailed}, false
 			j.log.Warn("the job did not stop in time; it is reported without waiting for it", "waited", a.t.stopGrace)
 		}
 	}
@@ -105,9 +104,9 @@ func (a *agent) runJob(ctx context.Context, job *wire.Job) {
 		a.log.Warn("job abandoned: its lease was lost, so it is not completed", attrs...)
 		return
 	case errors.Is(cause, errCancelRequested):
-		out.state, out.err = wire.JobCancelled, errCancelRequested.Error()
+		out.state, out.err = agentv1.JobCancelled, errCancelRequested.Error()
 	case cause != nil && ctx.Err() != nil:
-		out.state, out.err = wire.JobFailed, fmt.Sprintf("agent stopped: %v", context.Cause(ctx))
+		out.state, out.err = agentv1.JobFailed, fmt.Sprintf("agent stopped: %v", context.Cause(ctx))
 	}
 	if out.err != "" {
 		j.log.Error("job finished", "state", out.state, "error", out.err)
@@ -121,13 +120,13 @@ func (a *agent) runJob(ctx context.Context, job *wire.Job) {
 	if more {
 		a.log.Warn("the job's last log lines did not reach the vault", attrs...)
 	}
-	comp := fitCompletion(wire.Completion{State: out.state, Error: out.err, Result: out.result, Logs: logs})
+	comp := fitCompletion(agentv1.Completion{State: out.state, Error: out.err, Result: out.result, Logs: logs})
 	a.complete(ctx, job, comp, attrs)
 }
 
 // complete reports a finished job, retrying while the vault cannot be reached: the result
 // matters. While the agent stops, it tries for stopGrace only.
-func (a *agent) complete(ctx context.Context, job *wire.Job, comp wire.Completion, attrs []any) {
+func (a *agent) complete(ctx context.Context, job *agentv1.Job, comp agentv1.Completion, attrs []any) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.t.completeFor)
 	defer cancel()
 	// Runs at once if the agent is already stopping.
@@ -223,7 +222,7 @@ const maxCompletionBytes = 900 << 10
 // fitCompletion trims a completion that would be too large for the vault: the restore items'
 // diffs and long texts first, then older log lines, then items, then more log lines. It copies
 // what it changes.
-func fitCompletion(c wire.Completion) wire.Completion {
+func fitCompletion(c agentv1.Completion) agentv1.Completion {
 	fits := func() bool {
 		data, err := json.Marshal(c)
 		return err == nil && len(data) <= maxCompletionBytes
@@ -233,7 +232,7 @@ func fitCompletion(c wire.Completion) wire.Completion {
 	}
 	note := "the job's result was trimmed to fit the vault's request size limit"
 	c.Error = cut(c.Error, 4096)
-	var sum *wire.RestoreSummary
+	var sum *agentv1.RestoreSummary
 	if c.Result != nil {
 		res := *c.Result
 		c.Result = &res
@@ -248,7 +247,7 @@ func fitCompletion(c wire.Completion) wire.Completion {
 		if res.Restore != nil {
 			s := *res.Restore
 			sum, res.Restore = &s, &s
-			sum.Items = append([]wire.RestoreItem(nil), sum.Items...)
+			sum.Items = append([]agentv1.RestoreItem(nil), sum.Items...)
 			for i := range sum.Items {
 				sum.Items[i].Diff = ""
 				sum.Items[i].Reason = cut(sum.Items[i].Reason, 512)
@@ -268,7 +267,7 @@ func fitCompletion(c wire.Completion) wire.Completion {
 	if !fits() {
 		c.Logs = nil
 		if c.Result != nil {
-			c.Result = &wire.JobResult{RecoveryPoint: c.Result.RecoveryPoint, Checks: c.Result.Checks, Warnings: []string{note}}
+			c.Result = &agentv1.JobResult{RecoveryPoint: c.Result.RecoveryPoint, Checks: c.Result.Checks, Warnings: []string{note}}
 		}
 	}
 	return c

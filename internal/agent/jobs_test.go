@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob/filesystem"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/usecase"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 const testPassphrase = "correct horse battery staple"
@@ -97,57 +97,57 @@ func testRepository(t *testing.T, name string) string {
 
 func TestVerifyAndDeleteJobs(t *testing.T) {
 	url := testRepository(t, "shop-1")
-	storage := wire.StorageLocation{URL: url, PassphraseSecret: "repo"}
+	storage := agentv1.StorageLocation{URL: url, PassphraseSecret: "repo"}
 	v := newFakeVault(t)
 	v.enqueue(
-		&wire.Job{ID: 1, Kind: wire.KindVerify, Spec: wire.JobSpec{Verify: &wire.VerifyJob{RecoveryPoint: "shop-1", Storage: storage}}},
-		&wire.Job{ID: 2, Kind: wire.KindRetentionDelete, Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: "shop-1", Storage: storage, Reason: "expired"}}},
-		&wire.Job{ID: 3, Kind: wire.KindRetentionDelete, Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: "shop-1", Storage: storage, Reason: "expired"}}},
-		&wire.Job{ID: 4, Kind: wire.KindVerify, Spec: wire.JobSpec{Verify: &wire.VerifyJob{RecoveryPoint: "shop-1", Storage: storage}}},
-		&wire.Job{ID: 5, Kind: wire.KindVerify, Spec: wire.JobSpec{Verify: &wire.VerifyJob{RecoveryPoint: "shop-1",
-			Storage: wire.StorageLocation{URL: url, PassphraseSecret: "wrong"}}}},
+		&agentv1.Job{ID: 1, Kind: agentv1.KindVerify, Spec: agentv1.JobSpec{Verify: &agentv1.VerifyJob{RecoveryPoint: "shop-1", Storage: storage}}},
+		&agentv1.Job{ID: 2, Kind: agentv1.KindRetentionDelete, Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{RecoveryPoint: "shop-1", Storage: storage, Reason: "expired"}}},
+		&agentv1.Job{ID: 3, Kind: agentv1.KindRetentionDelete, Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{RecoveryPoint: "shop-1", Storage: storage, Reason: "expired"}}},
+		&agentv1.Job{ID: 4, Kind: agentv1.KindVerify, Spec: agentv1.JobSpec{Verify: &agentv1.VerifyJob{RecoveryPoint: "shop-1", Storage: storage}}},
+		&agentv1.Job{ID: 5, Kind: agentv1.KindVerify, Spec: agentv1.JobSpec{Verify: &agentv1.VerifyJob{RecoveryPoint: "shop-1",
+			Storage: agentv1.StorageLocation{URL: url, PassphraseSecret: "wrong"}}}},
 	)
 	env := map[string]string{"CAIRN_SECRET_REPO": testPassphrase, "CAIRN_SECRET_WRONG": "not it"}
 	a, _ := testAgent(t, v, func(o *Options) { o.Getenv = func(k string) string { return env[k] } }, nil)
 	start(t, a)
 	waitFor(t, "five completions", func() bool { return len(v.completion(5)) > 0 })
 
-	if c := v.completion(1)[0]; c.State != wire.JobSucceeded {
+	if c := v.completion(1)[0]; c.State != agentv1.JobSucceeded {
 		t.Errorf("verify: %+v", c)
 	}
 	if !hasLog(v.logs(1), "recovery point intact recoveryPoint=shop-1 files=2 sections=1 items=2") {
 		t.Errorf("verify log: %+v", v.logs(1))
 	}
-	if c := v.completion(2)[0]; c.State != wire.JobSucceeded || !hasLog(v.logs(2), "recovery point deleted recoveryPoint=shop-1 files=3") {
+	if c := v.completion(2)[0]; c.State != agentv1.JobSucceeded || !hasLog(v.logs(2), "recovery point deleted recoveryPoint=shop-1 files=3") {
 		t.Errorf("delete: %+v\n%+v", c, v.logs(2))
 	}
-	if c := v.completion(3)[0]; c.State != wire.JobSucceeded || !hasLog(v.logs(3), "recovery point already gone") {
+	if c := v.completion(3)[0]; c.State != agentv1.JobSucceeded || !hasLog(v.logs(3), "recovery point already gone") {
 		t.Errorf("second delete: %+v\n%+v", c, v.logs(3))
 	}
-	if c := v.completion(4)[0]; c.State != wire.JobFailed || !strings.Contains(c.Error, "backup not found") {
+	if c := v.completion(4)[0]; c.State != agentv1.JobFailed || !strings.Contains(c.Error, "backup not found") {
 		t.Errorf("verify of a deleted recovery point: %+v", c)
 	}
-	if c := v.completion(5)[0]; c.State != wire.JobFailed || !strings.Contains(c.Error, `passphrase secret "wrong" of this agent does not unlock it`) {
+	if c := v.completion(5)[0]; c.State != agentv1.JobFailed || !strings.Contains(c.Error, `passphrase secret "wrong" of this agent does not unlock it`) {
 		t.Errorf("wrong passphrase: %+v", c)
 	}
 }
 
 func TestMissingSecretFailsJobs(t *testing.T) {
 	url := testRepository(t, "shop-1")
-	storage := wire.StorageLocation{URL: url, PassphraseSecret: "absent"}
+	storage := agentv1.StorageLocation{URL: url, PassphraseSecret: "absent"}
 	v := newFakeVault(t)
 	v.enqueue(
-		&wire.Job{ID: 1, Kind: wire.KindBackup, Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: "shop-2", Storage: storage}}},
-		&wire.Job{ID: 2, Kind: wire.KindRestore, Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: "r1", RecoveryPoint: "shop-1", Storage: storage}}},
+		&agentv1.Job{ID: 1, Kind: agentv1.KindBackup, Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: "shop-2", Storage: storage}}},
+		&agentv1.Job{ID: 2, Kind: agentv1.KindRestore, Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{Name: "r1", RecoveryPoint: "shop-1", Storage: storage}}},
 	)
 	a, _ := testAgent(t, v, nil, nil)
 	start(t, a)
 	waitFor(t, "two completions", func() bool { return len(v.completion(2)) > 0 && len(v.completion(1)) > 0 })
-	if c := v.completion(1)[0]; c.State != wire.JobFailed || !strings.Contains(c.Error, `"absent" is in neither place`) || !strings.Contains(c.Error, "CAIRN_SECRET_ABSENT") {
+	if c := v.completion(1)[0]; c.State != agentv1.JobFailed || !strings.Contains(c.Error, `"absent" is in neither place`) || !strings.Contains(c.Error, "CAIRN_SECRET_ABSENT") {
 		t.Errorf("backup: %+v", c)
 	}
 	c := v.completion(2)[0]
-	if c.State != wire.JobFailed || c.Result == nil || len(c.Result.Checks) != 2 {
+	if c.State != agentv1.JobFailed || c.Result == nil || len(c.Result.Checks) != 2 {
 		t.Fatalf("restore: %+v", c)
 	}
 	agentCheck, storageCheck := c.Result.Checks[0], c.Result.Checks[1]
@@ -164,19 +164,19 @@ func TestMissingSecretFailsJobs(t *testing.T) {
 
 func TestRestoreOptionsRejected(t *testing.T) {
 	a := &agent{}
-	for name, spec := range map[string]wire.RestoreJob{
+	for name, spec := range map[string]agentv1.RestoreJob{
 		"name":      {Name: "Bad Name", RecoveryPoint: "x"},
-		"policy":    {Name: "r", Options: wire.RestoreOptions{ConflictPolicy: "merge"}},
-		"volumes":   {Name: "r", Options: wire.RestoreOptions{Volumes: "copy"}},
-		"scope":     {Name: "r", Options: wire.RestoreOptions{ClusterResources: "maybe"}},
-		"mapping":   {Name: "r", Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"shop": ""}}},
-		"modifiers": {Name: "r", Options: wire.RestoreOptions{Modifiers: "version: v1\nresourceModifierRules: [{bogus: 1}]"}},
+		"policy":    {Name: "r", Options: agentv1.RestoreOptions{ConflictPolicy: "merge"}},
+		"volumes":   {Name: "r", Options: agentv1.RestoreOptions{Volumes: "copy"}},
+		"scope":     {Name: "r", Options: agentv1.RestoreOptions{ClusterResources: "maybe"}},
+		"mapping":   {Name: "r", Options: agentv1.RestoreOptions{NamespaceMapping: map[string]string{"shop": ""}}},
+		"modifiers": {Name: "r", Options: agentv1.RestoreOptions{Modifiers: "version: v1\nresourceModifierRules: [{bogus: 1}]"}},
 	} {
 		if _, err := a.restoreOptions(&spec); err == nil {
 			t.Errorf("%s: accepted %+v", name, spec.Options)
 		}
 	}
-	o, err := a.restoreOptions(&wire.RestoreJob{Name: "r", RecoveryPoint: "b", Options: wire.RestoreOptions{
+	o, err := a.restoreOptions(&agentv1.RestoreJob{Name: "r", RecoveryPoint: "b", Options: agentv1.RestoreOptions{
 		IncludeNamespaces: []string{"shop"}, NamespaceMapping: map[string]string{"shop": "shop-copy"},
 		Modifiers: "version: v1\nresourceModifierRules:\n- conditions:\n    groupResource: configmaps\n  patches:\n  - operation: add\n    path: /metadata/labels/x\n    value: \"y\"\n"}})
 	if err != nil {
@@ -215,15 +215,15 @@ func TestRestoreSummary(t *testing.T) {
 		t.Errorf("diff of %d bytes not truncated", len(d))
 	}
 	many := &restore.Result{}
-	for i := range wire.MaxRestoreItems + 10 {
+	for i := range agentv1.MaxRestoreItems + 10 {
 		many.Items = append(many.Items, restore.ItemResult{Resource: "configmaps", Name: fmt.Sprint(i), Action: restore.ActionCreate})
 	}
-	if n := len(restoreSummary(many, nil).Items); n != wire.MaxRestoreItems {
-		t.Errorf("%d items, want %d", n, wire.MaxRestoreItems)
+	if n := len(restoreSummary(many, nil).Items); n != agentv1.MaxRestoreItems {
+		t.Errorf("%d items, want %d", n, agentv1.MaxRestoreItems)
 	}
 }
 
-func hasLog(lines []wire.LogLine, part string) bool {
+func hasLog(lines []agentv1.LogLine, part string) bool {
 	for _, l := range lines {
 		if strings.Contains(l.Message, part) {
 			return true

@@ -13,7 +13,6 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // claimLoop claims jobs while a slot is free, until ctx ends.
@@ -103,7 +102,7 @@ func (a *agent) heartbeatLoop(ctx context.Context) {
 		case kubeVersion == "" && ctx.Err() == nil:
 			a.log.Warn("cannot read the cluster's version for the heartbeat", "error", err.Error())
 		}
-		hb := wire.Heartbeat{AgentVersion: a.opts.Version, KubernetesVersion: kubeVersion, Namespaces: namespaces}
+		hb := agentv1.Heartbeat{AgentVersion: a.opts.Version, KubernetesVersion: kubeVersion, Namespaces: namespaces}
 		err = a.vault.Heartbeat(ctx, hb)
 		if hb.Namespaces != nil && refusesNamespaces(err) {
 			if !refused {

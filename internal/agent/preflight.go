@@ -3,15 +3,15 @@ package agent
 import (
 	"fmt"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/usecase"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // checkAgent names a restore's first pre-flight check, which says which agent runs it.
 const checkAgent = "agent"
 
 // wording words a restore's pre-flight checks as the agent's.
-func (a *agent) wording(loc wire.StorageLocation) usecase.Wording {
+func (a *agent) wording(loc agentv1.StorageLocation) usecase.Wording {
 	return usecase.Wording{
 		RunnerCheck: checkAgent,
 		Runner: func(kubernetesVersion string) string {

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // Log levels of a job's log lines.
@@ -47,8 +47,8 @@ type reporter struct {
 	wake chan struct{}
 
 	mu       sync.Mutex
-	progress wire.JobProgress
-	logs     []wire.LogLine
+	progress agentv1.JobProgress
+	logs     []agentv1.LogLine
 	dropped  int
 }
 
@@ -66,13 +66,13 @@ func (r *reporter) add(level, msg string) {
 		r.logs = r.logs[1:]
 		r.dropped++
 	}
-	r.logs = append(r.logs, wire.LogLine{Time: r.now().UTC(), Level: level, Message: msg})
+	r.logs = append(r.logs, agentv1.LogLine{Time: r.now().UTC(), Level: level, Message: msg})
 	r.mu.Unlock()
 	r.poke()
 }
 
 // setProgress records how far the job got; it is sent with the next report.
-func (r *reporter) setProgress(p wire.JobProgress) {
+func (r *reporter) setProgress(p agentv1.JobProgress) {
 	r.mu.Lock()
 	r.progress = p
 	r.mu.Unlock()
@@ -80,7 +80,7 @@ func (r *reporter) setProgress(p wire.JobProgress) {
 
 // take returns the progress and the pending log lines, which it hands over, up to
 // maxReportLogBytes of them; more tells whether others wait.
-func (r *reporter) take() (progress wire.JobProgress, logs []wire.LogLine, more bool) {
+func (r *reporter) take() (progress agentv1.JobProgress, logs []agentv1.LogLine, more bool) {
 	select {
 	case <-r.wake: // what woke the loop is taken now; lines added from here on wake it again
 	default:
@@ -88,7 +88,7 @@ func (r *reporter) take() (progress wire.JobProgress, logs []wire.LogLine, more 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.dropped > 0 {
-		logs = append(logs, wire.LogLine{Time: r.now().UTC(), Level: levelWarn,
+		logs = append(logs, agentv1.LogLine{Time: r.now().UTC(), Level: levelWarn,
 			Message: fmt.Sprintf("%d log lines were dropped while the vault could not be reached", r.dropped)})
 		r.dropped = 0
 	}
@@ -108,7 +108,7 @@ func (r *reporter) take() (progress wire.JobProgress, logs []wire.LogLine, more 
 }
 
 // giveBack puts log lines that could not be sent back in front of the pending ones.
-func (r *reporter) giveBack(logs []wire.LogLine) {
+func (r *reporter) giveBack(logs []agentv1.LogLine) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.logs = append(logs, r.logs...)
@@ -123,7 +123,7 @@ func (r *reporter) giveBack(logs []wire.LogLine) {
 // vault may already have stored its log lines, and sending them again in the completion would
 // log them twice. A reply that asks to cancel cancels the job with errCancelRequested; an answer
 // saying the job is no longer this agent's cancels it with errLeaseLost and ends the loop.
-func (r *reporter) loop(ctx context.Context, stop <-chan struct{}, a *agent, job *wire.Job, log *slog.Logger, cancelJob context.CancelCauseFunc) {
+func (r *reporter) loop(ctx context.Context, stop <-chan struct{}, a *agent, job *agentv1.Job, log *slog.Logger, cancelJob context.CancelCauseFunc) {
 	tick := time.NewTicker(a.opts.ProgressEvery)
 	defer tick.Stop()
 	failing := false
@@ -185,9 +185,9 @@ func (r *reporter) loop(ctx context.Context, stop <-chan struct{}, a *agent, job
 
 // send sends one progress report. The log lines of a report that failed on the way wait for the
 // next one; those of a report the vault refused are dropped.
-func (r *reporter) send(ctx context.Context, a *agent, job *wire.Job) (wire.ProgressReply, bool, error) {
+func (r *reporter) send(ctx context.Context, a *agent, job *agentv1.Job) (agentv1.ProgressReply, bool, error) {
 	progress, logs, more := r.take()
-	reply, err := a.vault.Progress(ctx, job.ID, wire.ProgressReport{Progress: progress, Logs: logs})
+	reply, err := a.vault.Progress(ctx, job.ID, agentv1.ProgressReport{Progress: progress, Logs: logs})
 	if err != nil && client.Transient(err) {
 		r.giveBack(logs)
 	}
@@ -196,7 +196,7 @@ func (r *reporter) send(ctx context.Context, a *agent, job *wire.Job) (wire.Prog
 
 // flush sends the pending log lines that would not fit in the completion, while the vault takes
 // them.
-func (r *reporter) flush(ctx context.Context, a *agent, job *wire.Job) {
+func (r *reporter) flush(ctx context.Context, a *agent, job *agentv1.Job) {
 	for range 16 {
 		if !r.morePending(maxReportLogBytes) {
 			return

@@ -7,13 +7,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/v1alpha1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/usecase"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // Limits on the diffs a restore summary carries to the vault.
@@ -24,8 +24,8 @@ const (
 
 // runRestore restores a recovery point into the agent's cluster: pre-flight checks first, each
 // of which stops the job when it fails, then (unless a dry run was asked for) the restore.
-func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *wire.RestoreJob) outcome {
-	res := &wire.JobResult{}
+func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.RestoreJob) outcome {
+	res := &agentv1.JobResult{}
 	opts, err := a.restoreOptions(spec)
 	if err != nil {
 		return failed(res, fmt.Errorf("restore options: %w", err))
@@ -37,7 +37,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *wire.RestoreJob
 		SourceCluster: spec.SourceCluster, Wording: a.wording(spec.Storage), Progress: progressOf(j),
 	})
 	for _, c := range got.Checks {
-		res.Checks = append(res.Checks, wire.Check{Name: c.Name, OK: c.OK, Message: c.Message})
+		res.Checks = append(res.Checks, agentv1.Check{Name: c.Name, OK: c.OK, Message: c.Message})
 	}
 	r := got.Result
 	if r == nil {
@@ -52,7 +52,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *wire.RestoreJob
 		logLines(j, slog.LevelWarn, "warning", res.Warnings)
 		j.log.Info("dry run done: nothing was changed", "created", r.Counts.Created, "patched", r.Counts.Patched,
 			"recreated", r.Counts.Recreated, "skipped", r.Counts.Skipped, "failed", r.Counts.Failed)
-		return outcome{state: wire.JobSucceeded, result: res}
+		return outcome{state: agentv1.JobSucceeded, result: res}
 	}
 	res.Restore = restoreSummary(r, got.DryRun)
 	res.Warnings = append(res.Warnings, r.Warnings...)
@@ -68,15 +68,15 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *wire.RestoreJob
 		"unchanged", c.Unchanged, "skipped", c.Skipped, "failed", c.Failed, "volumes", res.Restore.Volumes)
 	switch r.Phase {
 	case restore.PhaseCompleted:
-		return outcome{state: wire.JobSucceeded, result: res}
+		return outcome{state: agentv1.JobSucceeded, result: res}
 	case restore.PhasePartiallyFailed:
-		return outcome{state: wire.JobPartiallyFailed, result: res, err: fmt.Sprintf("restore partially failed: %s", first(res.Errors))}
+		return outcome{state: agentv1.JobPartiallyFailed, result: res, err: fmt.Sprintf("restore partially failed: %s", first(res.Errors))}
 	}
-	return outcome{state: wire.JobFailed, result: res, err: fmt.Sprintf("restore failed: %s", first(res.Errors))}
+	return outcome{state: agentv1.JobFailed, result: res, err: fmt.Sprintf("restore failed: %s", first(res.Errors))}
 }
 
 // restoreOptions maps the job's options onto the engine's, as `cairn restore create` maps its flags.
-func (a *agent) restoreOptions(spec *wire.RestoreJob) (restore.Options, error) {
+func (a *agent) restoreOptions(spec *agentv1.RestoreJob) (restore.Options, error) {
 	o := spec.Options
 	if err := archive.ValidateName(spec.Name); err != nil {
 		return restore.Options{}, fmt.Errorf("restore name: %w", err)
@@ -91,7 +91,7 @@ func (a *agent) restoreOptions(spec *wire.RestoreJob) (restore.Options, error) {
 	default:
 		return restore.Options{}, fmt.Errorf("volumes %q: use data, empty or skip", o.Volumes)
 	}
-	sc, err := scope.New(o.ScopeSpec())
+	sc, err := scope.New(restoreScope(o))
 	if err != nil {
 		return restore.Options{}, err
 	}
@@ -120,9 +120,9 @@ func (a *agent) restoreOptions(spec *wire.RestoreJob) (restore.Options, error) {
 // restoreSummary is the vault's summary of a restore: the counts, and up to MaxRestoreItems items,
 // those not created first. Diffs come from the restore itself (a dry run) or from dry, the dry run
 // that preceded it.
-func restoreSummary(r *restore.Result, dry *restore.Result) *wire.RestoreSummary {
+func restoreSummary(r *restore.Result, dry *restore.Result) *agentv1.RestoreSummary {
 	c := r.Counts
-	s := &wire.RestoreSummary{Name: r.Name, Phase: r.Phase, DryRun: r.DryRun, Created: c.Created, Patched: c.Patched,
+	s := &agentv1.RestoreSummary{Name: r.Name, Phase: r.Phase, DryRun: r.DryRun, Created: c.Created, Patched: c.Patched,
 		Recreated: c.Recreated, Unchanged: c.Unchanged, Skipped: c.Skipped, Failed: c.Failed}
 	for _, v := range r.Volumes {
 		if v.Outcome == restore.VolumeRestored || v.Outcome == restore.VolumeWouldRestore {
@@ -140,7 +140,7 @@ func restoreSummary(r *restore.Result, dry *restore.Result) *wire.RestoreSummary
 	items := append([]restore.ItemResult(nil), r.Items...)
 	sort.SliceStable(items, func(i, j int) bool { return actionRank(items[i].Action) < actionRank(items[j].Action) })
 	budget := maxTotalDiffs
-	for _, it := range items[:min(len(items), wire.MaxRestoreItems)] {
+	for _, it := range items[:min(len(items), agentv1.MaxRestoreItems)] {
 		// Items are named as they are in this cluster: namespace mapping moves objects and renames
 		// Namespace objects.
 		ns, name := it.Namespace, it.Name
@@ -161,7 +161,7 @@ func restoreSummary(r *restore.Result, dry *restore.Result) *wire.RestoreSummary
 			diff = "" // the summary's diffs are bounded; cairn restore describe shows a dry run's in full
 		}
 		budget -= len(diff)
-		s.Items = append(s.Items, wire.RestoreItem{Resource: it.Resource, Namespace: ns, Name: name,
+		s.Items = append(s.Items, agentv1.RestoreItem{Resource: it.Resource, Namespace: ns, Name: name,
 			Action: it.Action, Reason: it.Reason, Diff: diff})
 	}
 	return s

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/usecase"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // ErrSecretNotFound means neither the secrets directory nor the environment holds a secret.
@@ -26,7 +26,7 @@ func (a *agent) secret(name string) ([]byte, error) {
 
 // repository is the repository of a storage location, unlocked with the passphrase its secret
 // holds; a backup initialises an encrypted one when the storage holds none.
-func (a *agent) repository(loc wire.StorageLocation, j *jobRun) usecase.RepositoryRef {
+func (a *agent) repository(loc agentv1.StorageLocation, j *jobRun) usecase.RepositoryRef {
 	return usecase.RepositoryRef{
 		Location:   usecase.Location{URL: loc.URL, Getenv: a.getenv},
 		Credential: func() (archive.Credential, error) { return a.credential(loc) },
@@ -39,14 +39,14 @@ func (a *agent) repository(loc wire.StorageLocation, j *jobRun) usecase.Reposito
 	}
 }
 
-func (a *agent) credential(loc wire.StorageLocation) (archive.Credential, error) {
+func (a *agent) credential(loc agentv1.StorageLocation) (archive.Credential, error) {
 	pass, err := a.secret(loc.PassphraseSecret)
 	return archive.Credential{Passphrase: pass}, err
 }
 
 // openRecoveryPoint checks a recovery point's name and opens the repository that holds it, for
 // the jobs that read or delete one.
-func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, loc wire.StorageLocation) (*archive.Repository, error) {
+func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, loc agentv1.StorageLocation) (*archive.Repository, error) {
 	if err := archive.ValidateName(name); err != nil {
 		return nil, fmt.Errorf("recovery point: %w", err)
 	}
@@ -64,7 +64,7 @@ func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, l
 }
 
 // explainOpenError says which of this agent's settings to check when a repository does not open.
-func explainOpenError(err error, loc wire.StorageLocation) error {
+func explainOpenError(err error, loc agentv1.StorageLocation) error {
 	var se *usecase.StorageError
 	var re *usecase.RepositoryError
 	switch {

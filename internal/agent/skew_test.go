@@ -14,8 +14,8 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/agentv1/skewtest"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // previousVault answers as the previous release's vault did (recorded): no protocol headers,
@@ -114,7 +114,7 @@ func newPreviousVault(t *testing.T) *previousVault {
 // the jobs of every kind as that vault sent them, and what it sends back is what that vault took.
 func TestVaultOfThePreviousRelease(t *testing.T) {
 	v := newPreviousVault(t)
-	ran := map[string]*wire.Job{}
+	ran := map[string]*agentv1.Job{}
 	var mu sync.Mutex
 	a, err := newAgent(Options{VaultURL: v.srv.URL, Token: "agent-token", Config: &rest.Config{Host: v.srv.URL}, Version: "v0.test",
 		HeartbeatEvery: 20 * time.Millisecond, ProgressEvery: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
@@ -130,18 +130,18 @@ func TestVaultOfThePreviousRelease(t *testing.T) {
 		j.progress(120, 4096, "configmaps")
 		time.Sleep(50 * time.Millisecond) // long enough for a progress report
 		switch j.job.Kind {
-		case wire.KindBackup:
+		case agentv1.KindBackup:
 			s := j.job.Spec.Backup
-			return outcome{state: wire.JobSucceeded, result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Name: s.RecoveryPoint,
+			return outcome{state: agentv1.JobSucceeded, result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Name: s.RecoveryPoint,
 				Instance: j.job.Instance, Cluster: j.job.Cluster, Phase: "Completed", Items: 120, Namespaces: []string{"shop"}, Job: j.job.ID}}}
-		case wire.KindRestore:
-			return outcome{state: wire.JobSucceeded, result: &wire.JobResult{Checks: []wire.Check{{Name: "agent", OK: true, Message: "ok"}},
-				Restore: &wire.RestoreSummary{Name: j.job.Spec.Restore.Name, Phase: "Completed", DryRun: true, Created: 1,
-					Items: []wire.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "web", Action: "create"}}}}}
-		case wire.KindVerify:
-			return outcome{state: wire.JobFailed, err: "damaged", result: &wire.JobResult{Errors: []string{"pack: checksum mismatch"}}}
+		case agentv1.KindRestore:
+			return outcome{state: agentv1.JobSucceeded, result: &agentv1.JobResult{Checks: []agentv1.Check{{Name: "agent", OK: true, Message: "ok"}},
+				Restore: &agentv1.RestoreSummary{Name: j.job.Spec.Restore.Name, Phase: "Completed", DryRun: true, Created: 1,
+					Items: []agentv1.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "web", Action: "create"}}}}}
+		case agentv1.KindVerify:
+			return outcome{state: agentv1.JobFailed, err: "damaged", result: &agentv1.JobResult{Errors: []string{"pack: checksum mismatch"}}}
 		}
-		return outcome{state: wire.JobSucceeded, result: &wire.JobResult{}}
+		return outcome{state: agentv1.JobSucceeded, result: &agentv1.JobResult{}}
 	}
 	start(t, a)
 	waitFor(t, "four completions", func() bool {
@@ -151,24 +151,24 @@ func TestVaultOfThePreviousRelease(t *testing.T) {
 	})
 	mu.Lock()
 	defer mu.Unlock()
-	if b := ran[wire.KindBackup]; b == nil || b.Spec.Backup == nil || b.Spec.Backup.RecoveryPoint != "shop-20260301120000" ||
+	if b := ran[agentv1.KindBackup]; b == nil || b.Spec.Backup == nil || b.Spec.Backup.RecoveryPoint != "shop-20260301120000" ||
 		!b.Spec.Backup.Config.SnapshotVolumes || b.Spec.Backup.Storage.PassphraseSecret != "prod-repo" || b.Spec.Backup.ExpiresAt == nil {
 		t.Errorf("backup job as the agent read it: %+v", b)
 	}
-	if r := ran[wire.KindRestore]; r == nil || r.Spec.Restore == nil || r.Spec.Restore.Options.NamespaceMapping["shop"] != "shop-copy" ||
+	if r := ran[agentv1.KindRestore]; r == nil || r.Spec.Restore == nil || r.Spec.Restore.Options.NamespaceMapping["shop"] != "shop-copy" ||
 		!r.Spec.Restore.Options.DryRun || r.Spec.Restore.Options.ConflictPolicy != "patch" {
 		t.Errorf("restore job as the agent read it: %+v", r)
 	}
-	if d := ran[wire.KindRetentionDelete]; d == nil || d.Spec.Delete == nil || d.Spec.Delete.RecoveryPoint != "shop-20260301120000" {
+	if d := ran[agentv1.KindRetentionDelete]; d == nil || d.Spec.Delete == nil || d.Spec.Delete.RecoveryPoint != "shop-20260301120000" {
 		t.Errorf("delete job as the agent read it: %+v", d)
 	}
-	if ver := ran[wire.KindVerify]; ver == nil || ver.Spec.Verify == nil {
+	if ver := ran[agentv1.KindVerify]; ver == nil || ver.Spec.Verify == nil {
 		t.Errorf("verify job as the agent read it: %+v", ver)
 	}
 	if peer, heard := a.vault.Vault(); !heard || peer.Announced || peer.Protocol != 1 || len(peer.Capabilities) != 0 {
 		t.Errorf("the previous vault said nothing of its protocol, the agent heard %+v", peer)
 	}
-	if got := v.done[4]["state"]; got != wire.JobFailed || !strings.Contains(v.done[4]["error"].(string), "damaged") {
+	if got := v.done[4]["state"]; got != agentv1.JobFailed || !strings.Contains(v.done[4]["error"].(string), "damaged") {
 		t.Errorf("the failed verification reached the vault as %v", v.done[4])
 	}
 }

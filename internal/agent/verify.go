@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
 )
 
 // runVerify reads a recovery point back and checks it end to end, like `cairn backup verify`: the
 // manifest's authentication, every file's size and checksum, and every section and item.
-func (a *agent) runVerify(ctx context.Context, j *jobRun, spec *wire.VerifyJob) outcome {
+func (a *agent) runVerify(ctx context.Context, j *jobRun, spec *agentv1.VerifyJob) outcome {
 	repo, err := a.openRecoveryPoint(ctx, j, spec.RecoveryPoint, spec.Storage)
 	if err != nil {
 		return failed(nil, err)
@@ -24,9 +24,9 @@ func (a *agent) runVerify(ctx context.Context, j *jobRun, spec *wire.VerifyJob) 
 	j.progress(int64(rep.Items), 0, "verified")
 	if len(rep.Problems) > 0 {
 		logLines(j, slog.LevelError, "problem", rep.Problems)
-		return outcome{state: wire.JobFailed, result: &wire.JobResult{Errors: rep.Problems},
+		return outcome{state: agentv1.JobFailed, result: &agentv1.JobResult{Errors: rep.Problems},
 			err: fmt.Sprintf("recovery point %q is damaged: %d problem(s): %s", spec.RecoveryPoint, len(rep.Problems), first(rep.Problems))}
 	}
 	j.log.Info("recovery point intact", "recoveryPoint", spec.RecoveryPoint, "files", rep.Files, "sections", rep.Sections, "items", rep.Items)
-	return outcome{state: wire.JobSucceeded, result: &wire.JobResult{}}
+	return outcome{state: agentv1.JobSucceeded, result: &agentv1.JobResult{}}
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func newAuditCommand(env Env) *cobra.Command {
@@ -20,15 +20,15 @@ func newAuditCommand(env Env) *cobra.Command {
 func newAuditListCommand(env Env) *cobra.Command {
 	var limit int
 	var more bool
-	cmd := vaultVerb[[]wire.AuditEntry]{
+	cmd := vaultVerb[[]vaultv1.AuditEntry]{
 		check: func([]string) error { return checkLimit(limit) },
-		call: func(ctx context.Context, c *client.Client, _ []string) (list []wire.AuditEntry, err error) {
-			list, more, err = collect(limit, func(limit int, cursor string) (wire.List[wire.AuditEntry], error) {
+		call: func(ctx context.Context, c *client.Client, _ []string) (list []vaultv1.AuditEntry, err error) {
+			list, more, err = collect(limit, func(limit int, cursor string) (vaultv1.List[vaultv1.AuditEntry], error) {
 				return c.ListAudit(ctx, client.AuditFilter{Limit: limit, Cursor: cursor})
 			})
 			return list, err
 		},
-		text: func(out io.Writer, list []wire.AuditEntry) error {
+		text: func(out io.Writer, list []vaultv1.AuditEntry) error {
 			t := newTable(out)
 			fmt.Fprintln(t, "TIME\tPRINCIPAL\tROLE\tOPERATION\tOBJECT\tSTATUS")
 			for _, e := range list {

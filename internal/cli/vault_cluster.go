@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // newClusterVaultCommands are the cluster verbs that go through the vault: register, list, show
@@ -22,7 +22,7 @@ func newClusterVaultCommands(env Env) []*cobra.Command {
 func newClusterRegisterCommand(env Env) *cobra.Command {
 	var manifestFile, tokenFile string
 	var vaultURL string
-	cmd := vaultVerb[wire.TrustGrant]{
+	cmd := vaultVerb[vaultv1.TrustGrant]{
 		check: func([]string) error {
 			if tokenFile == "" {
 				return nil
@@ -32,15 +32,15 @@ func newClusterRegisterCommand(env Env) *cobra.Command {
 			}
 			return nil
 		},
-		call: func(ctx context.Context, c *client.Client, args []string) (wire.TrustGrant, error) {
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.TrustGrant, error) {
 			vaultURL = c.URL()
-			g, err := c.RegisterCluster(ctx, wire.ClusterRegistration{Name: args[0]})
+			g, err := c.RegisterCluster(ctx, vaultv1.ClusterRegistration{Name: args[0]})
 			if err != nil {
 				return g, err
 			}
 			return g, writeTrustGrant(env, g, tokenFile, manifestFile)
 		},
-		text: func(out io.Writer, g wire.TrustGrant) error {
+		text: func(out io.Writer, g vaultv1.TrustGrant) error {
 			printTrustGrant(out, g, vaultURL, manifestFile, tokenFile)
 			return nil
 		},
@@ -65,7 +65,7 @@ again grants anew.`,
 
 // writeTrustGrant writes the agent token and the manifest to the files asked for. The token is
 // shown only once: if a file cannot be written, it goes to stderr rather than being lost.
-func writeTrustGrant(env Env, g wire.TrustGrant, tokenFile, manifestFile string) error {
+func writeTrustGrant(env Env, g vaultv1.TrustGrant, tokenFile, manifestFile string) error {
 	for _, f := range []struct{ flag, path, data string }{
 		{"token-file", tokenFile, g.AgentToken + "\n"},
 		{"manifest-file", manifestFile, g.Manifest},
@@ -85,7 +85,7 @@ func writeTrustGrant(env Env, g wire.TrustGrant, tokenFile, manifestFile string)
 	return nil
 }
 
-func printTrustGrant(out io.Writer, g wire.TrustGrant, vaultURL, manifestFile, tokenFile string) {
+func printTrustGrant(out io.Writer, g vaultv1.TrustGrant, vaultURL, manifestFile, tokenFile string) {
 	name := g.Cluster.Name
 	fmt.Fprintf(out, "registered cluster %q (%s)\n\n", name, g.Cluster.Health)
 	step1 := fmt.Sprintf("  1. the agent token is in %s (the vault keeps only its hash; whoever holds it acts as this cluster's agent)\n", tokenFile)
@@ -108,14 +108,14 @@ func printTrustGrant(out io.Writer, g wire.TrustGrant, vaultURL, manifestFile, t
 }
 
 func newClusterListCommand(env Env) *cobra.Command {
-	return vaultVerb[[]wire.Cluster]{
-		call: func(ctx context.Context, c *client.Client, _ []string) ([]wire.Cluster, error) {
-			list, _, err := collect(0, func(limit int, cursor string) (wire.List[wire.Cluster], error) {
+	return vaultVerb[[]vaultv1.Cluster]{
+		call: func(ctx context.Context, c *client.Client, _ []string) ([]vaultv1.Cluster, error) {
+			list, _, err := collect(0, func(limit int, cursor string) (vaultv1.List[vaultv1.Cluster], error) {
 				return c.ListClusters(ctx, client.ClusterFilter{Limit: limit, Cursor: cursor})
 			})
 			return list, err
 		},
-		text: func(out io.Writer, list []wire.Cluster) error {
+		text: func(out io.Writer, list []vaultv1.Cluster) error {
 			t := newTable(out)
 			fmt.Fprintln(t, "NAME\tHEALTH\tLAST HEARTBEAT\tAGENT\tKUBERNETES\tREGISTERED")
 			for _, cl := range list {
@@ -128,15 +128,15 @@ func newClusterListCommand(env Env) *cobra.Command {
 }
 
 func newClusterShowCommand(env Env) *cobra.Command {
-	return vaultVerb[wire.Cluster]{
-		call: func(ctx context.Context, c *client.Client, args []string) (wire.Cluster, error) {
+	return vaultVerb[vaultv1.Cluster]{
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.Cluster, error) {
 			return c.GetCluster(ctx, args[0])
 		},
 		text: printCluster,
 	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a registered cluster and its agent", Args: cobra.ExactArgs(1)})
 }
 
-func printCluster(out io.Writer, cl wire.Cluster) error {
+func printCluster(out io.Writer, cl vaultv1.Cluster) error {
 	namespaces := "-" // not reported yet
 	if len(cl.Namespaces) > 0 {
 		namespaces = fmt.Sprintf("%d (%s)", len(cl.Namespaces), summarize(cl.Namespaces, 10))
@@ -147,11 +147,11 @@ func printCluster(out io.Writer, cl wire.Cluster) error {
 }
 
 func newClusterRevokeCommand(env Env) *cobra.Command {
-	return vaultVerb[wire.Cluster]{
-		call: func(ctx context.Context, c *client.Client, args []string) (wire.Cluster, error) {
+	return vaultVerb[vaultv1.Cluster]{
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.Cluster, error) {
 			return c.RevokeCluster(ctx, args[0])
 		},
-		text: func(out io.Writer, cl wire.Cluster) error {
+		text: func(out io.Writer, cl vaultv1.Cluster) error {
 			_, err := fmt.Fprintf(out, "revoked cluster %q: its agent's token is refused from its next call, its queued and running jobs fail; "+
 				"cairn cluster register %s grants anew\n", cl.Name, cl.Name)
 			return err

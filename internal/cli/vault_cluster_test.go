@@ -9,7 +9,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 func TestClusterRegisterListShowRevoke(t *testing.T) {
@@ -42,12 +43,12 @@ func TestClusterRegisterListShowRevoke(t *testing.T) {
 		!regexpLine(out, `staging\s+healthy`) {
 		t.Errorf("list:\n%s", out)
 	}
-	var list []wire.Cluster
+	var list []vaultv1.Cluster
 	v.jsonOut(t, &list, "cluster", "list")
 	if len(list) != 2 || list[0].Name != "prod" || list[0].AgentVersion != "test" || list[0].LastHeartbeat == nil {
 		t.Errorf("list -o json: %+v", list)
 	}
-	var fromYAML []wire.Cluster
+	var fromYAML []vaultv1.Cluster
 	if err := yaml.Unmarshal([]byte(v.ok(t, "cluster", "list", "-o", "yaml")), &fromYAML); err != nil || len(fromYAML) != 2 {
 		t.Errorf("list -o yaml: %v %+v", err, fromYAML)
 	}
@@ -63,20 +64,20 @@ func TestClusterRegisterListShowRevoke(t *testing.T) {
 	if !strings.Contains(out, `revoked cluster "prod"`) {
 		t.Errorf("revoke:\n%s", out)
 	}
-	if status, err := agent.call("/heartbeat", wire.Heartbeat{AgentVersion: "test"}, nil); status != http.StatusUnauthorized {
+	if status, err := agent.call("/heartbeat", agentv1.Heartbeat{AgentVersion: "test"}, nil); status != http.StatusUnauthorized {
 		t.Errorf("a revoked agent's heartbeat: %d %v", status, err)
 	}
-	var c wire.Cluster
+	var c vaultv1.Cluster
 	v.jsonOut(t, &c, "cluster", "show", "prod")
-	if c.Health != wire.HealthRevoked {
+	if c.Health != vaultv1.HealthRevoked {
 		t.Errorf("health after revoke: %+v", c)
 	}
 	v.fails(t, "409", "cluster", "revoke", "prod")
 
 	// Registering a revoked cluster grants anew.
-	var g wire.TrustGrant
+	var g vaultv1.TrustGrant
 	v.jsonOut(t, &g, "cluster", "register", "prod")
-	if g.AgentToken == "" || g.AgentToken == token || g.Manifest != testManifest || g.Cluster.Health != wire.HealthPending {
+	if g.AgentToken == "" || g.AgentToken == token || g.Manifest != testManifest || g.Cluster.Health != vaultv1.HealthPending {
 		t.Errorf("register again: %+v", g)
 	}
 }

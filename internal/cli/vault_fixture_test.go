@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // The tests of the vault's object verbs (cluster, instance, recovery-point, restore, job, usage)
@@ -43,7 +44,7 @@ func startTestVault(t *testing.T) *testVault {
 	opts := vault.Options{DataDir: dir, Listen: "127.0.0.1:0", Vault: "default", Ready: func(a string) { addr <- a }}
 	opts.API.ClaimWait = 2 * time.Second
 	opts.API.TrustGrant = func(string) (string, error) { return testManifest, nil }
-	opts.API.Prices = wire.Prices{Currency: "EUR", NamespaceMonth: 2, StorageGiBMonth: 0.5, SnapshotGiBMonth: 0.25}
+	opts.API.Prices = vaultv1.Prices{Currency: "EUR", NamespaceMonth: 2, StorageGiBMonth: 0.5, SnapshotGiBMonth: 0.25}
 	logs := &syncBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	go func() { done <- vault.Serve(ctx, opts) }()
@@ -117,7 +118,7 @@ func (v *testVault) jsonOut(t *testing.T, out any, args ...string) {
 // cluster is healthy.
 func (v *testVault) register(t *testing.T, cluster string) *fakeAgent {
 	t.Helper()
-	var g wire.TrustGrant
+	var g vaultv1.TrustGrant
 	v.jsonOut(t, &g, "cluster", "register", cluster)
 	if g.AgentToken == "" {
 		t.Fatalf("register %s: no agent token: %+v", cluster, g)
@@ -185,7 +186,7 @@ func (a *fakeAgent) call(path string, body, out any) (int, error) {
 
 func (a *fakeAgent) heartbeat(t *testing.T) {
 	t.Helper()
-	if _, err := a.call("/heartbeat", wire.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.0",
+	if _, err := a.call("/heartbeat", agentv1.Heartbeat{AgentVersion: "test", KubernetesVersion: "v1.35.0",
 		Namespaces: []string{"default", "kube-system", "shop"}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -193,10 +194,10 @@ func (a *fakeAgent) heartbeat(t *testing.T) {
 
 // claim waits for the next job of the agent's cluster. It may run in another goroutine than the
 // test's: it returns errors rather than failing the test.
-func (a *fakeAgent) claim() (wire.Job, error) {
+func (a *fakeAgent) claim() (vaultv1.Job, error) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		var j wire.Job
+		var j vaultv1.Job
 		status, err := a.call("/claim", nil, &j)
 		if err != nil {
 			return j, err
@@ -205,38 +206,38 @@ func (a *fakeAgent) claim() (wire.Job, error) {
 			return j, nil
 		}
 	}
-	return wire.Job{}, fmt.Errorf("no job to claim within 20 s")
+	return vaultv1.Job{}, fmt.Errorf("no job to claim within 20 s")
 }
 
-func (a *fakeAgent) progress(id int64, rep wire.ProgressReport) (wire.ProgressReply, error) {
-	var reply wire.ProgressReply
+func (a *fakeAgent) progress(id int64, rep agentv1.ProgressReport) (agentv1.ProgressReply, error) {
+	var reply agentv1.ProgressReply
 	_, err := a.call(fmt.Sprintf("/jobs/%d/progress", id), rep, &reply)
 	return reply, err
 }
 
-func (a *fakeAgent) complete(id int64, c wire.Completion) error {
+func (a *fakeAgent) complete(id int64, c agentv1.Completion) error {
 	_, err := a.call(fmt.Sprintf("/jobs/%d/complete", id), c, nil)
 	return err
 }
 
 // runBackup claims the next job, which must be a backup, reports progress with a log line and
 // completes it with state; a succeeded or partially failed backup reports its recovery point.
-func (a *fakeAgent) runBackup(state, errText string) (wire.Job, error) {
+func (a *fakeAgent) runBackup(state, errText string) (vaultv1.Job, error) {
 	j, err := a.claim()
 	if err != nil {
 		return j, err
 	}
-	if j.Kind != wire.KindBackup || j.Spec.Backup == nil {
+	if j.Kind != agentv1.KindBackup || j.Spec.Backup == nil {
 		return j, fmt.Errorf("claimed %s job %d, want a backup: %+v", j.Kind, j.ID, j.Spec)
 	}
 	now := time.Now().UTC()
-	if _, err := a.progress(j.ID, wire.ProgressReport{Progress: wire.JobProgress{Items: 10, Bytes: 2048, Message: "configmaps"},
-		Logs: []wire.LogLine{{Time: now, Level: "info", Message: "backing up namespace shop"}}}); err != nil {
+	if _, err := a.progress(j.ID, agentv1.ProgressReport{Progress: agentv1.JobProgress{Items: 10, Bytes: 2048, Message: "configmaps"},
+		Logs: []agentv1.LogLine{{Time: now, Level: "info", Message: "backing up namespace shop"}}}); err != nil {
 		return j, err
 	}
-	c := wire.Completion{State: state, Error: errText, Logs: []wire.LogLine{{Time: now, Level: "info", Message: "backup finished: " + state}}}
-	if state != wire.JobFailed {
-		c.Result = &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Name: j.Spec.Backup.RecoveryPoint, Time: now, Phase: archive.PhaseCompleted,
+	c := agentv1.Completion{State: state, Error: errText, Logs: []agentv1.LogLine{{Time: now, Level: "info", Message: "backup finished: " + state}}}
+	if state != vaultv1.JobFailed {
+		c.Result = &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Name: j.Spec.Backup.RecoveryPoint, Time: now, Phase: archive.PhaseCompleted,
 			Items: 42, RawBytes: 1 << 20, StoredBytes: 300 << 10, Namespaces: []string{"shop"}, Volumes: 1, SnapshotBytes: 1 << 30,
 			OnDemand: j.Spec.Backup.OnDemand, ExpiresAt: j.Spec.Backup.ExpiresAt}}
 	}

@@ -10,11 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/api/v1alpha1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func newInstanceCommand(env Env) *cobra.Command {
@@ -28,9 +28,9 @@ func newInstanceCommand(env Env) *cobra.Command {
 }
 
 func newInstanceCreateCommand(env Env) *cobra.Command {
-	var spec wire.InstanceSpec
+	var spec vaultv1.InstanceSpec
 	var sf scopeFlags
-	cmd := vaultVerb[wire.Instance]{
+	cmd := vaultVerb[vaultv1.Instance]{
 		check: func(args []string) error {
 			spec.Name = args[0]
 			if err := checkInstanceSpec(spec); err != nil {
@@ -49,10 +49,10 @@ func newInstanceCreateCommand(env Env) *cobra.Command {
 			}
 			return nil
 		},
-		call: func(ctx context.Context, c *client.Client, _ []string) (wire.Instance, error) {
+		call: func(ctx context.Context, c *client.Client, _ []string) (vaultv1.Instance, error) {
 			return c.CreateInstance(ctx, spec)
 		},
-		text: func(out io.Writer, inst wire.Instance) error {
+		text: func(out io.Writer, inst vaultv1.Instance) error {
 			_, err := fmt.Fprintf(out, "created instance %q: cluster %s, policy %s, next backup %s\n",
 				inst.Name, inst.Cluster, inst.Policy, formatTime(inst.NextBackup))
 			return err
@@ -83,7 +83,7 @@ environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for c
 }
 
 // checkInstanceSpec checks the required flags of instance create and the storage URL.
-func checkInstanceSpec(s wire.InstanceSpec) error {
+func checkInstanceSpec(s vaultv1.InstanceSpec) error {
 	for _, f := range []struct{ flag, value, what string }{
 		{"cluster", s.Cluster, "the registered cluster to back up (cairn cluster list)"},
 		{"policy", s.Policy, "the policy whose schedule and retention apply (cairn policy list)"},
@@ -105,16 +105,16 @@ func checkInstanceSpec(s wire.InstanceSpec) error {
 
 func newInstanceListCommand(env Env) *cobra.Command {
 	var f client.InstanceFilter
-	cmd := vaultVerb[[]wire.Instance]{
-		call: func(ctx context.Context, c *client.Client, _ []string) ([]wire.Instance, error) {
-			list, _, err := collect(0, func(limit int, cursor string) (wire.List[wire.Instance], error) {
+	cmd := vaultVerb[[]vaultv1.Instance]{
+		call: func(ctx context.Context, c *client.Client, _ []string) ([]vaultv1.Instance, error) {
+			list, _, err := collect(0, func(limit int, cursor string) (vaultv1.List[vaultv1.Instance], error) {
 				g := f
 				g.Limit, g.Cursor = limit, cursor
 				return c.ListInstances(ctx, g)
 			})
 			return list, err
 		},
-		text: func(out io.Writer, list []wire.Instance) error {
+		text: func(out io.Writer, list []vaultv1.Instance) error {
 			t := newTable(out)
 			fmt.Fprintln(t, "NAME\tCLUSTER\tPOLICY\tSTATE\tNEXT BACKUP\tNAMESPACES\tSTORAGE")
 			for _, in := range list {
@@ -132,8 +132,8 @@ func newInstanceListCommand(env Env) *cobra.Command {
 
 // instanceDetail is what instance show prints: the instance and its latest recovery points.
 type instanceDetail struct {
-	wire.Instance
-	RecoveryPoints []wire.RecoveryPoint `json:"recoveryPoints"`
+	vaultv1.Instance
+	RecoveryPoints []vaultv1.RecoveryPoint `json:"recoveryPoints"`
 }
 
 func newInstanceShowCommand(env Env) *cobra.Command {
@@ -150,7 +150,7 @@ func newInstanceShowCommand(env Env) *cobra.Command {
 			if err != nil {
 				return instanceDetail{}, err
 			}
-			d := instanceDetail{Instance: in, RecoveryPoints: []wire.RecoveryPoint{}}
+			d := instanceDetail{Instance: in, RecoveryPoints: []vaultv1.RecoveryPoint{}}
 			if points > 0 {
 				rps, err := c.ListRecoveryPoints(ctx, client.RecoveryPointFilter{Instance: in.Name, Limit: points})
 				if err != nil {
@@ -210,7 +210,7 @@ func printInstance(out io.Writer, d instanceDetail) error {
 	return printRecoveryPoints(out, d.RecoveryPoints)
 }
 
-func describeNamespaces(b wire.BackupConfig) string {
+func describeNamespaces(b vaultv1.BackupConfig) string {
 	if len(b.IncludeNamespaces) == 0 {
 		return "all"
 	}
@@ -241,7 +241,7 @@ func newInstanceBackupNowCommand(env Env) *cobra.Command {
 			if err := checkInterval(interval); err != nil {
 				return err
 			}
-			var req wire.BackupNowRequest
+			var req vaultv1.BackupNowRequest
 			if retain != "" {
 				d, err := policy.ParseDuration(retain)
 				if err != nil {
@@ -283,7 +283,7 @@ func newInstanceBackupNowCommand(env Env) *cobra.Command {
 
 // waitAndReport follows a queued job to its end, prints it as it ended and fails unless it
 // succeeded.
-func waitAndReport(cmd *cobra.Command, c *client.Client, j wire.Job, output string, interval time.Duration, env Env) error {
+func waitAndReport(cmd *cobra.Command, c *client.Client, j vaultv1.Job, output string, interval time.Duration, env Env) error {
 	fmt.Fprintf(env.Stderr, "%s job %d queued; waiting for the agent of cluster %s (Ctrl-C stops waiting, not the job)\n", j.Kind, j.ID, j.Cluster)
 	w := jobWatch{c: c, stderr: env.Stderr, interval: interval}
 	done, err := w.wait(cmd.Context(), j.ID)
@@ -302,17 +302,17 @@ func waitAndReport(cmd *cobra.Command, c *client.Client, j wire.Job, output stri
 
 func newInstanceStopCommand(env Env) *cobra.Command {
 	var deleteData, yes bool
-	cmd := vaultVerb[wire.Instance]{
+	cmd := vaultVerb[vaultv1.Instance]{
 		check: func(args []string) error {
 			if deleteData && !yes {
 				return fmt.Errorf("--delete-data deletes every recovery point of instance %q and its volume snapshots, which cannot be undone: add --yes to confirm", args[0])
 			}
 			return nil
 		},
-		call: func(ctx context.Context, c *client.Client, args []string) (wire.Instance, error) {
-			return c.StopInstance(ctx, args[0], wire.StopRequest{DeleteData: deleteData})
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.Instance, error) {
+			return c.StopInstance(ctx, args[0], vaultv1.StopRequest{DeleteData: deleteData})
 		},
-		text: func(out io.Writer, in wire.Instance) error {
+		text: func(out io.Writer, in vaultv1.Instance) error {
 			if deleteData {
 				_, err := fmt.Fprintf(out, "stopped instance %q (%s): its recovery points are being deleted (cairn job list --instance %s)\n", in.Name, in.State, in.Name)
 				return err
@@ -335,11 +335,11 @@ also deletes its volume snapshots); that cannot be undone, so it needs --yes.`,
 }
 
 func newInstanceResumeCommand(env Env) *cobra.Command {
-	return vaultVerb[wire.Instance]{
-		call: func(ctx context.Context, c *client.Client, args []string) (wire.Instance, error) {
+	return vaultVerb[vaultv1.Instance]{
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.Instance, error) {
 			return c.ResumeInstance(ctx, args[0])
 		},
-		text: func(out io.Writer, in wire.Instance) error {
+		text: func(out io.Writer, in vaultv1.Instance) error {
 			_, err := fmt.Fprintf(out, "resumed instance %q (%s): next backup %s\n", in.Name, in.State, formatTime(in.NextBackup))
 			return err
 		},

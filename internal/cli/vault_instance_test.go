@@ -8,7 +8,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 func TestInstanceCreateListShowStopResumeDelete(t *testing.T) {
@@ -26,14 +26,14 @@ func TestInstanceCreateListShowStopResumeDelete(t *testing.T) {
 	if !strings.Contains(out, `created instance "shop": cluster prod, policy nightly, next backup `) {
 		t.Errorf("create:\n%s", out)
 	}
-	var in wire.Instance
+	var in vaultv1.Instance
 	v.jsonOut(t, &in, "instance", "show", "shop")
-	want := wire.BackupConfig{IncludeNamespaces: []string{"shop", "team-*"}, ExcludeNamespaces: []string{"team-tmp"},
+	want := vaultv1.BackupConfig{IncludeNamespaces: []string{"shop", "team-*"}, ExcludeNamespaces: []string{"team-tmp"},
 		IncludeResources: []string{"deployments", "configmaps"}, ExcludeResources: []string{"events"},
 		LabelSelectors: []string{"app=web", "tier=db"}, ClusterResources: "false", SnapshotVolumes: true, SnapshotClass: "csi-snap",
 		BackupHooks: []string{"shop/db-freeze"}}
-	if !reflect.DeepEqual(in.Backup, want) || in.Storage != (wire.StorageLocation{URL: "s3://backups/prod?region=eu-west-1", PassphraseSecret: "prod-repo"}) ||
-		in.State != wire.InstanceProtected || in.NextBackup == nil {
+	if !reflect.DeepEqual(in.Backup, want) || in.Storage != (vaultv1.StorageLocation{URL: "s3://backups/prod?region=eu-west-1", PassphraseSecret: "prod-repo"}) ||
+		in.State != vaultv1.InstanceProtected || in.NextBackup == nil {
 		t.Errorf("show -o json:\n%+v\nwant backup %+v", in, want)
 	}
 	v.ok(t, "policy", "create", "hourly", "--every-hours", "12", "--retain", "2d")
@@ -47,7 +47,7 @@ func TestInstanceCreateListShowStopResumeDelete(t *testing.T) {
 		!regexpLine(out, `stage\s+staging\s+hourly\s+protected`) {
 		t.Errorf("list:\n%s", out)
 	}
-	var list []wire.Instance
+	var list []vaultv1.Instance
 	v.jsonOut(t, &list, "instance", "list", "--cluster", "staging")
 	if len(list) != 1 || list[0].Name != "stage" || list[0].Backup.SnapshotVolumes {
 		t.Errorf("list --cluster staging: %+v", list)
@@ -79,12 +79,12 @@ func TestInstanceCreateListShowStopResumeDelete(t *testing.T) {
 	}
 	v.fails(t, "409", "instance", "backup-now", "shop")
 	v.jsonOut(t, &in, "instance", "resume", "shop")
-	if in.State != wire.InstanceProtected || in.NextBackup == nil {
+	if in.State != vaultv1.InstanceProtected || in.NextBackup == nil {
 		t.Errorf("resume: %+v", in)
 	}
 	v.ok(t, "instance", "stop", "stage")
 	v.jsonOut(t, &in, "instance", "stop", "stage", "--delete-data", "--yes")
-	if in.State != wire.InstanceStoppedDeleting {
+	if in.State != vaultv1.InstanceStoppedDeleting {
 		t.Errorf("stop --delete-data: %+v", in)
 	}
 	out = v.ok(t, "instance", "delete", "stage")

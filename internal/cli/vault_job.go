@@ -15,9 +15,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // newVaultObjectCommands are the command groups of the vault's objects beside policy: instances,
@@ -36,19 +36,19 @@ func newJobCommand(env Env) *cobra.Command {
 func newJobListCommand(env Env) *cobra.Command {
 	var f client.JobFilter
 	var more bool
-	cmd := vaultVerb[[]wire.Job]{
+	cmd := vaultVerb[[]vaultv1.Job]{
 		check: func([]string) error {
-			return errors.Join(checkChoice("state", f.State, wire.JobStates), checkChoice("kind", f.Kind, agentv1.Kinds), checkLimit(f.Limit))
+			return errors.Join(checkChoice("state", f.State, vaultv1.JobStates), checkChoice("kind", f.Kind, agentv1.Kinds), checkLimit(f.Limit))
 		},
-		call: func(ctx context.Context, c *client.Client, _ []string) (jobs []wire.Job, err error) {
-			jobs, more, err = collect(f.Limit, func(limit int, cursor string) (wire.List[wire.Job], error) {
+		call: func(ctx context.Context, c *client.Client, _ []string) (jobs []vaultv1.Job, err error) {
+			jobs, more, err = collect(f.Limit, func(limit int, cursor string) (vaultv1.List[vaultv1.Job], error) {
 				g := f
 				g.Limit, g.Cursor = limit, cursor
 				return c.ListJobs(ctx, g)
 			})
 			return jobs, err
 		},
-		text: func(out io.Writer, jobs []wire.Job) error {
+		text: func(out io.Writer, jobs []vaultv1.Job) error {
 			t := newTable(out)
 			fmt.Fprintln(t, "ID\tKIND\tINSTANCE\tCLUSTER\tSTATE\tTRIGGER\tCREATED\tDURATION\tPROGRESS\tERROR")
 			for _, j := range jobs {
@@ -69,7 +69,7 @@ func newJobListCommand(env Env) *cobra.Command {
 		Args: cobra.NoArgs,
 	})
 	fl := cmd.Flags()
-	fl.StringVar(&f.State, "state", "", "only jobs in this state: "+strings.Join(wire.JobStates, ", "))
+	fl.StringVar(&f.State, "state", "", "only jobs in this state: "+strings.Join(vaultv1.JobStates, ", "))
 	fl.StringVar(&f.Kind, "kind", "", "only jobs of this kind: "+strings.Join(agentv1.Kinds, ", "))
 	fl.StringVar(&f.Instance, "instance", "", "only the jobs of this instance")
 	fl.StringVar(&f.Cluster, "cluster", "", "only the jobs run in this cluster")
@@ -78,24 +78,24 @@ func newJobListCommand(env Env) *cobra.Command {
 }
 
 // jobVerb is a verb on the job named by its one argument.
-func jobVerb(env Env, cmd *cobra.Command, call func(ctx context.Context, c *client.Client, id int64) (wire.Job, error),
-	text func(io.Writer, wire.Job) error) *cobra.Command {
+func jobVerb(env Env, cmd *cobra.Command, call func(ctx context.Context, c *client.Client, id int64) (vaultv1.Job, error),
+	text func(io.Writer, vaultv1.Job) error) *cobra.Command {
 	var id int64
 	cmd.Args = cobra.ExactArgs(1)
-	return vaultVerb[wire.Job]{
+	return vaultVerb[vaultv1.Job]{
 		check: func(args []string) (err error) {
 			id, err = parseJobID(args[0])
 			return err
 		},
-		call: func(ctx context.Context, c *client.Client, _ []string) (wire.Job, error) { return call(ctx, c, id) },
+		call: func(ctx context.Context, c *client.Client, _ []string) (vaultv1.Job, error) { return call(ctx, c, id) },
 		text: text,
 	}.build(env, cmd)
 }
 
 func newJobShowCommand(env Env) *cobra.Command {
 	return jobVerb(env, &cobra.Command{Use: "show ID", Short: "Show a job: its state, progress, timings, error and result"},
-		func(ctx context.Context, c *client.Client, id int64) (wire.Job, error) { return c.GetJob(ctx, id) },
-		func(out io.Writer, j wire.Job) error {
+		func(ctx context.Context, c *client.Client, id int64) (vaultv1.Job, error) { return c.GetJob(ctx, id) },
+		func(out io.Writer, j vaultv1.Job) error {
 			printJob(out, j, env.now())
 			return nil
 		})
@@ -129,7 +129,7 @@ or one YAML document.`,
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			emit := func(l wire.LogLine) error { return printLogLine(out, output, l) }
+			emit := func(l vaultv1.LogLine) error { return printLogLine(out, output, l) }
 			var after int64
 			if !follow {
 				_, err := fetchLogs(ctx, c, id, &after, emit)
@@ -151,9 +151,11 @@ or one YAML document.`,
 
 func newJobCancelCommand(env Env) *cobra.Command {
 	return jobVerb(env, &cobra.Command{Use: "cancel ID", Short: "Cancel a job: a queued one at once, a running one when its agent next reports"},
-		func(ctx context.Context, c *client.Client, id int64) (wire.Job, error) { return c.CancelJob(ctx, id) },
-		func(out io.Writer, j wire.Job) error {
-			if j.State == wire.JobCancelled {
+		func(ctx context.Context, c *client.Client, id int64) (vaultv1.Job, error) {
+			return c.CancelJob(ctx, id)
+		},
+		func(out io.Writer, j vaultv1.Job) error {
+			if j.State == vaultv1.JobCancelled {
 				_, err := fmt.Fprintf(out, "cancelled %s job %d\n", j.Kind, j.ID)
 				return err
 			}
@@ -199,7 +201,7 @@ const maxPage = 1000
 
 // collect pages through a list until it has limit items (0: all of them) or the list ends; more
 // reports whether items were left.
-func collect[T any](limit int, page func(limit int, cursor string) (wire.List[T], error)) (items []T, more bool, err error) {
+func collect[T any](limit int, page func(limit int, cursor string) (vaultv1.List[T], error)) (items []T, more bool, err error) {
 	items = []T{}
 	cursor := ""
 	for {
@@ -237,14 +239,14 @@ func formatTime(t *time.Time) string {
 }
 
 // jobState is the job's state, marked when a cancellation is pending.
-func jobState(j wire.Job) string {
-	if j.CancelRequested && j.State == wire.JobRunning {
+func jobState(j vaultv1.Job) string {
+	if j.CancelRequested && j.State == vaultv1.JobRunning {
 		return j.State + " (cancelling)"
 	}
 	return j.State
 }
 
-func jobDuration(j wire.Job, now time.Time) string {
+func jobDuration(j vaultv1.Job, now time.Time) string {
 	if j.StartedAt == nil {
 		return "-"
 	}
@@ -255,7 +257,7 @@ func jobDuration(j wire.Job, now time.Time) string {
 	return end.Sub(*j.StartedAt).Round(time.Second).String()
 }
 
-func describeProgress(p wire.JobProgress) string {
+func describeProgress(p vaultv1.JobProgress) string {
 	if p.Items == 0 && p.Bytes == 0 {
 		return "-"
 	}
@@ -271,7 +273,7 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-func printJob(out io.Writer, j wire.Job, now time.Time) {
+func printJob(out io.Writer, j vaultv1.Job, now time.Time) {
 	fmt.Fprintf(out, "job %d: %s %s\n", j.ID, j.Kind, jobState(j))
 	if j.Instance != "" {
 		fmt.Fprintf(out, "  instance:   %s\n", j.Instance)
@@ -307,7 +309,7 @@ func printJob(out io.Writer, j wire.Job, now time.Time) {
 
 // printJobResult writes what a finished job reports: its recovery point or restore summary, the
 // pre-flight checks, warnings and errors.
-func printJobResult(out io.Writer, r *wire.JobResult) {
+func printJobResult(out io.Writer, r *vaultv1.JobResult) {
 	if r == nil {
 		return
 	}
@@ -345,7 +347,7 @@ func printJobResult(out io.Writer, r *wire.JobResult) {
 
 // printLogLine writes one log line in the output format: a plain line, a JSON object on one line
 // or a YAML document.
-func printLogLine(out io.Writer, format string, l wire.LogLine) error {
+func printLogLine(out io.Writer, format string, l vaultv1.LogLine) error {
 	switch format {
 	case outputJSON:
 		data, err := json.Marshal(l)
@@ -367,7 +369,7 @@ func printLogLine(out io.Writer, format string, l wire.LogLine) error {
 }
 
 // fetchLogs prints the job's log lines after *after and advances it; it reports how many it printed.
-func fetchLogs(ctx context.Context, c *client.Client, id int64, after *int64, emit func(wire.LogLine) error) (int, error) {
+func fetchLogs(ctx context.Context, c *client.Client, id int64, after *int64, emit func(vaultv1.LogLine) error) (int, error) {
 	n := 0
 	for {
 		page, err := c.JobLogs(ctx, id, client.LogFilter{After: *after, Limit: maxPage})
@@ -393,15 +395,15 @@ func fetchLogs(ctx context.Context, c *client.Client, id int64, after *int64, em
 // finished reports whether a job is in an end state.
 func finished(state string) bool {
 	switch state {
-	case wire.JobSucceeded, wire.JobPartiallyFailed, wire.JobFailed, wire.JobCancelled:
+	case vaultv1.JobSucceeded, vaultv1.JobPartiallyFailed, vaultv1.JobFailed, vaultv1.JobCancelled:
 		return true
 	}
 	return false
 }
 
 // jobOutcome is nil for a succeeded job and an error saying how it ended otherwise.
-func jobOutcome(j wire.Job) error {
-	if j.State == wire.JobSucceeded {
+func jobOutcome(j vaultv1.Job) error {
+	if j.State == vaultv1.JobSucceeded {
 		return nil
 	}
 	why := j.Error
@@ -436,17 +438,17 @@ type jobWatch struct {
 	c        *client.Client
 	stderr   io.Writer
 	interval time.Duration
-	logs     func(wire.LogLine) error
+	logs     func(vaultv1.LogLine) error
 }
 
 // wait polls the job every interval until it ends and returns it as it ended. If ctx ends first
 // the job goes on in the vault; the error says how to find it.
-func (w jobWatch) wait(ctx context.Context, id int64) (wire.Job, error) {
+func (w jobWatch) wait(ctx context.Context, id int64) (vaultv1.Job, error) {
 	bar := newProgressLine(w.stderr)
 	defer bar.done()
 	logs := w.logs
 	if logs == nil {
-		logs = func(l wire.LogLine) error {
+		logs = func(l vaultv1.LogLine) error {
 			bar.done()
 			return printLogLine(w.stderr, outputTable, l)
 		}

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // TestBackupNowWait follows an on-demand backup to its end while a fake agent runs it: the log
@@ -17,7 +18,7 @@ func TestBackupNowWait(t *testing.T) {
 	agent := v.protect(t, "prod", "shop")
 
 	done := v.runAsync(t, "instance", "backup-now", "shop", "--retain", "30d", "--wait", "--poll-interval", "20ms")
-	j, err := agent.runBackup(wire.JobSucceeded, "")
+	j, err := agent.runBackup(vaultv1.JobSucceeded, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestBackupNowWait(t *testing.T) {
 	if !regexpLine(out, `NAME\s+INSTANCE\s+CLUSTER\s+TIME\s+PHASE`) || !regexpLine(out, rpName+`\s+shop\s+prod\s+\S+\s+Completed\s+42\s+300\.0 KiB\s+1\s+\d{4}-`) {
 		t.Errorf("recovery-point list:\n%s", out)
 	}
-	var rps []wire.RecoveryPoint
+	var rps []vaultv1.RecoveryPoint
 	v.jsonOut(t, &rps, "recovery-point", "list", "--instance", "shop", "--cluster", "prod", "--limit", "5")
 	if len(rps) != 1 || rps[0].Name != rpName || rps[0].Job != j.ID || !rps[0].OnDemand || rps[0].ExpiresAt == nil {
 		t.Errorf("recovery-point list -o json: %+v", rps)
@@ -73,7 +74,7 @@ func TestBackupNowWait(t *testing.T) {
 	if !regexpLine(out, `ID\s+KIND\s+INSTANCE`) || !regexpLine(out, fmt.Sprintf(`%d\s+backup\s+shop\s+prod\s+succeeded\s+on-demand`, j.ID)) {
 		t.Errorf("job list:\n%s", out)
 	}
-	var jobs []wire.Job
+	var jobs []vaultv1.Job
 	v.jsonOut(t, &jobs, "job", "list", "--state", "succeeded", "--kind", "backup", "--instance", "shop", "--cluster", "prod")
 	if len(jobs) != 1 || jobs[0].ID != j.ID {
 		t.Errorf("job list -o json: %+v", jobs)
@@ -89,9 +90,9 @@ func TestBackupNowWait(t *testing.T) {
 			t.Errorf("job show lacks %q:\n%s", w, out)
 		}
 	}
-	var shown wire.Job
+	var shown vaultv1.Job
 	v.jsonOut(t, &shown, "job", "show", id)
-	if shown.State != wire.JobSucceeded || shown.Result == nil || shown.Result.RecoveryPoint == nil {
+	if shown.State != vaultv1.JobSucceeded || shown.Result == nil || shown.Result.RecoveryPoint == nil {
 		t.Errorf("job show -o json: %+v", shown)
 	}
 	out = v.ok(t, "job", "logs", id)
@@ -100,7 +101,7 @@ func TestBackupNowWait(t *testing.T) {
 	}
 	out = v.ok(t, "job", "logs", id, "-o", "json")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	var first wire.LogLine
+	var first vaultv1.LogLine
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first.Seq != 1 || len(lines) < 2 {
 		t.Errorf("job logs -o json: %v\n%s", err, out)
 	}
@@ -121,7 +122,7 @@ func TestBackupNowWaitFails(t *testing.T) {
 	v := startTestVault(t)
 	agent := v.protect(t, "prod", "shop")
 	done := v.runAsync(t, "instance", "backup-now", "shop", "--wait", "--poll-interval", "20ms", "-o", "json")
-	j, err := agent.runBackup(wire.JobFailed, "storage unreachable: connection refused")
+	j, err := agent.runBackup(vaultv1.JobFailed, "storage unreachable: connection refused")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +130,8 @@ func TestBackupNowWaitFails(t *testing.T) {
 	if r.err == nil || !strings.Contains(r.err.Error(), fmt.Sprintf("backup job %d failed: storage unreachable: connection refused", j.ID)) {
 		t.Fatalf("backup-now --wait of a failing job: %v\n%s", r.err, r.stderr)
 	}
-	var printed wire.Job
-	if err := json.Unmarshal([]byte(r.stdout), &printed); err != nil || printed.State != wire.JobFailed {
+	var printed vaultv1.Job
+	if err := json.Unmarshal([]byte(r.stdout), &printed); err != nil || printed.State != vaultv1.JobFailed {
 		t.Errorf("-o json: %v\n%s", err, r.stdout)
 	}
 	if !strings.Contains(r.stderr, "backup finished: failed") {
@@ -139,7 +140,7 @@ func TestBackupNowWaitFails(t *testing.T) {
 
 	// A partially failed job fails --wait too; its result still names the recovery point.
 	done = v.runAsync(t, "instance", "backup-now", "shop", "--wait", "--poll-interval", "20ms")
-	if j, err = agent.runBackup(wire.JobPartiallyFailed, "1 volume could not be snapshotted"); err != nil {
+	if j, err = agent.runBackup(vaultv1.JobPartiallyFailed, "1 volume could not be snapshotted"); err != nil {
 		t.Fatal(err)
 	}
 	r = await(t, done)
@@ -154,9 +155,9 @@ func TestBackupNowWaitFails(t *testing.T) {
 func TestJobCancel(t *testing.T) {
 	v := startTestVault(t)
 	agent := v.protect(t, "prod", "shop")
-	var queued wire.Job
+	var queued vaultv1.Job
 	v.jsonOut(t, &queued, "instance", "backup-now", "shop")
-	if queued.State != wire.JobQueued || queued.Kind != wire.KindBackup {
+	if queued.State != vaultv1.JobQueued || queued.Kind != agentv1.KindBackup {
 		t.Fatalf("backup-now: %+v", queued)
 	}
 	out := v.ok(t, "job", "cancel", fmt.Sprint(queued.ID))
@@ -177,19 +178,19 @@ func TestJobCancel(t *testing.T) {
 	if !strings.Contains(out, "asked the agent to cancel") {
 		t.Errorf("cancel a running job:\n%s", out)
 	}
-	var shown wire.Job
+	var shown vaultv1.Job
 	v.jsonOut(t, &shown, "job", "show", fmt.Sprint(j.ID))
-	if !shown.CancelRequested || shown.State != wire.JobRunning {
+	if !shown.CancelRequested || shown.State != vaultv1.JobRunning {
 		t.Errorf("after cancel: %+v", shown)
 	}
 	if out := v.ok(t, "job", "list", "--state", "running"); !strings.Contains(out, "running (cancelling)") {
 		t.Errorf("job list:\n%s", out)
 	}
-	reply, err := agent.progress(j.ID, wire.ProgressReport{Logs: []wire.LogLine{{Time: time.Now(), Level: "warn", Message: "stopping"}}})
+	reply, err := agent.progress(j.ID, agentv1.ProgressReport{Logs: []agentv1.LogLine{{Time: time.Now(), Level: "warn", Message: "stopping"}}})
 	if err != nil || !reply.Cancel {
 		t.Fatalf("progress after cancel: %+v %v", reply, err)
 	}
-	if err := agent.complete(j.ID, wire.Completion{State: wire.JobCancelled, Error: "cancelled by admin"}); err != nil {
+	if err := agent.complete(j.ID, agentv1.Completion{State: agentv1.JobCancelled, Error: "cancelled by admin"}); err != nil {
 		t.Fatal(err)
 	}
 	r := await(t, follow)
@@ -225,7 +226,7 @@ func TestUsageAndAudit(t *testing.T) {
 	v := startTestVault(t)
 	agent := v.protect(t, "prod", "shop")
 	done := v.runAsync(t, "instance", "backup-now", "shop", "--wait", "--poll-interval", "20ms")
-	if _, err := agent.runBackup(wire.JobSucceeded, ""); err != nil {
+	if _, err := agent.runBackup(vaultv1.JobSucceeded, ""); err != nil {
 		t.Fatal(err)
 	}
 	if r := await(t, done); r.err != nil {
@@ -237,7 +238,7 @@ func TestUsageAndAudit(t *testing.T) {
 		!strings.Contains(out, "prices (EUR per month): 2.00 per protected namespace") {
 		t.Errorf("usage:\n%s", out)
 	}
-	var u wire.Usage
+	var u vaultv1.Usage
 	v.jsonOut(t, &u, "usage")
 	if u.Prices.Currency != "EUR" || len(u.Instances) != 1 || u.Total.MonthlyCost != 2.25 {
 		t.Errorf("usage -o json: %+v", u)
@@ -248,7 +249,7 @@ func TestUsageAndAudit(t *testing.T) {
 		!strings.Contains(out, "POST /api/v1/clusters") {
 		t.Errorf("audit list:\n%s", out)
 	}
-	var entries []wire.AuditEntry
+	var entries []vaultv1.AuditEntry
 	v.jsonOut(t, &entries, "audit", "list", "--limit", "2")
 	if len(entries) != 2 || entries[0].ID <= entries[1].ID {
 		t.Errorf("audit list --limit 2 (newest first): %+v", entries)

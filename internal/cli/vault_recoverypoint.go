@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func newRecoveryPointCommand(env Env) *cobra.Command {
@@ -26,17 +26,17 @@ func newRecoveryPointCommand(env Env) *cobra.Command {
 func newRecoveryPointListCommand(env Env) *cobra.Command {
 	var f client.RecoveryPointFilter
 	var more bool
-	cmd := vaultVerb[[]wire.RecoveryPoint]{
+	cmd := vaultVerb[[]vaultv1.RecoveryPoint]{
 		check: func([]string) error { return checkLimit(f.Limit) },
-		call: func(ctx context.Context, c *client.Client, _ []string) (list []wire.RecoveryPoint, err error) {
-			list, more, err = collect(f.Limit, func(limit int, cursor string) (wire.List[wire.RecoveryPoint], error) {
+		call: func(ctx context.Context, c *client.Client, _ []string) (list []vaultv1.RecoveryPoint, err error) {
+			list, more, err = collect(f.Limit, func(limit int, cursor string) (vaultv1.List[vaultv1.RecoveryPoint], error) {
 				g := f
 				g.Limit, g.Cursor = limit, cursor
 				return c.ListRecoveryPoints(ctx, g)
 			})
 			return list, err
 		},
-		text: func(out io.Writer, list []wire.RecoveryPoint) error {
+		text: func(out io.Writer, list []vaultv1.RecoveryPoint) error {
 			if err := printRecoveryPoints(out, list); err != nil {
 				return err
 			}
@@ -55,7 +55,7 @@ func newRecoveryPointListCommand(env Env) *cobra.Command {
 	return cmd
 }
 
-func printRecoveryPoints(out io.Writer, list []wire.RecoveryPoint) error {
+func printRecoveryPoints(out io.Writer, list []vaultv1.RecoveryPoint) error {
 	t := newTable(out)
 	fmt.Fprintln(t, "NAME\tINSTANCE\tCLUSTER\tTIME\tPHASE\tITEMS\tSTORED\tVOLUMES\tEXPIRES")
 	for _, rp := range list {
@@ -65,14 +65,14 @@ func printRecoveryPoints(out io.Writer, list []wire.RecoveryPoint) error {
 	return t.Flush()
 }
 
-func describeVolumes(rp wire.RecoveryPoint) string {
+func describeVolumes(rp vaultv1.RecoveryPoint) string {
 	if rp.VolumesFailed > 0 {
 		return fmt.Sprintf("%d (%d failed)", rp.Volumes, rp.VolumesFailed)
 	}
 	return fmt.Sprint(rp.Volumes)
 }
 
-func describeExpiry(rp wire.RecoveryPoint) string {
+func describeExpiry(rp vaultv1.RecoveryPoint) string {
 	switch {
 	case rp.ExpiresAt != nil:
 		return formatTime(rp.ExpiresAt)
@@ -83,15 +83,15 @@ func describeExpiry(rp wire.RecoveryPoint) string {
 }
 
 func newRecoveryPointShowCommand(env Env) *cobra.Command {
-	return vaultVerb[wire.RecoveryPoint]{
-		call: func(ctx context.Context, c *client.Client, args []string) (wire.RecoveryPoint, error) {
+	return vaultVerb[vaultv1.RecoveryPoint]{
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.RecoveryPoint, error) {
 			return c.GetRecoveryPoint(ctx, args[0])
 		},
 		text: printRecoveryPoint,
 	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a recovery point", Args: cobra.ExactArgs(1)})
 }
 
-func printRecoveryPoint(out io.Writer, rp wire.RecoveryPoint) error {
+func printRecoveryPoint(out io.Writer, rp vaultv1.RecoveryPoint) error {
 	kind := "scheduled"
 	if rp.OnDemand {
 		kind = "on demand"

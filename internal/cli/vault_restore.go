@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cairnbackup/cairn/api/v1alpha1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // vaultRestoreFlags are the flags of restore create that only a restore through the vault takes
@@ -103,7 +103,7 @@ func (f *vaultRestoreFlags) run(cmd *cobra.Command, env Env, args []string, sf *
 	if err != nil {
 		return fmt.Errorf("%w; or give --storage URL to restore backup %q from a repository", err, from)
 	}
-	j, err := c.Restore(cmd.Context(), wire.RestoreRequest{RecoveryPoint: from, TargetCluster: f.targetCluster, Options: opts})
+	j, err := c.Restore(cmd.Context(), vaultv1.RestoreRequest{RecoveryPoint: from, TargetCluster: f.targetCluster, Options: opts})
 	if err != nil {
 		return err
 	}
@@ -124,8 +124,8 @@ func (f *vaultRestoreFlags) run(cmd *cobra.Command, env Env, args []string, sf *
 
 // vaultRestoreOptions checks restore create's filter, mapping and policy flags and turns them
 // into the agent's restore options.
-func vaultRestoreOptions(fl *pflag.FlagSet, sf *scopeFlags) (wire.RestoreOptions, error) {
-	var o wire.RestoreOptions
+func vaultRestoreOptions(fl *pflag.FlagSet, sf *scopeFlags) (vaultv1.RestoreOptions, error) {
+	var o vaultv1.RestoreOptions
 	if _, err := sf.scope(); err != nil {
 		return o, err
 	}
@@ -183,7 +183,7 @@ func vaultRestoreOptions(fl *pflag.FlagSet, sf *scopeFlags) (wire.RestoreOptions
 
 // printRestoreSummary writes a restore job's outcome: the counts, then the items that were not
 // plainly created, then (in a dry run) their diffs.
-func printRestoreSummary(out io.Writer, s *wire.RestoreSummary) {
+func printRestoreSummary(out io.Writer, s *vaultv1.RestoreSummary) {
 	verb := "restore"
 	if s.DryRun {
 		verb = "restore (dry run: nothing was changed)"
@@ -194,7 +194,7 @@ func printRestoreSummary(out io.Writer, s *wire.RestoreSummary) {
 	if len(s.Items) == 0 {
 		return
 	}
-	items := append([]wire.RestoreItem(nil), s.Items...)
+	items := append([]vaultv1.RestoreItem(nil), s.Items...)
 	sort.SliceStable(items, func(i, j int) bool { return actionRank(items[i].Action) < actionRank(items[j].Action) })
 	t := newTable(out)
 	fmt.Fprintln(t, "    ACTION\tRESOURCE\tNAMESPACE\tNAME\tREASON")
@@ -203,7 +203,7 @@ func printRestoreSummary(out io.Writer, s *wire.RestoreSummary) {
 	}
 	_ = t.Flush()
 	total := s.Created + s.Patched + s.Recreated + s.Unchanged + s.Skipped + s.Failed
-	if len(s.Items) < total && len(s.Items) >= wire.MaxRestoreItems {
+	if len(s.Items) < total && len(s.Items) >= vaultv1.MaxRestoreItems {
 		fmt.Fprintf(out, "    (the first %d of %d items)\n", len(s.Items), total)
 	}
 	if !s.DryRun {

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 const testModifiers = `version: v1
@@ -29,7 +30,7 @@ func TestRestoreThroughTheVault(t *testing.T) {
 	prod := v.protect(t, "prod", "shop")
 	staging := v.register(t, "staging")
 	done := v.runAsync(t, "instance", "backup-now", "shop", "--wait", "--poll-interval", "20ms")
-	backup, err := prod.runBackup(wire.JobSucceeded, "")
+	backup, err := prod.runBackup(vaultv1.JobSucceeded, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,16 +43,16 @@ func TestRestoreThroughTheVault(t *testing.T) {
 	if err := os.WriteFile(modifiers, []byte(testModifiers), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var queued wire.Job
+	var queued vaultv1.Job
 	v.jsonOut(t, &queued, "restore", "create", "--from", rp, "--target-cluster", "staging",
 		"--include-namespaces", "shop", "--exclude-resources", "events", "-l", "app=web", "--include-cluster-resources", "true",
 		"--names", "web-*", "--namespace-mapping", "shop=shop-copy", "--storage-class-mapping", "fast=standard",
 		"--conflict-policy", "patch", "--volumes", "empty", "--restore-hook", "shop/warm-cache", "--modifiers", modifiers, "--dry-run")
-	want := wire.RestoreOptions{IncludeNamespaces: []string{"shop"}, ExcludeResources: []string{"events"}, LabelSelectors: []string{"app=web"},
+	want := vaultv1.RestoreOptions{IncludeNamespaces: []string{"shop"}, ExcludeResources: []string{"events"}, LabelSelectors: []string{"app=web"},
 		ClusterResources: "true", Names: []string{"web-*"}, NamespaceMapping: map[string]string{"shop": "shop-copy"},
 		StorageClassMapping: map[string]string{"fast": "standard"}, ConflictPolicy: "patch", Volumes: "empty",
 		RestoreHooks: []string{"shop/warm-cache"}, Modifiers: testModifiers, DryRun: true}
-	if queued.Kind != wire.KindRestore || queued.Cluster != "staging" || queued.Spec.Restore == nil ||
+	if queued.Kind != agentv1.KindRestore || queued.Cluster != "staging" || queued.Spec.Restore == nil ||
 		!reflect.DeepEqual(queued.Spec.Restore.Options, want) || queued.Spec.Restore.RecoveryPoint != rp || queued.Spec.Restore.SourceCluster != "prod" {
 		t.Fatalf("queued restore: %+v\nspec %+v\nwant options %+v", queued, queued.Spec.Restore, want)
 	}
@@ -63,15 +64,15 @@ func TestRestoreThroughTheVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Kind != wire.KindRestore || j.Spec.Restore.Options.ConflictPolicy != "skip" || j.Spec.Restore.Options.Volumes != "data" {
+	if j.Kind != agentv1.KindRestore || j.Spec.Restore.Options.ConflictPolicy != "skip" || j.Spec.Restore.Options.Volumes != "data" {
 		t.Errorf("restore job: %+v %+v", j, j.Spec.Restore)
 	}
 	now := time.Now().UTC()
-	if err := prod.complete(j.ID, wire.Completion{State: wire.JobSucceeded, Logs: []wire.LogLine{{Time: now, Level: "info", Message: "restored 12 objects"}},
-		Result: &wire.JobResult{
-			Checks: []wire.Check{{Name: "storage", OK: true, Message: "repository readable"}, {Name: "conflicts", OK: true, Message: "2 objects exist"}},
-			Restore: &wire.RestoreSummary{Name: j.Spec.Restore.Name, Phase: "Completed", Created: 10, Skipped: 2, Volumes: 1,
-				Items: []wire.RestoreItem{{Resource: "configmaps", Namespace: "shop", Name: "settings", Action: "skip", Reason: "exists"}}},
+	if err := prod.complete(j.ID, agentv1.Completion{State: agentv1.JobSucceeded, Logs: []agentv1.LogLine{{Time: now, Level: "info", Message: "restored 12 objects"}},
+		Result: &agentv1.JobResult{
+			Checks: []agentv1.Check{{Name: "storage", OK: true, Message: "repository readable"}, {Name: "conflicts", OK: true, Message: "2 objects exist"}},
+			Restore: &agentv1.RestoreSummary{Name: j.Spec.Restore.Name, Phase: "Completed", Created: 10, Skipped: 2, Volumes: 1,
+				Items: []agentv1.RestoreItem{{Resource: "configmaps", Namespace: "shop", Name: "settings", Action: "skip", Reason: "exists"}}},
 		}}); err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +98,8 @@ func TestRestoreThroughTheVault(t *testing.T) {
 	if j, err = staging.claim(); err != nil {
 		t.Fatal(err)
 	}
-	if err := staging.complete(j.ID, wire.Completion{State: wire.JobFailed, Error: "pre-flight: storage: no credential for s3",
-		Result: &wire.JobResult{Checks: []wire.Check{{Name: "storage", OK: false, Message: "no credential for s3"}}}}); err != nil {
+	if err := staging.complete(j.ID, agentv1.Completion{State: agentv1.JobFailed, Error: "pre-flight: storage: no credential for s3",
+		Result: &agentv1.JobResult{Checks: []agentv1.Check{{Name: "storage", OK: false, Message: "no credential for s3"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	r = await(t, done)

@@ -7,17 +7,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func newUsageCommand(env Env) *cobra.Command {
-	return vaultVerb[wire.Usage]{
-		call: func(ctx context.Context, c *client.Client, _ []string) (wire.Usage, error) {
+	return vaultVerb[vaultv1.Usage]{
+		call: func(ctx context.Context, c *client.Client, _ []string) (vaultv1.Usage, error) {
 			u, err := c.Usage(ctx)
 			if u.Instances == nil {
-				u.Instances = []wire.InstanceUsage{}
+				u.Instances = []vaultv1.InstanceUsage{}
 			}
 			return u, err
 		},
@@ -29,7 +29,7 @@ func newUsageCommand(env Env) *cobra.Command {
 	})
 }
 
-func printUsage(out io.Writer, u wire.Usage) error {
+func printUsage(out io.Writer, u vaultv1.Usage) error {
 	p := u.Prices
 	t := newTable(out)
 	fmt.Fprintf(t, "INSTANCE\tCLUSTER\tNAMESPACES\tRECOVERY POINTS\tSTORED\tSNAPSHOTS\tMONTHLY COST (%s)\n", p.Currency)

@@ -288,7 +288,7 @@ func TestRestoreErrors(t *testing.T) {
 		}
 		return ran, recordErr
 	}
-	if out, err := r.Restore(t.Context(), restoreRequest()); out.Result != ran || err != recordErr {
+	if out, err := r.Restore(t.Context(), restoreRequest()); out.Result != ran || !errors.Is(err, recordErr) {
 		t.Errorf("a restore that ran but was not recorded: %+v, %v", out.Result, err)
 	}
 	r.Engines.Restore = func(_ context.Context, _ *rest.Config, _ *archive.Repository, opts restore.Options) (*restore.Result, error) {

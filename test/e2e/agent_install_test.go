@@ -15,11 +15,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/agent/install"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // TestAgentInstall builds the agent image from this checkout, imports it into the node, registers
@@ -47,7 +47,7 @@ func TestAgentInstall(t *testing.T) {
 	step("agent image built and imported")
 
 	v := startVault(t, "")
-	grant, err := v.admin.RegisterCluster(ctx, wire.ClusterRegistration{Name: "in-cluster"})
+	grant, err := v.admin.RegisterCluster(ctx, vaultv1.ClusterRegistration{Name: "in-cluster"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,17 +115,17 @@ func TestAgentInstall(t *testing.T) {
 		Retention: policy.Retention{Default: day}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.admin.CreateInstance(ctx, wire.InstanceSpec{Name: ns, Cluster: "in-cluster", Policy: "daily",
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{ns}},
-		Storage: wire.StorageLocation{URL: "file://" + storageDir, PassphraseSecret: agentSecret}}); err != nil {
+	if _, err := v.admin.CreateInstance(ctx, vaultv1.InstanceSpec{Name: ns, Cluster: "in-cluster", Policy: "daily",
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{ns}},
+		Storage: vaultv1.StorageLocation{URL: "file://" + storageDir, PassphraseSecret: agentSecret}}); err != nil {
 		t.Fatal(err)
 	}
-	job, err := v.admin.BackupNow(ctx, ns, wire.BackupNowRequest{})
+	job, err := v.admin.BackupNow(ctx, ns, vaultv1.BackupNowRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	backup := v.waitJob(t, job.ID, 2*time.Minute)
-	if backup.State != wire.JobSucceeded || backup.Result == nil || backup.Result.RecoveryPoint == nil || backup.Result.RecoveryPoint.Items == 0 {
+	if backup.State != vaultv1.JobSucceeded || backup.Result == nil || backup.Result.RecoveryPoint == nil || backup.Result.RecoveryPoint.Items == 0 {
 		t.Fatalf("backup by the in-cluster agent: %+v", backup)
 	}
 	if inRepo := repositoryBackups(t, "file://"+storageDir); !inRepo[backup.Spec.Backup.RecoveryPoint] {
@@ -133,11 +133,11 @@ func TestAgentInstall(t *testing.T) {
 	}
 	step("backed up by the agent in its pod")
 	deleteNamespace(ctx, t, client, ns)
-	job, err = v.admin.Restore(ctx, wire.RestoreRequest{RecoveryPoint: backup.Spec.Backup.RecoveryPoint})
+	job, err = v.admin.Restore(ctx, vaultv1.RestoreRequest{RecoveryPoint: backup.Spec.Backup.RecoveryPoint})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j := v.waitJob(t, job.ID, 2*time.Minute); j.State != wire.JobSucceeded {
+	if j := v.waitJob(t, job.ID, 2*time.Minute); j.State != vaultv1.JobSucceeded {
 		t.Fatalf("restore by the in-cluster agent: %+v", j)
 	}
 	if got, err := client.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{}); err != nil || got.Data["greeting"] != "from the pod" {

@@ -26,11 +26,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 const (
@@ -52,7 +53,7 @@ func TestBackupCenter(t *testing.T) {
 	node, modules := browserTestDeps(t)
 	ctx := t.Context()
 	v := startVault(t, "", func(o *vault.Options) {
-		o.API.Prices = wire.Prices{Currency: "EUR", NamespaceMonth: 2, StorageGiBMonth: 0.02, SnapshotGiBMonth: 0.05}
+		o.API.Prices = vaultv1.Prices{Currency: "EUR", NamespaceMonth: 2, StorageGiBMonth: 0.02, SnapshotGiBMonth: 0.05}
 	})
 	// The policy runs at the top of every hour: keep the vault's clock clear of it, so that no
 	// scheduled job joins the ones the browser looks for.
@@ -69,16 +70,16 @@ func TestBackupCenter(t *testing.T) {
 	}
 	// Instance A is protected and has a recovery point.
 	const protected = "shop"
-	if _, err := v.admin.CreateInstance(ctx, wire.InstanceSpec{Name: protected, Cluster: "source", Policy: "hourly",
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{ns}},
-		Storage: wire.StorageLocation{URL: "file://" + t.TempDir(), PassphraseSecret: agentSecret}}); err != nil {
+	if _, err := v.admin.CreateInstance(ctx, vaultv1.InstanceSpec{Name: protected, Cluster: "source", Policy: "hourly",
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{ns}},
+		Storage: vaultv1.StorageLocation{URL: "file://" + t.TempDir(), PassphraseSecret: agentSecret}}); err != nil {
 		t.Fatal(err)
 	}
-	seeded, err := v.admin.BackupNow(ctx, protected, wire.BackupNowRequest{})
+	seeded, err := v.admin.BackupNow(ctx, protected, vaultv1.BackupNowRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j := v.waitJob(t, seeded.ID, 2*time.Minute); j.State != wire.JobSucceeded {
+	if j := v.waitJob(t, seeded.ID, 2*time.Minute); j.State != vaultv1.JobSucceeded {
 		t.Fatalf("backup of %s: %s: %s", protected, j.State, j.Error)
 	}
 	rps := v.waitRecoveryPoints(t, protected, 1)
@@ -91,17 +92,17 @@ func TestBackupCenter(t *testing.T) {
 		t.Fatal(err)
 	}
 	const failing = "shop-offsite"
-	if _, err := v.admin.CreateInstance(ctx, wire.InstanceSpec{Name: failing, Cluster: "source", Policy: "offsite",
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{ns}},
-		Storage: wire.StorageLocation{URL: "file://" + t.TempDir(), PassphraseSecret: "offsite-passphrase"}}); err != nil {
+	if _, err := v.admin.CreateInstance(ctx, vaultv1.InstanceSpec{Name: failing, Cluster: "source", Policy: "offsite",
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{ns}},
+		Storage: vaultv1.StorageLocation{URL: "file://" + t.TempDir(), PassphraseSecret: "offsite-passphrase"}}); err != nil {
 		t.Fatal(err)
 	}
-	job, err := v.admin.BackupNow(ctx, failing, wire.BackupNowRequest{})
+	job, err := v.admin.BackupNow(ctx, failing, vaultv1.BackupNowRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	failed := v.waitJob(t, job.ID, 2*time.Minute)
-	if failed.State != wire.JobFailed {
+	if failed.State != vaultv1.JobFailed {
 		t.Fatalf("backup of %s: %s, want failed", failing, failed.State)
 	}
 	if logs, err := v.admin.JobLogs(ctx, failed.ID, client.LogFilter{}); err != nil || len(logs.Items) == 0 {
@@ -134,26 +135,26 @@ func TestBackupCenter(t *testing.T) {
 
 	// What the browser did, as the vault saw it: the operator's backup and dry run really ran on
 	// the agent; the reader's forged backup queued nothing; the dry run created nothing.
-	backups, err := v.admin.ListJobs(ctx, client.JobFilter{Kind: wire.KindBackup, Instance: protected})
+	backups, err := v.admin.ListJobs(ctx, client.JobFilter{Kind: agentv1.KindBackup, Instance: protected})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fromBrowser []wire.Job
+	var fromBrowser []vaultv1.Job
 	for _, j := range backups.Items {
 		if j.ID != seeded.ID && j.CreatedBy == operator.Name {
 			fromBrowser = append(fromBrowser, j)
 		}
 	}
-	if len(backups.Items) != 2 || len(fromBrowser) != 1 || fromBrowser[0].State != wire.JobSucceeded {
+	if len(backups.Items) != 2 || len(fromBrowser) != 1 || fromBrowser[0].State != vaultv1.JobSucceeded {
 		t.Errorf("backup jobs of %s after the browser: %+v, want the seeded one and one succeeded by %s", protected, backups.Items, operator.Name)
 	}
-	restores, err := v.admin.ListJobs(ctx, client.JobFilter{Kind: wire.KindRestore})
+	restores, err := v.admin.ListJobs(ctx, client.JobFilter{Kind: agentv1.KindRestore})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(restores.Items) != 1 {
 		t.Errorf("restore jobs after the browser: %+v, want the one dry run", restores.Items)
-	} else if r := restores.Items[0]; r.State != wire.JobSucceeded || r.CreatedBy != operator.Name || r.Spec.Restore == nil ||
+	} else if r := restores.Items[0]; r.State != vaultv1.JobSucceeded || r.CreatedBy != operator.Name || r.Spec.Restore == nil ||
 		!r.Spec.Restore.Options.DryRun || r.Spec.Restore.Options.NamespaceMapping[ns] != ns+"-copy" {
 		t.Errorf("restore job from the browser: %+v %+v, want a succeeded dry run by %s mapping %s to %s-copy", r, r.Spec.Restore, operator.Name, ns, ns)
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // TestAgentKilledMidBackup kills the agent process (SIGKILL) while a backup waits in its
@@ -40,7 +40,7 @@ spec:
 `)
 
 	v := startVault(t, "")
-	grant, err := v.admin.RegisterCluster(ctx, wire.ClusterRegistration{Name: "source"})
+	grant, err := v.admin.RegisterCluster(ctx, vaultv1.ClusterRegistration{Name: "source"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +63,12 @@ spec:
 		t.Fatal(err)
 	}
 	storage := "file://" + t.TempDir()
-	if _, err := v.admin.CreateInstance(ctx, wire.InstanceSpec{Name: ns, Cluster: "source", Policy: "daily",
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{ns}, BackupHooks: []string{"vkill/slow"}},
-		Storage: wire.StorageLocation{URL: storage, PassphraseSecret: agentSecret}}); err != nil {
+	if _, err := v.admin.CreateInstance(ctx, vaultv1.InstanceSpec{Name: ns, Cluster: "source", Policy: "daily",
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{ns}, BackupHooks: []string{"vkill/slow"}},
+		Storage: vaultv1.StorageLocation{URL: storage, PassphraseSecret: agentSecret}}); err != nil {
 		t.Fatal(err)
 	}
-	first, err := v.admin.BackupNow(ctx, ns, wire.BackupNowRequest{})
+	first, err := v.admin.BackupNow(ctx, ns, vaultv1.BackupNowRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,20 +79,20 @@ spec:
 	_ = agentProc.Wait()
 
 	failed := v.waitJob(t, first.ID, 30*time.Second)
-	if failed.State != wire.JobFailed || !strings.Contains(failed.Error, "stopped reporting") {
+	if failed.State != vaultv1.JobFailed || !strings.Contains(failed.Error, "stopped reporting") {
 		t.Fatalf("killed job: %+v", failed)
 	}
 	if complete, ok := repositoryBackups(t, storage)[first.Spec.Backup.RecoveryPoint]; !ok || complete {
 		t.Fatalf("the killed backup should have left an incomplete recovery point: present %v, complete %v", ok, complete)
 	}
-	retries, err := v.admin.ListJobs(ctx, client.JobFilter{Instance: ns, State: wire.JobQueued})
+	retries, err := v.admin.ListJobs(ctx, client.JobFilter{Instance: ns, State: vaultv1.JobQueued})
 	if err != nil || len(retries.Items) != 1 || retries.Items[0].Attempt != 2 || retries.Items[0].Trigger != "retry" {
 		t.Fatalf("retry: %+v %v", retries, err)
 	}
 	retry := retries.Items[0]
 
 	v.runAgent(t, "source", grant.AgentToken, restConfigOf(t, cluster), secrets)
-	if j := v.waitJob(t, retry.ID, 2*time.Minute); j.State != wire.JobSucceeded {
+	if j := v.waitJob(t, retry.ID, 2*time.Minute); j.State != vaultv1.JobSucceeded {
 		t.Fatalf("retry: %+v", j)
 	}
 	rps := v.recoveryPoints(t, ns)

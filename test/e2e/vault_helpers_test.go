@@ -15,13 +15,13 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/agent"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // offsetClock is real time moved ahead by what the test advanced it: leases and long polls keep
@@ -131,7 +131,7 @@ func secretsDir(t *testing.T) string {
 // (or the test ends); it waits until the vault sees the agent healthy.
 func (v *testVault) register(t *testing.T, name string, cfg *rest.Config, secrets string) (token string, stop func()) {
 	t.Helper()
-	grant, err := v.admin.RegisterCluster(t.Context(), wire.ClusterRegistration{Name: name})
+	grant, err := v.admin.RegisterCluster(t.Context(), vaultv1.ClusterRegistration{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,20 +169,20 @@ func (v *testVault) waitHealthy(t *testing.T, cluster string) {
 	t.Helper()
 	waitFor(t, 30*time.Second, "cluster "+cluster+" healthy", func() bool {
 		c, err := v.admin.GetCluster(t.Context(), cluster)
-		return err == nil && c.Health == wire.HealthHealthy
+		return err == nil && c.Health == vaultv1.HealthHealthy
 	})
 }
 
 // waitJob waits until the job ends and returns it.
-func (v *testVault) waitJob(t *testing.T, id int64, within time.Duration) wire.Job {
+func (v *testVault) waitJob(t *testing.T, id int64, within time.Duration) vaultv1.Job {
 	t.Helper()
-	var j wire.Job
+	var j vaultv1.Job
 	waitFor(t, within, "job to end", func() bool {
 		var err error
 		j, err = v.admin.GetJob(t.Context(), id)
-		return err == nil && j.State != wire.JobQueued && j.State != wire.JobRunning
+		return err == nil && j.State != vaultv1.JobQueued && j.State != vaultv1.JobRunning
 	})
-	if j.State != wire.JobSucceeded {
+	if j.State != vaultv1.JobSucceeded {
 		logs, _ := v.admin.JobLogs(t.Context(), id, client.LogFilter{})
 		t.Logf("job %d %s: %s; logs: %+v", id, j.State, j.Error, logs.Items)
 	}
@@ -190,13 +190,13 @@ func (v *testVault) waitJob(t *testing.T, id int64, within time.Duration) wire.J
 }
 
 // recoveryPoints lists the instance's live recovery points by name.
-func (v *testVault) recoveryPoints(t *testing.T, instance string) map[string]wire.RecoveryPoint {
+func (v *testVault) recoveryPoints(t *testing.T, instance string) map[string]vaultv1.RecoveryPoint {
 	t.Helper()
 	list, err := v.admin.ListRecoveryPoints(t.Context(), client.RecoveryPointFilter{Instance: instance})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]wire.RecoveryPoint{}
+	out := map[string]vaultv1.RecoveryPoint{}
 	for _, rp := range list.Items {
 		out[rp.Name] = rp
 	}
@@ -204,15 +204,15 @@ func (v *testVault) recoveryPoints(t *testing.T, instance string) map[string]wir
 }
 
 // waitRecoveryPoints waits until the instance has n live recovery points and no open job.
-func (v *testVault) waitRecoveryPoints(t *testing.T, instance string, n int) map[string]wire.RecoveryPoint {
+func (v *testVault) waitRecoveryPoints(t *testing.T, instance string, n int) map[string]vaultv1.RecoveryPoint {
 	t.Helper()
-	var rps map[string]wire.RecoveryPoint
+	var rps map[string]vaultv1.RecoveryPoint
 	waitFor(t, 90*time.Second, "recovery points of "+instance, func() bool {
 		rps = v.recoveryPoints(t, instance)
 		if len(rps) != n {
 			return false
 		}
-		for _, state := range []string{wire.JobQueued, wire.JobRunning} {
+		for _, state := range []string{vaultv1.JobQueued, vaultv1.JobRunning} {
 			jobs, err := v.admin.ListJobs(t.Context(), client.JobFilter{Instance: instance, State: state})
 			if err != nil || len(jobs.Items) > 0 {
 				return false
@@ -256,7 +256,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-func names(m map[string]wire.RecoveryPoint) []string {
+func names(m map[string]vaultv1.RecoveryPoint) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

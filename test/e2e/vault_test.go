@@ -12,13 +12,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // TestVaultProtectsAndRestores is the vault's whole story against real clusters, once with the
@@ -61,9 +62,9 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 		t.Fatal(err)
 	}
 	storage := "file://" + t.TempDir()
-	in, err := v.admin.CreateInstance(ctx, wire.InstanceSpec{Name: ns, Cluster: "source", Policy: "hourly",
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{ns}},
-		Storage: wire.StorageLocation{URL: storage, PassphraseSecret: agentSecret}})
+	in, err := v.admin.CreateInstance(ctx, vaultv1.InstanceSpec{Name: ns, Cluster: "source", Policy: "hourly",
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{ns}},
+		Storage: vaultv1.StorageLocation{URL: storage, PassphraseSecret: agentSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +91,11 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 
 	// Disaster: the namespace is deleted; restore it into the original cluster.
 	deleteNamespace(ctx, t, src, ns)
-	job, err := v.admin.Restore(ctx, wire.RestoreRequest{RecoveryPoint: made[2]})
+	job, err := v.admin.Restore(ctx, vaultv1.RestoreRequest{RecoveryPoint: made[2]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j := v.waitJob(t, job.ID, 2*time.Minute); j.State != wire.JobSucceeded || j.Result == nil || j.Result.Restore == nil || j.Result.Restore.Created == 0 {
+	if j := v.waitJob(t, job.ID, 2*time.Minute); j.State != vaultv1.JobSucceeded || j.Result == nil || j.Result.Restore == nil || j.Result.Restore.Created == 0 {
 		t.Fatalf("restore to the original cluster: %+v", j)
 	}
 	got, err := src.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{})
@@ -104,24 +105,24 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 
 	// Clone into the alternate cluster under another namespace, dry run first.
 	clone := ns + "-dev"
-	dry, err := v.admin.Restore(ctx, wire.RestoreRequest{RecoveryPoint: made[2], TargetCluster: "alternate",
-		Options: wire.RestoreOptions{NamespaceMapping: map[string]string{ns: clone}, DryRun: true}})
+	dry, err := v.admin.Restore(ctx, vaultv1.RestoreRequest{RecoveryPoint: made[2], TargetCluster: "alternate",
+		Options: vaultv1.RestoreOptions{NamespaceMapping: map[string]string{ns: clone}, DryRun: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j := v.waitJob(t, dry.ID, 2*time.Minute); j.State != wire.JobSucceeded || j.Result == nil || !hasCheck(j.Result.Checks, "permissions") {
+	if j := v.waitJob(t, dry.ID, 2*time.Minute); j.State != vaultv1.JobSucceeded || j.Result == nil || !hasCheck(j.Result.Checks, "permissions") {
 		t.Fatalf("dry run: %+v", j)
 	}
 	alt := clientOf(t, target)
 	if _, err := alt.CoreV1().Namespaces().Get(ctx, clone, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("the dry run created namespace %s: %v", clone, err)
 	}
-	job, err = v.admin.Restore(ctx, wire.RestoreRequest{RecoveryPoint: made[2], TargetCluster: "alternate",
-		Options: wire.RestoreOptions{NamespaceMapping: map[string]string{ns: clone}}})
+	job, err = v.admin.Restore(ctx, vaultv1.RestoreRequest{RecoveryPoint: made[2], TargetCluster: "alternate",
+		Options: vaultv1.RestoreOptions{NamespaceMapping: map[string]string{ns: clone}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j := v.waitJob(t, job.ID, 2*time.Minute); j.State != wire.JobSucceeded {
+	if j := v.waitJob(t, job.ID, 2*time.Minute); j.State != vaultv1.JobSucceeded {
 		t.Fatalf("restore to the alternate cluster: %+v", j)
 	}
 	if got, err := alt.CoreV1().ConfigMaps(clone).Get(ctx, "settings", metav1.GetOptions{}); err != nil || got.Data["greeting"] != "hello" {
@@ -152,13 +153,13 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 	if inRepo[made[1]] || !inRepo[made[0]] || !inRepo[made[2]] {
 		t.Errorf("repository after retention: %v", inRepo)
 	}
-	deletions, err := v.admin.ListJobs(ctx, client.JobFilter{Kind: wire.KindRetentionDelete, Instance: ns})
-	if err != nil || len(deletions.Items) != 1 || deletions.Items[0].State != wire.JobSucceeded {
+	deletions, err := v.admin.ListJobs(ctx, client.JobFilter{Kind: agentv1.KindRetentionDelete, Instance: ns})
+	if err != nil || len(deletions.Items) != 1 || deletions.Items[0].State != vaultv1.JobSucceeded {
 		t.Errorf("retention jobs: %+v %v", deletions, err)
 	}
 
 	// Stop protection keeping the data: no more backups, the points stay.
-	if _, err := v.admin.StopInstance(ctx, ns, wire.StopRequest{}); err != nil {
+	if _, err := v.admin.StopInstance(ctx, ns, vaultv1.StopRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	v.clock.advance(3 * time.Hour)
@@ -168,7 +169,7 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 	}
 	// Stop deleting the data: every point goes, from the vault and the repository; then the
 	// instance can be deleted.
-	if _, err := v.admin.StopInstance(ctx, ns, wire.StopRequest{DeleteData: true}); err != nil {
+	if _, err := v.admin.StopInstance(ctx, ns, vaultv1.StopRequest{DeleteData: true}); err != nil {
 		t.Fatal(err)
 	}
 	v.waitRecoveryPoints(t, ns, 0)
@@ -181,7 +182,7 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 	deleteNamespace(ctx, t, src, ns)
 }
 
-func hasCheck(checks []wire.Check, name string) bool {
+func hasCheck(checks []vaultv1.Check, name string) bool {
 	for _, c := range checks {
 		if c.Name == name && c.OK {
 			return true

@@ -31,12 +31,12 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/crds"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/testenv"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // The app the cluster-upgrade scenario moves. Its CRD and ClusterRole are cluster-scoped, so their
@@ -103,30 +103,30 @@ func TestClusterUpgrade(t *testing.T) {
 		Retention: policy.Retention{Default: 7 * day}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.admin.CreateInstance(ctx, wire.InstanceSpec{Name: "shop", Cluster: "legacy", Policy: "daily",
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{shopNS}, ClusterResources: "auto"},
-		Storage: wire.StorageLocation{URL: "file://" + t.TempDir(), PassphraseSecret: agentSecret}}); err != nil {
+	if _, err := v.admin.CreateInstance(ctx, vaultv1.InstanceSpec{Name: "shop", Cluster: "legacy", Policy: "daily",
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{shopNS}, ClusterResources: "auto"},
+		Storage: vaultv1.StorageLocation{URL: "file://" + t.TempDir(), PassphraseSecret: agentSecret}}); err != nil {
 		t.Fatal(err)
 	}
-	job, err := v.admin.BackupNow(ctx, "shop", wire.BackupNowRequest{})
+	job, err := v.admin.BackupNow(ctx, "shop", vaultv1.BackupNowRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	j := v.waitJob(t, job.ID, 2*time.Minute)
-	if j.State != wire.JobSucceeded || j.Result == nil || j.Result.RecoveryPoint == nil || j.Result.RecoveryPoint.Phase != archive.PhaseCompleted {
+	if j.State != vaultv1.JobSucceeded || j.Result == nil || j.Result.RecoveryPoint == nil || j.Result.RecoveryPoint.Phase != archive.PhaseCompleted {
 		t.Fatalf("backup: %+v", j)
 	}
 	rp := *j.Result.RecoveryPoint
 	t.Logf("recovery point %s: %d items, %d bytes stored, warnings %v", rp.Name, rp.Items, rp.StoredBytes, j.Result.Warnings)
 
 	// The dry run checks the target and changes nothing.
-	dry, err := v.admin.Restore(ctx, wire.RestoreRequest{RecoveryPoint: rp.Name, TargetCluster: "upgraded",
-		Options: wire.RestoreOptions{DryRun: true}})
+	dry, err := v.admin.Restore(ctx, vaultv1.RestoreRequest{RecoveryPoint: rp.Name, TargetCluster: "upgraded",
+		Options: vaultv1.RestoreOptions{DryRun: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	j = v.waitJob(t, dry.ID, 2*time.Minute)
-	if j.State != wire.JobSucceeded || j.Result == nil || j.Result.Restore == nil || !j.Result.Restore.DryRun {
+	if j.State != vaultv1.JobSucceeded || j.Result == nil || j.Result.Restore == nil || !j.Result.Restore.DryRun {
 		t.Fatalf("dry run: %+v", j)
 	}
 	for _, name := range []string{"agent", "permissions", "storage"} {
@@ -143,12 +143,12 @@ func TestClusterUpgrade(t *testing.T) {
 	}
 
 	// The restore for real, into the same namespace: what an upgrade by migration does.
-	job, err = v.admin.Restore(ctx, wire.RestoreRequest{RecoveryPoint: rp.Name, TargetCluster: "upgraded"})
+	job, err = v.admin.Restore(ctx, vaultv1.RestoreRequest{RecoveryPoint: rp.Name, TargetCluster: "upgraded"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	j = v.waitJob(t, job.ID, 3*time.Minute)
-	if j.State != wire.JobSucceeded || j.Result == nil || j.Result.Restore == nil || j.Result.Restore.DryRun || len(j.Result.Errors) > 0 {
+	if j.State != vaultv1.JobSucceeded || j.Result == nil || j.Result.Restore == nil || j.Result.Restore.DryRun || len(j.Result.Errors) > 0 {
 		t.Fatalf("restore: %+v", j)
 	}
 	sum := j.Result.Restore
@@ -216,7 +216,7 @@ func serverVersion(t *testing.T, c kubernetes.Interface) string {
 	return info.GitVersion
 }
 
-func checkNoFailedItems(t *testing.T, what string, sum *wire.RestoreSummary) {
+func checkNoFailedItems(t *testing.T, what string, sum *vaultv1.RestoreSummary) {
 	t.Helper()
 	if sum.Failed != 0 {
 		t.Errorf("%s: %d failed items", what, sum.Failed)

@@ -5,14 +5,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // The agent routes: p.Name is the agent's cluster; a job of another cluster is not found.
 
 func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	var hb wire.Heartbeat
+	var hb agentv1.Heartbeat
 	if err := decodeJSON(r, &hb); err != nil {
 		return err
 	}
@@ -39,8 +39,13 @@ func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p access.Pri
 	defer deadline.Stop()
 	tick := time.NewTicker(claimPoll)
 	defer tick.Stop()
+	kinds := agentPeer(ctx).Kinds
+	if len(kinds) == 0 {
+		w.WriteHeader(http.StatusNoContent) // an agent that runs no kind gets no job
+		return nil
+	}
 	for {
-		job, ok, err := s.jobs.Claim(ctx, p.Vault, p.Name, s.cfg.Lease)
+		job, ok, err := s.jobs.Claim(ctx, p.Vault, p.Name, s.cfg.Lease, kinds...)
 		if err != nil {
 			return err
 		}
@@ -49,7 +54,7 @@ func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p access.Pri
 			if err := s.jobs.Log(ctx, job.ID, "info", "claimed by the agent of cluster "+p.Name); err != nil {
 				return err
 			}
-			return writeJSON(w, http.StatusOK, wireJob(job))
+			return writeJSON(w, http.StatusOK, protocolJob(job))
 		}
 		select {
 		case <-ctx.Done():
@@ -67,7 +72,7 @@ func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	var rep wire.ProgressReport
+	var rep agentv1.ProgressReport
 	if err := decodeJSON(r, &rep); err != nil {
 		return err
 	}
@@ -75,7 +80,7 @@ func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wire.ProgressReply{Cancel: cancel})
+	return writeJSON(w, http.StatusOK, agentv1.ProgressReply{Cancel: cancel})
 }
 
 func (s *Server) agentComplete(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -83,7 +88,7 @@ func (s *Server) agentComplete(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	var c wire.Completion
+	var c agentv1.Completion
 	if err := decodeJSON(r, &c); err != nil {
 		return err
 	}

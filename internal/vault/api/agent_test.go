@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // TestHeartbeatNamespaces: the namespaces an agent reports are served with its cluster, kept
@@ -23,12 +23,12 @@ func TestHeartbeatNamespaces(t *testing.T) {
 	served := func() (one, listed []string) {
 		t.Helper()
 		rec := f.do(t, "GET", "/api/v1/clusters/"+agentCluster, reader, "")
-		var c wire.Cluster
+		var c vaultv1.Cluster
 		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &c) != nil {
 			t.Fatalf("get cluster: %d %s", rec.Code, rec.Body)
 		}
 		rec = f.do(t, "GET", "/api/v1/clusters", reader, "")
-		var list wire.List[wire.Cluster]
+		var list vaultv1.List[vaultv1.Cluster]
 		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &list) != nil {
 			t.Fatalf("list clusters: %d %s", rec.Code, rec.Body)
 		}

@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func mustJSON(v any) string {
@@ -47,7 +48,7 @@ var objectMatrixCalls = map[string]matrixCall{
 		f.cluster(t, name)
 		return newRequest(t, "POST", "/api/v1/clusters/"+name+"/revoke", token, ""), func(t *testing.T, allowed bool) {
 			c, err := f.st.GetCluster(t.Context(), "prod", name)
-			if err != nil || allowed != (c.Health == wire.HealthRevoked) {
+			if err != nil || allowed != (c.Health == vaultv1.HealthRevoked) {
 				t.Errorf("allowed %v, cluster %+v %v", allowed, c, err)
 			}
 		}
@@ -83,7 +84,7 @@ var objectMatrixCalls = map[string]matrixCall{
 		f.instance(t, name)
 		return newRequest(t, "POST", "/api/v1/instances/"+name+"/stop", token, ""), func(t *testing.T, allowed bool) {
 			in, err := f.st.GetInstance(t.Context(), "prod", name)
-			if err != nil || allowed != (in.State == wire.InstanceStopped) {
+			if err != nil || allowed != (in.State == vaultv1.InstanceStopped) {
 				t.Errorf("allowed %v, instance %+v %v", allowed, in, err)
 			}
 		}
@@ -91,12 +92,12 @@ var objectMatrixCalls = map[string]matrixCall{
 	"POST /api/v1/instances/{name}/resume": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
 		name := "res-" + u
 		f.instance(t, name)
-		if _, err := f.st.SetInstanceState(t.Context(), "prod", name, wire.InstanceStopped, wire.InstanceProtected); err != nil {
+		if _, err := f.st.SetInstanceState(t.Context(), "prod", name, vaultv1.InstanceStopped, vaultv1.InstanceProtected); err != nil {
 			t.Fatal(err)
 		}
 		return newRequest(t, "POST", "/api/v1/instances/"+name+"/resume", token, ""), func(t *testing.T, allowed bool) {
 			in, err := f.st.GetInstance(t.Context(), "prod", name)
-			if err != nil || allowed != (in.State == wire.InstanceProtected) {
+			if err != nil || allowed != (in.State == vaultv1.InstanceProtected) {
 				t.Errorf("allowed %v, instance %+v %v", allowed, in, err)
 			}
 		}
@@ -104,7 +105,7 @@ var objectMatrixCalls = map[string]matrixCall{
 	"DELETE /api/v1/instances/{name}": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
 		name := "del-" + u
 		f.instance(t, name)
-		if _, err := f.st.SetInstanceState(t.Context(), "prod", name, wire.InstanceStopped, wire.InstanceProtected); err != nil {
+		if _, err := f.st.SetInstanceState(t.Context(), "prod", name, vaultv1.InstanceStopped, vaultv1.InstanceProtected); err != nil {
 			t.Fatal(err)
 		}
 		return newRequest(t, "DELETE", "/api/v1/instances/"+name, token, ""), func(t *testing.T, allowed bool) {
@@ -121,9 +122,9 @@ var objectMatrixCalls = map[string]matrixCall{
 	},
 	"POST /api/v1/restores": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
 		rp := f.recoveryPoint(t, "rs-"+u)
-		body := mustJSON(wire.RestoreRequest{RecoveryPoint: rp.Name, Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}}})
+		body := mustJSON(vaultv1.RestoreRequest{RecoveryPoint: rp.Name, Options: vaultv1.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}}})
 		return newRequest(t, "POST", "/api/v1/restores", token, body), func(t *testing.T, allowed bool) {
-			jobs, err := f.st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: wire.KindRestore, RecoveryPoint: rp.Name}, store.Page{})
+			jobs, err := f.st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: agentv1.KindRestore, RecoveryPoint: rp.Name}, store.Page{})
 			if err != nil || allowed != (len(jobs.Items) == 1) {
 				t.Errorf("allowed %v, restore jobs %+v %v", allowed, jobs, err)
 			}
@@ -140,7 +141,7 @@ var objectMatrixCalls = map[string]matrixCall{
 	"POST /api/v1/jobs/{id}/cancel": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
 		job := f.agentJob(t)
 		return newRequest(t, "POST", jobPath(job.ID, "/cancel"), token, ""), func(t *testing.T, allowed bool) {
-			if got := f.job(t, job.ID); allowed != (got.State == wire.JobCancelled) {
+			if got := f.job(t, job.ID); allowed != (got.State == vaultv1.JobCancelled) {
 				t.Errorf("allowed %v, job %s", allowed, got.State)
 			}
 		}
@@ -171,7 +172,7 @@ var agentMatrixCalls = map[string]matrixCall{
 		job := f.runningAgentJob(t)
 		return newRequest(t, "POST", fmt.Sprintf("/api/v1/agent/jobs/%d/complete", job.ID), token, `{"state":"succeeded"}`),
 			func(t *testing.T, allowed bool) {
-				if got := f.job(t, job.ID); allowed != (got.State == wire.JobSucceeded) {
+				if got := f.job(t, job.ID); allowed != (got.State == vaultv1.JobSucceeded) {
 					t.Errorf("allowed %v, job %s", allowed, got.State)
 				}
 			}

@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // TestBadInputIsRefusedAndWritesNothing sends invalid requests to every writing route: each gets
@@ -21,7 +22,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	f.createPolicy(t, "prod", "spare")
 	f.cluster(t, "spare-cluster")
 
-	spec := func(mut func(*wire.InstanceSpec)) string {
+	spec := func(mut func(*vaultv1.InstanceSpec)) string {
 		s := instanceSpec("new")
 		s.Cluster, s.Policy = "spare-cluster", "spare"
 		mut(&s)
@@ -38,18 +39,18 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{"empty body", "POST", "/api/v1/clusters", ``, 400, "", "empty"},
 		{"cluster name", "POST", "/api/v1/clusters", `{"name":"Prod_1"}`, 422, "name", "a-z"},
 		{"cluster twice", "POST", "/api/v1/clusters", `{"name":"c-shop"}`, 409, "", "already registered"},
-		{"instance name too long", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Name = strings.Repeat("a", 41) }), 422, "name", "1-40"},
-		{"unknown cluster", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Cluster = "nowhere" }), 422, "cluster", "not registered"},
-		{"unknown policy", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Policy = "nopolicy" }), 422, "policy", "does not exist"},
-		{"duplicate instance", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Name = "shop" }), 409, "", "shop"},
-		{"same cluster and policy", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Cluster, s.Policy = "c-shop", "p-shop" }), 409, "", "one instance per cluster and policy"},
-		{"no storage", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Storage.URL = "" }), 422, "storage.url", "required"},
-		{"storage scheme", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Storage.URL = "ftp://x/y" }), 422, "storage.url", "ftp"},
-		{"credentials in URL", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Storage.URL = "s3://key:secret@bucket" }), 422, "storage.url", "credentials"},
-		{"no passphrase secret", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Storage.PassphraseSecret = "" }), 422, "storage.passphraseSecret", "required"},
-		{"bad selector", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Backup.LabelSelectors = []string{"app in (a"} }), 422, "backup", "selector"},
-		{"bad hook ref", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Backup.BackupHooks = []string{"nonamespace"} }), 422, "backup.backupHooks[0]", ""},
-		{"class without snapshots", "POST", "/api/v1/instances", spec(func(s *wire.InstanceSpec) { s.Backup.SnapshotClass = "csi" }), 422, "backup.snapshotClass", "snapshotVolumes"},
+		{"instance name too long", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Name = strings.Repeat("a", 41) }), 422, "name", "1-40"},
+		{"unknown cluster", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Cluster = "nowhere" }), 422, "cluster", "not registered"},
+		{"unknown policy", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Policy = "nopolicy" }), 422, "policy", "does not exist"},
+		{"duplicate instance", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Name = "shop" }), 409, "", "shop"},
+		{"same cluster and policy", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Cluster, s.Policy = "c-shop", "p-shop" }), 409, "", "one instance per cluster and policy"},
+		{"no storage", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Storage.URL = "" }), 422, "storage.url", "required"},
+		{"storage scheme", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Storage.URL = "ftp://x/y" }), 422, "storage.url", "ftp"},
+		{"credentials in URL", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Storage.URL = "s3://key:secret@bucket" }), 422, "storage.url", "credentials"},
+		{"no passphrase secret", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Storage.PassphraseSecret = "" }), 422, "storage.passphraseSecret", "required"},
+		{"bad selector", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Backup.LabelSelectors = []string{"app in (a"} }), 422, "backup", "selector"},
+		{"bad hook ref", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Backup.BackupHooks = []string{"nonamespace"} }), 422, "backup.backupHooks[0]", ""},
+		{"class without snapshots", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Backup.SnapshotClass = "csi" }), 422, "backup.snapshotClass", "snapshotVolumes"},
 		{"retain", "POST", "/api/v1/instances/shop/backup", `{"retain":"3x"}`, 422, "retain", "3x"},
 		{"backup unknown instance", "POST", "/api/v1/instances/nope/backup", ``, 404, "", "nope"},
 		{"resume protected", "POST", "/api/v1/instances/shop/resume", ``, 409, "", "protected"},
@@ -129,28 +130,28 @@ func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 		!strings.HasPrefix(job.Spec.Backup.RecoveryPoint, "shop-2026") {
 		t.Fatalf("backup job %+v", job.Spec.Backup)
 	}
-	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", job.ID, wire.Completion{State: wire.JobSucceeded,
-		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, StoredBytes: 2 << 30, SnapshotBytes: 10 << 30,
+	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", job.ID, agentv1.Completion{State: agentv1.JobSucceeded,
+		Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted, StoredBytes: 2 << 30, SnapshotBytes: 10 << 30,
 			Namespaces: []string{"shop", "db"}, Time: fixedClock()}}}); err != nil {
 		t.Fatal(err)
 	}
-	f.srv.cfg.Prices = wire.Prices{Currency: "EUR", NamespaceMonth: 10, StorageGiBMonth: 0.02, SnapshotGiBMonth: 0.05}
+	f.srv.cfg.Prices = vaultv1.Prices{Currency: "EUR", NamespaceMonth: 10, StorageGiBMonth: 0.02, SnapshotGiBMonth: 0.05}
 	rec = f.do(t, "GET", "/api/v1/usage", reader, "")
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"monthlyCost":20.54`) {
 		t.Fatalf("usage: %s", rec.Body)
 	}
 	rec = f.do(t, "POST", "/api/v1/instances/shop/stop", contributor, `{"deleteData":true}`)
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), wire.InstanceStoppedDeleting) {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), vaultv1.InstanceStoppedDeleting) {
 		t.Fatalf("stop: %d %s", rec.Code, rec.Body)
 	}
 	del := f.claim(t, "c-shop", f.lastJob(t))
-	if del.Kind != wire.KindRetentionDelete || del.Spec.Delete.RecoveryPoint != job.Spec.Backup.RecoveryPoint {
+	if del.Kind != agentv1.KindRetentionDelete || del.Spec.Delete.RecoveryPoint != job.Spec.Backup.RecoveryPoint {
 		t.Fatalf("deletion %+v", del)
 	}
 	if rec = f.do(t, "DELETE", "/api/v1/instances/shop", contributor, ""); rec.Code != http.StatusConflict {
 		t.Fatalf("delete with a deletion running: %d %s", rec.Code, rec.Body)
 	}
-	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", del.ID, wire.Completion{State: wire.JobSucceeded}); err != nil {
+	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", del.ID, agentv1.Completion{State: agentv1.JobSucceeded}); err != nil {
 		t.Fatal(err)
 	}
 	if rec = f.do(t, "DELETE", "/api/v1/instances/shop", contributor, ""); rec.Code != http.StatusNoContent {

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -14,7 +14,7 @@ func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p access.P
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wire.List[wire.Cluster]{Items: wireAll(items, wireCluster)})
+	return writeJSON(w, http.StatusOK, vaultv1.List[vaultv1.Cluster]{Items: apiAll(items, apiCluster)})
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -22,13 +22,13 @@ func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p access.Pri
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireCluster(c))
+	return writeJSON(w, http.StatusOK, apiCluster(c))
 }
 
 // registerCluster grants a cluster: the answer carries the agent token, shown this once, and the
 // manifest giving the agent its scoped identity in the cluster.
 func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	var req wire.ClusterRegistration
+	var req vaultv1.ClusterRegistration
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p acces
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/clusters/"+url.PathEscape(c.Name))
-	return writeJSON(w, http.StatusCreated, wire.TrustGrant{Cluster: wireCluster(c), AgentToken: token, Manifest: manifest})
+	return writeJSON(w, http.StatusCreated, vaultv1.TrustGrant{Cluster: apiCluster(c), AgentToken: token, Manifest: manifest})
 }
 
 func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -55,5 +55,5 @@ func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireCluster(c))
+	return writeJSON(w, http.StatusOK, apiCluster(c))
 }

@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // filled returns a T with every field set to something other than its zero value.
@@ -72,16 +73,16 @@ func unset(v reflect.Value) []string {
 }
 
 // TestConversionsCarryEveryField: what the store and the life cycle hold reaches the API's
-// answers field by field (the API's JSON is as it was when the store scanned into the wire
-// shapes).
+// answers field by field, through the agent protocol's shapes where a job's spec and result are
+// kept in them.
 func TestConversionsCarryEveryField(t *testing.T) {
-	spec, err := storeInstanceSpec(filled[wire.InstanceSpec](t))
+	spec, err := storeInstanceSpec(filled[vaultv1.InstanceSpec](t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := filled[store.Instance](t)
 	in.InstanceSpec = spec
-	instance, err := wireInstance(in)
+	instance, err := apiInstance(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,19 +90,19 @@ func TestConversionsCarryEveryField(t *testing.T) {
 
 	record := filled[jobs.Record](t)
 	record.Spec, record.Result = []byte(`{"verify":{"recoveryPoint":"x"}}`), []byte(`{"warnings":["x"]}`)
-	jobsOut, err := wireJobs(store.List[jobs.Record]{Items: []jobs.Record{record}, Next: "x"})
+	jobsOut, err := apiJobs(store.List[jobs.Record]{Items: []jobs.Record{record}, Next: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, out := range map[string]any{
-		"cluster":        wireCluster(filled[store.Cluster](t)),
+		"cluster":        apiCluster(filled[store.Cluster](t)),
 		"instance":       instance,
-		"recovery point": wireRecoveryPoint(filled[store.RecoveryPoint](t)),
-		"job":            wireJob(filled[jobs.Job](t)),
+		"recovery point": apiRecoveryPoint(filled[store.RecoveryPoint](t)),
+		"job":            apiJob(filled[jobs.Job](t)),
 		"listed job":     jobsOut.Items[0],
-		"log line":       wireLogLine(filled[store.LogLine](t)),
-		"audit entry":    wireAuditEntry(filled[store.AuditEntry](t)),
-		"heartbeat":      storeHeartbeat(filled[wire.Heartbeat](t)),
+		"log line":       apiLogLine(filled[store.LogLine](t)),
+		"audit entry":    apiAuditEntry(filled[store.AuditEntry](t)),
+		"heartbeat":      storeHeartbeat(filled[agentv1.Heartbeat](t)),
 	} {
 		if missing := unset(reflect.ValueOf(out)); len(missing) > 0 {
 			t.Errorf("%s: %v not carried over", name, missing)
@@ -114,8 +115,8 @@ func TestConversionsCarryEveryField(t *testing.T) {
 
 // TestStoreVocabularyIsTheAPIs: the states the store writes and derives are shown as they are.
 func TestStoreVocabularyIsTheAPIs(t *testing.T) {
-	for got, want := range map[string]string{store.HealthPending: wire.HealthPending, store.HealthHealthy: wire.HealthHealthy,
-		store.HealthUnhealthy: wire.HealthUnhealthy, store.HealthRevoked: wire.HealthRevoked, store.InstanceProtected: wire.InstanceProtected} {
+	for got, want := range map[string]string{store.HealthPending: vaultv1.HealthPending, store.HealthHealthy: vaultv1.HealthHealthy,
+		store.HealthUnhealthy: vaultv1.HealthUnhealthy, store.HealthRevoked: vaultv1.HealthRevoked, store.InstanceProtected: vaultv1.InstanceProtected} {
 		if got != want {
 			t.Errorf("the store's %q is the API's %q", got, want)
 		}

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // agentCluster is the fixture's registered cluster whose agent token is f.agentToken.
@@ -43,10 +44,10 @@ func (f *fixture) instance(t *testing.T, name string) store.Instance {
 	return in
 }
 
-func instanceSpec(name string) wire.InstanceSpec {
-	return wire.InstanceSpec{Name: name, Cluster: "c-" + name, Policy: "p-" + name,
-		Backup:  wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
-		Storage: wire.StorageLocation{URL: "s3://backups/" + name + "?endpoint=http://127.0.0.1:7070", PassphraseSecret: "repo-passphrase"}}
+func instanceSpec(name string) vaultv1.InstanceSpec {
+	return vaultv1.InstanceSpec{Name: name, Cluster: "c-" + name, Policy: "p-" + name,
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{"shop"}},
+		Storage: vaultv1.StorageLocation{URL: "s3://backups/" + name + "?endpoint=http://127.0.0.1:7070", PassphraseSecret: "repo-passphrase"}}
 }
 
 func instanceSpecJSON(name string) string {
@@ -66,8 +67,8 @@ func (f *fixture) recoveryPoint(t *testing.T, name string) store.RecoveryPoint {
 		t.Fatal(err)
 	}
 	f.claim(t, in.Cluster, job.ID)
-	err = f.srv.jobs.Complete(t.Context(), "prod", in.Cluster, job.ID, wire.Completion{State: wire.JobSucceeded,
-		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12, StoredBytes: 3 << 20,
+	err = f.srv.jobs.Complete(t.Context(), "prod", in.Cluster, job.ID, agentv1.Completion{State: agentv1.JobSucceeded,
+		Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12, StoredBytes: 3 << 20,
 			SnapshotBytes: 1 << 30, Namespaces: []string{"shop"}, Volumes: 1, Time: fixedClock()}}})
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +93,8 @@ func (f *fixture) claim(t *testing.T, cluster string, want int64) jobs.Job {
 // agentJob queues a verify job for the fixture's agent cluster.
 func (f *fixture) agentJob(t *testing.T) jobs.Job {
 	t.Helper()
-	job, err := f.srv.jobs.Queue(t.Context(), "prod", jobs.NewJob{Kind: wire.KindVerify, Cluster: agentCluster, Trigger: "user", CreatedBy: "test",
-		Spec: wire.JobSpec{Verify: &wire.VerifyJob{RecoveryPoint: "x"}}})
+	job, err := f.srv.jobs.Queue(t.Context(), "prod", jobs.NewJob{Kind: agentv1.KindVerify, Cluster: agentCluster, Trigger: "user", CreatedBy: "test",
+		Spec: agentv1.JobSpec{Verify: &agentv1.VerifyJob{RecoveryPoint: "x"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,11 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -25,7 +25,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	out, err := wireInstances(list)
+	out, err := apiInstances(list)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request, p access.Pr
 
 // writeInstance answers with the instance and when its policy next backs it up.
 func (s *Server) writeInstance(ctx context.Context, w http.ResponseWriter, status int, vault string, in store.Instance) error {
-	out, err := wireInstance(in)
+	out, err := apiInstance(in)
 	if err != nil {
 		return err
 	}
@@ -53,11 +53,11 @@ func (s *Server) writeInstance(ctx context.Context, w http.ResponseWriter, statu
 
 // fillNextBackups sets when each protected instance's policy next backs it up, reading each policy
 // once.
-func (s *Server) fillNextBackups(ctx context.Context, vault string, ins []wire.Instance) {
+func (s *Server) fillNextBackups(ctx context.Context, vault string, ins []vaultv1.Instance) {
 	policies := map[string]*policy.Policy{}
 	for i := range ins {
 		in := &ins[i]
-		if in.State != wire.InstanceProtected {
+		if in.State != vaultv1.InstanceProtected {
 			continue
 		}
 		pol, seen := policies[in.Policy]
@@ -82,14 +82,14 @@ func (s *Server) fillNextBackups(ctx context.Context, vault string, ins []wire.I
 }
 
 // fillNextBackup is fillNextBackups for one instance.
-func (s *Server) fillNextBackup(ctx context.Context, vault string, in *wire.Instance) {
-	one := []wire.Instance{*in}
+func (s *Server) fillNextBackup(ctx context.Context, vault string, in *vaultv1.Instance) {
+	one := []vaultv1.Instance{*in}
 	s.fillNextBackups(ctx, vault, one)
 	*in = one[0]
 }
 
 func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	var spec wire.InstanceSpec
+	var spec vaultv1.InstanceSpec
 	if err := decodeJSON(r, &spec); err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access
 
 // backupNow queues an on-demand backup with its own retention.
 func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	var req wire.BackupNowRequest
+	var req vaultv1.BackupNowRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
 			return err
@@ -150,30 +150,30 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Prin
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
-	return writeJSON(w, http.StatusAccepted, wireJob(job))
+	return writeJSON(w, http.StatusAccepted, apiJob(job))
 }
 
 // stopInstance stops scheduled backups; with deleteData it queues the deletion of every recovery
 // point of the instance.
 func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	var req wire.StopRequest
+	var req vaultv1.StopRequest
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &req); err != nil {
 			return err
 		}
 	}
 	name := r.PathValue("name")
-	state := wire.InstanceStopped
-	from := []string{wire.InstanceProtected}
+	state := vaultv1.InstanceStopped
+	from := []string{vaultv1.InstanceProtected}
 	if req.DeleteData {
-		state = wire.InstanceStoppedDeleting
-		from = append(from, wire.InstanceStopped, wire.InstanceStoppedDeleting)
+		state = vaultv1.InstanceStoppedDeleting
+		from = append(from, vaultv1.InstanceStopped, vaultv1.InstanceStoppedDeleting)
 	}
 	in, err := s.st.SetInstanceState(r.Context(), p.Vault, name, state, from...)
 	if err != nil {
 		return err
 	}
-	out, err := wireInstance(in)
+	out, err := apiInstance(in)
 	if err != nil {
 		return err
 	}
@@ -192,15 +192,15 @@ func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p access.P
 
 func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	name := r.PathValue("name")
-	in, err := s.st.SetInstanceState(r.Context(), p.Vault, name, wire.InstanceProtected, wire.InstanceStopped)
-	if err != nil {
+	if _, err := s.st.SetInstanceState(r.Context(), p.Vault, name, vaultv1.InstanceProtected, vaultv1.InstanceStopped); err != nil {
 		return err
 	}
 	// Backups missed while stopped are not made up: scheduling starts again from now.
 	if err := s.st.SetLastScheduled(r.Context(), p.Vault, name, s.now()); err != nil {
 		return err
 	}
-	if in, err = s.st.GetInstance(r.Context(), p.Vault, name); err != nil {
+	in, err := s.st.GetInstance(r.Context(), p.Vault, name)
+	if err != nil {
 		return err
 	}
 	return s.writeInstance(r.Context(), w, http.StatusOK, p.Vault, in)

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func TestJobCountsAndJobsSince(t *testing.T) {
@@ -16,21 +16,21 @@ func TestJobCountsAndJobsSince(t *testing.T) {
 	reader := f.tokens[access.RoleReader]
 
 	rec := f.do(t, "GET", "/api/v1/job-counts", reader, "")
-	var counts wire.JobCounts
+	var counts vaultv1.JobCounts
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &counts) != nil {
 		t.Fatalf("job-counts: %d %s", rec.Code, rec.Body)
 	}
-	if !counts.Since.Equal(fixedClock().Add(-24*time.Hour)) || counts.States[wire.JobQueued] != 1 {
+	if !counts.Since.Equal(fixedClock().Add(-24*time.Hour)) || counts.States[vaultv1.JobQueued] != 1 {
 		t.Fatalf("default window: %+v", counts)
 	}
 	later := fixedClock().Add(time.Minute).Format(time.RFC3339)
 	rec = f.do(t, "GET", "/api/v1/job-counts?since="+later, reader, "")
-	counts = wire.JobCounts{}
+	counts = vaultv1.JobCounts{}
 	if json.Unmarshal(rec.Body.Bytes(), &counts) != nil || len(counts.States) != 0 {
 		t.Fatalf("after the job: %s", rec.Body)
 	}
 	rec = f.do(t, "GET", "/api/v1/jobs?since="+later, reader, "")
-	var jobs wire.List[wire.Job]
+	var jobs vaultv1.List[vaultv1.Job]
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &jobs) != nil || len(jobs.Items) != 0 {
 		t.Fatalf("jobs since after the job: %d %s", rec.Code, rec.Body)
 	}

@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func jobID(r *http.Request) (int64, error) {
@@ -33,7 +33,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, p access.Princ
 	if err != nil {
 		return err
 	}
-	out, err := wireJobs(list)
+	out, err := apiJobs(list)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (s *Server) jobCounts(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wire.JobCounts{Since: since.UTC(), States: counts})
+	return writeJSON(w, http.StatusOK, vaultv1.JobCounts{Since: since.UTC(), States: counts})
 }
 
 // sinceParam reads ?since= (RFC 3339); absent, it is the zero time.
@@ -78,7 +78,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, p access.Princip
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireJob(j))
+	return writeJSON(w, http.StatusOK, apiJob(j))
 }
 
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -100,7 +100,7 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request, p access.Princi
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireList(logs, wireLogLine))
+	return writeJSON(w, http.StatusOK, apiList(logs, apiLogLine))
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -112,5 +112,5 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireJob(j))
+	return writeJSON(w, http.StatusOK, apiJob(j))
 }

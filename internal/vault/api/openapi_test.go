@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/policy"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 func TestOpenAPIDocumentIsTheDocsCopy(t *testing.T) {
@@ -162,19 +163,19 @@ func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
 	}
 	for name, v := range map[string]any{
 		"Policy": policy.Policy{}, "Schedule": policy.Schedule{}, "Retention": policy.Retention{},
-		"Cluster": wire.Cluster{}, "ClusterList": wire.List[wire.Cluster]{}, "ClusterRegistration": wire.ClusterRegistration{},
-		"TrustGrant": wire.TrustGrant{}, "BackupConfig": wire.BackupConfig{}, "StorageLocation": wire.StorageLocation{},
-		"InstanceSpec": wire.InstanceSpec{}, "Instance": wire.Instance{}, "InstanceList": wire.List[wire.Instance]{},
-		"BackupNowRequest": wire.BackupNowRequest{}, "StopRequest": wire.StopRequest{},
-		"RecoveryPoint": wire.RecoveryPoint{}, "RecoveryPointList": wire.List[wire.RecoveryPoint]{},
-		"Job": wire.Job{}, "JobList": wire.List[wire.Job]{}, "JobProgress": wire.JobProgress{}, "JobSpec": wire.JobSpec{},
-		"BackupJob": wire.BackupJob{}, "RestoreOptions": wire.RestoreOptions{}, "RestoreRequest": wire.RestoreRequest{},
-		"RestoreJob": wire.RestoreJob{}, "DeleteJob": wire.DeleteJob{}, "VerifyJob": wire.VerifyJob{}, "JobResult": wire.JobResult{},
-		"Check": wire.Check{}, "RestoreSummary": wire.RestoreSummary{}, "RestoreItem": wire.RestoreItem{},
-		"LogLine": wire.LogLine{}, "LogLineList": wire.List[wire.LogLine]{}, "Heartbeat": wire.Heartbeat{},
-		"ProgressReport": wire.ProgressReport{}, "ProgressReply": wire.ProgressReply{}, "Completion": wire.Completion{},
-		"Prices": wire.Prices{}, "InstanceUsage": wire.InstanceUsage{}, "Usage": wire.Usage{},
-		"AuditEntry": wire.AuditEntry{}, "AuditEntryList": wire.List[wire.AuditEntry]{},
+		"Cluster": vaultv1.Cluster{}, "ClusterList": vaultv1.List[vaultv1.Cluster]{}, "ClusterRegistration": vaultv1.ClusterRegistration{},
+		"TrustGrant": vaultv1.TrustGrant{}, "BackupConfig": vaultv1.BackupConfig{}, "StorageLocation": vaultv1.StorageLocation{},
+		"InstanceSpec": vaultv1.InstanceSpec{}, "Instance": vaultv1.Instance{}, "InstanceList": vaultv1.List[vaultv1.Instance]{},
+		"BackupNowRequest": vaultv1.BackupNowRequest{}, "StopRequest": vaultv1.StopRequest{},
+		"RecoveryPoint": vaultv1.RecoveryPoint{}, "RecoveryPointList": vaultv1.List[vaultv1.RecoveryPoint]{},
+		"Job": vaultv1.Job{}, "JobList": vaultv1.List[vaultv1.Job]{}, "JobProgress": vaultv1.JobProgress{}, "JobSpec": vaultv1.JobSpec{},
+		"BackupJob": vaultv1.BackupJob{}, "RestoreOptions": vaultv1.RestoreOptions{}, "RestoreRequest": vaultv1.RestoreRequest{},
+		"RestoreJob": vaultv1.RestoreJob{}, "DeleteJob": vaultv1.DeleteJob{}, "VerifyJob": vaultv1.VerifyJob{}, "JobResult": vaultv1.JobResult{},
+		"Check": vaultv1.Check{}, "RestoreSummary": vaultv1.RestoreSummary{}, "RestoreItem": vaultv1.RestoreItem{},
+		"LogLine": vaultv1.LogLine{}, "LogLineList": vaultv1.List[vaultv1.LogLine]{}, "Heartbeat": agentv1.Heartbeat{},
+		"ProgressReport": agentv1.ProgressReport{}, "ProgressReply": agentv1.ProgressReply{}, "Completion": agentv1.Completion{},
+		"Prices": vaultv1.Prices{}, "InstanceUsage": vaultv1.InstanceUsage{}, "Usage": vaultv1.Usage{},
+		"AuditEntry": vaultv1.AuditEntry{}, "AuditEntryList": vaultv1.List[vaultv1.AuditEntry]{},
 	} {
 		schema := lookup(t, doc, "#/components/schemas/"+name)
 		props, _ := schema["properties"].(map[string]any)

@@ -32,7 +32,7 @@ func (s *Server) listRecoveryPoints(w http.ResponseWriter, r *http.Request, p ac
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireList(list, wireRecoveryPoint))
+	return writeJSON(w, http.StatusOK, apiList(list, apiRecoveryPoint))
 }
 
 func (s *Server) getRecoveryPoint(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -40,5 +40,5 @@ func (s *Server) getRecoveryPoint(w http.ResponseWriter, r *http.Request, p acce
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireRecoveryPoint(rp))
+	return writeJSON(w, http.StatusOK, apiRecoveryPoint(rp))
 }

@@ -5,17 +5,17 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // createRestore validates a restore request and queues it for the target cluster's agent, which
 // runs its pre-flight checks (storage, permissions, conflicts) before touching anything.
 func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	var req wire.RestoreRequest
+	var req vaultv1.RestoreRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	nj, err := jobs.RestoreJob(ji, rp.Name, rp.Cluster, target, req.Options, p.Name)
+	nj, err := jobs.RestoreJob(ji, rp.Name, rp.Cluster, target, protocolRestoreOptions(req.Options), p.Name)
 	if err != nil {
 		return err
 	}
@@ -72,5 +72,5 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 		return err
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
-	return writeJSON(w, http.StatusAccepted, wireJob(job))
+	return writeJSON(w, http.StatusAccepted, apiJob(job))
 }

@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // maxBodyBytes caps request bodies; larger ones get 413.
@@ -35,7 +35,7 @@ type Config struct {
 	// ClaimWait is how long a claim waits for a job before answering 204 (default 25 s).
 	ClaimWait time.Duration
 	// Prices turn usage into a cost estimate.
-	Prices wire.Prices
+	Prices vaultv1.Prices
 	// TrustGrant renders the manifest that gives a registered cluster's agent its identity.
 	TrustGrant func(cluster string) (string, error)
 }
@@ -91,7 +91,7 @@ func (s *Server) serve(rt route) http.Handler {
 		r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
 		p, err := s.authorize(r, rt.minRole)
 		if err == nil && rt.minRole == access.RoleAgent {
-			err = negotiate(sw, r)
+			r, err = negotiate(sw, r)
 		}
 		if err == nil {
 			err = rt.handle(sw, r, p)

@@ -10,6 +10,7 @@ import (
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/agentv1/skewtest"
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 )
 
 // TestAgentOfThePreviousRelease replays what the previous release's agent sent (recorded, without
@@ -119,5 +120,30 @@ func TestAgentTooOldIsToldToUpgrade(t *testing.T) {
 	}
 	if p := agentv1.VaultPeer(rec.Header()); !p.Announced || p.Protocol != agentv1.Protocol {
 		t.Errorf("the refusal does not say the vault's protocol: %v", rec.Header())
+	}
+}
+
+// TestClaimHandsOutOnlyKindsTheAgentRuns: a job of a kind the agent did not announce waits for
+// an agent that runs it; an agent that announced nothing runs every kind of protocol 1.
+func TestClaimHandsOutOnlyKindsTheAgentRuns(t *testing.T) {
+	f := newFixture(t)
+	verify := f.agentJob(t)
+	claim := func(kinds string) int {
+		t.Helper()
+		req := newRequest(t, http.MethodPost, "/api/v1/agent/claim", f.agentToken, "")
+		if kinds != "-" {
+			req.Header.Set(agentv1.HeaderAgentProtocol, "1")
+			req.Header.Set(agentv1.HeaderAgentKinds, kinds)
+		}
+		return f.serve(req).Code
+	}
+	if code := claim("backup, restore"); code != http.StatusNoContent {
+		t.Errorf("an agent that runs no verify got %d, want 204", code)
+	}
+	if j := f.job(t, verify.ID); j.State != jobs.Queued {
+		t.Errorf("the verify job is %s, want still queued", j.State)
+	}
+	if code := claim("-"); code != http.StatusOK {
+		t.Errorf("an agent of the previous release got %d for a verify job, want 200", code)
 	}
 }

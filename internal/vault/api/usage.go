@@ -4,9 +4,9 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 const gib = 1 << 30
@@ -24,12 +24,12 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, p access.Principa
 		return err
 	}
 	prices := s.cfg.Prices
-	out := wire.Usage{Prices: prices, Instances: []wire.InstanceUsage{}}
+	out := vaultv1.Usage{Prices: prices, Instances: []vaultv1.InstanceUsage{}}
 	for _, in := range instances {
-		u := wire.InstanceUsage{Instance: in.Name, Cluster: in.Cluster}
+		u := vaultv1.InstanceUsage{Instance: in.Name, Cluster: in.Cluster}
 		if f := feet[in.Name]; f != nil {
 			u.RecoveryPoints, u.StoredBytes, u.SnapshotBytes = f.RecoveryPoints, f.StoredBytes, f.SnapshotBytes
-			if in.State == wire.InstanceProtected {
+			if in.State == vaultv1.InstanceProtected {
 				u.ProtectedNamespaces = len(f.Namespaces)
 			}
 		}
@@ -56,5 +56,5 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wireList(list, wireAuditEntry))
+	return writeJSON(w, http.StatusOK, apiList(list, apiAuditEntry))
 }

@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/cairnbackup/cairn/api/v1alpha1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/secretref"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 var (
@@ -38,7 +38,7 @@ func validateDNSLabel(field, value string, max int) error {
 // 63 characters a name may have.
 const maxInstanceName = 40
 
-func validateInstanceSpec(spec wire.InstanceSpec) error {
+func validateInstanceSpec(spec vaultv1.InstanceSpec) error {
 	if err := validateDNSLabel("name", spec.Name, maxInstanceName); err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func validateInstanceSpec(spec wire.InstanceSpec) error {
 		return err
 	}
 	b := spec.Backup
-	if _, err := scope.New(b.ScopeSpec()); err != nil {
+	if _, err := scope.New(backupScope(b)); err != nil {
 		return unprocessable("backup", "%s", err.Error())
 	}
 	if b.SnapshotClass != "" && !b.SnapshotVolumes {
@@ -61,7 +61,7 @@ func validateInstanceSpec(spec wire.InstanceSpec) error {
 	return validateHookRefs("backup.backupHooks", b.BackupHooks)
 }
 
-func validateStorage(st wire.StorageLocation) error {
+func validateStorage(st vaultv1.StorageLocation) error {
 	if st.URL == "" {
 		return unprocessable("storage.url", "required, e.g. s3://bucket/prefix?endpoint=..., azblob://account/container or file:///path")
 	}
@@ -86,15 +86,15 @@ func validateHookRefs(field string, refs []string) error {
 	return nil
 }
 
-func validateRestoreOptions(o wire.RestoreOptions) error {
-	if _, err := scope.New(o.ScopeSpec()); err != nil {
+func validateRestoreOptions(o vaultv1.RestoreOptions) error {
+	if _, err := scope.New(restoreScope(o)); err != nil {
 		return unprocessable("options", "%s", err.Error())
 	}
-	if o.ConflictPolicy != "" && !slices.Contains(wire.ConflictPolicies, o.ConflictPolicy) {
-		return unprocessable("options.conflictPolicy", "%q: use %s", o.ConflictPolicy, orList(wire.ConflictPolicies))
+	if o.ConflictPolicy != "" && !slices.Contains(vaultv1.ConflictPolicies, o.ConflictPolicy) {
+		return unprocessable("options.conflictPolicy", "%q: use %s", o.ConflictPolicy, orList(vaultv1.ConflictPolicies))
 	}
-	if o.Volumes != "" && !slices.Contains(wire.VolumeModes, o.Volumes) {
-		return unprocessable("options.volumes", "%q: use %s", o.Volumes, orList(wire.VolumeModes))
+	if o.Volumes != "" && !slices.Contains(vaultv1.VolumeModes, o.Volumes) {
+		return unprocessable("options.volumes", "%q: use %s", o.Volumes, orList(vaultv1.VolumeModes))
 	}
 	for from, to := range o.NamespaceMapping {
 		for _, ns := range []string{from, to} {
@@ -117,4 +117,19 @@ func orList(choices []string) string {
 		return strings.Join(choices, "")
 	}
 	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+}
+
+// backupScope is the engine's scope of an instance's backup configuration, to check its filters
+// as a backup would.
+func backupScope(c vaultv1.BackupConfig) scope.Spec {
+	return scope.Spec{IncludedNamespaces: c.IncludeNamespaces, ExcludedNamespaces: c.ExcludeNamespaces,
+		IncludedResources: c.IncludeResources, ExcludedResources: c.ExcludeResources,
+		LabelSelectors: c.LabelSelectors, IncludeClusterResources: c.ClusterResources}
+}
+
+// restoreScope is the engine's scope of a restore's filters, to check them as a restore would.
+func restoreScope(o vaultv1.RestoreOptions) scope.Spec {
+	return scope.Spec{IncludedNamespaces: o.IncludeNamespaces, ExcludedNamespaces: o.ExcludeNamespaces,
+		IncludedResources: o.IncludeResources, ExcludedResources: o.ExcludeResources,
+		LabelSelectors: o.LabelSelectors, IncludeClusterResources: o.ClusterResources}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // Agent makes an agent's calls to the vault (the agent protocol, api/agentv1) with the token of
@@ -51,16 +50,16 @@ func (a *Agent) Vault() (agentv1.Peer, bool) {
 }
 
 // Heartbeat tells the vault the agent is alive.
-func (a *Agent) Heartbeat(ctx context.Context, hb wire.Heartbeat) error {
+func (a *Agent) Heartbeat(ctx context.Context, hb agentv1.Heartbeat) error {
 	_, err := a.post(ctx, "/api/v1/agent/heartbeat", hb, nil, true)
 	return err
 }
 
 // Claim asks for the next job; nil without error means none was queued during the long poll.
-func (a *Agent) Claim(ctx context.Context) (*wire.Job, error) {
+func (a *Agent) Claim(ctx context.Context) (*agentv1.Job, error) {
 	ctx, cancel := context.WithTimeout(ctx, ClaimTimeout)
 	defer cancel()
-	var job wire.Job
+	var job agentv1.Job
 	status, err := a.post(ctx, "/api/v1/agent/claim", nil, &job, false)
 	if err != nil || status == http.StatusNoContent {
 		return nil, err
@@ -69,14 +68,14 @@ func (a *Agent) Claim(ctx context.Context) (*wire.Job, error) {
 }
 
 // Progress renews the job's lease and hands over progress and log lines.
-func (a *Agent) Progress(ctx context.Context, id int64, rep wire.ProgressReport) (wire.ProgressReply, error) {
-	var reply wire.ProgressReply
+func (a *Agent) Progress(ctx context.Context, id int64, rep agentv1.ProgressReport) (agentv1.ProgressReply, error) {
+	var reply agentv1.ProgressReply
 	_, err := a.post(ctx, fmt.Sprintf("/api/v1/agent/jobs/%d/progress", id), rep, &reply, true)
 	return reply, err
 }
 
 // Complete reports a finished job.
-func (a *Agent) Complete(ctx context.Context, id int64, comp wire.Completion) error {
+func (a *Agent) Complete(ctx context.Context, id int64, comp agentv1.Completion) error {
 	_, err := a.post(ctx, fmt.Sprintf("/api/v1/agent/jobs/%d/complete", id), comp, nil, true)
 	return err
 }

@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // recorded is one request the test server saw.
@@ -49,18 +49,18 @@ func TestClientCallsEachEndpoint(t *testing.T) {
 			call:   func(c *Client) (any, error) { return c.ListClusters(ctx, ClusterFilter{Limit: 5, Cursor: "c1"}) },
 			method: "GET", path: "/api/v1/clusters", query: "cursor=c1&limit=5",
 			check: func(t *testing.T, v any) {
-				l := v.(wire.List[wire.Cluster])
-				if len(l.Items) != 1 || l.Items[0].Health != wire.HealthHealthy || l.Next != "c2" {
+				l := v.(vaultv1.List[vaultv1.Cluster])
+				if len(l.Items) != 1 || l.Items[0].Health != vaultv1.HealthHealthy || l.Next != "c2" {
 					t.Errorf("%+v", l)
 				}
 			}},
 		{name: "get cluster", answer: `{"name":"a b"}`, call: func(c *Client) (any, error) { return c.GetCluster(ctx, "a b") },
 			method: "GET", path: "/api/v1/clusters/a%20b"},
 		{name: "register cluster", status: 201, answer: `{"cluster":{"name":"prod"},"agentToken":"cairn_x","manifest":"kind: List"}`,
-			call:   func(c *Client) (any, error) { return c.RegisterCluster(ctx, wire.ClusterRegistration{Name: "prod"}) },
+			call:   func(c *Client) (any, error) { return c.RegisterCluster(ctx, vaultv1.ClusterRegistration{Name: "prod"}) },
 			method: "POST", path: "/api/v1/clusters", body: `{"name":"prod"}`,
 			check: func(t *testing.T, v any) {
-				if g := v.(wire.TrustGrant); g.AgentToken != "cairn_x" || g.Cluster.Name != "prod" {
+				if g := v.(vaultv1.TrustGrant); g.AgentToken != "cairn_x" || g.Cluster.Name != "prod" {
 					t.Errorf("%+v", g)
 				}
 			}},
@@ -76,27 +76,29 @@ func TestClientCallsEachEndpoint(t *testing.T) {
 			call:   func(c *Client) (any, error) { return c.GetInstance(ctx, "shop") },
 			method: "GET", path: "/api/v1/instances/shop",
 			check: func(t *testing.T, v any) {
-				if in := v.(wire.Instance); in.Cluster != "prod" || in.State != wire.InstanceProtected {
+				if in := v.(vaultv1.Instance); in.Cluster != "prod" || in.State != vaultv1.InstanceProtected {
 					t.Errorf("%+v", in)
 				}
 			}},
 		{name: "create instance", status: 201, answer: `{"name":"shop"}`,
 			call: func(c *Client) (any, error) {
-				return c.CreateInstance(ctx, wire.InstanceSpec{Name: "shop", Cluster: "prod", Policy: "nightly",
-					Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}})
+				return c.CreateInstance(ctx, vaultv1.InstanceSpec{Name: "shop", Cluster: "prod", Policy: "nightly",
+					Storage: vaultv1.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}})
 			},
 			method: "POST", path: "/api/v1/instances",
 			body: `{"name":"shop","cluster":"prod","policy":"nightly","backup":{"snapshotVolumes":false},"storage":{"url":"file:///b","passphraseSecret":"p"}}`},
 		{name: "backup now", status: 202, answer: `{"id":7,"kind":"backup"}`,
-			call:   func(c *Client) (any, error) { return c.BackupNow(ctx, "shop", wire.BackupNowRequest{Retain: "30d"}) },
+			call:   func(c *Client) (any, error) { return c.BackupNow(ctx, "shop", vaultv1.BackupNowRequest{Retain: "30d"}) },
 			method: "POST", path: "/api/v1/instances/shop/backup", body: `{"retain":"30d"}`,
 			check: func(t *testing.T, v any) {
-				if j := v.(wire.Job); j.ID != 7 {
+				if j := v.(vaultv1.Job); j.ID != 7 {
 					t.Errorf("%+v", j)
 				}
 			}},
 		{name: "stop", answer: `{"name":"shop","state":"stopped-deleting-data"}`,
-			call:   func(c *Client) (any, error) { return c.StopInstance(ctx, "shop", wire.StopRequest{DeleteData: true}) },
+			call: func(c *Client) (any, error) {
+				return c.StopInstance(ctx, "shop", vaultv1.StopRequest{DeleteData: true})
+			},
 			method: "POST", path: "/api/v1/instances/shop/stop", body: `{"deleteData":true}`},
 		{name: "resume", answer: `{"name":"shop"}`, call: func(c *Client) (any, error) { return c.ResumeInstance(ctx, "shop") },
 			method: "POST", path: "/api/v1/instances/shop/resume"},
@@ -111,8 +113,8 @@ func TestClientCallsEachEndpoint(t *testing.T) {
 			method: "GET", path: "/api/v1/recovery-points/rp"},
 		{name: "restore", status: 202, answer: `{"id":9,"kind":"restore"}`,
 			call: func(c *Client) (any, error) {
-				return c.Restore(ctx, wire.RestoreRequest{RecoveryPoint: "rp", TargetCluster: "staging",
-					Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"a": "b"}, DryRun: true}})
+				return c.Restore(ctx, vaultv1.RestoreRequest{RecoveryPoint: "rp", TargetCluster: "staging",
+					Options: vaultv1.RestoreOptions{NamespaceMapping: map[string]string{"a": "b"}, DryRun: true}})
 			},
 			method: "POST", path: "/api/v1/restores",
 			body: `{"recoveryPoint":"rp","targetCluster":"staging","options":{"namespaceMapping":{"a":"b"},"dryRun":true}}`},
@@ -127,7 +129,7 @@ func TestClientCallsEachEndpoint(t *testing.T) {
 			call:   func(c *Client) (any, error) { return c.JobLogs(ctx, 12, LogFilter{After: 3, Limit: 50}) },
 			method: "GET", path: "/api/v1/jobs/12/logs", query: "after=3&limit=50",
 			check: func(t *testing.T, v any) {
-				if l := v.(wire.List[wire.LogLine]); len(l.Items) != 1 || l.Items[0].Seq != 4 {
+				if l := v.(vaultv1.List[vaultv1.LogLine]); len(l.Items) != 1 || l.Items[0].Seq != 4 {
 					t.Errorf("%+v", l)
 				}
 			}},
@@ -140,7 +142,7 @@ func TestClientCallsEachEndpoint(t *testing.T) {
 			call:   func(c *Client) (any, error) { return c.Usage(ctx) },
 			method: "GET", path: "/api/v1/usage",
 			check: func(t *testing.T, v any) {
-				if u := v.(wire.Usage); u.Prices.Currency != "EUR" || u.Total.MonthlyCost != 1.5 {
+				if u := v.(vaultv1.Usage); u.Prices.Currency != "EUR" || u.Total.MonthlyCost != 1.5 {
 					t.Errorf("%+v", u)
 				}
 			}},
@@ -177,7 +179,7 @@ func TestClientCallsEachEndpoint(t *testing.T) {
 func TestClientReturnsTheVaultsError(t *testing.T) {
 	c, _ := fakeVault(t, http.StatusUnprocessableEntity,
 		`{"error":{"code":"invalid","message":"policy: \"x\" does not exist","field":"policy"}}`)
-	_, err := c.CreateInstance(context.Background(), wire.InstanceSpec{Name: "a"})
+	_, err := c.CreateInstance(context.Background(), vaultv1.InstanceSpec{Name: "a"})
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 422 || apiErr.Code != "invalid" || apiErr.Field != "policy" {
 		t.Fatalf("%#v", err)

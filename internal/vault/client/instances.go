@@ -5,14 +5,14 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // InstanceFilter selects a page of instances; empty fields match all.
 type InstanceFilter struct {
 	Cluster string
 	Policy  string
-	State   string // wire.Instance* states
+	State   string // vaultv1.Instance* states
 	// NameContains keeps the instances whose names contain it, in any case.
 	NameContains string
 	Limit        int
@@ -20,44 +20,44 @@ type InstanceFilter struct {
 }
 
 // ListInstances lists one page of the vault's instances.
-func (c *Client) ListInstances(ctx context.Context, f InstanceFilter) (wire.List[wire.Instance], error) {
+func (c *Client) ListInstances(ctx context.Context, f InstanceFilter) (vaultv1.List[vaultv1.Instance], error) {
 	q := pageQuery(f.Limit, f.Cursor)
 	q.Set("cluster", f.Cluster)
 	q.Set("policy", f.Policy)
 	q.Set("state", f.State)
 	q.Set("nameContains", f.NameContains)
-	var out wire.List[wire.Instance]
+	var out vaultv1.List[vaultv1.Instance]
 	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/instances", q), nil, &out)
 }
 
 // GetInstance reads one instance.
-func (c *Client) GetInstance(ctx context.Context, name string) (wire.Instance, error) {
-	var out wire.Instance
+func (c *Client) GetInstance(ctx context.Context, name string) (vaultv1.Instance, error) {
+	var out vaultv1.Instance
 	return out, c.do(ctx, http.MethodGet, instancePath(name), nil, &out)
 }
 
 // CreateInstance creates an instance: the cluster and the policy must exist.
-func (c *Client) CreateInstance(ctx context.Context, spec wire.InstanceSpec) (wire.Instance, error) {
-	var out wire.Instance
+func (c *Client) CreateInstance(ctx context.Context, spec vaultv1.InstanceSpec) (vaultv1.Instance, error) {
+	var out vaultv1.Instance
 	return out, c.do(ctx, http.MethodPost, "/api/v1/instances", spec, &out)
 }
 
 // BackupNow queues an on-demand backup of an instance.
-func (c *Client) BackupNow(ctx context.Context, name string, req wire.BackupNowRequest) (wire.Job, error) {
-	var out wire.Job
+func (c *Client) BackupNow(ctx context.Context, name string, req vaultv1.BackupNowRequest) (vaultv1.Job, error) {
+	var out vaultv1.Job
 	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/backup", req, &out)
 }
 
 // StopInstance stops an instance's scheduled backups; with DeleteData its recovery points are
 // deleted too.
-func (c *Client) StopInstance(ctx context.Context, name string, req wire.StopRequest) (wire.Instance, error) {
-	var out wire.Instance
+func (c *Client) StopInstance(ctx context.Context, name string, req vaultv1.StopRequest) (vaultv1.Instance, error) {
+	var out vaultv1.Instance
 	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/stop", req, &out)
 }
 
 // ResumeInstance resumes a stopped instance's scheduled backups.
-func (c *Client) ResumeInstance(ctx context.Context, name string) (wire.Instance, error) {
-	var out wire.Instance
+func (c *Client) ResumeInstance(ctx context.Context, name string) (vaultv1.Instance, error) {
+	var out vaultv1.Instance
 	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/resume", nil, &out)
 }
 

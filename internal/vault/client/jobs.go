@@ -7,13 +7,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // JobFilter selects a page of jobs (newest first); empty fields match all.
 type JobFilter struct {
-	State         string // wire.Job* states
-	Kind          string // wire.Kind* kinds
+	State         string // vaultv1.Job* states
+	Kind          string // vaultv1.Kind* kinds
 	Instance      string
 	Cluster       string
 	RecoveryPoint string    // the jobs that made, restore, delete or verify this recovery point
@@ -23,7 +23,7 @@ type JobFilter struct {
 }
 
 // ListJobs lists one page of jobs.
-func (c *Client) ListJobs(ctx context.Context, f JobFilter) (wire.List[wire.Job], error) {
+func (c *Client) ListJobs(ctx context.Context, f JobFilter) (vaultv1.List[vaultv1.Job], error) {
 	q := pageQuery(f.Limit, f.Cursor)
 	q.Set("state", f.State)
 	q.Set("kind", f.Kind)
@@ -33,21 +33,21 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter) (wire.List[wire.Job]
 	if !f.Since.IsZero() {
 		q.Set("since", f.Since.UTC().Format(time.RFC3339))
 	}
-	var out wire.List[wire.Job]
+	var out vaultv1.List[vaultv1.Job]
 	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/jobs", q), nil, &out)
 }
 
 // JobCounts counts the jobs created at or after since, by state.
-func (c *Client) JobCounts(ctx context.Context, since time.Time) (wire.JobCounts, error) {
+func (c *Client) JobCounts(ctx context.Context, since time.Time) (vaultv1.JobCounts, error) {
 	q := url.Values{}
 	q.Set("since", since.UTC().Format(time.RFC3339))
-	var out wire.JobCounts
+	var out vaultv1.JobCounts
 	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/job-counts", q), nil, &out)
 }
 
 // GetJob reads one job.
-func (c *Client) GetJob(ctx context.Context, id int64) (wire.Job, error) {
-	var out wire.Job
+func (c *Client) GetJob(ctx context.Context, id int64) (vaultv1.Job, error) {
+	var out vaultv1.Job
 	return out, c.do(ctx, http.MethodGet, jobPath(id), nil, &out)
 }
 
@@ -59,18 +59,18 @@ type LogFilter struct {
 }
 
 // JobLogs reads a job's log lines, oldest first.
-func (c *Client) JobLogs(ctx context.Context, id int64, f LogFilter) (wire.List[wire.LogLine], error) {
+func (c *Client) JobLogs(ctx context.Context, id int64, f LogFilter) (vaultv1.List[vaultv1.LogLine], error) {
 	q := pageQuery(f.Limit, "")
 	if f.After > 0 {
 		q.Set("after", strconv.FormatInt(f.After, 10))
 	}
-	var out wire.List[wire.LogLine]
+	var out vaultv1.List[vaultv1.LogLine]
 	return out, c.do(ctx, http.MethodGet, withQuery(jobPath(id)+"/logs", q), nil, &out)
 }
 
 // CancelJob cancels a job: a queued one at once, a running one when its agent next reports.
-func (c *Client) CancelJob(ctx context.Context, id int64) (wire.Job, error) {
-	var out wire.Job
+func (c *Client) CancelJob(ctx context.Context, id int64) (vaultv1.Job, error) {
+	var out vaultv1.Job
 	return out, c.do(ctx, http.MethodPost, jobPath(id)+"/cancel", nil, &out)
 }
 

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // RecoveryPointFilter selects a page of recovery points (newest first); empty fields match all.
@@ -17,16 +17,16 @@ type RecoveryPointFilter struct {
 }
 
 // ListRecoveryPoints lists one page of recovery points.
-func (c *Client) ListRecoveryPoints(ctx context.Context, f RecoveryPointFilter) (wire.List[wire.RecoveryPoint], error) {
+func (c *Client) ListRecoveryPoints(ctx context.Context, f RecoveryPointFilter) (vaultv1.List[vaultv1.RecoveryPoint], error) {
 	q := pageQuery(f.Limit, f.Cursor)
 	q.Set("instance", f.Instance)
 	q.Set("cluster", f.Cluster)
-	var out wire.List[wire.RecoveryPoint]
+	var out vaultv1.List[vaultv1.RecoveryPoint]
 	return out, c.do(ctx, http.MethodGet, withQuery("/api/v1/recovery-points", q), nil, &out)
 }
 
 // GetRecoveryPoint reads one recovery point.
-func (c *Client) GetRecoveryPoint(ctx context.Context, name string) (wire.RecoveryPoint, error) {
-	var out wire.RecoveryPoint
+func (c *Client) GetRecoveryPoint(ctx context.Context, name string) (vaultv1.RecoveryPoint, error) {
+	var out vaultv1.RecoveryPoint
 	return out, c.do(ctx, http.MethodGet, "/api/v1/recovery-points/"+url.PathEscape(name), nil, &out)
 }

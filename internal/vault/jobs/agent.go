@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
 )
 
-// Claim gives the cluster's agent its oldest queued job whose lease key no running job holds (see
-// LeaseKey), running with a lease of the given length; ok is false when there is none.
-func (l *Lifecycle) Claim(ctx context.Context, vault, cluster string, lease time.Duration) (job Job, ok bool, err error) {
+// Claim gives the cluster's agent its oldest queued job of one of kinds (none: any kind of the
+// agent protocol) whose lease key no running job holds, leased for lease; ok is false when there
+// is none. A job of a kind the agent did not announce waits for an agent that runs it.
+func (l *Lifecycle) Claim(ctx context.Context, vault, cluster string, lease time.Duration, kinds ...string) (job Job, ok bool, err error) {
+	if len(kinds) == 0 {
+		kinds = agentv1.Kinds
+	}
 	now := l.now().UTC()
-	id, ok, err := l.st.ClaimJob(ctx, vault, cluster, now, now.Add(lease))
+	id, ok, err := l.st.ClaimJob(ctx, vault, cluster, kinds, now, now.Add(lease))
 	if err != nil || !ok {
 		return Job{}, false, err
 	}
@@ -25,7 +29,7 @@ func (l *Lifecycle) Claim(ctx context.Context, vault, cluster string, lease time
 // ReportProgress renews the lease of a job running on the cluster and records its progress and
 // log lines. It returns whether a user asked to cancel the job. A job that is not running on this
 // cluster (ended, cancelled, lease expired) is ErrNotFound: the agent must stop it.
-func (l *Lifecycle) ReportProgress(ctx context.Context, vault, cluster string, id int64, r wire.ProgressReport, lease time.Duration) (bool, error) {
+func (l *Lifecycle) ReportProgress(ctx context.Context, vault, cluster string, id int64, r agentv1.ProgressReport, lease time.Duration) (bool, error) {
 	now := l.now().UTC()
 	var cancel bool
 	err := l.st.InTx(ctx, func(tx Tx) error {
@@ -46,7 +50,7 @@ func (l *Lifecycle) ReportProgress(ctx context.Context, vault, cluster string, i
 // Complete records how a job running on the cluster ended: its state (a final one), error, result
 // and last log lines, and what it produced (completionEffect). A job not running on the cluster
 // is ErrNotFound.
-func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int64, c wire.Completion) error {
+func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int64, c agentv1.Completion) error {
 	state := State(c.State)
 	if !CanMove(Running, state) {
 		return fmt.Errorf("state: %q is not a final job state (succeeded, partially-failed, failed, cancelled): %w", c.State, ErrInvalid)
@@ -94,7 +98,7 @@ type effect struct {
 // completionEffect is what job r, ending as c says at now, produces: a backup that reports a
 // recovery point (whatever its state: a failed backup's point has a failed phase) records it
 // under the job's name for it; a deletion that succeeded marks its recovery point deleted.
-func completionEffect(r Record, c wire.Completion, now time.Time) effect {
+func completionEffect(r Record, c agentv1.Completion, now time.Time) effect {
 	switch {
 	case r.Kind == KindBackup && c.Result != nil && c.Result.RecoveryPoint != nil:
 		rp := c.Result.RecoveryPoint

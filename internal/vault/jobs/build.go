@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
 )
 
 // Instance is what the jobs of a backup instance are made from.
 type Instance struct {
 	Name    string
 	Cluster string
-	Backup  wire.BackupConfig
-	Storage wire.StorageLocation
+	Backup  agentv1.BackupConfig
+	Storage agentv1.StorageLocation
 }
 
 // DecodeInstance reads an instance's backup configuration and storage location from the JSON the
@@ -42,7 +42,7 @@ type BackupTrigger struct {
 func BackupJob(in Instance, at time.Time, t BackupTrigger) NewJob {
 	name := RecoveryPointName(in.Name, at)
 	return NewJob{Kind: KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: name, Trigger: t.Trigger, CreatedBy: t.By,
-		Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage,
+		Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage,
 			OnDemand: t.OnDemand, ExpiresAt: t.ExpiresAt}}}
 }
 
@@ -57,7 +57,7 @@ func retryOf(j Job, now time.Time) (retry NewJob, ok bool) {
 	spec.DeleteIncomplete = append(append([]string{}, spec.DeleteIncomplete...), spec.RecoveryPoint)
 	spec.RecoveryPoint = RecoveryPointName(j.Instance, now)
 	return NewJob{Kind: KindBackup, Instance: j.Instance, Cluster: j.Cluster, RecoveryPoint: spec.RecoveryPoint, Trigger: TriggerRetry,
-		CreatedBy: "vault", Attempt: j.Attempt + 1, Spec: wire.JobSpec{Backup: &spec}}, true
+		CreatedBy: "vault", Attempt: j.Attempt + 1, Spec: agentv1.JobSpec{Backup: &spec}}, true
 }
 
 // Deletion is a recovery point to delete and why.
@@ -69,17 +69,17 @@ type Deletion struct {
 // deletionJob deletes a recovery point of the instance: its volume snapshots, then its files.
 func deletionJob(in Instance, d Deletion, trigger, by string) NewJob {
 	return NewJob{Kind: KindRetentionDelete, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: d.RecoveryPoint, Trigger: trigger,
-		CreatedBy: by, Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: d.RecoveryPoint, Storage: in.Storage, Reason: d.Reason}}}
+		CreatedBy: by, Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{RecoveryPoint: d.RecoveryPoint, Storage: in.Storage, Reason: d.Reason}}}
 }
 
 // RestoreJob restores recovery point rp of the instance, made on cluster source, into cluster
 // target, under a new name (RestoreName).
-func RestoreJob(in Instance, rp, source, target string, opts wire.RestoreOptions, by string) (NewJob, error) {
+func RestoreJob(in Instance, rp, source, target string, opts agentv1.RestoreOptions, by string) (NewJob, error) {
 	name, err := RestoreName(rp)
 	if err != nil {
 		return NewJob{}, err
 	}
 	return NewJob{Kind: KindRestore, Instance: in.Name, Cluster: target, RecoveryPoint: rp, Trigger: TriggerUser, CreatedBy: by,
-		Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: name, RecoveryPoint: rp, SourceCluster: source, Storage: in.Storage,
+		Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{Name: name, RecoveryPoint: rp, SourceCluster: source, Storage: in.Storage,
 			Options: opts}}}, nil
 }

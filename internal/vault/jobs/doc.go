@@ -7,5 +7,5 @@
 // It decides; the database only holds what it decided. It reaches the database through Store,
 // the narrow interface it declares, which internal/vault/store implements for SQLite and
 // PostgreSQL; its tests run on an in-memory Store. Specs and results are the agent protocol's
-// (internal/vault/wire) and stored as JSON: this package encodes and decodes them.
+// (api/agentv1) and stored as JSON: this package encodes and decodes them.
 package jobs

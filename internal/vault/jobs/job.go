@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
 )
 
 // Record is a job as the store holds it: its spec and result are the agent protocol's, as JSON.
@@ -26,8 +26,8 @@ type Record struct {
 	Error           string
 	CancelRequested bool
 	LeaseKey        string // LeaseKey's, while the job is queued or running
-	Spec            []byte // a wire.JobSpec
-	Result          []byte // a wire.JobResult; nil unless the job ended with one
+	Spec            []byte // a agentv1.JobSpec
+	Result          []byte // a agentv1.JobResult; nil unless the job ended with one
 }
 
 // Progress is how far a running job got, as its agent last reported.
@@ -54,8 +54,8 @@ type Job struct {
 	Progress        Progress
 	Error           string
 	CancelRequested bool
-	Spec            wire.JobSpec
-	Result          *wire.JobResult
+	Spec            agentv1.JobSpec
+	Result          *agentv1.JobResult
 }
 
 // Decode reads the record's spec and result.
@@ -67,7 +67,7 @@ func (r Record) Decode() (Job, error) {
 		return j, fmt.Errorf("decode spec of job %d: %w", r.ID, err)
 	}
 	if r.Result != nil {
-		j.Result = &wire.JobResult{}
+		j.Result = &agentv1.JobResult{}
 		if err := json.Unmarshal(r.Result, j.Result); err != nil {
 			return j, fmt.Errorf("decode result of job %d: %w", r.ID, err)
 		}
@@ -84,7 +84,7 @@ type NewJob struct {
 	Trigger       string
 	CreatedBy     string
 	Attempt       int // default 1
-	Spec          wire.JobSpec
+	Spec          agentv1.JobSpec
 }
 
 // record is the queued job's record, created at now.

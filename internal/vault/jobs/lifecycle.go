@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/agentv1"
 )
 
 // Lifecycle moves the vault's jobs through their states over a Store.
@@ -83,7 +83,7 @@ func finish(ctx context.Context, tx Tx, vault string, id int64, from Guard, end 
 }
 
 // logLines are an agent's log lines, those without a time stamped now.
-func logLines(lines []wire.LogLine, now time.Time) []LogLine {
+func logLines(lines []agentv1.LogLine, now time.Time) []LogLine {
 	out := make([]LogLine, len(lines))
 	for i, l := range lines {
 		out[i] = LogLine{Time: l.Time, Level: l.Level, Message: l.Message}

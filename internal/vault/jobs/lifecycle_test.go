@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 type clock struct{ t time.Time }
@@ -22,9 +22,9 @@ func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 var t0 = time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 
 var (
-	shop = jobs.Instance{Name: "shop", Cluster: "east", Backup: wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
-		Storage: wire.StorageLocation{URL: "file:///b/shop", PassphraseSecret: "pass"}}
-	web = jobs.Instance{Name: "web", Cluster: "east", Storage: wire.StorageLocation{URL: "file:///b/web", PassphraseSecret: "pass"}}
+	shop = jobs.Instance{Name: "shop", Cluster: "east", Backup: agentv1.BackupConfig{IncludeNamespaces: []string{"shop"}},
+		Storage: agentv1.StorageLocation{URL: "file:///b/shop", PassphraseSecret: "pass"}}
+	web = jobs.Instance{Name: "web", Cluster: "east", Storage: agentv1.StorageLocation{URL: "file:///b/web", PassphraseSecret: "pass"}}
 )
 
 // fixture is a life cycle over an in-memory store on a settable clock at t0.
@@ -64,7 +64,7 @@ func (f *fixture) claim(t *testing.T, want int64) jobs.Job {
 	return j
 }
 
-func (f *fixture) complete(t *testing.T, id int64, c wire.Completion) {
+func (f *fixture) complete(t *testing.T, id int64, c agentv1.Completion) {
 	t.Helper()
 	if err := f.Complete(t.Context(), "prod", "east", id, c); err != nil {
 		t.Fatal(err)
@@ -93,8 +93,8 @@ func (f *fixture) madePoint(t *testing.T, in jobs.Instance) string {
 	t.Helper()
 	j := f.backup(t, in, f.clk.t)
 	f.claim(t, j.ID)
-	f.complete(t, j.ID, wire.Completion{State: wire.JobSucceeded,
-		Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted}}})
+	f.complete(t, j.ID, agentv1.Completion{State: agentv1.JobSucceeded,
+		Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted}}})
 	return j.RecoveryPoint
 }
 
@@ -116,14 +116,14 @@ func TestMoves(t *testing.T) {
 
 // TestJobStatesAndKindsAreTheAPIs: the API shows states and kinds as they are.
 func TestJobStatesAndKindsAreTheAPIs(t *testing.T) {
-	for got, want := range map[jobs.State]string{jobs.Queued: wire.JobQueued, jobs.Running: wire.JobRunning, jobs.Succeeded: wire.JobSucceeded,
-		jobs.PartiallyFailed: wire.JobPartiallyFailed, jobs.Failed: wire.JobFailed, jobs.Cancelled: wire.JobCancelled} {
+	for got, want := range map[jobs.State]string{jobs.Queued: agentv1.JobQueued, jobs.Running: agentv1.JobRunning, jobs.Succeeded: agentv1.JobSucceeded,
+		jobs.PartiallyFailed: agentv1.JobPartiallyFailed, jobs.Failed: agentv1.JobFailed, jobs.Cancelled: agentv1.JobCancelled} {
 		if string(got) != want {
 			t.Errorf("state %q, the API's %q", got, want)
 		}
 	}
-	for got, want := range map[jobs.Kind]string{jobs.KindBackup: wire.KindBackup, jobs.KindRestore: wire.KindRestore,
-		jobs.KindRetentionDelete: wire.KindRetentionDelete, jobs.KindVerify: wire.KindVerify} {
+	for got, want := range map[jobs.Kind]string{jobs.KindBackup: agentv1.KindBackup, jobs.KindRestore: agentv1.KindRestore,
+		jobs.KindRetentionDelete: agentv1.KindRetentionDelete, jobs.KindVerify: agentv1.KindVerify} {
 		if string(got) != want {
 			t.Errorf("kind %q, the API's %q", got, want)
 		}
@@ -138,7 +138,7 @@ func TestRecoveryPointNamesAreUnique(t *testing.T) {
 	}
 	// A restore reading a point of that name does not take it; backups of the same second do.
 	f.queue(t, jobs.NewJob{Kind: jobs.KindRestore, Instance: "shop", Cluster: "east", RecoveryPoint: "shop-20261125080000",
-		Spec: wire.JobSpec{Restore: &wire.RestoreJob{RecoveryPoint: "shop-20261125080000"}}})
+		Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{RecoveryPoint: "shop-20261125080000"}}})
 	scheduled := f.backup(t, shop, at)
 	onDemand := f.queue(t, jobs.BackupJob(shop, at, jobs.BackupTrigger{Trigger: jobs.TriggerOnDemand, By: "alice", OnDemand: true}))
 	f.clk.t = at
@@ -165,7 +165,7 @@ func TestRestoreNames(t *testing.T) {
 		"shop-20261125080000": `^r-shop-20261125080000-[0-9a-f]{6}$`,
 		long:                  `^r-` + long[:52] + `-[0-9a-f]{6}$`,
 	} {
-		nj, err := jobs.RestoreJob(shop, rp, "east", "west", wire.RestoreOptions{DryRun: true}, "alice")
+		nj, err := jobs.RestoreJob(shop, rp, "east", "west", agentv1.RestoreOptions{DryRun: true}, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,13 +204,13 @@ func TestLeaseKeysSerialiseAnInstancesRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	restore := f.queue(t, jobs.NewJob{Kind: jobs.KindRestore, Instance: "shop", Cluster: "east", RecoveryPoint: point,
-		Spec: wire.JobSpec{Restore: &wire.RestoreJob{RecoveryPoint: point}}})
+		Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{RecoveryPoint: point}}})
 	other := f.backup(t, web, t0)
 	f.claim(t, backup.ID)
 	f.claim(t, restore.ID) // the deletion waits for the backup; the restore runs alongside it
 	f.claim(t, other.ID)
 	f.claim(t, 0)
-	f.complete(t, backup.ID, wire.Completion{State: wire.JobFailed})
+	f.complete(t, backup.ID, agentv1.Completion{State: agentv1.JobFailed})
 	if del := f.claim(t, backup.ID+1); del.Kind != jobs.KindRetentionDelete || del.Spec.Delete.RecoveryPoint != point {
 		t.Errorf("deletion %+v", del)
 	}
@@ -222,24 +222,24 @@ func TestCompletionEffects(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		kind      jobs.Kind
-		c         wire.Completion
+		c         agentv1.Completion
 		recorded  string // the phase of the recovery point recorded, if any
 		deleted   bool
 		lastLines []string
 	}{
-		{name: "backup succeeded", kind: jobs.KindBackup, c: wire.Completion{State: wire.JobSucceeded,
-			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Name: "ignored", Instance: "ignored", Phase: archive.PhaseCompleted,
+		{name: "backup succeeded", kind: jobs.KindBackup, c: agentv1.Completion{State: agentv1.JobSucceeded,
+			Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Name: "ignored", Instance: "ignored", Phase: archive.PhaseCompleted,
 				Items: 7, Namespaces: []string{"shop"}, Volumes: 2, OnDemand: true, Time: done}},
-			Logs: []wire.LogLine{{Level: "info", Message: "done"}}}, recorded: archive.PhaseCompleted, lastLines: []string{"info: done"}},
-		{name: "backup failed with a point", kind: jobs.KindBackup, c: wire.Completion{State: wire.JobFailed, Error: "boom",
-			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseFailed}}}, recorded: archive.PhaseFailed},
-		{name: "backup failed without", kind: jobs.KindBackup, c: wire.Completion{State: wire.JobFailed, Error: "no passphrase"}},
-		{name: "backup cancelled", kind: jobs.KindBackup, c: wire.Completion{State: wire.JobCancelled}},
-		{name: "deletion succeeded", kind: jobs.KindRetentionDelete, c: wire.Completion{State: wire.JobSucceeded}, deleted: true},
-		{name: "deletion failed", kind: jobs.KindRetentionDelete, c: wire.Completion{State: wire.JobFailed}},
-		{name: "deletion partially failed", kind: jobs.KindRetentionDelete, c: wire.Completion{State: wire.JobPartiallyFailed}},
-		{name: "verification", kind: jobs.KindVerify, c: wire.Completion{State: wire.JobSucceeded,
-			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted}}}},
+			Logs: []agentv1.LogLine{{Level: "info", Message: "done"}}}, recorded: archive.PhaseCompleted, lastLines: []string{"info: done"}},
+		{name: "backup failed with a point", kind: jobs.KindBackup, c: agentv1.Completion{State: agentv1.JobFailed, Error: "boom",
+			Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseFailed}}}, recorded: archive.PhaseFailed},
+		{name: "backup failed without", kind: jobs.KindBackup, c: agentv1.Completion{State: agentv1.JobFailed, Error: "no passphrase"}},
+		{name: "backup cancelled", kind: jobs.KindBackup, c: agentv1.Completion{State: agentv1.JobCancelled}},
+		{name: "deletion succeeded", kind: jobs.KindRetentionDelete, c: agentv1.Completion{State: agentv1.JobSucceeded}, deleted: true},
+		{name: "deletion failed", kind: jobs.KindRetentionDelete, c: agentv1.Completion{State: agentv1.JobFailed}},
+		{name: "deletion partially failed", kind: jobs.KindRetentionDelete, c: agentv1.Completion{State: agentv1.JobPartiallyFailed}},
+		{name: "verification", kind: jobs.KindVerify, c: agentv1.Completion{State: agentv1.JobSucceeded,
+			Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f.clk.advance(time.Hour)
@@ -247,7 +247,7 @@ func TestCompletionEffects(t *testing.T) {
 			nj := jobs.BackupJob(shop, f.clk.t, jobs.BackupTrigger{Trigger: jobs.TriggerScheduled})
 			if c.kind != jobs.KindBackup {
 				nj = jobs.NewJob{Kind: c.kind, Instance: "shop", Cluster: "east", RecoveryPoint: target,
-					Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: target}}}
+					Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{RecoveryPoint: target}}}
 			}
 			j := f.queue(t, nj)
 			f.claim(t, j.ID)
@@ -298,15 +298,15 @@ func TestRefusedCompletionsAndReports(t *testing.T) {
 	running := f.backup(t, web, t0)
 	f.claim(t, queued.ID)
 	f.claim(t, running.ID)
-	f.complete(t, queued.ID, wire.Completion{State: wire.JobSucceeded})
+	f.complete(t, queued.ID, agentv1.Completion{State: agentv1.JobSucceeded})
 	waiting := f.backup(t, web, t0.Add(time.Hour))
-	ok := wire.Completion{State: wire.JobSucceeded}
+	ok := agentv1.Completion{State: agentv1.JobSucceeded}
 	for _, c := range []struct {
 		name    string
 		vault   string
 		cluster string
 		id      int64
-		c       wire.Completion
+		c       agentv1.Completion
 		want    error
 	}{
 		{"from another cluster", "prod", "west", running.ID, ok, jobs.ErrNotFound},
@@ -314,17 +314,17 @@ func TestRefusedCompletionsAndReports(t *testing.T) {
 		{"of a queued job", "prod", "east", waiting.ID, ok, jobs.ErrNotFound},
 		{"of an ended job", "prod", "east", queued.ID, ok, jobs.ErrNotFound},
 		{"of no job", "prod", "east", 99, ok, jobs.ErrNotFound},
-		{"in no final state", "prod", "east", running.ID, wire.Completion{State: "done"}, jobs.ErrInvalid},
-		{"back to queued", "prod", "east", running.ID, wire.Completion{State: wire.JobQueued}, jobs.ErrInvalid},
-		{"still running", "prod", "east", running.ID, wire.Completion{State: wire.JobRunning}, jobs.ErrInvalid},
+		{"in no final state", "prod", "east", running.ID, agentv1.Completion{State: "done"}, jobs.ErrInvalid},
+		{"back to queued", "prod", "east", running.ID, agentv1.Completion{State: agentv1.JobQueued}, jobs.ErrInvalid},
+		{"still running", "prod", "east", running.ID, agentv1.Completion{State: agentv1.JobRunning}, jobs.ErrInvalid},
 	} {
 		if err := f.Complete(ctx, c.vault, c.cluster, c.id, c.c); !errors.Is(err, c.want) {
 			t.Errorf("completion %s: %v, want %v", c.name, err, c.want)
 		}
-		if c.want == jobs.ErrInvalid {
+		if errors.Is(c.want, jobs.ErrInvalid) {
 			continue
 		}
-		report := wire.ProgressReport{Logs: []wire.LogLine{{Level: "info", Message: "x"}}}
+		report := agentv1.ProgressReport{Logs: []agentv1.LogLine{{Level: "info", Message: "x"}}}
 		if _, err := f.ReportProgress(ctx, c.vault, c.cluster, c.id, report, time.Minute); !errors.Is(err, jobs.ErrNotFound) {
 			t.Errorf("progress %s: %v", c.name, err)
 		}
@@ -340,8 +340,8 @@ func TestProgressRenewsTheLease(t *testing.T) {
 	f.claim(t, j.ID)
 	for range 3 {
 		f.clk.advance(50 * time.Second)
-		cancel, err := f.ReportProgress(t.Context(), "prod", "east", j.ID, wire.ProgressReport{Progress: wire.JobProgress{Items: 5, Message: "pods"},
-			Logs: []wire.LogLine{{Level: "info", Message: "a"}, {Time: t0, Level: "warn", Message: "b"}}}, time.Minute)
+		cancel, err := f.ReportProgress(t.Context(), "prod", "east", j.ID, agentv1.ProgressReport{Progress: agentv1.JobProgress{Items: 5, Message: "pods"},
+			Logs: []agentv1.LogLine{{Level: "info", Message: "a"}, {Time: t0, Level: "warn", Message: "b"}}}, time.Minute)
 		if err != nil || cancel {
 			t.Fatal(cancel, err)
 		}
@@ -376,10 +376,10 @@ func TestCancel(t *testing.T) {
 	if err != nil || c.State != jobs.Running || !c.CancelRequested {
 		t.Fatalf("cancel running: %+v %v", c, err)
 	}
-	if cancel, err := f.ReportProgress(ctx, "prod", "east", running.ID, wire.ProgressReport{}, time.Minute); err != nil || !cancel {
+	if cancel, err := f.ReportProgress(ctx, "prod", "east", running.ID, agentv1.ProgressReport{}, time.Minute); err != nil || !cancel {
 		t.Fatalf("the agent is not told: %v %v", cancel, err)
 	}
-	f.complete(t, running.ID, wire.Completion{State: wire.JobCancelled})
+	f.complete(t, running.ID, agentv1.Completion{State: agentv1.JobCancelled})
 	if _, err := f.Cancel(ctx, "prod", running.ID, "bob"); !errors.Is(err, jobs.ErrConflict) {
 		t.Fatalf("cancel ended: %v", err)
 	}
@@ -397,7 +397,7 @@ func TestExpiredBackupIsRetriedUntilItsAttemptsRunOut(t *testing.T) {
 	f := newFixture()
 	ctx := t.Context()
 	first := f.backup(t, shop, t0)
-	verify := f.queue(t, jobs.NewJob{Kind: jobs.KindVerify, Instance: "web", Cluster: "east", Spec: wire.JobSpec{Verify: &wire.VerifyJob{}}})
+	verify := f.queue(t, jobs.NewJob{Kind: jobs.KindVerify, Instance: "web", Cluster: "east", Spec: agentv1.JobSpec{Verify: &agentv1.VerifyJob{}}})
 	f.claim(t, first.ID)
 	f.claim(t, verify.ID)
 	var incomplete []string
@@ -460,7 +460,7 @@ func TestAJobThatReportsMeanwhileDoesNotExpire(t *testing.T) {
 	f.claim(t, j.ID)
 	f.clk.advance(2 * time.Minute)
 	l := jobs.New(reportingStore{f.st, func() {
-		if _, err := f.ReportProgress(t.Context(), "prod", "east", j.ID, wire.ProgressReport{}, time.Minute); err != nil {
+		if _, err := f.ReportProgress(t.Context(), "prod", "east", j.ID, agentv1.ProgressReport{}, time.Minute); err != nil {
 			t.Error(err)
 		}
 	}}, f.clk.now)
@@ -535,10 +535,10 @@ func TestDeletions(t *testing.T) {
 	}
 	del := f.claim(t, 4)
 	if del.Kind != jobs.KindRetentionDelete || del.Trigger != jobs.TriggerRetention || del.CreatedBy != "scheduler" ||
-		*del.Spec.Delete != (wire.DeleteJob{RecoveryPoint: points[0], Storage: shop.Storage, Reason: first.Reason}) {
+		*del.Spec.Delete != (agentv1.DeleteJob{RecoveryPoint: points[0], Storage: shop.Storage, Reason: first.Reason}) {
 		t.Fatalf("deletion %+v", del)
 	}
-	f.complete(t, del.ID, wire.Completion{State: wire.JobSucceeded})
+	f.complete(t, del.ID, agentv1.Completion{State: agentv1.JobSucceeded})
 	f.claim(t, 0)
 	if err := f.QueueDeletions(ctx, "prod", shop, jobs.TriggerRetention, "scheduler", jobs.Deletion{RecoveryPoint: points[1]}); err != nil {
 		t.Fatal(err)
@@ -547,7 +547,7 @@ func TestDeletions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// points[0] is deleted and points[1]'s deletion is queued already: only points[2] is added.
-	for _, want := range []wire.DeleteJob{
+	for _, want := range []agentv1.DeleteJob{
 		{RecoveryPoint: points[1], Storage: shop.Storage},
 		{RecoveryPoint: points[2], Storage: shop.Storage, Reason: "stopped by bob"},
 	} {
@@ -555,7 +555,7 @@ func TestDeletions(t *testing.T) {
 		if *got.Spec.Delete != want {
 			t.Errorf("deletion %+v, want %+v", got.Spec.Delete, want)
 		}
-		f.complete(t, got.ID, wire.Completion{State: wire.JobSucceeded})
+		f.complete(t, got.ID, agentv1.Completion{State: agentv1.JobSucceeded})
 	}
 	if names, _ := f.st.RecoveryPointNames(ctx, "prod", "shop"); len(names) != 0 {
 		t.Errorf("left %v", names)

@@ -112,7 +112,7 @@ func (s *memStore) ExpiredLeases(_ context.Context, now time.Time) ([]jobs.JobRe
 	return out, nil
 }
 
-func (s *memStore) ClaimJob(_ context.Context, vault, cluster string, now, leaseUntil time.Time) (int64, bool, error) {
+func (s *memStore) ClaimJob(_ context.Context, vault, cluster string, kinds []string, now, leaseUntil time.Time) (int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.data.clone()
@@ -124,7 +124,7 @@ func (s *memStore) ClaimJob(_ context.Context, vault, cluster string, now, lease
 	}
 	for _, id := range slices.Sorted(maps.Keys(d.jobs)) {
 		j := d.jobs[id]
-		if j.vault == vault && j.Cluster == cluster && j.State == jobs.Queued && !held[j.LeaseKey] {
+		if j.vault == vault && j.Cluster == cluster && j.State == jobs.Queued && !held[j.LeaseKey] && slices.Contains(kinds, string(j.Kind)) {
 			j.State, j.StartedAt, j.leaseExpires = jobs.Running, &now, leaseUntil
 			d.jobs[id] = j
 			s.data = d

@@ -21,10 +21,10 @@ type Store interface {
 	// ExpiredLeases lists the running jobs of every vault whose lease ended before now, oldest
 	// first.
 	ExpiredLeases(ctx context.Context, now time.Time) ([]JobRef, error)
-	// ClaimJob moves the cluster's oldest queued job whose lease key no running job holds to
-	// Running, started at now and leased until leaseUntil. ok is false when there is none, or
-	// when another claim took that key first.
-	ClaimJob(ctx context.Context, vault, cluster string, now, leaseUntil time.Time) (id int64, ok bool, err error)
+	// ClaimJob moves the cluster's oldest queued job of one of kinds whose lease key no running
+	// job holds to Running, started at now and leased until leaseUntil. ok is false when there is
+	// none, or when another claim took that key first.
+	ClaimJob(ctx context.Context, vault, cluster string, kinds []string, now, leaseUntil time.Time) (id int64, ok bool, err error)
 	// InTx runs fn in one transaction, committed if fn returns nil.
 	InTx(ctx context.Context, fn func(Tx) error) error
 	// InTxEach calls fn for units of work 0 to n-1 in order, many to a transaction (as many as
@@ -80,7 +80,7 @@ type Guard struct {
 type End struct {
 	State  State
 	Error  string
-	Result []byte // a wire.JobResult; nil for none
+	Result []byte // an agentv1.JobResult; nil for none
 	At     time.Time
 }
 

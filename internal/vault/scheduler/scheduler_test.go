@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 type clock struct{ t time.Time }
@@ -41,8 +42,8 @@ func fixture(t *testing.T) (*store.Store, *clock, *Scheduler) {
 	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
 		t.Fatal(err)
 	}
-	in, err := st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "four-hourly",
-		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}}))
+	in, err := st.CreateInstance(ctx, "prod", instanceSpec(t, vaultv1.InstanceSpec{Name: "shop", Cluster: "east", Policy: "four-hourly",
+		Storage: vaultv1.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func fixture(t *testing.T) (*store.Store, *clock, *Scheduler) {
 }
 
 // instanceSpec is the instance as the API stores it.
-func instanceSpec(t *testing.T, spec wire.InstanceSpec) store.InstanceSpec {
+func instanceSpec(t *testing.T, spec vaultv1.InstanceSpec) store.InstanceSpec {
 	t.Helper()
 	cfg, err := json.Marshal(spec.Backup)
 	if err != nil {
@@ -79,12 +80,12 @@ func runAgent(t *testing.T, st *store.Store, clk *clock) (backups, deletions []s
 		if !ok {
 			return backups, deletions
 		}
-		c := wire.Completion{State: wire.JobSucceeded}
+		c := agentv1.Completion{State: agentv1.JobSucceeded}
 		switch j.Kind {
-		case wire.KindBackup:
-			c.Result = &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 3, Time: clk.t}}
+		case agentv1.KindBackup:
+			c.Result = &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 3, Time: clk.t}}
 			backups = append(backups, j.Spec.Backup.RecoveryPoint)
-		case wire.KindRetentionDelete:
+		case agentv1.KindRetentionDelete:
 			deletions = append(deletions, j.Spec.Delete.RecoveryPoint)
 		}
 		if err := lc.Complete(t.Context(), "prod", "east", j.ID, c); err != nil {
@@ -149,7 +150,7 @@ func TestBackupsComeOnTimeAndMissedRunsCollapse(t *testing.T) {
 	}
 
 	// A stopped instance gets no backups.
-	if _, err := st.SetInstanceState(t.Context(), "prod", "shop", wire.InstanceStopped, wire.InstanceProtected); err != nil {
+	if _, err := st.SetInstanceState(t.Context(), "prod", "shop", vaultv1.InstanceStopped, vaultv1.InstanceProtected); err != nil {
 		t.Fatal(err)
 	}
 	clk.t = clk.t.Add(8 * time.Hour)
@@ -216,14 +217,14 @@ func TestExpiredLeaseIsRetried(t *testing.T) {
 	}
 	clk.t = clk.t.Add(90 * time.Second) // the agent died
 	tick(t, s)
-	if failed, _ := st.GetJob(t.Context(), "prod", j.ID); failed.State != wire.JobFailed {
+	if failed, _ := st.GetJob(t.Context(), "prod", j.ID); failed.State != vaultv1.JobFailed {
 		t.Fatalf("job %+v", failed)
 	}
 	b, _ := runAgent(t, st, clk)
 	if len(b) != 1 || b[0] == j.Spec.Backup.RecoveryPoint {
 		t.Fatalf("retry made %v", b)
 	}
-	list, _ := st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: wire.KindBackup, State: wire.JobSucceeded}, store.Page{})
+	list, _ := st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: agentv1.KindBackup, State: vaultv1.JobSucceeded}, store.Page{})
 	retries := decoded(t, list)
 	if len(retries.Items) != 1 || retries.Items[0].Attempt != 2 || retries.Items[0].Spec.Backup.DeleteIncomplete[0] != j.Spec.Backup.RecoveryPoint {
 		t.Fatalf("retry %+v", retries.Items)
@@ -258,8 +259,8 @@ func TestRetentionOverAYearAndAHalf(t *testing.T) {
 	if err := st.CreatePolicy(ctx, "prod", pol); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: "shop", Cluster: "east", Policy: "nightly",
-		Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}})); err != nil {
+	if _, err := st.CreateInstance(ctx, "prod", instanceSpec(t, vaultv1.InstanceSpec{Name: "shop", Cluster: "east", Policy: "nightly",
+		Storage: vaultv1.StorageLocation{URL: "file:///b", PassphraseSecret: "pass"}})); err != nil {
 		t.Fatal(err)
 	}
 	s := New(st, clk.now, nil)

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // TestClusterNamespaces: a heartbeat's namespaces are stored sorted and read back by GetCluster
@@ -59,7 +59,7 @@ func TestClusterNamespaces(t *testing.T) {
 		if got := namespaces("east"); !slices.Equal(got, want) {
 			t.Errorf("a heartbeat without namespaces changed them to %q, want %q kept", got, want)
 		}
-		if c, _ := st.GetCluster(ctx, "prod", "east"); c.AgentVersion != "v0.7" || c.Health != wire.HealthHealthy {
+		if c, _ := st.GetCluster(ctx, "prod", "east"); c.AgentVersion != "v0.7" || c.Health != vaultv1.HealthHealthy {
 			t.Errorf("a heartbeat without namespaces: %+v", c)
 		}
 

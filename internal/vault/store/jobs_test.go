@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // clock is a settable test clock.
@@ -44,7 +45,7 @@ func protect(t *testing.T, st *Store, cluster, name string) Instance {
 		t.Fatal(err)
 	}
 	in, err := st.CreateInstance(ctx, "prod", InstanceSpec{Name: name, Cluster: cluster, Policy: "p-" + name,
-		Backup: mustJSON(t, wire.BackupConfig{}), Storage: mustJSON(t, wire.StorageLocation{URL: "file:///b/" + name, PassphraseSecret: "pass"})})
+		Backup: mustJSON(t, vaultv1.BackupConfig{}), Storage: mustJSON(t, vaultv1.StorageLocation{URL: "file:///b/" + name, PassphraseSecret: "pass"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 // storage is the instance's storage location.
-func storage(t *testing.T, in Instance) wire.StorageLocation {
+func storage(t *testing.T, in Instance) agentv1.StorageLocation {
 	t.Helper()
 	ji, err := jobs.DecodeInstance(in.Name, in.Cluster, in.Backup, in.Storage)
 	if err != nil {
@@ -73,7 +74,7 @@ func storage(t *testing.T, in Instance) wire.StorageLocation {
 func backupJob(t *testing.T, st *Store, in Instance, rp string) jobs.Job {
 	t.Helper()
 	j, err := lifecycle(st).Queue(t.Context(), "prod", jobs.NewJob{Kind: jobs.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp,
-		Trigger: "scheduled", CreatedBy: "scheduler", Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}})
+		Trigger: "scheduled", CreatedBy: "scheduler", Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestClusterTrustGrant(t *testing.T) {
 		ctx := t.Context()
 		newVault(t, st)
 		c, token, err := st.RegisterCluster(ctx, "prod", "east")
-		if err != nil || c.Health != wire.HealthPending || token == "" {
+		if err != nil || c.Health != vaultv1.HealthPending || token == "" {
 			t.Fatalf("register: %+v %q %v", c, token, err)
 		}
 		if _, _, err := st.RegisterCluster(ctx, "prod", "east"); !errors.Is(err, ErrExists) {
@@ -106,22 +107,22 @@ func TestClusterTrustGrant(t *testing.T) {
 		if err := st.Heartbeat(ctx, "prod", "east", Heartbeat{AgentVersion: "v0.7", KubernetesVersion: "v1.35.4"}); err != nil {
 			t.Fatal(err)
 		}
-		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != wire.HealthHealthy || c.KubernetesVersion != "v1.35.4" {
+		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != vaultv1.HealthHealthy || c.KubernetesVersion != "v1.35.4" {
 			t.Fatalf("after heartbeat: %+v", c)
 		}
 		clk.advance(UnhealthyAfter + time.Second)
-		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != wire.HealthUnhealthy {
+		if c, _ = st.GetCluster(ctx, "prod", "east"); c.Health != vaultv1.HealthUnhealthy {
 			t.Fatalf("silent agent: %+v", c)
 		}
 		in := protect(t, st, "east", "shop")
 		queued := backupJob(t, st, in, "shop-1")
-		if c, err = st.RevokeCluster(ctx, "prod", "east"); err != nil || c.Health != wire.HealthRevoked {
+		if c, err = st.RevokeCluster(ctx, "prod", "east"); err != nil || c.Health != vaultv1.HealthRevoked {
 			t.Fatalf("revoke: %+v %v", c, err)
 		}
 		if _, err := st.LookupToken(ctx, token); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("revoked token still works: %v", err)
 		}
-		if j, _ := st.GetJob(ctx, "prod", queued.ID); j.State != wire.JobFailed || j.Error == "" {
+		if j, _ := st.GetJob(ctx, "prod", queued.ID); j.State != vaultv1.JobFailed || j.Error == "" {
 			t.Fatalf("queued job after revoke: %+v", j)
 		}
 		if _, err := st.RevokeCluster(ctx, "prod", "east"); !errors.Is(err, ErrConflict) {
@@ -165,10 +166,10 @@ func TestInstanceRules(t *testing.T) {
 		if err := st.DeleteInstance(ctx, "prod", "shop"); !errors.Is(err, ErrConflict) {
 			t.Errorf("delete a protected instance: %v", err)
 		}
-		if _, err := st.SetInstanceState(ctx, "prod", "shop", wire.InstanceStopped, wire.InstanceProtected); err != nil {
+		if _, err := st.SetInstanceState(ctx, "prod", "shop", vaultv1.InstanceStopped, vaultv1.InstanceProtected); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.SetInstanceState(ctx, "prod", "shop", wire.InstanceStopped, wire.InstanceProtected); !errors.Is(err, ErrConflict) {
+		if _, err := st.SetInstanceState(ctx, "prod", "shop", vaultv1.InstanceStopped, vaultv1.InstanceProtected); !errors.Is(err, ErrConflict) {
 			t.Errorf("stop twice: %v", err)
 		}
 		if err := st.DeleteInstance(ctx, "prod", "shop"); err != nil {
@@ -195,7 +196,7 @@ func TestJobLifecycle(t *testing.T) {
 
 		// Oldest first; a second job of the same instance waits for the first.
 		j, ok, err := lc.Claim(ctx, "prod", "east", time.Minute)
-		if err != nil || !ok || j.ID != b1.ID || j.State != wire.JobRunning {
+		if err != nil || !ok || j.ID != b1.ID || j.State != vaultv1.JobRunning {
 			t.Fatalf("claim 1: %+v %v %v", j, ok, err)
 		}
 		j, ok, err = lc.Claim(ctx, "prod", "east", time.Minute)
@@ -210,8 +211,8 @@ func TestJobLifecycle(t *testing.T) {
 		}
 
 		// Progress from another cluster is refused; from the owner it renews and logs.
-		rep := wire.ProgressReport{Progress: wire.JobProgress{Items: 7, Message: "configmaps"},
-			Logs: []wire.LogLine{{Level: "info", Message: "a"}, {Level: "warn", Message: "b"}}}
+		rep := agentv1.ProgressReport{Progress: agentv1.JobProgress{Items: 7, Message: "configmaps"},
+			Logs: []agentv1.LogLine{{Level: "info", Message: "a"}, {Level: "warn", Message: "b"}}}
 		if _, err := lc.ReportProgress(ctx, "prod", "west", b1.ID, rep, time.Minute); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("progress from west: %v", err)
 		}
@@ -224,14 +225,14 @@ func TestJobLifecycle(t *testing.T) {
 		if cancel, _ := lc.ReportProgress(ctx, "prod", "east", b1.ID, rep, time.Minute); !cancel {
 			t.Fatal("cancel not passed to the agent")
 		}
-		err = lc.Complete(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded,
-			Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 7, StoredBytes: 100,
+		err = lc.Complete(ctx, "prod", "east", b1.ID, agentv1.Completion{State: agentv1.JobSucceeded,
+			Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 7, StoredBytes: 100,
 				SnapshotBytes: 1000, Namespaces: []string{"shop", "db"}, Time: clk.t}},
-			Logs: []wire.LogLine{{Level: "info", Message: "done"}}})
+			Logs: []agentv1.LogLine{{Level: "info", Message: "done"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := lc.Complete(ctx, "prod", "east", b1.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
+		if err := lc.Complete(ctx, "prod", "east", b1.ID, agentv1.Completion{State: agentv1.JobSucceeded}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("second completion: %v", err)
 		}
 		rp, err := st.GetRecoveryPoint(ctx, "prod", "shop-1")
@@ -257,7 +258,7 @@ func TestJobLifecycle(t *testing.T) {
 			t.Fatalf("expire: %+v %v", expired, err)
 		}
 		failed, _ := st.GetJob(ctx, "prod", b2.ID)
-		if failed.State != wire.JobFailed {
+		if failed.State != vaultv1.JobFailed {
 			t.Fatalf("expired job: %+v", failed)
 		}
 		var retry jobs.Job
@@ -272,13 +273,13 @@ func TestJobLifecycle(t *testing.T) {
 			len(retry.Spec.Backup.DeleteIncomplete) != 1 || retry.Spec.Backup.DeleteIncomplete[0] != "shop-2" {
 			t.Fatalf("retry: %+v", retry)
 		}
-		if err := lc.Complete(ctx, "prod", "east", b2.ID, wire.Completion{State: wire.JobSucceeded}); !errors.Is(err, ErrNotFound) {
+		if err := lc.Complete(ctx, "prod", "east", b2.ID, agentv1.Completion{State: agentv1.JobSucceeded}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("late completion of an expired job: %v", err)
 		}
 
 		// Cancel: queued at once; finished refused.
 		c, err := lc.Cancel(ctx, "prod", retry.ID, "bob")
-		if err != nil || c.State != wire.JobCancelled {
+		if err != nil || c.State != vaultv1.JobCancelled {
 			t.Fatalf("cancel queued: %+v %v", c, err)
 		}
 		if _, err := lc.Cancel(ctx, "prod", retry.ID, "bob"); !errors.Is(err, ErrConflict) {
@@ -286,18 +287,18 @@ func TestJobLifecycle(t *testing.T) {
 		}
 
 		// Retention deletion marks the point deleted.
-		del, err := lc.Queue(ctx, "prod", jobs.NewJob{Kind: wire.KindRetentionDelete, Instance: "shop", Cluster: "east", RecoveryPoint: "shop-1",
-			Trigger: "retention", CreatedBy: "scheduler", Spec: wire.JobSpec{Delete: &wire.DeleteJob{RecoveryPoint: "shop-1"}}})
+		del, err := lc.Queue(ctx, "prod", jobs.NewJob{Kind: agentv1.KindRetentionDelete, Instance: "shop", Cluster: "east", RecoveryPoint: "shop-1",
+			Trigger: "retention", CreatedBy: "scheduler", Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{RecoveryPoint: "shop-1"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if open, _ := st.HasOpenJob(ctx, "prod", "shop", wire.KindRetentionDelete, "shop-1"); !open {
+		if open, _ := st.HasOpenJob(ctx, "prod", "shop", agentv1.KindRetentionDelete, "shop-1"); !open {
 			t.Fatal("deletion not open")
 		}
 		if j, ok, _ = lc.Claim(ctx, "prod", "east", time.Minute); !ok || j.ID != del.ID {
 			t.Fatalf("claim deletion: %+v", j)
 		}
-		if err := lc.Complete(ctx, "prod", "east", del.ID, wire.Completion{State: wire.JobSucceeded}); err != nil {
+		if err := lc.Complete(ctx, "prod", "east", del.ID, agentv1.Completion{State: agentv1.JobSucceeded}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.GetRecoveryPoint(ctx, "prod", "shop-1"); !errors.Is(err, ErrNotFound) {
@@ -307,7 +308,7 @@ func TestJobLifecycle(t *testing.T) {
 		if len(all.Items) != 1 {
 			t.Fatalf("with deleted: %+v", all)
 		}
-		if err := lc.Complete(ctx, "prod", "east", w1.ID, wire.Completion{State: "done"}); !errors.Is(err, ErrInvalid) {
+		if err := lc.Complete(ctx, "prod", "east", w1.ID, agentv1.Completion{State: "done"}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("bad state: %v", err)
 		}
 	})
@@ -365,8 +366,8 @@ func TestRecordRunsNamesUniquelyAcrossTransactions(t *testing.T) {
 		at := fixedClock().Add(time.Hour)
 		job := func(in Instance) *jobs.NewJob {
 			rp := in.Name + "-20261125090000"
-			return &jobs.NewJob{Kind: wire.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp, Trigger: "scheduled",
-				Spec: wire.JobSpec{Backup: &wire.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}}
+			return &jobs.NewJob{Kind: agentv1.KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: rp, Trigger: "scheduled",
+				Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}}
 		}
 		// More runs than one transaction takes; the same instance's name is taken again and again.
 		runs := []jobs.Run{{Instance: web.Name, At: at}} // web is busy: recorded, nothing queued

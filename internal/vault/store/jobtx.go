@@ -50,19 +50,28 @@ func (s *Store) InTxEach(ctx context.Context, n int, fn func(tx jobs.Tx, i int) 
 	return done, nil
 }
 
-// ClaimJob moves the cluster's oldest queued job whose lease key no running job holds to running,
-// started at now and leased until leaseUntil; ok is false when there is none.
-func (s *Store) ClaimJob(ctx context.Context, vault, cluster string, now, leaseUntil time.Time) (id int64, ok bool, err error) {
+// ClaimJob moves the cluster's oldest queued job of one of kinds whose lease key no running job
+// holds to running, started at now and leased until leaseUntil; ok is false when there is none.
+func (s *Store) ClaimJob(ctx context.Context, vault, cluster string, kinds []string, now, leaseUntil time.Time) (id int64, ok bool, err error) {
+	if len(kinds) == 0 {
+		return 0, false, nil
+	}
+	args := []any{string(jobs.Running), now.UTC(), leaseUntil.UTC(), vault, cluster, string(jobs.Queued)}
+	in := make([]string, len(kinds))
+	for i, k := range kinds {
+		args = append(args, k)
+		in[i] = fmt.Sprintf("$%d", len(args))
+	}
 	// r.state = 'running' is written out, not a parameter, so that the lookup uses the partial index
 	// jobs_one_running_per_key (SQLite cannot match a parameter against the index's WHERE clause
 	// and would read every job of the vault for each queued one).
 	err = s.writes.QueryRowContext(ctx, `UPDATE jobs SET state = $1, started_at = $2, lease_expires = $3
 		WHERE id = (SELECT q.id FROM jobs q WHERE q.vault = $4 AND q.cluster = $5 AND q.state = $6
+			AND q.kind IN (`+strings.Join(in, ", ")+`)
 			AND (q.lease_key IS NULL OR NOT EXISTS (
 				SELECT 1 FROM jobs r WHERE r.vault = q.vault AND r.lease_key = q.lease_key AND r.state = 'running'))
 			ORDER BY q.id LIMIT 1)
-		AND state = $6 RETURNING id`,
-		string(jobs.Running), now.UTC(), leaseUntil.UTC(), vault, cluster, string(jobs.Queued)).Scan(&id)
+		AND state = $6 RETURNING id`, args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) || err != nil && isUniqueViolation(err) {
 		// Nothing queued, or another claim took the instance's lease first.
 		return 0, false, nil

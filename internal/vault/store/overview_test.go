@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 func TestInstancesPageByName(t *testing.T) {
@@ -60,11 +60,11 @@ func TestJobsSinceAndCounts(t *testing.T) {
 			t.Fatalf("jobs since: %+v %v", list.Items, err)
 		}
 		counts, err := st.JobCounts(ctx, "prod", since.Add(-3*time.Hour))
-		if err != nil || counts[wire.JobQueued] != 1 || counts[wire.JobCancelled] != 1 || len(counts) != 2 {
+		if err != nil || counts[vaultv1.JobQueued] != 1 || counts[vaultv1.JobCancelled] != 1 || len(counts) != 2 {
 			t.Fatalf("counts over both: %v %v", counts, err)
 		}
 		counts, err = st.JobCounts(ctx, "prod", since)
-		if err != nil || counts[wire.JobQueued] != 1 || len(counts) != 1 {
+		if err != nil || counts[vaultv1.JobQueued] != 1 || len(counts) != 1 {
 			t.Fatalf("counts since: %v %v", counts, err)
 		}
 	})

@@ -5,13 +5,13 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // backupNow queues an on-demand backup and shows its job.
 func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
-	j, err := c.BackupNow(r.Context(), r.PathValue("name"), wire.BackupNowRequest{Retain: r.PostFormValue("retain")})
+	j, err := c.BackupNow(r.Context(), r.PathValue("name"), vaultv1.BackupNowRequest{Retain: r.PostFormValue("retain")})
 	if err != nil {
 		return err
 	}
@@ -22,7 +22,7 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, _ *session, c
 // stopInstance stops scheduled backups; with deleteData the recovery points go too.
 func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
 	name := r.PathValue("name")
-	if _, err := c.StopInstance(r.Context(), name, wire.StopRequest{DeleteData: r.PostFormValue("deleteData") == "true"}); err != nil {
+	if _, err := c.StopInstance(r.Context(), name, vaultv1.StopRequest{DeleteData: r.PostFormValue("deleteData") == "true"}); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/instances/"+url.PathEscape(name), http.StatusSeeOther)

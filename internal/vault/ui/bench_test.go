@@ -8,10 +8,11 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/policy"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // BenchmarkPages serves the heaviest pages of a vault at scale: 5,000 instances on 50 clusters
@@ -40,16 +41,16 @@ func BenchmarkPages(b *testing.B) {
 			b.Fatal(err)
 		}
 		for i := range 100 {
-			_, err := f.st.CreateInstance(ctx, "prod", instanceSpec(b, wire.InstanceSpec{Name: fmt.Sprintf("%s-team-%03d", cluster, i), Cluster: cluster, Policy: fmt.Sprintf("p%03d", i),
-				Backup: wire.BackupConfig{IncludeNamespaces: []string{fmt.Sprintf("team-%03d", i)}}, Storage: wire.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}}))
+			_, err := f.st.CreateInstance(ctx, "prod", instanceSpec(b, vaultv1.InstanceSpec{Name: fmt.Sprintf("%s-team-%03d", cluster, i), Cluster: cluster, Policy: fmt.Sprintf("p%03d", i),
+				Backup: vaultv1.BackupConfig{IncludeNamespaces: []string{fmt.Sprintf("team-%03d", i)}}, Storage: vaultv1.StorageLocation{URL: "file:///b", PassphraseSecret: "p"}}))
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
 	for i := range 5000 {
-		_, err := f.jobs().Queue(ctx, "prod", jobs.NewJob{Kind: wire.KindRestore, Cluster: fmt.Sprintf("c%02d", i%50), RecoveryPoint: f.point,
-			Trigger: "user", CreatedBy: "bench", Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: fmt.Sprintf("r%d", i), RecoveryPoint: f.point}}})
+		_, err := f.jobs().Queue(ctx, "prod", jobs.NewJob{Kind: agentv1.KindRestore, Cluster: fmt.Sprintf("c%02d", i%50), RecoveryPoint: f.point,
+			Trigger: "user", CreatedBy: "bench", Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{Name: fmt.Sprintf("r%d", i), RecoveryPoint: f.point}}})
 		if err != nil {
 			b.Fatal(err)
 		}

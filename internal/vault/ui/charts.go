@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // Charts are SVG drawn on the server: a few dozen points each, no script needed. Colours come
@@ -31,7 +31,7 @@ type dayBar struct {
 
 // successChart draws a bar per day (the last days days, oldest first): succeeded, partially
 // failed and failed backups stacked; the title gives the success rate.
-func successChart(id string, jobs []wire.Job, now time.Time, days int) chart {
+func successChart(id string, jobs []vaultv1.Job, now time.Time, days int) chart {
 	start := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -days+1)
 	bars := make([]dayBar, days)
 	for i := range bars {
@@ -48,12 +48,12 @@ func successChart(id string, jobs []wire.Job, now time.Time, days int) chart {
 		}
 		done++
 		switch j.State {
-		case wire.JobSucceeded:
+		case vaultv1.JobSucceeded:
 			bars[i].OK++
 			ok++
-		case wire.JobPartiallyFailed:
+		case vaultv1.JobPartiallyFailed:
 			bars[i].Partial++
-		case wire.JobFailed:
+		case vaultv1.JobFailed:
 			bars[i].Failed++
 		default:
 			done--

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // compliance is what the vault's instances protect of the namespaces its agents report.
@@ -31,16 +31,16 @@ type clusterCompliance struct {
 
 // assessCompliance flags every namespace that no protected instance on its cluster covers, and
 // every cluster no protected instance covers at all.
-func assessCompliance(clusters []wire.Cluster, instances []wire.Instance) compliance {
+func assessCompliance(clusters []vaultv1.Cluster, instances []vaultv1.Instance) compliance {
 	covers := map[string][]func(string) bool{}
 	for _, in := range instances {
-		if in.State == wire.InstanceProtected {
+		if in.State == vaultv1.InstanceProtected {
 			covers[in.Cluster] = append(covers[in.Cluster], namespaceCoverage(in.Backup))
 		}
 	}
 	var out compliance
 	for _, cl := range clusters {
-		if cl.Health == wire.HealthRevoked {
+		if cl.Health == vaultv1.HealthRevoked {
 			continue
 		}
 		cc := clusterCompliance{Name: cl.Name, Health: cl.Health, Instances: len(covers[cl.Name]), Known: cl.Namespaces != nil, Namespaces: len(cl.Namespaces)}

@@ -1,8 +1,8 @@
 package ui
 
 import (
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/scope"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // namespaceCoverage tells whether a backup with configuration c backs up the objects of a
@@ -13,7 +13,7 @@ import (
 // up, so they do not count. A configuration with a malformed namespace pattern covers nothing:
 // its backups fail. The backup's exclusion annotation on the Namespace object itself is not
 // seen here.
-func namespaceCoverage(c wire.BackupConfig) func(ns string) bool {
+func namespaceCoverage(c vaultv1.BackupConfig) func(ns string) bool {
 	s, err := scope.New(scope.Spec{IncludedNamespaces: c.IncludeNamespaces, ExcludedNamespaces: c.ExcludeNamespaces})
 	if err != nil {
 		return func(string) bool { return false }

@@ -3,33 +3,33 @@ package ui
 import (
 	"testing"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 func TestCoversNamespace(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		config   wire.BackupConfig
+		config   vaultv1.BackupConfig
 		covered  []string
 		excluded []string
 	}{
-		{"no includes: all but the system namespaces", wire.BackupConfig{},
+		{"no includes: all but the system namespaces", vaultv1.BackupConfig{},
 			[]string{"default", "shop", "kube-flannel"}, []string{"kube-system", "kube-public", "kube-node-lease"}},
-		{"star", wire.BackupConfig{IncludeNamespaces: []string{"*"}}, []string{"shop"}, []string{"kube-system"}},
-		{"names", wire.BackupConfig{IncludeNamespaces: []string{"shop", "kube-system"}},
+		{"star", vaultv1.BackupConfig{IncludeNamespaces: []string{"*"}}, []string{"shop"}, []string{"kube-system"}},
+		{"names", vaultv1.BackupConfig{IncludeNamespaces: []string{"shop", "kube-system"}},
 			[]string{"shop", "kube-system"}, []string{"default", "shop-2", "kube-public"}},
-		{"glob", wire.BackupConfig{IncludeNamespaces: []string{"team-*", "db?"}},
+		{"glob", vaultv1.BackupConfig{IncludeNamespaces: []string{"team-*", "db?"}},
 			[]string{"team-a", "team-", "db1"}, []string{"team", "db12", "shop"}},
-		{"a glob does not name a system namespace", wire.BackupConfig{IncludeNamespaces: []string{"kube-*"}},
+		{"a glob does not name a system namespace", vaultv1.BackupConfig{IncludeNamespaces: []string{"kube-*"}},
 			[]string{"kube-flannel"}, []string{"kube-system", "kube-public"}},
-		{"excludes", wire.BackupConfig{ExcludeNamespaces: []string{"dev-*", "scratch"}},
+		{"excludes", vaultv1.BackupConfig{ExcludeNamespaces: []string{"dev-*", "scratch"}},
 			[]string{"prod", "scratch-2"}, []string{"dev-1", "scratch", "kube-system"}},
-		{"excludes win over includes", wire.BackupConfig{IncludeNamespaces: []string{"team-*", "kube-system"}, ExcludeNamespaces: []string{"team-b", "kube-*"}},
+		{"excludes win over includes", vaultv1.BackupConfig{IncludeNamespaces: []string{"team-*", "kube-system"}, ExcludeNamespaces: []string{"team-b", "kube-*"}},
 			[]string{"team-a"}, []string{"team-b", "kube-system"}},
-		{"label selectors and resource filters do not count", wire.BackupConfig{IncludeNamespaces: []string{"shop"},
+		{"label selectors and resource filters do not count", vaultv1.BackupConfig{IncludeNamespaces: []string{"shop"},
 			IncludeResources: []string{"configmaps"}, ExcludeResources: []string{"secrets"}, LabelSelectors: []string{"app=web"},
 			ClusterResources: "false"}, []string{"shop"}, []string{"default"}},
-		{"a malformed pattern covers nothing", wire.BackupConfig{IncludeNamespaces: []string{"shop", "[a-"}},
+		{"a malformed pattern covers nothing", vaultv1.BackupConfig{IncludeNamespaces: []string{"shop", "[a-"}},
 			nil, []string{"shop", "default"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,4 +47,4 @@ func TestCoversNamespace(t *testing.T) {
 	}
 }
 
-func coversNamespace(c wire.BackupConfig, ns string) bool { return namespaceCoverage(c)(ns) }
+func coversNamespace(c vaultv1.BackupConfig, ns string) bool { return namespaceCoverage(c)(ns) }

@@ -7,10 +7,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // How much history a detail page reads: enough for its charts and tables.
@@ -27,10 +28,10 @@ const (
 
 // clusterData is a cluster's page.
 type clusterData struct {
-	Cluster    wire.Cluster
-	Instances  []wire.Instance
+	Cluster    vaultv1.Cluster
+	Instances  []vaultv1.Instance
 	Compliance clusterCompliance
-	Jobs       []wire.Job
+	Jobs       []vaultv1.Job
 }
 
 func (s *Server) cluster(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
@@ -48,7 +49,7 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request, sess *session, 
 		return err
 	}
 	d := clusterData{Cluster: cl, Instances: insts.Items, Jobs: jobs.Items}
-	if comp := assessCompliance([]wire.Cluster{cl}, insts.Items); len(comp.Clusters) == 1 {
+	if comp := assessCompliance([]vaultv1.Cluster{cl}, insts.Items); len(comp.Clusters) == 1 {
 		d.Compliance = comp.Clusters[0]
 	}
 	s.render(w, r, http.StatusOK, "cluster", "", view{Title: "Cluster " + cl.Name, Nav: "clusters", Session: sess, Data: d})
@@ -57,10 +58,10 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request, sess *session, 
 
 // instanceData is an instance's page.
 type instanceData struct {
-	Instance wire.Instance
+	Instance vaultv1.Instance
 	Policy   *policy.Policy // nil if the vault no longer has it
-	Jobs     []wire.Job
-	Points   []wire.RecoveryPoint
+	Jobs     []vaultv1.Job
+	Points   []vaultv1.RecoveryPoint
 	Charts   []chart
 }
 
@@ -78,7 +79,7 @@ func (s *Server) instance(w http.ResponseWriter, r *http.Request, sess *session,
 	case !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound:
 		return err
 	}
-	backups, err := c.ListJobs(ctx, client.JobFilter{Instance: in.Name, Kind: wire.KindBackup, Limit: detailJobs})
+	backups, err := c.ListJobs(ctx, client.JobFilter{Instance: in.Name, Kind: agentv1.KindBackup, Limit: detailJobs})
 	if err != nil {
 		return err
 	}
@@ -104,10 +105,10 @@ func (s *Server) instance(w http.ResponseWriter, r *http.Request, sess *session,
 }
 
 // durations are the run times of the newest n finished backups, oldest first, in seconds.
-func durations(jobs []wire.Job, n int) []point {
+func durations(jobs []vaultv1.Job, n int) []point {
 	var out []point
 	for _, j := range jobs {
-		if j.StartedAt != nil && j.FinishedAt != nil && (j.State == wire.JobSucceeded || j.State == wire.JobPartiallyFailed) {
+		if j.StartedAt != nil && j.FinishedAt != nil && (j.State == vaultv1.JobSucceeded || j.State == vaultv1.JobPartiallyFailed) {
 			out = append(out, point{At: *j.FinishedAt, Value: j.FinishedAt.Sub(*j.StartedAt).Seconds()})
 		}
 		if len(out) == n {
@@ -119,9 +120,9 @@ func durations(jobs []wire.Job, n int) []point {
 }
 
 // storageGrowth adds up what each kept recovery point stored, oldest first.
-func storageGrowth(points []wire.RecoveryPoint) []point {
+func storageGrowth(points []vaultv1.RecoveryPoint) []point {
 	sorted := slices.Clone(points)
-	slices.SortFunc(sorted, func(a, b wire.RecoveryPoint) int { return a.Time.Compare(b.Time) })
+	slices.SortFunc(sorted, func(a, b vaultv1.RecoveryPoint) int { return a.Time.Compare(b.Time) })
 	out := make([]point, len(sorted))
 	var total int64
 	for i, rp := range sorted {
@@ -133,8 +134,8 @@ func storageGrowth(points []wire.RecoveryPoint) []point {
 
 // recoveryPointData is a recovery point's page.
 type recoveryPointData struct {
-	Point wire.RecoveryPoint
-	Jobs  []wire.Job
+	Point vaultv1.RecoveryPoint
+	Jobs  []vaultv1.Job
 }
 
 func (s *Server) recoveryPoint(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
@@ -19,7 +21,6 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/ui"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -59,25 +60,25 @@ func newFixture(t testing.TB) *fixture {
 		Namespaces: []string{"kube-system", "payments", "shop"}}))
 	must(t, st.CreatePolicy(ctx, "prod", policy.Policy{Name: "hourly", Schedule: policy.Schedule{EveryHours: 1},
 		Retention: policy.Retention{Default: policy.Duration(7 * 24 * time.Hour)}}))
-	in := jobs.Instance{Name: "shop", Cluster: "east", Backup: wire.BackupConfig{IncludeNamespaces: []string{"shop"}},
-		Storage: wire.StorageLocation{URL: "file:///backups/shop", PassphraseSecret: "repo-passphrase"}}
-	_, err = st.CreateInstance(ctx, "prod", instanceSpec(t, wire.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: "hourly", Backup: in.Backup, Storage: in.Storage}))
+	in := jobs.Instance{Name: "shop", Cluster: "east", Backup: agentv1.BackupConfig{IncludeNamespaces: []string{"shop"}},
+		Storage: agentv1.StorageLocation{URL: "file:///backups/shop", PassphraseSecret: "repo-passphrase"}}
+	_, err = st.CreateInstance(ctx, "prod", instanceSpec(t, vaultv1.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: "hourly", Backup: vaultv1.BackupConfig(in.Backup), Storage: vaultv1.StorageLocation(in.Storage)}))
 	must(t, err)
 
-	good := f.runJob(t, jobs.BackupJob(in, now.Add(-3*time.Hour), jobs.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
-		State: wire.JobSucceeded, Result: &wire.JobResult{RecoveryPoint: &wire.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12,
+	good := f.runJob(t, jobs.BackupJob(in, now.Add(-3*time.Hour), jobs.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), agentv1.Completion{
+		State: agentv1.JobSucceeded, Result: &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 12,
 			StoredBytes: 3 << 20, Namespaces: []string{"shop"}, Time: now.Add(-3 * time.Hour)}},
-		Logs: []wire.LogLine{{Time: now, Level: "info", Message: "backed up 12 items"}}})
+		Logs: []agentv1.LogLine{{Time: now, Level: "info", Message: "backed up 12 items"}}})
 	f.point = good.Spec.Backup.RecoveryPoint
-	failed := f.runJob(t, jobs.BackupJob(in, now.Add(-time.Hour), jobs.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), wire.Completion{
-		State: wire.JobFailed, Error: `open repository: <script>alert("x")</script> no passphrase`,
-		Logs: []wire.LogLine{{Time: now, Level: "error", Message: "passphrase secret repo-passphrase not found"}}})
+	failed := f.runJob(t, jobs.BackupJob(in, now.Add(-time.Hour), jobs.BackupTrigger{Trigger: "scheduled", By: "scheduler"}), agentv1.Completion{
+		State: agentv1.JobFailed, Error: `open repository: <script>alert("x")</script> no passphrase`,
+		Logs: []agentv1.LogLine{{Time: now, Level: "error", Message: "passphrase secret repo-passphrase not found"}}})
 	f.failedJob = failed.ID
-	dry := f.runJob(t, jobs.NewJob{Kind: wire.KindRestore, Cluster: "east", RecoveryPoint: f.point, Trigger: "user", CreatedBy: "operator-user",
-		Spec: wire.JobSpec{Restore: &wire.RestoreJob{Name: "r1", RecoveryPoint: f.point, SourceCluster: "east",
-			Options: wire.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}, DryRun: true}}}}, wire.Completion{
-		State: wire.JobSucceeded, Result: &wire.JobResult{Restore: &wire.RestoreSummary{Name: "r1", Phase: "Completed", DryRun: true, Created: 1,
-			Items: []wire.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "settings", Action: "create", Diff: "+ data:\n+   colour: blue"}}}}})
+	dry := f.runJob(t, jobs.NewJob{Kind: agentv1.KindRestore, Cluster: "east", RecoveryPoint: f.point, Trigger: "user", CreatedBy: "operator-user",
+		Spec: agentv1.JobSpec{Restore: &agentv1.RestoreJob{Name: "r1", RecoveryPoint: f.point, SourceCluster: "east",
+			Options: agentv1.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}, DryRun: true}}}}, agentv1.Completion{
+		State: agentv1.JobSucceeded, Result: &agentv1.JobResult{Restore: &agentv1.RestoreSummary{Name: "r1", Phase: "Completed", DryRun: true, Created: 1,
+			Items: []agentv1.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "settings", Action: "create", Diff: "+ data:\n+   colour: blue"}}}}})
 	f.dryRunJob = dry.ID
 
 	apiHandler := api.NewServer(st, api.Config{Now: clock}).Handler()
@@ -92,7 +93,7 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // instanceSpec is the instance as the API stores it.
-func instanceSpec(t testing.TB, spec wire.InstanceSpec) store.InstanceSpec {
+func instanceSpec(t testing.TB, spec vaultv1.InstanceSpec) store.InstanceSpec {
 	t.Helper()
 	cfg, err := json.Marshal(spec.Backup)
 	must(t, err)
@@ -105,7 +106,7 @@ func instanceSpec(t testing.TB, spec wire.InstanceSpec) store.InstanceSpec {
 func (f *fixture) jobs() *jobs.Lifecycle { return jobs.New(f.st, clock) }
 
 // runJob queues a job on cluster east, claims it and completes it.
-func (f *fixture) runJob(t testing.TB, nj jobs.NewJob, c wire.Completion) jobs.Job {
+func (f *fixture) runJob(t testing.TB, nj jobs.NewJob, c agentv1.Completion) jobs.Job {
 	t.Helper()
 	ctx := t.Context()
 	j, err := f.jobs().Queue(ctx, "prod", nj)

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // funcs are the helpers templates format values with.
@@ -23,11 +23,11 @@ var funcs = template.FuncMap{
 	"join":     strings.Join,
 	"finished": jobFinished,
 	// The choices of the filters and the restore form: the API's own lists.
-	"jobStates":        func() []string { return wire.JobStates },
+	"jobStates":        func() []string { return vaultv1.JobStates },
 	"jobKinds":         func() []string { return agentv1.Kinds },
-	"instanceStates":   func() []string { return wire.InstanceStates },
-	"conflictPolicies": func() []string { return wire.ConflictPolicies },
-	"volumeModes":      func() []string { return wire.VolumeModes },
+	"instanceStates":   func() []string { return vaultv1.InstanceStates },
+	"conflictPolicies": func() []string { return vaultv1.ConflictPolicies },
+	"volumeModes":      func() []string { return vaultv1.VolumeModes },
 	"add":              func(a, b int) int { return a + b },
 	"scope":            describeScope,
 	"statusText":       http.StatusText,
@@ -46,7 +46,7 @@ func newNavItem(v view, key, href, label string) navItem {
 }
 
 // describeScope says what an instance backs up, in a line.
-func describeScope(b wire.BackupConfig) string {
+func describeScope(b vaultv1.BackupConfig) string {
 	parts := []string{"all namespaces"}
 	if len(b.IncludeNamespaces) > 0 {
 		parts[0] = "namespaces " + strings.Join(b.IncludeNamespaces, ", ")
@@ -101,7 +101,7 @@ func formatDuration(d time.Duration) string {
 }
 
 // jobTook is how long a job ran, or "—" before it started or while it runs.
-func jobTook(j wire.Job) string {
+func jobTook(j vaultv1.Job) string {
 	if j.StartedAt == nil || j.FinishedAt == nil {
 		return "—"
 	}
@@ -114,7 +114,7 @@ func formatMoney(amount float64, currency string) string {
 
 func jobFinished(state string) bool {
 	switch state {
-	case wire.JobQueued, wire.JobRunning:
+	case vaultv1.JobQueued, vaultv1.JobRunning:
 		return false
 	}
 	return true

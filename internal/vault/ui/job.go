@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // jobLogLines is how many log lines a job page shows; the CLI's `cairn job logs` has them all.
@@ -13,8 +13,8 @@ const jobLogLines = 2000
 
 // jobData is a job's page; the "job-live" part of it refreshes itself until the job ends.
 type jobData struct {
-	Job      wire.Job
-	Logs     []wire.LogLine
+	Job      vaultv1.Job
+	Logs     []vaultv1.LogLine
 	MoreLogs bool
 }
 

@@ -3,12 +3,12 @@ package ui
 import (
 	"context"
 
-	"github.com/cairnbackup/cairn/internal/vault/wire"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 )
 
 // listAll reads pages of a list until it ends, stop says to, or max items are read; truncated
 // says whether items were left unread.
-func listAll[T any](ctx context.Context, max int, page func(ctx context.Context, cursor string) (wire.List[T], error), stop func(T) bool) (items []T, truncated bool, err error) {
+func listAll[T any](ctx context.Context, max int, page func(ctx context.Context, cursor string) (vaultv1.List[T], error), stop func(T) bool) (items []T, truncated bool, err error) {
 	cursor := ""
 	for {
 		list, err := page(ctx, cursor)

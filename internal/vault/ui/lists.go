@@ -3,9 +3,9 @@ package ui
 import (
 	"net/http"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // listData is a list page's rows, its filters as given and its pager.
@@ -25,7 +25,7 @@ func filters(r *http.Request, keys ...string) map[string]string {
 
 // renderList renders one page of a list read with err; page names the template and the
 // navigation entry.
-func renderList[T any](s *Server, w http.ResponseWriter, r *http.Request, sess *session, page, title string, filter map[string]string, list wire.List[T], err error) error {
+func renderList[T any](s *Server, w http.ResponseWriter, r *http.Request, sess *session, page, title string, filter map[string]string, list vaultv1.List[T], err error) error {
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (s *Server) instances(w http.ResponseWriter, r *http.Request, sess *session
 
 func (s *Server) policies(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
 	list, err := c.ListPolicies(r.Context())
-	return renderList(s, w, r, sess, "policies", "Policies", nil, wire.List[policy.Policy]{Items: list}, err)
+	return renderList(s, w, r, sess, "policies", "Policies", nil, vaultv1.List[policy.Policy]{Items: list}, err)
 }
 
 func (s *Server) recoveryPoints(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {

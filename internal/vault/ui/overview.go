@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // The overview reads whole lists; past these sizes it says what it left out.
@@ -25,8 +25,8 @@ const (
 type overviewData struct {
 	Compliance  compliance
 	Jobs        jobSummary
-	NextBackups []wire.Instance
-	Usage       wire.Usage
+	NextBackups []vaultv1.Instance
+	Usage       vaultv1.Usage
 	MoreUsage   int // instances left out of Usage.Instances, the costliest shown
 	Truncated   bool
 }
@@ -36,7 +36,7 @@ type jobSummary struct {
 	Since  time.Time
 	Total  int
 	States []stateCount
-	Rows   []wire.Job
+	Rows   []vaultv1.Job
 	More   int
 }
 
@@ -47,13 +47,13 @@ type stateCount struct {
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
 	ctx := r.Context()
-	clusters, truncC, err := listAll(ctx, overviewMaxClusters, func(ctx context.Context, cursor string) (wire.List[wire.Cluster], error) {
+	clusters, truncC, err := listAll(ctx, overviewMaxClusters, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Cluster], error) {
 		return c.ListClusters(ctx, client.ClusterFilter{Limit: 500, Cursor: cursor})
 	}, nil)
 	if err != nil {
 		return err
 	}
-	instances, truncI, err := listAll(ctx, overviewMaxInstances, func(ctx context.Context, cursor string) (wire.List[wire.Instance], error) {
+	instances, truncI, err := listAll(ctx, overviewMaxInstances, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Instance], error) {
 		return c.ListInstances(ctx, client.InstanceFilter{Limit: 1000, Cursor: cursor})
 	}, nil)
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session,
 		Truncated:   truncC || truncI,
 	}
 	d.Compliance.worstFirst(overviewClusterRows)
-	slices.SortStableFunc(d.Usage.Instances, func(a, b wire.InstanceUsage) int { return cmp.Compare(b.MonthlyCost, a.MonthlyCost) })
+	slices.SortStableFunc(d.Usage.Instances, func(a, b vaultv1.InstanceUsage) int { return cmp.Compare(b.MonthlyCost, a.MonthlyCost) })
 	if n := len(d.Usage.Instances); n > overviewUsageRows {
 		d.MoreUsage = n - overviewUsageRows
 		d.Usage.Instances = d.Usage.Instances[:overviewUsageRows]
@@ -113,16 +113,16 @@ func (s *Server) recentJobs(ctx context.Context, c *client.Client) (jobSummary, 
 }
 
 // stateOrder puts what needs attention first.
-var stateOrder = []string{wire.JobFailed, wire.JobPartiallyFailed, wire.JobRunning, wire.JobQueued, wire.JobCancelled, wire.JobSucceeded}
+var stateOrder = []string{vaultv1.JobFailed, vaultv1.JobPartiallyFailed, vaultv1.JobRunning, vaultv1.JobQueued, vaultv1.JobCancelled, vaultv1.JobSucceeded}
 
 // nextBackups are the n protected instances whose scheduled backups come soonest.
-func nextBackups(instances []wire.Instance, n int) []wire.Instance {
-	var due []wire.Instance
+func nextBackups(instances []vaultv1.Instance, n int) []vaultv1.Instance {
+	var due []vaultv1.Instance
 	for _, in := range instances {
-		if in.NextBackup != nil && in.State == wire.InstanceProtected {
+		if in.NextBackup != nil && in.State == vaultv1.InstanceProtected {
 			due = append(due, in)
 		}
 	}
-	slices.SortFunc(due, func(a, b wire.Instance) int { return a.NextBackup.Compare(*b.NextBackup) })
+	slices.SortFunc(due, func(a, b vaultv1.Instance) int { return a.NextBackup.Compare(*b.NextBackup) })
 	return due[:min(n, len(due))]
 }

@@ -8,15 +8,16 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/client"
-	"github.com/cairnbackup/cairn/internal/vault/wire"
 )
 
 // restoreData is the restore form: the recovery point, the clusters to restore into, the
 // values as entered and what was wrong with them.
 type restoreData struct {
-	Point    wire.RecoveryPoint
-	Clusters []wire.Cluster
+	Point    vaultv1.RecoveryPoint
+	Clusters []vaultv1.Cluster
 	Form     restoreForm
 	Error    string
 	Field    string
@@ -56,7 +57,7 @@ func (s *Server) showRestoreForm(w http.ResponseWriter, r *http.Request, sess *s
 	if err != nil {
 		return err
 	}
-	clusters, _, err := listAll(r.Context(), overviewMaxClusters, func(ctx context.Context, cursor string) (wire.List[wire.Cluster], error) {
+	clusters, _, err := listAll(r.Context(), overviewMaxClusters, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Cluster], error) {
 		return c.ListClusters(ctx, client.ClusterFilter{Limit: 500, Cursor: cursor})
 	}, nil)
 	if err != nil {
@@ -67,7 +68,7 @@ func (s *Server) showRestoreForm(w http.ResponseWriter, r *http.Request, sess *s
 	}
 	d := restoreData{Point: rp, Form: f}
 	for _, cl := range clusters {
-		if cl.Health != wire.HealthRevoked {
+		if cl.Health != vaultv1.HealthRevoked {
 			d.Clusters = append(d.Clusters, cl)
 		}
 	}
@@ -104,12 +105,12 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, sess *session, 
 }
 
 // request turns the form into the API's restore request.
-func (f restoreForm) request() (wire.RestoreRequest, error) {
+func (f restoreForm) request() (vaultv1.RestoreRequest, error) {
 	mapping, err := parseMapping(f.NamespaceMapping)
 	if err != nil {
-		return wire.RestoreRequest{}, err
+		return vaultv1.RestoreRequest{}, err
 	}
-	return wire.RestoreRequest{RecoveryPoint: f.RecoveryPoint, TargetCluster: f.TargetCluster, Options: wire.RestoreOptions{
+	return vaultv1.RestoreRequest{RecoveryPoint: f.RecoveryPoint, TargetCluster: f.TargetCluster, Options: vaultv1.RestoreOptions{
 		IncludeNamespaces: splitList(f.Namespaces),
 		NamespaceMapping:  mapping,
 		ConflictPolicy:    f.ConflictPolicy,
@@ -142,8 +143,8 @@ func parseMapping(s string) (map[string]string, error) {
 
 // dryRunDone says whether a job is a dry run that succeeded, which the job page offers to
 // repeat for real.
-func dryRunDone(j wire.Job) bool {
-	return j.Kind == wire.KindRestore && j.Spec.Restore != nil && j.Spec.Restore.Options.DryRun && j.State == wire.JobSucceeded
+func dryRunDone(j vaultv1.Job) bool {
+	return j.Kind == agentv1.KindRestore && j.Spec.Restore != nil && j.Spec.Restore.Options.DryRun && j.State == vaultv1.JobSucceeded
 }
 
 // restoreForReal repeats a dry run's restore, with exactly its options, without dry run.
@@ -161,7 +162,7 @@ func (s *Server) restoreForReal(w http.ResponseWriter, r *http.Request, _ *sessi
 	}
 	opts := j.Spec.Restore.Options
 	opts.DryRun = false
-	real, err := c.Restore(r.Context(), wire.RestoreRequest{RecoveryPoint: j.Spec.Restore.RecoveryPoint, TargetCluster: j.Cluster, Options: opts})
+	real, err := c.Restore(r.Context(), vaultv1.RestoreRequest{RecoveryPoint: j.Spec.Restore.RecoveryPoint, TargetCluster: j.Cluster, Options: opts})
 	if err != nil {
 		return err
 	}
