@@ -141,11 +141,15 @@ func (a *agent) vaultTakesNamespaces() bool {
 	return !heard || !peer.Announced || peer.Has(agentv1.CapHeartbeatNamespaces)
 }
 
-// listNamespaces lists the cluster's namespaces for a heartbeat, within one heartbeat interval;
-// nil when it cannot. failing is the error of the previous list ("" if it succeeded): a failure
+// minNamespaceList is the least time a namespace list gets: a short heartbeat interval must not
+// cut off an API server that answers, only slowly.
+const minNamespaceList = time.Second
+
+// listNamespaces lists the cluster's namespaces for a heartbeat, within one heartbeat interval
+// (at least minNamespaceList); nil when it cannot. failing is the error of the previous list ("" if it succeeded): a failure
 // is logged when it starts and when it ends. It returns the names and this list's error.
 func (a *agent) listNamespaces(ctx context.Context, failing string) ([]string, string) {
-	listCtx, cancel := context.WithTimeout(ctx, a.opts.HeartbeatEvery)
+	listCtx, cancel := context.WithTimeout(ctx, max(a.opts.HeartbeatEvery, minNamespaceList))
 	defer cancel()
 	names, err := a.cluster.namespaces(listCtx)
 	switch {
