@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/usecase"
 )
 
@@ -48,10 +49,10 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 		return outcome{state: agentv1.JobSucceeded, result: res}
 	case archive.PhasePartiallyFailed:
 		return outcome{state: agentv1.JobPartiallyFailed, result: res,
-			err: fmt.Sprintf("backup partially failed with %d error(s): %s", len(rp.Result.Errors), first(rp.Result.Errors))}
+			err: fmt.Sprintf("backup partially failed with %d error(s): %s", len(rp.Result.Errors), humanize.First(rp.Result.Errors))}
 	}
 	return outcome{state: agentv1.JobFailed, result: res,
-		err: fmt.Sprintf("backup failed with %d error(s): %s", len(rp.Result.Errors), first(rp.Result.Errors))}
+		err: fmt.Sprintf("backup failed with %d error(s): %s", len(rp.Result.Errors), humanize.First(rp.Result.Errors))}
 }
 
 // recoveryPointOf is the vault's summary of a committed recovery point.
@@ -87,14 +88,4 @@ func logLines(j *jobRun, level slog.Level, what string, lines []string) {
 		}
 		j.log.Log(context.Background(), level, what+": "+l)
 	}
-}
-
-func first(list []string) string {
-	if len(list) == 0 {
-		return "(none recorded)"
-	}
-	if len(list) == 1 {
-		return list[0]
-	}
-	return fmt.Sprintf("%s (and %d more)", list[0], len(list)-1)
 }

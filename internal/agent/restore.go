@@ -10,6 +10,7 @@ import (
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/v1alpha1"
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
 	"github.com/cairnbackup/cairn/internal/scope"
@@ -70,9 +71,9 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.Restore
 	case restore.PhaseCompleted:
 		return outcome{state: agentv1.JobSucceeded, result: res}
 	case restore.PhasePartiallyFailed:
-		return outcome{state: agentv1.JobPartiallyFailed, result: res, err: fmt.Sprintf("restore partially failed: %s", first(res.Errors))}
+		return outcome{state: agentv1.JobPartiallyFailed, result: res, err: fmt.Sprintf("restore partially failed: %s", humanize.First(res.Errors))}
 	}
-	return outcome{state: agentv1.JobFailed, result: res, err: fmt.Sprintf("restore failed: %s", first(res.Errors))}
+	return outcome{state: agentv1.JobFailed, result: res, err: fmt.Sprintf("restore failed: %s", humanize.First(res.Errors))}
 }
 
 // restoreOptions maps the job's options onto the engine's, as `cairn restore create` maps its flags.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/humanize"
 )
 
 // runVerify reads a recovery point back and checks it end to end, like `cairn backup verify`: the
@@ -25,7 +26,7 @@ func (a *agent) runVerify(ctx context.Context, j *jobRun, spec *agentv1.VerifyJo
 	if len(rep.Problems) > 0 {
 		logLines(j, slog.LevelError, "problem", rep.Problems)
 		return outcome{state: agentv1.JobFailed, result: &agentv1.JobResult{Errors: rep.Problems},
-			err: fmt.Sprintf("recovery point %q is damaged: %d problem(s): %s", spec.RecoveryPoint, len(rep.Problems), first(rep.Problems))}
+			err: fmt.Sprintf("recovery point %q is damaged: %d problem(s): %s", spec.RecoveryPoint, len(rep.Problems), humanize.First(rep.Problems))}
 	}
 	j.log.Info("recovery point intact", "recoveryPoint", spec.RecoveryPoint, "files", rep.Files, "sections", rep.Sections, "items", rep.Items)
 	return outcome{state: agentv1.JobSucceeded, result: &agentv1.JobResult{}}

@@ -16,3 +16,15 @@ func Bytes(n int64) string {
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
+
+// First is the first of list, saying how many more there are: "a (and 2 more)", or
+// "(none recorded)" for none. Errors and warnings are summed up this way in one line.
+func First(list []string) string {
+	if len(list) == 0 {
+		return "(none recorded)"
+	}
+	if len(list) == 1 {
+		return list[0]
+	}
+	return fmt.Sprintf("%s (and %d more)", list[0], len(list)-1)
+}

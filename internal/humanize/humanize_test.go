@@ -9,3 +9,18 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestFirst(t *testing.T) {
+	for _, tc := range []struct {
+		list []string
+		want string
+	}{
+		{nil, "(none recorded)"},
+		{[]string{"disk full"}, "disk full"},
+		{[]string{"disk full", "timeout", "denied"}, "disk full (and 2 more)"},
+	} {
+		if got := First(tc.list); got != tc.want {
+			t.Errorf("First(%q) = %q, want %q", tc.list, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/restore"
 )
 
@@ -83,7 +84,7 @@ func (r *Runner) preflight(ctx context.Context, req RestoreRequest, opts restore
 	}
 	m := b.Manifest()
 	if m.Result.Phase == archive.PhaseFailed && !opts.AllowFailedBackup {
-		return nil, fail(CheckRecoveryPoint, fmt.Sprintf("recovery point %q failed (%s): it holds nothing to restore", opts.Backup, first(m.Result.Errors)))
+		return nil, fail(CheckRecoveryPoint, fmt.Sprintf("recovery point %q failed (%s): it holds nothing to restore", opts.Backup, humanize.First(m.Result.Errors)))
 	}
 	ix, err := b.Index(ctx)
 	if err != nil {
@@ -136,15 +137,4 @@ func orUnknown(names ...string) string {
 		}
 	}
 	return "(unknown)"
-}
-
-// first is the first of list, saying how many more there are.
-func first(list []string) string {
-	if len(list) == 0 {
-		return "(none recorded)"
-	}
-	if len(list) == 1 {
-		return list[0]
-	}
-	return fmt.Sprintf("%s (and %d more)", list[0], len(list)-1)
 }
