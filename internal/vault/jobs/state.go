@@ -1,5 +1,7 @@
 package jobs
 
+import "github.com/cairnbackup/cairn/api/agentv1"
+
 // State is where a job is in its life cycle.
 type State string
 
@@ -37,12 +39,12 @@ func CanMove(from, to State) bool {
 // Kind is what a job does.
 type Kind string
 
-// Job kinds.
+// Job kinds: the agent protocol's (agentv1.Kinds), which owns their list.
 const (
-	KindBackup          Kind = "backup"
-	KindRestore         Kind = "restore"
-	KindRetentionDelete Kind = "retention-delete"
-	KindVerify          Kind = "verify"
+	KindBackup          Kind = agentv1.KindBackup
+	KindRestore         Kind = agentv1.KindRestore
+	KindRetentionDelete Kind = agentv1.KindRetentionDelete
+	KindVerify          Kind = agentv1.KindVerify
 )
 
 // Why a job was queued (a job's trigger).
