@@ -127,7 +127,7 @@ before the result, and --skip-preflight restores without them.`,
 				},
 			})
 			bar.done()
-			printChecks(env.Stderr, got.Checks)
+			printChecks(env.Stderr, "", got.Checks)
 			if err != nil {
 				return err
 			}
@@ -184,18 +184,19 @@ func restoreWording(cfg *rest.Config, repo *repoFlags) usecase.Wording {
 	}
 }
 
-// printChecks prints a restore's pre-flight checks as `cairn job show` prints a vault restore's.
-func printChecks(out io.Writer, checks []usecase.Check) {
+// printChecks prints a restore's pre-flight checks under a "checks:" heading indented by indent,
+// one a line: how `cairn restore create` and `cairn job show` show them.
+func printChecks(out io.Writer, indent string, checks []usecase.Check) {
 	if len(checks) == 0 {
 		return
 	}
-	fmt.Fprintln(out, "checks:")
+	fmt.Fprintf(out, "%schecks:\n", indent)
 	for _, c := range checks {
 		mark := "ok  "
 		if !c.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(out, "  %s %-15s %s\n", mark, c.Name, c.Message)
+		fmt.Fprintf(out, "%s  %s %-15s %s\n", indent, mark, c.Name, c.Message)
 	}
 }
 

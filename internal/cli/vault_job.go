@@ -17,6 +17,7 @@ import (
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
+	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -327,16 +328,11 @@ func printJobResult(out io.Writer, r *vaultv1.JobResult) {
 	if s := r.Restore; s != nil {
 		printRestoreSummary(out, s)
 	}
-	if len(r.Checks) > 0 {
-		fmt.Fprintln(out, "  checks:")
-		for _, c := range r.Checks {
-			mark := "ok  "
-			if !c.OK {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(out, "    %s %-15s %s\n", mark, c.Name, c.Message)
-		}
+	checks := make([]usecase.Check, len(r.Checks))
+	for i, c := range r.Checks {
+		checks[i] = usecase.Check(c)
 	}
+	printChecks(out, "  ", checks)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(out, "  warning: %s\n", w)
 	}
