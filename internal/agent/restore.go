@@ -38,7 +38,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.Restore
 		SourceCluster: spec.SourceCluster, Wording: a.wording(spec.Storage), Progress: progressOf(j),
 	})
 	for _, c := range got.Checks {
-		res.Checks = append(res.Checks, agentv1.Check{Name: c.Name, OK: c.OK, Message: c.Message})
+		res.Checks = append(res.Checks, agentv1.Check(c))
 	}
 	r := got.Result
 	if r == nil {
@@ -82,15 +82,8 @@ func (a *agent) restoreOptions(spec *agentv1.RestoreJob) (restore.Options, error
 	if err := archive.ValidateName(spec.Name); err != nil {
 		return restore.Options{}, fmt.Errorf("restore name: %w", err)
 	}
-	switch o.ConflictPolicy {
-	case "", restore.ConflictSkip, restore.ConflictPatch, restore.ConflictRecreate:
-	default:
-		return restore.Options{}, fmt.Errorf("conflict policy %q: use skip, patch or recreate", o.ConflictPolicy)
-	}
-	switch o.Volumes {
-	case "", restore.VolumesData, restore.VolumesEmpty, restore.VolumesSkip:
-	default:
-		return restore.Options{}, fmt.Errorf("volumes %q: use data, empty or skip", o.Volumes)
+	if err := restore.CheckChoices(o.ConflictPolicy, o.Volumes); err != nil {
+		return restore.Options{}, err
 	}
 	sc, err := scope.New(restoreScope(o))
 	if err != nil {

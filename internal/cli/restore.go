@@ -74,10 +74,10 @@ before the result, and --skip-preflight restores without them.`,
 			if from == "" {
 				return fmt.Errorf("name the backup to restore with --from (see `cairn backup list`)")
 			}
-			if err := checkChoice("conflict-policy", policy, []string{restore.ConflictSkip, restore.ConflictPatch, restore.ConflictRecreate}); err != nil {
+			if err := checkChoice("conflict-policy", policy, restore.ConflictPolicies); err != nil {
 				return err
 			}
-			if err := checkChoice("volumes", volumes, []string{restore.VolumesData, restore.VolumesEmpty, restore.VolumesSkip}); err != nil {
+			if err := checkChoice("volumes", volumes, restore.VolumeModes); err != nil {
 				return err
 			}
 			sc, err := sf.scope()

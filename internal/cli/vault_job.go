@@ -179,15 +179,7 @@ func checkChoice(flag, value string, choices []string) error {
 	if value == "" || slices.Contains(choices, value) {
 		return nil
 	}
-	return fmt.Errorf("--%s %q: use %s", flag, value, orList(choices))
-}
-
-// orList writes "a, b or c".
-func orList(choices []string) string {
-	if len(choices) == 1 {
-		return choices[0]
-	}
-	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+	return fmt.Errorf("--%s %q: use %s", flag, value, humanize.OrList(choices))
 }
 
 func checkLimit(limit int) error {

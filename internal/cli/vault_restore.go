@@ -154,11 +154,11 @@ func vaultRestoreOptions(fl *pflag.FlagSet, sf *scopeFlags) (vaultv1.RestoreOpti
 		o.StorageClassMapping = nil
 	}
 	o.ConflictPolicy, _ = fl.GetString("conflict-policy")
-	if err := checkChoice("conflict-policy", o.ConflictPolicy, []string{restore.ConflictSkip, restore.ConflictPatch, restore.ConflictRecreate}); err != nil {
+	if err := checkChoice("conflict-policy", o.ConflictPolicy, restore.ConflictPolicies); err != nil {
 		return o, err
 	}
 	o.Volumes, _ = fl.GetString("volumes")
-	if err := checkChoice("volumes", o.Volumes, []string{restore.VolumesData, restore.VolumesEmpty, restore.VolumesSkip}); err != nil {
+	if err := checkChoice("volumes", o.Volumes, restore.VolumeModes); err != nil {
 		return o, err
 	}
 	o.RestoreHooks, _ = fl.GetStringArray("restore-hook")

@@ -1,7 +1,10 @@
 // Package humanize writes quantities the way the CLI and the Backup center show them to people.
 package humanize
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Bytes writes n in binary units: "512 B", "1.5 KiB", "3.0 GiB".
 func Bytes(n int64) string {
@@ -27,4 +30,12 @@ func First(list []string) string {
 		return list[0]
 	}
 	return fmt.Sprintf("%s (and %d more)", list[0], len(list)-1)
+}
+
+// OrList writes choices as "a, b or c": how an error names the values it takes.
+func OrList(choices []string) string {
+	if len(choices) < 2 {
+		return strings.Join(choices, "")
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }

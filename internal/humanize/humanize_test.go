@@ -24,3 +24,19 @@ func TestFirst(t *testing.T) {
 		}
 	}
 }
+
+func TestOrList(t *testing.T) {
+	for _, tc := range []struct {
+		choices []string
+		want    string
+	}{
+		{nil, ""},
+		{[]string{"skip"}, "skip"},
+		{[]string{"data", "empty"}, "data or empty"},
+		{[]string{"skip", "patch", "recreate"}, "skip, patch or recreate"},
+	} {
+		if got := OrList(tc.choices); got != tc.want {
+			t.Errorf("OrList(%q) = %q, want %q", tc.choices, got, tc.want)
+		}
+	}
+}

@@ -104,19 +104,14 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 	if err := archive.ValidateName(opts.Name); err != nil {
 		return nil, err
 	}
-	switch opts.ConflictPolicy {
-	case "":
+	if opts.ConflictPolicy == "" {
 		opts.ConflictPolicy = ConflictSkip
-	case ConflictSkip, ConflictPatch, ConflictRecreate:
-	default:
-		return nil, fmt.Errorf("conflict policy %q: use skip, patch or recreate", opts.ConflictPolicy)
 	}
-	switch opts.Volumes {
-	case "":
+	if opts.Volumes == "" {
 		opts.Volumes = VolumesData
-	case VolumesData, VolumesEmpty, VolumesSkip:
-	default:
-		return nil, fmt.Errorf("volumes %q: use data (restore from snapshots), empty or skip", opts.Volumes)
+	}
+	if err := CheckChoices(opts.ConflictPolicy, opts.Volumes); err != nil {
+		return nil, err
 	}
 	for _, p := range opts.Names {
 		if _, err := path.Match(p, ""); err != nil {

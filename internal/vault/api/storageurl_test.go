@@ -2,9 +2,12 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
@@ -29,5 +32,14 @@ func TestStorageURLIsNeverEchoed(t *testing.T) {
 	}
 	if _, err := f.st.GetInstance(t.Context(), "prod", "new"); err == nil {
 		t.Error("an instance with a refused storage URL was created")
+	}
+}
+
+// TestRestoreChoicesAreTheEngines: the API's lists of conflict policies and volume modes (its
+// contract) are the restore engine's, which owns them.
+func TestRestoreChoicesAreTheEngines(t *testing.T) {
+	if !slices.Equal(vaultv1.ConflictPolicies, restore.ConflictPolicies) || !slices.Equal(vaultv1.VolumeModes, restore.VolumeModes) {
+		t.Errorf("the API offers %v and %v, the engine takes %v and %v",
+			vaultv1.ConflictPolicies, vaultv1.VolumeModes, restore.ConflictPolicies, restore.VolumeModes)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/cairnbackup/cairn/api/v1alpha1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/secretref"
 )
@@ -91,10 +92,10 @@ func validateRestoreOptions(o vaultv1.RestoreOptions) error {
 		return unprocessable("options", "%s", err.Error())
 	}
 	if o.ConflictPolicy != "" && !slices.Contains(vaultv1.ConflictPolicies, o.ConflictPolicy) {
-		return unprocessable("options.conflictPolicy", "%q: use %s", o.ConflictPolicy, orList(vaultv1.ConflictPolicies))
+		return unprocessable("options.conflictPolicy", "%q: use %s", o.ConflictPolicy, humanize.OrList(vaultv1.ConflictPolicies))
 	}
 	if o.Volumes != "" && !slices.Contains(vaultv1.VolumeModes, o.Volumes) {
-		return unprocessable("options.volumes", "%q: use %s", o.Volumes, orList(vaultv1.VolumeModes))
+		return unprocessable("options.volumes", "%q: use %s", o.Volumes, humanize.OrList(vaultv1.VolumeModes))
 	}
 	for from, to := range o.NamespaceMapping {
 		for _, ns := range []string{from, to} {
@@ -109,14 +110,6 @@ func validateRestoreOptions(o vaultv1.RestoreOptions) error {
 		}
 	}
 	return validateHookRefs("options.restoreHooks", o.RestoreHooks)
-}
-
-// orList writes choices as "a, b or c".
-func orList(choices []string) string {
-	if len(choices) < 2 {
-		return strings.Join(choices, "")
-	}
-	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }
 
 // backupScope is the engine's scope of an instance's backup configuration, to check its filters
