@@ -67,7 +67,7 @@ test-unit: ## fast unit tests, race detector on
 	go test -race -count=1 ./...
 
 FUZZTIME ?= 10s
-FUZZ_PACKAGES := ./internal/archive
+FUZZ_PACKAGES := ./internal/archive ./internal/archive/filerepo
 
 .PHONY: test-fuzz
 test-fuzz: ## run every fuzz target briefly (FUZZTIME=10s each)

@@ -15,10 +15,12 @@ mod=github.com/cairnbackup/cairn
 plants=(
   "1:internal/blob:internal/vault/access"
   "1:internal/archive:internal/vault/access"
+  "1:internal/archive/filerepo:internal/vault/access"
   "1:internal/scope:internal/vault/access"
   "1:internal/secretref:internal/vault/access"
   "1:internal/backup:internal/vault/access"
   "1:internal/restore:internal/vault/access"
+  "1:internal/files:internal/usecase"
   "1:internal/usecase:internal/vault/access"
   "1:internal/agent:internal/vault/access"
   "1:internal/vault/api:internal/agent"

@@ -86,6 +86,7 @@ type Keys struct {
 	Encrypted bool
 	enc       []byte
 	macKey    []byte
+	files     FileKeys
 }
 
 func deriveKeys(master []byte, encrypted bool) (Keys, error) {
@@ -97,7 +98,11 @@ func deriveKeys(master []byte, encrypted bool) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("derive mac key: %w", err)
 	}
-	return Keys{Encrypted: encrypted, enc: enc, macKey: mac}, nil
+	files, err := deriveFileKeys(master, encrypted)
+	if err != nil {
+		return Keys{}, err
+	}
+	return Keys{Encrypted: encrypted, enc: enc, macKey: mac, files: files}, nil
 }
 
 func (k Keys) keyCheck() string {

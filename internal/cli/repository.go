@@ -80,13 +80,31 @@ func (f *repoFlags) open(ctx context.Context) (*archive.Repository, error) {
 // holds none, and says so on notify.
 func (f *repoFlags) ref(notify io.Writer) usecase.RepositoryRef {
 	return usecase.RepositoryRef{Location: f.location(), Credential: f.credential, Explain: explainOpenError, Encrypt: f.encrypt,
-		Initialised: func(st blob.Storage) {
-			enc := "encrypted with AES-256-GCM"
-			if !f.encrypt {
-				enc = "not encrypted, authenticated"
-			}
-			fmt.Fprintf(notify, "initialised a new repository at %s (%s); keep its passphrase or key file safe: without it no backup can be read\n", st, enc)
-		}}
+		Initialised: f.initialised(notify)}
+}
+
+// openOrInit unlocks the repository, initialising it (and saying so on notify) when the storage
+// holds none.
+func (f *repoFlags) openOrInit(ctx context.Context, notify io.Writer) (*archive.Repository, error) {
+	cred, err := f.credential()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := usecase.OpenRepository(ctx, f.location(), cred, usecase.OpenOptions{Create: true, Encrypt: f.encrypt, Initialised: f.initialised(notify)})
+	if err != nil {
+		return nil, explainOpenError(err)
+	}
+	return repo, nil
+}
+
+func (f *repoFlags) initialised(notify io.Writer) func(blob.Storage) {
+	return func(st blob.Storage) {
+		enc := "encrypted with AES-256-GCM"
+		if !f.encrypt {
+			enc = "not encrypted, authenticated"
+		}
+		fmt.Fprintf(notify, "initialised a new repository at %s (%s); keep its passphrase or key file safe: without it no backup can be read\n", st, enc)
+	}
 }
 
 // unlockedWith says what unlocks the repository, for a restore's storage check.

@@ -1,0 +1,95 @@
+package filerepo
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+)
+
+// ID identifies a blob: the keyed BLAKE3 hash of its plaintext (§10).
+type ID [32]byte
+
+func (id ID) String() string { return hex.EncodeToString(id[:]) }
+
+// MarshalText writes the ID as 64 hex digits.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText reads 64 hex digits.
+func (id *ID) UnmarshalText(b []byte) error {
+	parsed, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = parsed
+	return nil
+}
+
+// ParseID reads an ID written as 64 hex digits.
+func ParseID(s string) (ID, error) {
+	var id ID
+	if len(s) != 2*len(id) {
+		return id, fmt.Errorf("blob ID %q: want %d hex digits", s, 2*len(id))
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return id, fmt.Errorf("blob ID %q: %w", s, err)
+	}
+	return id, nil
+}
+
+// BlobType tells a chunk of file data from a tree.
+type BlobType uint8
+
+// Blob types, as stored in pack headers and index files.
+const (
+	DataBlob BlobType = 1
+	TreeBlob BlobType = 2
+)
+
+func (t BlobType) String() string {
+	switch t {
+	case DataBlob:
+		return "data"
+	case TreeBlob:
+		return "tree"
+	}
+	return fmt.Sprintf("blob type %d", uint8(t))
+}
+
+func (t BlobType) valid() bool { return t == DataBlob || t == TreeBlob }
+
+// Name names a pack, an index file, a snapshot, a lock or a mark: 16 random bytes, 32 hex digits.
+type Name [16]byte
+
+// NewName returns a random name.
+func NewName() Name {
+	var n Name
+	_, _ = rand.Read(n[:]) // crypto/rand.Read never fails
+	return n
+}
+
+func (n Name) String() string { return hex.EncodeToString(n[:]) }
+
+// ParseName reads a name written as 32 hex digits.
+func ParseName(s string) (Name, error) {
+	var n Name
+	if len(s) != 2*len(n) {
+		return n, fmt.Errorf("name %q: want %d hex digits", s, 2*len(n))
+	}
+	if _, err := hex.Decode(n[:], []byte(s)); err != nil {
+		return n, fmt.Errorf("name %q: %w", s, err)
+	}
+	return n, nil
+}
+
+// MarshalText writes the name as 32 hex digits.
+func (n Name) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
+
+// UnmarshalText reads 32 hex digits.
+func (n *Name) UnmarshalText(b []byte) error {
+	parsed, err := ParseName(string(b))
+	if err != nil {
+		return err
+	}
+	*n = parsed
+	return nil
+}

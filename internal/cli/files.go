@@ -1,0 +1,354 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/archive/filerepo"
+	"github.com/cairnbackup/cairn/internal/buildinfo"
+	"github.com/cairnbackup/cairn/internal/files"
+	"github.com/cairnbackup/cairn/internal/humanize"
+)
+
+// filesMemoryLimit is the Go runtime's soft memory limit for the file commands unless
+// GOMEMLIMIT says otherwise: with it a backup or a restore stays near 200 MiB resident whatever
+// the source's size (docs/design/format.md §18).
+const filesMemoryLimit = 160 << 20
+
+func newFilesCommand(env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "files", Short: "Back up and restore directories into the repository's deduplicated file store",
+		PersistentPreRun: func(*cobra.Command, []string) {
+			if env.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(filesMemoryLimit)
+			}
+		}}
+	cmd.AddCommand(newFilesBackupCommand(env), newFilesListCommand(env), newFilesLsCommand(env), newFilesRestoreCommand(env),
+		newFilesForgetCommand(env))
+	return cmd
+}
+
+// openFiles unlocks the repository's file store.
+func openFiles(ctx context.Context, repo *repoFlags, env Env, create bool) (*files.Store, error) {
+	open := repo.open
+	if create {
+		open = func(ctx context.Context) (*archive.Repository, error) { return repo.openOrInit(ctx, env.Stderr) }
+	}
+	r, err := open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return files.Open(r, files.Options{Clock: env.now})
+}
+
+func newFilesBackupCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var source, output string
+	var tags []string
+	var readAll bool
+	cmd := &cobra.Command{
+		Use:   "backup DIR",
+		Short: "Back up a directory as a new file snapshot; prints the snapshot's ID",
+		Example: `  export CAIRN_PASSPHRASE=...
+  cairn files backup /var/lib/data --storage file:///var/backups/cairn --tag app=shop`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			tagMap, err := parseTags(tags)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := openFiles(ctx, &repo, env, true)
+			if err != nil {
+				return err
+			}
+			bar := newProgressLine(env.Stderr)
+			snap, err := st.Backup(ctx, args[0], files.BackupOptions{Source: source, Tags: tagMap, NoParent: readAll,
+				CairnVersion: buildinfo.Get().Version, Progress: func(p files.Progress) {
+					bar.update("backing up: %d files, %s read, %s added  %s", p.Files, humanize.Bytes(p.ReadBytes), humanize.Bytes(p.AddedBytes), rateAndETA(p))
+				}})
+			bar.done()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if ok, err := printStructured(out, output, snap); ok {
+				return err
+			}
+			sum := snap.Summary
+			fmt.Fprintf(out, "snapshot %s of %s\n", snap.ID, snap.Source)
+			fmt.Fprintf(out, "  %d files (%d unchanged), %d directories, %s; read %s, added %s in %d new blobs; %.1fs\n",
+				sum.Files, sum.UnchangedFiles, sum.Dirs, humanize.Bytes(sum.Bytes), humanize.Bytes(sum.ReadBytes),
+				humanize.Bytes(sum.AddedBytes), sum.NewBlobs, sum.DurationSeconds)
+			if sum.Errors > 0 {
+				fmt.Fprintf(out, "  %d entries could not be read (cairn files ls shows which)\n", sum.Errors)
+			}
+			return nil
+		},
+	}
+	repo.register(cmd, true)
+	cmd.Flags().StringVar(&source, "source", "", "name of what is backed up; the newest snapshot of the same source is the parent (default: HOSTNAME:ABSOLUTE-DIR)")
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "a tag key=value to record; repeat for more")
+	cmd.Flags().BoolVar(&readAll, "read-all", false, "read every file, even those the parent snapshot shows unchanged")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func rateAndETA(p files.Progress) string {
+	secs := p.Elapsed.Seconds()
+	if secs < 1 {
+		return ""
+	}
+	rate := float64(p.ReadBytes) / secs
+	s := humanize.Bytes(int64(rate)) + "/s"
+	if p.TotalBytes > 0 && rate > 0 && p.Bytes < p.TotalBytes {
+		eta := time.Duration(float64(p.TotalBytes-p.Bytes) / rate * float64(time.Second))
+		s += ", about " + eta.Round(time.Second).String() + " left"
+	}
+	return s
+}
+
+func parseTags(tags []string) (map[string]string, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, t := range tags {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--tag %q: write it as key=value", t)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func newFilesListCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var source, output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the file snapshots, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := openFiles(ctx, &repo, env, false)
+			if err != nil {
+				return err
+			}
+			snaps, err := st.Snapshots(ctx)
+			if err != nil {
+				return err
+			}
+			if source != "" {
+				snaps = slices.DeleteFunc(snaps, func(s *filerepo.Snapshot) bool { return s.Source != source })
+			}
+			out := cmd.OutOrStdout()
+			if ok, err := printStructured(out, output, snaps); ok {
+				return err
+			}
+			tw := newTable(out)
+			fmt.Fprintln(tw, "ID\tTIME\tSOURCE\tFILES\tSIZE\tADDED\tTAGS")
+			for _, s := range snaps {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.ID[:8], s.Time.Local().Format(time.DateTime), s.Source, s.Summary.Files,
+					humanize.Bytes(s.Summary.Bytes), humanize.Bytes(s.Summary.AddedBytes), formatTags(s.Tags))
+			}
+			return tw.Flush()
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().StringVar(&source, "source", "", "only the snapshots of this source")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func formatTags(tags map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		parts = append(parts, k+"="+tags[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// snapshotRef is SNAPSHOT[:PATH].
+func splitSnapshotRef(ref string) (snap, path string) {
+	snap, path, _ = strings.Cut(ref, ":")
+	return snap, path
+}
+
+func findSnapshot(ctx context.Context, st *files.Store, ref, source string) (*filerepo.Snapshot, error) {
+	snaps, err := st.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return filerepo.FindSnapshot(snaps, ref, source)
+}
+
+func newFilesLsCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var source, output string
+	var recursive bool
+	cmd := &cobra.Command{
+		Use:   "ls SNAPSHOT[:PATH]",
+		Short: "List the files of a snapshot (SNAPSHOT is an ID, a unique prefix of one, or latest)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := openFiles(ctx, &repo, env, false)
+			if err != nil {
+				return err
+			}
+			ref, sub := splitSnapshotRef(args[0])
+			snap, err := findSnapshot(ctx, st, ref, source)
+			if err != nil {
+				return err
+			}
+			entries, err := st.List(ctx, snap, sub, recursive)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if ok, err := printStructured(out, output, entries); ok {
+				return err
+			}
+			tw := newTable(out)
+			for _, e := range entries {
+				n := e.Node
+				owner := n.User
+				if owner == "" {
+					owner = fmt.Sprint(n.UID)
+				}
+				name := e.Path
+				if n.Type == filerepo.TypeSymlink {
+					name += " -> " + n.Target
+				}
+				if n.Error != "" {
+					name += "  (error: " + n.Error + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", modeString(n), owner, n.Size, time.Unix(0, n.MTime).Local().Format(time.DateTime), name)
+			}
+			return tw.Flush()
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().BoolVarP(&recursive, "recursive", "r", false, "list sub-directories' contents too")
+	cmd.Flags().StringVar(&source, "source", "", "with latest: the newest snapshot of this source")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	return cmd
+}
+
+func modeString(n filerepo.Node) string {
+	t := map[string]byte{filerepo.TypeDir: 'd', filerepo.TypeSymlink: 'l', filerepo.TypeFifo: 'p', filerepo.TypeCharDev: 'c',
+		filerepo.TypeBlockDev: 'b', filerepo.TypeSocket: 's'}[n.Type]
+	if t == 0 {
+		t = '-'
+	}
+	b := []byte{t}
+	const rwx = "rwxrwxrwx"
+	for i := range 9 {
+		if n.Mode&(1<<(8-i)) != 0 {
+			b = append(b, rwx[i])
+		} else {
+			b = append(b, '-')
+		}
+	}
+	return string(b)
+}
+
+func newFilesRestoreCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var source string
+	cmd := &cobra.Command{
+		Use:   "restore SNAPSHOT[:PATH] DIR",
+		Short: "Restore a snapshot, or a file or directory of it, into a new or empty directory",
+		Example: `  cairn files restore latest /tmp/restored --storage file:///var/backups/cairn --source node-1:/var/lib/data
+  cairn files restore 3fa2c1d0:etc/app.conf /tmp/restored --storage file:///var/backups/cairn`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := openFiles(ctx, &repo, env, false)
+			if err != nil {
+				return err
+			}
+			ref, sub := splitSnapshotRef(args[0])
+			snap, err := findSnapshot(ctx, st, ref, source)
+			if err != nil {
+				return err
+			}
+			bar := newProgressLine(env.Stderr)
+			sum, err := st.Restore(ctx, snap, sub, args[1], files.RestoreOptions{Progress: func(p files.Progress) {
+				bar.update("restoring: %d files, %s of %s written  %s", p.Files, humanize.Bytes(p.Bytes), humanize.Bytes(p.TotalBytes), rateAndETA(p))
+			}})
+			bar.done()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "restored snapshot %s into %s: %d files, %d directories, %d symlinks, %s in %.1fs\n", snap.ID[:8], args[1],
+				sum.Files, sum.Dirs, sum.Links, humanize.Bytes(sum.Bytes), sum.Duration.Seconds())
+			if len(sum.Problems) > 0 {
+				for _, p := range sum.Problems {
+					fmt.Fprintf(out, "  - %s\n", p)
+				}
+				return fmt.Errorf("%d entries were not restored whole", len(sum.Problems))
+			}
+			return nil
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().StringVar(&source, "source", "", "with latest: the newest snapshot of this source")
+	return cmd
+}
+
+func newFilesForgetCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	cmd := &cobra.Command{
+		Use:   "forget SNAPSHOT...",
+		Short: "Delete snapshots' records; cairn files gc then frees the data no snapshot uses",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := openFiles(ctx, &repo, env, false)
+			if err != nil {
+				return err
+			}
+			snaps, err := st.Snapshots(ctx)
+			if err != nil {
+				return err
+			}
+			var ids []string
+			for _, ref := range args {
+				s, err := filerepo.FindSnapshot(snaps, ref, "")
+				if err != nil {
+					return err
+				}
+				ids = append(ids, s.ID)
+			}
+			for _, id := range ids {
+				if err := st.Forget(ctx, id); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "forgot snapshot %s\n", id)
+			}
+			return nil
+		},
+	}
+	repo.register(cmd, false)
+	return cmd
+}

@@ -1,0 +1,234 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairnbackup/cairn/internal/archive/filerepo"
+	"github.com/cairnbackup/cairn/internal/blob"
+)
+
+// BackupOptions say what a backup is of and how it runs.
+type BackupOptions struct {
+	// Source names what is backed up; the newest snapshot of the same source is the parent.
+	// Default: hostname:absolute path.
+	Source string
+	Tags   map[string]string
+	// NoParent reads every file even when a parent snapshot exists.
+	NoParent bool
+	// Readers and Sealers size the pipeline (defaults: 2×GOMAXPROCS readers, GOMAXPROCS sealers).
+	Readers, Sealers int
+	// CairnVersion is recorded in the snapshot.
+	CairnVersion string
+	// Progress, when set, is called about once a second and at the end.
+	Progress func(Progress)
+}
+
+// Progress is a running backup's or restore's counters.
+type Progress struct {
+	Files, Dirs, Bytes, ReadBytes, AddedBytes, Errors int64
+	// TotalFiles and TotalBytes are what a backup will go through, once a scan that runs
+	// beside it has counted them (zero until then); for a restore, the snapshot's.
+	TotalFiles, TotalBytes int64
+	Elapsed                time.Duration
+}
+
+// Backup stores the tree at dir as a new snapshot and returns it (§14's write order).
+func (s *Store) Backup(ctx context.Context, dir string, opts BackupOptions) (*filerepo.Snapshot, error) {
+	start := s.clock()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("back up %s: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("back up %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("back up %s: not a directory", dir)
+	}
+	host, _ := os.Hostname()
+	if opts.Source == "" {
+		opts.Source = host + ":" + abs
+	}
+	lock, err := s.lock(ctx, filerepo.LockBackup, false)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = lock.Release(ctx) }()
+
+	cfg, err := filerepo.InitConfig(ctx, s.st, s.keys, s.clock())
+	if err != nil {
+		return nil, err
+	}
+	x, err := filerepo.LoadIndex(ctx, s.st, s.keys)
+	if err != nil {
+		return nil, err
+	}
+	usable, err := s.condemned(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var parent *filerepo.Snapshot
+	if !opts.NoParent {
+		snaps, err := s.Snapshots(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if p, err := filerepo.FindSnapshot(snaps, "latest", opts.Source); err == nil {
+			parent = p
+		}
+	}
+	procs := runtime.GOMAXPROCS(0)
+	if opts.Readers <= 0 {
+		opts.Readers = 2 * procs
+	}
+	if opts.Sealers <= 0 {
+		opts.Sealers = procs
+	}
+	w, wctx := newWriter(ctx, s, x, cfg.PackSize, opts.Sealers, usable)
+	b := &backuper{s: s, w: w, x: x, cfg: cfg.Chunker, names: newOwnerNames(), bufs: newBufferPool(1),
+		files: make(chan fileJob, 4*opts.Readers), root: make(chan filerepo.ID, 1)}
+	stopProgress := b.reportProgress(wctx, abs, opts.Progress, start)
+	readersDone := make(chan struct{})
+	go func() {
+		b.runReaders(wctx, opts.Readers)
+		close(readersDone)
+	}()
+
+	var parentTree *filerepo.Tree
+	if parent != nil {
+		if parentTree, err = s.loadTree(ctx, x, parent.Tree); err != nil {
+			s.log.Warn("the parent snapshot's tree cannot be read; reading every file", "snapshot", parent.ID, "error", err.Error())
+			parentTree = nil
+		}
+	}
+	if err := b.walk(wctx, abs, &dirJob{}, parentTree); err != nil {
+		w.fail(err)
+	}
+	var rootID filerepo.ID
+	select {
+	case rootID = <-b.root:
+	case <-wctx.Done():
+	}
+	close(b.files)
+	<-readersDone
+	err = w.close(wctx)
+	stopProgress()
+	if err != nil {
+		return nil, fmt.Errorf("back up %s: %w", dir, err)
+	}
+	if err := lock.Err(); err != nil {
+		return nil, fmt.Errorf("back up %s: the lock could not be refreshed, so a collection may have run: %w", dir, err)
+	}
+	snap := &filerepo.Snapshot{Time: start.UTC(), Source: opts.Source, Path: abs, Hostname: host, Tags: opts.Tags,
+		Tree: rootID, CairnVersion: opts.CairnVersion, Summary: b.summary(w, s.clock().Sub(start))}
+	if parent != nil {
+		snap.Parent = parent.ID
+	}
+	if err := filerepo.SaveSnapshot(ctx, s.repo, snap); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// condemned reads the marks of collections: a listing a mark names is not usable for
+// deduplication (§16).
+func (s *Store) condemned(ctx context.Context) (func(filerepo.Location) bool, error) {
+	marks, err := filerepo.ListMarks(ctx, s.st)
+	if err != nil {
+		return nil, err
+	}
+	if len(marks) == 0 {
+		return nil, nil
+	}
+	bad := map[listing]struct{}{}
+	for _, mi := range marks {
+		m, err := filerepo.LoadMark(ctx, s.st, s.keys, mi.Name)
+		if errors.Is(err, blob.ErrNotFound) {
+			continue // deleted by a collection meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range m.Packs {
+			for _, e := range p.Entries {
+				bad[listing{p.Pack, e.ID}] = struct{}{}
+			}
+		}
+	}
+	return func(l filerepo.Location) bool {
+		_, no := bad[listing{l.Pack, l.ID}]
+		return !no
+	}, nil
+}
+
+// listing is one copy of a blob: its pack and ID.
+type listing struct {
+	pack filerepo.Name
+	id   filerepo.ID
+}
+
+// backuper is one backup's walk and readers.
+type backuper struct {
+	s     *Store
+	w     *writer
+	x     *filerepo.Index
+	cfg   filerepo.ChunkerConfig
+	names *ownerNames
+	bufs  *bufferPool
+	files chan fileJob
+	root  chan filerepo.ID
+
+	nFiles, nDirs, nLinks, nOthers, nBytes, nRead, nUnchanged, nErrors atomic.Int64
+}
+
+func (b *backuper) summary(w *writer, d time.Duration) filerepo.Summary {
+	return filerepo.Summary{Files: b.nFiles.Load(), Dirs: b.nDirs.Load(), Links: b.nLinks.Load(), Others: b.nOthers.Load(),
+		Bytes: b.nBytes.Load(), ReadBytes: b.nRead.Load(), UnchangedFiles: b.nUnchanged.Load(),
+		NewBlobs: w.newBlobs.Load(), NewRawBytes: w.newRaw.Load(), AddedBytes: w.added.Load(),
+		DurationSeconds: d.Seconds(), Errors: b.nErrors.Load()}
+}
+
+func (b *backuper) reportProgress(ctx context.Context, root string, fn func(Progress), start time.Time) (stop func()) {
+	if fn == nil {
+		return func() {}
+	}
+	var totalFiles, totalBytes atomic.Int64
+	go func() {
+		files, bytes := scan(ctx, root)
+		totalFiles.Store(files)
+		totalBytes.Store(bytes)
+	}()
+	snap := func() Progress {
+		return Progress{Files: b.nFiles.Load(), Dirs: b.nDirs.Load(), Bytes: b.nBytes.Load(), ReadBytes: b.nRead.Load(),
+			AddedBytes: b.w.added.Load(), Errors: b.nErrors.Load(), TotalFiles: totalFiles.Load(), TotalBytes: totalBytes.Load(),
+			Elapsed: b.s.clock().Sub(start)}
+	}
+	return ticker(ctx, func() { fn(snap()) })
+}
+
+// scan counts the regular files under root and their bytes, for a backup's estimate of what
+// is left.
+func scan(ctx context.Context, root string) (files, bytes int64) {
+	_ = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				files++
+				bytes += fi.Size()
+			}
+		}
+		return nil
+	})
+	return files, bytes
+}

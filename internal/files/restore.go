@@ -1,0 +1,437 @@
+package files
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"github.com/cairnbackup/cairn/internal/archive/filerepo"
+	"github.com/cairnbackup/cairn/internal/blob"
+)
+
+// RestoreOptions adjust a restore.
+type RestoreOptions struct {
+	// Workers read packs and write files in parallel (default 2×GOMAXPROCS).
+	Workers int
+	// Progress, when set, is called about once a second and at the end.
+	Progress func(Progress)
+}
+
+// RestoreSummary counts what a restore made.
+type RestoreSummary struct {
+	Files, Dirs, Links, Others, Bytes, Errors int64
+	Duration                                  time.Duration
+	// Problems are the entries that could not be restored whole, one line each.
+	Problems []string
+}
+
+// Restore writes the snapshot's tree, or the part at sub (a slash-separated path inside it),
+// into target, which must not exist or be empty. Content is verified as it is read.
+func (s *Store) Restore(ctx context.Context, snap *filerepo.Snapshot, sub, target string, opts RestoreOptions) (RestoreSummary, error) {
+	start := s.clock()
+	if err := prepareTarget(target); err != nil {
+		return RestoreSummary{}, err
+	}
+	lock, err := s.lock(ctx, filerepo.LockRestore, false)
+	if err != nil {
+		return RestoreSummary{}, err
+	}
+	defer func() { _ = lock.Release(ctx) }()
+	x, err := filerepo.LoadIndex(ctx, s.st, s.keys)
+	if err != nil {
+		return RestoreSummary{}, err
+	}
+	r := &restorer{s: s, x: x, byPack: map[filerepo.Name][]*blobUse{}, links: map[[2]uint64]string{}}
+	root, err := s.loadTree(ctx, x, snap.Tree)
+	if err != nil {
+		return RestoreSummary{}, fmt.Errorf("snapshot %s: %w", snap.ID, err)
+	}
+	dir, node, err := r.find(ctx, root, sub)
+	if err != nil {
+		return RestoreSummary{}, err
+	}
+	if node != nil { // one entry, restored by its name into target
+		err = r.entry(ctx, filepath.Join(target, node.Name), node)
+	} else {
+		err = r.dir(ctx, target, dir)
+	}
+	if err != nil {
+		return RestoreSummary{}, err
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	stop := r.reportProgress(ctx, opts.Progress, start)
+	err = r.writeContent(ctx, opts.Workers)
+	stop()
+	if err != nil {
+		return RestoreSummary{}, err
+	}
+	r.finish()
+	sum := RestoreSummary{Files: r.nFiles.Load(), Dirs: r.nDirs.Load(), Links: r.nLinks.Load(), Others: r.nOthers.Load(),
+		Bytes: r.nBytes.Load(), Errors: int64(len(r.problems)), Problems: r.problems, Duration: s.clock().Sub(start)}
+	return sum, nil
+}
+
+// prepareTarget makes target, or accepts it when it is an empty directory.
+func prepareTarget(target string) error {
+	entries, err := os.ReadDir(target)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(target, 0o700); err != nil {
+			return fmt.Errorf("restore into %s: %w", target, err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("restore into %s: %w", target, err)
+	case len(entries) > 0:
+		return fmt.Errorf("restore into %s: the directory is not empty; restore into a new or empty directory", target)
+	}
+	return nil
+}
+
+// blobUse is where one chunk goes: a file and an offset in it.
+type blobUse struct {
+	loc  filerepo.Location
+	file *restoreFile
+	off  int64
+}
+
+// restoreFile is a regular file being restored; its metadata is applied after its last chunk.
+type restoreFile struct {
+	path      string
+	node      *filerepo.Node
+	remaining atomic.Int64
+}
+
+type dirMeta struct {
+	path string
+	node *filerepo.Node
+}
+
+type restorer struct {
+	s      *Store
+	x      *filerepo.Index
+	byPack map[filerepo.Name][]*blobUse
+	links  map[[2]uint64]string // device, inode → the first path restored
+	later  []hardLink
+	dirs   []dirMeta
+
+	mu       sync.Mutex
+	problems []string
+
+	nFiles, nDirs, nLinks, nOthers, nBytes, nWritten atomic.Int64
+}
+
+type hardLink struct{ path, to string }
+
+func (r *restorer) problem(path string, err error) {
+	r.mu.Lock()
+	r.problems = append(r.problems, fmt.Sprintf("%s: %v", path, err))
+	r.mu.Unlock()
+}
+
+// find walks to sub inside root: a directory's tree, or one node.
+func (r *restorer) find(ctx context.Context, root *filerepo.Tree, sub string) (*filerepo.Tree, *filerepo.Node, error) {
+	sub = strings.Trim(path.Clean("/"+sub), "/")
+	if sub == "" {
+		return root, nil, nil
+	}
+	t := root
+	parts := strings.Split(sub, "/")
+	for i, p := range parts {
+		n := findNode(t, p)
+		if n == nil {
+			return nil, nil, fmt.Errorf("%s: no such file or directory in the snapshot", strings.Join(parts[:i+1], "/"))
+		}
+		if i == len(parts)-1 {
+			return nil, n, nil
+		}
+		if n.Type != filerepo.TypeDir {
+			return nil, nil, fmt.Errorf("%s: not a directory in the snapshot", strings.Join(parts[:i+1], "/"))
+		}
+		var err error
+		if t, err = r.s.loadTree(ctx, r.x, *n.Subtree); err != nil {
+			return nil, nil, err
+		}
+	}
+	return t, nil, nil
+}
+
+// dir makes the entries of t inside the existing directory at dst.
+func (r *restorer) dir(ctx context.Context, dst string, t *filerepo.Tree) error {
+	for i := range t.Nodes {
+		if err := r.entry(ctx, filepath.Join(dst, t.Nodes[i].Name), &t.Nodes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry makes one node at dst. Errors of the node are problems; only errors of the store stop
+// the restore.
+func (r *restorer) entry(ctx context.Context, dst string, n *filerepo.Node) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	switch n.Type {
+	case filerepo.TypeDir:
+		r.nDirs.Add(1)
+		if err := os.Mkdir(dst, 0o700); err != nil {
+			r.problem(dst, err)
+			return nil
+		}
+		t, err := r.s.loadTree(ctx, r.x, *n.Subtree)
+		if err != nil {
+			return fmt.Errorf("%s: %w", dst, err)
+		}
+		if err := r.dir(ctx, dst, t); err != nil {
+			return err
+		}
+		r.dirs = append(r.dirs, dirMeta{path: dst, node: n})
+	case filerepo.TypeFile:
+		r.nFiles.Add(1)
+		return r.file(dst, n)
+	case filerepo.TypeSymlink:
+		r.nLinks.Add(1)
+		if err := os.Symlink(n.Target, dst); err != nil {
+			r.problem(dst, err)
+			return nil
+		}
+		r.applyMeta(dst, n)
+	default:
+		r.nOthers.Add(1)
+		if err := makeSpecial(dst, n); err != nil {
+			r.problem(dst, err)
+			return nil
+		}
+		r.applyMeta(dst, n)
+	}
+	return nil
+}
+
+// file creates a regular file at its full size (holes stay holes) and plans its chunks.
+func (r *restorer) file(dst string, n *filerepo.Node) error {
+	if n.Links > 1 {
+		key := [2]uint64{n.Device, n.Inode}
+		if first, ok := r.links[key]; ok {
+			r.later = append(r.later, hardLink{path: dst, to: first})
+			return nil
+		}
+		r.links[key] = dst
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		r.problem(dst, err)
+		return nil
+	}
+	err = f.Truncate(n.Size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		r.problem(dst, err)
+		return nil
+	}
+	rf := &restoreFile{path: dst, node: n}
+	var off int64
+	var uses []*blobUse
+	for _, c := range n.Content {
+		if c.Hole > 0 {
+			off += c.Hole
+			continue
+		}
+		loc, ok := r.x.Lookup(c.ID)
+		if !ok {
+			r.problem(dst, fmt.Errorf("chunk %s is in no pack the index lists", c.ID))
+			return nil
+		}
+		uses = append(uses, &blobUse{loc: loc, file: rf, off: off})
+		off += int64(loc.RawLength)
+	}
+	r.nBytes.Add(n.Size)
+	if len(uses) == 0 {
+		r.applyMeta(dst, n)
+		return nil
+	}
+	rf.remaining.Store(int64(len(uses)))
+	for _, u := range uses {
+		r.byPack[u.loc.Pack] = append(r.byPack[u.loc.Pack], u)
+	}
+	return nil
+}
+
+// writeContent reads each pack with chunks to restore once, in parallel, and writes its
+// chunks where they go.
+func (r *restorer) writeContent(ctx context.Context, workers int) error {
+	packs := make([]filerepo.Name, 0, len(r.byPack))
+	for p, uses := range r.byPack {
+		packs = append(packs, p)
+		slices.SortFunc(uses, func(a, b *blobUse) int { return cmp.Compare(a.loc.Offset, b.loc.Offset) })
+	}
+	slices.SortFunc(packs, func(a, b filerepo.Name) int { return strings.Compare(a.String(), b.String()) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for _, p := range packs {
+		g.Go(func() error { return r.restorePack(gctx, p, r.byPack[p]) })
+	}
+	return g.Wait()
+}
+
+// maxGap is the most unneeded bytes a ranged read of a pack spans to save a request.
+const maxGap = 1 << 20
+
+func (r *restorer) restorePack(ctx context.Context, pack filerepo.Name, uses []*blobUse) error {
+	var buf, plain []byte
+	for i := 0; i < len(uses); {
+		// One read covers a run of chunks with small gaps between them.
+		first := uses[i].loc
+		end := int64(first.Offset) + int64(first.Length)
+		j := i + 1
+		for j < len(uses) {
+			l := uses[j].loc
+			if int64(l.Offset) > end+maxGap {
+				break
+			}
+			end = max(end, int64(l.Offset)+int64(l.Length))
+			j++
+		}
+		var err error
+		buf, err = filerepo.ReadRange(ctx, r.s.st, filerepo.PackKey(pack), int64(first.Offset), end-int64(first.Offset), buf)
+		if errors.Is(err, blob.ErrNotFound) {
+			return fmt.Errorf("pack %s is gone (a collection may have repacked it; run the restore again): %w", pack, err)
+		}
+		if err != nil {
+			return err
+		}
+		var last filerepo.ID
+		for k := i; k < j; k++ {
+			u := uses[k]
+			l := u.loc
+			if k == i || l.ID != last {
+				sealed := buf[int64(l.Offset)-int64(first.Offset):][:l.Length]
+				if plain, err = r.s.codec.Open(plain[:0], l.Type, l.ID, int(l.RawLength), sealed); err != nil {
+					return fmt.Errorf("pack %s: %w", pack, err)
+				}
+				last = l.ID
+			}
+			r.write(u, plain)
+		}
+		i = j
+	}
+	return nil
+}
+
+func (r *restorer) write(u *blobUse, data []byte) {
+	f, err := os.OpenFile(u.file.path, os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteAt(data, u.off)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		r.problem(u.file.path, err)
+	}
+	r.nWritten.Add(int64(len(data)))
+	if u.file.remaining.Add(-1) == 0 {
+		r.applyMeta(u.file.path, u.file.node)
+	}
+}
+
+// finish makes the hard links, then applies directories' metadata deepest first.
+func (r *restorer) finish() {
+	for _, l := range r.later {
+		if err := os.Link(l.to, l.path); err != nil {
+			r.problem(l.path, err)
+		}
+	}
+	for i := len(r.dirs) - 1; i >= 0; i-- {
+		r.applyMeta(r.dirs[i].path, r.dirs[i].node)
+	}
+}
+
+// applyMeta sets owner (when permitted), mode, extended attributes and times.
+func (r *restorer) applyMeta(p string, n *filerepo.Node) {
+	if err := unix.Lchown(p, int(n.UID), int(n.GID)); err != nil && !errors.Is(err, unix.EPERM) {
+		r.problem(p, fmt.Errorf("owner: %w", err))
+	}
+	for _, xa := range n.Xattrs {
+		if err := unix.Lsetxattr(p, xa.Name, xa.Value, 0); err != nil && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.ENOTSUP) {
+			r.problem(p, fmt.Errorf("extended attribute %s: %w", xa.Name, err))
+		}
+	}
+	if n.Type != filerepo.TypeSymlink {
+		if err := unix.Chmod(p, n.Mode); err != nil {
+			r.problem(p, fmt.Errorf("mode: %w", err))
+		}
+	}
+	ts := []unix.Timespec{unix.NsecToTimespec(n.ATime), unix.NsecToTimespec(n.MTime)}
+	if n.ATime == 0 {
+		ts[0] = ts[1]
+	}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		r.problem(p, fmt.Errorf("times: %w", err))
+	}
+}
+
+func makeSpecial(p string, n *filerepo.Node) error {
+	switch n.Type {
+	case filerepo.TypeFifo:
+		return unix.Mkfifo(p, 0o600)
+	case filerepo.TypeCharDev:
+		return unix.Mknod(p, unix.S_IFCHR|0o600, int(n.RDev))
+	case filerepo.TypeBlockDev:
+		return unix.Mknod(p, unix.S_IFBLK|0o600, int(n.RDev))
+	case filerepo.TypeSocket:
+		return errors.New("sockets are not restored (a program makes them when it listens)")
+	}
+	return fmt.Errorf("unknown type %q", n.Type)
+}
+
+func (r *restorer) reportProgress(ctx context.Context, fn func(Progress), start time.Time) (stop func()) {
+	if fn == nil {
+		return func() {}
+	}
+	snap := func() Progress {
+		return Progress{Files: r.nFiles.Load(), Dirs: r.nDirs.Load(), Bytes: r.nWritten.Load(), ReadBytes: r.nWritten.Load(),
+			TotalBytes: r.nBytes.Load(), Elapsed: r.s.clock().Sub(start)}
+	}
+	return ticker(ctx, func() { fn(snap()) })
+}
+
+// ticker calls fn every second until stop, and once more at stop.
+func ticker(ctx context.Context, fn func()) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				fn()
+			case <-done:
+				fn()
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
