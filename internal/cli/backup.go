@@ -12,6 +12,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/backup"
+	"github.com/cairnbackup/cairn/internal/files"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/scope"
@@ -292,11 +293,19 @@ func orAll(list []string) any {
 func newBackupVerifyCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var all bool
+	var rd readDataFlags
 	cmd := &cobra.Command{
 		Use:   "verify [NAME...]",
-		Short: "Check backups end to end: authentication, checksums, missing or added files, every item",
+		Short: "Check backups end to end: authentication, checksums, missing or added files, every item; with --all the file store too",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			readOpts, err := rd.options()
+			if err != nil {
+				return err
+			}
+			if !all && (readOpts.ReadData || readOpts.ReadSubset > 0) {
+				return fmt.Errorf("--read-data and --read-data-subset check the file store, which --all verifies")
+			}
 			r, err := repo.open(ctx)
 			if err != nil {
 				return err
@@ -322,14 +331,23 @@ func newBackupVerifyCommand(env Env) *cobra.Command {
 					fmt.Fprintf(out, "  - %s\n", p)
 				}
 			}
+			var filesErr error
+			if all {
+				st, err := files.Open(r, files.Options{Clock: env.now})
+				if err != nil {
+					return err
+				}
+				filesErr = verifyFiles(ctx, st, readOpts, out)
+			}
 			if bad > 0 {
 				return fmt.Errorf("%d of %d backups failed verification", bad, len(names))
 			}
-			return nil
+			return filesErr
 		},
 	}
 	repo.register(cmd, false)
-	cmd.Flags().BoolVar(&all, "all", false, "verify every backup in the repository")
+	cmd.Flags().BoolVar(&all, "all", false, "verify every backup in the repository and its file store")
+	rd.register(cmd)
 	return cmd
 }
 

@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +33,7 @@ func newFilesCommand(env Env) *cobra.Command {
 			}
 		}}
 	cmd.AddCommand(newFilesBackupCommand(env), newFilesListCommand(env), newFilesLsCommand(env), newFilesRestoreCommand(env),
-		newFilesForgetCommand(env))
+		newFilesForgetCommand(env), newFilesGCCommand(env), newFilesVerifyCommand(env))
 	return cmd
 }
 
@@ -351,4 +353,128 @@ func newFilesForgetCommand(env Env) *cobra.Command {
 	}
 	repo.register(cmd, false)
 	return cmd
+}
+
+func newFilesGCCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var grace time.Duration
+	var repackBelow int
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Free the data no snapshot uses, in two phases a grace period apart, safely beside running backups",
+		Long: `Collects garbage in two phases, as restic and kopia do: a run marks what no snapshot uses;
+a later run, once the grace period has passed and every backup that was running at the mark has
+finished, deletes it and rewrites packs that are mostly unused. Run it regularly (after forget).
+With --grace-period 0 and nothing else running, one run does both.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if grace < 0 {
+				return fmt.Errorf("--grace-period %s: give a duration of 0 or more, e.g. 1h", grace)
+			}
+			if repackBelow < 1 || repackBelow > 100 {
+				return fmt.Errorf("--repack-below %d: give a percentage between 1 and 100", repackBelow)
+			}
+			ctx := cmd.Context()
+			st, err := openFiles(ctx, &repo, env, false)
+			if err != nil {
+				return err
+			}
+			rep, err := st.GC(ctx, files.GCOptions{GracePeriod: grace, RepackBelow: float64(repackBelow) / 100})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%d snapshots in use\n", rep.Snapshots)
+			fmt.Fprintf(out, "deleted: %d packs (%d rewritten into %d), %d blobs, %s freed\n", rep.DeletedPacks, rep.RepackedPacks, rep.NewPacks,
+				rep.DeletedBlobs, humanize.Bytes(rep.FreedBytes))
+			fmt.Fprintf(out, "marked unused: %d blobs and %d packs no index lists, %s\n", rep.MarkedBlobs, rep.MarkedPacks, humanize.Bytes(rep.MarkedBytes))
+			for _, w := range rep.Waiting {
+				fmt.Fprintf(out, "  %s\n", w)
+			}
+			if rep.StaleLocks > 0 {
+				fmt.Fprintf(out, "removed %d stale locks\n", rep.StaleLocks)
+			}
+			return nil
+		},
+	}
+	repo.register(cmd, false)
+	cmd.Flags().DurationVar(&grace, "grace-period", time.Hour, "least time between marking data unused and deleting it")
+	cmd.Flags().IntVar(&repackBelow, "repack-below", 50, "rewrite packs with less than this percentage of their bytes in use")
+	return cmd
+}
+
+func newFilesVerifyCommand(env Env) *cobra.Command {
+	repo := repoFlags{getenv: env.Getenv}
+	var rd readDataFlags
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the file store: every snapshot, tree, index file and pack header; with --read-data every blob",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := rd.options()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			st, err := openFiles(ctx, &repo, env, false)
+			if err != nil {
+				return err
+			}
+			return verifyFiles(ctx, st, opts, cmd.OutOrStdout())
+		},
+	}
+	repo.register(cmd, false)
+	rd.register(cmd)
+	return cmd
+}
+
+// readDataFlags choose how much data a verification reads.
+type readDataFlags struct {
+	all    bool
+	subset string
+}
+
+func (f *readDataFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.all, "read-data", false, "read and check every blob of file data")
+	cmd.Flags().StringVar(&f.subset, "read-data-subset", "", "read and check this share of the file store's packs, chosen at random, e.g. 5%")
+}
+
+func (f *readDataFlags) options() (files.VerifyOptions, error) {
+	opts := files.VerifyOptions{ReadData: f.all}
+	if f.subset == "" {
+		return opts, nil
+	}
+	if f.all {
+		return opts, fmt.Errorf("give --read-data or --read-data-subset, not both")
+	}
+	pct, err := strconv.ParseFloat(strings.TrimSuffix(f.subset, "%"), 64)
+	if err != nil || !strings.HasSuffix(f.subset, "%") || pct <= 0 || pct > 100 {
+		return opts, fmt.Errorf("--read-data-subset %q: give a percentage above 0 and up to 100, e.g. 5%%", f.subset)
+	}
+	opts.ReadSubset = pct / 100
+	return opts, nil
+}
+
+// verifyFiles verifies the file store and prints what it found; damage is an error.
+func verifyFiles(ctx context.Context, st *files.Store, opts files.VerifyOptions, out io.Writer) error {
+	rep, err := st.Verify(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if len(rep.Problems) == 0 {
+		fmt.Fprintf(out, "file store: intact (%d snapshots, %d trees, %d index files, %d packs, %d blobs; %d packs read whole)\n",
+			rep.Snapshots, rep.Trees, rep.IndexFiles, rep.Packs, rep.Blobs, rep.PacksRead)
+	} else {
+		fmt.Fprintf(out, "file store: DAMAGED\n")
+		for _, p := range rep.Problems {
+			fmt.Fprintf(out, "  - %s\n", p)
+		}
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(out, "  note: %s\n", n)
+	}
+	if len(rep.Problems) > 0 {
+		return fmt.Errorf("the file store failed verification: %d problems", len(rep.Problems))
+	}
+	return nil
 }
