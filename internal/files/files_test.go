@@ -9,12 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/internal/archive/filerepo"
+	"github.com/cairnbackup/cairn/internal/files/filestest"
 )
 
 func TestBackupRestoreEveryKind(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	makeEveryKind(t, src)
+	filestest.MakeEveryKind(t, src)
 	s := newTestStore(t, nil)
 	snap, err := s.Backup(ctx, src, BackupOptions{Source: "test"})
 	if err != nil {
@@ -31,11 +32,11 @@ func TestBackupRestoreEveryKind(t *testing.T) {
 	if len(sum.Problems) > 0 {
 		t.Fatalf("problems: %v", sum.Problems)
 	}
-	if d := diffLines(describe(t, src), describe(t, dst)); d != "" {
+	if d := filestest.Diff(filestest.Describe(t, src), filestest.Describe(t, dst)); d != "" {
 		t.Fatalf("the restore differs from the source:\n%s", d)
 	}
 	var st unix.Stat_t
-	must(t, unix.Stat(filepath.Join(dst, "sparse.img"), &st))
+	filestest.Must(t, unix.Stat(filepath.Join(dst, "sparse.img"), &st))
 	if st.Blocks*512 >= st.Size/2 {
 		t.Errorf("sparse.img was restored with %d bytes allocated of %d: its holes were written", st.Blocks*512, st.Size)
 	}
@@ -44,10 +45,10 @@ func TestBackupRestoreEveryKind(t *testing.T) {
 func TestRestorePartAndRefuseNonEmptyTarget(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	makeEveryKind(t, src)
+	filestest.MakeEveryKind(t, src)
 	s := newTestStore(t, nil)
 	snap, err := s.Backup(ctx, src, BackupOptions{Source: "test"})
-	must(t, err)
+	filestest.Must(t, err)
 	dst := t.TempDir()
 	if _, err := s.Restore(ctx, snap, "dir/deeper", dst, RestoreOptions{}); err != nil {
 		t.Fatal(err)
@@ -72,24 +73,24 @@ func TestRestorePartAndRefuseNonEmptyTarget(t *testing.T) {
 func TestIncrementalReadsOnlyWhatChanged(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
-	makeEveryKind(t, src)
+	filestest.MakeEveryKind(t, src)
 	s := newTestStore(t, nil)
 	first, err := s.Backup(ctx, src, BackupOptions{Source: "test"})
-	must(t, err)
+	filestest.Must(t, err)
 	same, err := s.Backup(ctx, src, BackupOptions{Source: "test"})
-	must(t, err)
+	filestest.Must(t, err)
 	if same.Summary.ReadBytes != 0 || same.Summary.NewBlobs != 0 || same.Tree != first.Tree || same.Parent != first.ID {
 		t.Fatalf("an unchanged tree was read again or stored anew: %+v", same.Summary)
 	}
 	changed := []byte("changed content\n")
-	writeFile(t, filepath.Join(src, "dir", "exec.sh"), changed, 0o755)
+	filestest.WriteFile(t, filepath.Join(src, "dir", "exec.sh"), changed, 0o755)
 	next, err := s.Backup(ctx, src, BackupOptions{Source: "test"})
-	must(t, err)
+	filestest.Must(t, err)
 	if next.Summary.ReadBytes != int64(len(changed)) || next.Summary.UnchangedFiles != next.Summary.Files-1 {
 		t.Fatalf("want only the changed file read: %+v", next.Summary)
 	}
 	all, err := s.Backup(ctx, src, BackupOptions{Source: "test", NoParent: true})
-	must(t, err)
+	filestest.Must(t, err)
 	if all.Summary.ReadBytes == 0 || all.Summary.NewBlobs != 0 {
 		t.Fatalf("--read-all: want everything read and nothing stored: %+v", all.Summary)
 	}
@@ -98,14 +99,14 @@ func TestIncrementalReadsOnlyWhatChanged(t *testing.T) {
 func TestDeduplicationAcrossSources(t *testing.T) {
 	ctx := context.Background()
 	a, b := t.TempDir(), t.TempDir()
-	data := randomBytes(7, 5<<20)
-	writeFile(t, filepath.Join(a, "f"), data, 0o644)
-	writeFile(t, filepath.Join(b, "other-name"), data, 0o644)
+	data := filestest.RandomBytes(7, 5<<20)
+	filestest.WriteFile(t, filepath.Join(a, "f"), data, 0o644)
+	filestest.WriteFile(t, filepath.Join(b, "other-name"), data, 0o644)
 	s := newTestStore(t, nil)
 	sa, err := s.Backup(ctx, a, BackupOptions{Source: "a"})
-	must(t, err)
+	filestest.Must(t, err)
 	sb, err := s.Backup(ctx, b, BackupOptions{Source: "b"})
-	must(t, err)
+	filestest.Must(t, err)
 	if sb.Parent != "" || sb.Summary.ReadBytes != int64(len(data)) {
 		t.Fatalf("source b has no parent and reads its file: %+v", sb)
 	}
@@ -117,15 +118,15 @@ func TestDeduplicationAcrossSources(t *testing.T) {
 func TestChunkBoundariesSurviveAnInsertion(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	data := randomBytes(3, 24<<20)
-	writeFile(t, filepath.Join(dir, "f"), data, 0o644)
+	data := filestest.RandomBytes(3, 24<<20)
+	filestest.WriteFile(t, filepath.Join(dir, "f"), data, 0o644)
 	s := newTestStore(t, nil)
 	first, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
+	filestest.Must(t, err)
 	edited := append(append(append([]byte(nil), data[:10<<20]...), []byte("an insertion of a few bytes")...), data[10<<20:]...)
-	writeFile(t, filepath.Join(dir, "f"), edited, 0o644)
+	filestest.WriteFile(t, filepath.Join(dir, "f"), edited, 0o644)
 	second, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
+	filestest.Must(t, err)
 	if first.Summary.NewBlobs < 20 {
 		t.Fatalf("24 MiB gave only %d chunks", first.Summary.NewBlobs)
 	}

@@ -16,13 +16,14 @@ import (
 	"github.com/cairnbackup/cairn/internal/archive/filerepo"
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/memory"
+	"github.com/cairnbackup/cairn/internal/files/filestest"
 )
 
 // storedBytes sums the objects under files/.
 func storedBytes(t *testing.T, st blob.Storage) int64 {
 	t.Helper()
 	var n int64
-	must(t, st.List(context.Background(), "files/", func(i blob.Info) error { n += i.Size; return nil }))
+	filestest.Must(t, st.List(context.Background(), "files/", func(i blob.Info) error { n += i.Size; return nil }))
 	return n
 }
 
@@ -47,7 +48,7 @@ func mustRestoreEqual(t *testing.T, s *Store, snap *filerepo.Snapshot, dir strin
 	if err != nil || len(sum.Problems) > 0 {
 		t.Fatalf("restore: %v %v", err, sum.Problems)
 	}
-	if d := diffLines(describe(t, dir), describe(t, dst)); d != "" {
+	if d := filestest.Diff(filestest.Describe(t, dir), filestest.Describe(t, dst)); d != "" {
 		t.Fatalf("restore differs:\n%s", d)
 	}
 }
@@ -57,17 +58,17 @@ func TestGCFreesWhatNoSnapshotUses(t *testing.T) {
 	st := memory.New()
 	s := newTestStore(t, st)
 	a, b := t.TempDir(), t.TempDir()
-	writeFile(t, filepath.Join(a, "only-a"), randomBytes(10, 4<<20), 0o644)
-	writeFile(t, filepath.Join(a, "shared"), randomBytes(11, 2<<20), 0o644)
-	writeFile(t, filepath.Join(b, "shared"), randomBytes(11, 2<<20), 0o644)
+	filestest.WriteFile(t, filepath.Join(a, "only-a"), filestest.RandomBytes(10, 4<<20), 0o644)
+	filestest.WriteFile(t, filepath.Join(a, "shared"), filestest.RandomBytes(11, 2<<20), 0o644)
+	filestest.WriteFile(t, filepath.Join(b, "shared"), filestest.RandomBytes(11, 2<<20), 0o644)
 	sa, err := s.Backup(ctx, a, BackupOptions{Source: "a"})
-	must(t, err)
+	filestest.Must(t, err)
 	sb, err := s.Backup(ctx, b, BackupOptions{Source: "b"})
-	must(t, err)
+	filestest.Must(t, err)
 	before := storedBytes(t, st)
-	must(t, s.Forget(ctx, sa.ID))
+	filestest.Must(t, s.Forget(ctx, sa.ID))
 	rep, err := s.GC(ctx, GCOptions{GracePeriod: 0})
-	must(t, err)
+	filestest.Must(t, err)
 	after := storedBytes(t, st)
 	if rep.FreedBytes < 4<<20 || before-after < 4<<20 {
 		t.Fatalf("want only-a's 4 MiB freed: %+v, stored %d -> %d", rep, before, after)
@@ -78,7 +79,7 @@ func TestGCFreesWhatNoSnapshotUses(t *testing.T) {
 	mustRestoreEqual(t, s, sb, b)
 	// Nothing left to collect: a second run changes nothing.
 	rep, err = s.GC(ctx, GCOptions{GracePeriod: 0})
-	must(t, err)
+	filestest.Must(t, err)
 	if rep.FreedBytes != 0 || rep.MarkedBlobs != 0 {
 		t.Fatalf("a second collection found more: %+v", rep)
 	}
@@ -91,17 +92,17 @@ func TestGCRepacksMostlyEmptyPacks(t *testing.T) {
 	dir := t.TempDir()
 	// Many small files share packs; forgetting most of them leaves mostly-empty packs.
 	for i := range 40 {
-		writeFile(t, filepath.Join(dir, "f", string(rune('a'+i%26))+strings.Repeat("x", i)), randomBytes(uint64(100+i), 200_000), 0o644)
+		filestest.WriteFile(t, filepath.Join(dir, "f", string(rune('a'+i%26))+strings.Repeat("x", i)), filestest.RandomBytes(uint64(100+i), 200_000), 0o644)
 	}
 	first, err := s.Backup(ctx, dir, BackupOptions{Source: "d"})
-	must(t, err)
+	filestest.Must(t, err)
 	keep := t.TempDir()
-	writeFile(t, filepath.Join(keep, "survivor"), randomBytes(100, 200_000), 0o644)
+	filestest.WriteFile(t, filepath.Join(keep, "survivor"), filestest.RandomBytes(100, 200_000), 0o644)
 	kept, err := s.Backup(ctx, keep, BackupOptions{Source: "k"})
-	must(t, err)
-	must(t, s.Forget(ctx, first.ID))
+	filestest.Must(t, err)
+	filestest.Must(t, s.Forget(ctx, first.ID))
 	rep, err := s.GC(ctx, GCOptions{GracePeriod: 0})
-	must(t, err)
+	filestest.Must(t, err)
 	if rep.RepackedPacks == 0 || rep.NewPacks == 0 {
 		t.Fatalf("want the mostly-empty pack rewritten: %+v", rep)
 	}
@@ -118,13 +119,13 @@ func TestGCWaitsForTheGracePeriodAndForRunningBackups(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	s := newTestStore(t, st)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "f"), randomBytes(20, 1<<20), 0o644)
+	filestest.WriteFile(t, filepath.Join(dir, "f"), filestest.RandomBytes(20, 1<<20), 0o644)
 	snap, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
-	must(t, s.Forget(ctx, snap.ID))
+	filestest.Must(t, err)
+	filestest.Must(t, s.Forget(ctx, snap.ID))
 
 	rep, err := s.GC(ctx, GCOptions{GracePeriod: time.Hour})
-	must(t, err)
+	filestest.Must(t, err)
 	if rep.MarkedBlobs == 0 || rep.FreedBytes != 0 {
 		t.Fatalf("first run: want a mark and nothing deleted: %+v", rep)
 	}
@@ -136,22 +137,22 @@ func TestGCWaitsForTheGracePeriodAndForRunningBackups(t *testing.T) {
 	// A backup that started after the first mark does not hold its deletion back, but holds
 	// back the next mark's.
 	other, err := filerepo.AcquireLock(ctx, s.repo, filerepo.LockBackup, false, now, time.Hour)
-	must(t, err)
+	filestest.Must(t, err)
 	rep, err = s.GC(ctx, GCOptions{GracePeriod: time.Hour})
-	must(t, err)
+	filestest.Must(t, err)
 	if rep.FreedBytes == 0 {
 		t.Fatalf("the first mark's backups had all finished and its grace period passed: %+v", rep)
 	}
-	writeFile(t, filepath.Join(dir, "g"), randomBytes(21, 1<<20), 0o644)
+	filestest.WriteFile(t, filepath.Join(dir, "g"), filestest.RandomBytes(21, 1<<20), 0o644)
 	snap2, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
-	must(t, s.Forget(ctx, snap2.ID))
+	filestest.Must(t, err)
+	filestest.Must(t, s.Forget(ctx, snap2.ID))
 	_, err = s.GC(ctx, GCOptions{GracePeriod: 0})
-	must(t, err)
+	filestest.Must(t, err)
 	if rep, err = s.GC(ctx, GCOptions{GracePeriod: 0}); err != nil || rep.FreedBytes != 0 || !strings.Contains(strings.Join(rep.Waiting, " "), "still running") {
 		t.Fatalf("deleted while a backup older than the mark runs: %v %+v", err, rep)
 	}
-	must(t, other.Release(ctx))
+	filestest.Must(t, other.Release(ctx))
 	if rep, _ = s.GC(ctx, GCOptions{GracePeriod: 0}); rep.FreedBytes == 0 {
 		t.Fatalf("the backup finished: want the deletion now: %+v", rep)
 	}
@@ -185,10 +186,10 @@ func TestGCRacingABackupLosesNothing(t *testing.T) {
 			g := &gated{Storage: mem, prefix: filerepo.SnapshotsPrefix, reached: make(chan struct{}), open: make(chan struct{})}
 			s := newTestStore(t, g)
 			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "data"), randomBytes(30, 3<<20), 0o644)
+			filestest.WriteFile(t, filepath.Join(dir, "data"), filestest.RandomBytes(30, 3<<20), 0o644)
 			first, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-			must(t, err)
-			must(t, s.Forget(ctx, first.ID)) // its chunks are garbage now
+			filestest.Must(t, err)
+			filestest.Must(t, s.Forget(ctx, first.ID)) // its chunks are garbage now
 			if when == "backup-after-mark" {
 				if _, err := s.GC(ctx, GCOptions{GracePeriod: time.Hour}); err != nil {
 					t.Fatal(err)
@@ -216,7 +217,7 @@ func TestGCRacingABackupLosesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			close(g.open)
-			must(t, <-done)
+			filestest.Must(t, <-done)
 			for range 2 {
 				if _, err := s.GC(ctx, GCOptions{GracePeriod: 0}); err != nil {
 					t.Fatal(err)
@@ -268,19 +269,19 @@ func TestKilledBackupsLeaveARepositoryThatVerifies(t *testing.T) {
 	s := newTestStore(t, mem)
 	dir := t.TempDir()
 	for i := range 12 {
-		writeFile(t, filepath.Join(dir, "d", strings.Repeat("f", i+1)), randomBytes(uint64(40+i), 300_000+i*200_000), 0o644)
+		filestest.WriteFile(t, filepath.Join(dir, "d", strings.Repeat("f", i+1)), filestest.RandomBytes(uint64(40+i), 300_000+i*200_000), 0o644)
 	}
 	base, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
+	filestest.Must(t, err)
 	r := rand.New(rand.NewPCG(5, 5))
 	for run := range 20 {
 		// Change a few files, then kill a backup after a random number of writes.
-		writeFile(t, filepath.Join(dir, "d", strings.Repeat("f", 1+r.IntN(12))), randomBytes(uint64(1000+run), 1_000_000), 0o644)
+		filestest.WriteFile(t, filepath.Join(dir, "d", strings.Repeat("f", 1+r.IntN(12))), filestest.RandomBytes(uint64(1000+run), 1_000_000), 0o644)
 		d := &dying{Storage: mem, left: r.IntN(8)}
 		repo, err := archive.Open(ctx, d, archive.Credential{Passphrase: []byte("test")})
-		must(t, err)
+		filestest.Must(t, err)
 		ks, err := Open(repo, Options{})
-		must(t, err)
+		filestest.Must(t, err)
 		_, err = ks.Backup(ctx, dir, BackupOptions{Source: "x", Sealers: 1 + r.IntN(2)})
 		if err == nil {
 			continue // it finished before its time
@@ -299,13 +300,13 @@ func TestKilledBackupsLeaveARepositoryThatVerifies(t *testing.T) {
 	mu.Unlock()
 	for range 2 {
 		_, err := s.GC(ctx, GCOptions{GracePeriod: 0})
-		must(t, err)
+		filestest.Must(t, err)
 	}
 	if notes := mustVerify(t, s); len(notes) > 0 {
 		t.Fatalf("leftovers after collections: %v", notes)
 	}
 	last, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
+	filestest.Must(t, err)
 	mustRestoreEqual(t, s, last, dir)
 	if base.Tree == last.Tree {
 		t.Fatal("the source changed between the first and last backups")

@@ -12,6 +12,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/archive/filerepo"
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/memory"
+	"github.com/cairnbackup/cairn/internal/files/filestest"
 )
 
 // flip changes one byte of an object and returns how to put it back.
@@ -19,14 +20,14 @@ func flip(t *testing.T, st blob.Storage, key string, at int64) (restore func()) 
 	t.Helper()
 	ctx := context.Background()
 	rc, err := st.Get(ctx, key, 0, -1)
-	must(t, err)
+	filestest.Must(t, err)
 	data, err := io.ReadAll(rc)
 	rc.Close()
-	must(t, err)
+	filestest.Must(t, err)
 	orig := bytes.Clone(data)
 	data[at] ^= 0x40
-	must(t, st.Put(ctx, key, bytes.NewReader(data), blob.PutOptions{}))
-	return func() { must(t, st.Put(ctx, key, bytes.NewReader(orig), blob.PutOptions{})) }
+	filestest.Must(t, st.Put(ctx, key, bytes.NewReader(data), blob.PutOptions{}))
+	return func() { filestest.Must(t, st.Put(ctx, key, bytes.NewReader(orig), blob.PutOptions{})) }
 }
 
 func TestVerifyFindsAFlippedByteAnywhere(t *testing.T) {
@@ -34,14 +35,14 @@ func TestVerifyFindsAFlippedByteAnywhere(t *testing.T) {
 	st := memory.New()
 	s := newTestStore(t, st)
 	dir := t.TempDir()
-	makeEveryKind(t, dir)
+	filestest.MakeEveryKind(t, dir)
 	_, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
+	filestest.Must(t, err)
 	if notes := mustVerify(t, s); len(notes) > 0 {
 		t.Fatalf("notes on a fresh store: %v", notes)
 	}
 	var objects []blob.Info
-	must(t, st.List(ctx, "files/", func(i blob.Info) error {
+	filestest.Must(t, st.List(ctx, "files/", func(i blob.Info) error {
 		if !strings.HasPrefix(i.Key, filerepo.LocksPrefix) {
 			objects = append(objects, i)
 		}
@@ -79,15 +80,15 @@ func TestVerifyStructureWithoutReadingData(t *testing.T) {
 	st := memory.New()
 	s := newTestStore(t, st)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "f"), randomBytes(50, 2<<20), 0o644)
+	filestest.WriteFile(t, filepath.Join(dir, "f"), filestest.RandomBytes(50, 2<<20), 0o644)
 	_, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	must(t, err)
+	filestest.Must(t, err)
 	var pack blob.Info
-	must(t, st.List(ctx, filerepo.PacksPrefix, func(i blob.Info) error { pack = i; return nil }))
+	filestest.Must(t, st.List(ctx, filerepo.PacksPrefix, func(i blob.Info) error { pack = i; return nil }))
 	// A pack's data byte needs --read-data; a missing pack does not.
 	undo := flip(t, st, pack.Key, 10)
 	rep, err := s.Verify(ctx, VerifyOptions{})
-	must(t, err)
+	filestest.Must(t, err)
 	if len(rep.Problems) != 0 || rep.PacksRead != 0 {
 		t.Fatalf("structure-only verify read data: %+v", rep)
 	}
@@ -96,7 +97,7 @@ func TestVerifyStructureWithoutReadingData(t *testing.T) {
 		t.Fatal("a 100% subset missed the flipped byte")
 	}
 	undo()
-	must(t, st.Delete(ctx, pack.Key))
+	filestest.Must(t, st.Delete(ctx, pack.Key))
 	rep, _ = s.Verify(ctx, VerifyOptions{})
 	if !strings.Contains(strings.Join(rep.Problems, "\n"), "missing") {
 		t.Fatalf("a deleted pack went unnoticed: %+v", rep)
