@@ -337,7 +337,7 @@ func newBackupVerifyCommand(env Env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				filesErr = verifyFiles(ctx, st, readOpts, out)
+				filesErr = verifyFiles(ctx, st, readOpts, outputTable, out)
 			}
 			if bad > 0 {
 				return fmt.Errorf("%d of %d backups failed verification", bad, len(names))

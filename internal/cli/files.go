@@ -275,7 +275,7 @@ func modeString(n filerepo.Node) string {
 
 func newFilesRestoreCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
-	var source string
+	var source, output string
 	cmd := &cobra.Command{
 		Use:   "restore SNAPSHOT[:PATH] DIR",
 		Short: "Restore a snapshot, or a file or directory of it, into a new or empty directory",
@@ -283,6 +283,9 @@ func newFilesRestoreCommand(env Env) *cobra.Command {
   cairn files restore 3fa2c1d0:etc/app.conf /tmp/restored --storage file:///var/backups/cairn`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, err := openFiles(ctx, &repo, env, false)
 			if err != nil {
@@ -302,6 +305,12 @@ func newFilesRestoreCommand(env Env) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if ok, err := printStructured(out, output, sum); ok {
+				if err == nil && len(sum.Problems) > 0 {
+					err = fmt.Errorf("%d entries were not restored whole", len(sum.Problems))
+				}
+				return err
+			}
 			fmt.Fprintf(out, "restored snapshot %s into %s: %d files, %d directories, %d symlinks, %s in %.1fs\n", snap.ID[:8], args[1],
 				sum.Files, sum.Dirs, sum.Links, humanize.Bytes(sum.Bytes), sum.Duration.Seconds())
 			if len(sum.Problems) > 0 {
@@ -315,6 +324,7 @@ func newFilesRestoreCommand(env Env) *cobra.Command {
 	}
 	repo.register(cmd, false)
 	cmd.Flags().StringVar(&source, "source", "", "with latest: the newest snapshot of this source")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
@@ -359,6 +369,7 @@ func newFilesGCCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var grace time.Duration
 	var repackBelow int
+	var output string
 	cmd := &cobra.Command{
 		Use:   "gc",
 		Short: "Free the data no snapshot uses, in two phases a grace period apart, safely beside running backups",
@@ -374,6 +385,9 @@ With --grace-period 0 and nothing else running, one run does both.`,
 			if repackBelow < 1 || repackBelow > 100 {
 				return fmt.Errorf("--repack-below %d: give a percentage between 1 and 100", repackBelow)
 			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, err := openFiles(ctx, &repo, env, false)
 			if err != nil {
@@ -384,6 +398,9 @@ With --grace-period 0 and nothing else running, one run does both.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if ok, err := printStructured(out, output, rep); ok {
+				return err
+			}
 			fmt.Fprintf(out, "%d snapshots in use\n", rep.Snapshots)
 			fmt.Fprintf(out, "deleted: %d packs (%d rewritten into %d), %d blobs, %s freed\n", rep.DeletedPacks, rep.RepackedPacks, rep.NewPacks,
 				rep.DeletedBlobs, humanize.Bytes(rep.FreedBytes))
@@ -400,12 +417,14 @@ With --grace-period 0 and nothing else running, one run does both.`,
 	repo.register(cmd, false)
 	cmd.Flags().DurationVar(&grace, "grace-period", time.Hour, "least time between marking data unused and deleting it")
 	cmd.Flags().IntVar(&repackBelow, "repack-below", 50, "rewrite packs with less than this percentage of their bytes in use")
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
 func newFilesVerifyCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var rd readDataFlags
+	var output string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the file store: every snapshot, tree, index file and pack header; with --read-data every blob",
@@ -415,16 +434,20 @@ func newFilesVerifyCommand(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, err := openFiles(ctx, &repo, env, false)
 			if err != nil {
 				return err
 			}
-			return verifyFiles(ctx, st, opts, cmd.OutOrStdout())
+			return verifyFiles(ctx, st, opts, output, cmd.OutOrStdout())
 		},
 	}
 	repo.register(cmd, false)
 	rd.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
 
@@ -456,9 +479,15 @@ func (f *readDataFlags) options() (files.VerifyOptions, error) {
 }
 
 // verifyFiles verifies the file store and prints what it found; damage is an error.
-func verifyFiles(ctx context.Context, st *files.Store, opts files.VerifyOptions, out io.Writer) error {
+func verifyFiles(ctx context.Context, st *files.Store, opts files.VerifyOptions, output string, out io.Writer) error {
 	rep, err := st.Verify(ctx, opts)
 	if err != nil {
+		return err
+	}
+	if ok, err := printStructured(out, output, rep); ok {
+		if err == nil && len(rep.Problems) > 0 {
+			err = fmt.Errorf("the file store failed verification: %d problems", len(rep.Problems))
+		}
 		return err
 	}
 	if len(rep.Problems) == 0 {

@@ -22,17 +22,21 @@ type GCOptions struct {
 
 // GCReport says what a collection did.
 type GCReport struct {
-	Snapshots int
+	Snapshots int `json:"snapshots"`
 	// Deleted is what the delete phase removed.
-	DeletedPacks, RepackedPacks, NewPacks, DeletedBlobs int
-	FreedBytes                                          int64
+	DeletedPacks  int   `json:"deletedPacks"`
+	RepackedPacks int   `json:"repackedPacks"`
+	NewPacks      int   `json:"newPacks"`
+	DeletedBlobs  int   `json:"deletedBlobs"`
+	FreedBytes    int64 `json:"freedBytes"`
 	// Marked is what this run found unused; it goes at a later run after the grace period.
-	MarkedBlobs, MarkedPacks int
-	MarkedBytes              int64
+	MarkedBlobs int   `json:"markedBlobs"`
+	MarkedPacks int   `json:"markedPacks"`
+	MarkedBytes int64 `json:"markedBytes"`
 	// Waiting describes marks not deleted yet, and why.
-	Waiting []string
+	Waiting []string `json:"waiting,omitempty"`
 	// StaleLocks were removed.
-	StaleLocks int
+	StaleLocks int `json:"staleLocks"`
 }
 
 // ErrCollectionRunning means another collection holds the store.

@@ -32,10 +32,15 @@ type RestoreOptions struct {
 
 // RestoreSummary counts what a restore made.
 type RestoreSummary struct {
-	Files, Dirs, Links, Others, Bytes, Errors int64
-	Duration                                  time.Duration
+	Files    int64         `json:"files"`
+	Dirs     int64         `json:"dirs"`
+	Links    int64         `json:"links"`
+	Others   int64         `json:"others"`
+	Bytes    int64         `json:"bytes"`
+	Errors   int64         `json:"errors"`
+	Duration time.Duration `json:"durationNanoseconds"`
 	// Problems are the entries that could not be restored whole, one line each.
-	Problems []string
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Restore writes the snapshot's tree, or the part at sub (a slash-separated path inside it),

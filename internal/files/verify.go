@@ -26,8 +26,14 @@ type VerifyOptions struct {
 // VerifyReport is what a verification found. Problems are damage; Notes are leftovers a
 // collection removes.
 type VerifyReport struct {
-	Snapshots, Trees, IndexFiles, Packs, Blobs, PacksRead int
-	Problems, Notes                                       []string
+	Snapshots  int      `json:"snapshots"`
+	Trees      int      `json:"trees"`
+	IndexFiles int      `json:"indexFiles"`
+	Packs      int      `json:"packs"`
+	Blobs      int      `json:"blobs"`
+	PacksRead  int      `json:"packsRead"`
+	Problems   []string `json:"problems,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
 }
 
 // Verify checks the file store (§17). A store with no file data verifies empty.
