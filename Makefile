@@ -43,6 +43,10 @@ test-servers: ## install the real storage servers the backends are tested agains
 	@hack/install-versitygw.sh
 	@hack/install-azurite.sh
 
+.PHONY: bench-tools
+bench-tools: ## install the backup tools bench/files compares with (kopia, restic) into $(CAIRN_CACHE)/tools (once)
+	@hack/install-bench-tools.sh
+
 .PHONY: browser-tests-deps
 browser-tests-deps: ## install the browser tests' playwright-core (npm ci of test/browser/package-lock.json) into $(CAIRN_CACHE)/npm (once)
 	@hack/install-browser-tests.sh
@@ -88,14 +92,16 @@ test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars browser-tests-deps
 
 BENCH_COUNTS ?= 10000,100000
 BENCH_KINDS ?= configmaps,secrets
+BENCH_FILES_RUNS ?= 1
 
 .PHONY: bench
-bench: build cluster-binaries csi-sidecars test-servers ## benchmarks: Go benchmarks, backup/restore of many objects, storage throughput per backend, volume snapshots, a vault with 5,000 instances (tables)
+bench: build cluster-binaries csi-sidecars test-servers bench-tools ## benchmarks: Go benchmarks, backup/restore of many objects, storage throughput per backend, volume snapshots, a vault with 5,000 instances, file data beside kopia and restic (tables)
 	go test -run '^$$' -bench . -benchmem -count=1 ./...
 	go test -run '^$$' -bench . -benchmem -count=1 -tags integration ./test/integration/...
 	go run ./bench/objects -counts $(BENCH_COUNTS) -kinds $(BENCH_KINDS)
 	go run ./bench/storage
 	go run ./bench/volumes -claims 20 -mib 100
+	go run ./bench/files -runs $(BENCH_FILES_RUNS) -cairn bin/cairn
 	go test -run '^TestVault$$' -count=1 -timeout 60m -v ./bench/vault -args -vault
 
 CONTROLLER_GEN_VERSION := v0.23.0
