@@ -76,7 +76,7 @@ func newFilesBackupCommand(env Env) *cobra.Command {
 			}
 			bar := newProgressLine(env.Stderr)
 			snap, err := st.Backup(ctx, args[0], files.BackupOptions{Source: source, Tags: tagMap, NoParent: readAll,
-				CairnVersion: buildinfo.Get().Version, Progress: func(p files.Progress) {
+				CairnVersion: buildinfo.Get().Version, EstimateTotal: bar.tty, Progress: func(p files.Progress) {
 					bar.update("backing up: %d files, %s read, %s added  %s", p.Files, humanize.Bytes(p.ReadBytes), humanize.Bytes(p.AddedBytes), rateAndETA(p))
 				}})
 			bar.done()

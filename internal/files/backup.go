@@ -29,6 +29,9 @@ type BackupOptions struct {
 	CairnVersion string
 	// Progress, when set, is called about once a second and at the end.
 	Progress func(Progress)
+	// EstimateTotal counts the source's files and bytes beside the backup, for Progress's
+	// totals (an ETA on a terminal); it costs a second walk's metadata reads.
+	EstimateTotal bool
 }
 
 // Progress is a running backup's or restore's counters.
@@ -95,8 +98,8 @@ func (s *Store) Backup(ctx context.Context, dir string, opts BackupOptions) (*fi
 	}
 	w, wctx := newWriter(ctx, s, x, cfg.PackSize, opts.Sealers, usable)
 	b := &backuper{s: s, w: w, x: x, cfg: cfg.Chunker, names: newOwnerNames(), bufs: newBufferPool(1),
-		files: make(chan fileJob, 4*opts.Readers), root: make(chan filerepo.ID, 1)}
-	stopProgress := b.reportProgress(wctx, abs, opts.Progress, start)
+		files: make(chan fileJob, 4*opts.Readers), root: make(chan filerepo.ID, 1), walkers: make(chan struct{}, procs)}
+	stopProgress := b.reportProgress(wctx, abs, opts, start)
 	readersDone := make(chan struct{})
 	go func() {
 		b.runReaders(wctx, opts.Readers)
@@ -185,7 +188,9 @@ type backuper struct {
 	names *ownerNames
 	bufs  *bufferPool
 	files chan fileJob
-	root  chan filerepo.ID
+	// walkers bounds the goroutines walking sub-directories beside the first.
+	walkers chan struct{}
+	root    chan filerepo.ID
 
 	nFiles, nDirs, nLinks, nOthers, nBytes, nRead, nUnchanged, nErrors atomic.Int64
 }
@@ -197,16 +202,19 @@ func (b *backuper) summary(w *writer, d time.Duration) filerepo.Summary {
 		DurationSeconds: d.Seconds(), Errors: b.nErrors.Load()}
 }
 
-func (b *backuper) reportProgress(ctx context.Context, root string, fn func(Progress), start time.Time) (stop func()) {
+func (b *backuper) reportProgress(ctx context.Context, root string, opts BackupOptions, start time.Time) (stop func()) {
+	fn := opts.Progress
 	if fn == nil {
 		return func() {}
 	}
 	var totalFiles, totalBytes atomic.Int64
-	go func() {
-		files, bytes := scan(ctx, root)
-		totalFiles.Store(files)
-		totalBytes.Store(bytes)
-	}()
+	if opts.EstimateTotal {
+		go func() {
+			files, bytes := scan(ctx, root)
+			totalFiles.Store(files)
+			totalBytes.Store(bytes)
+		}()
+	}
 	snap := func() Progress {
 		return Progress{Files: b.nFiles.Load(), Dirs: b.nDirs.Load(), Bytes: b.nBytes.Load(), ReadBytes: b.nRead.Load(),
 			AddedBytes: b.w.added.Load(), Errors: b.nErrors.Load(), TotalFiles: totalFiles.Load(), TotalBytes: totalBytes.Load(),

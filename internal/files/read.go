@@ -1,6 +1,7 @@
 package files
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,8 @@ import (
 	"os"
 	"sync"
 
-	"github.com/restic/chunker"
+	chunkers "github.com/PlakarKorp/go-cdc-chunkers"
+	_ "github.com/PlakarKorp/go-cdc-chunkers/chunkers/fastcdc" // registers the algorithm of filerepo.ChunkerFastCDC
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/internal/archive/filerepo"
@@ -27,14 +29,17 @@ func (b *backuper) runReaders(ctx context.Context, n int) {
 }
 
 func (b *backuper) reader(ctx context.Context) {
-	ch := chunker.NewWithBoundaries(nil, b.cfg.Polynomial, uint(b.cfg.MinSize), uint(b.cfg.MaxSize))
-	var buf []byte // grows to the largest chunk this reader meets
+	ch, err := newChunker(b.cfg)
+	if err != nil {
+		b.w.fail(err)
+		return
+	}
 	for j := range b.files {
 		if ctx.Err() != nil {
 			continue
 		}
 		node := &j.dir.nodes[j.idx]
-		content, size, err := b.readFile(ctx, j.path, node.Size, ch, &buf)
+		content, size, err := b.readFile(ctx, j.path, node.Size, ch)
 		if ctx.Err() != nil {
 			continue
 		}
@@ -54,7 +59,7 @@ func (b *backuper) reader(ctx context.Context) {
 
 // readFile chunks a file's content, queueing the chunks this run must store; it returns the
 // content list and the bytes it covers.
-func (b *backuper) readFile(ctx context.Context, path string, size int64, ch *chunker.Chunker, buf *[]byte) ([]filerepo.ContentRef, int64, error) {
+func (b *backuper) readFile(ctx context.Context, path string, size int64, ch *chunkers.Chunker) ([]filerepo.ContentRef, int64, error) {
 	f, err := openNoAtime(path)
 	if err != nil {
 		return nil, 0, err
@@ -81,24 +86,24 @@ func (b *backuper) readFile(ctx context.Context, path string, size int64, ch *ch
 			covered += e.len
 			continue
 		}
-		ch.ResetWithBoundaries(io.NewSectionReader(f, e.off, e.len), b.cfg.Polynomial, uint(b.cfg.MinSize), uint(b.cfg.MaxSize))
-		ch.SetAverageBits(b.cfg.AverageBits)
+		ch.Reset(io.NewSectionReader(f, e.off, e.len))
 		for {
-			c, err := ch.Next(*buf)
-			*buf = c.Data[:0]
+			data, err := ch.Next()
+			if err != nil && !errors.Is(err, io.EOF) {
+				return content, covered, err
+			}
+			if len(data) > 0 {
+				covered += int64(len(data))
+				b.nRead.Add(int64(len(data)))
+				id, err := b.offer(ctx, data, false)
+				if err != nil {
+					return content, covered, err
+				}
+				content = append(content, filerepo.ContentRef{ID: id})
+			}
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			if err != nil {
-				return content, covered, err
-			}
-			covered += int64(c.Length)
-			b.nRead.Add(int64(c.Length))
-			id, err := b.offer(ctx, c.Data, false)
-			if err != nil {
-				return content, covered, err
-			}
-			content = append(content, filerepo.ContentRef{ID: id})
 		}
 	}
 	return content, covered, nil
@@ -143,6 +148,16 @@ func (b *backuper) offer(ctx context.Context, data []byte, owned bool) (filerepo
 	}
 	err := b.w.store(ctx, blobJob{typ: filerepo.DataBlob, id: id, data: data, release: func() { b.bufs.put(data) }})
 	return id, err
+}
+
+// newChunker makes a reader's chunker (§12.1) with a scan buffer of the largest chunk.
+func newChunker(cfg filerepo.ChunkerConfig) (*chunkers.Chunker, error) {
+	opts := &chunkers.ChunkerOpts{MinSize: cfg.MinSize, NormalSize: cfg.NormalSize, MaxSize: cfg.MaxSize, Key: cfg.Key}
+	ch, err := chunkers.NewChunkerBuffer(cfg.Algorithm, bytes.NewReader(nil), opts, make([]byte, 2*cfg.MaxSize))
+	if err != nil {
+		return nil, fmt.Errorf("chunker %s: %w", cfg.Algorithm, err)
+	}
+	return ch, nil
 }
 
 // openNoAtime opens a file for reading without updating its access time where the caller may.

@@ -115,11 +115,30 @@ type blobUse struct {
 	off  int64
 }
 
-// restoreFile is a regular file being restored; its metadata is applied after its last chunk.
+// restoreFile is a regular file being restored. The first chunk written creates it at its full
+// size (holes stay holes), so files are made in parallel; its metadata is applied after its last
+// chunk.
 type restoreFile struct {
 	path      string
 	node      *filerepo.Node
 	remaining atomic.Int64
+	created   sync.Once
+	createErr error
+}
+
+// create makes the file at its full size, once.
+func (f *restoreFile) create() error {
+	f.created.Do(func() {
+		fd, err := unix.Open(f.path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
+		if err == nil {
+			err = unix.Ftruncate(fd, f.node.Size)
+			if cerr := unix.Close(fd); err == nil {
+				err = cerr
+			}
+		}
+		f.createErr = err
+	})
+	return f.createErr
 }
 
 type dirMeta struct {
@@ -238,19 +257,6 @@ func (r *restorer) file(dst string, n *filerepo.Node) error {
 		}
 		r.links[key] = dst
 	}
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		r.problem(dst, err)
-		return nil
-	}
-	err = f.Truncate(n.Size)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		r.problem(dst, err)
-		return nil
-	}
 	rf := &restoreFile{path: dst, node: n}
 	var off int64
 	var uses []*blobUse
@@ -269,6 +275,10 @@ func (r *restorer) file(dst string, n *filerepo.Node) error {
 	}
 	r.nBytes.Add(n.Size)
 	if len(uses) == 0 {
+		if err := rf.create(); err != nil {
+			r.problem(dst, err)
+			return nil
+		}
 		r.applyMeta(dst, n)
 		return nil
 	}
@@ -296,11 +306,23 @@ func (r *restorer) writeContent(ctx context.Context, workers int) error {
 	return g.Wait()
 }
 
-// maxGap is the most unneeded bytes a ranged read of a pack spans to save a request.
-const maxGap = 1 << 20
+// maxGap is the most unneeded bytes a ranged read of a pack spans to save a request, and maxSpan
+// the most bytes one read takes (a worker's buffer).
+const (
+	maxGap  = 1 << 20
+	maxSpan = 8 << 20
+)
+
+// restoreBuffers are a worker's read span and plaintext, kept between packs.
+type restoreBuffers struct{ span, plain []byte }
+
+var restoreBufferPool = sync.Pool{New: func() any { return new(restoreBuffers) }}
 
 func (r *restorer) restorePack(ctx context.Context, pack filerepo.Name, uses []*blobUse) error {
-	var buf, plain []byte
+	bufs := restoreBufferPool.Get().(*restoreBuffers)
+	defer restoreBufferPool.Put(bufs)
+	buf, plain := bufs.span, bufs.plain
+	defer func() { bufs.span, bufs.plain = buf[:0], plain[:0] }()
 	for i := 0; i < len(uses); {
 		// One read covers a run of chunks with small gaps between them.
 		first := uses[i].loc
@@ -308,7 +330,7 @@ func (r *restorer) restorePack(ctx context.Context, pack filerepo.Name, uses []*
 		j := i + 1
 		for j < len(uses) {
 			l := uses[j].loc
-			if int64(l.Offset) > end+maxGap {
+			if int64(l.Offset) > end+maxGap || int64(l.Offset)+int64(l.Length)-int64(first.Offset) > maxSpan {
 				break
 			}
 			end = max(end, int64(l.Offset)+int64(l.Length))
@@ -341,12 +363,9 @@ func (r *restorer) restorePack(ctx context.Context, pack filerepo.Name, uses []*
 }
 
 func (r *restorer) write(u *blobUse, data []byte) {
-	f, err := os.OpenFile(u.file.path, os.O_WRONLY, 0)
+	err := u.file.create()
 	if err == nil {
-		_, err = f.WriteAt(data, u.off)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+		err = pwriteFile(u.file.path, data, u.off)
 	}
 	if err != nil {
 		r.problem(u.file.path, err)
@@ -439,4 +458,22 @@ func ticker(ctx context.Context, fn func()) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// pwriteFile writes data at off in the existing file at path (raw calls: an os.File would
+// register every one of tens of thousands of files with the poller).
+func pwriteFile(path string, data []byte, off int64) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	for len(data) > 0 && err == nil {
+		var n int
+		n, err = unix.Pwrite(fd, data, off)
+		data, off = data[n:], off+int64(n)
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -93,13 +93,15 @@ func (b *backuper) walk(ctx context.Context, path string, d *dirJob, parent *fil
 		d.count++
 		n := nodeFromStat(name, &st, b.names)
 		child := filepath.Join(path, name)
-		if xa, err := readXattrs(child); err != nil {
+		prev := findNode(parent, name)
+		if prev != nil && prev.Type == n.Type && prev.Inode == n.Inode && prev.CTime == n.CTime && prev.Error == "" {
+			n.Xattrs = prev.Xattrs // setting an attribute changes the change time
+		} else if xa, err := readXattrs(child); err != nil {
 			n.Error = "extended attributes: " + err.Error()
 			b.nErrors.Add(1)
 		} else {
 			n.Xattrs = xa
 		}
-		prev := findNode(parent, name)
 		switch n.Type {
 		case filerepo.TypeFile:
 			b.nFiles.Add(1)
@@ -123,9 +125,7 @@ func (b *backuper) walk(ctx context.Context, path string, d *dirJob, parent *fil
 			if prev != nil && prev.Type == filerepo.TypeDir && prev.Subtree != nil {
 				sub, _ = b.s.loadTree(ctx, b.x, *prev.Subtree) // unreadable: read everything below
 			}
-			if err := b.walk(ctx, child, &dirJob{parent: d, idx: i}, sub); err != nil {
-				return err
-			}
+			b.walkDir(ctx, child, &dirJob{parent: d, idx: i}, sub)
 		case filerepo.TypeSymlink:
 			b.nLinks.Add(1)
 			if target, err := readlinkat(dirfd, name); err != nil {
@@ -144,6 +144,21 @@ func (b *backuper) walk(ctx context.Context, path string, d *dirJob, parent *fil
 	}
 	d.done(ctx, b)
 	return nil
+}
+
+// walkDir walks a sub-directory in a goroutine of its own while fewer than walkers run, in this
+// one otherwise. A sub-directory's walk has no error to return: what goes wrong below the top is
+// recorded in its nodes.
+func (b *backuper) walkDir(ctx context.Context, path string, d *dirJob, parent *filerepo.Tree) {
+	select {
+	case b.walkers <- struct{}{}:
+		go func() {
+			defer func() { <-b.walkers }()
+			_ = b.walk(ctx, path, d, parent)
+		}()
+	default:
+		_ = b.walk(ctx, path, d, parent)
+	}
 }
 
 // unchanged reports whether the parent snapshot's node describes the same file content: same

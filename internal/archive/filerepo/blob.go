@@ -3,6 +3,7 @@ package filerepo
 import (
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -20,9 +21,10 @@ const (
 
 // Codec turns plaintexts into sealed blobs and back (§12.2). Safe for concurrent use.
 type Codec struct {
-	keys *Keys
-	enc  *zstd.Encoder
-	dec  *zstd.Decoder
+	keys  *Keys
+	enc   *zstd.Encoder
+	dec   *zstd.Decoder
+	inner sync.Pool // opened blobs before decompression
 }
 
 // NewCodec makes a codec over keys.
@@ -74,10 +76,16 @@ func (c *Codec) Open(dst []byte, t BlobType, id ID, rawLength int, sealed []byte
 	if rawLength < 0 || rawLength > limit {
 		return nil, fmt.Errorf("%s blob %s: raw length %d out of bounds: %w", t, id, rawLength, ErrTampered)
 	}
-	inner, err := c.keys.Open(nil, blobContext(t, id), sealed)
+	bufp, _ := c.inner.Get().(*[]byte)
+	if bufp == nil {
+		bufp = new([]byte)
+	}
+	defer c.inner.Put(bufp)
+	inner, err := c.keys.Open((*bufp)[:0], blobContext(t, id), sealed)
 	if err != nil {
 		return nil, fmt.Errorf("%s blob %s: %w", t, id, err)
 	}
+	*bufp = inner
 	return c.decode(dst, t, id, rawLength, inner)
 }
 

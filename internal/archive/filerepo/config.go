@@ -2,12 +2,11 @@ package filerepo
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/restic/chunker"
 
 	"github.com/cairnbackup/cairn/internal/blob"
 )
@@ -29,26 +28,25 @@ type Config struct {
 
 // ChunkerConfig are the content-defined chunker's parameters (§12.1).
 type ChunkerConfig struct {
-	Algorithm   string      `json:"algorithm"`
-	Polynomial  chunker.Pol `json:"polynomial"`
-	MinSize     int         `json:"minSize"`
-	AverageBits int         `json:"averageBits"`
-	MaxSize     int         `json:"maxSize"`
+	Algorithm  string `json:"algorithm"`
+	Key        []byte `json:"key"`
+	MinSize    int    `json:"minSize"`
+	NormalSize int    `json:"normalSize"`
+	MaxSize    int    `json:"maxSize"`
 }
 
-// ChunkerRabin64 is the one chunking algorithm.
-const ChunkerRabin64 = "rabin64"
+// ChunkerFastCDC is the one chunking algorithm: FastCDC with normalized chunking and a gear table
+// derived from a secret key, as github.com/PlakarKorp/go-cdc-chunkers names "fastcdc-v1.0.0".
+const ChunkerFastCDC = "fastcdc-v1.0.0"
 
 // DefaultPackSize is where writers close a pack.
 const DefaultPackSize = 16 << 20
 
-func newConfig(now time.Time) (Config, error) {
-	pol, err := chunker.RandomPolynomial()
-	if err != nil {
-		return Config{}, fmt.Errorf("chunker polynomial: %w", err)
-	}
+func newConfig(now time.Time) Config {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails
 	return Config{Version: configVersion, CreatedAt: now.UTC(), PackSize: DefaultPackSize,
-		Chunker: ChunkerConfig{Algorithm: ChunkerRabin64, Polynomial: pol, MinSize: 256 << 10, AverageBits: 19, MaxSize: chunker.MaxSize}}, nil
+		Chunker: ChunkerConfig{Algorithm: ChunkerFastCDC, Key: key, MinSize: 256 << 10, NormalSize: 512 << 10, MaxSize: 4 << 20}}
 }
 
 func (c Config) check() error {
@@ -58,11 +56,11 @@ func (c Config) check() error {
 		return fmt.Errorf("%s: written by a newer cairn (version %d); upgrade cairn to read it", ConfigKey, c.Version)
 	case c.Version < 1:
 		return fmt.Errorf("%s: version %d: %w", ConfigKey, c.Version, ErrTampered)
-	case k.Algorithm != ChunkerRabin64:
+	case k.Algorithm != ChunkerFastCDC:
 		return fmt.Errorf("%s: unknown chunker %q", ConfigKey, k.Algorithm)
-	case !k.Polynomial.Irreducible() || k.Polynomial.Deg() > 53:
-		return fmt.Errorf("%s: the chunker's polynomial is not usable: %w", ConfigKey, ErrTampered)
-	case k.MinSize < 64 || k.MaxSize > MaxDataBlob || k.MinSize >= k.MaxSize || k.AverageBits < 10 || k.AverageBits > 30:
+	case len(k.Key) != 32:
+		return fmt.Errorf("%s: the chunker's key is not 32 bytes: %w", ConfigKey, ErrTampered)
+	case k.MinSize < 64 || k.MinSize >= k.NormalSize || k.NormalSize >= k.MaxSize || k.MaxSize > MaxDataBlob || k.NormalSize&(k.NormalSize-1) != 0:
 		return fmt.Errorf("%s: chunk sizes out of bounds: %w", ConfigKey, ErrTampered)
 	case c.PackSize < 1<<20 || c.PackSize > 1<<30:
 		return fmt.Errorf("%s: pack size %d out of bounds: %w", ConfigKey, c.PackSize, ErrTampered)
@@ -99,9 +97,7 @@ func InitConfig(ctx context.Context, st blob.Storage, keys *Keys, now time.Time)
 	if !errors.Is(err, ErrNoFileStore) {
 		return c, err
 	}
-	if c, err = newConfig(now); err != nil {
-		return c, err
-	}
+	c = newConfig(now)
 	plain, err := json.Marshal(c)
 	if err != nil {
 		return c, fmt.Errorf("encode %s: %w", ConfigKey, err)
