@@ -39,7 +39,7 @@ type writer struct {
 	packSize int
 	usable   func(filerepo.Location) bool
 
-	seen sync.Map // IDs this run has queued
+	seen sync.Map // IDs this run has queued and not yet indexed
 
 	blobs   chan blobJob
 	packs   chan finishedPack
@@ -204,6 +204,9 @@ func (w *writer) upload(ctx context.Context) {
 			continue
 		}
 		w.x.AddPack(p.name, p.entries)
+		for _, e := range p.entries {
+			w.seen.Delete(e.ID) // the index knows it now: seen holds only what is in flight
+		}
 		w.free <- p.data[:0] // before taking mu, which a sealer waiting for a buffer holds
 		w.mu.Lock()
 		w.pending = append(w.pending, filerepo.PackEntries{Pack: p.name, Entries: p.entries})

@@ -16,27 +16,27 @@ type Location struct {
 	Entry
 }
 
-// slot is a Location kept compactly; next chains the other copies of one ID.
+// slot is a Location kept compactly: 20 bytes beside its ID in the map.
 type slot struct {
-	pack, next             int32
+	pack                   int32
 	offset, length, rawLen uint32
 	typ                    BlobType
 }
 
-// Index is the repository's index in memory (§12.4, §18): about 80 bytes a blob. Safe for
+// Index is the repository's index in memory (§12.4, §18): about 70 bytes a blob. Safe for
 // concurrent use.
 type Index struct {
 	mu      sync.RWMutex
 	packs   []Name
 	packIdx map[Name]int32
-	slots   []slot
-	byID    map[ID]int32
+	byID    map[ID]slot
+	more    map[ID][]slot // the second and later listings of an ID (rare)
 	files   []Name
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{packIdx: map[Name]int32{}, byID: map[ID]int32{}}
+	return &Index{packIdx: map[Name]int32{}, byID: map[ID]slot{}, more: map[ID][]slot{}}
 }
 
 // AddPack records a pack's blobs; a pack already known is left as it is.
@@ -50,32 +50,41 @@ func (x *Index) AddPack(pack Name, entries []Entry) {
 	x.packs = append(x.packs, pack)
 	x.packIdx[pack] = p
 	for _, e := range entries {
-		s := slot{pack: p, next: -1, offset: e.Offset, length: e.Length, rawLen: e.RawLength, typ: e.Type}
-		if head, ok := x.byID[e.ID]; ok {
-			s.next = x.slots[head].next
-			x.slots = append(x.slots, s)
-			x.slots[head].next = int32(len(x.slots) - 1)
+		s := slot{pack: p, offset: e.Offset, length: e.Length, rawLen: e.RawLength, typ: e.Type}
+		if _, ok := x.byID[e.ID]; ok {
+			x.more[e.ID] = append(x.more[e.ID], s)
 			continue
 		}
-		x.slots = append(x.slots, s)
-		x.byID[e.ID] = int32(len(x.slots) - 1)
+		x.byID[e.ID] = s
 	}
 }
 
-func (x *Index) location(id ID, i int32) Location {
-	s := x.slots[i]
+func (x *Index) location(id ID, s slot) Location {
 	return Location{Pack: x.packs[s.pack], Entry: Entry{Type: s.typ, ID: id, Offset: s.offset, Length: s.length, RawLength: s.rawLen}}
+}
+
+// each calls fn for every listing of id until it returns false.
+func (x *Index) each(id ID, fn func(slot) bool) {
+	s, ok := x.byID[id]
+	if !ok || !fn(s) {
+		return
+	}
+	for _, s := range x.more[id] {
+		if !fn(s) {
+			return
+		}
+	}
 }
 
 // Lookup returns a location of id.
 func (x *Index) Lookup(id ID) (Location, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	i, ok := x.byID[id]
+	s, ok := x.byID[id]
 	if !ok {
 		return Location{}, false
 	}
-	return x.location(id, i), true
+	return x.location(id, s), true
 }
 
 // Locations returns every location of id.
@@ -83,9 +92,7 @@ func (x *Index) Locations(id ID) []Location {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []Location
-	for i, ok := x.byID[id]; ok && i >= 0; i = x.slots[i].next {
-		out = append(out, x.location(id, i))
-	}
+	x.each(id, func(s slot) bool { out = append(out, x.location(id, s)); return true })
 	return out
 }
 
@@ -93,12 +100,12 @@ func (x *Index) Locations(id ID) []Location {
 func (x *Index) Has(id ID, usable func(Location) bool) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	for i, ok := x.byID[id]; ok && i >= 0; i = x.slots[i].next {
-		if usable == nil || usable(x.location(id, i)) {
-			return true
-		}
-	}
-	return false
+	found := false
+	x.each(id, func(s slot) bool {
+		found = usable == nil || usable(x.location(id, s))
+		return !found
+	})
+	return found
 }
 
 // Len is the number of distinct IDs.
@@ -116,11 +123,11 @@ func (x *Index) Packs() []PackEntries {
 	for i, p := range x.packs {
 		out[i].Pack = p
 	}
-	for id, head := range x.byID {
-		for i := head; i >= 0; i = x.slots[i].next {
-			s := x.slots[i]
-			out[s.pack].Entries = append(out[s.pack].Entries, x.location(id, i).Entry)
-		}
+	for id := range x.byID {
+		x.each(id, func(s slot) bool {
+			out[s.pack].Entries = append(out[s.pack].Entries, x.location(id, s).Entry)
+			return true
+		})
 	}
 	for i := range out {
 		sortEntries(out[i].Entries)
