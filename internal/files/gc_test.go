@@ -312,3 +312,54 @@ func TestKilledBackupsLeaveARepositoryThatVerifies(t *testing.T) {
 		t.Fatal("the source changed between the first and last backups")
 	}
 }
+
+func TestKilledCollectionsLeaveARepositoryThatVerifies(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	mem := memory.New()
+	mem.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	s := newTestStore(t, mem)
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(7, 7))
+	var keep []*filerepo.Snapshot
+	for run := range 20 {
+		// Something to collect: a snapshot forgotten, its files partly shared with the next.
+		for i := range 6 {
+			filestest.WriteFile(t, filepath.Join(dir, "f"+strings.Repeat("x", i)), filestest.RandomBytes(uint64(run*10+i), 200_000+r.IntN(400_000)), 0o644)
+		}
+		old, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
+		filestest.Must(t, err)
+		filestest.WriteFile(t, filepath.Join(dir, "f"), filestest.RandomBytes(uint64(1000+run), 300_000), 0o644)
+		kept, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
+		filestest.Must(t, err)
+		keep = append(keep, kept)
+		filestest.Must(t, s.Forget(ctx, old.ID))
+		// A collection that dies after a random number of writes or deletes.
+		d := &dying{Storage: mem, left: r.IntN(12)}
+		repo, err := archive.Open(ctx, d, archive.Credential{Passphrase: []byte("test")})
+		filestest.Must(t, err)
+		ks, err := Open(repo, Options{})
+		filestest.Must(t, err)
+		_, _ = ks.GC(ctx, GCOptions{GracePeriod: 0})
+		mustVerify(t, s)
+		advance(filerepo.LockStaleAfter + time.Minute) // its lock goes stale
+	}
+	for range 2 {
+		_, err := s.GC(ctx, GCOptions{GracePeriod: 0})
+		filestest.Must(t, err)
+	}
+	if notes := mustVerify(t, s); len(notes) > 0 {
+		t.Fatalf("leftovers after the last collections: %v", notes)
+	}
+	last, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
+	filestest.Must(t, err)
+	mustRestoreEqual(t, s, last, dir)
+	for _, k := range keep {
+		entries, err := s.List(ctx, k, "", true)
+		if err != nil || len(entries) != 6 {
+			t.Fatalf("snapshot %s lost entries: %v %d", k.ID, err, len(entries))
+		}
+	}
+}
