@@ -7,9 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"time"
 
@@ -116,17 +114,5 @@ func (r *Repository) getEnvelope(ctx context.Context, key, format, context strin
 
 // readAll reads a whole blob, refusing one larger than limit.
 func (r *Repository) readAll(ctx context.Context, key string, limit int64) ([]byte, error) {
-	rc, err := r.storage.Get(ctx, key, 0, -1)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: %w", key, limit, errors.ErrUnsupported)
-	}
-	return data, nil
+	return blob.ReadAll(ctx, r.storage, key, limit)
 }

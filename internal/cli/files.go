@@ -185,18 +185,20 @@ func formatTags(tags map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
-// snapshotRef is SNAPSHOT[:PATH].
-func splitSnapshotRef(ref string) (snap, path string) {
-	snap, path, _ = strings.Cut(ref, ":")
-	return snap, path
-}
-
-func findSnapshot(ctx context.Context, st *files.Store, ref, source string) (*filerepo.Snapshot, error) {
+// openSnapshot opens the file store and finds the snapshot that SNAPSHOT[:PATH] names (latest of
+// source, when given); it returns the path inside it too.
+func openSnapshot(ctx context.Context, repo *repoFlags, env Env, arg, source string) (*files.Store, *filerepo.Snapshot, string, error) {
+	st, err := openFiles(ctx, repo, env, false)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	ref, sub, _ := strings.Cut(arg, ":")
 	snaps, err := st.Snapshots(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
-	return filerepo.FindSnapshot(snaps, ref, source)
+	snap, err := filerepo.FindSnapshot(snaps, ref, source)
+	return st, snap, sub, err
 }
 
 func newFilesLsCommand(env Env) *cobra.Command {
@@ -212,12 +214,7 @@ func newFilesLsCommand(env Env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			st, err := openFiles(ctx, &repo, env, false)
-			if err != nil {
-				return err
-			}
-			ref, sub := splitSnapshotRef(args[0])
-			snap, err := findSnapshot(ctx, st, ref, source)
+			st, snap, sub, err := openSnapshot(ctx, &repo, env, args[0], source)
 			if err != nil {
 				return err
 			}
@@ -287,12 +284,7 @@ func newFilesRestoreCommand(env Env) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			st, err := openFiles(ctx, &repo, env, false)
-			if err != nil {
-				return err
-			}
-			ref, sub := splitSnapshotRef(args[0])
-			snap, err := findSnapshot(ctx, st, ref, source)
+			st, snap, sub, err := openSnapshot(ctx, &repo, env, args[0], source)
 			if err != nil {
 				return err
 			}

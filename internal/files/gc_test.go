@@ -260,6 +260,16 @@ func (d *dying) Delete(ctx context.Context, key string) error {
 	return d.Storage.Delete(ctx, key)
 }
 
+// reopen opens the test repository (newTestStore's) again through st.
+func reopen(t *testing.T, st blob.Storage) *Store {
+	t.Helper()
+	repo, err := archive.Open(context.Background(), st, archive.Credential{Passphrase: []byte("test")})
+	filestest.Must(t, err)
+	s, err := Open(repo, Options{})
+	filestest.Must(t, err)
+	return s
+}
+
 func TestKilledBackupsLeaveARepositoryThatVerifies(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
@@ -277,12 +287,8 @@ func TestKilledBackupsLeaveARepositoryThatVerifies(t *testing.T) {
 	for run := range 20 {
 		// Change a few files, then kill a backup after a random number of writes.
 		filestest.WriteFile(t, filepath.Join(dir, "d", strings.Repeat("f", 1+r.IntN(12))), filestest.RandomBytes(uint64(1000+run), 1_000_000), 0o644)
-		d := &dying{Storage: mem, left: r.IntN(8)}
-		repo, err := archive.Open(ctx, d, archive.Credential{Passphrase: []byte("test")})
-		filestest.Must(t, err)
-		ks, err := Open(repo, Options{})
-		filestest.Must(t, err)
-		_, err = ks.Backup(ctx, dir, BackupOptions{Source: "x", Sealers: 1 + r.IntN(2)})
+		ks := reopen(t, &dying{Storage: mem, left: r.IntN(8)})
+		_, err := ks.Backup(ctx, dir, BackupOptions{Source: "x", Sealers: 1 + r.IntN(2)})
 		if err == nil {
 			continue // it finished before its time
 		}
@@ -337,12 +343,7 @@ func TestKilledCollectionsLeaveARepositoryThatVerifies(t *testing.T) {
 		keep = append(keep, kept)
 		filestest.Must(t, s.Forget(ctx, old.ID))
 		// A collection that dies after a random number of writes or deletes.
-		d := &dying{Storage: mem, left: r.IntN(12)}
-		repo, err := archive.Open(ctx, d, archive.Credential{Passphrase: []byte("test")})
-		filestest.Must(t, err)
-		ks, err := Open(repo, Options{})
-		filestest.Must(t, err)
-		_, _ = ks.GC(ctx, GCOptions{GracePeriod: 0})
+		_, _ = reopen(t, &dying{Storage: mem, left: r.IntN(12)}).GC(ctx, GCOptions{GracePeriod: 0})
 		mustVerify(t, s)
 		advance(filerepo.LockStaleAfter + time.Minute) // its lock goes stale
 	}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/cairnbackup/cairn/internal/blob"
@@ -14,19 +12,7 @@ import (
 
 // readAll reads a whole object, refusing one larger than limit.
 func readAll(ctx context.Context, st blob.Storage, key string, limit int64) ([]byte, error) {
-	rc, err := st.Get(ctx, key, 0, -1)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: %w", key, limit, errors.ErrUnsupported)
-	}
-	return data, nil
+	return blob.ReadAll(ctx, st, key, limit)
 }
 
 func put(ctx context.Context, st blob.Storage, key string, data []byte, createOnly bool) error {
