@@ -43,9 +43,6 @@ func NewCodec(keys *Keys) (*Codec, error) {
 	return &Codec{keys: keys, enc: enc, dec: dec}, nil
 }
 
-// Keys are the codec's keys.
-func (c *Codec) Keys() *Keys { return c.keys }
-
 // blobContext is the sealing context of a blob: its type and ID.
 func blobContext(t BlobType, id ID) []byte {
 	const prefix = "cairn/v1/file-blob\x00"

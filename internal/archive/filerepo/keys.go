@@ -48,9 +48,6 @@ func NewKeys(fk archive.FileKeys) (*Keys, error) {
 	return k, nil
 }
 
-// Encrypted reports whether units are encrypted (otherwise they are authenticated only).
-func (k *Keys) Encrypted() bool { return k.encrypted }
-
 // ID is the keyed hash of plaintext.
 func (k *Keys) ID(plaintext []byte) ID {
 	h := k.hashers.Get().(*blake3.Hasher)
