@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -362,5 +363,76 @@ func TestKilledCollectionsLeaveARepositoryThatVerifies(t *testing.T) {
 		if err != nil || len(entries) != 6 {
 			t.Fatalf("snapshot %s lost entries: %v %d", k.ID, err, len(entries))
 		}
+	}
+}
+
+// getGate pauses the first Get of a key with a prefix, once armed, until opened.
+type getGate struct {
+	blob.Storage
+	prefix  string
+	armed   atomic.Bool
+	reached chan struct{}
+	open    chan struct{}
+	once    sync.Once
+}
+
+func (g *getGate) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if g.armed.Load() && strings.HasPrefix(key, g.prefix) {
+		first := false
+		g.once.Do(func() { first = true; close(g.reached) })
+		if first {
+			<-g.open
+		}
+	}
+	return g.Storage.Get(ctx, key, off, n)
+}
+
+func TestRestoreFollowsAPackRepackedUnderIt(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	mem := memory.New()
+	mem.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	g := &getGate{Storage: mem, prefix: filerepo.PacksPrefix, reached: make(chan struct{}), open: make(chan struct{})}
+	s := newTestStore(t, g)
+	dir := t.TempDir()
+	filestest.WriteFile(t, filepath.Join(dir, "big"), filestest.RandomBytes(60, 3<<20), 0o644)
+	filestest.WriteFile(t, filepath.Join(dir, "small"), filestest.RandomBytes(61, 200_000), 0o644)
+	first, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
+	filestest.Must(t, err)
+	filestest.Must(t, os.Remove(filepath.Join(dir, "big")))
+	second, err := s.Backup(ctx, dir, BackupOptions{Source: "x"}) // small's chunk stays in the first pack
+	filestest.Must(t, err)
+	filestest.Must(t, s.Forget(ctx, first.ID))
+	_, err = s.GC(ctx, GCOptions{GracePeriod: time.Hour}) // marks big's chunks
+	filestest.Must(t, err)
+
+	// A restore that starts after the mark does not hold its deletion back: the first pack is
+	// repacked while the restore holds an index that still points into it.
+	g.armed.Store(true)
+	done := make(chan error, 1)
+	dst := filepath.Join(t.TempDir(), "r")
+	go func() {
+		sum, err := s.Restore(ctx, second, "", dst, RestoreOptions{})
+		if err == nil && len(sum.Problems) > 0 {
+			err = errors.New(strings.Join(sum.Problems, "; "))
+		}
+		done <- err
+	}()
+	<-g.reached
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	rep, err := s.GC(ctx, GCOptions{GracePeriod: time.Hour})
+	filestest.Must(t, err)
+	if rep.RepackedPacks == 0 {
+		t.Fatalf("the test wants the first pack repacked under the restore: %+v", rep)
+	}
+	close(g.open)
+	if err := <-done; err != nil {
+		t.Fatalf("the restore did not follow the repacked chunks: %v", err)
+	}
+	if d := filestest.Diff(filestest.Describe(t, dir), filestest.Describe(t, dst)); d != "" {
+		t.Fatalf("restore differs:\n%s", d)
 	}
 }

@@ -157,6 +157,11 @@ type restorer struct {
 	mu       sync.Mutex
 	problems []string
 
+	// reload reads the index again when a pack went (moved).
+	reload   sync.Once
+	fresh    *filerepo.Index
+	freshErr error
+
 	nFiles, nDirs, nLinks, nOthers, nBytes, nWritten atomic.Int64
 }
 
@@ -339,7 +344,7 @@ func (r *restorer) restorePack(ctx context.Context, pack filerepo.Name, uses []*
 		var err error
 		buf, err = filerepo.ReadRange(ctx, r.s.st, filerepo.PackKey(pack), int64(first.Offset), end-int64(first.Offset), buf)
 		if errors.Is(err, blob.ErrNotFound) {
-			return fmt.Errorf("pack %s is gone (a collection may have repacked it; run the restore again): %w", pack, err)
+			return r.moved(ctx, pack, uses[i:])
 		}
 		if err != nil {
 			return err
@@ -358,6 +363,29 @@ func (r *restorer) restorePack(ctx context.Context, pack filerepo.Name, uses []*
 			r.write(u, plain)
 		}
 		i = j
+	}
+	return nil
+}
+
+// moved restores chunks planned in a pack that a collection removed meanwhile, having copied
+// what was in use elsewhere (§16): it reads the index again, once for the whole restore, and
+// reads each chunk where it is now.
+func (r *restorer) moved(ctx context.Context, pack filerepo.Name, uses []*blobUse) error {
+	r.reload.Do(func() { r.fresh, r.freshErr = filerepo.LoadIndex(ctx, r.s.st, r.s.keys) })
+	if r.freshErr != nil {
+		return r.freshErr
+	}
+	var plain []byte
+	for _, u := range uses {
+		loc, ok := r.fresh.Lookup(u.loc.ID)
+		if !ok || loc.Pack == pack {
+			return fmt.Errorf("pack %s is gone and the index lists chunk %s nowhere else: %w", pack, u.loc.ID, blob.ErrNotFound)
+		}
+		var err error
+		if plain, err = r.s.readBlob(ctx, loc, plain[:0]); err != nil {
+			return err
+		}
+		r.write(u, plain)
 	}
 	return nil
 }
