@@ -113,11 +113,7 @@ func TestGCRepacksMostlyEmptyPacks(t *testing.T) {
 
 func TestGCWaitsForTheGracePeriodAndForRunningBackups(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	st := memory.New()
-	st.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	st, advance := clockedMemory()
 	s := newTestStore(t, st)
 	dir := t.TempDir()
 	filestest.WriteFile(t, filepath.Join(dir, "f"), filestest.RandomBytes(20, 1<<20), 0o644)
@@ -137,7 +133,7 @@ func TestGCWaitsForTheGracePeriodAndForRunningBackups(t *testing.T) {
 	advance(31 * time.Minute)
 	// A backup that started after the first mark does not hold its deletion back, but holds
 	// back the next mark's.
-	other, err := filerepo.AcquireLock(ctx, s.repo, filerepo.LockBackup, false, now, time.Hour)
+	other, err := filerepo.AcquireLock(ctx, s.repo, filerepo.LockBackup, false, time.Now(), time.Hour)
 	filestest.Must(t, err)
 	rep, err = s.GC(ctx, GCOptions{GracePeriod: time.Hour})
 	filestest.Must(t, err)
@@ -261,6 +257,34 @@ func (d *dying) Delete(ctx context.Context, key string) error {
 	return d.Storage.Delete(ctx, key)
 }
 
+// clockedMemory is in-memory storage on a clock the test moves with advance.
+func clockedMemory() (mem *memory.Storage, advance func(time.Duration)) {
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	mem = memory.New()
+	mem.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	return mem, func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+}
+
+// mustCleanUp runs collections once the dead processes' locks are stale, then wants a store
+// without leftovers whose next backup of dir restores equal to it.
+func mustCleanUp(t *testing.T, s *Store, advance func(time.Duration), dir string) *filerepo.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	advance(filerepo.LockStaleAfter + time.Minute)
+	for range 2 {
+		_, err := s.GC(ctx, GCOptions{GracePeriod: 0})
+		filestest.Must(t, err)
+	}
+	if notes := mustVerify(t, s); len(notes) > 0 {
+		t.Fatalf("leftovers after collections: %v", notes)
+	}
+	last, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
+	filestest.Must(t, err)
+	mustRestoreEqual(t, s, last, dir)
+	return last
+}
+
 // reopen opens the test repository (newTestStore's) again through st.
 func reopen(t *testing.T, st blob.Storage) *Store {
 	t.Helper()
@@ -273,10 +297,7 @@ func reopen(t *testing.T, st blob.Storage) *Store {
 
 func TestKilledBackupsLeaveARepositoryThatVerifies(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	mem := memory.New()
-	mem.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	mem, advance := clockedMemory()
 	s := newTestStore(t, mem)
 	dir := t.TempDir()
 	for i := range 12 {
@@ -302,31 +323,14 @@ func TestKilledBackupsLeaveARepositoryThatVerifies(t *testing.T) {
 		mustVerify(t, s)
 	}
 	// The dead backups' locks go stale; then collections remove everything they left.
-	mu.Lock()
-	now = now.Add(filerepo.LockStaleAfter + time.Minute)
-	mu.Unlock()
-	for range 2 {
-		_, err := s.GC(ctx, GCOptions{GracePeriod: 0})
-		filestest.Must(t, err)
-	}
-	if notes := mustVerify(t, s); len(notes) > 0 {
-		t.Fatalf("leftovers after collections: %v", notes)
-	}
-	last, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	filestest.Must(t, err)
-	mustRestoreEqual(t, s, last, dir)
-	if base.Tree == last.Tree {
+	if last := mustCleanUp(t, s, advance, dir); base.Tree == last.Tree {
 		t.Fatal("the source changed between the first and last backups")
 	}
 }
 
 func TestKilledCollectionsLeaveARepositoryThatVerifies(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	mem := memory.New()
-	mem.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	mem, advance := clockedMemory()
 	s := newTestStore(t, mem)
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(7, 7))
@@ -348,16 +352,7 @@ func TestKilledCollectionsLeaveARepositoryThatVerifies(t *testing.T) {
 		mustVerify(t, s)
 		advance(filerepo.LockStaleAfter + time.Minute) // its lock goes stale
 	}
-	for range 2 {
-		_, err := s.GC(ctx, GCOptions{GracePeriod: 0})
-		filestest.Must(t, err)
-	}
-	if notes := mustVerify(t, s); len(notes) > 0 {
-		t.Fatalf("leftovers after the last collections: %v", notes)
-	}
-	last, err := s.Backup(ctx, dir, BackupOptions{Source: "x"})
-	filestest.Must(t, err)
-	mustRestoreEqual(t, s, last, dir)
+	mustCleanUp(t, s, advance, dir)
 	for _, k := range keep {
 		entries, err := s.List(ctx, k, "", true)
 		if err != nil || len(entries) != 6 {
@@ -389,10 +384,7 @@ func (g *getGate) Get(ctx context.Context, key string, off, n int64) (io.ReadClo
 
 func TestRestoreFollowsAPackRepackedUnderIt(t *testing.T) {
 	ctx := context.Background()
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	mem := memory.New()
-	mem.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	mem, advance := clockedMemory()
 	g := &getGate{Storage: mem, prefix: filerepo.PacksPrefix, reached: make(chan struct{}), open: make(chan struct{})}
 	s := newTestStore(t, g)
 	dir := t.TempDir()
@@ -420,9 +412,7 @@ func TestRestoreFollowsAPackRepackedUnderIt(t *testing.T) {
 		done <- err
 	}()
 	<-g.reached
-	mu.Lock()
-	now = now.Add(2 * time.Hour)
-	mu.Unlock()
+	advance(2 * time.Hour)
 	rep, err := s.GC(ctx, GCOptions{GracePeriod: time.Hour})
 	filestest.Must(t, err)
 	if rep.RepackedPacks == 0 {
