@@ -19,13 +19,16 @@ func TestBlobRoundTrip(t *testing.T) {
 		random := make([]byte, 100_000)
 		_, _ = rand.Read(random)
 		text := bytes.Repeat([]byte("the same words again and again "), 4000)
-		for name, plain := range map[string][]byte{"random": random, "text": text, "empty": {}} {
+		bigText := bytes.Repeat([]byte("a longer text, past the sample a large plaintext is probed with; "), 20_000)
+		bigRandom := make([]byte, 1<<20)
+		_, _ = rand.Read(bigRandom)
+		for name, plain := range map[string][]byte{"random": random, "text": text, "empty": {}, "big text": bigText, "big random": bigRandom} {
 			id := keys.ID(plain)
 			sealed, _ := codec.Seal(nil, DataBlob, id, plain, nil)
-			if name == "text" && len(sealed) > len(plain)/4 {
+			if strings.HasSuffix(name, "text") && len(sealed) > len(plain)/4 {
 				t.Errorf("encrypt=%v: text of %d bytes sealed to %d: not compressed", encrypt, len(plain), len(sealed))
 			}
-			if name == "random" && len(sealed) > len(plain)+keys.Overhead()+1 {
+			if strings.HasSuffix(name, "random") && len(sealed) > len(plain)+keys.Overhead()+1 {
 				t.Errorf("encrypt=%v: random data grew from %d to %d bytes: should be stored as is", encrypt, len(plain), len(sealed))
 			}
 			got, err := codec.Open(nil, DataBlob, id, len(plain), sealed)
