@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cairnbackup/cairn/bench/internal/harness"
 )
 
 // dataset is the generated source: base, its mutation mut, and the one path every backup names,
@@ -380,31 +382,5 @@ func hashFile(path string) ([sha256.Size]byte, error) {
 // forEach calls fn for every item from the given number of workers; the first error stops the
 // rest and is returned.
 func forEach(ctx context.Context, items []string, workers int, fn func(string) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next     atomic.Int64
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
-	for range min(workers, len(items)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(items) || ctx.Err() != nil {
-					return
-				}
-				if err := fn(items[i]); err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return harness.Parallel(ctx, len(items), workers, func(_ context.Context, i int) error { return fn(items[i]) })
 }

@@ -60,14 +60,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/cairnbackup/cairn/bench/internal/harness"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 )
 
@@ -87,23 +86,9 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "bench/files: unexpected arguments %q\n", flag.Args())
-		os.Exit(2)
-	}
 	o.tools = strings.Split(*tools, ",")
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o, os.Stdout)
-	interrupted := ctx.Err() != nil
-	stop()
-	if err != nil {
-		if interrupted {
-			err = fmt.Errorf("interrupted: %w", err)
-		}
-		fmt.Fprintln(os.Stderr, "bench/files:", err)
-		os.Exit(1)
-	}
+	harness.Main("bench/files", func(ctx context.Context) error { return run(ctx, o, os.Stdout) })
 }
 
 type options struct {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -193,7 +192,7 @@ func cachedTool(flagValue string, bins localcluster.Binaries, name, versionVar s
 		}
 		return bin, nil
 	}
-	v, err := hackVersion(bins, versionVar)
+	v, err := bins.Version(versionVar)
 	if err != nil {
 		return "", err
 	}
@@ -240,20 +239,4 @@ func version(ctx context.Context, bin, arg string, field int) string {
 		return "(version unknown)"
 	}
 	return words[field]
-}
-
-// hackVersion reads NAME=VALUE from hack/versions.sh, the file the install scripts use.
-func hackVersion(bins localcluster.Binaries, name string) (string, error) {
-	file := filepath.Join(bins.Repo, "hack", "versions.sh")
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", name, err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), name+"="); ok && v != "" {
-			return strings.Trim(v, `"'`), nil
-		}
-	}
-	return "", errors.New(file + " does not set " + name)
 }

@@ -35,7 +35,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -51,14 +50,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,6 +64,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/cairnbackup/cairn/bench/internal/harness"
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/azure"
 	"github.com/cairnbackup/cairn/internal/blob/filesystem"
@@ -89,23 +87,9 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "bench/storage: unexpected arguments %q\n", flag.Args())
-		os.Exit(2)
-	}
 	opts.backends = strings.Split(*backends, ",")
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, opts, os.Stdout)
-	interrupted := ctx.Err() != nil
-	stop()
-	if err != nil {
-		if interrupted {
-			err = fmt.Errorf("interrupted: %w", err)
-		}
-		fmt.Fprintln(os.Stderr, "bench/storage:", err)
-		os.Exit(1)
-	}
+	harness.Main("bench/storage", func(ctx context.Context) error { return run(ctx, opts, os.Stdout) })
 }
 
 type options struct {
@@ -248,7 +232,7 @@ func measureBackend(ctx context.Context, s backendSetup, dir string, shapes []sh
 			return nil, err
 		}
 		began := time.Now()
-		err := parallel(ctx, sh.count(), sh.workers, func(ctx context.Context, i int) error {
+		err := harness.Parallel(ctx, sh.count(), sh.workers, func(ctx context.Context, i int) error {
 			g := newGenerator(seed, sh.name, i, sh.size(i))
 			if err := t.put(ctx, sh.key(i), g); err != nil {
 				return fmt.Errorf("upload %s: %w", sh.key(i), err)
@@ -265,7 +249,7 @@ func measureBackend(ctx context.Context, s backendSetup, dir string, shapes []sh
 		r.up = time.Since(began)
 
 		began = time.Now()
-		err = parallel(ctx, sh.count(), sh.workers, func(ctx context.Context, i int) error {
+		err = harness.Parallel(ctx, sh.count(), sh.workers, func(ctx context.Context, i int) error {
 			h := crc32.New(castagnoli)
 			n, err := t.get(ctx, sh.key(i), h)
 			if err != nil {
@@ -288,38 +272,6 @@ func measureBackend(ctx context.Context, s backendSetup, dir string, shapes []sh
 		results = append(results, r)
 	}
 	return results, nil
-}
-
-// parallel calls fn for 0..n-1 from the given number of workers; the first error cancels the
-// rest and is returned.
-func parallel(ctx context.Context, n, workers int, fn func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next     atomic.Int64
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				if err := fn(ctx, i); err != nil {
-					once.Do(func() { firstErr = err; cancel() })
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
 }
 
 // ---- content
@@ -403,7 +355,7 @@ func prepare(name string, bins localcluster.Binaries) (backendSetup, error) {
 			return blobTarget{st}, noStop, nil
 		}}, nil
 	case "s3":
-		version, err := hackVersion(bins, "VERSITYGW_VERSION")
+		version, err := bins.Version("VERSITYGW_VERSION")
 		if err != nil {
 			return backendSetup{}, err
 		}
@@ -415,7 +367,7 @@ func prepare(name string, bins localcluster.Binaries) (backendSetup, error) {
 			return startS3(ctx, bin, dir)
 		}}, nil
 	case "azblob":
-		version, err := hackVersion(bins, "AZURITE_VERSION")
+		version, err := bins.Version("AZURITE_VERSION")
 		if err != nil {
 			return backendSetup{}, err
 		}
@@ -431,22 +383,6 @@ func prepare(name string, bins localcluster.Binaries) (backendSetup, error) {
 		}}, nil
 	}
 	return backendSetup{}, fmt.Errorf("unknown backend %q", name)
-}
-
-// hackVersion reads NAME=VALUE from hack/versions.sh, the file the install scripts use.
-func hackVersion(bins localcluster.Binaries, name string) (string, error) {
-	file := filepath.Join(bins.Repo, "hack", "versions.sh")
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", name, err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), name+"="); ok && v != "" {
-			return strings.Trim(v, `"'`), nil
-		}
-	}
-	return "", fmt.Errorf("%s does not set %s", file, name)
 }
 
 // blobTarget measures a blob.Storage.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,8 +27,8 @@ const filesMemoryLimit = 160 << 20
 func newFilesCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "files", Short: "Back up and restore directories into the repository's deduplicated file store",
 		PersistentPreRun: func(*cobra.Command, []string) {
-			if env.Getenv("GOMEMLIMIT") == "" {
-				debug.SetMemoryLimit(filesMemoryLimit)
+			if env.LimitMemory != nil {
+				env.LimitMemory(filesMemoryLimit)
 			}
 		}}
 	cmd.AddCommand(newFilesBackupCommand(env), newFilesListCommand(env), newFilesLsCommand(env), newFilesRestoreCommand(env),

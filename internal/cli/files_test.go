@@ -13,11 +13,8 @@ func runFiles(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	env := Env{Stdout: &out, Stderr: &out, Getenv: func(k string) string {
-		switch k {
-		case "CAIRN_PASSPHRASE":
+		if k == "CAIRN_PASSPHRASE" {
 			return "files-cli-test"
-		case "GOMEMLIMIT":
-			return "off" // the test process keeps its own memory settings
 		}
 		return ""
 	}}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ type Env struct {
 	Getenv func(string) string
 	// Now is the clock retention and lock times are measured on (default time.Now).
 	Now func() time.Time
+	// LimitMemory sets the process's soft memory limit for a command that says how much it needs
+	// (nil: the limit is left alone, as in tests that run commands inside another program).
+	LimitMemory func(bytes int64)
 }
 
 func (e Env) now() time.Time {
@@ -32,8 +36,14 @@ func (e Env) now() time.Time {
 	return time.Now()
 }
 
-// ProcessEnv is the real process's Env.
-func ProcessEnv() Env { return Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv} }
+// ProcessEnv is the real process's Env. Its memory limit yields to GOMEMLIMIT when that is set.
+func ProcessEnv() Env {
+	return Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, LimitMemory: func(bytes int64) {
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(bytes)
+		}
+	}}
+}
 
 // NewRootCommand returns the cairn command with all subcommands.
 func NewRootCommand(env Env) *cobra.Command {

@@ -2,7 +2,6 @@ package files
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/archive/filerepo"
-	"github.com/cairnbackup/cairn/internal/blob"
 )
 
 // BackupOptions say what a backup is of and how it runs.
@@ -140,43 +138,6 @@ func (s *Store) Backup(ctx context.Context, dir string, opts BackupOptions) (*fi
 		return nil, err
 	}
 	return snap, nil
-}
-
-// condemned reads the marks of collections: a listing a mark names is not usable for
-// deduplication (§16).
-func (s *Store) condemned(ctx context.Context) (func(filerepo.Location) bool, error) {
-	marks, err := filerepo.ListMarks(ctx, s.st)
-	if err != nil {
-		return nil, err
-	}
-	if len(marks) == 0 {
-		return nil, nil
-	}
-	bad := map[listing]struct{}{}
-	for _, mi := range marks {
-		m, err := filerepo.LoadMark(ctx, s.st, s.keys, mi.Name)
-		if errors.Is(err, blob.ErrNotFound) {
-			continue // deleted by a collection meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range m.Packs {
-			for _, e := range p.Entries {
-				bad[listing{p.Pack, e.ID}] = struct{}{}
-			}
-		}
-	}
-	return func(l filerepo.Location) bool {
-		_, no := bad[listing{l.Pack, l.ID}]
-		return !no
-	}, nil
-}
-
-// listing is one copy of a blob: its pack and ID.
-type listing struct {
-	pack filerepo.Name
-	id   filerepo.ID
 }
 
 // backuper is one backup's walk and readers.

@@ -191,13 +191,15 @@ func (s *Store) mark(ctx context.Context, own filerepo.Name, rep *GCReport) (*fi
 			m.Packs = append(m.Packs, filerepo.PackEntries{Pack: p.Pack, Entries: garbage})
 		}
 	}
-	unindexed, err := s.unindexedPacks(ctx, x)
+	stored, err := filerepo.StoredPacks(ctx, s.st, nil)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range unindexed {
-		m.Unindexed = append(m.Unindexed, p.name)
-		rep.MarkedBytes += p.size
+	for p, size := range stored {
+		if !x.HasPack(p) {
+			m.Unindexed = append(m.Unindexed, p)
+			rep.MarkedBytes += size
+		}
 	}
 	rep.MarkedPacks = len(m.Unindexed)
 	if len(m.Packs) == 0 && len(m.Unindexed) == 0 {
@@ -230,27 +232,6 @@ func (s *Store) mark(ctx context.Context, own filerepo.Name, rep *GCReport) (*fi
 	return &filerepo.MarkInfo{Name: name, ModTime: info.ModTime, Finished: true}, nil
 }
 
-type storedPack struct {
-	name filerepo.Name
-	size int64
-}
-
-// unindexedPacks lists the stored packs no index lists.
-func (s *Store) unindexedPacks(ctx context.Context, x *filerepo.Index) ([]storedPack, error) {
-	var out []storedPack
-	err := s.st.List(ctx, filerepo.PacksPrefix, func(info blob.Info) error {
-		n, err := filerepo.ParsePackKey(info.Key)
-		if err == nil && !x.HasPack(n) {
-			out = append(out, storedPack{name: n, size: info.Size})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list packs: %w", err)
-	}
-	return out, nil
-}
-
 // deleteMarked is the delete phase for marks that are due (§16).
 func (s *Store) deleteMarked(ctx context.Context, due []filerepo.MarkInfo, opts GCOptions, rep *GCReport) error {
 	x, err := filerepo.LoadIndex(ctx, s.st, s.keys)
@@ -261,19 +242,9 @@ func (s *Store) deleteMarked(ctx context.Context, due []filerepo.MarkInfo, opts 
 	if err != nil {
 		return err
 	}
-	marked := map[listing]bool{}
-	var unindexed []filerepo.Name
-	for _, mi := range due {
-		m, err := filerepo.LoadMark(ctx, s.st, s.keys, mi.Name)
-		if err != nil {
-			return err
-		}
-		for _, p := range m.Packs {
-			for _, e := range p.Entries {
-				marked[listing{p.Pack, e.ID}] = true
-			}
-		}
-		unindexed = append(unindexed, m.Unindexed...)
+	marked, unindexed, err := s.readMarks(ctx, due, false)
+	if err != nil {
+		return err
 	}
 	remove := removable(x, live, marked)
 

@@ -16,16 +16,7 @@ type Entry struct {
 // List returns the entries of the directory at sub in the snapshot (or the one entry sub names),
 // with their sub-directories' entries when recursive.
 func (s *Store) List(ctx context.Context, snap *filerepo.Snapshot, sub string, recursive bool) ([]Entry, error) {
-	x, err := filerepo.LoadIndex(ctx, s.st, s.keys)
-	if err != nil {
-		return nil, err
-	}
-	root, err := s.loadTree(ctx, x, snap.Tree)
-	if err != nil {
-		return nil, err
-	}
-	r := &restorer{s: s, x: x}
-	dir, node, err := r.find(ctx, root, sub)
+	x, dir, node, err := s.locate(ctx, snap, sub)
 	if err != nil {
 		return nil, err
 	}

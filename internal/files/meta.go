@@ -45,37 +45,35 @@ func nodeFromStat(name string, st *unix.Stat_t, names *ownerNames) filerepo.Node
 
 // ownerNames caches user and group names by id.
 type ownerNames struct {
-	mu     sync.Mutex
-	users  map[uint32]string
-	groups map[uint32]string
+	mu    sync.Mutex
+	names map[ownerID]string
 }
 
-func newOwnerNames() *ownerNames {
-	return &ownerNames{users: map[uint32]string{}, groups: map[uint32]string{}}
+type ownerID struct {
+	group bool
+	id    uint32
 }
 
-func (o *ownerNames) user(id uint32) string {
+func newOwnerNames() *ownerNames { return &ownerNames{names: map[ownerID]string{}} }
+
+func (o *ownerNames) user(id uint32) string  { return o.name(ownerID{id: id}) }
+func (o *ownerNames) group(id uint32) string { return o.name(ownerID{group: true, id: id}) }
+
+// name looks an owner up once; one the system does not know has no name.
+func (o *ownerNames) name(k ownerID) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	name, ok := o.users[id]
+	name, ok := o.names[k]
 	if !ok {
-		if u, err := user.LookupId(strconv.FormatUint(uint64(id), 10)); err == nil {
+		s := strconv.FormatUint(uint64(k.id), 10)
+		if k.group {
+			if g, err := user.LookupGroupId(s); err == nil {
+				name = g.Name
+			}
+		} else if u, err := user.LookupId(s); err == nil {
 			name = u.Username
 		}
-		o.users[id] = name
-	}
-	return name
-}
-
-func (o *ownerNames) group(id uint32) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	name, ok := o.groups[id]
-	if !ok {
-		if g, err := user.LookupGroupId(strconv.FormatUint(uint64(id), 10)); err == nil {
-			name = g.Name
-		}
-		o.groups[id] = name
+		o.names[k] = name
 	}
 	return name
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -55,19 +54,11 @@ func (s *Store) Restore(ctx context.Context, snap *filerepo.Snapshot, sub, targe
 		return RestoreSummary{}, err
 	}
 	defer func() { _ = lock.Release(ctx) }()
-	x, err := filerepo.LoadIndex(ctx, s.st, s.keys)
+	x, dir, node, err := s.locate(ctx, snap, sub)
 	if err != nil {
 		return RestoreSummary{}, err
 	}
 	r := &restorer{s: s, x: x, byPack: map[filerepo.Name][]*blobUse{}, links: map[[2]uint64]string{}}
-	root, err := s.loadTree(ctx, x, snap.Tree)
-	if err != nil {
-		return RestoreSummary{}, fmt.Errorf("snapshot %s: %w", snap.ID, err)
-	}
-	dir, node, err := r.find(ctx, root, sub)
-	if err != nil {
-		return RestoreSummary{}, err
-	}
 	if node != nil { // one entry, restored by its name into target
 		err = r.entry(ctx, filepath.Join(target, node.Name), node)
 	} else {
@@ -171,33 +162,6 @@ func (r *restorer) problem(path string, err error) {
 	r.mu.Lock()
 	r.problems = append(r.problems, fmt.Sprintf("%s: %v", path, err))
 	r.mu.Unlock()
-}
-
-// find walks to sub inside root: a directory's tree, or one node.
-func (r *restorer) find(ctx context.Context, root *filerepo.Tree, sub string) (*filerepo.Tree, *filerepo.Node, error) {
-	sub = strings.Trim(path.Clean("/"+sub), "/")
-	if sub == "" {
-		return root, nil, nil
-	}
-	t := root
-	parts := strings.Split(sub, "/")
-	for i, p := range parts {
-		n := findNode(t, p)
-		if n == nil {
-			return nil, nil, fmt.Errorf("%s: no such file or directory in the snapshot", strings.Join(parts[:i+1], "/"))
-		}
-		if i == len(parts)-1 {
-			return nil, n, nil
-		}
-		if n.Type != filerepo.TypeDir {
-			return nil, nil, fmt.Errorf("%s: not a directory in the snapshot", strings.Join(parts[:i+1], "/"))
-		}
-		var err error
-		if t, err = r.s.loadTree(ctx, r.x, *n.Subtree); err != nil {
-			return nil, nil, err
-		}
-	}
-	return t, nil, nil
 }
 
 // dir makes the entries of t inside the existing directory at dst.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/archive"
@@ -84,4 +86,37 @@ func (s *Store) loadTree(ctx context.Context, x *filerepo.Index, id filerepo.ID)
 		return nil, err
 	}
 	return filerepo.DecodeTree(plain)
+}
+
+// locate reads the index and walks to sub (a slash-separated path) in the snapshot: it returns
+// the directory's tree when sub is the root, else the one node sub names.
+func (s *Store) locate(ctx context.Context, snap *filerepo.Snapshot, sub string) (*filerepo.Index, *filerepo.Tree, *filerepo.Node, error) {
+	x, err := filerepo.LoadIndex(ctx, s.st, s.keys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t, err := s.loadTree(ctx, x, snap.Tree)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("snapshot %s: %w", snap.ID, err)
+	}
+	sub = strings.Trim(path.Clean("/"+sub), "/")
+	if sub == "" {
+		return x, t, nil, nil
+	}
+	parts := strings.Split(sub, "/")
+	for i, p := range parts {
+		n := findNode(t, p)
+		switch {
+		case n == nil:
+			return nil, nil, nil, fmt.Errorf("%s: no such file or directory in the snapshot", strings.Join(parts[:i+1], "/"))
+		case i == len(parts)-1:
+			return x, nil, n, nil
+		case n.Type != filerepo.TypeDir:
+			return nil, nil, nil, fmt.Errorf("%s: not a directory in the snapshot", strings.Join(parts[:i+1], "/"))
+		}
+		if t, err = s.loadTree(ctx, x, *n.Subtree); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return x, t, nil, nil
 }

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cairnbackup/cairn/internal/archive/filerepo"
-	"github.com/cairnbackup/cairn/internal/blob"
 )
 
 // VerifyOptions choose how much of the data a verification reads.
@@ -99,59 +98,20 @@ func (v *verifier) note(format string, args ...any) {
 
 // index opens every index file, reporting those that do not, and builds the index of the rest.
 func (v *verifier) index(ctx context.Context) (*filerepo.Index, error) {
-	var names []filerepo.Name
-	err := v.s.st.List(ctx, filerepo.IndexPrefix, func(info blob.Info) error {
-		n, err := filerepo.ParseIndexKey(info.Key)
-		if err != nil {
-			v.problem("%s is not an index file", info.Key)
-			return nil
-		}
-		names = append(names, n)
-		return nil
-	})
+	x, err := filerepo.LoadIndexSkipping(ctx, v.s.st, v.s.keys, func(_ string, err error) { v.problem("%v", err) })
 	if err != nil {
-		return nil, fmt.Errorf("list index files: %w", err)
+		return nil, err
 	}
-	files := map[filerepo.Name]filerepo.IndexFile{}
-	superseded := map[filerepo.Name]bool{}
-	for _, n := range names {
-		f, err := filerepo.ReadIndexFile(ctx, v.s.st, v.s.keys, n)
-		if err != nil {
-			v.problem("%v", err)
-			continue
-		}
-		files[n] = f
-		for _, s := range f.Supersedes {
-			superseded[s] = true
-		}
-	}
-	x := filerepo.NewIndex()
-	for _, n := range names {
-		if f, ok := files[n]; ok && !superseded[n] {
-			v.rep.IndexFiles++
-			for _, p := range f.Packs {
-				x.AddPack(p.Pack, p.Entries)
-			}
-		}
-	}
+	v.rep.IndexFiles = len(x.Files())
 	return x, nil
 }
 
 // packs checks that every indexed pack exists, has the size its blobs and header make, and that
 // its header lists exactly what the index lists for it.
 func (v *verifier) packs(ctx context.Context, x *filerepo.Index) (map[filerepo.Name]int64, error) {
-	sizes := map[filerepo.Name]int64{}
-	err := v.s.st.List(ctx, filerepo.PacksPrefix, func(info blob.Info) error {
-		n, err := filerepo.ParsePackKey(info.Key)
-		if err != nil {
-			v.problem("%s is not a pack", info.Key)
-			return nil
-		}
-		sizes[n] = info.Size
-		return nil
-	})
+	sizes, err := filerepo.StoredPacks(ctx, v.s.st, func(key string) { v.problem("%s is not a pack", key) })
 	if err != nil {
-		return nil, fmt.Errorf("list packs: %w", err)
+		return nil, err
 	}
 	packs := x.Packs()
 	v.rep.Packs = len(packs)

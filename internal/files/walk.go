@@ -62,7 +62,7 @@ func (d *dirJob) done(ctx context.Context, b *backuper) {
 // unreadable top directory is an error; anything below is recorded in its node.
 func (b *backuper) walk(ctx context.Context, path string, d *dirJob, parent *filerepo.Tree) error {
 	b.nDirs.Add(1)
-	names, dirfd, err := listDir(path)
+	names, dir, err := listDir(path)
 	if err != nil {
 		if d.parent == nil {
 			return fmt.Errorf("read %s: %w", path, err)
@@ -73,7 +73,8 @@ func (b *backuper) walk(ctx context.Context, path string, d *dirJob, parent *fil
 		d.done(ctx, b)
 		return nil
 	}
-	defer unix.Close(dirfd)
+	defer dir.Close()
+	dirfd := int(dir.Fd())
 	d.nodes = make([]filerepo.Node, len(names))
 	d.pending.Store(int64(len(names)) + 1)
 	for _, name := range names {
@@ -187,24 +188,19 @@ func findNode(t *filerepo.Tree, name string) *filerepo.Node {
 	return &t.Nodes[i]
 }
 
-// listDir returns a directory's entry names, sorted, and an open descriptor of it.
-func listDir(path string) ([]string, int, error) {
+// listDir opens a directory and returns its entry names, sorted.
+func listDir(path string) ([]string, *os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, -1, err
+		return nil, nil, err
 	}
 	names, err := f.Readdirnames(-1)
 	if err != nil {
 		f.Close()
-		return nil, -1, err
-	}
-	fd, err := unix.Dup(int(f.Fd()))
-	f.Close()
-	if err != nil {
-		return nil, -1, err
+		return nil, nil, err
 	}
 	slices.Sort(names)
-	return names, fd, nil
+	return names, f, nil
 }
 
 func readlinkat(dirfd int, name string) (string, error) {

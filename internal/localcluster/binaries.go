@@ -202,3 +202,15 @@ func readVersions(path string) (map[string]string, error) {
 	}
 	return vars, sc.Err()
 }
+
+// Version returns NAME as hack/versions.sh pins it: the version its install script builds.
+func (b Binaries) Version(name string) (string, error) {
+	vars, err := readVersions(filepath.Join(b.Repo, "hack", "versions.sh"))
+	if err != nil {
+		return "", err
+	}
+	if v := vars[name]; v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("hack/versions.sh sets no %s", name)
+}

@@ -26,10 +26,9 @@ func TestKilledFileBackups(t *testing.T) {
 	for i := range 40 {
 		filestest.WriteFile(t, filepath.Join(src, "d", string(rune('a'+i%20)), "f"+strings.Repeat("x", i)), filestest.RandomBytes(uint64(i), 1_500_000), 0o644)
 	}
-	env := map[string]string{"GOMEMLIMIT": "off"}
 	run := func(args ...string) string {
 		t.Helper()
-		out, errOut, err := cairnWithEnv(t, nil, env, append(args, "--storage", storage)...)
+		out, errOut, err := cairnWithEnv(t, nil, nil, append(args, "--storage", storage)...)
 		if err != nil {
 			t.Fatalf("cairn %s: %v\n%s\n%s", strings.Join(args, " "), err, out, errOut)
 		}

@@ -3,8 +3,6 @@
 package integration
 
 import (
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,35 +10,19 @@ import (
 	"testing"
 
 	"github.com/cairnbackup/cairn/internal/files/filestest"
-	"github.com/cairnbackup/cairn/internal/testenv"
 )
 
 // TestFileStoreWholeCycle runs the file store's whole cycle through the CLI on every kind of
 // storage: a backup of every kind of entry, an incremental one after a change, list and ls,
 // restores compared with the source, forget, collection, verification with every byte read.
 func TestFileStoreWholeCycle(t *testing.T) {
-	s3srv := testenv.StartVersityGW(t)
-	s3srv.CreateBucket(t, "cairn-files")
-	az := testenv.StartAzurite(t)
-	az.CreateContainer(t, "cairn-files")
-	for _, tc := range []struct {
-		name, storage string
-		env           map[string]string
-	}{
-		{"filesystem", "file://" + filepath.Join(t.TempDir(), "repo"), nil},
-		{"s3", fmt.Sprintf("s3://cairn-files/repo?endpoint=%s&pathStyle=true", url.QueryEscape(s3srv.Endpoint)),
-			map[string]string{"AWS_ACCESS_KEY_ID": s3srv.AccessKey, "AWS_SECRET_ACCESS_KEY": s3srv.SecretKey}},
-		{"azblob", fmt.Sprintf("azblob://%s/cairn-files/repo?endpoint=%s", az.Account, url.QueryEscape(az.Endpoint)),
-			map[string]string{"AZURE_STORAGE_CONNECTION_STRING": az.ConnectionString}},
-	} {
+	storages := append([]remoteStorage{{name: "filesystem", url: "file://" + filepath.Join(t.TempDir(), "repo")}},
+		remoteStorages(t, "cairn-files", "repo")...)
+	for _, tc := range storages {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{"GOMEMLIMIT": "off"} // the test process keeps its own memory settings
-			for k, v := range tc.env {
-				env[k] = v
-			}
 			run := func(args ...string) string {
 				t.Helper()
-				out, errOut, err := cairnWithEnv(t, nil, env, append(args, "--storage", tc.storage)...)
+				out, errOut, err := cairnWithEnv(t, nil, tc.env, append(args, "--storage", tc.url)...)
 				if err != nil {
 					t.Fatalf("cairn %s: %v\n%s\n%s", strings.Join(args, " "), err, out, errOut)
 				}

@@ -31,19 +31,7 @@ func TestBackupRestoreThroughRealStorageServers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s3srv := testenv.StartVersityGW(t)
-	s3srv.CreateBucket(t, "cairn-it")
-	az := testenv.StartAzurite(t)
-	az.CreateContainer(t, "cairn-it")
-	for _, tc := range []struct {
-		name, storage string
-		env           map[string]string
-	}{
-		{"s3", fmt.Sprintf("s3://cairn-it/backups?endpoint=%s&pathStyle=true", url.QueryEscape(s3srv.Endpoint)),
-			map[string]string{"AWS_ACCESS_KEY_ID": s3srv.AccessKey, "AWS_SECRET_ACCESS_KEY": s3srv.SecretKey}},
-		{"azblob", fmt.Sprintf("azblob://%s/cairn-it/backups?endpoint=%s", az.Account, url.QueryEscape(az.Endpoint)),
-			map[string]string{"AZURE_STORAGE_CONNECTION_STRING": az.ConnectionString}},
-	} {
+	for _, tc := range remoteStorages(t, "cairn-it", "backups") {
 		t.Run(tc.name, func(t *testing.T) {
 			run := func(args ...string) string {
 				t.Helper()
@@ -53,17 +41,17 @@ func TestBackupRestoreThroughRealStorageServers(t *testing.T) {
 				}
 				return out
 			}
-			run("backup", "create", "remote", "--storage", tc.storage, "--include-namespaces", "remote-src")
-			if out := run("backup", "verify", "remote", "--storage", tc.storage); !strings.Contains(out, "remote: intact") {
+			run("backup", "create", "remote", "--storage", tc.url, "--include-namespaces", "remote-src")
+			if out := run("backup", "verify", "remote", "--storage", tc.url); !strings.Contains(out, "remote: intact") {
 				t.Fatalf("verify: %s", out)
 			}
 			target := "remote-" + tc.name
-			run("restore", "create", "r-"+tc.name, "--from", "remote", "--storage", tc.storage, "--namespace-mapping", "remote-src="+target)
+			run("restore", "create", "r-"+tc.name, "--from", "remote", "--storage", tc.url, "--namespace-mapping", "remote-src="+target)
 			got, err := client.CoreV1().ConfigMaps(target).Get(ctx, "payload", metav1.GetOptions{})
 			if err != nil || got.Data["k"] != "v" {
 				t.Fatalf("restored config map: %v %v", got, err)
 			}
-			if _, _, err := cairnWithEnv(t, source, nil, "backup", "list", "--storage", tc.storage); err == nil {
+			if _, _, err := cairnWithEnv(t, source, nil, "backup", "list", "--storage", tc.url); err == nil {
 				t.Fatal("listing without storage credentials succeeded")
 			}
 		})

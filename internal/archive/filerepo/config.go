@@ -70,7 +70,7 @@ func (c Config) check() error {
 
 // ReadConfig reads the file store's parameters; ErrNoFileStore when none were written yet.
 func ReadConfig(ctx context.Context, st blob.Storage, keys *Keys) (Config, error) {
-	data, err := readAll(ctx, st, ConfigKey, 1<<20)
+	data, err := blob.ReadAll(ctx, st, ConfigKey, 1<<20)
 	if errors.Is(err, blob.ErrNotFound) {
 		return Config{}, ErrNoFileStore
 	}

@@ -220,7 +220,7 @@ func TestSnapshotsAndFind(t *testing.T) {
 	}
 	// A snapshot moved under another name no longer opens.
 	st := repo.Storage()
-	data, _ := readAll(ctx, st, SnapshotKey(snaps[0].ID), 1<<20)
+	data, _ := blob.ReadAll(ctx, st, SnapshotKey(snaps[0].ID), 1<<20)
 	moved := NewName().String()
 	_ = st.Put(ctx, SnapshotKey(moved), bytes.NewReader(data), blob.PutOptions{})
 	if _, err := LoadSnapshot(ctx, repo, moved); !errors.Is(err, ErrTampered) {

@@ -27,13 +27,19 @@ func (id *ID) UnmarshalText(b []byte) error {
 // ParseID reads an ID written as 64 hex digits.
 func ParseID(s string) (ID, error) {
 	var id ID
-	if len(s) != 2*len(id) {
-		return id, fmt.Errorf("blob ID %q: want %d hex digits", s, 2*len(id))
+	err := decodeHex("blob ID", s, id[:])
+	return id, err
+}
+
+// decodeHex fills dst from exactly 2×len(dst) hex digits; what names the value in errors.
+func decodeHex(what, s string, dst []byte) error {
+	if len(s) != 2*len(dst) {
+		return fmt.Errorf("%s %q: want %d hex digits", what, s, 2*len(dst))
 	}
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return id, fmt.Errorf("blob ID %q: %w", s, err)
+	if _, err := hex.Decode(dst, []byte(s)); err != nil {
+		return fmt.Errorf("%s %q: %w", what, s, err)
 	}
-	return id, nil
+	return nil
 }
 
 // BlobType tells a chunk of file data from a tree.
@@ -72,13 +78,8 @@ func (n Name) String() string { return hex.EncodeToString(n[:]) }
 // ParseName reads a name written as 32 hex digits.
 func ParseName(s string) (Name, error) {
 	var n Name
-	if len(s) != 2*len(n) {
-		return n, fmt.Errorf("name %q: want %d hex digits", s, 2*len(n))
-	}
-	if _, err := hex.Decode(n[:], []byte(s)); err != nil {
-		return n, fmt.Errorf("name %q: %w", s, err)
-	}
-	return n, nil
+	err := decodeHex("name", s, n[:])
+	return n, err
 }
 
 // MarshalText writes the name as 32 hex digits.

@@ -150,13 +150,24 @@ func (x *Index) Files() []Name {
 	return append([]Name(nil), x.files...)
 }
 
-// LoadIndex reads every index file of the store, leaving out superseded ones.
+// LoadIndex reads every index file of the store, leaving out superseded ones; a file that does
+// not read is an error.
 func LoadIndex(ctx context.Context, st blob.Storage, keys *Keys) (*Index, error) {
+	return LoadIndexSkipping(ctx, st, keys, nil)
+}
+
+// LoadIndexSkipping is LoadIndex that, when skip is not nil, tells skip of every key under
+// IndexPrefix that is not an index file or does not read, and builds the index of the rest
+// (verification reports them all instead of stopping at the first).
+func LoadIndexSkipping(ctx context.Context, st blob.Storage, keys *Keys, skip func(key string, err error)) (*Index, error) {
 	var names []Name
 	err := st.List(ctx, IndexPrefix, func(info blob.Info) error {
 		n, err := ParseIndexKey(info.Key)
 		if err != nil {
-			return nil // not ours; verify reports strays
+			if skip != nil {
+				skip(info.Key, err)
+			}
+			return nil
 		}
 		names = append(names, n)
 		return nil
@@ -165,12 +176,20 @@ func LoadIndex(ctx context.Context, st blob.Storage, keys *Keys) (*Index, error)
 		return nil, fmt.Errorf("list index files: %w", err)
 	}
 	files := make([]IndexFile, len(names))
+	read := make([]bool, len(names))
+	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, n := range names {
 		g.Go(func() error {
 			f, err := ReadIndexFile(gctx, st, keys, n)
-			files[i] = f
+			if err != nil && skip != nil && gctx.Err() == nil {
+				mu.Lock()
+				skip(IndexKey(n), err)
+				mu.Unlock()
+				return nil
+			}
+			files[i], read[i] = f, err == nil
 			return err
 		})
 	}
@@ -185,7 +204,7 @@ func LoadIndex(ctx context.Context, st blob.Storage, keys *Keys) (*Index, error)
 	}
 	x := NewIndex()
 	for i, f := range files {
-		if superseded[names[i]] {
+		if !read[i] || superseded[names[i]] {
 			continue
 		}
 		x.files = append(x.files, names[i])
@@ -198,7 +217,7 @@ func LoadIndex(ctx context.Context, st blob.Storage, keys *Keys) (*Index, error)
 
 // ReadIndexFile reads and opens one index file.
 func ReadIndexFile(ctx context.Context, st blob.Storage, keys *Keys, n Name) (IndexFile, error) {
-	data, err := readAll(ctx, st, IndexKey(n), maxIndexFile)
+	data, err := blob.ReadAll(ctx, st, IndexKey(n), maxIndexFile)
 	if err != nil {
 		return IndexFile{}, err
 	}

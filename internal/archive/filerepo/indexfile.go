@@ -23,10 +23,11 @@ func IndexKey(n Name) string { return IndexPrefix + n.String() }
 // ParseIndexKey returns the name of the index file at key.
 func ParseIndexKey(key string) (Name, error) {
 	rest, ok := strings.CutPrefix(key, IndexPrefix)
-	if !ok {
+	n, err := ParseName(rest)
+	if !ok || err != nil {
 		return Name{}, fmt.Errorf("%s is not an index file", key)
 	}
-	return ParseName(rest)
+	return n, nil
 }
 
 // IndexFile is the content of one index file (§12.4).

@@ -151,7 +151,7 @@ func ListLocks(ctx context.Context, repo *archive.Repository) ([]LockInfo, error
 	}
 	for i := range out {
 		li := &out[i]
-		data, err := readAll(ctx, st, LockKey(li.Name), 1<<20)
+		data, err := blob.ReadAll(ctx, st, LockKey(li.Name), 1<<20)
 		if errors.Is(err, blob.ErrNotFound) {
 			continue // released meanwhile; callers see the time it had
 		}

@@ -196,7 +196,7 @@ func sealCompressed(keys *Keys, context, plain []byte) []byte {
 }
 
 func readCompressed(ctx context.Context, st blob.Storage, keys *Keys, key string, context []byte) ([]byte, error) {
-	data, err := readAll(ctx, st, key, maxMark)
+	data, err := blob.ReadAll(ctx, st, key, maxMark)
 	if err != nil {
 		return nil, err
 	}

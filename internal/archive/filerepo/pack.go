@@ -155,7 +155,7 @@ func ReadPackHeader(ctx context.Context, st blob.Storage, keys *Keys, n Name, si
 	if size < 4 {
 		return nil, fmt.Errorf("%s: %d bytes is too short for a pack: %w", key, size, ErrTampered)
 	}
-	tail, err := readRange(ctx, st, key, size-4, 4)
+	tail, err := ReadRange(ctx, st, key, size-4, 4, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func ReadPackHeader(ctx context.Context, st blob.Storage, keys *Keys, n Name, si
 	if hl > maxPackHeader || hl+4 > size {
 		return nil, fmt.Errorf("%s: header length %d does not fit the pack: %w", key, hl, ErrTampered)
 	}
-	sealed, err := readRange(ctx, st, key, size-4-hl, hl)
+	sealed, err := ReadRange(ctx, st, key, size-4-hl, hl, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -205,19 +205,6 @@ func SplitPack(keys *Keys, n Name, pack []byte) ([]Entry, error) {
 	return entries, nil
 }
 
-func readRange(ctx context.Context, st blob.Storage, key string, off, n int64) ([]byte, error) {
-	rc, err := st.Get(ctx, key, off, n)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	defer rc.Close()
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(rc, buf); err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	return buf, nil
-}
-
 // ReadRange reads n bytes of key from off into buf (grown as needed).
 func ReadRange(ctx context.Context, st blob.Storage, key string, off, n int64, buf []byte) ([]byte, error) {
 	rc, err := st.Get(ctx, key, off, n)
@@ -238,4 +225,24 @@ func ReadRange(ctx context.Context, st blob.Storage, key string, off, n int64, b
 // PutPack stores a whole pack, create-only.
 func PutPack(ctx context.Context, st blob.Storage, n Name, data []byte) error {
 	return put(ctx, st, PackKey(n), data, true)
+}
+
+// StoredPacks lists the packs in storage with their sizes; stray, when not nil, is told of every
+// other key under PacksPrefix.
+func StoredPacks(ctx context.Context, st blob.Storage, stray func(key string)) (map[Name]int64, error) {
+	sizes := map[Name]int64{}
+	err := st.List(ctx, PacksPrefix, func(info blob.Info) error {
+		n, err := ParsePackKey(info.Key)
+		switch {
+		case err == nil:
+			sizes[n] = info.Size
+		case stray != nil:
+			stray(info.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list packs: %w", err)
+	}
+	return sizes, nil
 }

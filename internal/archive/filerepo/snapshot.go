@@ -73,7 +73,7 @@ func SaveSnapshot(ctx context.Context, repo *archive.Repository, s *Snapshot) er
 // LoadSnapshot reads one snapshot by its full ID.
 func LoadSnapshot(ctx context.Context, repo *archive.Repository, id string) (*Snapshot, error) {
 	key := SnapshotKey(id)
-	data, err := readAll(ctx, repo.Storage(), key, maxSnapshot)
+	data, err := blob.ReadAll(ctx, repo.Storage(), key, maxSnapshot)
 	if err != nil {
 		return nil, err
 	}
