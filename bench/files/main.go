@@ -62,7 +62,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -102,17 +101,7 @@ func (o options) validate() error {
 	if o.runs < 1 {
 		return errors.New("-runs must be at least 1")
 	}
-	seen := map[string]bool{}
-	for _, t := range o.tools {
-		if !slices.Contains(toolNames, t) {
-			return fmt.Errorf("-tools: unknown tool %q (known: %s)", t, strings.Join(toolNames, ", "))
-		}
-		if seen[t] {
-			return fmt.Errorf("-tools: %q named twice", t)
-		}
-		seen[t] = true
-	}
-	return nil
+	return harness.CheckList("tools", "tool", o.tools, toolNames)
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {

@@ -52,7 +52,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,17 +190,7 @@ func (o options) validate() error {
 	if len(o.backends) == 0 {
 		return errors.New("-backends names no backend")
 	}
-	seen := map[string]bool{}
-	for _, b := range o.backends {
-		if !slices.Contains(backendNames, b) {
-			return fmt.Errorf("-backends: unknown backend %q (known: %s)", b, strings.Join(backendNames, ", "))
-		}
-		if seen[b] {
-			return fmt.Errorf("-backends: %q named twice", b)
-		}
-		seen[b] = true
-	}
-	return nil
+	return harness.CheckList("backends", "backend", o.backends, backendNames)
 }
 
 // measureBackend starts the backend in dir, runs every shape through it, and stops it again.

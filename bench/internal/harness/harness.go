@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -65,4 +67,20 @@ func Parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, 
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// CheckList checks the names a list flag (-flag a,b,c) was given: each one known, none twice;
+// what is what a name names, for the error.
+func CheckList(flagName, what string, names, known []string) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("-%s: unknown %s %q (known: %s)", flagName, what, n, strings.Join(known, ", "))
+		}
+		if seen[n] {
+			return fmt.Errorf("-%s: %q named twice", flagName, n)
+		}
+		seen[n] = true
+	}
+	return nil
 }
