@@ -52,6 +52,8 @@ type BackupSpec struct {
 	// SnapshotVolumes is false when the backup was told not to snapshot volumes.
 	SnapshotVolumes bool   `json:"snapshotVolumes"`
 	SnapshotClass   string `json:"snapshotClass,omitempty"`
+	// VolumeData is the volume data mode: snapshot (also when empty), copy or snapshot+copy.
+	VolumeData string `json:"volumeData,omitempty"`
 }
 
 // BackupResult is how the backup went.

@@ -40,6 +40,11 @@ type Options struct {
 	ExpiresAt time.Time
 	// Volumes, if set, snapshots the persistent volumes of the claims in scope.
 	Volumes *snapshot.Snapshotter
+	// VolumeData is the volume data mode recorded in the recovery point's spec.
+	VolumeData string
+	// CopyVolumes, if set, copies the snapshotted volumes' data into the repository once the
+	// objects are captured (the data mover) and returns the records with their copies.
+	CopyVolumes func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord
 	// Hooks, if set, runs backup hooks: pre-hooks before the volumes and items are captured,
 	// post-hooks after.
 	Hooks *hooks.BackupRunner
@@ -133,6 +138,7 @@ func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.Recove
 	rp := archive.RecoveryPoint{StartedAt: started, CairnVersion: buildinfo.Get().Version, Spec: specOf(b.scope), ExpiresAt: b.opts.ExpiresAt}
 	if b.opts.Volumes != nil {
 		rp.Spec.SnapshotVolumes, rp.Spec.SnapshotClass = true, b.opts.Volumes.Class()
+		rp.Spec.VolumeData = b.opts.VolumeData
 	}
 	info, err := b.clusterInfo(ctx)
 	if err != nil {
@@ -168,6 +174,9 @@ func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.Recove
 	}
 	b.runPostHooks(ctx)
 	rp.Hooks = b.hooks
+	if b.opts.CopyVolumes != nil && len(rp.Volumes) > 0 && ctx.Err() == nil {
+		rp.Volumes = b.copyVolumes(ctx, rp.Cluster.ClusterID, rp.Volumes)
+	}
 
 	rp.CompletedAt = b.opts.Now().UTC()
 	rp.Result = b.result(ctx, rp.CompletedAt.Sub(started))

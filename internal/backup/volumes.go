@@ -52,3 +52,18 @@ func (b *run) protectVolumes(ctx context.Context, namespaces []string) []archive
 	}
 	return records
 }
+
+// copyVolumes copies the snapshotted volumes' data; a copy that fails is an error of the backup
+// (the volume keeps its snapshot).
+func (b *run) copyVolumes(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord {
+	b.log.Info("copying volume data", "volumes", len(records))
+	out := b.opts.CopyVolumes(ctx, clusterID, records)
+	for _, r := range out {
+		if r.CopyError != "" && r.VolumeMode == string(corev1.PersistentVolumeBlock) {
+			b.addWarning(fmt.Sprintf("volume of claim %s/%s not copied: %s", r.Namespace, r.Claim, r.CopyError))
+		} else if r.CopyError != "" {
+			b.addError(fmt.Sprintf("volume of claim %s/%s: copy failed: %s", r.Namespace, r.Claim, r.CopyError))
+		}
+	}
+	return out
+}

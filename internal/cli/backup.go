@@ -158,12 +158,28 @@ func printBackupSummary(out io.Writer, rp archive.RecoveryPoint) {
 	fmt.Fprintf(out, "  items:      %d in %d resource types, %d namespaces\n", r.Items, len(r.Resources), len(r.Namespaces))
 	fmt.Fprintf(out, "  size:       %s raw, %s stored (%s)\n", humanize.Bytes(r.RawBytes), humanize.Bytes(r.StoredBytes), rp.Encryption)
 	if len(rp.Volumes) > 0 {
-		snapshotted, skipped, failed := rp.VolumeCounts()
+		_, skipped, failed := rp.VolumeCounts()
+		snapshotted, copied, copyFailed := 0, 0, 0
+		for _, v := range rp.Volumes {
+			if v.Snapshot != nil && v.Outcome == archive.VolumeSnapshotted {
+				snapshotted++
+			}
+			if v.Copy != nil {
+				copied++
+			}
+			if v.CopyError != "" {
+				copyFailed++
+			}
+		}
 		protection := "all protected"
 		if skipped+failed > 0 {
 			protection = "partial protection"
 		}
-		fmt.Fprintf(out, "  volumes:    %d snapshotted, %d skipped, %d failed (%s)\n", snapshotted, skipped, failed, protection)
+		copies := ""
+		if copied+copyFailed > 0 {
+			copies = fmt.Sprintf(", %d copied, %d copies failed", copied, copyFailed)
+		}
+		fmt.Fprintf(out, "  volumes:    %d snapshotted, %d skipped, %d failed%s (%s)\n", snapshotted, skipped, failed, copies, protection)
 	}
 	fmt.Fprintf(out, "  duration:   %s\n", time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
 	if !rp.ExpiresAt.IsZero() {

@@ -17,6 +17,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/buildinfo"
 	"github.com/cairnbackup/cairn/internal/files"
 	"github.com/cairnbackup/cairn/internal/humanize"
+	"github.com/cairnbackup/cairn/internal/mover"
 )
 
 // filesMemoryLimit is the Go runtime's soft memory limit for the file commands unless
@@ -38,20 +39,27 @@ func newFilesCommand(env Env) *cobra.Command {
 
 // openFiles unlocks the repository's file store.
 func openFiles(ctx context.Context, repo *repoFlags, env Env, create bool) (*files.Store, error) {
+	st, _, err := openFilesIn(ctx, repo, env, create)
+	return st, err
+}
+
+// openFilesIn unlocks the repository's file store and returns the repository too.
+func openFilesIn(ctx context.Context, repo *repoFlags, env Env, create bool) (*files.Store, *archive.Repository, error) {
 	open := repo.open
 	if create {
 		open = func(ctx context.Context) (*archive.Repository, error) { return repo.openOrInit(ctx, env.Stderr) }
 	}
 	r, err := open(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return files.Open(r, files.Options{Clock: env.now})
+	st, err := files.Open(r, files.Options{Clock: env.now})
+	return st, r, err
 }
 
 func newFilesBackupCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
-	var source, output string
+	var source, output, resultFile string
 	var tags []string
 	var readAll bool
 	cmd := &cobra.Command{
@@ -82,6 +90,13 @@ func newFilesBackupCommand(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if resultFile != "" {
+				sum := snap.Summary
+				if err := mover.WriteResult(resultFile, mover.Result{FileSnapshot: snap.ID, Files: sum.Files, Bytes: sum.Bytes,
+					AddedBytes: sum.AddedBytes, Seconds: sum.DurationSeconds, Problems: sum.Errors}); err != nil {
+					return err
+				}
+			}
 			out := cmd.OutOrStdout()
 			if ok, err := printStructured(out, output, snap); ok {
 				return err
@@ -101,6 +116,7 @@ func newFilesBackupCommand(env Env) *cobra.Command {
 	cmd.Flags().StringVar(&source, "source", "", "name of what is backed up; the newest snapshot of the same source is the parent (default: HOSTNAME:ABSOLUTE-DIR)")
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "a tag key=value to record; repeat for more")
 	cmd.Flags().BoolVar(&readAll, "read-all", false, "read every file, even those the parent snapshot shows unchanged")
+	addResultFileFlag(cmd, &resultFile)
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
 }
@@ -185,13 +201,22 @@ func formatTags(tags map[string]string) string {
 }
 
 // openSnapshot opens the file store and finds the snapshot that SNAPSHOT[:PATH] names (latest of
-// source, when given); it returns the path inside it too.
+// source, when given), or the copy of a volume RECOVERY-POINT/NAMESPACE/CLAIM[:PATH]; it returns
+// the path inside it too.
 func openSnapshot(ctx context.Context, repo *repoFlags, env Env, arg, source string) (*files.Store, *filerepo.Snapshot, string, error) {
-	st, err := openFiles(ctx, repo, env, false)
+	st, r, err := openFilesIn(ctx, repo, env, false)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	ref, sub, _ := strings.Cut(arg, ":")
+	if strings.Contains(ref, "/") {
+		if source != "" {
+			return nil, nil, "", fmt.Errorf("--source goes with latest, not with a volume of a recovery point (%s)", ref)
+		}
+		if ref, err = volumeCopyRef(ctx, r, ref); err != nil {
+			return nil, nil, "", err
+		}
+	}
 	snaps, err := st.Snapshots(ctx)
 	if err != nil {
 		return nil, nil, "", err
@@ -200,12 +225,41 @@ func openSnapshot(ctx context.Context, repo *repoFlags, env Env, arg, source str
 	return st, snap, sub, err
 }
 
+// volumeCopyRef returns the file snapshot holding the copy of the volume that
+// RECOVERY-POINT/NAMESPACE/CLAIM names.
+func volumeCopyRef(ctx context.Context, r *archive.Repository, ref string) (string, error) {
+	parts := strings.Split(ref, "/")
+	if len(parts) != 3 || slices.Contains(parts, "") {
+		return "", fmt.Errorf("%q: name a volume's copy as RECOVERY-POINT/NAMESPACE/CLAIM, or a file snapshot by its ID", ref)
+	}
+	b, err := r.OpenBackup(ctx, parts[0])
+	if err != nil {
+		return "", err
+	}
+	rec, ok := b.Manifest().Volume(parts[1], parts[2])
+	if !ok {
+		return "", fmt.Errorf("recovery point %s records no claim %s/%s", parts[0], parts[1], parts[2])
+	}
+	if rec.Copy == nil {
+		return "", fmt.Errorf("recovery point %s holds no copy of claim %s/%s (volume data %s): back up with --volume-data copy or snapshot+copy to copy volumes' files",
+			parts[0], parts[1], parts[2], orSnapshot(b.Manifest().Spec.VolumeData))
+	}
+	return rec.Copy.FileSnapshot, nil
+}
+
+func orSnapshot(mode string) string {
+	if mode == "" {
+		return archive.VolumeDataSnapshot
+	}
+	return mode
+}
+
 func newFilesLsCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var source, output string
 	var recursive bool
 	cmd := &cobra.Command{
-		Use:   "ls SNAPSHOT[:PATH]",
+		Use:   "ls SNAPSHOT[:PATH] | RECOVERY-POINT/NAMESPACE/CLAIM[:PATH]",
 		Short: "List the files of a snapshot (SNAPSHOT is an ID, a unique prefix of one, or latest)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -271,12 +325,13 @@ func modeString(n filerepo.Node) string {
 
 func newFilesRestoreCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
-	var source, output string
+	var source, output, resultFile string
 	cmd := &cobra.Command{
-		Use:   "restore SNAPSHOT[:PATH] DIR",
+		Use:   "restore SNAPSHOT[:PATH] | RECOVERY-POINT/NAMESPACE/CLAIM[:PATH] DIR",
 		Short: "Restore a snapshot, or a file or directory of it, into a new or empty directory",
 		Example: `  cairn files restore latest /tmp/restored --storage file:///var/backups/cairn --source node-1:/var/lib/data
-  cairn files restore 3fa2c1d0:etc/app.conf /tmp/restored --storage file:///var/backups/cairn`,
+  cairn files restore 3fa2c1d0:etc/app.conf /tmp/restored --storage file:///var/backups/cairn
+  cairn files restore nightly-1/shop/data:orders/2026.db /tmp/restored --storage file:///var/backups/cairn`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -294,6 +349,12 @@ func newFilesRestoreCommand(env Env) *cobra.Command {
 			bar.done()
 			if err != nil {
 				return err
+			}
+			if resultFile != "" {
+				if err := mover.WriteResult(resultFile, mover.Result{FileSnapshot: snap.ID, Files: sum.Files, Bytes: sum.Bytes,
+					Seconds: sum.Duration.Seconds(), Problems: int64(len(sum.Problems))}); err != nil {
+					return err
+				}
 			}
 			out := cmd.OutOrStdout()
 			if ok, err := printStructured(out, output, sum); ok {
@@ -316,7 +377,14 @@ func newFilesRestoreCommand(env Env) *cobra.Command {
 	repo.register(cmd, false)
 	cmd.Flags().StringVar(&source, "source", "", "with latest: the newest snapshot of this source")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
+	addResultFileFlag(cmd, &resultFile)
 	return cmd
+}
+
+// addResultFileFlag adds the hidden flag through which a data mover pod reports its result.
+func addResultFileFlag(cmd *cobra.Command, path *string) {
+	cmd.Flags().StringVar(path, "result-file", "", "write a one-line JSON result here (the data mover's termination message)")
+	_ = cmd.Flags().MarkHidden("result-file")
 }
 
 func newFilesForgetCommand(env Env) *cobra.Command {

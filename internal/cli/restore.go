@@ -30,7 +30,8 @@ func newRestoreCreateCommand(target *kube.Target, env Env) *cobra.Command {
 	var vf vaultRestoreFlags
 	var (
 		from, output, policy, modifiersFile string
-		volumes                             string
+		volumes, volumeSource               string
+		mf                                  moverFlags
 		hookRefs                            []string
 		volumeTimeout                       time.Duration
 		names, nsMapping, scMapping, order  []string
@@ -80,6 +81,17 @@ before the result, and --skip-preflight restores without them.`,
 			if err := checkChoice("volumes", volumes, restore.VolumeModes); err != nil {
 				return err
 			}
+			if err := checkChoice("volume-source", volumeSource, restore.VolumeSources); err != nil {
+				return err
+			}
+			var moverOpts *usecase.MoverOptions
+			if mf.image != "" {
+				o, err := mf.options()
+				if err != nil {
+					return err
+				}
+				moverOpts = &o
+			}
 			sc, err := sf.scope()
 			if err != nil {
 				return err
@@ -109,11 +121,12 @@ before the result, and --skip-preflight restores without them.`,
 			bar := newProgressLine(env.Stderr)
 			runner := &usecase.Runner{Config: cfg}
 			got, err := runner.Restore(cmd.Context(), usecase.RestoreRequest{
-				Repository: repo.ref(env.Stderr), Hooks: hookRefs, SkipPreflight: skipPreflight, Wording: restoreWording(cfg, &repo),
+				Repository: repo.ref(env.Stderr), Hooks: hookRefs, SkipPreflight: skipPreflight, Wording: restoreWording(cfg, &repo), Mover: moverOpts,
 				Restore: restore.Options{
 					Name: args[0], Backup: from, Scope: sc, Names: names, NamespaceMapping: nsMap, StorageClassMapping: scMap,
 					ConflictPolicy: policy, Modifiers: rules, DryRun: dryRun, PreserveServiceIPs: keepIPs, PreserveNodePorts: keepPorts,
 					ResourceOrder: order, AllowFailedBackup: failed, Parallelism: parallelism, Volumes: volumes, VolumeTimeout: volumeTimeout,
+					VolumeSource: volumeSource,
 				},
 				Progress: func(p usecase.Progress) {
 					switch p.Stage {
@@ -161,6 +174,8 @@ before the result, and --skip-preflight restores without them.`,
 	fl.IntVar(&parallelism, "parallelism", 16, "objects created at once")
 	fl.StringArrayVar(&hookRefs, "restore-hook", nil, "run the hooks of RestoreHook NAMESPACE/NAME in the restored pods (repeat for more)")
 	fl.StringVar(&volumes, "volumes", restore.VolumesData, "volumes of backed-up claims: data (new volumes from their snapshots), empty (new empty volumes) or skip (no claims)")
+	fl.StringVar(&volumeSource, "volume-source", restore.SourceAuto, "with --volumes=data, where data comes from: auto (the snapshot if the target reaches its storage, else the copy), snapshot or copy")
+	mf.register(cmd)
 	fl.DurationVar(&volumeTimeout, "volume-timeout", 10*time.Minute, "how long to wait for each restored snapshot to be ready and each claim to be bound")
 	fl.StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd

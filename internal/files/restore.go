@@ -93,10 +93,20 @@ func prepareTarget(target string) error {
 		return nil
 	case err != nil:
 		return fmt.Errorf("restore into %s: %w", target, err)
+	case len(entries) == 1 && entries[0].Name() == lostFound && entries[0].IsDir():
+		// A fresh ext4 file system holds lost+found: it counts as empty.
 	case len(entries) > 0:
 		return fmt.Errorf("restore into %s: the directory is not empty; restore into a new or empty directory", target)
 	}
 	return nil
+}
+
+// lostFound is the directory mkfs.ext4 puts at the root of a file system.
+const lostFound = "lost+found"
+
+// keptLostFound reports whether mkdir failed only because the target's lost+found is there.
+func keptLostFound(dst string, err error) bool {
+	return errors.Is(err, os.ErrExist) && filepath.Base(dst) == lostFound
 }
 
 // blobUse is where one chunk goes: a file and an offset in it.
@@ -183,7 +193,7 @@ func (r *restorer) entry(ctx context.Context, dst string, n *filerepo.Node) erro
 	switch n.Type {
 	case filerepo.TypeDir:
 		r.nDirs.Add(1)
-		if err := os.Mkdir(dst, 0o700); err != nil {
+		if err := os.Mkdir(dst, 0o700); err != nil && !keptLostFound(dst, err) {
 			r.problem(dst, err)
 			return nil
 		}

@@ -11,7 +11,16 @@ import (
 var (
 	ConflictPolicies = []string{ConflictSkip, ConflictPatch, ConflictRecreate}
 	VolumeModes      = []string{VolumesData, VolumesEmpty, VolumesSkip}
+	VolumeSources    = []string{SourceAuto, SourceSnapshot, SourceCopy}
 )
+
+// CheckVolumeSource checks where volume data comes from; empty means auto.
+func CheckVolumeSource(source string) error {
+	if source != "" && !slices.Contains(VolumeSources, source) {
+		return fmt.Errorf("volume source %q: use %s", source, humanize.OrList(VolumeSources))
+	}
+	return nil
+}
 
 // CheckChoices checks a conflict policy and a volume mode; empty means the default.
 func CheckChoices(conflictPolicy, volumes string) error {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/hooks"
+	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore/modifier"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
@@ -52,6 +53,12 @@ type Options struct {
 	// Volumes is what happens to the volumes of claims the backup recorded: data (default, from
 	// their snapshots), empty or skip.
 	Volumes string
+	// VolumeSource is where volume data comes from: auto (default: the snapshot when the target
+	// reaches it, else the copy), snapshot or copy.
+	VolumeSource string
+	// Mover fills claims from their copies in the file store; without it a claim whose data
+	// would come from a copy fails, naming what is missing.
+	Mover *mover.Mover
 	// Hooks, if set, runs restore hooks in the restored pods.
 	Hooks *hooks.RestoreRunner
 	// VolumeTimeout bounds the wait for each restored snapshot to be ready and each claim to be
@@ -109,6 +116,12 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 	}
 	if opts.Volumes == "" {
 		opts.Volumes = VolumesData
+	}
+	if opts.VolumeSource == "" {
+		opts.VolumeSource = SourceAuto
+	}
+	if err := CheckVolumeSource(opts.VolumeSource); err != nil {
+		return nil, err
 	}
 	if err := CheckChoices(opts.ConflictPolicy, opts.Volumes); err != nil {
 		return nil, err

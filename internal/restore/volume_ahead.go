@@ -24,6 +24,9 @@ func (r *run) provisionAhead(ctx context.Context, p *plan) {
 		if rec.Outcome != archive.VolumeSnapshotted || !p.sourceNamespaces[rec.Namespace] {
 			continue
 		}
+		if source, _ := r.dataSource(ctx, rec); source != SourceSnapshot {
+			continue
+		}
 		ns := r.mapper.namespace(rec.Namespace)
 		wg.Go(func() {
 			sem <- struct{}{}

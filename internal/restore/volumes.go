@@ -35,15 +35,18 @@ const (
 
 // VolumeResult is what a restore did with one claim's volume.
 type VolumeResult struct {
-	Namespace       string  `json:"namespace"`
-	Claim           string  `json:"claim"`
-	TargetNamespace string  `json:"targetNamespace,omitempty"`
-	Snapshot        string  `json:"snapshot,omitempty"`
-	Bytes           int64   `json:"bytes,omitempty"`
-	ReadySeconds    float64 `json:"readySeconds,omitempty"`
-	BoundSeconds    float64 `json:"boundSeconds,omitempty"`
-	Outcome         string  `json:"outcome"`
-	Reason          string  `json:"reason,omitempty"`
+	Namespace       string `json:"namespace"`
+	Claim           string `json:"claim"`
+	TargetNamespace string `json:"targetNamespace,omitempty"`
+	// Source is where the data came from: snapshot or copy.
+	Source       string  `json:"source,omitempty"`
+	Snapshot     string  `json:"snapshot,omitempty"`
+	FileSnapshot string  `json:"fileSnapshot,omitempty"`
+	Bytes        int64   `json:"bytes,omitempty"`
+	ReadySeconds float64 `json:"readySeconds,omitempty"`
+	BoundSeconds float64 `json:"boundSeconds,omitempty"`
+	Outcome      string  `json:"outcome"`
+	Reason       string  `json:"reason,omitempty"`
 }
 
 // volumePlan is what the restore does with the backup's volume records.
@@ -57,6 +60,10 @@ type volumePlan struct {
 	pending map[string]*pendingClaim // target namespace/claim
 	// ahead holds snapshots provisioned before their claims come up (provisionAhead).
 	ahead map[string]snapshot.Provisioned
+	// fills are claims created bound to volumes filled from copies (target namespace/claim).
+	fills map[string]*pendingFill
+	// drivers caches whether the target has a CSI driver.
+	drivers map[string]bool
 }
 
 // pendingClaim is a claim created from a provisioned snapshot, waiting to be bound.
@@ -68,7 +75,7 @@ type pendingClaim struct {
 
 func newVolumePlan(mode string, records []archive.VolumeRecord) *volumePlan {
 	v := &volumePlan{mode: mode, byClaim: map[string]archive.VolumeRecord{}, skipPV: map[string]string{}, pending: map[string]*pendingClaim{},
-		ahead: map[string]snapshot.Provisioned{}}
+		ahead: map[string]snapshot.Provisioned{}, fills: map[string]*pendingFill{}, drivers: map[string]bool{}}
 	for _, r := range records {
 		v.byClaim[r.Namespace+"/"+r.Claim] = r
 	}
@@ -101,8 +108,8 @@ func (v *volumePlan) notePV(item []byte) {
 	switch {
 	case v.mode == VolumesSkip:
 		v.skipPV[rec.Volume] = "volumes are not restored (--volumes=skip)"
-	case v.mode == VolumesData && rec.Outcome == archive.VolumeSnapshotted:
-		v.skipPV[rec.Volume] = fmt.Sprintf("claim %s/%s gets a new volume from snapshot %s", rec.Namespace, rec.Claim, rec.Snapshot.Handle)
+	case v.mode == VolumesData && rec.Protected():
+		v.skipPV[rec.Volume] = fmt.Sprintf("claim %s/%s gets a new volume from %s", rec.Namespace, rec.Claim, protection(rec))
 	case pv.Spec.CSI != nil && pv.Spec.ReclaimPolicy != string(corev1.PersistentVolumeReclaimRetain):
 		v.skipPV[rec.Volume] = fmt.Sprintf("its CSI volume is deleted with its claim (reclaim policy %s): claim %s/%s gets a new empty volume", pv.Spec.ReclaimPolicy, rec.Namespace, rec.Claim)
 	}
@@ -130,17 +137,21 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 	if r.vols.mode == VolumesSkip {
 		return done(ActionSkip, VolumeSkipped, "volumes are not restored (--volumes=skip)")
 	}
-	if r.vols.mode == VolumesEmpty || rec.Outcome != archive.VolumeSnapshotted {
+	source, why := "", ""
+	if r.vols.mode == VolumesData {
+		source, why = r.dataSource(ctx, rec)
+	}
+	if source == "" {
 		removeSnapshotSource(obj)
 		vr.Outcome = VolumeEmpty
 		vr.Reason = "created without data (--volumes=empty)"
 		if r.vols.mode == VolumesData {
-			vr.Reason = "the backup holds no snapshot of this volume (" + rec.Outcome + ": " + rec.Reason + ")"
+			vr.Reason = why
 		}
 		r.rec.volume(vr)
 		return false
 	}
-	vr.Snapshot, vr.Bytes = rec.Snapshot.Handle, rec.Snapshot.RestoreSizeBytes
+	vr.Source = source
 	_, err := r.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case err == nil && r.opts.ConflictPolicy == ConflictSkip:
@@ -151,6 +162,14 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 	case !apierrors.IsNotFound(err):
 		return done(ActionFail, VolumeFailed, fmt.Sprintf("read claim %s/%s in the target: %v", ns, name, err))
 	}
+	if source == SourceCopy {
+		vr.FileSnapshot, vr.Bytes = rec.Copy.FileSnapshot, rec.Copy.Bytes
+		if reason, failed := r.fillClaim(ctx, rec, obj, vr); failed {
+			return done(ActionFail, VolumeFailed, reason)
+		}
+		return false
+	}
+	vr.Snapshot, vr.Bytes = rec.Snapshot.Handle, rec.Snapshot.RestoreSizeBytes
 	if r.opts.DryRun {
 		setSnapshotSource(obj, snapshot.RestoreName(r.opts.Name, ns, name))
 		vr.Outcome, vr.Reason = VolumeWouldRestore, "would be created from snapshot "+rec.Snapshot.Handle
@@ -197,6 +216,12 @@ func (r *run) claimApplied(ns, name, action string) {
 			p.result.Outcome, p.result.Reason = VolumeFailed, "the claim was not created"
 		}
 	}
+	if p, ok := r.vols.fills[ns+"/"+name]; ok {
+		p.created = action == ActionCreate
+		if !p.created {
+			p.result.Outcome, p.result.Reason = VolumeFailed, "the claim was not created"
+		}
+	}
 }
 
 // settleVolumes waits until every claim created from a snapshot is bound, records the outcome,
@@ -208,6 +233,12 @@ func (r *run) settleVolumes(ctx context.Context) {
 			if err := r.snapshots.Release(context.WithoutCancel(ctx), prov); err != nil {
 				r.rec.warn(fmt.Sprintf("claim %s: temporary snapshot objects not removed: %v", key, err))
 			}
+		})
+	}
+	for _, p := range r.vols.fills {
+		wg.Go(func() {
+			r.settleFill(ctx, p)
+			r.rec.volume(p.result)
 		})
 	}
 	for key, p := range r.vols.pending {

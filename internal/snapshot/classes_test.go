@@ -28,10 +28,10 @@ func TestClassForDriver(t *testing.T) {
 
 func TestObjectNamesAreBoundedAndDistinct(t *testing.T) {
 	long := strings.Repeat("x", 300)
-	if n := objectName(long, "a"); len(n) > 253 {
+	if n := ObjectName(long, "a"); len(n) > 253 {
 		t.Errorf("name of %d characters", len(n))
 	}
-	if objectName("p", "ns", "a-b") == objectName("p", "ns-a", "b") {
+	if ObjectName("p", "ns", "a-b") == ObjectName("p", "ns-a", "b") {
 		t.Error("different parts gave one name")
 	}
 }

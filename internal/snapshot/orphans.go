@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/cairnbackup/cairn/internal/archive"
@@ -61,4 +63,39 @@ func (s *Snapshotter) HoldsSnapshotsOf(ctx context.Context, rp archive.RecoveryP
 			rp.Name, rp.Cluster.Server, rp.Cluster.ClusterID, id)
 	}
 	return nil
+}
+
+// ReleaseLabelled deletes the VolumeSnapshots in namespace ns and the contents carrying label key
+// (any value) that were made before: objects Provision made for a process that died. The contents
+// are Retain, so the snapshots themselves stay.
+func (s *Snapshotter) ReleaseLabelled(ctx context.Context, ns, key string, before time.Time) (int, error) {
+	opts := metav1.ListOptions{LabelSelector: key}
+	n := 0
+	var errs []error
+	for _, api := range []dynamicLister{s.dyn.Resource(SnapshotResource).Namespace(ns), s.dyn.Resource(ContentResource)} {
+		list, err := api.List(ctx, opts)
+		if apierrors.IsNotFound(err) {
+			continue // no snapshot API: nothing was provisioned
+		}
+		if err != nil {
+			return n, fmt.Errorf("list labelled snapshot objects: %w", err)
+		}
+		for _, item := range list.Items {
+			if !item.GetCreationTimestamp().Time.Before(before) {
+				continue
+			}
+			if err := api.Delete(ctx, item.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err))
+				continue
+			}
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// dynamicLister is the part of a dynamic resource client ReleaseLabelled uses.
+type dynamicLister interface {
+	List(ctx context.Context, opts metav1.ListOptions) (*unstructured.UnstructuredList, error)
+	Delete(ctx context.Context, name string, opts metav1.DeleteOptions, subresources ...string) error
 }

@@ -87,6 +87,9 @@ func (s *Snapshotter) assess(ctx context.Context, c corev1.PersistentVolumeClaim
 	if c.Spec.StorageClassName != nil {
 		rec.StorageClass = *c.Spec.StorageClassName
 	}
+	if c.Spec.VolumeMode != nil {
+		rec.VolumeMode = string(*c.Spec.VolumeMode)
+	}
 	if q, ok := c.Status.Capacity[corev1.ResourceStorage]; ok {
 		rec.CapacityBytes = q.Value()
 	} else if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
@@ -126,7 +129,7 @@ func (s *Snapshotter) assess(ctx context.Context, c corev1.PersistentVolumeClaim
 func (s *Snapshotter) take(ctx context.Context, owner Owner, c candidate) archive.VolumeRecord {
 	rec := c.rec
 	began := s.opts.Now()
-	name := objectName("cairn-"+owner.RecoveryPoint, owner.Repository, c.claim.Namespace, c.claim.Name)
+	name := ObjectName("cairn-"+owner.RecoveryPoint, owner.Repository, c.claim.Namespace, c.claim.Name)
 	labels := owner.labels()
 	vs := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",

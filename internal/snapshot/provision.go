@@ -22,7 +22,7 @@ type Provisioned struct {
 
 // RestoreName is the name of the VolumeSnapshot a restore makes for a claim in namespace ns.
 func RestoreName(restore, ns, claim string) string {
-	return objectName("cairn-restore-"+restore, ns, claim)
+	return ObjectName("cairn-restore-"+restore, ns, claim)
 }
 
 // Provision makes, in namespace ns, a VolumeSnapshot bound to a new pre-provisioned content for
@@ -30,13 +30,22 @@ func RestoreName(restore, ns, claim string) string {
 // wait: a claim may name the VolumeSnapshot at once, the provisioner waits until it is ready (see
 // WaitReady). The content is Retain: releasing it never deletes the snapshot.
 func (s *Snapshotter) Provision(ctx context.Context, restore string, rec archive.VolumeRecord, ns, claim string) (Provisioned, error) {
+	return s.ProvisionAs(ctx, rec, ns, RestoreName(restore, ns, claim), map[string]string{LabelRestore: restore})
+}
+
+// ProvisionAs is Provision with the VolumeSnapshot's name and the labels of both objects chosen
+// by the caller (the data mover's); the exclude label is always added.
+func (s *Snapshotter) ProvisionAs(ctx context.Context, rec archive.VolumeRecord, ns, name string, extra map[string]string) (Provisioned, error) {
 	if rec.Snapshot == nil {
 		return Provisioned{}, fmt.Errorf("claim %s/%s has no snapshot in its recovery point", rec.Namespace, rec.Claim)
 	}
 	began := s.opts.Now()
-	p := Provisioned{Namespace: ns, Name: RestoreName(restore, ns, claim)}
-	p.Content = objectName(p.Name, "content", ns)
-	labels := map[string]any{LabelRestore: restore, scope.ExcludeAnnotation: "true"}
+	p := Provisioned{Namespace: ns, Name: name}
+	p.Content = ObjectName(p.Name, "content", ns)
+	labels := map[string]any{scope.ExcludeAnnotation: "true"}
+	for k, v := range extra {
+		labels[k] = v
+	}
 	cont := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
 		"metadata": map[string]any{"name": p.Content, "labels": labels},

@@ -79,9 +79,9 @@ func (s *Snapshotter) Class() string { return s.opts.Class }
 // Timeout is the bound on each wait.
 func (s *Snapshotter) Timeout() time.Duration { return s.opts.Timeout }
 
-// objectName makes a name for an object cairn creates: prefix, then a hash of the parts, so that
+// ObjectName makes a name for an object cairn creates: prefix, then a hash of the parts, so that
 // long names stay within the 253-character limit and differ whenever the parts do.
-func objectName(prefix string, parts ...string) string {
+func ObjectName(prefix string, parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
 		h.Write([]byte(p))

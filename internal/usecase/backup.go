@@ -3,10 +3,12 @@ package usecase
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/backup"
+	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 )
@@ -45,6 +47,18 @@ type Volumes struct {
 	Policy *snapshot.Policy
 	// Timeout bounds the wait for each snapshot to be ready (default 10m).
 	Timeout time.Duration
+	// Data is the volume data mode: snapshot (default), copy or snapshot+copy.
+	Data string
+	// Mover configures the data mover that copies volume data (copy modes).
+	Mover MoverOptions
+}
+
+// MoverOptions configure the data mover's pods (package mover).
+type MoverOptions struct {
+	Image, Namespace string
+	HostNetwork      bool
+	Parallelism      int
+	Timeout          time.Duration
 }
 
 // BackupResult is what a backup made.
@@ -69,8 +83,15 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	if err != nil {
 		return nil, fmt.Errorf("backup configuration: %w", err)
 	}
+	dataMode, err := archive.ParseVolumeData(req.Volumes.Data)
+	if err != nil {
+		return nil, fmt.Errorf("backup configuration: %w", err)
+	}
+	if archive.CopiesVolumeData(dataMode) && !req.Volumes.Snapshot {
+		return nil, fmt.Errorf("backup configuration: volume data mode %s reads the volumes from snapshots: it needs volume snapshots on", dataMode)
+	}
 	report(req.Progress, Progress{Stage: StageOpen})
-	repo, _, err := r.open(ctx, req.Repository, true)
+	repo, cred, err := r.open(ctx, req.Repository, true)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +108,13 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	if req.Volumes.Snapshot {
 		volumes = snaps
 	}
+	var copyVolumes func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord
+	if archive.CopiesVolumeData(dataMode) {
+		copyVolumes, err = r.volumeCopier(req, snaps, cred, dataMode)
+		if err != nil {
+			return out, err
+		}
+	}
 	runner, err := r.Engines.BackupHooks(ctx, r.Config, req.Hooks, r.Now, r.Logger)
 	if err != nil {
 		return out, fmt.Errorf("backup hooks: %w", err)
@@ -96,7 +124,7 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	report(req.Progress, Progress{Stage: StageBackup})
 	rp, err := r.Engines.Backup(ctx, r.Config, repo, backup.Options{
 		Name: req.Name, Scope: sc, Parallelism: req.Parallelism, Now: r.Now, LockUntil: req.LockUntil, ExpiresAt: req.ExpiresAt,
-		Volumes: volumes, Hooks: runner, Logger: r.Logger,
+		Volumes: volumes, VolumeData: dataMode, CopyVolumes: copyVolumes, Hooks: runner, Logger: r.Logger,
 		Progress: func(p backup.Progress) {
 			report(req.Progress, Progress{Stage: StageBackup, Items: p.Items, Bytes: p.RawBytes, Resource: p.Resource})
 		},
@@ -106,6 +134,30 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	}
 	out.RecoveryPoint = rp
 	return out, nil
+}
+
+// volumeCopier returns the backup engine's call into the data mover.
+func (r *Runner) volumeCopier(req BackupRequest, snaps *snapshot.Snapshotter, cred archive.Credential, mode string) (func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord, error) {
+	o := req.Volumes.Mover
+	m, err := r.Engines.Mover(r.Config, snaps, mover.Options{Namespace: o.Namespace, Image: o.Image, HostNetwork: o.HostNetwork,
+		Parallelism: o.Parallelism, Timeout: o.Timeout, Storage: req.Repository.Location.URL, Credential: cred,
+		Getenv: req.Repository.Location.Getenv, Now: r.Now, Logger: r.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("data mover: %w", err)
+	}
+	return func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord {
+		report(req.Progress, Progress{Stage: StageCopy})
+		var bytes int64
+		var mu sync.Mutex
+		return m.Copy(ctx, mover.CopyRequest{RecoveryPoint: req.Name, ClusterID: clusterID, KeepSnapshots: mode == archive.VolumeDataSnapshotAndCopy,
+			Progress: func(p mover.CopyProgress) {
+				mu.Lock()
+				bytes += p.Bytes
+				total := bytes
+				mu.Unlock()
+				report(req.Progress, Progress{Stage: StageCopy, Items: int64(p.Done), Bytes: total, Resource: p.Namespace + "/" + p.Claim})
+			}}, records)
+	}, nil
 }
 
 func orAll(list []string) any {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/scope"
+	"github.com/cairnbackup/cairn/internal/snapshot"
 )
 
 // RestoreRequest is a restore to run.
@@ -25,6 +27,8 @@ type RestoreRequest struct {
 	SourceCluster string
 	// Wording words the checks that depend on who runs the restore.
 	Wording Wording
+	// Mover, if set, configures the data mover that fills claims from their copies.
+	Mover *MoverOptions
 	// Progress, if set, is told where the restore is; it is called from several goroutines.
 	Progress func(Progress)
 }
@@ -78,6 +82,11 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (RestoreResult
 			return out, fmt.Errorf("restore hooks: %w", err)
 		}
 	}
+	if req.Mover != nil && !opts.DryRun {
+		if opts.Mover, err = r.restoreMover(req); err != nil {
+			return out, err
+		}
+	}
 	opts.Progress = func(p restore.Progress) {
 		report(req.Progress, Progress{Stage: StageRestore, Items: int64(p.Done), Resource: p.Resource})
 	}
@@ -88,4 +97,24 @@ func (r *Runner) Restore(ctx context.Context, req RestoreRequest) (RestoreResult
 	}
 	out.Result = res
 	return out, err
+}
+
+// restoreMover makes the data mover that fills claims from their copies.
+func (r *Runner) restoreMover(req RestoreRequest) (*mover.Mover, error) {
+	cred, err := req.Repository.Credential()
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := r.Engines.Snapshotter(r.Config, snapshot.Options{Now: r.Now, Logger: r.Logger})
+	if err != nil {
+		return nil, err
+	}
+	o := req.Mover
+	m, err := r.Engines.Mover(r.Config, snaps, mover.Options{Namespace: o.Namespace, Image: o.Image, HostNetwork: o.HostNetwork,
+		Parallelism: o.Parallelism, Timeout: o.Timeout, Storage: req.Repository.Location.URL, Credential: cred,
+		Getenv: req.Repository.Location.Getenv, Now: r.Now, Logger: r.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("data mover: %w", err)
+	}
+	return m, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/hooks"
+	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 )
@@ -40,6 +41,8 @@ type Engines struct {
 	Restore func(ctx context.Context, cfg *rest.Config, repo *archive.Repository, opts restore.Options) (*restore.Result, error)
 	// Delete is backup.Delete.
 	Delete func(ctx context.Context, repo *archive.Repository, name string, snaps *snapshot.Snapshotter) (backup.Deleted, error)
+	// Mover is mover.New.
+	Mover func(cfg *rest.Config, snaps *snapshot.Snapshotter, opts mover.Options) (*mover.Mover, error)
 	// Snapshotter is snapshot.New.
 	Snapshotter func(cfg *rest.Config, opts snapshot.Options) (*snapshot.Snapshotter, error)
 	// BackupHooks is LoadBackupHooks.
@@ -60,6 +63,7 @@ const (
 	StagePreflight = "pre-flight checks"
 	StageConflicts = "checking conflicts (dry run)"
 	StageRestore   = "restoring"
+	StageCopy      = "copying volume data"
 )
 
 // Progress is where a run is: its stage and, within it, the items and bytes done so far and the
@@ -92,6 +96,9 @@ func (r *Runner) withDefaults() *Runner {
 	}
 	if e.Delete == nil {
 		e.Delete = backup.Delete
+	}
+	if e.Mover == nil {
+		e.Mover = mover.New
 	}
 	if e.Snapshotter == nil {
 		e.Snapshotter = snapshot.New

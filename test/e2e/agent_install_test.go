@@ -35,15 +35,7 @@ func TestAgentInstall(t *testing.T) {
 	step := func(what string) { t.Logf("%s: %s", what, time.Since(began).Round(100*time.Millisecond)) }
 
 	dir := t.TempDir()
-	binary := cairnBinary(t)
-	step("cairn built")
-	image := filepath.Join(dir, "agent-image.tar")
-	if err := localcluster.BuildAgentImage(ctx, binary, localcluster.AgentImage, image); err != nil {
-		t.Fatal(err)
-	}
-	if err := cluster.ImportImage(ctx, image); err != nil {
-		t.Fatal(err)
-	}
+	agentImageIn(t, cluster)
 	step("agent image built and imported")
 
 	v := startVault(t, "")

@@ -42,3 +42,29 @@ func cairnBinary(t *testing.T) string {
 	}
 	return binPath
 }
+
+var (
+	imageMu       sync.Mutex
+	imageImported = map[*localcluster.Cluster]bool{}
+)
+
+// agentImageIn builds the agent image of this checkout and imports it into cluster c, once per
+// cluster and run; it returns the image's name.
+func agentImageIn(t *testing.T, c *localcluster.Cluster) string {
+	t.Helper()
+	imageMu.Lock()
+	defer imageMu.Unlock()
+	if imageImported[c] {
+		return localcluster.AgentImage
+	}
+	binary := cairnBinary(t)
+	tar := filepath.Join(filepath.Dir(binary), "agent-image.tar")
+	if err := localcluster.BuildAgentImage(t.Context(), binary, localcluster.AgentImage, tar); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ImportImage(t.Context(), tar); err != nil {
+		t.Fatal(err)
+	}
+	imageImported[c] = true
+	return localcluster.AgentImage
+}

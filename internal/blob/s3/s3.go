@@ -599,12 +599,19 @@ func ParseURL(u *url.URL, getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// The environment variables that hold S3 credentials.
+const (
+	EnvAccessKeyID     = "AWS_ACCESS_KEY_ID"
+	EnvSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	EnvSessionToken    = "AWS_SESSION_TOKEN"
+)
+
 // findCredentials reads the environment, then the shared credentials file.
 func findCredentials(getenv func(string) string) (access, secret, token string, err error) {
-	access, secret = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	access, secret = getenv(EnvAccessKeyID), getenv(EnvSecretAccessKey)
 	switch {
 	case access != "" && secret != "":
-		return access, secret, getenv("AWS_SESSION_TOKEN"), nil
+		return access, secret, getenv(EnvSessionToken), nil
 	case access != "" || secret != "":
 		return "", "", "", errors.New("S3 credentials: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither to use the shared credentials file")
 	}

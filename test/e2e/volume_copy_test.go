@@ -1,0 +1,212 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/mover"
+	"github.com/cairnbackup/cairn/internal/restore"
+	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
+)
+
+// TestVolumeCopy copies a volume into the repository (copy mode: no snapshot kept), deletes the
+// namespace, and restores it from the copy alone: into its own namespace, and mapped into another
+// namespace and storage class. A second backup in snapshot+copy mode keeps its snapshot and adds
+// almost nothing to the file store. One file comes back without a restore. The data mover leaves
+// nothing behind.
+func TestVolumeCopy(t *testing.T) {
+	ctx := t.Context()
+	client := clientOf(t, cluster)
+	dyn := dynamicOf(t)
+	storage := "file://" + t.TempDir()
+	image := agentImageIn(t, cluster)
+	ensureNamespace(ctx, t, client, trustgrant.DefaultNamespace)
+	sum := deployWriter(ctx, t, "copy-app")
+	moverFlags := []string{"--mover-image", image}
+
+	out, err := cairn(t, nil, append([]string{"backup", "create", "copy-1", "--storage", storage, "--include-namespaces", "copy-app",
+		"--volume-data", "copy"}, moverFlags...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "1 copied, 0 copies failed") {
+		t.Fatalf("backup output does not report the copy:\n%s", out)
+	}
+	rp := describeBackup(t, storage, "copy-1")
+	rec := volumeRecord(t, rp, "copy-app", "data")
+	if rec.Outcome != archive.VolumeCopied || rec.Copy == nil || rec.Snapshot != nil || rec.Copy.Files != 2 || rec.Copy.Bytes < 4<<20 {
+		t.Fatalf("copy-mode record: %+v copy %+v", rec, rec.Copy)
+	}
+	if rp.Result.Phase != archive.PhaseCompleted || rp.Spec.VolumeData != archive.VolumeDataCopy {
+		t.Fatalf("phase %s, volume data %q; errors %v", rp.Result.Phase, rp.Spec.VolumeData, rp.Result.Errors)
+	}
+	contents, err := dyn.Resource(snapshot.ContentResource).List(ctx, metav1.ListOptions{LabelSelector: snapshot.LabelRecoveryPoint + "=copy-1"})
+	if err != nil || len(contents.Items) != 0 {
+		t.Fatalf("copy mode kept %d snapshot contents (%v)", len(contents.Items), err)
+	}
+	assertNoMoverLeftovers(ctx, t, client)
+
+	t.Run("one file without a restore", func(t *testing.T) {
+		ls, err := cairn(t, nil, "files", "ls", "copy-1/copy-app/data", "--storage", storage)
+		if err != nil || !strings.Contains(ls, "blob.sha256") {
+			t.Fatalf("files ls of the copy: %v\n%s", err, ls)
+		}
+		dir := filepath.Join(t.TempDir(), "one")
+		if _, err := cairn(t, nil, "files", "restore", "copy-1/copy-app/data:blob.sha256", dir, "--storage", storage); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "blob.sha256"))
+		if err != nil || strings.TrimSpace(string(got)) != sum {
+			t.Fatalf("fetched checksum %q (%v), want %q", got, err, sum)
+		}
+		if _, err := cairn(t, nil, "files", "ls", "copy-1/copy-app/nope", "--storage", storage); err == nil || !strings.Contains(err.Error(), "records no claim copy-app/nope") {
+			t.Fatalf("a claim the recovery point does not hold: %v", err)
+		}
+	})
+
+	t.Run("snapshot+copy is incremental and keeps the snapshot", func(t *testing.T) {
+		if _, err := cairn(t, nil, append([]string{"backup", "create", "copy-2", "--storage", storage, "--include-namespaces", "copy-app",
+			"--volume-data", "snapshot+copy"}, moverFlags...)...); err != nil {
+			t.Fatal(err)
+		}
+		rec := volumeRecord(t, describeBackup(t, storage, "copy-2"), "copy-app", "data")
+		if rec.Outcome != archive.VolumeSnapshotted || rec.Snapshot == nil || rec.Copy == nil {
+			t.Fatalf("snapshot+copy record: %+v", rec)
+		}
+		if rec.Copy.AddedBytes > 64<<10 {
+			t.Fatalf("the unchanged volume's second copy added %d bytes", rec.Copy.AddedBytes)
+		}
+		assertContent(ctx, t, dyn, rec.Snapshot.Content, "Retain")
+		assertNoMoverLeftovers(ctx, t, client)
+	})
+
+	// The disaster: the namespace is gone, and copy-1 has no snapshot to fall back on.
+	deleteNamespace(ctx, t, client, "copy-app")
+
+	t.Run("restore from the copy", func(t *testing.T) {
+		if _, err := cairn(t, nil, append([]string{"restore", "create", "r-copy", "--from", "copy-1", "--storage", storage}, moverFlags...)...); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, cluster, "copy-app"); got != sum {
+			t.Fatalf("restored checksum %q, want %q", got, sum)
+		}
+		res := describeRestore(t, storage, "r-copy")
+		if len(res.Volumes) != 1 || res.Volumes[0].Outcome != restore.VolumeRestored || res.Volumes[0].Source != restore.SourceCopy {
+			t.Fatalf("restore volumes: %+v", res.Volumes)
+		}
+		assertSettledVolume(ctx, t, client, "copy-app", "data")
+		assertNoMoverLeftovers(ctx, t, client)
+	})
+
+	t.Run("into another namespace and storage class", func(t *testing.T) {
+		other := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "cairn-csi-other"}, Provisioner: rec.Driver}
+		if _, err := client.StorageV1().StorageClasses().Create(ctx, other, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = client.StorageV1().StorageClasses().Delete(context.Background(), other.Name, metav1.DeleteOptions{})
+		})
+		if _, err := cairn(t, nil, append([]string{"restore", "create", "r-clone", "--from", "copy-2", "--storage", storage,
+			"--namespace-mapping", "copy-app=copy-clone", "--storage-class-mapping", "cairn-csi=cairn-csi-other", "--volume-source", "copy"},
+			moverFlags...)...); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, cluster, "copy-clone"); got != sum {
+			t.Fatalf("cloned checksum %q, want %q", got, sum)
+		}
+		pvc, err := client.CoreV1().PersistentVolumeClaims("copy-clone").Get(ctx, "data", metav1.GetOptions{})
+		if err != nil || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != other.Name {
+			t.Fatalf("cloned claim's class: %v %v", pvc.Spec.StorageClassName, err)
+		}
+		assertSettledVolume(ctx, t, client, "copy-clone", "data")
+		assertNoMoverLeftovers(ctx, t, client)
+		deleteNamespace(ctx, t, client, "copy-clone")
+	})
+	deleteNamespace(ctx, t, client, "copy-app")
+}
+
+// assertSettledVolume checks that a claim filled from a copy is bound to a volume that has its
+// reclaim policy back and no mover label.
+func assertSettledVolume(ctx context.Context, t *testing.T, client kubernetes.Interface, ns, name string) {
+	t.Helper()
+	pvc, err := client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil || pvc.Status.Phase != corev1.ClaimBound {
+		t.Fatalf("claim %s/%s: %v %v", ns, name, pvc.Status.Phase, err)
+	}
+	pv, err := client.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete || pv.Labels[mover.LabelMover] != "" {
+		t.Fatalf("volume %s of %s/%s: reclaim policy %s, labels %v", pv.Name, ns, name, pv.Spec.PersistentVolumeReclaimPolicy, pv.Labels)
+	}
+}
+
+// assertNoMoverLeftovers checks that no object the data mover makes is left.
+func assertNoMoverLeftovers(ctx context.Context, t *testing.T, client kubernetes.Interface) {
+	t.Helper()
+	sel := metav1.ListOptions{LabelSelector: mover.LabelMover}
+	ns := trustgrant.DefaultNamespace
+	var left []string
+	if l, err := client.CoreV1().Pods(ns).List(ctx, sel); err == nil {
+		for _, p := range l.Items {
+			if p.DeletionTimestamp == nil {
+				left = append(left, "pod "+p.Name)
+			}
+		}
+	}
+	if l, err := client.CoreV1().PersistentVolumeClaims(ns).List(ctx, sel); err == nil {
+		for _, c := range l.Items {
+			if c.DeletionTimestamp == nil {
+				left = append(left, "claim "+c.Name)
+			}
+		}
+	}
+	if l, err := client.CoreV1().Secrets(ns).List(ctx, sel); err == nil {
+		for _, s := range l.Items {
+			left = append(left, "secret "+s.Name)
+		}
+	}
+	dyn := dynamicOf(t)
+	for _, res := range []struct{ what, ns string }{{"VolumeSnapshot", ns}, {"VolumeSnapshotContent", ""}} {
+		api := dyn.Resource(snapshot.ContentResource)
+		if res.ns != "" {
+			l, err := dyn.Resource(snapshot.SnapshotResource).Namespace(ns).List(ctx, sel)
+			if err == nil {
+				for _, i := range l.Items {
+					left = append(left, res.what+" "+i.GetName())
+				}
+			}
+			continue
+		}
+		if l, err := api.List(ctx, sel); err == nil {
+			for _, i := range l.Items {
+				left = append(left, res.what+" "+i.GetName())
+			}
+		}
+	}
+	if len(left) > 0 {
+		t.Fatalf("the data mover left: %v", left)
+	}
+}
+
+func ensureNamespace(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string) {
+	t.Helper()
+	_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
