@@ -24,6 +24,9 @@ const (
 	CSIDriverName    = "hostpath.csi.cairn.dev"
 	CSIStorageClass  = "cairn-csi"
 	CSISnapshotClass = "cairn-csi"
+	// CSIIncrementalSnapshotClass is a VolumeSnapshotClass, not the default, whose snapshots share
+	// unchanged files with the volume's previous snapshot (test/csidriver's SnapshotModeParameter).
+	CSIIncrementalSnapshotClass = "cairn-csi-incremental"
 )
 
 var csiSidecars = []string{"snapshot-controller", "csi-provisioner", "csi-snapshotter"}
@@ -44,7 +47,7 @@ func (c *Cluster) CSIStateDir() string {
 }
 
 // startCSI installs the snapshot CRDs, starts the driver (which registers itself with the kubelet)
-// and the sidecars, creates the CSIDriver, StorageClass and VolumeSnapshotClass, and waits until the
+// and the sidecars, creates the CSIDriver, StorageClass and VolumeSnapshotClasses, and waits until the
 // kubelet lists the driver on the node.
 func (c *Cluster) startCSI(ctx context.Context) error {
 	began := time.Now()
@@ -147,6 +150,11 @@ func (c *Cluster) createCSIObjects(ctx context.Context) error {
 	if _, err := client.StorageV1().StorageClasses().Create(ctx, class, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create StorageClass: %w", err)
 	}
+	return c.createSnapshotClasses(ctx)
+}
+
+// createSnapshotClasses creates the default VolumeSnapshotClass and the incremental one.
+func (c *Cluster) createSnapshotClasses(ctx context.Context) error {
 	cfg, err := c.RESTConfig()
 	if err != nil {
 		return err
@@ -155,17 +163,32 @@ func (c *Cluster) createCSIObjects(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dynamic client: %w", err)
 	}
-	snapClass := &unstructured.Unstructured{Object: map[string]any{
+	for _, class := range []*unstructured.Unstructured{
+		snapshotClass(CSISnapshotClass, map[string]any{"snapshot.storage.kubernetes.io/is-default-class": "true"}, nil),
+		snapshotClass(CSIIncrementalSnapshotClass, nil, map[string]any{"cairn.dev/snapshot-mode": "incremental"}),
+	} {
+		if _, err := dyn.Resource(VolumeSnapshotClassResource).Create(ctx, class, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create VolumeSnapshotClass %s: %w", class.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func snapshotClass(name string, annotations, parameters map[string]any) *unstructured.Unstructured {
+	metadata := map[string]any{"name": name}
+	if annotations != nil {
+		metadata["annotations"] = annotations
+	}
+	class := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-		"metadata": map[string]any{"name": CSISnapshotClass,
-			"annotations": map[string]any{"snapshot.storage.kubernetes.io/is-default-class": "true"}},
+		"metadata":       metadata,
 		"driver":         CSIDriverName,
 		"deletionPolicy": "Delete",
 	}}
-	if _, err := dyn.Resource(VolumeSnapshotClassResource).Create(ctx, snapClass, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create VolumeSnapshotClass: %w", err)
+	if parameters != nil {
+		class.Object["parameters"] = parameters
 	}
-	return nil
+	return class
 }
 
 // waitDriverRegistered waits until the kubelet has registered the driver (it shows in the node's

@@ -70,7 +70,8 @@ func (d *driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.store.populate(ctx, volumesDir, id, src); err != nil {
+	// No base: a volume shares no file with its source, so that its writes never reach a snapshot.
+	if _, err := d.store.populate(ctx, volumesDir, id, src, ""); err != nil {
 		return nil, internal("create volume", err)
 	}
 	if err := d.store.writeMeta(volumesDir, id, want); err != nil {
@@ -130,7 +131,8 @@ func capacityOf(r *csi.CapacityRange) (int64, error) {
 	}
 }
 
-// checkCapabilities accepts mount access only.
+// checkCapabilities accepts mount access only, in any access mode: a claim restored from a
+// snapshot as ReadOnlyMany asks for MULTI_NODE_READER_ONLY.
 func checkCapabilities(caps []*csi.VolumeCapability) error {
 	if len(caps) == 0 {
 		return status.Error(codes.InvalidArgument, "volume_capabilities is required")

@@ -418,3 +418,32 @@ func TestSharedStateDir(t *testing.T) {
 		t.Errorf("first driver's CreateVolume of the same name = %v, %v; want volume %s", again, err, resp.GetVolume().GetVolumeId())
 	}
 }
+
+// TestReaderOnlyAccessModes provisions what a claim restored from a snapshot with accessModes
+// ReadOnlyMany (or ReadWriteOncePod read-only) asks for.
+func TestReaderOnlyAccessModes(t *testing.T) {
+	d := startDriver(t, t.TempDir(), "")
+	ctx := t.Context()
+	vol := createVolume(t, d, "pvc-src")
+	writeFile(t, filepath.Join(VolumeDataDir(d.state, vol), "f"), "data", 0o644)
+	snap := createSnapshot(t, d, "snap", vol, nil).GetSnapshotId()
+	for _, mode := range []csi.VolumeCapability_AccessMode_Mode{
+		csi.VolumeCapability_AccessMode_MULTI_NODE_READER_ONLY, csi.VolumeCapability_AccessMode_SINGLE_NODE_READER_ONLY,
+	} {
+		caps := []*csi.VolumeCapability{readerCap(mode)}
+		resp, err := d.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{
+			Name: "pvc-" + mode.String(), VolumeCapabilities: caps, VolumeContentSource: snapshotSource(snap),
+		})
+		if err != nil {
+			t.Fatalf("CreateVolume with %v: %v", mode, err)
+		}
+		id := resp.GetVolume().GetVolumeId()
+		if got := readFile(t, filepath.Join(VolumeDataDir(d.state, id), "f")); got != "data" {
+			t.Errorf("volume restored with %v has %q, want %q", mode, got, "data")
+		}
+		valid, err := d.ctrl.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: id, VolumeCapabilities: caps})
+		if err != nil || valid.GetConfirmed() == nil {
+			t.Errorf("ValidateVolumeCapabilities(%v) = %v, %v; want confirmed", mode, valid, err)
+		}
+	}
+}

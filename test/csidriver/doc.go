@@ -5,16 +5,20 @@
 // also serves the kubelet's plugin registration API itself, as node-driver-registrar would.
 //
 // Volumes are directories, snapshots are point-in-time copies of them, and NodePublishVolume
-// bind-mounts a volume's directory onto the kubelet's target path. Only mount (filesystem) access
-// is supported; there is no topology, staging, expansion or volume statistics.
+// bind-mounts a volume's directory onto the kubelet's target path (read-only when the request says
+// readonly). Only mount (filesystem) access is supported, in any access mode; there is no topology,
+// staging, expansion or volume statistics.
 //
 // All state lives in files under the state directory, so several driver processes (one per local
 // cluster) may share one:
 //
 //	<state>/volumes/<volume-id>.json      metadata: name, capacityBytes, sourceSnapshot|sourceVolume, createdAt
 //	<state>/volumes/<volume-id>/          data (mode 0777 when created empty, so any Pod user can write)
-//	<state>/snapshots/<snapshot-id>.json  metadata: name, sourceVolume, sizeBytes, createdAt, neverReady
-//	<state>/snapshots/<snapshot-id>/      data: a copy of the source volume's data directory
+//	<state>/snapshots/<snapshot-id>.json  metadata: name, sourceVolume, sizeBytes, createdAt, neverReady,
+//	                                      mode (full|incremental), parent (incremental only, if any),
+//	                                      uniqueBytes (bytes copied rather than hard-linked)
+//	<state>/snapshots/<snapshot-id>/      data: a copy of the source volume's data directory, or for an
+//	                                      incremental snapshot hard links to its parent's unchanged files
 //	<state>/locks/<id>.lock               flock(2) file serialising changes to one object
 //
 // IDs derive from the CSI request name ("vol-" or "snap-" followed by the first 20 hex digits of
@@ -23,7 +27,19 @@
 // renamed into place before its metadata file is written (temporary file + rename): an object
 // exists exactly when its metadata file does, and its data is complete by then. Deletion removes
 // the metadata first, then the data. Copies keep directories, symlinks and regular files with
-// their modes (and owners, when running as root); other file types are skipped.
+// their modes and modification times (and owners, when running as root); other file types are
+// skipped.
+//
+// Snapshot modes: the parameter SnapshotModeParameter of a VolumeSnapshotClass selects
+// SnapshotModeFull (the default: every file is copied) or SnapshotModeIncremental. An incremental
+// snapshot's parent is the newest earlier snapshot of the same volume, in either mode; each regular
+// file whose size, mode and modification time (and owner, when running as root) equal those of the
+// parent's file at the same path is hard-linked from the parent, the rest is copied. Snapshot data
+// is never written after it is complete, so hard links keep every snapshot independent: deleting
+// one, parent or not, changes no other. The parent is locked while its files are linked, so it
+// cannot be deleted half-way. sizeBytes, which CSI reports as the restore size, counts shared
+// files too. A volume created from a snapshot (or cloned from a volume) is always a full copy, so
+// writes to it never reach a snapshot.
 //
 // A snapshot whose parameters set NeverReadyParameter to "true" is recorded like any other but
 // always reported as not ready to use, so tests can exercise a snapshot that never becomes ready.

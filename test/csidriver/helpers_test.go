@@ -125,3 +125,9 @@ func wantMissing(t *testing.T, path string) {
 		t.Errorf("%s: got %v, want it to be missing", path, err)
 	}
 }
+
+func readerCap(mode csi.VolumeCapability_AccessMode_Mode) *csi.VolumeCapability {
+	c := mountCap()
+	c.AccessMode.Mode = mode
+	return c
+}

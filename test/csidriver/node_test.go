@@ -89,3 +89,63 @@ func TestIsMountPoint(t *testing.T) {
 		t.Errorf("isMountPoint(missing) error = %v, want one matching os.ErrNotExist", err)
 	}
 }
+
+// TestNodePublishReadOnly publishes a claim restored from a snapshot as ReadOnlyMany, which the
+// kubelet publishes with readonly set: the bind mount is read-only, the volume itself is not.
+func TestNodePublishReadOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("bind mounts need root")
+	}
+	d := startDriver(t, t.TempDir(), "")
+	ctx := t.Context()
+	src := createVolume(t, d, "pvc-src")
+	writeFile(t, filepath.Join(VolumeDataDir(d.state, src), "f"), "data", 0o644)
+	snap := createSnapshot(t, d, "snap", src, nil).GetSnapshotId()
+	roCap := readerCap(csi.VolumeCapability_AccessMode_MULTI_NODE_READER_ONLY)
+	resp, err := d.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{
+		Name: "pvc-rox", VolumeCapabilities: []*csi.VolumeCapability{roCap}, VolumeContentSource: snapshotSource(snap),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol := resp.GetVolume().GetVolumeId()
+	target := filepath.Join(t.TempDir(), "pod", "volumes", "mount")
+	t.Cleanup(func() { _ = unix.Unmount(target, unix.MNT_DETACH) }) // should the test fail half-way
+
+	for range 2 { // the second call finds the target mounted
+		_, err := d.node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{
+			VolumeId: vol, TargetPath: target, VolumeCapability: roCap, Readonly: true,
+		})
+		if err != nil {
+			t.Fatalf("NodePublishVolume: %v", err)
+		}
+	}
+	if !readOnlyMount(t, target) {
+		t.Errorf("%s is not mounted read-only", target)
+	}
+	if got := readFile(t, filepath.Join(target, "f")); got != "data" {
+		t.Errorf("read-only target shows %q, want %q", got, "data")
+	}
+	if err := os.WriteFile(filepath.Join(target, "f"), []byte("changed"), 0o644); !errors.Is(err, unix.EROFS) {
+		t.Errorf("writing through the read-only target: got %v, want EROFS", err)
+	}
+	data := VolumeDataDir(d.state, vol)
+	if readOnlyMount(t, data) {
+		t.Errorf("publishing read-only made the volume's data directory %s read-only", data)
+	}
+	writeFile(t, filepath.Join(data, "g"), "driver side", 0o644)
+
+	if _, err := d.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: vol, TargetPath: target}); err != nil {
+		t.Fatalf("NodeUnpublishVolume: %v", err)
+	}
+	wantMissing(t, target)
+}
+
+func readOnlyMount(t *testing.T, path string) bool {
+	t.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		t.Fatalf("statfs %s: %v", path, err)
+	}
+	return st.Flags&unix.ST_RDONLY != 0
+}

@@ -15,6 +15,15 @@ import (
 // driver record the snapshot but always report it as not ready to use.
 const NeverReadyParameter = "cairn.dev/never-ready"
 
+// SnapshotModeParameter is the CreateSnapshot parameter choosing how a snapshot stores its data:
+// SnapshotModeFull (the default) copies every file; SnapshotModeIncremental hard-links the files
+// that the newest earlier snapshot of the same volume holds unchanged, and copies the rest.
+const (
+	SnapshotModeParameter   = "cairn.dev/snapshot-mode"
+	SnapshotModeFull        = "full"
+	SnapshotModeIncremental = "incremental"
+)
+
 func (d *driver) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
 	if req.GetName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "CreateSnapshot: name is required")
@@ -22,6 +31,10 @@ func (d *driver) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequ
 	source := req.GetSourceVolumeId()
 	if source == "" {
 		return nil, status.Error(codes.InvalidArgument, "CreateSnapshot: source_volume_id is required")
+	}
+	mode, err := snapshotMode(req.GetParameters())
+	if err != nil {
+		return nil, err
 	}
 	id := snapshotID(req.GetName())
 	unlock, err := d.store.lock(ctx, id)
@@ -46,22 +59,55 @@ func (d *driver) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequ
 	if err := d.requireVolume(source); err != nil {
 		return nil, err
 	}
-	size, err := d.store.populate(ctx, snapshotsDir, id, d.store.dataPath(volumesDir, source))
+	snap, err := d.fillSnapshot(ctx, id, source, mode)
 	if err != nil {
-		return nil, internal("create snapshot", err)
+		return nil, err
 	}
-	snap := snapshot{
-		Name:         req.GetName(),
-		SourceVolume: source,
-		SizeBytes:    max(size, 1),
-		CreatedAt:    time.Now().UTC(),
-		NeverReady:   req.GetParameters()[NeverReadyParameter] == "true",
-	}
+	snap.Name = req.GetName()
+	snap.NeverReady = req.GetParameters()[NeverReadyParameter] == "true"
 	if err := d.store.writeMeta(snapshotsDir, id, snap); err != nil {
 		return nil, internal("create snapshot", err)
 	}
-	d.log.Info("snapshot created", "snapshot", id, "name", snap.Name, "volume", source, "sizeBytes", snap.SizeBytes, "neverReady", snap.NeverReady)
+	d.log.Info("snapshot created", "snapshot", id, "name", snap.Name, "volume", source, "mode", snap.Mode, "parent", snap.Parent,
+		"sizeBytes", snap.SizeBytes, "uniqueBytes", snap.UniqueBytes, "neverReady", snap.NeverReady)
 	return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(id, snap)}, nil
+}
+
+func snapshotMode(params map[string]string) (string, error) {
+	switch m := params[SnapshotModeParameter]; m {
+	case "", SnapshotModeFull:
+		return SnapshotModeFull, nil
+	case SnapshotModeIncremental:
+		return m, nil
+	default:
+		return "", status.Errorf(codes.InvalidArgument, "CreateSnapshot: parameter %s is %q; allowed values are %q (the default) and %q",
+			SnapshotModeParameter, m, SnapshotModeFull, SnapshotModeIncremental)
+	}
+}
+
+// fillSnapshot fills the data directory of the new snapshot id from the source volume and returns
+// the snapshot's metadata but for its name and never-ready flag. Call it with id's lock held.
+func (d *driver) fillSnapshot(ctx context.Context, id, source, mode string) (snapshot, error) {
+	snap := snapshot{SourceVolume: source, Mode: mode}
+	base := ""
+	if mode == SnapshotModeIncremental {
+		parent, unlock, err := d.store.lockNewestSnapshot(ctx, source)
+		if err != nil {
+			return snapshot{}, internal("find parent snapshot", err)
+		}
+		defer unlock()
+		if parent != "" {
+			snap.Parent, base = parent, d.store.dataPath(snapshotsDir, parent)
+		}
+	}
+	size, err := d.store.populate(ctx, snapshotsDir, id, d.store.dataPath(volumesDir, source), base)
+	if err != nil {
+		return snapshot{}, internal("create snapshot", err)
+	}
+	// SizeBytes is the restore size, shared files included; CSI reads 0 as unknown.
+	snap.SizeBytes, snap.UniqueBytes = max(size.total, 1), size.copied
+	snap.CreatedAt = time.Now().UTC()
+	return snap, nil
 }
 
 func csiSnapshot(id string, s snapshot) *csi.Snapshot {

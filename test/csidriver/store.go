@@ -38,6 +38,13 @@ type snapshot struct {
 	SizeBytes    int64     `json:"sizeBytes"`
 	CreatedAt    time.Time `json:"createdAt"`
 	NeverReady   bool      `json:"neverReady,omitempty"`
+	// Mode is SnapshotModeFull or SnapshotModeIncremental ("" in metadata older than the modes).
+	Mode string `json:"mode,omitempty"`
+	// Parent is the snapshot an incremental snapshot hard-links its unchanged files from.
+	Parent string `json:"parent,omitempty"`
+	// UniqueBytes counts the bytes copied when the snapshot was taken; the rest of SizeBytes are
+	// hard links to the parent's files.
+	UniqueBytes int64 `json:"uniqueBytes"`
 }
 
 func volumeID(name string) string   { return idPrefix(volumesDir) + nameHash(name) }
@@ -172,29 +179,31 @@ func (s *store) writeMeta(kind, id string, v any) error {
 }
 
 // populate creates the object's data directory, as a copy of src or empty (mode 0777) if src is
-// "", and returns the number of bytes copied. It fills a temporary directory and renames it into
-// place, replacing any leftover of an interrupted create or delete. Call it with the lock held.
-func (s *store) populate(ctx context.Context, kind, id, src string) (int64, error) {
+// "", and returns the size of its files. If base is not "", the files that base holds unchanged
+// are hard-linked from there rather than copied (see copyTree); only a snapshot may share files so.
+// It fills a temporary directory and renames it into place, replacing any leftover of an
+// interrupted create or delete. Call it with the lock held.
+func (s *store) populate(ctx context.Context, kind, id, src, base string) (treeSize, error) {
 	tmp, err := os.MkdirTemp(filepath.Join(s.root, kind), ".tmp-"+id+"-")
 	if err != nil {
-		return 0, fmt.Errorf("create data directory: %w", err)
+		return treeSize{}, fmt.Errorf("create data directory: %w", err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	var size int64
+	var size treeSize
 	if src == "" {
 		err = os.Chmod(tmp, 0o777)
 	} else {
-		size, err = copyTree(ctx, src, tmp)
+		size, err = copyTree(ctx, src, tmp, base)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("fill data directory of %s: %w", id, err)
+		return treeSize{}, fmt.Errorf("fill data directory of %s: %w", id, err)
 	}
 	data := s.dataPath(kind, id)
 	if err := os.RemoveAll(data); err != nil {
-		return 0, fmt.Errorf("remove leftover data directory: %w", err)
+		return treeSize{}, fmt.Errorf("remove leftover data directory: %w", err)
 	}
 	if err := os.Rename(tmp, data); err != nil {
-		return 0, fmt.Errorf("create data directory: %w", err)
+		return treeSize{}, fmt.Errorf("create data directory: %w", err)
 	}
 	return size, nil
 }
@@ -240,4 +249,47 @@ func (s *store) listSnapshots() ([]snapshotEntry, error) {
 		}
 	}
 	return out, nil
+}
+
+// lockNewestSnapshot locks the most recently created snapshot of the volume, so that it cannot be
+// deleted while a new snapshot links its files, and returns its ID and the func that unlocks it.
+// The ID is "" if the volume has no snapshot.
+func (s *store) lockNewestSnapshot(ctx context.Context, volume string) (string, func(), error) {
+	for {
+		id, err := s.newestSnapshot(volume)
+		if err != nil || id == "" {
+			return "", func() {}, err
+		}
+		unlock, err := s.lock(ctx, id)
+		if err != nil {
+			return "", nil, err
+		}
+		found, err := s.exists(snapshotsDir, id)
+		if err != nil {
+			unlock()
+			return "", nil, err
+		}
+		if found {
+			return id, unlock, nil
+		}
+		unlock() // deleted since listed: look again
+	}
+}
+
+// newestSnapshot returns the ID of the most recently created snapshot of the volume, or "".
+func (s *store) newestSnapshot(volume string) (string, error) {
+	all, err := s.listSnapshots()
+	if err != nil {
+		return "", err
+	}
+	var newest *snapshotEntry
+	for i, e := range all {
+		if e.SourceVolume == volume && (newest == nil || e.CreatedAt.After(newest.CreatedAt)) {
+			newest = &all[i]
+		}
+	}
+	if newest == nil {
+		return "", nil
+	}
+	return newest.id, nil
 }
