@@ -10,8 +10,8 @@ import (
 type cleanOptions struct {
 	preserveServiceIPs bool
 	preserveNodePorts  bool
-	// restoredPVs names the PersistentVolumes this restore brings back: a claim keeps its volumeName
-	// only if its volume comes too.
+	// restoredPVs names the PersistentVolumes this restore brings back or finds free for their
+	// claims: a claim keeps its volumeName only if its volume is one (planVolumes).
 	restoredPVs map[string]bool
 }
 

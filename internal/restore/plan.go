@@ -2,7 +2,6 @@ package restore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -63,24 +62,44 @@ func (r *run) plan(ctx context.Context, b *archive.Backup, ix *archive.Index) (*
 		}
 		p.deps = deps
 	}
-	// Claims keep their volumeName only if their volume is restored too.
-	for _, g := range p.groups["persistentvolumes"] {
-		err := b.ReadGroup(ctx, g, func(item []byte) error {
-			name := itemName(item)
-			r.vols.notePV(item)
-			if _, skipped := r.vols.skipPV[name]; skipped {
-				return nil
-			}
-			if p.deps == nil || p.deps.Has(scope.DepPV, name) {
-				r.clean.restoredPVs[name] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+	if err := r.planVolumes(ctx, b, p); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// planVolumes decides which backed-up PersistentVolumes are restored and which the claims keep as
+// their volumeName: those restored, unless the target holds one of that name for another claim.
+func (r *run) planVolumes(ctx context.Context, b *archive.Backup, p *plan) error {
+	groups := p.groups["persistentvolumes"]
+	if len(groups) == 0 {
+		return nil
+	}
+	claims, err := r.restoredClaims(ctx, b, p)
+	if err != nil {
+		return err
+	}
+	live, err := r.liveVolumes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		err := b.ReadGroup(ctx, g, func(item []byte) error {
+			r.vols.notePV(item)
+			pv := readBackedUpPV(item, r.mapper)
+			if _, skipped := r.vols.skipPV[pv.name]; skipped || (p.deps != nil && !p.deps.Has(scope.DepPV, pv.name)) {
+				return nil
+			}
+			keep, err := r.static.note(ctx, r.client, pv, live[pv.name], claims)
+			r.clean.restoredPVs[pv.name] = keep
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r.static.warnRefused(claims, r.rec)
+	return nil
 }
 
 func isDependency(groupResource string) bool {
@@ -117,14 +136,4 @@ func (r *run) collectDependencies(ctx context.Context, b *archive.Backup, p *pla
 		}
 	}
 	return deps, nil
-}
-
-func itemName(item []byte) string {
-	var h struct {
-		Metadata struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-	}
-	_ = json.Unmarshal(item, &h)
-	return h.Metadata.Name
 }

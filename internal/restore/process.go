@@ -79,7 +79,7 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 		}
 		return
 	}
-	if reason, skipped := r.vols.skipPV[name]; skipped && gr == "persistentvolumes" {
+	if reason, skipped := r.pvSkip(name); skipped && gr == "persistentvolumes" {
 		if pass == 1 {
 			item.Action, item.Reason = ActionSkip, reason
 			r.rec.add(item)
@@ -127,7 +127,12 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 	if gvr.Version != g.Version {
 		obj.SetAPIVersion(gvr.GroupVersion().String())
 	}
+	var note string
+	if gr == "persistentvolumes" {
+		note = r.releaseStale(ctx, name)
+	}
 	out := r.apply(ctx, gr, gvr, namespaced, obj)
+	out.reason = joinReasons(out.reason, note)
 	if gr == "persistentvolumeclaims" {
 		r.claimApplied(obj.GetNamespace(), obj.GetName(), out.action)
 	}

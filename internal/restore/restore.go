@@ -98,6 +98,7 @@ type run struct {
 
 	snapshots *snapshot.Snapshotter
 	vols      *volumePlan
+	static    *staticVolumes
 
 	mu               sync.Mutex
 	uids             map[string]string // group/kind/namespace/name in the target → uid
@@ -185,6 +186,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	r.vols = newVolumePlan(r.opts.Volumes, b.Manifest().Volumes)
+	r.static = newStaticVolumes()
 	if r.served, err = newServed(r.client.Discovery()); err != nil {
 		return nil, fmt.Errorf("reach the target cluster: %w (check --kubeconfig and --context)", err)
 	}

@@ -58,6 +58,8 @@ type volumePlan struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingClaim // target namespace/claim
+	// static holds the claims restored with the volumeName of a volume restored as an object.
+	static map[string]*staticClaim // target namespace/claim
 	// ahead holds snapshots provisioned before their claims come up (provisionAhead).
 	ahead map[string]snapshot.Provisioned
 	// fills are claims created bound to volumes filled from copies (target namespace/claim).
@@ -73,9 +75,18 @@ type pendingClaim struct {
 	created bool
 }
 
+// staticClaim is a claim restored bound to a volume restored as an object (or kept), waiting to be
+// bound to it again.
+type staticClaim struct {
+	namespace string
+	volume    string
+	result    VolumeResult
+	created   time.Time // zero unless the restore created the claim
+}
+
 func newVolumePlan(mode string, records []archive.VolumeRecord) *volumePlan {
 	v := &volumePlan{mode: mode, byClaim: map[string]archive.VolumeRecord{}, skipPV: map[string]string{}, pending: map[string]*pendingClaim{},
-		ahead: map[string]snapshot.Provisioned{}, fills: map[string]*pendingFill{}, drivers: map[string]bool{}}
+		static: map[string]*staticClaim{}, ahead: map[string]snapshot.Provisioned{}, fills: map[string]*pendingFill{}, drivers: map[string]bool{}}
 	for _, r := range records {
 		v.byClaim[r.Namespace+"/"+r.Claim] = r
 	}
@@ -137,11 +148,17 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 	if r.vols.mode == VolumesSkip {
 		return done(ActionSkip, VolumeSkipped, "volumes are not restored (--volumes=skip)")
 	}
+	if volume, _, _ := unstructured.NestedString(obj.Object, "spec", "volumeName"); volume != "" &&
+		r.vols.mode == VolumesData && !rec.Protected() {
+		r.keepStaticVolume(obj, vr, volume)
+		return false
+	}
 	source, why := "", ""
 	if r.vols.mode == VolumesData {
 		source, why = r.dataSource(ctx, rec)
 	}
 	if source == "" {
+		unstructured.RemoveNestedField(obj.Object, "spec", "volumeName")
 		removeSnapshotSource(obj)
 		vr.Outcome = VolumeEmpty
 		vr.Reason = "created without data (--volumes=empty)"
@@ -201,12 +218,23 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 	return false
 }
 
+// keepStaticVolume lets a claim without a snapshot keep the volume it was bound to, which the
+// restore brings back as an object or finds in the target, and notes it to wait until bound.
+func (r *run) keepStaticVolume(obj *unstructured.Unstructured, vr VolumeResult, volume string) {
+	removeSnapshotSource(obj)
+	vr.Outcome, vr.Reason = VolumeFailed, "the claim was not created"
+	r.vols.mu.Lock()
+	defer r.vols.mu.Unlock()
+	r.vols.static[obj.GetNamespace()+"/"+obj.GetName()] = &staticClaim{namespace: obj.GetNamespace(), volume: volume, result: vr}
+}
+
 func (r *run) snapshotAPIServed() bool {
 	_, _, err := r.served.resolve(snapshot.SnapshotResource)
 	return err == nil
 }
 
-// claimApplied notes whether a claim prepared from a snapshot was created.
+// claimApplied notes whether a claim prepared from a snapshot, or keeping its static volume, was
+// created.
 func (r *run) claimApplied(ns, name, action string) {
 	r.vols.mu.Lock()
 	defer r.vols.mu.Unlock()
@@ -221,6 +249,19 @@ func (r *run) claimApplied(ns, name, action string) {
 		if !p.created {
 			p.result.Outcome, p.result.Reason = VolumeFailed, "the claim was not created"
 		}
+	}
+	s, ok := r.vols.static[ns+"/"+name]
+	if !ok {
+		return
+	}
+	switch {
+	case action == ActionFail:
+	case action != ActionCreate && action != ActionRecreate:
+		s.result.Outcome, s.result.Reason = VolumeSkipped, "the claim exists in the target; its volume is left as it is"
+	case r.opts.DryRun:
+		s.result.Outcome, s.result.Reason = VolumeWouldRestore, "would be bound again to its volume "+s.volume+" (no snapshot: the volume itself is kept)"
+	default:
+		s.created = r.opts.Now()
 	}
 }
 
@@ -252,7 +293,25 @@ func (r *run) settleVolumes(ctx context.Context) {
 			r.rec.volume(p.result)
 		})
 	}
+	for _, s := range r.vols.static {
+		wg.Go(func() {
+			if !s.created.IsZero() {
+				r.settleStatic(ctx, s)
+			}
+			r.rec.volume(s.result)
+		})
+	}
 	wg.Wait()
+}
+
+// settleStatic waits until a claim that kept its static volume is bound to it.
+func (r *run) settleStatic(ctx context.Context, s *staticClaim) {
+	if err := r.waitBound(ctx, s.namespace, s.result.Claim); err != nil {
+		s.result.Outcome, s.result.Reason = VolumeFailed, err.Error()
+		return
+	}
+	s.result.Outcome, s.result.Reason = VolumeRestored, "bound again to its volume "+s.volume+" (no snapshot: the volume itself is kept)"
+	s.result.BoundSeconds = r.opts.Now().Sub(s.created).Seconds()
 }
 
 // settleClaim waits until the claim is bound.
@@ -293,7 +352,6 @@ func setSnapshotSource(obj *unstructured.Unstructured, snapshotName string) {
 // removeSnapshotSource drops a dataSource naming a VolumeSnapshot: the snapshot is not there to
 // read, and the claim would stay Pending.
 func removeSnapshotSource(obj *unstructured.Unstructured) {
-	unstructured.RemoveNestedField(obj.Object, "spec", "volumeName")
 	for _, field := range []string{"dataSource", "dataSourceRef"} {
 		if kind, _, _ := unstructured.NestedString(obj.Object, "spec", field, "kind"); kind == "VolumeSnapshot" {
 			unstructured.RemoveNestedField(obj.Object, "spec", field)

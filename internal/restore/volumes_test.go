@@ -73,7 +73,7 @@ func TestClaimSourcesAreRewritten(t *testing.T) {
 	}
 	c = claim()
 	removeSnapshotSource(c)
-	if spec, _, _ := unstructured.NestedMap(c.Object, "spec"); len(spec) != 0 {
+	if spec, _, _ := unstructured.NestedMap(c.Object, "spec"); len(spec) != 1 || spec["volumeName"] != "pv-1" {
 		t.Errorf("spec after removing the snapshot source: %v", spec)
 	}
 	c = &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
