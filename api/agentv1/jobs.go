@@ -78,6 +78,10 @@ type BackupConfig struct {
 	// SnapshotClass is the snapshot location: the VolumeSnapshotClass (default: the driver's default).
 	SnapshotClass string   `json:"snapshotClass,omitempty"`
 	BackupHooks   []string `json:"backupHooks,omitempty"` // BackupHook references, NAMESPACE/NAME
+	// VolumeData is what the backup keeps of each volume: snapshot (default), copy or
+	// snapshot+copy (cairn backup create --volume-data). The vault sets it per job from the
+	// instance's configuration and its policy's copy tier.
+	VolumeData string `json:"volumeData,omitempty"`
 }
 
 // StorageLocation is where an instance's recovery points live. The vault holds no credential:
@@ -101,6 +105,7 @@ type RestoreOptions struct {
 	StorageClassMapping map[string]string `json:"storageClassMapping,omitempty"`
 	ConflictPolicy      string            `json:"conflictPolicy,omitempty"` // skip (default), patch, recreate
 	Volumes             string            `json:"volumes,omitempty"`        // data (default), empty, skip
+	VolumeSource        string            `json:"volumeSource,omitempty"`   // auto (default), snapshot, copy
 	RestoreHooks        []string          `json:"restoreHooks,omitempty"`   // RestoreHook references, NAMESPACE/NAME
 	Modifiers           string            `json:"modifiers,omitempty"`      // resource modifier rules, YAML (Velero's format)
 	DryRun              bool              `json:"dryRun,omitempty"`

@@ -49,21 +49,38 @@ type Check struct {
 
 // RecoveryPoint is what a backup job reports of the recovery point it made.
 type RecoveryPoint struct {
-	Name          string     `json:"name"`
-	Instance      string     `json:"instance"`
-	Cluster       string     `json:"cluster"`
-	Time          time.Time  `json:"time"`  // when the backup completed
-	Phase         string     `json:"phase"` // the backup's: archive.Phase*
-	Items         int64      `json:"items"`
-	RawBytes      int64      `json:"rawBytes"`
-	StoredBytes   int64      `json:"storedBytes"`
-	Namespaces    []string   `json:"namespaces,omitempty"`
-	Volumes       int        `json:"volumes"` // snapshotted
-	VolumesFailed int        `json:"volumesFailed,omitempty"`
-	SnapshotBytes int64      `json:"snapshotBytes"`
-	OnDemand      bool       `json:"onDemand,omitempty"`
-	ExpiresAt     *time.Time `json:"expiresAt,omitempty"` // nil: kept until retention says otherwise
-	Job           int64      `json:"job"`
+	Name          string    `json:"name"`
+	Instance      string    `json:"instance"`
+	Cluster       string    `json:"cluster"`
+	Time          time.Time `json:"time"`  // when the backup completed
+	Phase         string    `json:"phase"` // the backup's: archive.Phase*
+	Items         int64     `json:"items"`
+	RawBytes      int64     `json:"rawBytes"`
+	StoredBytes   int64     `json:"storedBytes"`
+	Namespaces    []string  `json:"namespaces,omitempty"`
+	Volumes       int       `json:"volumes"` // snapshotted
+	VolumesFailed int       `json:"volumesFailed,omitempty"`
+	SnapshotBytes int64     `json:"snapshotBytes"`
+	// VolumesCopied counts the volumes whose data was copied into the repository; CopyBytes is
+	// their size and CopyAddedBytes what the copies added to the file store (deduplicated).
+	VolumesCopied  int   `json:"volumesCopied,omitempty"`
+	CopyBytes      int64 `json:"copyBytes,omitempty"`
+	CopyAddedBytes int64 `json:"copyAddedBytes,omitempty"`
+	// VolumeTiers says per claim which tiers hold its data.
+	VolumeTiers []VolumeTiers `json:"volumeTiers,omitempty"`
+	OnDemand    bool          `json:"onDemand,omitempty"`
+	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"` // nil: kept until retention says otherwise
+	Job         int64         `json:"job"`
+}
+
+// VolumeTiers says which tiers hold a claim's data in a recovery point.
+type VolumeTiers struct {
+	Namespace string `json:"namespace"`
+	Claim     string `json:"claim"`
+	Snapshot  bool   `json:"snapshot"`
+	Copy      bool   `json:"copy"`
+	// Bytes is the volume's size: its snapshot's restore size, else its copy's.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // RestoreSummary is a restore's outcome; Items lists at most MaxRestoreItems items, those not

@@ -61,6 +61,8 @@ type BackupConfig struct {
 	// SnapshotClass is the snapshot location: the VolumeSnapshotClass (default: the driver's default).
 	SnapshotClass string   `json:"snapshotClass,omitempty"`
 	BackupHooks   []string `json:"backupHooks,omitempty"` // BackupHook references, NAMESPACE/NAME
+	// VolumeData is what backups keep of each volume: snapshot (default), copy or snapshot+copy.
+	VolumeData string `json:"volumeData,omitempty"`
 }
 
 // StorageLocation is where an instance's recovery points live. The vault holds no credential:
@@ -129,6 +131,23 @@ type RecoveryPoint struct {
 	OnDemand      bool       `json:"onDemand,omitempty"`
 	ExpiresAt     *time.Time `json:"expiresAt,omitempty"` // nil: kept until retention says otherwise
 	Job           int64      `json:"job"`
+	// VolumesCopied counts the volumes whose data was copied into the backup storage; CopyBytes is
+	// their size and CopyAddedBytes what the copies added to it (deduplicated).
+	VolumesCopied  int   `json:"volumesCopied,omitempty"`
+	CopyBytes      int64 `json:"copyBytes,omitempty"`
+	CopyAddedBytes int64 `json:"copyAddedBytes,omitempty"`
+	// VolumeTiers says per claim which tiers hold its data.
+	VolumeTiers []VolumeTiers `json:"volumeTiers,omitempty"`
+}
+
+// VolumeTiers says which tiers hold a claim's data in a recovery point.
+type VolumeTiers struct {
+	Namespace string `json:"namespace"`
+	Claim     string `json:"claim"`
+	Snapshot  bool   `json:"snapshot"`
+	Copy      bool   `json:"copy"`
+	// Bytes is the volume's size: its snapshot's restore size, else its copy's.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 // Job states.
@@ -205,17 +224,22 @@ type RestoreOptions struct {
 	StorageClassMapping map[string]string `json:"storageClassMapping,omitempty"`
 	ConflictPolicy      string            `json:"conflictPolicy,omitempty"` // skip (default), patch, recreate
 	Volumes             string            `json:"volumes,omitempty"`        // data (default), empty, skip
+	VolumeSource        string            `json:"volumeSource,omitempty"`   // auto (default), snapshot, copy
 	RestoreHooks        []string          `json:"restoreHooks,omitempty"`   // RestoreHook references, NAMESPACE/NAME
 	Modifiers           string            `json:"modifiers,omitempty"`      // resource modifier rules, YAML (Velero's format)
 	DryRun              bool              `json:"dryRun,omitempty"`
 }
 
-// Values of RestoreOptions.ConflictPolicy and .Volumes, the first of each the default; they mean
+// Values of RestoreOptions.ConflictPolicy, .Volumes and .VolumeSource, the first of each the default; they mean
 // what the restore engine's options of the same names mean.
 var (
 	ConflictPolicies = []string{"skip", "patch", "recreate"}
 	VolumeModes      = []string{"data", "empty", "skip"}
+	VolumeSources    = []string{"auto", "snapshot", "copy"}
 )
+
+// Values of BackupConfig.VolumeData, the first the default.
+var VolumeDataModes = []string{"snapshot", "copy", "snapshot+copy"}
 
 // RestoreRequest is the request of POST /api/v1/restores.
 type RestoreRequest struct {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/crds"
+	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Concurrency is how many jobs run at once (default 1).
 	Concurrency int
+	// Mover configures the data mover pods that copy volume data (Image empty: volume data is
+	// not copied; backups asking for copies record why).
+	Mover usecase.MoverOptions
 	// HTTPClient calls the vault; its timeout must exceed the claim's long poll (default: a
 	// client with a 60s timeout).
 	HTTPClient *http.Client
@@ -100,8 +104,25 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("install the BackupHook and RestoreHook CRDs: %w", err)
 	}
 	a.log.InfoContext(ctx, "hook CRDs installed", "crds", installed)
+	a.opts.Mover = a.moverSettings(ctx)
+	a.log.InfoContext(ctx, "data mover", "image", a.opts.Mover.Image, "namespace", a.opts.Mover.Namespace, "hostNetwork", a.opts.Mover.HostNetwork)
+	a.sweepMovers(ctx)
 	a.run(ctx)
 	return nil
+}
+
+// sweepMovers removes what data movers of an earlier run left (the agent was killed mid-copy):
+// no job of this agent runs yet, so every labelled object is a leftover.
+func (a *agent) sweepMovers(ctx context.Context) {
+	r := &usecase.Runner{Config: a.opts.Config, Now: a.now, Logger: a.log}
+	swept, err := r.SweepMovers(ctx, a.opts.Mover.Namespace, a.now())
+	if err != nil {
+		a.log.WarnContext(ctx, "leftovers of earlier data movers not all removed", "error", err)
+	}
+	if swept.Total() > 0 {
+		a.log.InfoContext(ctx, "removed leftovers of earlier data movers", "pods", swept.Pods, "claims", swept.Claims,
+			"secrets", swept.Secrets, "snapshotObjects", swept.SnapshotObjects, "volumes", swept.Volumes)
+	}
 }
 
 func newAgent(opts Options) (*agent, error) {

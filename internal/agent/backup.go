@@ -24,7 +24,7 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 	}
 	got, err := a.useCases(j).Backup(ctx, usecase.BackupRequest{
 		Repository: a.repository(spec.Storage, j), Name: spec.RecoveryPoint, Scope: backupScope(c),
-		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass}, Hooks: c.BackupHooks,
+		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass, Data: c.VolumeData, Mover: a.opts.Mover}, Hooks: c.BackupHooks,
 		ExpiresAt: expires, DeleteEarlier: spec.DeleteIncomplete, Progress: progressOf(j),
 	})
 	if got == nil {
@@ -42,7 +42,8 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 	logLines(j, slog.LevelWarn, "warning", rp.Result.Warnings)
 	j.progress(int64(rp.Result.Items), rp.Result.RawBytes, "committed")
 	if r := res.RecoveryPoint; len(rp.Volumes) > 0 {
-		j.log.Info("volumes", "snapshotted", r.Volumes, "failed", r.VolumesFailed, "snapshotBytes", r.SnapshotBytes)
+		j.log.Info("volumes", "snapshotted", r.Volumes, "copied", r.VolumesCopied, "failed", r.VolumesFailed, "snapshotBytes", r.SnapshotBytes,
+			"copyBytes", r.CopyBytes, "copyAddedBytes", r.CopyAddedBytes)
 	}
 	switch rp.Result.Phase {
 	case archive.PhaseCompleted:
@@ -72,6 +73,22 @@ func recoveryPointOf(rp archive.RecoveryPoint, job *agentv1.Job, spec *agentv1.B
 		Phase: rp.Result.Phase, Items: int64(rp.Result.Items), RawBytes: rp.Result.RawBytes, StoredBytes: rp.Result.StoredBytes,
 		Namespaces: rp.Result.Namespaces, Volumes: snapshotted, VolumesFailed: failedVolumes, SnapshotBytes: snapBytes,
 		OnDemand: spec.OnDemand, Job: job.ID}
+	for _, v := range rp.Volumes {
+		if !v.Protected() {
+			continue
+		}
+		t := agentv1.VolumeTiers{Namespace: v.Namespace, Claim: v.Claim, Snapshot: v.Snapshot != nil, Copy: v.Copy != nil}
+		if v.Snapshot != nil {
+			t.Bytes = v.Snapshot.RestoreSizeBytes
+		}
+		if v.Copy != nil {
+			out.VolumesCopied++
+			out.CopyBytes += v.Copy.Bytes
+			out.CopyAddedBytes += v.Copy.AddedBytes
+			t.Bytes = max(t.Bytes, v.Copy.Bytes)
+		}
+		out.VolumeTiers = append(out.VolumeTiers, t)
+	}
 	if !rp.ExpiresAt.IsZero() {
 		t := rp.ExpiresAt
 		out.ExpiresAt = &t

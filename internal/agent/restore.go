@@ -35,7 +35,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.Restore
 		"conflictPolicy", opts.ConflictPolicy, "dryRun", spec.Options.DryRun)
 	got, err := a.useCases(j).Restore(ctx, usecase.RestoreRequest{
 		Repository: a.repository(spec.Storage, j), Restore: opts, Hooks: spec.Options.RestoreHooks,
-		SourceCluster: spec.SourceCluster, Wording: a.wording(spec.Storage), Progress: progressOf(j),
+		SourceCluster: spec.SourceCluster, Wording: a.wording(spec.Storage), Progress: progressOf(j), Mover: a.restoreMover(),
 	})
 	for _, c := range got.Checks {
 		res.Checks = append(res.Checks, agentv1.Check(c))
@@ -85,6 +85,9 @@ func (a *agent) restoreOptions(spec *agentv1.RestoreJob) (restore.Options, error
 	if err := restore.CheckChoices(o.ConflictPolicy, o.Volumes); err != nil {
 		return restore.Options{}, err
 	}
+	if err := restore.CheckVolumeSource(o.VolumeSource); err != nil {
+		return restore.Options{}, err
+	}
 	sc, err := scope.New(restoreScope(o))
 	if err != nil {
 		return restore.Options{}, err
@@ -108,7 +111,17 @@ func (a *agent) restoreOptions(spec *agentv1.RestoreJob) (restore.Options, error
 	}
 	return restore.Options{Name: spec.Name, Backup: spec.RecoveryPoint, Scope: sc, Names: o.Names,
 		NamespaceMapping: o.NamespaceMapping, StorageClassMapping: o.StorageClassMapping, ConflictPolicy: policy,
-		Modifiers: rules, Volumes: o.Volumes, DryRun: o.DryRun}, nil
+		Modifiers: rules, Volumes: o.Volumes, VolumeSource: o.VolumeSource, DryRun: o.DryRun}, nil
+}
+
+// restoreMover is the data mover a restore fills claims from copies with: none without an image
+// (a claim that needs one then fails, naming what is missing).
+func (a *agent) restoreMover() *usecase.MoverOptions {
+	if a.opts.Mover.Image == "" {
+		return nil
+	}
+	m := a.opts.Mover
+	return &m
 }
 
 // restoreSummary is the vault's summary of a restore: the counts, and up to MaxRestoreItems items,

@@ -20,6 +20,7 @@ import (
 func newAgentRunCommand(target *kube.Target, env Env) *cobra.Command {
 	var vaultURL, tokenFile, secretsDir string
 	var concurrency int
+	var mf moverFlags
 	cmd := &cobra.Command{
 		Use:   "run --vault URL --token-file FILE",
 		Short: "Run the agent: claim this cluster's jobs from the vault and run them",
@@ -49,11 +50,18 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 			if err != nil {
 				return err
 			}
+			mover, err := mf.options()
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("mover-namespace") {
+				mover.Namespace = "" // the agent's own namespace
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return agent.Run(ctx, agent.Options{
 				VaultURL: vaultURL, Token: token, Config: cfg, SecretsDir: secretsDir, Getenv: env.Getenv,
-				Version: buildinfo.Get().Version, Concurrency: concurrency,
+				Version: buildinfo.Get().Version, Concurrency: concurrency, Mover: mover,
 				Logger: slog.New(slog.NewTextHandler(env.Stderr, nil)), Now: env.Now,
 			})
 		},
@@ -63,6 +71,7 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 	fl.StringVar(&tokenFile, "token-file", "", "file holding the agent token of the cluster's trust grant (default: $CAIRN_AGENT_TOKEN)")
 	fl.StringVar(&secretsDir, "secrets-dir", "", "directory with one file per repository passphrase secret (a mounted Secret)")
 	fl.IntVar(&concurrency, "concurrency", 1, "jobs run at once")
+	mf.register(cmd)
 	return cmd
 }
 

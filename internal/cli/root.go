@@ -66,7 +66,7 @@ func NewRootCommand(env Env) *cobra.Command {
 	target := &kube.Target{}
 	root.PersistentFlags().StringVar(&target.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
 	root.PersistentFlags().StringVar(&target.Context, "context", "", "kubeconfig context (default: the current context)")
-	root.AddCommand(newVersionCommand(), newClusterCommand(target, env), newBackupCommand(target, env), newRestoreCommand(target, env), newFilesCommand(env), newHooksCommand(target, env),
+	root.AddCommand(newVersionCommand(), newClusterCommand(target, env), newBackupCommand(target, env), newRestoreCommand(target, env), newFilesCommand(env), newVolumesCommand(target, env), newHooksCommand(target, env),
 		newVaultCommand(env), newLoginCommand(env), newTokenCommand(env), newPolicyCommand(env))
 	root.AddCommand(newVaultObjectCommands(env)...)
 	root.AddCommand(newAgentCommand(target, env))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairnbackup/cairn/api/v1alpha1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/secretref"
@@ -78,6 +79,7 @@ environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for c
 	sf.register(cmd)
 	fl.BoolVar(&spec.Backup.SnapshotVolumes, "snapshot-volumes", true, "snapshot the persistent volumes of the claims in scope (CSI volume snapshots)")
 	fl.StringVar(&spec.Backup.SnapshotClass, "snapshot-class", "", "VolumeSnapshotClass to use (default: each CSI driver's default class)")
+	fl.StringVar(&spec.Backup.VolumeData, "volume-data", "", "what backups keep of each volume: snapshot (default), copy (its files in the backup storage) or snapshot+copy")
 	fl.StringArrayVar(&spec.Backup.BackupHooks, "backup-hook", nil, "run the hooks of BackupHook NAMESPACE/NAME around each backup (repeat for more)")
 	return cmd
 }
@@ -195,6 +197,9 @@ func printInstance(out io.Writer, d instanceDetail) error {
 	volumes := "not snapshotted"
 	if b.SnapshotVolumes {
 		volumes = "snapshotted with class " + orDefault(b.SnapshotClass, "(each driver's default)")
+		if archive.CopiesVolumeData(b.VolumeData) {
+			volumes += ", " + b.VolumeData
+		}
 	}
 	fmt.Fprintf(out, "  volumes:         %s\n", volumes)
 	if len(b.BackupHooks) > 0 {

@@ -59,6 +59,11 @@ var repositoryOnlyRestoreFlags = []struct{ name, why string }{
 	{"parallelism", "the agent's restore does not take it"},
 	{"volume-timeout", "the agent's restore does not take it"},
 	{"skip-preflight", "the agent always runs the pre-flight checks"},
+	{"mover-image", "the agent runs its own data mover (cairn agent install --mover-image)"},
+	{"mover-namespace", "the agent runs its data mover in its own namespace"},
+	{"mover-host-network", "the agent runs its own data mover"},
+	{"copy-parallelism", "the agent runs its own data mover"},
+	{"copy-timeout", "the agent runs its own data mover"},
 }
 
 // checkRepositoryMode refuses the vault's flags on a restore from a repository.
@@ -160,6 +165,12 @@ func vaultRestoreOptions(fl *pflag.FlagSet, sf *scopeFlags) (vaultv1.RestoreOpti
 	o.Volumes, _ = fl.GetString("volumes")
 	if err := checkChoice("volumes", o.Volumes, restore.VolumeModes); err != nil {
 		return o, err
+	}
+	if fl.Changed("volume-source") { // an agent that predates the field gets no value it would not know
+		o.VolumeSource, _ = fl.GetString("volume-source")
+		if err := checkChoice("volume-source", o.VolumeSource, restore.VolumeSources); err != nil {
+			return o, err
+		}
 	}
 	o.RestoreHooks, _ = fl.GetStringArray("restore-hook")
 	for _, ref := range o.RestoreHooks {

@@ -78,6 +78,10 @@ func (m *Mover) Copy(ctx context.Context, req CopyRequest, records []archive.Vol
 
 // copyOne copies one snapshotted volume; a failure is recorded in CopyError.
 func (m *Mover) copyOne(ctx context.Context, req CopyRequest, rec archive.VolumeRecord) archive.VolumeRecord {
+	if err := m.ready(); err != nil {
+		rec.CopyError = err.Error()
+		return rec
+	}
 	if rec.VolumeMode == string(corev1.PersistentVolumeBlock) {
 		rec.CopyError = "a Block volume is not copied yet: only Filesystem volumes are; its snapshot protects it"
 		return rec

@@ -40,6 +40,9 @@ type Filled struct {
 // Fill makes a volume holding the copy's files, pre-bound to the claim the restore creates next
 // (docs/design/volumes.md, "Restore from the copy"). On error nothing it made is left.
 func (m *Mover) Fill(ctx context.Context, req FillRequest) (Filled, error) {
+	if err := m.ready(); err != nil {
+		return Filled{}, err
+	}
 	release, err := m.slot(ctx)
 	if err != nil {
 		return Filled{}, err

@@ -2,6 +2,7 @@ package mover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -67,12 +68,6 @@ func New(cfg *rest.Config, snaps *snapshot.Snapshotter, opts Options) (*Mover, e
 }
 
 func newWithClient(client kubernetes.Interface, snaps *snapshot.Snapshotter, opts Options) (*Mover, error) {
-	if opts.Image == "" {
-		return nil, fmt.Errorf("no data mover image: name one with --mover-image (cairn's image, e.g. the agent's)")
-	}
-	if opts.Storage == "" {
-		return nil, fmt.Errorf("no repository storage URL for the data mover")
-	}
 	if opts.Namespace == "" {
 		opts.Namespace = trustgrant.DefaultNamespace
 	}
@@ -95,6 +90,18 @@ func newWithClient(client kubernetes.Interface, snaps *snapshot.Snapshotter, opt
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Mover{client: client, snaps: snaps, opts: opts, log: opts.Logger, sem: make(chan struct{}, opts.Parallelism)}, nil
+}
+
+// ready fails unless the mover can run pods that reach the repository; a mover that only
+// sweeps needs neither.
+func (m *Mover) ready() error {
+	if m.opts.Image == "" {
+		return errors.New("no data mover image: name one with --mover-image (cairn's image, e.g. the agent's)")
+	}
+	if m.opts.Storage == "" {
+		return errors.New("no repository storage URL for the data mover")
+	}
+	return nil
 }
 
 // slot waits for a free slot among Parallelism and returns its release.

@@ -25,12 +25,20 @@ func newTestMover(t *testing.T, storage string, cred archive.Credential, env map
 	return m, client
 }
 
-func TestNewRefusesMissingImageAndStorage(t *testing.T) {
-	if _, err := newWithClient(fake.NewClientset(), nil, Options{Storage: "file:///x"}); err == nil || !strings.Contains(err.Error(), "--mover-image") {
-		t.Fatalf("no image: %v", err)
-	}
-	if _, err := newWithClient(fake.NewClientset(), nil, Options{Image: "i"}); err == nil {
-		t.Fatal("no storage accepted")
+func TestCopyAndFillNeedImageAndStorage(t *testing.T) {
+	for _, o := range []Options{{Storage: "file:///x"}, {Image: "i"}} {
+		m, err := newWithClient(fake.NewClientset(), nil, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := m.Copy(t.Context(), CopyRequest{RecoveryPoint: "rp"}, []archive.VolumeRecord{{Namespace: "a", Claim: "c",
+			Outcome: archive.VolumeSnapshotted, Snapshot: &archive.VolumeSnapshot{Handle: "h"}}})
+		if recs[0].CopyError == "" || recs[0].Copy != nil {
+			t.Fatalf("options %+v: copy %+v", o, recs[0])
+		}
+		if _, err := m.Fill(t.Context(), FillRequest{}); err == nil {
+			t.Fatalf("options %+v: fill ran", o)
+		}
 	}
 }
 

@@ -26,6 +26,14 @@ const (
 	AgentName = "cairn-agent"
 )
 
+// Environment variables through which the agent's pod tells the agent its own name and namespace
+// (the downward API): the agent runs its data mover pods with its own image, network and
+// namespace.
+const (
+	EnvPodName      = "CAIRN_POD_NAME"
+	EnvPodNamespace = "CAIRN_POD_NAMESPACE"
+)
+
 // Labels every object of the grant and of an agent install carries.
 const (
 	LabelName    = "app.kubernetes.io/name"

@@ -293,11 +293,14 @@ func deployment(opts Options) *appsv1.Deployment {
 			HostPath: &corev1.HostPathVolumeSource{Path: p, Type: ptr.To(corev1.HostPathDirectory)}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: p})
 	}
-	var env []corev1.EnvVar
+	env := []corev1.EnvVar{
+		{Name: trustgrant.EnvPodName, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: trustgrant.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+	}
 	if opts.APIServer != "" {
 		host, port, _ := net.SplitHostPort(opts.APIServer)
 		// The kubelet sets these from the kubernetes Service; a container's own values win.
-		env = []corev1.EnvVar{{Name: "KUBERNETES_SERVICE_HOST", Value: host}, {Name: "KUBERNETES_SERVICE_PORT", Value: port}}
+		env = append(env, corev1.EnvVar{Name: "KUBERNETES_SERVICE_HOST", Value: host}, corev1.EnvVar{Name: "KUBERNETES_SERVICE_PORT", Value: port})
 	}
 	podSecurity := &corev1.PodSecurityContext{
 		RunAsUser:      ptr.To(uid),

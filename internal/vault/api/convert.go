@@ -77,7 +77,16 @@ func apiInstances(l store.List[store.Instance]) (vaultv1.List[vaultv1.Instance],
 func apiRecoveryPoint(rp store.RecoveryPoint) vaultv1.RecoveryPoint {
 	return vaultv1.RecoveryPoint{Name: rp.Name, Instance: rp.Instance, Cluster: rp.Cluster, Time: rp.Time, Phase: rp.Phase, Items: rp.Items,
 		RawBytes: rp.RawBytes, StoredBytes: rp.StoredBytes, Namespaces: rp.Namespaces, Volumes: rp.Volumes, VolumesFailed: rp.VolumesFailed,
-		SnapshotBytes: rp.SnapshotBytes, OnDemand: rp.OnDemand, ExpiresAt: rp.ExpiresAt, Job: rp.Job}
+		SnapshotBytes: rp.SnapshotBytes, OnDemand: rp.OnDemand, ExpiresAt: rp.ExpiresAt, Job: rp.Job,
+		VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes, VolumeTiers: apiVolumeTiers(rp.VolumeTiers)}
+}
+
+func apiVolumeTiers(tiers []agentv1.VolumeTiers) []vaultv1.VolumeTiers {
+	var out []vaultv1.VolumeTiers
+	for _, t := range tiers {
+		out = append(out, vaultv1.VolumeTiers(t))
+	}
+	return out
 }
 
 func apiJob(j jobs.Job) vaultv1.Job {

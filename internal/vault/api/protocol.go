@@ -52,8 +52,7 @@ func apiJobResult(r *agentv1.JobResult) *vaultv1.JobResult {
 	}
 	out := &vaultv1.JobResult{Warnings: r.Warnings, Errors: r.Errors}
 	if rp := r.RecoveryPoint; rp != nil {
-		p := vaultv1.RecoveryPoint(*rp)
-		out.RecoveryPoint = &p
+		out.RecoveryPoint = apiJobRecoveryPoint(*rp)
 	}
 	if s := r.Restore; s != nil {
 		out.Restore = &vaultv1.RestoreSummary{Name: s.Name, Phase: s.Phase, DryRun: s.DryRun, Created: s.Created, Patched: s.Patched,
@@ -74,4 +73,14 @@ func protocolJob(j jobs.Job) agentv1.Job {
 		CreatedBy: j.CreatedBy, Attempt: j.Attempt, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Error: j.Error,
 		CancelRequested: j.CancelRequested, Spec: j.Spec, Result: j.Result,
 		Progress: agentv1.JobProgress{Items: j.Progress.Items, Bytes: j.Progress.Bytes, Message: j.Progress.Message}}
+}
+
+// apiJobRecoveryPoint is the recovery point a backup job reported, in the API's shape.
+func apiJobRecoveryPoint(rp agentv1.RecoveryPoint) *vaultv1.RecoveryPoint {
+	out := &vaultv1.RecoveryPoint{Name: rp.Name, Instance: rp.Instance, Cluster: rp.Cluster, Time: rp.Time, Phase: rp.Phase,
+		Items: rp.Items, RawBytes: rp.RawBytes, StoredBytes: rp.StoredBytes, Namespaces: rp.Namespaces, Volumes: rp.Volumes,
+		VolumesFailed: rp.VolumesFailed, SnapshotBytes: rp.SnapshotBytes, OnDemand: rp.OnDemand, ExpiresAt: rp.ExpiresAt, Job: rp.Job,
+		VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes}
+	out.VolumeTiers = apiVolumeTiers(rp.VolumeTiers)
+	return out
 }

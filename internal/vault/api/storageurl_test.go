@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 )
@@ -41,5 +42,13 @@ func TestRestoreChoicesAreTheEngines(t *testing.T) {
 	if !slices.Equal(vaultv1.ConflictPolicies, restore.ConflictPolicies) || !slices.Equal(vaultv1.VolumeModes, restore.VolumeModes) {
 		t.Errorf("the API offers %v and %v, the engine takes %v and %v",
 			vaultv1.ConflictPolicies, vaultv1.VolumeModes, restore.ConflictPolicies, restore.VolumeModes)
+	}
+	if !slices.Equal(vaultv1.VolumeSources, restore.VolumeSources) {
+		t.Errorf("the API offers volume sources %v, the engine takes %v", vaultv1.VolumeSources, restore.VolumeSources)
+	}
+	for _, m := range vaultv1.VolumeDataModes {
+		if got, err := archive.ParseVolumeData(m); err != nil || got != m {
+			t.Errorf("volume data mode %q of the API: %v", m, err)
+		}
 	}
 }

@@ -59,6 +59,12 @@ func validateInstanceSpec(spec vaultv1.InstanceSpec) error {
 	if b.SnapshotClass != "" && !b.SnapshotVolumes {
 		return unprocessable("backup.snapshotClass", "given without snapshotVolumes: true")
 	}
+	if b.VolumeData != "" && !slices.Contains(vaultv1.VolumeDataModes, b.VolumeData) {
+		return unprocessable("backup.volumeData", "%q: use %s", b.VolumeData, humanize.OrList(vaultv1.VolumeDataModes))
+	}
+	if b.VolumeData != "" && b.VolumeData != vaultv1.VolumeDataModes[0] && !b.SnapshotVolumes {
+		return unprocessable("backup.volumeData", "%s copies volumes from their snapshots: it needs snapshotVolumes: true", b.VolumeData)
+	}
 	return validateHookRefs("backup.backupHooks", b.BackupHooks)
 }
 
@@ -96,6 +102,9 @@ func validateRestoreOptions(o vaultv1.RestoreOptions) error {
 	}
 	if o.Volumes != "" && !slices.Contains(vaultv1.VolumeModes, o.Volumes) {
 		return unprocessable("options.volumes", "%q: use %s", o.Volumes, humanize.OrList(vaultv1.VolumeModes))
+	}
+	if o.VolumeSource != "" && !slices.Contains(vaultv1.VolumeSources, o.VolumeSource) {
+		return unprocessable("options.volumeSource", "%q: use %s", o.VolumeSource, humanize.OrList(vaultv1.VolumeSources))
 	}
 	for from, to := range o.NamespaceMapping {
 		for _, ns := range []string{from, to} {

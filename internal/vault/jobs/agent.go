@@ -108,7 +108,8 @@ func completionEffect(r Record, c agentv1.Completion, now time.Time) effect {
 		}
 		return effect{record: &RecoveryPoint{Name: r.RecoveryPoint, Instance: r.Instance, Cluster: r.Cluster, Time: at, Phase: rp.Phase,
 			Items: rp.Items, RawBytes: rp.RawBytes, StoredBytes: rp.StoredBytes, Namespaces: rp.Namespaces, Volumes: rp.Volumes,
-			VolumesFailed: rp.VolumesFailed, SnapshotBytes: rp.SnapshotBytes, OnDemand: rp.OnDemand, ExpiresAt: rp.ExpiresAt, Job: r.ID}}
+			VolumesFailed: rp.VolumesFailed, SnapshotBytes: rp.SnapshotBytes, OnDemand: rp.OnDemand, ExpiresAt: rp.ExpiresAt, Job: r.ID,
+			VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes, VolumeTiers: rp.VolumeTiers}}
 	case r.Kind == KindRetentionDelete && State(c.State) == Succeeded:
 		return effect{deleted: r.RecoveryPoint}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/cairnbackup/cairn/api/agentv1"
 )
 
 // Store is what the life cycle needs of the vault's database. It holds what the life cycle
@@ -108,4 +110,9 @@ type RecoveryPoint struct {
 	OnDemand      bool
 	ExpiresAt     *time.Time
 	Job           int64
+	// The copy tier: volumes copied, their bytes, what they added; the tiers of each claim.
+	VolumesCopied  int
+	CopyBytes      int64
+	CopyAddedBytes int64
+	VolumeTiers    []agentv1.VolumeTiers
 }

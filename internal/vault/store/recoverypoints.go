@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 )
 
@@ -29,6 +30,11 @@ type RecoveryPoint struct {
 	OnDemand      bool
 	ExpiresAt     *time.Time // nil: kept until retention says otherwise
 	Job           int64
+	// The copy tier: volumes copied, their bytes, what they added; the tiers of each claim.
+	VolumesCopied  int
+	CopyBytes      int64
+	CopyAddedBytes int64
+	VolumeTiers    []agentv1.VolumeTiers
 }
 
 // RecoveryPointFilter narrows ListRecoveryPoints.
@@ -39,7 +45,7 @@ type RecoveryPointFilter struct {
 }
 
 const recoveryPointColumns = `seq, name, instance, cluster, completed_at, phase, items, raw_bytes, stored_bytes, namespaces,
-	volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job`
+	volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job, volumes_copied, copy_bytes, copy_added_bytes, volume_tiers`
 
 // ListRecoveryPoints returns recovery points, newest first.
 func (s *Store) ListRecoveryPoints(ctx context.Context, vault string, f RecoveryPointFilter, page Page) (List[RecoveryPoint], error) {
@@ -130,10 +136,10 @@ func (s *Store) GetRecoveryPoint(ctx context.Context, vault, name string) (Recov
 func scanRecoveryPoint(row scanner) (RecoveryPoint, int64, error) {
 	var rp RecoveryPoint
 	var seq int64
-	var namespaces string
+	var namespaces, tiers string
 	var expires sql.NullTime
 	err := row.Scan(&seq, &rp.Name, &rp.Instance, &rp.Cluster, &rp.Time, &rp.Phase, &rp.Items, &rp.RawBytes, &rp.StoredBytes, &namespaces,
-		&rp.Volumes, &rp.VolumesFailed, &rp.SnapshotBytes, &rp.OnDemand, &expires, &rp.Job)
+		&rp.Volumes, &rp.VolumesFailed, &rp.SnapshotBytes, &rp.OnDemand, &expires, &rp.Job, &rp.VolumesCopied, &rp.CopyBytes, &rp.CopyAddedBytes, &tiers)
 	if err != nil {
 		return rp, 0, err
 	}
@@ -144,6 +150,12 @@ func scanRecoveryPoint(row scanner) (RecoveryPoint, int64, error) {
 	}
 	if err := json.Unmarshal([]byte(namespaces), &rp.Namespaces); err != nil {
 		return rp, 0, fmt.Errorf("decode namespaces of recovery point %q: %w", rp.Name, err)
+	}
+	if err := json.Unmarshal([]byte(tiers), &rp.VolumeTiers); err != nil {
+		return rp, 0, fmt.Errorf("decode volume tiers of recovery point %q: %w", rp.Name, err)
+	}
+	if len(rp.VolumeTiers) == 0 {
+		rp.VolumeTiers = nil
 	}
 	return rp, seq, nil
 }
@@ -180,11 +192,19 @@ func (t *jobTx) InsertRecoveryPoint(ctx context.Context, vault string, rp jobs.R
 	if rp.ExpiresAt != nil {
 		expires = rp.ExpiresAt.UTC()
 	}
+	tiers := []byte("[]")
+	if len(rp.VolumeTiers) > 0 {
+		if tiers, err = json.Marshal(rp.VolumeTiers); err != nil {
+			return fmt.Errorf("encode volume tiers: %w", err)
+		}
+	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO recovery_points (vault, name, instance, cluster, completed_at, phase, items, raw_bytes,
-		stored_bytes, namespaces, volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		stored_bytes, namespaces, volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job,
+		volumes_copied, copy_bytes, copy_added_bytes, volume_tiers)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		vault, rp.Name, rp.Instance, rp.Cluster, rp.Time.UTC(), rp.Phase, rp.Items, rp.RawBytes, rp.StoredBytes, string(namespaces),
-		rp.Volumes, rp.VolumesFailed, rp.SnapshotBytes, rp.OnDemand, expires, rp.Job)
+		rp.Volumes, rp.VolumesFailed, rp.SnapshotBytes, rp.OnDemand, expires, rp.Job,
+		rp.VolumesCopied, rp.CopyBytes, rp.CopyAddedBytes, string(tiers))
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("recovery point %q: %w", rp.Name, ErrExists)
 	}
