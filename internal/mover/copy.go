@@ -140,7 +140,9 @@ func (m *Mover) copyWith(ctx context.Context, name, owner, source string, rec ar
 	if _, err := claims.Create(ctx, claim, metav1.CreateOptions{}); err != nil {
 		return Result{}, fmt.Errorf("create claim %s/%s from the snapshot: %w", ns, name, err)
 	}
-	undo.add(deleteFunc("claim", ns, name, claims.Delete))
+	// The snapshot objects go after the claim made from them is gone: the snapshot controller keeps
+	// a VolumeSnapshot a claim is made from until then.
+	undo.add(m.deleteClaimAndWait(ns, name))
 	args := []string{"files", "backup", dataPath, "--storage", m.opts.Storage, "--source", source,
 		"--tag", "recovery-point=" + owner, "--tag", "namespace=" + rec.Namespace, "--tag", "claim=" + rec.Claim,
 		"--result-file", resultPath}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -94,6 +95,28 @@ func (c cleanup) run(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// deleteClaimAndWait deletes a claim and waits (bounded) until it is gone, its pod's end included.
+func (m *Mover) deleteClaimAndWait(ns, name string) func(context.Context) error {
+	claims := m.client.CoreV1().PersistentVolumeClaims(ns)
+	del := deleteFunc("claim", ns, name, claims.Delete)
+	return func(ctx context.Context) error {
+		if err := del(ctx); err != nil {
+			return err
+		}
+		err := wait.PollUntilContextTimeout(ctx, m.opts.Poll, claimGoneTimeout, true, func(ctx context.Context) (bool, error) {
+			_, err := claims.Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+		if err != nil {
+			return fmt.Errorf("claim %s/%s not gone after %s: %w", ns, name, claimGoneTimeout, err)
+		}
+		return nil
+	}
+}
+
+// claimGoneTimeout bounds the wait for a deleted claim to go.
+const claimGoneTimeout = 2 * time.Minute
 
 // deleteFunc deletes one object, ignoring that it is gone.
 func deleteFunc(what, ns, name string, del func(context.Context, string, metav1.DeleteOptions) error) func(context.Context) error {

@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +21,10 @@ const (
 	SourceSnapshot = "snapshot"
 	SourceCopy     = "copy"
 )
+
+// snapshotTryTimeout bounds the wait for a snapshot in auto mode when a copy can take its place:
+// a snapshot the target does not reach never becomes ready.
+const snapshotTryTimeout = 2 * time.Minute
 
 // pendingFill is a claim created bound to a volume filled from its copy.
 type pendingFill struct {
@@ -77,6 +82,18 @@ func (r *run) reachesSnapshot(ctx context.Context, driver string) bool {
 		r.vols.drivers[driver] = has
 	}
 	return has
+}
+
+// fillFromCopy restores the claim's data from its copy; it returns whether it recorded the
+// claim's outcome itself (a failure) through done.
+func (r *run) fillFromCopy(ctx context.Context, rec archive.VolumeRecord, obj *unstructured.Unstructured, vr VolumeResult,
+	done func(action, outcome, reason string) bool) bool {
+	vr.Source, vr.Snapshot = SourceCopy, ""
+	vr.FileSnapshot, vr.Bytes = rec.Copy.FileSnapshot, rec.Copy.Bytes
+	if reason, failed := r.fillClaim(ctx, rec, obj, vr); failed {
+		return done(ActionFail, VolumeFailed, reason)
+	}
+	return false
 }
 
 // fillClaim fills a new volume from the claim's copy and points the claim at it. It returns the

@@ -180,11 +180,7 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 		return done(ActionFail, VolumeFailed, fmt.Sprintf("read claim %s/%s in the target: %v", ns, name, err))
 	}
 	if source == SourceCopy {
-		vr.FileSnapshot, vr.Bytes = rec.Copy.FileSnapshot, rec.Copy.Bytes
-		if reason, failed := r.fillClaim(ctx, rec, obj, vr); failed {
-			return done(ActionFail, VolumeFailed, reason)
-		}
-		return false
+		return r.fillFromCopy(ctx, rec, obj, vr, done)
 	}
 	vr.Snapshot, vr.Bytes = rec.Snapshot.Handle, rec.Snapshot.RestoreSizeBytes
 	if r.opts.DryRun {
@@ -203,10 +199,20 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 	}
 	// Waiting here, rather than leaving it to the provisioner, spares the claim the provisioner's
 	// retry backoff; the snapshot was usually made ahead and is ready by now.
-	ready, err := r.snapshots.WaitReady(ctx, prov)
+	fallback := r.opts.VolumeSource == SourceAuto && rec.Copy != nil
+	var ready time.Duration
+	if fallback {
+		ready, err = r.snapshots.TryReady(ctx, prov, snapshotTryTimeout)
+	} else {
+		ready, err = r.snapshots.WaitReady(ctx, prov)
+	}
 	if err != nil {
 		if rerr := r.snapshots.Release(context.WithoutCancel(ctx), prov); rerr != nil {
 			r.rec.warn(fmt.Sprintf("claim %s/%s: temporary snapshot objects not removed: %v", ns, name, rerr))
+		}
+		if fallback && ctx.Err() == nil {
+			r.rec.warn(fmt.Sprintf("claim %s/%s: snapshot %s is not usable in the target (%v): its data comes from its copy", ns, name, rec.Snapshot.Handle, err))
+			return r.fillFromCopy(ctx, rec, obj, vr, done)
 		}
 		return done(ActionFail, VolumeFailed, err.Error())
 	}

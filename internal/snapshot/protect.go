@@ -148,7 +148,7 @@ func (s *Snapshotter) take(ctx context.Context, owner Owner, c candidate) archiv
 	if _, err := snaps.Create(ctx, vs, metav1.CreateOptions{}); err != nil {
 		return fail(fmt.Errorf("create VolumeSnapshot %s/%s: %w", c.claim.Namespace, name, err))
 	}
-	snap, err := s.waitReady(ctx, c.claim.Namespace, name)
+	snap, err := s.waitReady(ctx, c.claim.Namespace, name, s.opts.Timeout, false)
 	if err != nil {
 		s.discard(ctx, c.claim.Namespace, name)
 		return fail(err)
@@ -181,11 +181,12 @@ func (s *Snapshotter) take(ctx context.Context, owner Owner, c candidate) archiv
 	return rec
 }
 
-// waitReady waits until the VolumeSnapshot is readyToUse and bound to a content.
-func (s *Snapshotter) waitReady(ctx context.Context, ns, name string) (volumeSnapshot, error) {
+// waitReady waits until the VolumeSnapshot is readyToUse and bound to a content, at most timeout;
+// with failOnError an error in its status ends the wait at once (the caller has another way).
+func (s *Snapshotter) waitReady(ctx context.Context, ns, name string, timeout time.Duration, failOnError bool) (volumeSnapshot, error) {
 	var last volumeSnapshot
 	lastState := "no status yet"
-	err := s.waitFor(ctx, s.opts.Timeout, func(ctx context.Context) (bool, error) {
+	err := s.waitFor(ctx, timeout, func(ctx context.Context) (bool, error) {
 		obj, err := s.dyn.Resource(SnapshotResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			lastState = err.Error()
@@ -198,6 +199,8 @@ func (s *Snapshotter) waitReady(ctx context.Context, ns, name string) (volumeSna
 		switch {
 		case st == nil:
 			return false, nil
+		case st.Error != nil && st.Error.Message != "" && failOnError:
+			return false, fmt.Errorf("VolumeSnapshot %s/%s: %s", ns, name, st.Error.Message)
 		case st.Error != nil && st.Error.Message != "":
 			lastState = "error: " + st.Error.Message
 		case st.ReadyToUse != nil && *st.ReadyToUse && st.BoundContent != "":
@@ -209,7 +212,7 @@ func (s *Snapshotter) waitReady(ctx context.Context, ns, name string) (volumeSna
 	})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return last, fmt.Errorf("VolumeSnapshot %s/%s not ready after %s (last state: %s); raise --snapshot-timeout or check the CSI driver and csi-snapshotter", ns, name, s.opts.Timeout, lastState)
+			return last, fmt.Errorf("VolumeSnapshot %s/%s not ready after %s (last state: %s); raise --snapshot-timeout or check the CSI driver and csi-snapshotter", ns, name, timeout, lastState)
 		}
 		return last, fmt.Errorf("wait for VolumeSnapshot %s/%s: %w", ns, name, err)
 	}

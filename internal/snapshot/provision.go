@@ -74,7 +74,16 @@ func (s *Snapshotter) ProvisionAs(ctx context.Context, rec archive.VolumeRecord,
 // WaitReady waits until a provisioned VolumeSnapshot is ready to use and returns how long it took
 // since it was made.
 func (s *Snapshotter) WaitReady(ctx context.Context, p Provisioned) (time.Duration, error) {
-	if _, err := s.waitReady(ctx, p.Namespace, p.Name); err != nil {
+	if _, err := s.waitReady(ctx, p.Namespace, p.Name, s.opts.Timeout, false); err != nil {
+		return 0, err
+	}
+	return s.Since(p), nil
+}
+
+// TryReady is WaitReady for a caller with another way to the data: it gives up at the first error
+// the snapshot reports, or after timeout.
+func (s *Snapshotter) TryReady(ctx context.Context, p Provisioned, timeout time.Duration) (time.Duration, error) {
+	if _, err := s.waitReady(ctx, p.Namespace, p.Name, min(timeout, s.opts.Timeout), true); err != nil {
 		return 0, err
 	}
 	return s.Since(p), nil

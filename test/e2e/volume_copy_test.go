@@ -8,17 +8,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
@@ -135,6 +138,41 @@ func TestVolumeCopy(t *testing.T) {
 		assertNoMoverLeftovers(ctx, t, client)
 		deleteNamespace(ctx, t, client, "copy-clone")
 	})
+	t.Run("into another cluster on other storage", func(t *testing.T) {
+		// Its CSI driver keeps its own volumes and snapshots: copy-2's snapshot is not there, so
+		// the restore (auto) falls back to the copy.
+		target, err := testenv.StartCluster(ctx, "e2e-copy", testenv.WithCSI)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := testenv.StopCluster(context.Background(), target); err != nil {
+				t.Error(err)
+			}
+		})
+		targetClient := clientOf(t, target)
+		ensureNamespace(ctx, t, targetClient, trustgrant.DefaultNamespace)
+		otherImage := agentImageIn(t, target)
+		other := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "other-csi"}, Provisioner: rec.Driver}
+		if _, err := targetClient.StorageV1().StorageClasses().Create(ctx, other, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cairn(t, nil, "restore", "create", "r-other", "--from", "copy-2", "--storage", storage, "--mover-image", otherImage,
+			"--storage-class-mapping", "cairn-csi=other-csi", "--kubeconfig", target.State.Kubeconfig); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, target, "copy-app"); got != sum {
+			t.Fatalf("checksum in the other cluster %q, want %q", got, sum)
+		}
+		res := describeRestore(t, storage, "r-other")
+		if len(res.Volumes) != 1 || res.Volumes[0].Source != restore.SourceCopy || !containsLine(res.Warnings, "is not usable in the target") {
+			t.Fatalf("volumes %+v, warnings %v", res.Volumes, res.Warnings)
+		}
+		pvc, err := targetClient.CoreV1().PersistentVolumeClaims("copy-app").Get(ctx, "data", metav1.GetOptions{})
+		if err != nil || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != other.Name {
+			t.Fatalf("claim's class in the other cluster: %v %v", pvc.Spec.StorageClassName, err)
+		}
+	})
 	deleteNamespace(ctx, t, client, "copy-app")
 }
 
@@ -155,52 +193,62 @@ func assertSettledVolume(ctx context.Context, t *testing.T, client kubernetes.In
 	}
 }
 
-// assertNoMoverLeftovers checks that no object the data mover makes is left.
+// assertNoMoverLeftovers waits (up to a minute, for deletions in progress) until no object the data
+// mover makes is left in the cluster.
 func assertNoMoverLeftovers(ctx context.Context, t *testing.T, client kubernetes.Interface) {
 	t.Helper()
+	var left []string
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		left = moverLeftovers(ctx, t, client)
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("the data mover left: %v", left)
+	}
+}
+
+// moverLeftovers lists the objects labelled by the data mover.
+func moverLeftovers(ctx context.Context, t *testing.T, client kubernetes.Interface) []string {
 	sel := metav1.ListOptions{LabelSelector: mover.LabelMover}
 	ns := trustgrant.DefaultNamespace
 	var left []string
+	add := func(kind string, names ...string) {
+		for _, n := range names {
+			left = append(left, kind+" "+n)
+		}
+	}
 	if l, err := client.CoreV1().Pods(ns).List(ctx, sel); err == nil {
-		for _, p := range l.Items {
-			if p.DeletionTimestamp == nil {
-				left = append(left, "pod "+p.Name)
-			}
+		for _, o := range l.Items {
+			add("pod", o.Name)
 		}
 	}
 	if l, err := client.CoreV1().PersistentVolumeClaims(ns).List(ctx, sel); err == nil {
-		for _, c := range l.Items {
-			if c.DeletionTimestamp == nil {
-				left = append(left, "claim "+c.Name)
-			}
+		for _, o := range l.Items {
+			add("claim", o.Name)
 		}
 	}
 	if l, err := client.CoreV1().Secrets(ns).List(ctx, sel); err == nil {
-		for _, s := range l.Items {
-			left = append(left, "secret "+s.Name)
+		for _, o := range l.Items {
+			add("secret", o.Name)
+		}
+	}
+	if l, err := client.CoreV1().PersistentVolumes().List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			add("volume", o.Name)
 		}
 	}
 	dyn := dynamicOf(t)
-	for _, res := range []struct{ what, ns string }{{"VolumeSnapshot", ns}, {"VolumeSnapshotContent", ""}} {
-		api := dyn.Resource(snapshot.ContentResource)
-		if res.ns != "" {
-			l, err := dyn.Resource(snapshot.SnapshotResource).Namespace(ns).List(ctx, sel)
-			if err == nil {
-				for _, i := range l.Items {
-					left = append(left, res.what+" "+i.GetName())
-				}
-			}
-			continue
-		}
-		if l, err := api.List(ctx, sel); err == nil {
-			for _, i := range l.Items {
-				left = append(left, res.what+" "+i.GetName())
-			}
+	if l, err := dyn.Resource(snapshot.SnapshotResource).Namespace(ns).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			add("VolumeSnapshot", o.GetName())
 		}
 	}
-	if len(left) > 0 {
-		t.Fatalf("the data mover left: %v", left)
+	if l, err := dyn.Resource(snapshot.ContentResource).List(ctx, sel); err == nil {
+		for _, o := range l.Items {
+			add("VolumeSnapshotContent", o.GetName())
+		}
 	}
+	return left
 }
 
 func ensureNamespace(ctx context.Context, t *testing.T, client kubernetes.Interface, ns string) {

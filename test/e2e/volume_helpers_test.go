@@ -30,6 +30,17 @@ const passphrase = "e2e volume tests"
 // args) and returns its stdout and error.
 func cairn(t *testing.T, now func() time.Time, args ...string) (string, error) {
 	t.Helper()
+	return runCairn(t.Context(), t, now, args...)
+}
+
+// cairnContext is cairn under ctx, which a test may cancel.
+func cairnContext(ctx context.Context, t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return runCairn(ctx, t, nil, args...)
+}
+
+func runCairn(ctx context.Context, t *testing.T, now func() time.Time, args ...string) (string, error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	env := cli.Env{Stdout: &out, Stderr: &errOut, Now: now, Getenv: func(k string) string {
 		if k == "CAIRN_PASSPHRASE" {
@@ -42,7 +53,7 @@ func cairn(t *testing.T, now func() time.Time, args ...string) (string, error) {
 		args = append(args, "--kubeconfig", cluster.State.Kubeconfig)
 	}
 	root.SetArgs(args)
-	err := root.ExecuteContext(t.Context())
+	err := root.ExecuteContext(ctx)
 	t.Logf("cairn %s\n%s%s", strings.Join(args, " "), out.String(), errOut.String())
 	return out.String(), err
 }
