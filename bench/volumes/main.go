@@ -1,7 +1,8 @@
 // Command volumes measures cairn's volume snapshots on a local cluster with the real CSI stack:
 // N claims holding M MiB each are snapshotted by `cairn backup create` and restored by `cairn
 // restore create`, beside the same work done by hand with kubectl in the same run (VolumeSnapshots
-// applied and waited for; claims from them applied and waited for). It prints a Markdown table.
+// applied and waited for; claims from them applied and waited for). With -copy (default) it then
+// measures the copy tier beside a raw read of the same volumes. It prints Markdown tables.
 //
 //	go run ./bench/volumes -claims 20 -mib 100
 package main
@@ -35,8 +36,9 @@ func main() {
 	claims := flag.Int("claims", 20, "persistent volume claims")
 	mib := flag.Int("mib", 100, "MiB written into each claim")
 	cairnBin := flag.String("cairn", "bin/cairn", "the cairn binary to measure")
+	copies := flag.Bool("copy", true, "also measure the copy tier (copy, restore from the copy, incremental copy) beside a raw read")
 	flag.Parse()
-	if err := run(context.Background(), *claims, *mib, *cairnBin, os.Stdout); err != nil {
+	if err := run(context.Background(), *claims, *mib, *cairnBin, *copies, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -51,7 +53,7 @@ type bench struct {
 	claims  int
 }
 
-func run(ctx context.Context, claims, mib int, cairnBin string, out io.Writer) error {
+func run(ctx context.Context, claims, mib int, cairnBin string, copies bool, out io.Writer) error {
 	bin, err := filepath.Abs(cairnBin)
 	if err != nil {
 		return err
@@ -125,7 +127,10 @@ func run(ctx context.Context, claims, mib int, cairnBin string, out io.Writer) e
 		sec(handSnap), sec(cairnBackup), sec(slowest), cairnBackup.Seconds()/handSnap.Seconds())
 	fmt.Fprintf(out, "| all restored claims bound | %s | %s (whole restore; slowest snapshot ready %s, slowest claim bound %s) | %.2f |\n",
 		sec(handRestore), sec(cairnRestore), sec(readyMax), sec(boundMax), cairnRestore.Seconds()/handRestore.Seconds())
-	return nil
+	if !copies {
+		return nil
+	}
+	return b.copyFigures(ctx, c, mib, out)
 }
 
 func sec(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }

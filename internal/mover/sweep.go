@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Swept counts what a sweep removed.
@@ -51,10 +52,16 @@ func (m *Mover) Sweep(ctx context.Context, before time.Time) (Swept, error) {
 	if claims, err := m.client.CoreV1().PersistentVolumeClaims(ns).List(ctx, opts); err != nil {
 		errs = append(errs, fmt.Errorf("list mover claims: %w", err))
 	} else {
+		var deleted []string
 		for _, c := range claims.Items {
 			if old(&c) {
 				count(&s.Claims, m.client.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, c.Name, del))
+				deleted = append(deleted, c.Name)
 			}
+		}
+		// The snapshot objects go after the claims made from them (see copyWith).
+		if err := m.waitClaimsGone(ctx, ns, deleted); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if secrets, err := m.client.CoreV1().Secrets(ns).List(ctx, opts); err != nil {
@@ -90,4 +97,24 @@ func (m *Mover) Sweep(ctx context.Context, before time.Time) (Swept, error) {
 		}
 	}
 	return s, errors.Join(errs...)
+}
+
+// waitClaimsGone waits (bounded) until the named claims of namespace ns are gone.
+func (m *Mover) waitClaimsGone(ctx context.Context, ns string, names []string) error {
+	claims := m.client.CoreV1().PersistentVolumeClaims(ns)
+	left := names
+	err := wait.PollUntilContextTimeout(ctx, m.opts.Poll, claimGoneTimeout, true, func(ctx context.Context) (bool, error) {
+		var still []string
+		for _, n := range left {
+			if _, err := claims.Get(ctx, n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				still = append(still, n)
+			}
+		}
+		left = still
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("claims %v of namespace %s not gone after %s: %w", left, ns, claimGoneTimeout, err)
+	}
+	return nil
 }

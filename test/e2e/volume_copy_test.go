@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
@@ -81,8 +82,10 @@ func TestVolumeCopy(t *testing.T) {
 	})
 
 	t.Run("snapshot+copy is incremental and keeps the snapshot", func(t *testing.T) {
+		// An incremental snapshot (sharing unchanged files with the volume's previous one) is read
+		// like any other.
 		if _, err := cairn(t, nil, append([]string{"backup", "create", "copy-2", "--storage", storage, "--include-namespaces", "copy-app",
-			"--volume-data", "snapshot+copy"}, moverFlags...)...); err != nil {
+			"--volume-data", "snapshot+copy", "--snapshot-class", localcluster.CSIIncrementalSnapshotClass}, moverFlags...)...); err != nil {
 			t.Fatal(err)
 		}
 		rec := volumeRecord(t, describeBackup(t, storage, "copy-2"), "copy-app", "data")
