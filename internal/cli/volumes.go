@@ -45,7 +45,6 @@ func (f *moverFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.hostNetwork, "mover-host-network", false, "run the data mover pods in the node's network (storage reachable only from the node)")
 	fl.IntVar(&f.parallelism, "copy-parallelism", 4, "how many volumes are copied at once")
 	fl.DurationVar(&f.timeout, "copy-timeout", time.Hour, "how long one volume's copy may take")
-	fl.StringVar(&f.kubeletRoot, "kubelet-root", mover.DefaultKubeletRoot, "the kubelet's root directory on the nodes, where the file-system backup reads volumes mounted into pods")
 }
 
 func (f *moverFlags) options() (usecase.MoverOptions, error) {
@@ -55,7 +54,7 @@ func (f *moverFlags) options() (usecase.MoverOptions, error) {
 	if f.timeout <= 0 {
 		return usecase.MoverOptions{}, fmt.Errorf("--copy-timeout %s: use a positive duration like 1h", f.timeout)
 	}
-	if !path.IsAbs(f.kubeletRoot) {
+	if f.kubeletRoot != "" && !path.IsAbs(f.kubeletRoot) {
 		return usecase.MoverOptions{}, fmt.Errorf("--kubelet-root %q: use an absolute path like %s", f.kubeletRoot, mover.DefaultKubeletRoot)
 	}
 	return usecase.MoverOptions{Image: f.image, Namespace: f.namespace, HostNetwork: f.hostNetwork, Parallelism: f.parallelism, Timeout: f.timeout,
@@ -70,6 +69,7 @@ func (f *volumeFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.policyFile, "volume-policy", "", "YAML rules that skip, snapshot or back up through their files (fs-backup) volumes by storage class, driver, size or claim labels (see docs/design/volumes.md)")
 	fl.StringVar(&f.data, "volume-data", archive.VolumeDataSnapshot, "what the backup keeps of each volume: snapshot, copy (its files in the backup storage) or snapshot+copy")
 	f.mover.register(cmd)
+	fl.StringVar(&f.mover.kubeletRoot, "kubelet-root", mover.DefaultKubeletRoot, "the kubelet's root directory on the nodes, where the file-system backup reads volumes mounted into pods")
 }
 
 // volumes checks the flags and reads the volume policy.
@@ -131,6 +131,8 @@ func printVolumeRecords(out io.Writer, vols []archive.VolumeRecord) {
 // copyColumn sums up a volume's copy: its file snapshot and size, or that it failed.
 func copyColumn(v archive.VolumeRecord) string {
 	switch {
+	case v.Copy != nil && v.Copy.Method == archive.CopyMethodFileSystem:
+		return fmt.Sprintf("%.8s (%s, %s added, from its files)", v.Copy.FileSnapshot, humanize.Bytes(v.Copy.Bytes), humanize.Bytes(v.Copy.AddedBytes))
 	case v.Copy != nil:
 		return fmt.Sprintf("%.8s (%s, %s added)", v.Copy.FileSnapshot, humanize.Bytes(v.Copy.Bytes), humanize.Bytes(v.Copy.AddedBytes))
 	case v.CopyError != "":

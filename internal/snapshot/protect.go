@@ -65,6 +65,20 @@ const (
 // fsBackupHint tells how to protect a volume that cannot be snapshotted.
 const fsBackupHint = "; to back it up through its files, annotate the claim or its namespace " + AnnotationFSBackup + "=true"
 
+// add files a claim that is not snapshotted: to the file-system backup when a rule sends it there
+// or, opted in, it cannot be snapshotted; else its record is final.
+func (p *Protection) add(rec archive.VolumeRecord, r route, optedIn bool) {
+	switch {
+	case r == routeFileSystem, r == routeNoSnapshot && optedIn:
+		p.FileSystem = append(p.FileSystem, rec)
+	case r == routeNoSnapshot:
+		rec.Reason += fsBackupHint
+		p.Records = append(p.Records, rec)
+	default:
+		p.Records = append(p.Records, rec)
+	}
+}
+
 // Protect snapshots the claims for the recovery point. optIn, if set, tells whether a claim's
 // annotations opt it in to the file-system backup; such a claim that cannot be snapshotted, and a
 // claim a policy rule sends there, is returned in FileSystem instead of snapshotted.
@@ -81,17 +95,11 @@ func (s *Snapshotter) Protect(ctx context.Context, owner Owner, claims []corev1.
 	var todo []candidate
 	for _, c := range claims {
 		rec, class, r := s.assess(ctx, c, classes)
-		switch {
-		case r == routeSnapshot:
+		if r == routeSnapshot {
 			todo = append(todo, candidate{claim: c, class: class, rec: rec})
-		case r == routeFileSystem, r == routeNoSnapshot && optIn != nil && optIn(c):
-			out.FileSystem = append(out.FileSystem, rec)
-		case r == routeNoSnapshot:
-			rec.Reason += fsBackupHint
-			out.Records = append(out.Records, rec)
-		default:
-			out.Records = append(out.Records, rec)
+			continue
 		}
+		out.add(rec, r, optIn != nil && optIn(c))
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
