@@ -55,10 +55,11 @@ func (b *run) protectVolumes(ctx context.Context, namespaces []string, clusterID
 			b.addError(fmt.Sprintf("volume of claim %s/%s: snapshot failed: %s", r.Namespace, r.Claim, r.Reason))
 		}
 	}
-	if len(prot.FileSystem) == 0 || ctx.Err() != nil {
-		return prot.Records
+	fs := prot.FileSystem
+	if len(fs) > 0 && ctx.Err() == nil {
+		fs = b.backupFiles(ctx, clusterID, fs)
 	}
-	records := slices.Concat(prot.Records, b.backupFiles(ctx, clusterID, prot.FileSystem))
+	records := slices.Concat(prot.Records, fs)
 	snapshot.SortRecords(records)
 	return records
 }
