@@ -46,7 +46,19 @@ type VolumeCopy struct {
 	Bytes      int64   `json:"bytes"`
 	AddedBytes int64   `json:"addedBytes"`
 	Seconds    float64 `json:"seconds"`
+	// Method is how the files were read: CopyMethodSnapshot (also when empty: older records) or
+	// CopyMethodFileSystem.
+	Method string `json:"method,omitempty"`
 }
+
+// How a volume's copy was read (VolumeCopy.Method).
+const (
+	// CopyMethodSnapshot: from the volume's CSI snapshot, exposed as a claim.
+	CopyMethodSnapshot = "snapshot"
+	// CopyMethodFileSystem: from the volume itself, on the node that runs it (the file-system
+	// backup of volumes without snapshots).
+	CopyMethodFileSystem = "file-system"
+)
 
 // Protected reports whether the record holds the volume's data: a snapshot or a copy.
 func (v VolumeRecord) Protected() bool {

@@ -45,6 +45,11 @@ type Options struct {
 	// CopyVolumes, if set, copies the snapshotted volumes' data into the repository once the
 	// objects are captured (the data mover) and returns the records with their copies.
 	CopyVolumes func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord
+	// FSBackup, if set, backs up through their files the volumes opted in to the file-system
+	// backup that have no snapshot (records Skipped with why), right after the snapshots and
+	// before the post-hooks, and returns their records (the data mover). Unset, such volumes stay
+	// Skipped with a reason naming the mover image.
+	FSBackup func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord
 	// Hooks, if set, runs backup hooks: pre-hooks before the volumes and items are captured,
 	// post-hooks after.
 	Hooks *hooks.BackupRunner
@@ -86,9 +91,11 @@ type run struct {
 	mu         sync.Mutex
 	counts     map[string]int
 	namespaces map[string]bool
-	warnings   []string
-	errs       []string
-	hooks      []archive.HookExecution
+	// nsAnnotations are the annotations of the namespaces in scope (the file-system backup's opt-in).
+	nsAnnotations map[string]map[string]string
+	warnings      []string
+	errs          []string
+	hooks         []archive.HookExecution
 }
 
 func newRun(cfg *rest.Config, opts Options) (*run, error) {
@@ -166,7 +173,7 @@ func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.Recove
 
 	if b.runPreHooks(ctx, namespaces) {
 		// Volumes first: the objects captured next then describe the state the snapshots hold.
-		rp.Volumes = b.protectVolumes(ctx, namespaces)
+		rp.Volumes = b.protectVolumes(ctx, namespaces, rp.Cluster.ClusterID)
 		b.captureNamespaced(ctx, w, resources, namespaces)
 		if ctx.Err() == nil {
 			b.captureClusterScoped(ctx, w, resources, namespaces)
@@ -212,9 +219,11 @@ func (b *run) selectNamespaces(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("list namespaces: %w", err)
 	}
 	var out []string
+	b.nsAnnotations = map[string]map[string]string{}
 	for _, ns := range list.Items {
 		if b.scope.NamespaceIncluded(ns.Name) && !scope.Excluded(ns.Annotations, ns.Labels) {
 			out = append(out, ns.Name)
+			b.nsAnnotations[ns.Name] = ns.Annotations
 		}
 	}
 	if explicit, ok := b.scope.ExplicitNamespaces(); ok {

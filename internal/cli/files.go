@@ -240,6 +240,9 @@ func volumeCopyRef(ctx context.Context, r *archive.Repository, ref string) (stri
 	if !ok {
 		return "", fmt.Errorf("recovery point %s records no claim %s/%s", parts[0], parts[1], parts[2])
 	}
+	if rec.Copy == nil && rec.Snapshot == nil {
+		return "", fmt.Errorf("recovery point %s holds no copy of claim %s/%s: its volume is %s (%s)", parts[0], parts[1], parts[2], rec.Outcome, rec.Reason)
+	}
 	if rec.Copy == nil {
 		return "", fmt.Errorf("recovery point %s holds no copy of claim %s/%s (volume data %s): back up with --volume-data copy or snapshot+copy to copy volumes' files",
 			parts[0], parts[1], parts[2], orSnapshot(b.Manifest().Spec.VolumeData))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/humanize"
+	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
@@ -30,6 +32,7 @@ type volumeFlags struct {
 // moverFlags configure the data mover's pods.
 type moverFlags struct {
 	image, namespace string
+	kubeletRoot      string
 	hostNetwork      bool
 	parallelism      int
 	timeout          time.Duration
@@ -37,7 +40,7 @@ type moverFlags struct {
 
 func (f *moverFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.image, "mover-image", "", "image of the data mover pods: cairn's image, e.g. the agent's (needed to copy volume data)")
+	fl.StringVar(&f.image, "mover-image", "", "image of the data mover pods: cairn's image, e.g. the agent's (needed to copy volume data and for the file-system backup)")
 	fl.StringVar(&f.namespace, "mover-namespace", trustgrant.DefaultNamespace, "namespace of the data mover's pods, claims and secrets")
 	fl.BoolVar(&f.hostNetwork, "mover-host-network", false, "run the data mover pods in the node's network (storage reachable only from the node)")
 	fl.IntVar(&f.parallelism, "copy-parallelism", 4, "how many volumes are copied at once")
@@ -51,7 +54,11 @@ func (f *moverFlags) options() (usecase.MoverOptions, error) {
 	if f.timeout <= 0 {
 		return usecase.MoverOptions{}, fmt.Errorf("--copy-timeout %s: use a positive duration like 1h", f.timeout)
 	}
-	return usecase.MoverOptions{Image: f.image, Namespace: f.namespace, HostNetwork: f.hostNetwork, Parallelism: f.parallelism, Timeout: f.timeout}, nil
+	if f.kubeletRoot != "" && !path.IsAbs(f.kubeletRoot) {
+		return usecase.MoverOptions{}, fmt.Errorf("--kubelet-root %q: use an absolute path like %s", f.kubeletRoot, mover.DefaultKubeletRoot)
+	}
+	return usecase.MoverOptions{Image: f.image, Namespace: f.namespace, HostNetwork: f.hostNetwork, Parallelism: f.parallelism, Timeout: f.timeout,
+		KubeletRoot: f.kubeletRoot}, nil
 }
 
 func (f *volumeFlags) register(cmd *cobra.Command) {
@@ -59,9 +66,10 @@ func (f *volumeFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.enabled, "snapshot-volumes", true, "snapshot the persistent volumes of the claims in scope (CSI volume snapshots)")
 	fl.StringVar(&f.class, "snapshot-class", "", "VolumeSnapshotClass to use (default: each CSI driver's default class)")
 	fl.DurationVar(&f.timeout, "snapshot-timeout", 10*time.Minute, "how long to wait for each snapshot to be ready")
-	fl.StringVar(&f.policyFile, "volume-policy", "", "YAML rules that skip volumes by storage class, driver, size or claim labels (see docs/design/volumes.md)")
+	fl.StringVar(&f.policyFile, "volume-policy", "", "YAML rules that skip, snapshot or back up through their files (fs-backup) volumes by storage class, driver, size or claim labels (see docs/design/volumes.md)")
 	fl.StringVar(&f.data, "volume-data", archive.VolumeDataSnapshot, "what the backup keeps of each volume: snapshot, copy (its files in the backup storage) or snapshot+copy")
 	f.mover.register(cmd)
+	fl.StringVar(&f.mover.kubeletRoot, "kubelet-root", mover.DefaultKubeletRoot, "the kubelet's root directory on the nodes, where the file-system backup reads volumes mounted into pods")
 }
 
 // volumes checks the flags and reads the volume policy.
@@ -78,7 +86,8 @@ func (f *volumeFlags) volumes() (usecase.Volumes, error) {
 		return v, nil
 	}
 	v.Data = mode
-	if archive.CopiesVolumeData(mode) {
+	// With an image, the mover also backs up the volumes opted in to the file-system backup.
+	if archive.CopiesVolumeData(mode) || f.mover.image != "" {
 		if v.Mover, err = f.mover.options(); err != nil {
 			return v, err
 		}
@@ -122,6 +131,8 @@ func printVolumeRecords(out io.Writer, vols []archive.VolumeRecord) {
 // copyColumn sums up a volume's copy: its file snapshot and size, or that it failed.
 func copyColumn(v archive.VolumeRecord) string {
 	switch {
+	case v.Copy != nil && v.Copy.Method == archive.CopyMethodFileSystem:
+		return fmt.Sprintf("%.8s (%s, %s added, from its files)", v.Copy.FileSnapshot, humanize.Bytes(v.Copy.Bytes), humanize.Bytes(v.Copy.AddedBytes))
 	case v.Copy != nil:
 		return fmt.Sprintf("%.8s (%s, %s added)", v.Copy.FileSnapshot, humanize.Bytes(v.Copy.Bytes), humanize.Bytes(v.Copy.AddedBytes))
 	case v.CopyError != "":

@@ -50,15 +50,25 @@ func (m *Mover) Copy(ctx context.Context, req CopyRequest, records []archive.Vol
 			todo = append(todo, i)
 		}
 	}
+	each(out, todo, func(rec archive.VolumeRecord) archive.VolumeRecord {
+		rec = m.copyOne(ctx, req, rec)
+		if !req.KeepSnapshots {
+			rec = m.dropSnapshot(ctx, rec)
+		}
+		return rec
+	}, req.Progress)
+	return out
+}
+
+// each replaces the records at the indexes todo by what one makes of them, concurrently (one
+// bounds itself with the mover's slots), and tells progress, if set, of each one done.
+func each(out []archive.VolumeRecord, todo []int, one func(archive.VolumeRecord) archive.VolumeRecord, progress func(CopyProgress)) {
 	var mu sync.Mutex
 	done := 0
 	var wg sync.WaitGroup
 	for _, i := range todo {
 		wg.Go(func() {
-			rec := m.copyOne(ctx, req, out[i])
-			if !req.KeepSnapshots {
-				rec = m.dropSnapshot(ctx, rec)
-			}
+			rec := one(out[i])
 			mu.Lock()
 			out[i] = rec
 			done++
@@ -67,13 +77,12 @@ func (m *Mover) Copy(ctx context.Context, req CopyRequest, records []archive.Vol
 			if rec.Copy != nil {
 				p.Bytes, p.Seconds = rec.Copy.Bytes, rec.Copy.Seconds
 			}
-			if req.Progress != nil {
-				req.Progress(p)
+			if progress != nil {
+				progress(p)
 			}
 		})
 	}
 	wg.Wait()
-	return out
 }
 
 // copyOne copies one snapshotted volume; a failure is recorded in CopyError.
@@ -109,7 +118,7 @@ func (m *Mover) copyOne(ctx context.Context, req CopyRequest, rec archive.Volume
 		rec.CopyError = fmt.Sprintf("%d entries of the volume could not be read (cairn files ls %s shows which)", res.Problems, res.FileSnapshot)
 	}
 	rec.Copy = &archive.VolumeCopy{FileSnapshot: res.FileSnapshot, Source: source, VolumeMode: string(corev1.PersistentVolumeFilesystem),
-		Files: res.Files, Bytes: res.Bytes, AddedBytes: res.AddedBytes, Seconds: m.opts.Now().Sub(began).Seconds()}
+		Files: res.Files, Bytes: res.Bytes, AddedBytes: res.AddedBytes, Seconds: m.opts.Now().Sub(began).Seconds(), Method: archive.CopyMethodSnapshot}
 	m.log.Info("volume copied", "namespace", rec.Namespace, "claim", rec.Claim, "fileSnapshot", res.FileSnapshot,
 		"bytes", res.Bytes, "addedBytes", res.AddedBytes, "seconds", rec.Copy.Seconds)
 	return rec
@@ -143,12 +152,20 @@ func (m *Mover) copyWith(ctx context.Context, name, owner, source string, rec ar
 	// The snapshot objects go after the claim made from them is gone: the snapshot controller keeps
 	// a VolumeSnapshot a claim is made from until then.
 	undo.add(m.deleteClaimAndWait(ns, name))
-	args := []string{"files", "backup", dataPath, "--storage", m.opts.Storage, "--source", source,
-		"--tag", "recovery-point=" + owner, "--tag", "namespace=" + rec.Namespace, "--tag", "claim=" + rec.Claim,
-		"--result-file", resultPath}
-	pod := m.pod(name, owner, name, name, true, []corev1.Capability{"DAC_OVERRIDE", "DAC_READ_SEARCH"}, args)
+	args := m.backupArgs(owner, source, rec)
+	pod := m.pod(name, owner, name, claimData(name, true), readCapabilities, args)
 	undo.add(deleteFunc("pod", ns, name, m.client.CoreV1().Pods(ns).Delete))
 	return m.runPod(ctx, pod)
+}
+
+// readCapabilities are what a backup pod needs to read every file whatever its owner and mode.
+var readCapabilities = []corev1.Capability{"DAC_OVERRIDE", "DAC_READ_SEARCH"}
+
+// backupArgs run `cairn files backup` of /data into the claim's history.
+func (m *Mover) backupArgs(owner, source string, rec archive.VolumeRecord) []string {
+	return []string{"files", "backup", dataPath, "--storage", m.opts.Storage, "--source", source,
+		"--tag", "recovery-point=" + owner, "--tag", "namespace=" + rec.Namespace, "--tag", "claim=" + rec.Claim,
+		"--result-file", resultPath}
 }
 
 // dropSnapshot deletes the snapshot read for the copy (copy mode) once the copy is made: the

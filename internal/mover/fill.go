@@ -71,7 +71,7 @@ func (m *Mover) fillWith(ctx context.Context, name string, req FillRequest, undo
 	undo.add(deleteFunc("claim", ns, name, claims.Delete))
 	pods := m.client.CoreV1().Pods(ns)
 	args := []string{"files", "restore", req.FileSnapshot, dataPath, "--storage", m.opts.Storage, "--result-file", resultPath}
-	pod := m.pod(name, req.Restore, name, name, false,
+	pod := m.pod(name, req.Restore, name, claimData(name, false),
 		[]corev1.Capability{"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "MKNOD"}, args)
 	removePod := deleteFunc("pod", ns, name, pods.Delete)
 	undo.add(removePod)

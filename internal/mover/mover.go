@@ -24,6 +24,9 @@ const (
 	annotationReclaim = "backup.cairn.dev/reclaim-policy"
 )
 
+// DefaultKubeletRoot is the kubelet's usual root directory.
+const DefaultKubeletRoot = "/var/lib/kubelet"
+
 // Options configure a Mover.
 type Options struct {
 	// Namespace is where the mover's pods, claims and secrets live (default cairn-system).
@@ -41,6 +44,9 @@ type Options struct {
 	Storage    string
 	Credential archive.Credential
 	Getenv     func(string) string
+	// KubeletRoot is the kubelet's root directory on the nodes, where the file-system backup finds
+	// the volumes mounted into pods (default /var/lib/kubelet).
+	KubeletRoot string
 	// Poll is how often a wait looks again (default 500ms).
 	Poll time.Duration
 	// Now is the clock (default time.Now).
@@ -76,6 +82,9 @@ func newWithClient(client kubernetes.Interface, snaps *snapshot.Snapshotter, opt
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = time.Hour
+	}
+	if opts.KubeletRoot == "" {
+		opts.KubeletRoot = DefaultKubeletRoot
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = 500 * time.Millisecond

@@ -44,7 +44,7 @@ func TestCopyAndFillNeedImageAndStorage(t *testing.T) {
 
 func TestBackupPodReadsReadOnlyWithLeastCapabilities(t *testing.T) {
 	m, _ := newTestMover(t, "file:///var/backups/cairn", archive.Credential{Passphrase: []byte("p")}, map[string]string{"AWS_ACCESS_KEY_ID": "AK"})
-	p := m.pod("n", "rp", "claim", "secret", true, []corev1.Capability{"DAC_READ_SEARCH"}, []string{"files", "backup", dataPath})
+	p := m.pod("n", "rp", "secret", claimData("claim", true), []corev1.Capability{"DAC_READ_SEARCH"}, []string{"files", "backup", dataPath})
 	c := p.Spec.Containers[0]
 	sc := c.SecurityContext
 	if *sc.RunAsUser != 0 || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) ||
@@ -79,7 +79,7 @@ func TestBackupPodReadsReadOnlyWithLeastCapabilities(t *testing.T) {
 
 func TestRemoteRepositoryIsNotMountedAndKeyFileTravels(t *testing.T) {
 	m, _ := newTestMover(t, "s3://bucket/prefix?endpoint=http://127.0.0.1:7070", archive.Credential{KeyFile: []byte("0123456789abcdef0123456789abcdef")}, nil)
-	p := m.pod("n", "rp", "claim", "secret", false, nil, nil)
+	p := m.pod("n", "rp", "secret", claimData("claim", false), nil, nil)
 	for _, v := range p.Spec.Volumes {
 		if v.HostPath != nil {
 			t.Fatalf("a remote repository mounted from the node: %+v", v)

@@ -76,19 +76,34 @@ func (m *Mover) claim(name, owner string, class *string, size resource.Quantity,
 	}
 }
 
-// pod runs cairn with args over claim, mounted at /data (read-only for a backup), as root with
-// only the capabilities the work needs.
-func (m *Mover) pod(name, owner, claim, secret string, readOnly bool, caps []corev1.Capability, args []string) *corev1.Pod {
+// dataVolume is what a mover pod mounts at /data: a claim in the mover namespace, or the files of
+// a volume on its node (the file-system backup).
+type dataVolume struct {
+	source   corev1.VolumeSource
+	readOnly bool
+	// propagation, if set, lets mounts made on the node under the path show in the pod.
+	propagation *corev1.MountPropagationMode
+}
+
+// claimData is a claim of the mover namespace as the pod's data.
+func claimData(claim string, readOnly bool) dataVolume {
+	return dataVolume{readOnly: readOnly, source: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim, ReadOnly: readOnly}}}
+}
+
+// pod runs cairn with args over data, mounted at /data, as root with only the capabilities the
+// work needs.
+func (m *Mover) pod(name, owner, secret string, data dataVolume, caps []corev1.Capability, args []string) *corev1.Pod {
 	yes, no, root := true, false, int64(0)
 	deadline := int64(m.opts.Timeout.Seconds())
 	volumes := []corev1.Volume{
-		{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim, ReadOnly: readOnly}}},
+		{Name: "data", VolumeSource: data.source},
 		{Name: "credential", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret,
 			Items: []corev1.KeyToPath{{Key: m.credentialKey(), Path: m.credentialKey()}}}}},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}
 	mounts := []corev1.VolumeMount{
-		{Name: "data", MountPath: dataPath, ReadOnly: readOnly},
+		{Name: "data", MountPath: dataPath, ReadOnly: data.readOnly, MountPropagation: data.propagation},
 		{Name: "credential", MountPath: credentialPath, ReadOnly: true},
 		{Name: "tmp", MountPath: "/tmp"},
 	}

@@ -16,9 +16,12 @@ import (
 const (
 	ActionSkip     = "skip"
 	ActionSnapshot = "snapshot"
+	// ActionFSBackup backs the volume up through its files (the data mover) instead of a snapshot.
+	ActionFSBackup = "fs-backup"
 )
 
-// Policy decides per volume whether to snapshot it (docs/design/volumes.md, "Volume policy").
+// Policy decides per volume whether to snapshot it, skip it or back it up through its files
+// (docs/design/volumes.md, "Volume policy").
 type Policy struct {
 	Rules []Rule `json:"volumePolicies"`
 }
@@ -56,8 +59,8 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	var errs []error
 	for i := range p.Rules {
 		r := &p.Rules[i]
-		if r.Action != ActionSkip && r.Action != ActionSnapshot {
-			errs = append(errs, fmt.Errorf("volume policy rule %d: action %q: use skip or snapshot", i+1, r.Action))
+		if r.Action != ActionSkip && r.Action != ActionSnapshot && r.Action != ActionFSBackup {
+			errs = append(errs, fmt.Errorf("volume policy rule %d: action %q: use skip, snapshot or fs-backup", i+1, r.Action))
 		}
 		for _, g := range r.Conditions.StorageClass {
 			if _, err := path.Match(g, ""); err != nil {

@@ -48,7 +48,7 @@ volumePolicies:
 
 func TestPolicyRejectsBadInput(t *testing.T) {
 	for doc, want := range map[string]string{
-		"volumePolicies: [{action: delete}]":                                  `action "delete": use skip or snapshot`,
+		"volumePolicies: [{action: delete}]":                                  `action "delete": use skip, snapshot or fs-backup`,
 		`volumePolicies: [{action: skip, conditions: {capacity: "10Gi"}}]`:    `use "min,max"`,
 		`volumePolicies: [{action: skip, conditions: {capacity: "x,"}}]`:      `"x" is not a quantity`,
 		`volumePolicies: [{action: skip, conditions: {size: 1}}]`:             `unknown field "size"`,

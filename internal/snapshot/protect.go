@@ -37,25 +37,69 @@ func (o Owner) labels() map[string]any {
 	return map[string]any{LabelRepository: o.Repository, LabelRecoveryPoint: o.RecoveryPoint, scope.ExcludeAnnotation: "true"}
 }
 
-// Protect snapshots the claims for the recovery point and returns one record per claim, ordered by
-// namespace and claim: Snapshotted, Skipped (with why) or Failed (with the error).
-func (s *Snapshotter) Protect(ctx context.Context, owner Owner, claims []corev1.PersistentVolumeClaim) ([]archive.VolumeRecord, error) {
+// Protection is what Protect decided and did.
+type Protection struct {
+	// Records has one record per claim, ordered by namespace and claim: Snapshotted, Skipped (with
+	// why) or Failed (with the error).
+	Records []archive.VolumeRecord
+	// FileSystem are the claims to back up through their files (docs/design/volumes.md,
+	// "File-system backup of volumes without snapshots"), not in Records: Skipped records whose
+	// reason says why the volume has no snapshot, for the data mover to complete.
+	FileSystem []archive.VolumeRecord
+}
+
+// route is where assess sends a claim.
+type route int
+
+const (
+	// routeSnapshot: snapshot it.
+	routeSnapshot route = iota
+	// routeRecorded: its record is final (not bound, skipped by a rule, failed).
+	routeRecorded
+	// routeNoSnapshot: it cannot be snapshotted; opted in, it is backed up through its files.
+	routeNoSnapshot
+	// routeFileSystem: a policy rule sends it to the file-system backup.
+	routeFileSystem
+)
+
+// fsBackupHint tells how to protect a volume that cannot be snapshotted.
+const fsBackupHint = "; to back it up through its files, annotate the claim or its namespace " + AnnotationFSBackup + "=true"
+
+// add files a claim that is not snapshotted: to the file-system backup when a rule sends it there
+// or, opted in, it cannot be snapshotted; else its record is final.
+func (p *Protection) add(rec archive.VolumeRecord, r route, optedIn bool) {
+	switch {
+	case r == routeFileSystem, r == routeNoSnapshot && optedIn:
+		p.FileSystem = append(p.FileSystem, rec)
+	case r == routeNoSnapshot:
+		rec.Reason += fsBackupHint
+		p.Records = append(p.Records, rec)
+	default:
+		p.Records = append(p.Records, rec)
+	}
+}
+
+// Protect snapshots the claims for the recovery point. optIn, if set, tells whether a claim's
+// annotations opt it in to the file-system backup; such a claim that cannot be snapshotted, and a
+// claim a policy rule sends there, is returned in FileSystem instead of snapshotted.
+func (s *Snapshotter) Protect(ctx context.Context, owner Owner, claims []corev1.PersistentVolumeClaim,
+	optIn func(corev1.PersistentVolumeClaim) bool) (Protection, error) {
 	classes, err := s.loadClasses(ctx)
 	if err != nil {
-		return nil, err
+		return Protection{}, err
 	}
 	if _, ok := classes.driverOf[s.opts.Class]; s.opts.Class != "" && !ok {
-		return nil, fmt.Errorf("snapshot class %q does not exist in the cluster: create it or name another with --snapshot-class", s.opts.Class)
+		return Protection{}, fmt.Errorf("snapshot class %q does not exist in the cluster: create it or name another with --snapshot-class", s.opts.Class)
 	}
-	var records []archive.VolumeRecord
+	var out Protection
 	var todo []candidate
 	for _, c := range claims {
-		rec, class := s.assess(ctx, c, classes)
-		if rec.Outcome != "" {
-			records = append(records, rec)
+		rec, class, r := s.assess(ctx, c, classes)
+		if r == routeSnapshot {
+			todo = append(todo, candidate{claim: c, class: class, rec: rec})
 			continue
 		}
-		todo = append(todo, candidate{claim: c, class: class, rec: rec})
+		out.add(rec, r, optIn != nil && optIn(c))
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -66,23 +110,29 @@ func (s *Snapshotter) Protect(ctx context.Context, owner Owner, claims []corev1.
 			defer func() { <-sem }()
 			rec := s.take(ctx, owner, c)
 			mu.Lock()
-			records = append(records, rec)
+			out.Records = append(out.Records, rec)
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
+	SortRecords(out.Records)
+	SortRecords(out.FileSystem)
+	return out, nil
+}
+
+// SortRecords orders volume records by namespace and claim.
+func SortRecords(records []archive.VolumeRecord) {
 	sort.Slice(records, func(i, j int) bool {
 		if records[i].Namespace != records[j].Namespace {
 			return records[i].Namespace < records[j].Namespace
 		}
 		return records[i].Claim < records[j].Claim
 	})
-	return records, nil
 }
 
-// assess returns a finished record if the claim cannot or must not be snapshotted, else a record
-// to complete and the class to use.
-func (s *Snapshotter) assess(ctx context.Context, c corev1.PersistentVolumeClaim, classes *classes) (archive.VolumeRecord, string) {
+// assess returns where a claim goes: a record to complete and the class to use when it is
+// snapshotted, else a Skipped or Failed record.
+func (s *Snapshotter) assess(ctx context.Context, c corev1.PersistentVolumeClaim, classes *classes) (archive.VolumeRecord, string, route) {
 	rec := archive.VolumeRecord{Namespace: c.Namespace, Claim: c.Name, Volume: c.Spec.VolumeName}
 	if c.Spec.StorageClassName != nil {
 		rec.StorageClass = *c.Spec.StorageClassName
@@ -95,34 +145,39 @@ func (s *Snapshotter) assess(ctx context.Context, c corev1.PersistentVolumeClaim
 	} else if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
 		rec.CapacityBytes = q.Value()
 	}
-	skip := func(format string, args ...any) (archive.VolumeRecord, string) {
+	skip := func(r route, format string, args ...any) (archive.VolumeRecord, string, route) {
 		rec.Outcome, rec.Reason = archive.VolumeSkipped, fmt.Sprintf(format, args...)
-		return rec, ""
+		return rec, "", r
 	}
 	if c.Status.Phase != corev1.ClaimBound || c.Spec.VolumeName == "" {
-		return skip("claim is not bound to a volume (phase %s)", c.Status.Phase)
+		return skip(routeRecorded, "claim is not bound to a volume (phase %s)", c.Status.Phase)
 	}
 	pv, err := s.client.CoreV1().PersistentVolumes().Get(ctx, c.Spec.VolumeName, metav1.GetOptions{})
 	if err != nil {
 		rec.Outcome, rec.Reason = archive.VolumeFailed, fmt.Sprintf("read volume %s: %v", c.Spec.VolumeName, err)
-		return rec, ""
+		return rec, "", routeRecorded
+	}
+	if pv.Spec.CSI != nil {
+		rec.Driver = pv.Spec.CSI.Driver
+	}
+	switch action, rule := s.opts.Policy.Decide(VolumeFacts{StorageClass: rec.StorageClass, Driver: rec.Driver,
+		CapacityBytes: rec.CapacityBytes, Labels: c.Labels}); action {
+	case ActionSkip:
+		return skip(routeRecorded, "volume policy rule %d says skip", rule)
+	case ActionFSBackup:
+		return skip(routeFileSystem, "volume policy rule %d says fs-backup", rule)
 	}
 	if pv.Spec.CSI == nil {
-		return skip("volume %s is a %s volume, not CSI: cairn snapshots CSI volumes only", pv.Name, volumeType(pv))
-	}
-	rec.Driver = pv.Spec.CSI.Driver
-	if action, rule := s.opts.Policy.Decide(VolumeFacts{StorageClass: rec.StorageClass, Driver: rec.Driver,
-		CapacityBytes: rec.CapacityBytes, Labels: c.Labels}); action == ActionSkip {
-		return skip("volume policy rule %d says skip", rule)
+		return skip(routeNoSnapshot, "volume %s is a %s volume, not CSI: cairn snapshots CSI volumes only", pv.Name, VolumeType(pv))
 	}
 	if !classes.served {
-		return skip("the cluster does not serve the snapshot API (snapshot.storage.k8s.io VolumeSnapshot CRDs): install the CSI snapshot controller")
+		return skip(routeNoSnapshot, "the cluster does not serve the snapshot API (snapshot.storage.k8s.io VolumeSnapshot CRDs): install the CSI snapshot controller")
 	}
 	class, why := classes.forDriver(s.opts.Class, rec.Driver)
 	if class == "" {
-		return skip("%s", why)
+		return skip(routeNoSnapshot, "%s", why)
 	}
-	return rec, class
+	return rec, class, routeSnapshot
 }
 
 // take snapshots one claim and keeps the snapshot past its namespace (docs/design/volumes.md).
@@ -262,7 +317,8 @@ func (s *Snapshotter) discard(ctx context.Context, ns, name string) {
 	}
 }
 
-func volumeType(pv *corev1.PersistentVolume) string {
+// VolumeType names the kind of a volume for people: hostPath, NFS, local, iSCSI, ...
+func VolumeType(pv *corev1.PersistentVolume) string {
 	src := pv.Spec.PersistentVolumeSource
 	switch {
 	case src.HostPath != nil:

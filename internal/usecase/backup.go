@@ -49,7 +49,8 @@ type Volumes struct {
 	Timeout time.Duration
 	// Data is the volume data mode: snapshot (default), copy or snapshot+copy.
 	Data string
-	// Mover configures the data mover that copies volume data (copy modes).
+	// Mover configures the data mover that copies volume data (copy modes) and backs up the
+	// volumes opted in to the file-system backup (whenever it names an image).
 	Mover MoverOptions
 }
 
@@ -59,6 +60,8 @@ type MoverOptions struct {
 	HostNetwork      bool
 	Parallelism      int
 	Timeout          time.Duration
+	// KubeletRoot is the kubelet's root directory on the nodes (default /var/lib/kubelet).
+	KubeletRoot string
 }
 
 // BackupResult is what a backup made.
@@ -108,11 +111,19 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	if req.Volumes.Snapshot {
 		volumes = snaps
 	}
-	var copyVolumes func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord
-	if archive.CopiesVolumeData(dataMode) {
-		copyVolumes, err = r.volumeCopier(req, snaps, cred, dataMode)
+	var copyVolumes, fsBackup func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord
+	// The mover copies snapshots in the copy modes, and backs up through their files the volumes
+	// opted in to it whenever it has an image (docs/design/volumes.md).
+	if archive.CopiesVolumeData(dataMode) || (req.Volumes.Snapshot && req.Volumes.Mover.Image != "") {
+		m, err := r.dataMover(req, snaps, cred)
 		if err != nil {
 			return out, err
+		}
+		if archive.CopiesVolumeData(dataMode) {
+			copyVolumes = volumeCopier(req, m, dataMode)
+		}
+		if req.Volumes.Snapshot {
+			fsBackup = fileBackup(req, m)
 		}
 	}
 	runner, err := r.Engines.BackupHooks(ctx, r.Config, req.Hooks, r.Now, r.Logger)
@@ -124,7 +135,7 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	report(req.Progress, Progress{Stage: StageBackup})
 	rp, err := r.Engines.Backup(ctx, r.Config, repo, backup.Options{
 		Name: req.Name, Scope: sc, Parallelism: req.Parallelism, Now: r.Now, LockUntil: req.LockUntil, ExpiresAt: req.ExpiresAt,
-		Volumes: volumes, VolumeData: dataMode, CopyVolumes: copyVolumes, Hooks: runner, Logger: r.Logger,
+		Volumes: volumes, VolumeData: dataMode, CopyVolumes: copyVolumes, FSBackup: fsBackup, Hooks: runner, Logger: r.Logger,
 		Progress: func(p backup.Progress) {
 			report(req.Progress, Progress{Stage: StageBackup, Items: p.Items, Bytes: p.RawBytes, Resource: p.Resource})
 		},
@@ -136,28 +147,48 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	return out, nil
 }
 
-// volumeCopier returns the backup engine's call into the data mover.
-func (r *Runner) volumeCopier(req BackupRequest, snaps *snapshot.Snapshotter, cred archive.Credential, mode string) (func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord, error) {
+// dataMover makes the data mover of a backup.
+func (r *Runner) dataMover(req BackupRequest, snaps *snapshot.Snapshotter, cred archive.Credential) (*mover.Mover, error) {
 	o := req.Volumes.Mover
 	m, err := r.Engines.Mover(r.Config, snaps, mover.Options{Namespace: o.Namespace, Image: o.Image, HostNetwork: o.HostNetwork,
-		Parallelism: o.Parallelism, Timeout: o.Timeout, Storage: req.Repository.Location.URL, Credential: cred,
+		Parallelism: o.Parallelism, Timeout: o.Timeout, KubeletRoot: o.KubeletRoot, Storage: req.Repository.Location.URL, Credential: cred,
 		Getenv: req.Repository.Location.Getenv, Now: r.Now, Logger: r.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("data mover: %w", err)
 	}
+	return m, nil
+}
+
+// volumeCopier returns the backup engine's call into the data mover that copies snapshots.
+func volumeCopier(req BackupRequest, m *mover.Mover, mode string) func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord {
 	return func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord {
 		report(req.Progress, Progress{Stage: StageCopy})
-		var bytes int64
-		var mu sync.Mutex
 		return m.Copy(ctx, mover.CopyRequest{RecoveryPoint: req.Name, ClusterID: clusterID, KeepSnapshots: mode == archive.VolumeDataSnapshotAndCopy,
-			Progress: func(p mover.CopyProgress) {
-				mu.Lock()
-				bytes += p.Bytes
-				total := bytes
-				mu.Unlock()
-				report(req.Progress, Progress{Stage: StageCopy, Items: int64(p.Done), Bytes: total, Resource: p.Namespace + "/" + p.Claim})
-			}}, records)
-	}, nil
+			Progress: moverProgress(req.Progress, StageCopy)}, records)
+	}
+}
+
+// fileBackup returns the backup engine's call into the data mover that backs up volumes through
+// their files.
+func fileBackup(req BackupRequest, m *mover.Mover) func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord {
+	return func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord {
+		report(req.Progress, Progress{Stage: StageFSBackup})
+		return m.BackupFiles(ctx, mover.FSBackupRequest{RecoveryPoint: req.Name, ClusterID: clusterID,
+			Progress: moverProgress(req.Progress, StageFSBackup)}, records)
+	}
+}
+
+// moverProgress reports the mover's volumes done and bytes so far as the stage's progress.
+func moverProgress(progress func(Progress), stage string) func(mover.CopyProgress) {
+	var bytes int64
+	var mu sync.Mutex
+	return func(p mover.CopyProgress) {
+		mu.Lock()
+		bytes += p.Bytes
+		total := bytes
+		mu.Unlock()
+		report(progress, Progress{Stage: stage, Items: int64(p.Done), Bytes: total, Resource: p.Namespace + "/" + p.Claim})
+	}
 }
 
 func orAll(list []string) any {

@@ -17,6 +17,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/memory"
 	"github.com/cairnbackup/cairn/internal/hooks"
+	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 )
@@ -167,5 +168,47 @@ func TestBackupFailures(t *testing.T) {
 				t.Errorf("result %+v, error %v; want an error starting %q, a result: %v", res, err, tc.want, tc.result)
 			}
 		})
+	}
+}
+
+// TestBackupFSBackupNeedsAMoverImage: the engine gets the file-system backup whenever the mover
+// has an image, in every volume data mode, and not without one; the copy of snapshots only in the
+// copy modes.
+func TestBackupFSBackupNeedsAMoverImage(t *testing.T) {
+	cases := []struct {
+		name        string
+		data, image string
+		fs, copies  bool
+	}{
+		{name: "snapshot mode without an image", data: archive.VolumeDataSnapshot},
+		{name: "snapshot mode with an image", data: archive.VolumeDataSnapshot, image: "cairn:1", fs: true},
+		{name: "copy mode", data: archive.VolumeDataCopy, image: "cairn:1", fs: true, copies: true},
+	}
+	for _, c := range cases {
+		r, _ := testRunner(t, memory.New())
+		r.Engines.Snapshotter = func(*rest.Config, snapshot.Options) (*snapshot.Snapshotter, error) {
+			return &snapshot.Snapshotter{}, nil
+		}
+		var asked mover.Options
+		r.Engines.Mover = func(_ *rest.Config, _ *snapshot.Snapshotter, opts mover.Options) (*mover.Mover, error) {
+			asked = opts
+			return &mover.Mover{}, nil
+		}
+		var got backup.Options
+		r.Engines.Backup = func(_ context.Context, _ *rest.Config, _ *archive.Repository, opts backup.Options) (archive.RecoveryPoint, error) {
+			got = opts
+			return archive.RecoveryPoint{}, nil
+		}
+		req := BackupRequest{Repository: ref(testKey), Name: "nightly-1", Volumes: Volumes{Snapshot: true, Data: c.data,
+			Mover: MoverOptions{Image: c.image, KubeletRoot: "/k"}}}
+		if _, err := r.Backup(t.Context(), req); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if (got.FSBackup != nil) != c.fs || (got.CopyVolumes != nil) != c.copies {
+			t.Errorf("%s: file-system backup %v, copies %v", c.name, got.FSBackup != nil, got.CopyVolumes != nil)
+		}
+		if c.image != "" && (asked.Image != c.image || asked.KubeletRoot != "/k") {
+			t.Errorf("%s: mover options %+v", c.name, asked)
+		}
 	}
 }

@@ -64,6 +64,7 @@ const (
 	StageConflicts = "checking conflicts (dry run)"
 	StageRestore   = "restoring"
 	StageCopy      = "copying volume data"
+	StageFSBackup  = "backing up volumes through their files"
 )
 
 // Progress is where a run is: its stage and, within it, the items and bytes done so far and the
