@@ -100,12 +100,12 @@ func (m *Mover) copyOne(ctx context.Context, req CopyRequest, rec archive.Volume
 		rec.CopyError = err.Error()
 		return rec
 	}
-	defer release()
 	began := m.opts.Now()
 	name := snapshot.ObjectName("cairn-mover", req.RecoveryPoint, rec.Namespace, rec.Claim)
 	source := CopySource(req.ClusterID, rec.Namespace, rec.Claim)
 	var undo cleanup
 	res, err := m.copyWith(ctx, name, req.RecoveryPoint, source, rec, &undo)
+	release() // the next copy starts while this one's objects go
 	if cerr := undo.run(ctx); cerr != nil {
 		m.log.Warn("data mover objects not all removed; the next sweep removes them", "namespace", rec.Namespace, "claim", rec.Claim, "error", cerr)
 	}
@@ -136,6 +136,10 @@ func (m *Mover) copyWith(ctx context.Context, name, owner, source string, rec ar
 	undo.add(func(ctx context.Context) error { return m.snaps.Release(ctx, prov) })
 	if err != nil {
 		return Result{}, fmt.Errorf("expose snapshot %s: %w", rec.Snapshot.Handle, err)
+	}
+	// A claim made before its snapshot is ready waits out the provisioner's retry backoff.
+	if _, err := m.snaps.WaitReady(ctx, prov); err != nil {
+		return Result{}, err
 	}
 	size := max(rec.Snapshot.RestoreSizeBytes, rec.CapacityBytes, 1)
 	var class *string
