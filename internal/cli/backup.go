@@ -112,7 +112,11 @@ func newBackupCreateCommand(target *kube.Target, env Env) *cobra.Command {
 				Repository: repo.ref(env.Stderr), Name: args[0], Scope: sf.spec(), Volumes: volumes, Hooks: hookRefs,
 				Parallelism: parallelism, LockUntil: lockUntil, ExpiresAt: expiresAt,
 				Progress: func(p usecase.Progress) {
-					if p.Stage != usecase.StageBackup {
+					switch {
+					case (p.Stage == usecase.StageCopy || p.Stage == usecase.StageFSBackup) && p.Resource != "":
+						bar.update("%s: %s, last %s", p.Stage, humanize.Bytes(p.Bytes), p.Resource)
+						return
+					case p.Stage != usecase.StageBackup:
 						bar.update("%s", p.Stage)
 						return
 					}

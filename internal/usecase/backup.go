@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/backup"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/scope"
 	"github.com/cairnbackup/cairn/internal/snapshot"
@@ -120,10 +121,10 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 			return out, err
 		}
 		if archive.CopiesVolumeData(dataMode) {
-			copyVolumes = volumeCopier(req, m, dataMode)
+			copyVolumes = volumeCopier(req, m, dataMode, r.Now)
 		}
 		if req.Volumes.Snapshot {
-			fsBackup = fileBackup(req, m)
+			fsBackup = fileBackup(req, m, r.Now)
 		}
 	}
 	runner, err := r.Engines.BackupHooks(ctx, r.Config, req.Hooks, r.Now, r.Logger)
@@ -160,34 +161,40 @@ func (r *Runner) dataMover(req BackupRequest, snaps *snapshot.Snapshotter, cred 
 }
 
 // volumeCopier returns the backup engine's call into the data mover that copies snapshots.
-func volumeCopier(req BackupRequest, m *mover.Mover, mode string) func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord {
+func volumeCopier(req BackupRequest, m *mover.Mover, mode string, now func() time.Time) func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord {
 	return func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord {
 		report(req.Progress, Progress{Stage: StageCopy})
 		return m.Copy(ctx, mover.CopyRequest{RecoveryPoint: req.Name, ClusterID: clusterID, KeepSnapshots: mode == archive.VolumeDataSnapshotAndCopy,
-			Progress: moverProgress(req.Progress, StageCopy)}, records)
+			Progress: moverProgress(req.Progress, StageCopy, now)}, records)
 	}
 }
 
 // fileBackup returns the backup engine's call into the data mover that backs up volumes through
 // their files.
-func fileBackup(req BackupRequest, m *mover.Mover) func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord {
+func fileBackup(req BackupRequest, m *mover.Mover, now func() time.Time) func(context.Context, string, []archive.VolumeRecord) []archive.VolumeRecord {
 	return func(ctx context.Context, clusterID string, records []archive.VolumeRecord) []archive.VolumeRecord {
 		report(req.Progress, Progress{Stage: StageFSBackup})
 		return m.BackupFiles(ctx, mover.FSBackupRequest{RecoveryPoint: req.Name, ClusterID: clusterID,
-			Progress: moverProgress(req.Progress, StageFSBackup)}, records)
+			Progress: moverProgress(req.Progress, StageFSBackup, now)}, records)
 	}
 }
 
-// moverProgress reports the mover's volumes done and bytes so far as the stage's progress.
-func moverProgress(progress func(Progress), stage string) func(mover.CopyProgress) {
+// moverProgress reports the mover's volumes done and bytes so far as the stage's progress, the
+// last volume done with the count and the rate since the stage began.
+func moverProgress(progress func(Progress), stage string, now func() time.Time) func(mover.CopyProgress) {
 	var bytes int64
 	var mu sync.Mutex
+	began := now()
 	return func(p mover.CopyProgress) {
 		mu.Lock()
 		bytes += p.Bytes
 		total := bytes
 		mu.Unlock()
-		report(progress, Progress{Stage: stage, Items: int64(p.Done), Bytes: total, Resource: p.Namespace + "/" + p.Claim})
+		what := fmt.Sprintf("%s/%s (%d of %d volumes", p.Namespace, p.Claim, p.Done, p.Total)
+		if secs := now().Sub(began).Seconds(); secs > 0 {
+			what += ", " + humanize.Bytes(int64(float64(total)/secs)) + "/s"
+		}
+		report(progress, Progress{Stage: stage, Items: int64(p.Done), Bytes: total, Resource: what + ")"})
 	}
 }
 
