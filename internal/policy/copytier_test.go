@@ -52,7 +52,7 @@ func TestCopyTierValidate(t *testing.T) {
 		{"no retention", func(c *CopyTier) { c.Retention = Retention{} }, `copy.retention.default: required (e.g. "7d")`},
 		{"shorter than copies' interval", func(c *CopyTier) { c.Retention.Default = Duration(20 * time.Hour) },
 			"copy.retention.default 20h is shorter than the time between copies 1d"},
-		{"daily shorter than a day", func(c *CopyTier) { c.Every, c.Daily, c.Retention.Default = 0, true, Duration(12 * time.Hour) },
+		{"daily shorter than a day", func(c *CopyTier) { c.Every, c.Daily, c.Retention.Default = 0, true, Duration(12*time.Hour) },
 			"copy.retention.default 12h is shorter than the time between copies 1d"},
 		{"rule shorter than default", func(c *CopyTier) { c.Retention.Monthly = Duration(30 * day) },
 			"copy.retention.monthly 30d is shorter than copy.retention.default 1y"},
