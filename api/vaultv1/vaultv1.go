@@ -348,11 +348,11 @@ type Prices struct {
 
 // InstanceUsage is one instance's consumption.
 type InstanceUsage struct {
-	Instance            string  `json:"instance"`
-	Cluster             string  `json:"cluster"`
-	ProtectedNamespaces int     `json:"protectedNamespaces"`
-	RecoveryPoints      int     `json:"recoveryPoints"`
-	StoredBytes         int64   `json:"storedBytes"`
+	Instance            string `json:"instance"`
+	Cluster             string `json:"cluster"`
+	ProtectedNamespaces int    `json:"protectedNamespaces"`
+	RecoveryPoints      int    `json:"recoveryPoints"`
+	StoredBytes         int64  `json:"storedBytes"`
 	// SnapshotBytes is, per claim, the restore size of its newest live snapshot, summed.
 	SnapshotBytes int64 `json:"snapshotBytes"`
 	// CopyBytes is what the live recovery points' copies added to the backup storage
