@@ -20,7 +20,7 @@ plants=(
   "1:internal/secretref:internal/vault/access"
   "1:internal/backup:internal/vault/access"
   "1:internal/restore:internal/vault/access"
-  "1:internal/files:internal/usecase"
+  "1:internal/files:internal/vault/jobs"
   "1:internal/mover:internal/vault/access"
   "1:internal/usecase:internal/vault/access"
   "1:internal/agent:internal/vault/access"

@@ -120,11 +120,20 @@ type RestoreJob struct {
 	Options       RestoreOptions  `json:"options"`
 }
 
-// DeleteJob deletes a recovery point: its volume snapshots, then its files.
+// DeleteJob deletes a recovery point: its volume snapshots, the file snapshots of its copies, then
+// its files (kind retention-delete); or, with SnapshotsOnly, its volume snapshots alone (kind
+// retention-expire-snapshots).
 type DeleteJob struct {
 	RecoveryPoint string          `json:"recoveryPoint"`
 	Storage       StorageLocation `json:"storage"`
 	Reason        string          `json:"reason"`
+	// SnapshotsOnly deletes only the volume snapshots and records that in the repository
+	// (backups/<name>/snapshots-deleted); set on jobs of kind retention-expire-snapshots, whose
+	// agent refuses a spec without it. Added within protocol version 1.
+	SnapshotsOnly bool `json:"snapshotsOnly,omitempty"`
+	// GC asks the agent to collect the file store's garbage after the deletion, even if it did
+	// so today. Added within protocol version 1; an older agent ignores it.
+	GC bool `json:"gc,omitempty"`
 }
 
 // VerifyJob reads a recovery point back and checks every checksum.

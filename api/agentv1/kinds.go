@@ -1,13 +1,21 @@
 package agentv1
 
-// Job kinds. A new kind is its spec field in JobSpec, its entry in Kinds, and its runner in the
-// agent.
+// Job kinds. A new kind is its spec field in JobSpec (or an existing spec that says what the new
+// kind does), its entry in Kinds, and its runner in the agent.
 const (
 	KindBackup          = "backup"
 	KindRestore         = "restore"
 	KindRetentionDelete = "retention-delete"
 	KindVerify          = "verify"
+	// KindRetentionExpireSnapshots deletes a recovery point's volume snapshots only: its files and
+	// its copies stay (a policy's copy tier). Spec: Delete, with SnapshotsOnly. Added within
+	// protocol version 1: an agent runs it only when it announces it (Cairn-Agent-Kinds).
+	KindRetentionExpireSnapshots = "retention-expire-snapshots"
 )
 
 // Kinds lists every job kind of the protocol, in the order people read them.
-var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify}
+var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify, KindRetentionExpireSnapshots}
+
+// KindsV1 are the kinds of protocol version 1 as first released: what an agent that does not
+// announce its kinds runs. A kind added later is never handed to such an agent.
+var KindsV1 = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify}

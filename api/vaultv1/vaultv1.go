@@ -107,6 +107,9 @@ type Instance struct {
 type BackupNowRequest struct {
 	// Retain is how long the on-demand recovery point is kept ("30d"); empty keeps it until deleted.
 	Retain string `json:"retain,omitempty"`
+	// VolumeData is what this backup keeps of each volume (snapshot, copy or snapshot+copy);
+	// empty: the instance's backup.volumeData.
+	VolumeData string `json:"volumeData,omitempty"`
 }
 
 // StopRequest is the optional body of POST /api/v1/instances/{name}/stop.
@@ -262,6 +265,10 @@ type DeleteJob struct {
 	RecoveryPoint string          `json:"recoveryPoint"`
 	Storage       StorageLocation `json:"storage"`
 	Reason        string          `json:"reason"`
+	// SnapshotsOnly: the job deletes only the volume snapshots (kind retention-expire-snapshots).
+	SnapshotsOnly bool `json:"snapshotsOnly,omitempty"`
+	// GC: the job collects the file store's garbage afterwards.
+	GC bool `json:"gc,omitempty"`
 }
 
 // VerifyJob reads a recovery point back and checks every checksum.
@@ -336,17 +343,22 @@ type Prices struct {
 	NamespaceMonth   float64 `json:"namespaceMonth"`   // per protected namespace per month
 	StorageGiBMonth  float64 `json:"storageGiBMonth"`  // per GiB of blob storage per month
 	SnapshotGiBMonth float64 `json:"snapshotGiBMonth"` // per GiB of volume snapshots per month
+	CopyGiBMonth     float64 `json:"copyGiBMonth"`     // per GiB of volume copies in the backup storage per month
 }
 
 // InstanceUsage is one instance's consumption.
 type InstanceUsage struct {
-	Instance            string  `json:"instance"`
-	Cluster             string  `json:"cluster"`
-	ProtectedNamespaces int     `json:"protectedNamespaces"`
-	RecoveryPoints      int     `json:"recoveryPoints"`
-	StoredBytes         int64   `json:"storedBytes"`
-	SnapshotBytes       int64   `json:"snapshotBytes"`
-	MonthlyCost         float64 `json:"monthlyCost"`
+	Instance            string `json:"instance"`
+	Cluster             string `json:"cluster"`
+	ProtectedNamespaces int    `json:"protectedNamespaces"`
+	RecoveryPoints      int    `json:"recoveryPoints"`
+	StoredBytes         int64  `json:"storedBytes"`
+	// SnapshotBytes is, per claim, the restore size of its newest live snapshot, summed.
+	SnapshotBytes int64 `json:"snapshotBytes"`
+	// CopyBytes is what the live recovery points' copies added to the backup storage
+	// (deduplicated; an upper bound until the file store's garbage collection).
+	CopyBytes   int64   `json:"copyBytes"`
+	MonthlyCost float64 `json:"monthlyCost"`
 }
 
 // Usage is the response of GET /api/v1/usage.

@@ -88,6 +88,8 @@ type agent struct {
 	execute func(ctx context.Context, j *jobRun) outcome
 	// cluster reads the cluster's version and namespaces for heartbeats and pre-flight checks.
 	cluster *clusterReader
+	// gc remembers when the agent last collected each repository's file store garbage.
+	gc gcLog
 }
 
 // Run runs the agent until ctx ends: it heartbeats, claims and runs jobs. When ctx ends it stops

@@ -12,7 +12,8 @@ import (
 )
 
 // runDelete deletes a recovery point (retention, or an instance stopped with its data): its volume
-// snapshots in the agent's cluster first, then its files. One already gone succeeds.
+// snapshots in the agent's cluster first, then the file snapshots of its copies, then its files;
+// then it collects the file store's garbage when due (collectGarbage). One already gone succeeds.
 func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *agentv1.DeleteJob) outcome {
 	repo, err := a.openRecoveryPoint(ctx, j, spec.RecoveryPoint, spec.Storage)
 	if err != nil {
@@ -39,6 +40,10 @@ func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *agentv1.DeleteJo
 		res.Warnings = append(res.Warnings, msg)
 	}
 	j.progress(int64(d.Files), 0, "deleted")
-	j.log.Info("recovery point deleted", "recoveryPoint", spec.RecoveryPoint, "files", d.Files, "snapshotsDeleted", d.SnapshotsDeleted)
+	j.log.Info("recovery point deleted", "recoveryPoint", spec.RecoveryPoint, "files", d.Files, "snapshotsDeleted", d.SnapshotsDeleted,
+		"fileSnapshotsForgotten", d.FileSnapshotsForgotten)
+	if d.FileSnapshotsForgotten > 0 || spec.GC {
+		a.collectGarbage(ctx, j, repo, spec.GC)
+	}
 	return outcome{state: agentv1.JobSucceeded, result: res}
 }

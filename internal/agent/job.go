@@ -189,6 +189,11 @@ func (a *agent) runner(kind string) func(context.Context, *jobRun) (outcome, boo
 			s := j.job.Spec.Delete
 			return runIf(s != nil, func() outcome { return a.runDelete(ctx, j, s) })
 		}
+	case agentv1.KindRetentionExpireSnapshots:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Delete
+			return runIf(s != nil, func() outcome { return a.runExpireSnapshots(ctx, j, s) })
+		}
 	case agentv1.KindVerify:
 		return func(ctx context.Context, j *jobRun) (outcome, bool) {
 			s := j.job.Spec.Verify

@@ -45,6 +45,15 @@ func (r *Repository) OpenBackup(ctx context.Context, name string) (*Backup, erro
 	if err := checkVersion(manifestKey(name), rp.FormatVersion); err != nil {
 		return nil, err
 	}
+	if len(rp.Volumes) > 0 {
+		deleted, found, err := r.readSnapshotsDeleted(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			applySnapshotsDeleted(&rp, deleted)
+		}
+	}
 	return &Backup{repo: r, rp: rp}, nil
 }
 

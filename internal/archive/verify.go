@@ -37,6 +37,13 @@ func (r *Repository) Verify(ctx context.Context, name string) (VerifyReport, err
 		return rep, fmt.Errorf("list backup %q: %w", name, err)
 	}
 	listed := map[string]bool{"manifest": true}
+	if _, ok := stored[snapshotsDeletedFile]; ok {
+		// Written after the commit by retention (format §4.3.2): part of the backup if authentic.
+		listed[snapshotsDeletedFile] = true
+		if _, _, err := r.readSnapshotsDeleted(ctx, name); err != nil {
+			rep.Problems = append(rep.Problems, err.Error())
+		}
+	}
 	for _, f := range rp.Files {
 		listed[f.Name] = true
 		rep.Files++

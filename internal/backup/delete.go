@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/blob"
+	"github.com/cairnbackup/cairn/internal/files"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 )
 
@@ -16,6 +18,9 @@ type Deleted struct {
 	Files            int      `json:"files"`
 	SnapshotsDeleted int      `json:"snapshotsDeleted"`
 	SnapshotsKept    []string `json:"snapshotsKept,omitempty"`
+	// FileSnapshotsForgotten counts the file snapshots of the point's copies it forgot; the file
+	// store's garbage collection frees their data.
+	FileSnapshotsForgotten int `json:"fileSnapshotsForgotten,omitempty"`
 }
 
 // ErrNeedsCluster means a recovery point holds volume snapshots and no cluster was given to delete
@@ -23,7 +28,8 @@ type Deleted struct {
 var ErrNeedsCluster = errors.New("the backup holds volume snapshots")
 
 // Delete removes a recovery point: first its volume snapshots (except those another recovery point
-// still records), then its files. If a snapshot cannot be deleted the files stay, so that nothing
+// still records), then the file snapshots of its copies (except those another names), then its
+// files. If a snapshot cannot be deleted the files stay, so that nothing
 // is orphaned and the delete can be retried. snaps may be nil for a backup without snapshots.
 func Delete(ctx context.Context, repo *archive.Repository, name string, snaps *snapshot.Snapshotter) (Deleted, error) {
 	out := Deleted{Name: name}
@@ -31,20 +37,7 @@ func Delete(ctx context.Context, repo *archive.Repository, name string, snaps *s
 	if err != nil {
 		return out, err
 	}
-	var rp *archive.RecoveryPoint
-	referenced := map[string]bool{}
-	for _, e := range cat {
-		switch {
-		case e.Name == name:
-			rp = e.Manifest
-		case e.Manifest != nil:
-			for _, v := range e.Manifest.Volumes {
-				if v.Snapshot != nil {
-					referenced[v.Snapshot.Handle] = true
-				}
-			}
-		}
-	}
+	rp, referenced, copiedElsewhere := inCatalog(cat, name)
 	owner := snapshot.Owner{Repository: repo.Config().ID, RecoveryPoint: name}
 	switch {
 	case rp != nil && hasSnapshots(*rp):
@@ -67,8 +60,60 @@ func Delete(ctx context.Context, repo *archive.Repository, name string, snaps *s
 			return out, fmt.Errorf("backup %q kept: %w", name, err)
 		}
 	}
+	if rp != nil {
+		n, err := forgetCopies(ctx, repo, *rp, copiedElsewhere)
+		out.FileSnapshotsForgotten = n
+		if err != nil {
+			return out, fmt.Errorf("backup %q kept: %w", name, err)
+		}
+	}
 	out.Files, err = repo.DeleteBackup(ctx, name)
 	return out, err
+}
+
+// inCatalog finds backup name in the catalogue, and the snapshot handles and file snapshots the
+// other backups record.
+func inCatalog(cat []archive.CatalogEntry, name string) (rp *archive.RecoveryPoint, snapshots, fileSnapshots map[string]bool) {
+	snapshots, fileSnapshots = map[string]bool{}, map[string]bool{}
+	for _, e := range cat {
+		switch {
+		case e.Name == name:
+			rp = e.Manifest
+		case e.Manifest != nil:
+			for _, v := range e.Manifest.Volumes {
+				if v.Snapshot != nil {
+					snapshots[v.Snapshot.Handle] = true
+				}
+				if v.Copy != nil {
+					fileSnapshots[v.Copy.FileSnapshot] = true
+				}
+			}
+		}
+	}
+	return rp, snapshots, fileSnapshots
+}
+
+// forgetCopies forgets the file snapshots rp's copies are in, but those in keep; one already gone
+// counts as forgotten.
+func forgetCopies(ctx context.Context, repo *archive.Repository, rp archive.RecoveryPoint, keep map[string]bool) (int, error) {
+	var st *files.Store
+	n := 0
+	for _, v := range rp.Volumes {
+		if v.Copy == nil || v.Copy.FileSnapshot == "" || keep[v.Copy.FileSnapshot] {
+			continue
+		}
+		if st == nil {
+			var err error
+			if st, err = files.Open(repo, files.Options{}); err != nil {
+				return n, err
+			}
+		}
+		if err := st.Forget(ctx, v.Copy.FileSnapshot); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return n, fmt.Errorf("forget the copy of claim %s/%s: %w", v.Namespace, v.Claim, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func hasSnapshots(rp archive.RecoveryPoint) bool {

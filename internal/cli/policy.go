@@ -20,6 +20,8 @@ func newPolicyCommand(env Env) *cobra.Command {
 func newPolicyCreateCommand(env Env) *cobra.Command {
 	var p policy.Policy
 	var def, daily, weekly, monthly, yearly string
+	var tier policy.CopyTier
+	var cDef, cDaily, cWeekly, cMonthly, cYearly string
 	cmd := vaultVerb[policy.Policy]{
 		check: func(args []string) error {
 			p.Name = args[0]
@@ -27,7 +29,10 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 				flag, value string
 				dst         *policy.Duration
 			}{{"retain", def, &p.Retention.Default}, {"daily", daily, &p.Retention.Daily}, {"weekly", weekly, &p.Retention.Weekly},
-				{"monthly", monthly, &p.Retention.Monthly}, {"yearly", yearly, &p.Retention.Yearly}} {
+				{"monthly", monthly, &p.Retention.Monthly}, {"yearly", yearly, &p.Retention.Yearly},
+				{"copy-retain", cDef, &tier.Retention.Default}, {"copy-retain-daily", cDaily, &tier.Retention.Daily},
+				{"copy-retain-weekly", cWeekly, &tier.Retention.Weekly}, {"copy-retain-monthly", cMonthly, &tier.Retention.Monthly},
+				{"copy-retain-yearly", cYearly, &tier.Retention.Yearly}} {
 				if d.value == "" {
 					continue
 				}
@@ -36,6 +41,9 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 					return fmt.Errorf("--%s: %w", d.flag, err)
 				}
 				*d.dst = v
+			}
+			if tier != (policy.CopyTier{}) {
+				p.Copy = &tier
 			}
 			return p.Validate()
 		},
@@ -50,7 +58,8 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create a policy",
 		Example: `  cairn policy create nightly --daily-at 02:30 --time-zone Europe/Berlin --retain 7d --weekly 4w --monthly 1y --keep-last 3
-  cairn policy create frequent --every-hours 4 --retain 2d`,
+  cairn policy create frequent --every-hours 4 --retain 2d
+  cairn policy create tiered --every-hours 4 --retain 7d --copy-daily --copy-retain 365d --copy-retain-monthly 3y`,
 		Args: cobra.ExactArgs(1),
 	})
 	fl := cmd.Flags()
@@ -64,6 +73,14 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 	fl.StringVar(&monthly, "monthly", "", "keep the first successful recovery point of each month this long")
 	fl.StringVar(&yearly, "yearly", "", "keep the first successful recovery point of each year this long, e.g. 5y")
 	fl.IntVar(&p.Retention.KeepLast, "keep-last", 0, "never let retention delete the newest N successful recovery points")
+	fl.IntVar(&tier.Every, "copy-every", 0, "copy tier: also copy the volumes of every N-th scheduled backup into the backup storage (1: every backup)")
+	fl.BoolVar(&tier.Daily, "copy-daily", false, "copy tier: also copy the volumes of the first scheduled backup of each UTC day")
+	fl.StringVar(&cDef, "copy-retain", "", "copy tier: keep every copy this long, e.g. 365d (required with a copy tier)")
+	fl.StringVar(&cDaily, "copy-retain-daily", "", "copy tier: keep the first successful copy of each day this long")
+	fl.StringVar(&cWeekly, "copy-retain-weekly", "", "copy tier: keep the first successful copy of each week this long")
+	fl.StringVar(&cMonthly, "copy-retain-monthly", "", "copy tier: keep the first successful copy of each month this long")
+	fl.StringVar(&cYearly, "copy-retain-yearly", "", "copy tier: keep the first successful copy of each year this long")
+	fl.IntVar(&tier.Retention.KeepLast, "copy-keep-last", 0, "copy tier: never let retention delete the newest N successful copies")
 	return cmd
 }
 
@@ -74,9 +91,13 @@ func newPolicyListCommand(env Env) *cobra.Command {
 		},
 		text: func(out io.Writer, list []policy.Policy) error {
 			t := newTable(out)
-			fmt.Fprintln(t, "NAME\tSCHEDULE\tRETENTION")
+			fmt.Fprintln(t, "NAME\tSCHEDULE\tRETENTION\tCOPIES")
 			for _, p := range list {
-				fmt.Fprintf(t, "%s\t%s\t%s\n", p.Name, p.Schedule.Describe(), p.Retention.Describe())
+				copies := "-"
+				if p.Copy != nil {
+					copies = p.Copy.Describe()
+				}
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", p.Name, p.Schedule.Describe(), p.Retention.Describe(), copies)
 			}
 			return t.Flush()
 		},
@@ -89,7 +110,13 @@ func newPolicyShowCommand(env Env) *cobra.Command {
 			return c.GetPolicy(ctx, args[0])
 		},
 		text: func(out io.Writer, p policy.Policy) error {
-			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  retention: %s\n", p.Name, p.Schedule.Describe(), p.Retention.Describe())
+			copies := "none (every backup keeps what its instance's volumeData says)"
+			retention := "retention:"
+			if p.Copy != nil {
+				copies, retention = p.Copy.Describe(), "snapshots:"
+			}
+			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  %-10s %s\n  copies:    %s\n", p.Name, p.Schedule.Describe(), retention,
+				p.Retention.Describe(), copies)
 			return err
 		},
 	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a policy", Args: cobra.ExactArgs(1)})

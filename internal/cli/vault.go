@@ -44,6 +44,7 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.Float64Var(&opts.API.Prices.NamespaceMonth, "price-namespace-month", 0, "fee per protected namespace per month, for the cost estimate")
 	fl.Float64Var(&opts.API.Prices.StorageGiBMonth, "price-storage-gib-month", 0, "price per GiB-month of blob storage")
 	fl.Float64Var(&opts.API.Prices.SnapshotGiBMonth, "price-snapshot-gib-month", 0, "price per GiB-month of volume snapshots")
+	fl.Float64Var(&opts.API.Prices.CopyGiBMonth, "price-copy-gib-month", -1, "price per GiB-month of volume copies in the backup storage (default: --price-storage-gib-month)")
 	cmd.AddCommand(serve)
 	return cmd
 }

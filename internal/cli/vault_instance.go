@@ -230,7 +230,7 @@ func orDefault(s, def string) string {
 }
 
 func newInstanceBackupNowCommand(env Env) *cobra.Command {
-	var output, retain string
+	var output, retain, volumeData string
 	var wait bool
 	var interval time.Duration
 	cmd := &cobra.Command{
@@ -246,7 +246,10 @@ func newInstanceBackupNowCommand(env Env) *cobra.Command {
 			if err := checkInterval(interval); err != nil {
 				return err
 			}
-			var req vaultv1.BackupNowRequest
+			req := vaultv1.BackupNowRequest{VolumeData: volumeData}
+			if err := checkChoice("volume-data", volumeData, vaultv1.VolumeDataModes); err != nil {
+				return err
+			}
 			if retain != "" {
 				d, err := policy.ParseDuration(retain)
 				if err != nil {
@@ -280,6 +283,8 @@ func newInstanceBackupNowCommand(env Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&retain, "retain", "", "keep the on-demand recovery point this long, e.g. 30d (default: until it is deleted)")
+	cmd.Flags().StringVar(&volumeData, "volume-data", "", "what this backup keeps of each volume: "+strings.Join(vaultv1.VolumeDataModes, ", ")+
+		" (default: the instance's volumeData)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the job to its end (progress and log on stderr); exit non-zero unless it succeeds")
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml (the job)")
 	registerPollInterval(cmd, &interval)

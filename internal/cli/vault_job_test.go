@@ -44,7 +44,7 @@ func TestBackupNowWait(t *testing.T) {
 
 	// The recovery point.
 	out := v.ok(t, "recovery-point", "list")
-	if !regexpLine(out, `NAME\s+INSTANCE\s+CLUSTER\s+TIME\s+PHASE`) || !regexpLine(out, rpName+`\s+shop\s+prod\s+\S+\s+Completed\s+42\s+300\.0 KiB\s+1\s+\d{4}-`) {
+	if !regexpLine(out, `NAME\s+INSTANCE\s+CLUSTER\s+TIME\s+PHASE`) || !regexpLine(out, rpName+`\s+shop\s+prod\s+\S+\s+Completed\s+42\s+300\.0 KiB\s+1\s+snapshot\s+\d{4}-`) {
 		t.Errorf("recovery-point list:\n%s", out)
 	}
 	var rps []vaultv1.RecoveryPoint
@@ -206,7 +206,7 @@ func TestJobFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"job", "list", "--state", "done"}, `--state "done": use queued, running, succeeded, partially-failed, failed or cancelled`},
-		{[]string{"job", "list", "--kind", "snapshot"}, `--kind "snapshot": use backup, restore, retention-delete or verify`},
+		{[]string{"job", "list", "--kind", "snapshot"}, `--kind "snapshot": use backup, restore, retention-delete, verify or retention-expire-snapshots`},
 		{[]string{"job", "list", "--limit", "0"}, "--limit 0"},
 		{[]string{"job", "show", "abc"}, `job ID "abc": use the number cairn job list shows`},
 		{[]string{"job", "logs", "-3"}, "unknown shorthand flag"},
@@ -233,8 +233,8 @@ func TestUsageAndAudit(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	out := v.ok(t, "usage")
-	if !regexpLine(out, `INSTANCE\s+CLUSTER\s+NAMESPACES\s+RECOVERY POINTS\s+STORED\s+SNAPSHOTS\s+MONTHLY COST \(EUR\)`) ||
-		!regexpLine(out, `shop\s+prod\s+1\s+1\s+300\.0 KiB\s+1\.0 GiB\s+2\.25`) || !regexpLine(out, `TOTAL\s+1\s+1\s+300\.0 KiB\s+1\.0 GiB\s+2\.25`) ||
+	if !regexpLine(out, `INSTANCE\s+CLUSTER\s+NAMESPACES\s+RECOVERY POINTS\s+STORED\s+SNAPSHOTS\s+COPIES\s+MONTHLY COST \(EUR\)`) ||
+		!regexpLine(out, `shop\s+prod\s+1\s+1\s+300\.0 KiB\s+1\.0 GiB\s+0 B\s+2\.25`) || !regexpLine(out, `TOTAL\s+1\s+1\s+300\.0 KiB\s+1\.0 GiB\s+0 B\s+2\.25`) ||
 		!strings.Contains(out, "prices (EUR per month): 2.00 per protected namespace") {
 		t.Errorf("usage:\n%s", out)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -57,10 +58,10 @@ func newRecoveryPointListCommand(env Env) *cobra.Command {
 
 func printRecoveryPoints(out io.Writer, list []vaultv1.RecoveryPoint) error {
 	t := newTable(out)
-	fmt.Fprintln(t, "NAME\tINSTANCE\tCLUSTER\tTIME\tPHASE\tITEMS\tSTORED\tVOLUMES\tEXPIRES")
+	fmt.Fprintln(t, "NAME\tINSTANCE\tCLUSTER\tTIME\tPHASE\tITEMS\tSTORED\tVOLUMES\tTIERS\tEXPIRES")
 	for _, rp := range list {
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", rp.Name, rp.Instance, rp.Cluster, formatTime(&rp.Time), rp.Phase,
-			rp.Items, humanize.Bytes(rp.StoredBytes), describeVolumes(rp), describeExpiry(rp))
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", rp.Name, rp.Instance, rp.Cluster, formatTime(&rp.Time), rp.Phase,
+			rp.Items, humanize.Bytes(rp.StoredBytes), describeVolumes(rp), describeTiers(rp), describeExpiry(rp))
 	}
 	return t.Flush()
 }
@@ -70,6 +71,37 @@ func describeVolumes(rp vaultv1.RecoveryPoint) string {
 		return fmt.Sprintf("%d (%d failed)", rp.Volumes, rp.VolumesFailed)
 	}
 	return fmt.Sprint(rp.Volumes)
+}
+
+// describeTiers says which tiers hold a recovery point's volumes: snapshot+copy, snapshot, copy,
+// a mix of them joined by ", ", or "-" when none.
+func describeTiers(rp vaultv1.RecoveryPoint) string {
+	var out []string
+	for _, v := range rp.VolumeTiers {
+		if t := tierName(v); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		if rp.Volumes > 0 && rp.VolumesCopied == 0 {
+			return "snapshot" // recorded before the tiers were
+		}
+		return "-"
+	}
+	return strings.Join(out, ", ")
+}
+
+// tierName names the tiers that hold one claim.
+func tierName(v vaultv1.VolumeTiers) string {
+	switch {
+	case v.Snapshot && v.Copy:
+		return "snapshot+copy"
+	case v.Copy:
+		return "copy"
+	case v.Snapshot:
+		return "snapshot"
+	}
+	return "none"
 }
 
 func describeExpiry(rp vaultv1.RecoveryPoint) string {
@@ -104,7 +136,14 @@ func printRecoveryPoint(out io.Writer, rp vaultv1.RecoveryPoint) error {
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "  size:        %s raw, %s stored\n", humanize.Bytes(rp.RawBytes), humanize.Bytes(rp.StoredBytes))
-	fmt.Fprintf(out, "  volumes:     %s snapshotted, %s of snapshots\n", describeVolumes(rp), humanize.Bytes(rp.SnapshotBytes))
+	fmt.Fprintf(out, "  volumes:     %s protected, %s of snapshots", describeVolumes(rp), humanize.Bytes(rp.SnapshotBytes))
+	if rp.VolumesCopied > 0 {
+		fmt.Fprintf(out, ", %d copied (%s, %s added to the storage)", rp.VolumesCopied, humanize.Bytes(rp.CopyBytes), humanize.Bytes(rp.CopyAddedBytes))
+	}
+	fmt.Fprintln(out)
+	for _, v := range rp.VolumeTiers {
+		fmt.Fprintf(out, "    %s/%s: %s, %s\n", v.Namespace, v.Claim, tierName(v), humanize.Bytes(v.Bytes))
+	}
 	fmt.Fprintf(out, "  expires:     %s\n", describeExpiry(rp))
 	_, err := fmt.Fprintf(out, "restore it: cairn restore create --from %s [--target-cluster CLUSTER] --wait\n", rp.Name)
 	return err

@@ -76,6 +76,18 @@ func TestVaultPoliciesThroughTheCLI(t *testing.T) {
 		!strings.Contains(err.Error(), "shorter than the schedule's interval") {
 		t.Fatalf("retention shorter than the interval: %v\n%s", err, out)
 	}
+	if out, err := runCLI(t, home, "policy", "create", "tiered", "--every-hours", "4", "--retain", "7d", "--copy-daily", "--copy-retain", "365d",
+		"--copy-retain-monthly", "3y"); err != nil {
+		t.Fatalf("create with a copy tier: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, home, "policy", "show", "tiered"); err != nil || !strings.Contains(out, "snapshots: keep 1w") ||
+		!strings.Contains(out, "copies:    copy daily (UTC), keep 1y, monthly 3y") {
+		t.Fatalf("show with a copy tier: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, home, "policy", "create", "halfcopy", "--every-hours", "4", "--retain", "7d", "--copy-retain", "30d"); err == nil ||
+		!strings.Contains(err.Error(), "copy: say which backups copy") {
+		t.Fatalf("copy tier without --copy-every or --copy-daily: %v\n%s", err, out)
+	}
 	if _, err := runCLI(t, home, "policy", "create", "nightly", "--every-hours", "4", "--retain", "2d"); err == nil || !strings.Contains(err.Error(), "409") {
 		t.Fatalf("duplicate: %v", err)
 	}

@@ -32,18 +32,18 @@ func newUsageCommand(env Env) *cobra.Command {
 func printUsage(out io.Writer, u vaultv1.Usage) error {
 	p := u.Prices
 	t := newTable(out)
-	fmt.Fprintf(t, "INSTANCE\tCLUSTER\tNAMESPACES\tRECOVERY POINTS\tSTORED\tSNAPSHOTS\tMONTHLY COST (%s)\n", p.Currency)
+	fmt.Fprintf(t, "INSTANCE\tCLUSTER\tNAMESPACES\tRECOVERY POINTS\tSTORED\tSNAPSHOTS\tCOPIES\tMONTHLY COST (%s)\n", p.Currency)
 	for _, i := range u.Instances {
-		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%s\t%s\t%.2f\n", i.Instance, i.Cluster, i.ProtectedNamespaces, i.RecoveryPoints,
-			humanize.Bytes(i.StoredBytes), humanize.Bytes(i.SnapshotBytes), i.MonthlyCost)
+		fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%.2f\n", i.Instance, i.Cluster, i.ProtectedNamespaces, i.RecoveryPoints,
+			humanize.Bytes(i.StoredBytes), humanize.Bytes(i.SnapshotBytes), humanize.Bytes(i.CopyBytes), i.MonthlyCost)
 	}
 	tot := u.Total
-	fmt.Fprintf(t, "TOTAL\t\t%d\t%d\t%s\t%s\t%.2f\n", tot.ProtectedNamespaces, tot.RecoveryPoints,
-		humanize.Bytes(tot.StoredBytes), humanize.Bytes(tot.SnapshotBytes), tot.MonthlyCost)
+	fmt.Fprintf(t, "TOTAL\t\t%d\t%d\t%s\t%s\t%s\t%.2f\n", tot.ProtectedNamespaces, tot.RecoveryPoints,
+		humanize.Bytes(tot.StoredBytes), humanize.Bytes(tot.SnapshotBytes), humanize.Bytes(tot.CopyBytes), tot.MonthlyCost)
 	if err := t.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(out, "\nprices (%s per month): %.2f per protected namespace, %.4f per GiB stored, %.4f per GiB of snapshots\n",
-		p.Currency, p.NamespaceMonth, p.StorageGiBMonth, p.SnapshotGiBMonth)
+	_, err := fmt.Fprintf(out, "\nprices (%s per month): %.2f per protected namespace, %.4f per GiB stored, %.4f per GiB of snapshots, %.4f per GiB of copies\n",
+		p.Currency, p.NamespaceMonth, p.StorageGiBMonth, p.SnapshotGiBMonth, p.CopyGiBMonth)
 	return err
 }

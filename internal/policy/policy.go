@@ -2,7 +2,12 @@ package policy
 
 // Policy is a backup policy: when to back up and how long to keep what.
 type Policy struct {
-	Name      string    `json:"name"`
-	Schedule  Schedule  `json:"schedule"`
+	Name     string   `json:"name"`
+	Schedule Schedule `json:"schedule"`
+	// Retention is the snapshot tier's, and the whole recovery point's when it holds no copy (or
+	// the policy has no copy tier).
 	Retention Retention `json:"retention"`
+	// Copy is the copy tier: which scheduled backups also copy their volumes into the repository,
+	// and how long those copies are kept. Nil: no copy tier.
+	Copy *CopyTier `json:"copy,omitempty"`
 }

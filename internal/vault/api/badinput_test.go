@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
@@ -20,6 +22,11 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	f.instance(t, "shop")
 	rp := f.recoveryPoint(t, "web")
 	f.createPolicy(t, "prod", "spare")
+	tiered := validPolicy("tiered")
+	tiered.Copy = &policy.CopyTier{Daily: true, Retention: policy.Retention{Default: policy.Duration(365 * 24 * time.Hour)}}
+	if err := f.st.CreatePolicy(t.Context(), "prod", tiered); err != nil {
+		t.Fatal(err)
+	}
 	f.cluster(t, "spare-cluster")
 
 	spec := func(mut func(*vaultv1.InstanceSpec)) string {
@@ -51,7 +58,13 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{"bad selector", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Backup.LabelSelectors = []string{"app in (a"} }), 422, "backup", "selector"},
 		{"bad hook ref", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Backup.BackupHooks = []string{"nonamespace"} }), 422, "backup.backupHooks[0]", ""},
 		{"class without snapshots", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Backup.SnapshotClass = "csi" }), 422, "backup.snapshotClass", "snapshotVolumes"},
+		{"copy tier without snapshots", "POST", "/api/v1/instances", spec(func(s *vaultv1.InstanceSpec) { s.Policy = "tiered" }), 422,
+			"backup.snapshotVolumes", `policy "tiered" has a copy tier`},
+		{"policy copy tier", "POST", "/api/v1/policies", `{"name":"bad","schedule":{"everyHours":4},"retention":{"default":"7d"},"copy":{"retention":{"default":"1y"}}}`,
+			422, "copy", "copy: say which backups copy"},
 		{"retain", "POST", "/api/v1/instances/shop/backup", `{"retain":"3x"}`, 422, "retain", "3x"},
+		{"backup now volume data", "POST", "/api/v1/instances/shop/backup", `{"volumeData":"all"}`, 422, "volumeData", "snapshot+copy"},
+		{"backup now copy without snapshots", "POST", "/api/v1/instances/shop/backup", `{"volumeData":"copy"}`, 422, "volumeData", "snapshotVolumes: false"},
 		{"backup unknown instance", "POST", "/api/v1/instances/nope/backup", ``, 404, "", "nope"},
 		{"resume protected", "POST", "/api/v1/instances/shop/resume", ``, 409, "", "protected"},
 		{"delete protected", "DELETE", "/api/v1/instances/shop", ``, 409, "", "stop it first"},

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
@@ -96,6 +98,10 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access
 	if err := validateInstanceSpec(spec); err != nil {
 		return err
 	}
+	if pol, err := s.st.GetPolicy(r.Context(), p.Vault, spec.Policy); err == nil && pol.Copy != nil && !spec.Backup.SnapshotVolumes {
+		return unprocessable("backup.snapshotVolumes", "policy %q has a copy tier, and copies are read from volume snapshots: set snapshotVolumes: true, or choose a policy without copy tier",
+			pol.Name)
+	}
 	row, err := storeInstanceSpec(spec)
 	if err != nil {
 		return err
@@ -144,7 +150,16 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
-	nj := jobs.BackupJob(ji, s.now(), jobs.BackupTrigger{Trigger: jobs.TriggerOnDemand, By: p.Name, OnDemand: true, ExpiresAt: expires})
+	if req.VolumeData != "" {
+		if !slices.Contains(vaultv1.VolumeDataModes, req.VolumeData) {
+			return unprocessable("volumeData", "%q: use %s", req.VolumeData, humanize.OrList(vaultv1.VolumeDataModes))
+		}
+		if req.VolumeData != vaultv1.VolumeDataModes[0] && !ji.Backup.SnapshotVolumes {
+			return unprocessable("volumeData", "%s copies volumes from their snapshots: the instance has snapshotVolumes: false", req.VolumeData)
+		}
+	}
+	nj := jobs.BackupJob(ji, s.now(), jobs.BackupTrigger{Trigger: jobs.TriggerOnDemand, By: p.Name, OnDemand: true, ExpiresAt: expires,
+		VolumeData: req.VolumeData})
 	job, err := s.jobs.Queue(r.Context(), p.Vault, nj)
 	if err != nil {
 		return err

@@ -162,7 +162,7 @@ func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
 		t.Fatalf("openapi.json is not JSON: %v", err)
 	}
 	for name, v := range map[string]any{
-		"Policy": policy.Policy{}, "Schedule": policy.Schedule{}, "Retention": policy.Retention{},
+		"Policy": policy.Policy{}, "Schedule": policy.Schedule{}, "Retention": policy.Retention{}, "CopyTier": policy.CopyTier{},
 		"Cluster": vaultv1.Cluster{}, "ClusterList": vaultv1.List[vaultv1.Cluster]{}, "ClusterRegistration": vaultv1.ClusterRegistration{},
 		"TrustGrant": vaultv1.TrustGrant{}, "BackupConfig": vaultv1.BackupConfig{}, "StorageLocation": vaultv1.StorageLocation{},
 		"InstanceSpec": vaultv1.InstanceSpec{}, "Instance": vaultv1.Instance{}, "InstanceList": vaultv1.List[vaultv1.Instance]{},

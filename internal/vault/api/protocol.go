@@ -38,7 +38,8 @@ func apiJobSpec(s agentv1.JobSpec) vaultv1.JobSpec {
 			Storage: apiStorage(r.Storage), Options: vaultv1.RestoreOptions(r.Options)}
 	}
 	if d := s.Delete; d != nil {
-		out.Delete = &vaultv1.DeleteJob{RecoveryPoint: d.RecoveryPoint, Storage: apiStorage(d.Storage), Reason: d.Reason}
+		out.Delete = &vaultv1.DeleteJob{RecoveryPoint: d.RecoveryPoint, Storage: apiStorage(d.Storage), Reason: d.Reason,
+			SnapshotsOnly: d.SnapshotsOnly, GC: d.GC}
 	}
 	if v := s.Verify; v != nil {
 		out.Verify = &vaultv1.VerifyJob{RecoveryPoint: v.RecoveryPoint, Storage: apiStorage(v.Storage)}

@@ -57,6 +57,10 @@ func NewServer(st *store.Store, cfg Config) *Server {
 	if cfg.Prices.Currency == "" {
 		cfg.Prices.Currency = "USD"
 	}
+	if cfg.Prices.CopyGiBMonth < 0 {
+		// Copies live in the backup storage: priced as it is unless told otherwise.
+		cfg.Prices.CopyGiBMonth = cfg.Prices.StorageGiBMonth
+	}
 	return &Server{st: st, jobs: jobs.New(st, cfg.Now), log: cfg.Logger, now: cfg.Now, cfg: cfg}
 }
 

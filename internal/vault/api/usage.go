@@ -12,8 +12,9 @@ import (
 const gib = 1 << 30
 
 // usage sums each instance's live recovery points and prices them: a fee per protected namespace
-// per month plus blob and snapshot storage per GiB-month. Stored bytes count what each backup
-// added to its repository (deduplicated data counts once).
+// per month plus blob, snapshot and copy storage per GiB-month (docs/design/vault.md, "Usage").
+// Stored bytes count what each backup added to its repository (deduplicated data counts once),
+// snapshot bytes each claim's newest snapshot, copy bytes what the copies added.
 func (s *Server) usage(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	instances, err := s.st.ListInstances(r.Context(), p.Vault, store.InstanceFilter{})
 	if err != nil {
@@ -28,18 +29,20 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, p access.Principa
 	for _, in := range instances {
 		u := vaultv1.InstanceUsage{Instance: in.Name, Cluster: in.Cluster}
 		if f := feet[in.Name]; f != nil {
-			u.RecoveryPoints, u.StoredBytes, u.SnapshotBytes = f.RecoveryPoints, f.StoredBytes, f.SnapshotBytes
+			u.RecoveryPoints, u.StoredBytes, u.SnapshotBytes, u.CopyBytes = f.RecoveryPoints, f.StoredBytes, f.SnapshotBytes, f.CopyBytes
 			if in.State == vaultv1.InstanceProtected {
 				u.ProtectedNamespaces = len(f.Namespaces)
 			}
 		}
 		u.MonthlyCost = cents(float64(u.ProtectedNamespaces)*prices.NamespaceMonth +
-			float64(u.StoredBytes)/gib*prices.StorageGiBMonth + float64(u.SnapshotBytes)/gib*prices.SnapshotGiBMonth)
+			float64(u.StoredBytes)/gib*prices.StorageGiBMonth + float64(u.SnapshotBytes)/gib*prices.SnapshotGiBMonth +
+			float64(u.CopyBytes)/gib*prices.CopyGiBMonth)
 		out.Instances = append(out.Instances, u)
 		out.Total.ProtectedNamespaces += u.ProtectedNamespaces
 		out.Total.RecoveryPoints += u.RecoveryPoints
 		out.Total.StoredBytes += u.StoredBytes
 		out.Total.SnapshotBytes += u.SnapshotBytes
+		out.Total.CopyBytes += u.CopyBytes
 		out.Total.MonthlyCost = cents(out.Total.MonthlyCost + u.MonthlyCost)
 	}
 	return writeJSON(w, http.StatusOK, out)

@@ -91,13 +91,15 @@ func notRunning(id int64, cluster string) error {
 
 // effect is what a job's completion produces beside the job's own end.
 type effect struct {
-	record  *RecoveryPoint // a recovery point to record
-	deleted string         // a recovery point to mark deleted
+	record           *RecoveryPoint // a recovery point to record
+	deleted          string         // a recovery point to mark deleted
+	snapshotsDeleted string         // a recovery point whose snapshots to mark deleted
 }
 
 // completionEffect is what job r, ending as c says at now, produces: a backup that reports a
 // recovery point (whatever its state: a failed backup's point has a failed phase) records it
-// under the job's name for it; a deletion that succeeded marks its recovery point deleted.
+// under the job's name for it; a deletion that succeeded marks its recovery point deleted, an
+// expiry of snapshots that succeeded marks its snapshots deleted.
 func completionEffect(r Record, c agentv1.Completion, now time.Time) effect {
 	switch {
 	case r.Kind == KindBackup && c.Result != nil && c.Result.RecoveryPoint != nil:
@@ -112,6 +114,8 @@ func completionEffect(r Record, c agentv1.Completion, now time.Time) effect {
 			VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes, VolumeTiers: rp.VolumeTiers}}
 	case r.Kind == KindRetentionDelete && State(c.State) == Succeeded:
 		return effect{deleted: r.RecoveryPoint}
+	case r.Kind == KindRetentionExpireSnapshots && State(c.State) == Succeeded:
+		return effect{snapshotsDeleted: r.RecoveryPoint}
 	}
 	return effect{}
 }
@@ -123,6 +127,8 @@ func applyEffect(ctx context.Context, tx Tx, vault string, e effect, at time.Tim
 		return tx.InsertRecoveryPoint(ctx, vault, *e.record)
 	case e.deleted != "":
 		return tx.MarkRecoveryPointDeleted(ctx, vault, e.deleted, at)
+	case e.snapshotsDeleted != "":
+		return tx.MarkSnapshotsDeleted(ctx, vault, e.snapshotsDeleted)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/policy"
 )
 
 // Instance is what the jobs of a backup instance are made from.
@@ -14,6 +15,10 @@ type Instance struct {
 	Cluster string
 	Backup  agentv1.BackupConfig
 	Storage agentv1.StorageLocation
+	// ScheduledBackups counts the scheduled backups queued for the instance so far; LastCopyAt is
+	// the run time of the last of them that copied (zero: none). The copy tier chooses by them.
+	ScheduledBackups int
+	LastCopyAt       time.Time
 }
 
 // DecodeInstance reads an instance's backup configuration and storage location from the JSON the
@@ -35,15 +40,35 @@ type BackupTrigger struct {
 	By        string
 	OnDemand  bool
 	ExpiresAt *time.Time
+	// VolumeData, when set, is the job's volume data mode instead of the instance's.
+	VolumeData string
 }
 
 // BackupJob is the backup of the instance for a run at at, making the recovery point
 // RecoveryPointName gives (Queue makes it unique).
 func BackupJob(in Instance, at time.Time, t BackupTrigger) NewJob {
 	name := RecoveryPointName(in.Name, at)
+	if t.VolumeData != "" {
+		in.Backup.VolumeData = t.VolumeData
+	}
 	return NewJob{Kind: KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: name, Trigger: t.Trigger, CreatedBy: t.By,
 		Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage,
 			OnDemand: t.OnDemand, ExpiresAt: t.ExpiresAt}}}
+}
+
+// ScheduledRun is the run of the instance's schedule at at, given its policy's copy tier (nil:
+// none): its backup, in the volume data mode the tier chooses (policy.VolumeData), or none when
+// busy (a backup of the instance still queued or running absorbs the run).
+func ScheduledRun(in Instance, tier *policy.CopyTier, at time.Time, busy bool) Run {
+	r := Run{Instance: in.Name, At: at}
+	if busy {
+		return r
+	}
+	r.Copies = tier != nil && tier.Selects(at, in.ScheduledBackups+1, in.LastCopyAt)
+	j := BackupJob(in, at, BackupTrigger{Trigger: TriggerScheduled, By: "scheduler",
+		VolumeData: policy.VolumeData(tier, in.Backup.VolumeData, r.Copies)})
+	r.Backup = &j
+	return r
 }
 
 // retryOf is the next attempt of backup j, whose agent stopped reporting, at now: a new recovery
@@ -60,16 +85,30 @@ func retryOf(j Job, now time.Time) (retry NewJob, ok bool) {
 		CreatedBy: "vault", Attempt: j.Attempt + 1, Spec: agentv1.JobSpec{Backup: &spec}}, true
 }
 
-// Deletion is a recovery point to delete and why.
+// Deletion is a recovery point to delete, or whose snapshots to delete, and why.
 type Deletion struct {
 	RecoveryPoint string
 	Reason        string
+	// SnapshotsOnly deletes the point's volume snapshots and keeps the point and its copies.
+	SnapshotsOnly bool
+	// GC asks the agent to collect the file store's garbage afterwards.
+	GC bool
 }
 
-// deletionJob deletes a recovery point of the instance: its volume snapshots, then its files.
+// Kind is the kind of the job that does the deletion.
+func (d Deletion) Kind() Kind {
+	if d.SnapshotsOnly {
+		return KindRetentionExpireSnapshots
+	}
+	return KindRetentionDelete
+}
+
+// deletionJob deletes a recovery point of the instance (its volume snapshots, the file snapshots of
+// its copies, then its files), or only its snapshots.
 func deletionJob(in Instance, d Deletion, trigger, by string) NewJob {
-	return NewJob{Kind: KindRetentionDelete, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: d.RecoveryPoint, Trigger: trigger,
-		CreatedBy: by, Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{RecoveryPoint: d.RecoveryPoint, Storage: in.Storage, Reason: d.Reason}}}
+	return NewJob{Kind: d.Kind(), Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: d.RecoveryPoint, Trigger: trigger,
+		CreatedBy: by, Spec: agentv1.JobSpec{Delete: &agentv1.DeleteJob{RecoveryPoint: d.RecoveryPoint, Storage: in.Storage, Reason: d.Reason,
+			SnapshotsOnly: d.SnapshotsOnly, GC: d.GC}}}
 }
 
 // RestoreJob restores recovery point rp of the instance, made on cluster source, into cluster

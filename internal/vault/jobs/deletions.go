@@ -2,12 +2,13 @@ package jobs
 
 import "context"
 
-// QueueDeletions queues a retention-delete job for each recovery point of the instance that has
-// none queued or running.
+// QueueDeletions queues a job for each deletion (a retention-delete, or a
+// retention-expire-snapshots for one of snapshots only) whose recovery point has none of that kind
+// queued or running.
 func (l *Lifecycle) QueueDeletions(ctx context.Context, vault string, in Instance, trigger, by string, dels ...Deletion) error {
 	var queue []NewJob
 	for _, d := range dels {
-		open, err := l.st.HasOpenJob(ctx, vault, in.Name, KindRetentionDelete, d.RecoveryPoint)
+		open, err := l.st.HasOpenJob(ctx, vault, in.Name, d.Kind(), d.RecoveryPoint)
 		if err != nil {
 			return err
 		}
@@ -30,7 +31,7 @@ func (l *Lifecycle) QueueDeletions(ctx context.Context, vault string, in Instanc
 }
 
 // QueueDeletionOfAll queues the deletion of every recovery point of the instance that is not
-// deleted, for reason (QueueDeletions).
+// deleted, for reason (QueueDeletions), each asking for the file store's garbage collection.
 func (l *Lifecycle) QueueDeletionOfAll(ctx context.Context, vault string, in Instance, reason, trigger, by string) error {
 	names, err := l.st.RecoveryPointNames(ctx, vault, in.Name)
 	if err != nil {
@@ -38,7 +39,7 @@ func (l *Lifecycle) QueueDeletionOfAll(ctx context.Context, vault string, in Ins
 	}
 	dels := make([]Deletion, len(names))
 	for i, name := range names {
-		dels[i] = Deletion{RecoveryPoint: name, Reason: reason}
+		dels[i] = Deletion{RecoveryPoint: name, Reason: reason, GC: true}
 	}
 	return l.QueueDeletions(ctx, vault, in, trigger, by, dels...)
 }

@@ -549,7 +549,7 @@ func TestDeletions(t *testing.T) {
 	// points[0] is deleted and points[1]'s deletion is queued already: only points[2] is added.
 	for _, want := range []agentv1.DeleteJob{
 		{RecoveryPoint: points[1], Storage: shop.Storage},
-		{RecoveryPoint: points[2], Storage: shop.Storage, Reason: "stopped by bob"},
+		{RecoveryPoint: points[2], Storage: shop.Storage, Reason: "stopped by bob", GC: true},
 	} {
 		got := f.claim(t, del.ID+map[string]int64{points[1]: 1, points[2]: 2}[want.RecoveryPoint])
 		if *got.Spec.Delete != want {

@@ -29,6 +29,8 @@ type memData struct {
 	logs          map[int64][]jobs.LogLine
 	points        map[string]memPoint // by vault and name
 	lastScheduled map[string]time.Time
+	scheduled     map[string]int       // scheduled backups queued, by vault and instance
+	lastCopy      map[string]time.Time // the last copying run, by vault and instance
 }
 
 type memJob struct {
@@ -51,7 +53,8 @@ var (
 
 func newMemStore() *memStore {
 	return &memStore{perTx: 500, data: &memData{jobs: map[int64]memJob{}, logs: map[int64][]jobs.LogLine{},
-		points: map[string]memPoint{}, lastScheduled: map[string]time.Time{}}}
+		points: map[string]memPoint{}, lastScheduled: map[string]time.Time{},
+		scheduled: map[string]int{}, lastCopy: map[string]time.Time{}}}
 }
 
 func (d *memData) clone() *memData {
@@ -63,6 +66,8 @@ func (d *memData) clone() *memData {
 	}
 	c.points = maps.Clone(d.points)
 	c.lastScheduled = maps.Clone(d.lastScheduled)
+	c.scheduled = maps.Clone(d.scheduled)
+	c.lastCopy = maps.Clone(d.lastCopy)
 	return &c
 }
 
@@ -254,10 +259,31 @@ func (t *memTx) MarkRecoveryPointDeleted(_ context.Context, vault, name string, 
 	return nil
 }
 
-func (t *memTx) RecordScheduledRun(_ context.Context, vault, instance string, at time.Time) error {
+func (t *memTx) RecordScheduledRun(_ context.Context, vault, instance string, at time.Time, queued, copies bool) error {
 	if instance == t.s.failRunOf {
 		return fmt.Errorf("record schedule of instance %q: the disk is full", instance)
 	}
-	t.d.lastScheduled[vault+"/"+instance] = at
+	key := vault + "/" + instance
+	t.d.lastScheduled[key] = at
+	if queued {
+		t.d.scheduled[key]++
+	}
+	if copies {
+		t.d.lastCopy[key] = at
+	}
+	return nil
+}
+
+func (t *memTx) MarkSnapshotsDeleted(_ context.Context, vault, name string) error {
+	p, ok := t.d.points[vault+"/"+name]
+	if !ok || !p.deleted.IsZero() {
+		return nil
+	}
+	p.Volumes, p.SnapshotBytes = p.VolumesCopied, 0
+	p.VolumeTiers = slices.Clone(p.VolumeTiers)
+	for i := range p.VolumeTiers {
+		p.VolumeTiers[i].Snapshot = false
+	}
+	t.d.points[vault+"/"+name] = p
 	return nil
 }

@@ -13,10 +13,13 @@ type Run struct {
 	// Backup is the job the run queues (BackupJob); nil when a backup of the instance still
 	// queued or running absorbs the run.
 	Backup *NewJob
+	// Copies: the backup is one the policy's copy tier selects (ScheduledRun).
+	Copies bool
 }
 
 // RecordRuns queues the runs' backups (named as Queue names them) and records each run's time as
-// its instance's last scheduled run, a run's job and its record in the same transaction, many runs
+// its instance's last scheduled run (and, when it queued a backup, counts it, and when that
+// copies, records the run as the instance's last copy), a run's job and its record in the same transaction, many runs
 // to a transaction (Store.InTxEach). It returns the IDs of the jobs it queued, in order, up to
 // the first run it could not record.
 func (l *Lifecycle) RecordRuns(ctx context.Context, vault string, runs []Run) ([]int64, error) {
@@ -31,7 +34,7 @@ func (l *Lifecycle) RecordRuns(ctx context.Context, vault string, runs []Run) ([
 			}
 			queued[i] = id
 		}
-		return tx.RecordScheduledRun(ctx, vault, r.Instance, r.At)
+		return tx.RecordScheduledRun(ctx, vault, r.Instance, r.At, r.Backup != nil, r.Backup != nil && r.Copies)
 	})
 	var ids []int64
 	for _, id := range queued[:done] {

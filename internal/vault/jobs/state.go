@@ -45,6 +45,8 @@ const (
 	KindRestore         Kind = agentv1.KindRestore
 	KindRetentionDelete Kind = agentv1.KindRetentionDelete
 	KindVerify          Kind = agentv1.KindVerify
+	// KindRetentionExpireSnapshots deletes a recovery point's snapshots and keeps its copies.
+	KindRetentionExpireSnapshots Kind = agentv1.KindRetentionExpireSnapshots
 )
 
 // Why a job was queued (a job's trigger).

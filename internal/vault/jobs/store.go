@@ -60,8 +60,13 @@ type Tx interface {
 	InsertRecoveryPoint(ctx context.Context, vault string, rp RecoveryPoint) error
 	// MarkRecoveryPointDeleted records that the recovery point was deleted at at.
 	MarkRecoveryPointDeleted(ctx context.Context, vault, name string, at time.Time) error
-	// RecordScheduledRun records at as the time of the instance's last scheduled run.
-	RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time) error
+	// RecordScheduledRun records at as the time of the instance's last scheduled run; queued
+	// counts a scheduled backup queued for it, copies records at as its last copy's run.
+	RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) error
+	// MarkSnapshotsDeleted records that the recovery point's volume snapshots were deleted: no
+	// claim is held by a snapshot any more, its snapshot bytes are 0 and the volumes it protects
+	// are those it copied.
+	MarkSnapshotsDeleted(ctx context.Context, vault, name string) error
 }
 
 // JobRef names a job of a vault.

@@ -151,17 +151,12 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 	runs := make([]jobs.Run, 0, len(due))
 	var errs []error
 	for _, sc := range due {
-		run := jobs.Run{Instance: sc.in.Name, At: sc.at}
-		if !busy[sc.in.Name] {
-			in, err := jobsInstance(sc.in)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			j := jobs.BackupJob(in, sc.at, jobs.BackupTrigger{Trigger: jobs.TriggerScheduled, By: "scheduler"})
-			run.Backup = &j
+		in, err := jobsInstance(sc.in)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		runs = append(runs, run)
+		runs = append(runs, jobs.ScheduledRun(in, sc.pol.Copy, sc.at, busy[sc.in.Name]))
 	}
 	ids, err := s.jobs.RecordRuns(ctx, vault, runs)
 	queued := 0
@@ -170,15 +165,17 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 		case r.Backup == nil:
 			s.log.InfoContext(ctx, "scheduled backup skipped: the previous one is still queued or running", "vault", vault, "instance", r.Instance, "due", r.At)
 		case queued < len(ids):
-			s.log.InfoContext(ctx, "scheduled backup queued", "vault", vault, "instance", r.Instance, "job", ids[queued], "due", r.At)
+			s.log.InfoContext(ctx, "scheduled backup queued", "vault", vault, "instance", r.Instance, "job", ids[queued], "due", r.At,
+				"volumeData", r.Backup.Spec.Backup.Config.VolumeData)
 			queued++
 		}
 	}
 	return errors.Join(append(errs, err)...)
 }
 
-// retain evaluates the instance's live recovery points (newest first) and queues a deletion for
-// each one due. It records an expiry only where it changed. zones caches the policies' time
+// retain evaluates the instance's live recovery points (newest first) per tier
+// (policy.EvaluateTiers) and queues a deletion for each one due, of the whole point or of its
+// snapshots only. It records an expiry only where it changed. zones caches the policies' time
 // zones for the tick.
 func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance, pol policy.Policy, rps []store.RecoveryPoint,
 	now time.Time, zones map[string]*time.Location) error {
@@ -190,18 +187,22 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance,
 		}
 		zones[pol.Schedule.TimeZone] = loc
 	}
-	points := make([]policy.Point, len(rps))
+	points := make([]policy.TierPoint, len(rps))
 	for i, rp := range rps {
-		points[i] = policy.Point{ID: rp.Name, CompletedAt: rp.Time, Successful: rp.Phase == archive.PhaseCompleted, OnDemand: rp.OnDemand}
+		points[i] = policy.TierPoint{Point: policy.Point{ID: rp.Name, CompletedAt: rp.Time, Successful: rp.Phase == archive.PhaseCompleted,
+			OnDemand: rp.OnDemand}, Snapshots: holdsSnapshots(rp), Copies: rp.VolumesCopied > 0}
 		if rp.ExpiresAt != nil && rp.OnDemand {
 			points[i].ExpiresAt = *rp.ExpiresAt
 		}
 	}
 	var dels []jobs.Deletion
-	for i, d := range pol.Retention.Evaluate(points, now, loc) {
-		if d.Delete {
+	for i, d := range pol.EvaluateTiers(points, now, loc) {
+		switch d.Action {
+		case policy.DeletePoint:
 			dels = append(dels, jobs.Deletion{RecoveryPoint: d.ID, Reason: d.Reason})
 			continue
+		case policy.DeleteSnapshots:
+			dels = append(dels, jobs.Deletion{RecoveryPoint: d.ID, Reason: d.Reason, SnapshotsOnly: true})
 		}
 		if !rps[i].OnDemand && !sameExpiry(rps[i].ExpiresAt, d.ExpiresAt) {
 			if err := s.st.SetRecoveryPointExpiry(ctx, vault, d.ID, d.ExpiresAt); err != nil {
@@ -221,7 +222,26 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance,
 
 // jobsInstance is what the instance's jobs are made from.
 func jobsInstance(in store.Instance) (jobs.Instance, error) {
-	return jobs.DecodeInstance(in.Name, in.Cluster, in.Backup, in.Storage)
+	ji, err := jobs.DecodeInstance(in.Name, in.Cluster, in.Backup, in.Storage)
+	ji.ScheduledBackups = in.ScheduledBackups
+	if in.LastCopyAt != nil {
+		ji.LastCopyAt = *in.LastCopyAt
+	}
+	return ji, err
+}
+
+// holdsSnapshots tells whether the recovery point still holds volume snapshots: a claim held by
+// one, or, for a point recorded before the tiers were, any snapshot bytes.
+func holdsSnapshots(rp store.RecoveryPoint) bool {
+	if len(rp.VolumeTiers) == 0 {
+		return rp.SnapshotBytes > 0 || rp.Volumes > rp.VolumesCopied
+	}
+	for _, t := range rp.VolumeTiers {
+		if t.Snapshot {
+			return true
+		}
+	}
+	return false
 }
 
 // sameExpiry tells whether the recorded expiry (nil: none) is at (zero: none).

@@ -31,6 +31,10 @@ type Instance struct {
 	CreatedAt time.Time
 	// LastScheduled is the time its schedule last ran, or when it was created or resumed.
 	LastScheduled *time.Time
+	// ScheduledBackups counts the scheduled backups queued for it; LastCopyAt is the run time of
+	// the last of them that copied (nil: none). Its policy's copy tier chooses by them.
+	ScheduledBackups int
+	LastCopyAt       *time.Time
 }
 
 // InstanceFilter narrows ListInstances; empty fields match everything.
@@ -74,7 +78,7 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceS
 	return s.GetInstance(ctx, vault, spec.Name)
 }
 
-const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled`
+const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled, scheduled_backups, last_copy_at`
 
 // GetInstance reads one instance.
 func (s *Store) GetInstance(ctx context.Context, vault, name string) (Instance, error) {
@@ -152,12 +156,13 @@ func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceF
 func scanInstance(row scanner) (Instance, error) {
 	var in Instance
 	var cfg, storage string
-	var last sql.NullTime
-	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last); err != nil {
+	var last, lastCopy sql.NullTime
+	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last, &in.ScheduledBackups, &lastCopy); err != nil {
 		return in, err
 	}
 	in.CreatedAt = in.CreatedAt.UTC()
 	in.LastScheduled = utcPtr(last)
+	in.LastCopyAt = utcPtr(lastCopy)
 	in.Backup, in.Storage = json.RawMessage(cfg), json.RawMessage(storage)
 	return in, nil
 }
@@ -189,9 +194,25 @@ func (s *Store) SetLastScheduled(ctx context.Context, vault, name string, at tim
 	return setLastScheduled(ctx, s.writes, vault, name, at)
 }
 
-// RecordScheduledRun records at as the time of the instance's last scheduled run.
-func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time) error {
-	return setLastScheduled(ctx, t.tx, vault, instance, at)
+// RecordScheduledRun records at as the time of the instance's last scheduled run; queued counts a
+// scheduled backup queued for it, copies records at as the run of its last copy.
+func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) error {
+	if !queued && !copies {
+		return setLastScheduled(ctx, t.tx, vault, instance, at)
+	}
+	q := 0
+	if queued {
+		q = 1
+	}
+	var lastCopy any
+	if copies {
+		lastCopy = at.UTC()
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1, scheduled_backups = scheduled_backups + $2,
+		last_copy_at = COALESCE($3, last_copy_at) WHERE vault = $4 AND name = $5`, at.UTC(), q, lastCopy, vault, instance); err != nil {
+		return fmt.Errorf("record schedule of instance %q: %w", instance, err)
+	}
+	return nil
 }
 
 // execer is what a write needs of a database or a transaction.

@@ -33,8 +33,14 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 	if err != nil {
 		return fmt.Errorf("encode retention: %w", err)
 	}
-	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		vault, p.Name, string(sched), string(ret), s.now().UTC())
+	var copyTier []byte
+	if p.Copy != nil {
+		if copyTier, err = json.Marshal(p.Copy); err != nil {
+			return fmt.Errorf("encode copy tier: %w", err)
+		}
+	}
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		vault, p.Name, string(sched), string(ret), string(copyTier), s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("policy %q: %w", p.Name, ErrExists)
 	}
@@ -46,7 +52,7 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 
 // GetPolicy reads one policy.
 func (s *Store) GetPolicy(ctx context.Context, vault, name string) (policy.Policy, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT name, schedule, retention FROM policies WHERE vault = $1 AND name = $2`, vault, name)
+	row := s.db.QueryRowContext(ctx, `SELECT name, schedule, retention, copy_tier FROM policies WHERE vault = $1 AND name = $2`, vault, name)
 	p, err := scanPolicy(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("policy %q: %w", name, ErrNotFound)
@@ -56,7 +62,7 @@ func (s *Store) GetPolicy(ctx context.Context, vault, name string) (policy.Polic
 
 // ListPolicies returns the vault's policies by name.
 func (s *Store) ListPolicies(ctx context.Context, vault string) ([]policy.Policy, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, schedule, retention FROM policies WHERE vault = $1 ORDER BY name`, vault)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, schedule, retention, copy_tier FROM policies WHERE vault = $1 ORDER BY name`, vault)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
@@ -95,9 +101,15 @@ type scanner interface{ Scan(...any) error }
 
 func scanPolicy(row scanner) (policy.Policy, error) {
 	var p policy.Policy
-	var sched, ret string
-	if err := row.Scan(&p.Name, &sched, &ret); err != nil {
+	var sched, ret, copyTier string
+	if err := row.Scan(&p.Name, &sched, &ret, &copyTier); err != nil {
 		return p, err
+	}
+	if copyTier != "" {
+		p.Copy = &policy.CopyTier{}
+		if err := json.Unmarshal([]byte(copyTier), p.Copy); err != nil {
+			return p, fmt.Errorf("decode stored copy tier of policy %q: %w", p.Name, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(sched), &p.Schedule); err != nil {
 		return p, fmt.Errorf("decode stored schedule of policy %q: %w", p.Name, err)

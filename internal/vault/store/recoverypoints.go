@@ -223,6 +223,39 @@ func (t *jobTx) MarkRecoveryPointDeleted(ctx context.Context, vault, name string
 	return nil
 }
 
+// MarkSnapshotsDeleted records that a retention-expire-snapshots job deleted the recovery point's
+// volume snapshots: no claim is held by a snapshot, its snapshot bytes are 0, and the volumes it
+// protects are those it copied.
+func (t *jobTx) MarkSnapshotsDeleted(ctx context.Context, vault, name string) error {
+	var raw string
+	err := t.tx.QueryRowContext(ctx, `SELECT volume_tiers FROM recovery_points WHERE vault = $1 AND name = $2 AND deleted_at IS NULL`,
+		vault, name).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // deleted meanwhile: nothing left to mark
+	}
+	if err != nil {
+		return fmt.Errorf("mark snapshots of recovery point %q deleted: %w", name, err)
+	}
+	var tiers []agentv1.VolumeTiers
+	if err := json.Unmarshal([]byte(raw), &tiers); err != nil {
+		return fmt.Errorf("decode volume tiers of recovery point %q: %w", name, err)
+	}
+	for i := range tiers {
+		tiers[i].Snapshot = false
+	}
+	out := []byte("[]")
+	if len(tiers) > 0 {
+		if out, err = json.Marshal(tiers); err != nil {
+			return fmt.Errorf("encode volume tiers: %w", err)
+		}
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE recovery_points SET volumes = volumes_copied, snapshot_bytes = 0, volume_tiers = $1
+		WHERE vault = $2 AND name = $3 AND deleted_at IS NULL`, string(out), vault, name); err != nil {
+		return fmt.Errorf("mark snapshots of recovery point %q deleted: %w", name, err)
+	}
+	return nil
+}
+
 // SetRecoveryPointExpiry records when retention lets a recovery point go (zero: kept indefinitely);
 // it writes only when the value changes.
 func (s *Store) SetRecoveryPointExpiry(ctx context.Context, vault, name string, at time.Time) error {
