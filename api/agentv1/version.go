@@ -74,9 +74,9 @@ func SetVaultHeaders(h http.Header, capabilities []string) {
 }
 
 // AgentPeer reads what an agent's request says of it. An agent that says nothing speaks protocol
-// 1 and runs its kinds.
+// 1 and runs the kinds of protocol 1 as first released (KindsV1).
 func AgentPeer(h http.Header) (Peer, error) {
-	p := Peer{Protocol: 1, Kinds: Kinds}
+	p := Peer{Protocol: 1, Kinds: KindsV1}
 	v := h.Get(HeaderAgentProtocol)
 	if v == "" {
 		return p, nil

@@ -14,9 +14,10 @@ func TestPeersReadTheirHeaders(t *testing.T) {
 		t.Errorf("agent peer = %+v, %v", p, err)
 	}
 
-	// An agent that says nothing is one of protocol 1 as first released: it runs every kind of it.
+	// An agent that says nothing is one of protocol 1 as first released: it runs every kind of it,
+	// and none added since.
 	p, err = AgentPeer(http.Header{})
-	if err != nil || p.Announced || p.Protocol != 1 || !slices.Equal(p.Kinds, Kinds) {
+	if err != nil || p.Announced || p.Protocol != 1 || !slices.Equal(p.Kinds, KindsV1) || p.Runs(KindBrowse) || p.Runs(KindFetch) {
 		t.Errorf("silent agent = %+v, %v", p, err)
 	}
 	if _, err := AgentPeer(http.Header{HeaderAgentProtocol: {"one"}}); err == nil {
