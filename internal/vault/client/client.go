@@ -166,7 +166,10 @@ const maxAnswerBytes = 64 << 20
 // out. It returns the status and the answer's headers; an answer of 300 or more is an *APIError.
 func (c *Client) send(ctx context.Context, method, path string, header http.Header, in, out any) (int, http.Header, error) {
 	var body io.Reader
-	if in != nil {
+	raw, isRaw := in.(rawBody)
+	if isRaw {
+		body = raw.r
+	} else if in != nil {
 		data, err := json.Marshal(in)
 		if err != nil {
 			return 0, nil, fmt.Errorf("encode request: %w", err)
@@ -182,7 +185,11 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	switch {
+	case isRaw:
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.ContentLength = raw.size
+	case in != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
@@ -211,4 +218,10 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 		return resp.StatusCode, resp.Header, fmt.Errorf("decode the vault's answer: %w", err)
 	}
 	return resp.StatusCode, resp.Header, nil
+}
+
+// rawBody is a request body sent as it is (application/octet-stream) instead of as JSON.
+type rawBody struct {
+	r    io.Reader
+	size int64
 }
