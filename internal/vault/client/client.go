@@ -202,14 +202,7 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 		return resp.StatusCode, resp.Header, fmt.Errorf("read the vault's answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error APIError `json:"error"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
-			e.Error.Message = strings.TrimSpace(string(data[:min(len(data), 200)]))
-		}
-		e.Error.Status = resp.StatusCode
-		return resp.StatusCode, resp.Header, &e.Error
+		return resp.StatusCode, resp.Header, apiErrorOf(resp.StatusCode, data)
 	}
 	if out == nil || len(data) == 0 || resp.StatusCode == http.StatusNoContent {
 		return resp.StatusCode, resp.Header, nil
@@ -224,4 +217,16 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 type rawBody struct {
 	r    io.Reader
 	size int64
+}
+
+// apiErrorOf is the error of an answer with status (300 or more) and body data.
+func apiErrorOf(status int, data []byte) *APIError {
+	var e struct {
+		Error APIError `json:"error"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
+		e.Error.Message = strings.TrimSpace(string(data[:min(len(data), 200)]))
+	}
+	e.Error.Status = status
+	return &e.Error
 }

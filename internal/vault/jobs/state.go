@@ -45,6 +45,8 @@ const (
 	KindRestore         Kind = agentv1.KindRestore
 	KindRetentionDelete Kind = agentv1.KindRetentionDelete
 	KindVerify          Kind = agentv1.KindVerify
+	KindBrowse          Kind = agentv1.KindBrowse
+	KindFetch           Kind = agentv1.KindFetch
 )
 
 // Why a job was queued (a job's trigger).
