@@ -51,6 +51,9 @@ type JobSpec struct {
 	Restore *RestoreJob `json:"restore,omitempty"`
 	Delete  *DeleteJob  `json:"delete,omitempty"`
 	Verify  *VerifyJob  `json:"verify,omitempty"`
+	// Browse and Fetch: added within protocol version 1 (files.go).
+	Browse *BrowseJob `json:"browse,omitempty"`
+	Fetch  *FetchJob  `json:"fetch,omitempty"`
 }
 
 // BackupJob makes recovery point RecoveryPoint of an instance.

@@ -11,10 +11,15 @@ const (
 	// its copies stay (a policy's copy tier). Spec: Delete, with SnapshotsOnly. Added within
 	// protocol version 1: an agent runs it only when it announces it (Cairn-Agent-Kinds).
 	KindRetentionExpireSnapshots = "retention-expire-snapshots"
+	// KindBrowse lists a directory of a volume's copy; KindFetch reads one file of it and uploads
+	// it to the vault. Added within protocol version 1: an agent runs them only when it announces
+	// them (Cairn-Agent-Kinds).
+	KindBrowse = "browse"
+	KindFetch  = "fetch"
 )
 
 // Kinds lists every job kind of the protocol, in the order people read them.
-var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify, KindRetentionExpireSnapshots}
+var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify, KindRetentionExpireSnapshots, KindBrowse, KindFetch}
 
 // KindsV1 are the kinds of protocol version 1 as first released: what an agent that does not
 // announce its kinds runs. A kind added later is never handed to such an agent.

@@ -38,6 +38,9 @@ type JobResult struct {
 	Checks   []Check  `json:"checks,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
+	// Browse and Fetch: added within protocol version 1 (files.go).
+	Browse *BrowseResult `json:"browse,omitempty"`
+	Fetch  *FetchResult  `json:"fetch,omitempty"`
 }
 
 // Check is one pre-flight check.

@@ -17,7 +17,8 @@ func TestPeersReadTheirHeaders(t *testing.T) {
 	// An agent that says nothing is one of protocol 1 as first released: it runs every kind of it,
 	// and none added since.
 	p, err = AgentPeer(http.Header{})
-	if err != nil || p.Announced || p.Protocol != 1 || !slices.Equal(p.Kinds, KindsV1) || p.Runs(KindRetentionExpireSnapshots) {
+	if err != nil || p.Announced || p.Protocol != 1 || !slices.Equal(p.Kinds, KindsV1) || p.Runs(KindRetentionExpireSnapshots) ||
+		p.Runs(KindBrowse) || p.Runs(KindFetch) {
 		t.Errorf("silent agent = %+v, %v", p, err)
 	}
 	if _, err := AgentPeer(http.Header{HeaderAgentProtocol: {"one"}}); err == nil {

@@ -200,6 +200,8 @@ type JobSpec struct {
 	Restore *RestoreJob `json:"restore,omitempty"`
 	Delete  *DeleteJob  `json:"delete,omitempty"`
 	Verify  *VerifyJob  `json:"verify,omitempty"`
+	Browse  *BrowseJob  `json:"browse,omitempty"`
+	Fetch   *FetchJob   `json:"fetch,omitempty"`
 }
 
 // BackupJob makes recovery point RecoveryPoint of an instance.
@@ -285,6 +287,9 @@ type JobResult struct {
 	Checks   []Check  `json:"checks,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
+	// Browse is a browse job's listing; Fetch what a fetch job read.
+	Browse *BrowseResult `json:"browse,omitempty"`
+	Fetch  *FetchResult  `json:"fetch,omitempty"`
 }
 
 // Check is one pre-flight check.

@@ -1,7 +1,8 @@
 // Package agent is cairn's in-cluster runtime (docs/design/vault.md, "Agent protocol"): it
 // connects out to the vault with its agent token, heartbeats, claims the jobs the vault queued for
-// its cluster, runs them with the engines (backup, restore, retention delete, verify), streams
-// their progress and logs, and reports their results.
+// its cluster, runs them with the engines (backup, restore, retention delete, verify; browse and
+// fetch, which read a volume's copy for the vault), streams their progress and logs, and reports
+// their results.
 //
 // The vault holds no storage credential: the agent reads storage credentials from its environment
 // and repository passphrases from its secrets directory or environment ("Agent secrets").

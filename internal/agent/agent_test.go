@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -46,11 +47,13 @@ type fakeVault struct {
 	oldVault bool
 	// progressDelay is how long a progress report is answered after the vault stored it.
 	progressDelay time.Duration
+	// contents are the files fetch jobs uploaded, by job.
+	contents map[int64][]byte
 }
 
 func newFakeVault(t *testing.T) *fakeVault {
 	v := &fakeVault{t: t, reports: map[int64][]agentv1.ProgressReport{}, completions: map[int64][]agentv1.Completion{},
-		cancel: map[int64]bool{}, refuse: map[string][]int{}, namespaces: []string{"shop", "default"}}
+		cancel: map[int64]bool{}, refuse: map[string][]int{}, namespaces: []string{"shop", "default"}, contents: map[int64][]byte{}}
 	mux := http.NewServeMux()
 	// The agent's cluster: the fake serves the API server's routes the heartbeat reads too.
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
@@ -109,6 +112,17 @@ func newFakeVault(t *testing.T) *fakeVault {
 		v.decode(r, &c)
 		v.mu.Lock()
 		v.completions[jobID(r)] = append(v.completions[jobID(r)], c)
+		v.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.HandleFunc("PUT /api/v1/agent/jobs/{id}/content", v.auth("content", func(w http.ResponseWriter, r *http.Request) {
+		data, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+		v.mu.Lock()
+		v.contents[jobID(r)] = data
 		v.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -728,4 +742,11 @@ func TestLinesOfAReportInFlightAreNotSentTwice(t *testing.T) {
 			t.Errorf("%q reached the vault %d times", msg, n)
 		}
 	}
+}
+
+// content is what fetch job id uploaded (nil: nothing).
+func (v *fakeVault) content(id int64) []byte {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.contents[id]
 }

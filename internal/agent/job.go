@@ -199,6 +199,16 @@ func (a *agent) runner(kind string) func(context.Context, *jobRun) (outcome, boo
 			s := j.job.Spec.Verify
 			return runIf(s != nil, func() outcome { return a.runVerify(ctx, j, s) })
 		}
+	case agentv1.KindBrowse:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Browse
+			return runIf(s != nil, func() outcome { return a.runBrowse(ctx, j, s) })
+		}
+	case agentv1.KindFetch:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Fetch
+			return runIf(s != nil, func() outcome { return a.runFetch(ctx, j, s) })
+		}
 	}
 	return nil
 }

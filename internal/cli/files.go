@@ -232,29 +232,7 @@ func volumeCopyRef(ctx context.Context, r *archive.Repository, ref string) (stri
 	if len(parts) != 3 || slices.Contains(parts, "") {
 		return "", fmt.Errorf("%q: name a volume's copy as RECOVERY-POINT/NAMESPACE/CLAIM, or a file snapshot by its ID", ref)
 	}
-	b, err := r.OpenBackup(ctx, parts[0])
-	if err != nil {
-		return "", err
-	}
-	rec, ok := b.Manifest().Volume(parts[1], parts[2])
-	if !ok {
-		return "", fmt.Errorf("recovery point %s records no claim %s/%s", parts[0], parts[1], parts[2])
-	}
-	if rec.Copy == nil && rec.Snapshot == nil {
-		return "", fmt.Errorf("recovery point %s holds no copy of claim %s/%s: its volume is %s (%s)", parts[0], parts[1], parts[2], rec.Outcome, rec.Reason)
-	}
-	if rec.Copy == nil {
-		return "", fmt.Errorf("recovery point %s holds no copy of claim %s/%s (volume data %s): back up with --volume-data copy or snapshot+copy to copy volumes' files",
-			parts[0], parts[1], parts[2], orSnapshot(b.Manifest().Spec.VolumeData))
-	}
-	return rec.Copy.FileSnapshot, nil
-}
-
-func orSnapshot(mode string) string {
-	if mode == "" {
-		return archive.VolumeDataSnapshot
-	}
-	return mode
+	return files.VolumeCopy(ctx, r, parts[0], parts[1], parts[2])
 }
 
 func newFilesLsCommand(env Env) *cobra.Command {

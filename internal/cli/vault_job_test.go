@@ -206,7 +206,7 @@ func TestJobFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"job", "list", "--state", "done"}, `--state "done": use queued, running, succeeded, partially-failed, failed or cancelled`},
-		{[]string{"job", "list", "--kind", "snapshot"}, `--kind "snapshot": use backup, restore, retention-delete, verify or retention-expire-snapshots`},
+		{[]string{"job", "list", "--kind", "snapshot"}, `--kind "snapshot": use backup, restore, retention-delete, `},
 		{[]string{"job", "list", "--limit", "0"}, "--limit 0"},
 		{[]string{"job", "show", "abc"}, `job ID "abc": use the number cairn job list shows`},
 		{[]string{"job", "logs", "-3"}, "unknown shorthand flag"},

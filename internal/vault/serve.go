@@ -42,6 +42,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// ContentDir, in the data dir, keeps the files fetch jobs uploaded until they are downloaded.
+const ContentDir = "content"
+
 // AdminTokenFile is where the first start writes the vault's first contributor token.
 const AdminTokenFile = "admin.token"
 
@@ -72,6 +75,13 @@ func Serve(ctx context.Context, opts Options) error {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
 	opts.API.Logger, opts.API.Now = opts.Logger, opts.Now
+	if opts.API.ContentDir == "" {
+		opts.API.ContentDir = filepath.Join(opts.DataDir, ContentDir)
+	}
+	// Fetched files live minutes and are not served across a restart.
+	if err := os.RemoveAll(opts.API.ContentDir); err != nil {
+		return fmt.Errorf("empty the fetched files' directory: %w", err)
+	}
 	if opts.API.TrustGrant == nil {
 		opts.API.TrustGrant = trustGrant
 	}

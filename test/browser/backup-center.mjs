@@ -8,11 +8,14 @@
 //   CAIRN_OPERATOR_TOKEN   an operator token; CAIRN_READER_TOKEN a reader token
 //   CAIRN_FAILED_JOB       the id of a failed backup job with log lines
 //   CAIRN_INSTANCE         an instance with recovery point CAIRN_RECOVERY_POINT, of namespace CAIRN_NAMESPACE
+//   CAIRN_COPY_POINT       a recovery point whose volume CAIRN_COPY_VOLUME (NAMESPACE/CLAIM) has a copy
+//                          holding file CAIRN_COPY_FILE at its root, whose content is CAIRN_COPY_CONTENT
+//                          (and a newline)
 //   CAIRN_SCREENSHOTS      the folder the screenshots go to
 //   NODE_PATH              the node_modules holding playwright-core (hack/install-browser-tests.sh)
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -38,6 +41,10 @@ const instance = env('CAIRN_INSTANCE');
 const recoveryPoint = env('CAIRN_RECOVERY_POINT');
 const namespace = env('CAIRN_NAMESPACE');
 const shots = env('CAIRN_SCREENSHOTS');
+const copyPoint = env('CAIRN_COPY_POINT');
+const copyVolume = env('CAIRN_COPY_VOLUME');
+const copyFile = env('CAIRN_COPY_FILE');
+const copyContent = env('CAIRN_COPY_CONTENT');
 mkdirSync(shots, { recursive: true });
 
 // A job the browser started has this long to succeed (the agent runs it for real).
@@ -239,13 +246,31 @@ await step('a restore dry run with namespace mapping from the recovery point run
   }
 });
 
+await step('a volume\'s copy is browsed and one file of it downloaded through the agent', async () => {
+  await goto(`/recovery-points/${encodeURIComponent(copyPoint)}`);
+  await page.locator('a[data-action="browse-files"]').click();
+  const [ns, claim] = copyVolume.split('/');
+  await page.waitForURL((u) => u.pathname === `/recovery-points/${copyPoint}/files/${ns}/${claim}`, { timeout: 60_000 });
+  const row = page.locator(`#files tr[data-name="${copyFile}"]`);
+  await row.waitFor({ state: 'visible', timeout: 60_000 });
+  assert.match(await text('nav.breadcrumbs'), new RegExp(`${ns}/${claim}`));
+  await screenshot('browse-files.png');
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 90_000 }),
+    row.locator('button[data-action="download"]').click(),
+  ]);
+  assert.equal(download.suggestedFilename(), copyFile);
+  const got = readFileSync(await download.path(), 'utf8');
+  assert.equal(got.trim(), copyContent, `the downloaded ${copyFile}`);
+});
+
 await step('a reader sees no action and a forged one is refused', async () => {
   await page.locator('header').getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.waitForURL((u) => u.pathname === '/signin');
   await signIn(readerToken);
   assert.match(await text('#whoami'), /\breader\b/);
   for (const p of ['/', `/jobs/${failedJob}`, `/recovery-points/${encodeURIComponent(recoveryPoint)}`,
-    `/instances/${encodeURIComponent(instance)}`]) await noActions(p);
+    `/recovery-points/${encodeURIComponent(copyPoint)}`, `/instances/${encodeURIComponent(instance)}`]) await noActions(p);
   const csrf = await page.locator('meta[name="csrf-token"]').getAttribute('content');
   assert.ok(csrf, 'no csrf-token meta element');
   const resp = await page.request.post(`/instances/${encodeURIComponent(instance)}/backup`,

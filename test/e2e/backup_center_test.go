@@ -28,8 +28,10 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/agent"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
@@ -45,10 +47,13 @@ const (
 // headless Chromium: test/browser/backup-center.mjs signs in as an operator, finds a real failed
 // job first on the overview and reads its logs, starts a backup and a restore dry run from the
 // browser and watches both run to success on the agent, checks that a reader sees no
-// action and has a forged one refused, and saves screenshots of the main pages (light and dark).
+// action and has a forged one refused, browses the copy of a volume in a recovery point and
+// downloads one file of it (its content checked), and saves screenshots of the main pages (light
+// and dark).
 // The data is real: a vault served in-process, the shared cluster's agent, a namespace with a
 // ConfigMap, a Deployment and a Service, one instance backed up and one whose backup fails
-// because the agent lacks its passphrase secret.
+// because the agent lacks its passphrase secret, and one instance whose backup copies a volume's
+// files into its repository (the agent's data mover, with the agent's image).
 func TestBackupCenter(t *testing.T) {
 	node, modules := browserTestDeps(t)
 	ctx := t.Context()
@@ -60,7 +65,10 @@ func TestBackupCenter(t *testing.T) {
 	if now := v.clock.now(); now.Truncate(time.Hour).Add(time.Hour).Sub(now) < 15*time.Minute {
 		v.clock.advanceTo(now.Truncate(time.Hour).Add(time.Hour + 5*time.Minute))
 	}
-	v.register(t, "source", restConfigOf(t, cluster), secretsDir(t))
+	// The agent's data mover copies volumes with the agent's image (a pod-less agent names it).
+	image := agentImageIn(t, cluster)
+	ensureNamespace(ctx, t, clientOf(t, cluster), trustgrant.DefaultNamespace)
+	v.register(t, "source", restConfigOf(t, cluster), secretsDir(t), func(o *agent.Options) { o.Mover.Image = image })
 
 	const ns = "center-shop"
 	deployCenterShop(ctx, t, ns)
@@ -109,6 +117,31 @@ func TestBackupCenter(t *testing.T) {
 		t.Fatalf("failed job %d has no log lines: %+v %v", failed.ID, logs, err)
 	}
 
+	// Instance C copies its volume into the repository: the browser browses the copy and downloads
+	// one file of it through the agent. Daily, like B, at another hour.
+	const copiedNS = "center-data"
+	sum := deployWriter(ctx, t, copiedNS)
+	t.Cleanup(func() { deleteNamespace(context.Background(), t, clientOf(t, cluster), copiedNS) })
+	if _, err := v.admin.CreatePolicy(ctx, policy.Policy{Name: "copies", Schedule: policy.Schedule{DailyAt: v.clock.now().UTC().Add(9 * time.Hour).Format("15:04")},
+		Retention: policy.Retention{Default: policy.Duration(30 * 24 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	const copiedInstance = "data-copies"
+	if _, err := v.admin.CreateInstance(ctx, vaultv1.InstanceSpec{Name: copiedInstance, Cluster: "source", Policy: "copies",
+		Backup:  vaultv1.BackupConfig{IncludeNamespaces: []string{copiedNS}, SnapshotVolumes: true, VolumeData: "copy"},
+		Storage: vaultv1.StorageLocation{URL: "file://" + t.TempDir(), PassphraseSecret: agentSecret}}); err != nil {
+		t.Fatal(err)
+	}
+	copyJob, err := v.admin.BackupNow(ctx, copiedInstance, vaultv1.BackupNowRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := v.waitJob(t, copyJob.ID, 4*time.Minute); j.State != vaultv1.JobSucceeded || j.Result == nil || j.Result.RecoveryPoint == nil ||
+		j.Result.RecoveryPoint.VolumesCopied != 1 {
+		t.Fatalf("backup of %s with a copy: %s: %s %+v", copiedInstance, j.State, j.Error, j.Result)
+	}
+	copiedPoint := names(v.waitRecoveryPoints(t, copiedInstance, 1))[0]
+
 	// Named without their roles, so that the role the header shows is the role.
 	operator, err := v.admin.CreateToken(ctx, "alice", "operator")
 	if err != nil {
@@ -131,6 +164,10 @@ func TestBackupCenter(t *testing.T) {
 		"CAIRN_RECOVERY_POINT=" + recoveryPoint,
 		"CAIRN_NAMESPACE=" + ns,
 		"CAIRN_SCREENSHOTS=" + shots,
+		"CAIRN_COPY_POINT=" + copiedPoint,
+		"CAIRN_COPY_VOLUME=" + copiedNS + "/data",
+		"CAIRN_COPY_FILE=blob.sha256",
+		"CAIRN_COPY_CONTENT=" + sum,
 	})
 
 	// What the browser did, as the vault saw it: the operator's backup and dry run really ran on
@@ -170,6 +207,23 @@ func TestBackupCenter(t *testing.T) {
 	}
 	if !refused {
 		t.Errorf("no refused backup by %s in the audit log: %+v", reader.Name, audit.Items)
+	}
+	// The browser's download went through a fetch job on the agent, asked for and served to the
+	// operator, and audited.
+	fetches, err := v.admin.ListJobs(ctx, client.JobFilter{Kind: agentv1.KindFetch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fetches.Items) != 1 || fetches.Items[0].State != vaultv1.JobSucceeded || fetches.Items[0].CreatedBy != operator.Name ||
+		fetches.Items[0].Result == nil || fetches.Items[0].Result.Fetch == nil || fetches.Items[0].Result.Fetch.Path != "blob.sha256" {
+		t.Errorf("fetch jobs after the browser: %+v, want one succeeded by %s", fetches.Items, operator.Name)
+	}
+	downloaded := false
+	for _, e := range audit.Items {
+		downloaded = downloaded || (e.Principal == operator.Name && e.Status == http.StatusOK && e.Operation == "GET /api/v1/jobs/{id}/content")
+	}
+	if !downloaded {
+		t.Errorf("no download by %s in the audit log", operator.Name)
 	}
 	if _, err := clientOf(t, cluster).CoreV1().Namespaces().Get(ctx, ns+"-copy", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the dry run created namespace %s-copy: %v", ns, err)

@@ -129,7 +129,7 @@ func secretsDir(t *testing.T) string {
 
 // register registers the cluster and runs its agent in-process until the returned stop is called
 // (or the test ends); it waits until the vault sees the agent healthy.
-func (v *testVault) register(t *testing.T, name string, cfg *rest.Config, secrets string) (token string, stop func()) {
+func (v *testVault) register(t *testing.T, name string, cfg *rest.Config, secrets string, tune ...func(*agent.Options)) (token string, stop func()) {
 	t.Helper()
 	grant, err := v.admin.RegisterCluster(t.Context(), vaultv1.ClusterRegistration{Name: name})
 	if err != nil {
@@ -138,20 +138,22 @@ func (v *testVault) register(t *testing.T, name string, cfg *rest.Config, secret
 	if !strings.Contains(grant.Manifest, "ClusterRole") {
 		t.Errorf("trust grant manifest without a ClusterRole:\n%s", grant.Manifest)
 	}
-	stop = v.runAgent(t, name, grant.AgentToken, cfg, secrets)
+	stop = v.runAgent(t, name, grant.AgentToken, cfg, secrets, tune...)
 	v.waitHealthy(t, name)
 	return grant.AgentToken, stop
 }
 
-func (v *testVault) runAgent(t *testing.T, name, token string, cfg *rest.Config, secrets string) func() {
+func (v *testVault) runAgent(t *testing.T, name, token string, cfg *rest.Config, secrets string, tune ...func(*agent.Options)) func() {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- agent.Run(ctx, agent.Options{VaultURL: v.url, Token: token, Config: cfg, SecretsDir: secrets, Getenv: os.Getenv,
-			Version: "e2e", HeartbeatEvery: time.Second, ProgressEvery: time.Second,
-			Logger: slog.New(slog.NewTextHandler(testWriter{t, "agent " + name}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	}()
+	opts := agent.Options{VaultURL: v.url, Token: token, Config: cfg, SecretsDir: secrets, Getenv: os.Getenv,
+		Version: "e2e", HeartbeatEvery: time.Second, ProgressEvery: time.Second,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t, "agent " + name}, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	for _, f := range tune {
+		f(&opts)
+	}
+	go func() { done <- agent.Run(ctx, opts) }()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {

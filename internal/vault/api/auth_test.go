@@ -78,7 +78,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		{"agent", f.agentToken, access.RoleAgent},
 	}
 	calls := map[string]matrixCall{}
-	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls} {
+	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls, filesMatrixCalls} {
 		for k, v := range m {
 			calls[k] = v
 		}
@@ -233,6 +233,11 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 		"POST /api/v1/agent/claim":              access.RoleAgent,
 		"POST /api/v1/agent/jobs/{id}/progress": access.RoleAgent,
 		"POST /api/v1/agent/jobs/{id}/complete": access.RoleAgent,
+
+		"POST /api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/browse": access.RoleOperator,
+		"POST /api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/fetch":  access.RoleOperator,
+		"GET /api/v1/jobs/{id}/content":                                          access.RoleOperator,
+		"PUT /api/v1/agent/jobs/{id}/content":                                    access.RoleAgent,
 	}
 	for _, rt := range NewServer(nil, Config{}).routes() {
 		key := rt.method + " " + rt.pattern

@@ -44,6 +44,7 @@ func apiJobSpec(s agentv1.JobSpec) vaultv1.JobSpec {
 	if v := s.Verify; v != nil {
 		out.Verify = &vaultv1.VerifyJob{RecoveryPoint: v.RecoveryPoint, Storage: apiStorage(v.Storage)}
 	}
+	out.Browse, out.Fetch = apiFilesSpecs(s)
 	return out
 }
 
@@ -65,6 +66,7 @@ func apiJobResult(r *agentv1.JobResult) *vaultv1.JobResult {
 	for _, c := range r.Checks {
 		out.Checks = append(out.Checks, vaultv1.Check(c))
 	}
+	out.Browse, out.Fetch = apiFilesResults(r)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,20 +45,8 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 	if target == "" {
 		target = rp.Cluster
 	}
-	cl, err := s.st.GetCluster(ctx, p.Vault, target)
-	if errors.Is(err, store.ErrNotFound) {
-		return unprocessable("targetCluster", "%q is not registered with this vault (cairn cluster list)", target)
-	}
-	if err != nil {
+	if err := s.agentReady(ctx, p.Vault, target, "targetCluster"); err != nil {
 		return err
-	}
-	switch cl.Health {
-	case store.HealthRevoked:
-		return unprocessable("targetCluster", "%q has its trust grant revoked", target)
-	case store.HealthPending:
-		return unprocessable("targetCluster", "%q has no agent reporting yet (cairn agent install)", target)
-	case store.HealthUnhealthy:
-		return unprocessable("targetCluster", "the agent of %q stopped reporting (last heartbeat %s)", target, cl.LastHeartbeat.Format("2006-01-02T15:04:05Z"))
 	}
 	ji, err := jobsInstance(in)
 	if err != nil {
@@ -73,4 +62,25 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/jobs/%d", job.ID))
 	return writeJSON(w, http.StatusAccepted, apiJob(job))
+}
+
+// agentReady checks that cluster is registered and its agent reports, so that a job queued for it
+// runs; field names the request field a refusal (422) is about.
+func (s *Server) agentReady(ctx context.Context, vault, cluster, field string) error {
+	cl, err := s.st.GetCluster(ctx, vault, cluster)
+	if errors.Is(err, store.ErrNotFound) {
+		return unprocessable(field, "%q is not registered with this vault (cairn cluster list)", cluster)
+	}
+	if err != nil {
+		return err
+	}
+	switch cl.Health {
+	case store.HealthRevoked:
+		return unprocessable(field, "%q has its trust grant revoked", cluster)
+	case store.HealthPending:
+		return unprocessable(field, "%q has no agent reporting yet (cairn agent install)", cluster)
+	case store.HealthUnhealthy:
+		return unprocessable(field, "the agent of %q stopped reporting (last heartbeat %s)", cluster, cl.LastHeartbeat.Format("2006-01-02T15:04:05Z"))
+	}
+	return nil
 }

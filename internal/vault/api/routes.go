@@ -48,18 +48,22 @@ func (s *Server) routes() []route {
 		{http.MethodDelete, "/api/v1/instances/{name}", access.RoleContributor, s.deleteInstance, false},
 		{http.MethodGet, "/api/v1/recovery-points", access.RoleReader, s.listRecoveryPoints, false},
 		{http.MethodGet, "/api/v1/recovery-points/{name}", access.RoleReader, s.getRecoveryPoint, false},
+		{http.MethodPost, "/api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/browse", access.RoleOperator, s.browseVolume, false},
+		{http.MethodPost, "/api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/fetch", access.RoleOperator, s.fetchVolumeFile, false},
 		{http.MethodPost, "/api/v1/restores", access.RoleOperator, s.createRestore, false},
 		{http.MethodGet, "/api/v1/jobs", access.RoleReader, s.listJobs, false},
 		{http.MethodGet, "/api/v1/job-counts", access.RoleReader, s.jobCounts, false},
 		{http.MethodGet, "/api/v1/jobs/{id}", access.RoleReader, s.getJob, false},
 		{http.MethodGet, "/api/v1/jobs/{id}/logs", access.RoleReader, s.jobLogs, false},
 		{http.MethodPost, "/api/v1/jobs/{id}/cancel", access.RoleOperator, s.cancelJob, false},
+		{http.MethodGet, "/api/v1/jobs/{id}/content", access.RoleOperator, s.jobContent, false},
 		{http.MethodGet, "/api/v1/usage", access.RoleReader, s.usage, false},
 		{http.MethodGet, "/api/v1/audit", access.RoleReader, s.listAudit, false},
 		{http.MethodPost, "/api/v1/agent/heartbeat", access.RoleAgent, s.agentHeartbeat, true},
 		{http.MethodPost, "/api/v1/agent/claim", access.RoleAgent, s.agentClaim, true},
 		{http.MethodPost, "/api/v1/agent/jobs/{id}/progress", access.RoleAgent, s.agentProgress, true},
 		{http.MethodPost, "/api/v1/agent/jobs/{id}/complete", access.RoleAgent, s.agentComplete, false},
+		{http.MethodPut, agentContentPattern, access.RoleAgent, s.agentContent, false},
 	}
 }
 

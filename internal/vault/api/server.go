@@ -38,6 +38,13 @@ type Config struct {
 	Prices vaultv1.Prices
 	// TrustGrant renders the manifest that gives a registered cluster's agent its identity.
 	TrustGrant func(cluster string) (string, error)
+	// ContentDir keeps the files fetch jobs upload until they are downloaded (empty: the vault
+	// fetches no file).
+	ContentDir string
+	// ContentTTL is how long an uploaded file waits for its download (default 10 minutes).
+	ContentTTL time.Duration
+	// FilesWait is how long a browse or fetch request waits for its job (default 30 s).
+	FilesWait time.Duration
 }
 
 // NewServer returns the API over st.
@@ -53,6 +60,12 @@ func NewServer(st *store.Store, cfg Config) *Server {
 	}
 	if cfg.ClaimWait <= 0 {
 		cfg.ClaimWait = 25 * time.Second
+	}
+	if cfg.ContentTTL <= 0 {
+		cfg.ContentTTL = 10 * time.Minute
+	}
+	if cfg.FilesWait <= 0 {
+		cfg.FilesWait = 30 * time.Second
 	}
 	if cfg.Prices.Currency == "" {
 		cfg.Prices.Currency = "USD"
@@ -92,7 +105,7 @@ func (s *Server) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
 		sw := &statusWriter{ResponseWriter: w}
-		r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
+		r.Body = http.MaxBytesReader(sw, r.Body, bodyLimit(rt))
 		p, err := s.authorize(r, rt.minRole)
 		if err == nil && rt.minRole == access.RoleAgent {
 			r, err = negotiate(sw, r)
@@ -112,7 +125,7 @@ func (s *Server) serve(rt route) http.Handler {
 func (s *Server) audit(r *http.Request, rt route, p access.Principal, status int, d time.Duration) {
 	s.log.InfoContext(r.Context(), "api request", "vault", p.Vault, "principal", p.Name, "role", p.Role,
 		"method", r.Method, "path", r.URL.Path, "status", status, "duration", d)
-	if p.Vault == "" || (r.Method == http.MethodGet || rt.quiet) && status != http.StatusForbidden {
+	if p.Vault == "" || (r.Method == http.MethodGet && !auditedReads[rt.pattern] || rt.quiet) && status != http.StatusForbidden {
 		return
 	}
 	entry := store.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern, Object: r.URL.Path, Status: status}

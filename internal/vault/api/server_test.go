@@ -60,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.agentToken = f.cluster(t, agentCluster)
 	f.srv = NewServer(st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: fixedClock, Lease: testLease,
-		ClaimWait: 50 * time.Millisecond})
+		ClaimWait: 50 * time.Millisecond, ContentDir: t.TempDir(), FilesWait: 2 * time.Second})
 	f.h = f.srv.Handler()
 	t.Cleanup(func() {
 		logs := f.logs.String()

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -80,6 +81,18 @@ func (a *Agent) Complete(ctx context.Context, id int64, comp agentv1.Completion)
 	return err
 }
 
+// ContentTimeout bounds the upload of a fetch job's file (at most agentv1.MaxFetchBytes).
+const ContentTimeout = 10 * time.Minute
+
+// UploadContent sends the file a fetch job read: size bytes from r. An error r returns aborts the
+// upload, and the vault keeps nothing of it.
+func (a *Agent) UploadContent(ctx context.Context, id, size int64, r io.Reader) error {
+	ctx, cancel := context.WithTimeout(ctx, ContentTimeout)
+	defer cancel()
+	_, err := a.call(ctx, http.MethodPut, fmt.Sprintf("/api/v1/agent/jobs/%d/content", id), rawBody{r: r, size: size}, nil)
+	return err
+}
+
 // post makes one agent call; bounded applies the call timeout. It notes what the answer says of
 // the vault.
 func (a *Agent) post(ctx context.Context, path string, in, out any, bounded bool) (int, error) {
@@ -88,7 +101,12 @@ func (a *Agent) post(ctx context.Context, path string, in, out any, bounded bool
 		ctx, cancel = context.WithTimeout(ctx, a.callTimeout)
 		defer cancel()
 	}
-	status, h, err := a.c.send(ctx, http.MethodPost, path, a.header, in, out)
+	return a.call(ctx, http.MethodPost, path, in, out)
+}
+
+// call makes one agent call and notes what the answer says of the vault.
+func (a *Agent) call(ctx context.Context, method, path string, in, out any) (int, error) {
+	status, h, err := a.c.send(ctx, method, path, a.header, in, out)
 	if h != nil {
 		a.mu.Lock()
 		a.vault, a.heard = agentv1.VaultPeer(h), true

@@ -166,7 +166,10 @@ const maxAnswerBytes = 64 << 20
 // out. It returns the status and the answer's headers; an answer of 300 or more is an *APIError.
 func (c *Client) send(ctx context.Context, method, path string, header http.Header, in, out any) (int, http.Header, error) {
 	var body io.Reader
-	if in != nil {
+	raw, isRaw := in.(rawBody)
+	if isRaw {
+		body = raw.r
+	} else if in != nil {
 		data, err := json.Marshal(in)
 		if err != nil {
 			return 0, nil, fmt.Errorf("encode request: %w", err)
@@ -182,7 +185,11 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	switch {
+	case isRaw:
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.ContentLength = raw.size
+	case in != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
@@ -195,14 +202,7 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 		return resp.StatusCode, resp.Header, fmt.Errorf("read the vault's answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error APIError `json:"error"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
-			e.Error.Message = strings.TrimSpace(string(data[:min(len(data), 200)]))
-		}
-		e.Error.Status = resp.StatusCode
-		return resp.StatusCode, resp.Header, &e.Error
+		return resp.StatusCode, resp.Header, apiErrorOf(resp.StatusCode, data)
 	}
 	if out == nil || len(data) == 0 || resp.StatusCode == http.StatusNoContent {
 		return resp.StatusCode, resp.Header, nil
@@ -211,4 +211,22 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 		return resp.StatusCode, resp.Header, fmt.Errorf("decode the vault's answer: %w", err)
 	}
 	return resp.StatusCode, resp.Header, nil
+}
+
+// rawBody is a request body sent as it is (application/octet-stream) instead of as JSON.
+type rawBody struct {
+	r    io.Reader
+	size int64
+}
+
+// apiErrorOf is the error of an answer with status (300 or more) and body data.
+func apiErrorOf(status int, data []byte) *APIError {
+	var e struct {
+		Error APIError `json:"error"`
+	}
+	if json.Unmarshal(data, &e) != nil || e.Error.Message == "" {
+		e.Error.Message = strings.TrimSpace(string(data[:min(len(data), 200)]))
+	}
+	e.Error.Status = status
+	return &e.Error
 }

@@ -47,6 +47,8 @@ const (
 	KindVerify          Kind = agentv1.KindVerify
 	// KindRetentionExpireSnapshots deletes a recovery point's snapshots and keeps its copies.
 	KindRetentionExpireSnapshots Kind = agentv1.KindRetentionExpireSnapshots
+	KindBrowse                   Kind = agentv1.KindBrowse
+	KindFetch                    Kind = agentv1.KindFetch
 )
 
 // Why a job was queued (a job's trigger).

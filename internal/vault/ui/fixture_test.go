@@ -81,7 +81,7 @@ func newFixture(t testing.TB) *fixture {
 			Items: []agentv1.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "settings", Action: "create", Diff: "+ data:\n+   colour: blue"}}}}})
 	f.dryRunJob = dry.ID
 
-	apiHandler := api.NewServer(st, api.Config{Now: clock}).Handler()
+	apiHandler := api.NewServer(st, api.Config{Now: clock, ContentDir: t.TempDir(), FilesWait: 5 * time.Second}).Handler()
 	center, err := ui.New(ui.Config{API: apiHandler, Now: clock})
 	must(t, err)
 	mux := http.NewServeMux()

@@ -33,6 +33,7 @@ var funcs = template.FuncMap{
 	"statusText":       http.StatusText,
 	"navItem":          newNavItem,
 	"dryRunDone":       dryRunDone,
+	"fileMode":         fileMode,
 }
 
 // navItem is one entry of the main navigation.

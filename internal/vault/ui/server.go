@@ -79,17 +79,22 @@ func (s *Server) Handler() http.Handler {
 		"GET /policies":                 s.policies,
 		"GET /recovery-points":          s.recoveryPoints,
 		"GET /recovery-points/{name}":   s.recoveryPoint,
-		"GET /restore":                  s.restoreForm,
-		"POST /restore":                 s.restore,
-		"GET /jobs":                     s.jobs,
-		"GET /jobs/{id}":                s.job,
-		"GET /jobs/{id}/live":           s.jobLive,
-		"POST /jobs/{id}/cancel":        s.cancelJob,
-		"POST /jobs/{id}/restore":       s.restoreForReal,
-		"GET /audit":                    s.audit,
-		"GET /search":                   s.search,
-		"POST /theme":                   s.setTheme,
-		"GET /":                         s.notFound,
+
+		"GET /recovery-points/{name}/files/{namespace}/{claim}":        s.browseFiles,
+		"POST /recovery-points/{name}/files/{namespace}/{claim}/fetch": s.fetchFile,
+		"GET /jobs/{id}/content":                                       s.jobContent,
+
+		"GET /restore":            s.restoreForm,
+		"POST /restore":           s.restore,
+		"GET /jobs":               s.jobs,
+		"GET /jobs/{id}":          s.job,
+		"GET /jobs/{id}/live":     s.jobLive,
+		"POST /jobs/{id}/cancel":  s.cancelJob,
+		"POST /jobs/{id}/restore": s.restoreForReal,
+		"GET /audit":              s.audit,
+		"GET /search":             s.search,
+		"POST /theme":             s.setTheme,
+		"GET /":                   s.notFound,
 	} {
 		mux.Handle(pattern, s.signedIn(h))
 	}
@@ -128,7 +133,8 @@ func (s *Server) signedIn(h pageHandler) http.Handler {
 
 // clientFor is an API client with token that calls the vault's API handler in process.
 func (s *Server) clientFor(token string) (*client.Client, error) {
-	return client.New("http://vault.in-process", token, &http.Client{Transport: inProcess{s.api}, Timeout: 30 * time.Second})
+	// Beyond the API's own waits (a browse waits for its job up to 30 s).
+	return client.New("http://vault.in-process", token, &http.Client{Transport: inProcess{s.api}, Timeout: 45 * time.Second})
 }
 
 // fail answers an error of a page handler: the API's refusals are shown with their message; a
