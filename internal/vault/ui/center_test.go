@@ -55,6 +55,8 @@ func TestEveryPageRenders(t *testing.T) {
 		{"/instances", `href="/instances/shop"`},
 		{"/instances/shop", `id="chart-storage"`},
 		{"/policies", "every 1h"},
+		{"/policies", "copy daily (UTC)"},
+		{"/", "volume copies"},
 		{"/recovery-points", f.point},
 		{"/recovery-points/" + f.point, `data-action="restore"`},
 		{"/restore?recoveryPoint=" + f.point, `name="namespaceMapping"`},

@@ -60,6 +60,9 @@ func newFixture(t testing.TB) *fixture {
 		Namespaces: []string{"kube-system", "payments", "shop"}}))
 	must(t, st.CreatePolicy(ctx, "prod", policy.Policy{Name: "hourly", Schedule: policy.Schedule{EveryHours: 1},
 		Retention: policy.Retention{Default: policy.Duration(7 * 24 * time.Hour)}}))
+	must(t, st.CreatePolicy(ctx, "prod", policy.Policy{Name: "tiered", Schedule: policy.Schedule{EveryHours: 12},
+		Retention: policy.Retention{Default: policy.Duration(7 * 24 * time.Hour)},
+		Copy:      &policy.CopyTier{Daily: true, Retention: policy.Retention{Default: policy.Duration(365 * 24 * time.Hour)}}}))
 	in := jobs.Instance{Name: "shop", Cluster: "east", Backup: agentv1.BackupConfig{IncludeNamespaces: []string{"shop"}},
 		Storage: agentv1.StorageLocation{URL: "file:///backups/shop", PassphraseSecret: "repo-passphrase"}}
 	_, err = st.CreateInstance(ctx, "prod", instanceSpec(t, vaultv1.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: "hourly", Backup: vaultv1.BackupConfig(in.Backup), Storage: vaultv1.StorageLocation(in.Storage)}))
