@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
 )
 
 const fieldManager = "cairn"
@@ -66,18 +67,28 @@ func (r *run) apply(ctx context.Context, gr string, gvr schema.GroupVersionResou
 // patch brings an existing object to the backed-up state: an update with the backed-up object
 // replaces every field, so fields added since the backup go away, while what the server allocated
 // and will not let go of is carried over from the live object.
+// A controller that writes the object between the read and the update (a Deployment's, annotating
+// it) makes the update a conflict: it is read and updated again.
 func (r *run) patch(ctx context.Context, gr string, ri dynamic.ResourceInterface, obj *unstructured.Unstructured, dryRun bool) outcome {
-	live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
-	if err != nil {
-		return outcome{action: ActionFail, reason: fmt.Sprintf("read the existing object: %v", err)}
-	}
-	desired := obj.DeepCopy()
-	carryOver(gr, live, desired)
 	opts := metav1.UpdateOptions{FieldManager: fieldManager}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	after, err := ri.Update(ctx, desired, opts)
+	var live, after *unstructured.Unstructured
+	var readErr error
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if live, readErr = ri.Get(ctx, obj.GetName(), metav1.GetOptions{}); readErr != nil {
+			return readErr
+		}
+		desired := obj.DeepCopy()
+		carryOver(gr, live, desired)
+		var err error
+		after, err = ri.Update(ctx, desired, opts)
+		return err
+	})
+	if readErr != nil {
+		return outcome{action: ActionFail, reason: fmt.Sprintf("read the existing object: %v", readErr)}
+	}
 	if err != nil {
 		return outcome{action: ActionFail, reason: fmt.Sprintf("patch the existing object: %v", err), live: live}
 	}
