@@ -33,12 +33,7 @@ func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *agentv1.DeleteJo
 	case err != nil:
 		return failed(nil, fmt.Errorf("delete recovery point %q: %w", spec.RecoveryPoint, err))
 	}
-	res := &agentv1.JobResult{}
-	for _, k := range d.SnapshotsKept {
-		msg := fmt.Sprintf("kept volume snapshot %s: another recovery point still records it", k)
-		j.log.Info(msg)
-		res.Warnings = append(res.Warnings, msg)
-	}
+	res := &agentv1.JobResult{Warnings: keptSnapshots(j, d.SnapshotsKept)}
 	j.progress(int64(d.Files), 0, "deleted")
 	j.log.Info("recovery point deleted", "recoveryPoint", spec.RecoveryPoint, "files", d.Files, "snapshotsDeleted", d.SnapshotsDeleted,
 		"fileSnapshotsForgotten", d.FileSnapshotsForgotten)
@@ -46,4 +41,16 @@ func (a *agent) runDelete(ctx context.Context, j *jobRun, spec *agentv1.DeleteJo
 		a.collectGarbage(ctx, j, repo, spec.GC)
 	}
 	return outcome{state: agentv1.JobSucceeded, result: res}
+}
+
+// keptSnapshots logs and returns, as warnings, the snapshots a deletion left to other recovery
+// points.
+func keptSnapshots(j *jobRun, kept []string) []string {
+	var out []string
+	for _, k := range kept {
+		msg := fmt.Sprintf("kept volume snapshot %s: another recovery point still records it", k)
+		j.log.Info(msg)
+		out = append(out, msg)
+	}
+	return out
 }

@@ -36,12 +36,7 @@ func (a *agent) runExpireSnapshots(ctx context.Context, j *jobRun, spec *agentv1
 	if err != nil {
 		return failed(nil, fmt.Errorf("delete the snapshots of recovery point %q: %w", spec.RecoveryPoint, err))
 	}
-	res := &agentv1.JobResult{}
-	for _, k := range d.SnapshotsKept {
-		msg := fmt.Sprintf("kept volume snapshot %s: another recovery point still records it", k)
-		j.log.Info(msg)
-		res.Warnings = append(res.Warnings, msg)
-	}
+	res := &agentv1.JobResult{Warnings: keptSnapshots(j, d.SnapshotsKept)}
 	j.progress(int64(d.SnapshotsDeleted), 0, "snapshots deleted")
 	j.log.Info("volume snapshots deleted; the recovery point keeps its copies", "recoveryPoint", spec.RecoveryPoint,
 		"snapshotsDeleted", d.SnapshotsDeleted)
