@@ -18,12 +18,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/backup"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
+	"github.com/cairnbackup/cairn/internal/usecase"
 )
 
 // TestVolumeCopy copies a volume into the repository (copy mode: no snapshot kept), deletes the
@@ -175,6 +177,37 @@ func TestVolumeCopy(t *testing.T) {
 		if err != nil || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != other.Name {
 			t.Fatalf("claim's class in the other cluster: %v %v", pvc.Spec.StorageClassName, err)
 		}
+	})
+	t.Run("retention expires the snapshot and keeps the copy", func(t *testing.T) {
+		// What a vault policy's copy tier has the agent do when snapshots expire before copies.
+		snapRec := volumeRecord(t, describeBackup(t, storage, "copy-2"), "copy-app", "data")
+		repo, err := usecase.OpenRepository(ctx, usecase.Location{URL: storage}, archive.Credential{Passphrase: []byte(passphrase)}, usecase.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snaps, err := snapshot.New(restConfigOf(t, cluster), snapshot.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := backup.ExpireSnapshots(ctx, repo, "copy-2", snaps, time.Now()); err != nil || d.SnapshotsDeleted != 1 {
+			t.Fatalf("expire snapshots: %+v %v", d, err)
+		}
+		assertContentGone(ctx, t, dyn, snapRec.Snapshot.Content)
+		if rec := volumeRecord(t, describeBackup(t, storage, "copy-2"), "copy-app", "data"); rec.Outcome != archive.VolumeCopied || rec.Snapshot != nil || rec.Copy == nil {
+			t.Fatalf("after the expiry: %+v", rec)
+		}
+		if _, err := cairn(t, nil, append([]string{"restore", "create", "r-expired", "--from", "copy-2", "--storage", storage,
+			"--namespace-mapping", "copy-app=copy-expired"}, moverFlags...)...); err != nil {
+			t.Fatal(err)
+		}
+		if got := checksumIn(ctx, t, cluster, "copy-expired"); got != sum {
+			t.Fatalf("checksum restored after the expiry %q, want %q", got, sum)
+		}
+		if res := describeRestore(t, storage, "r-expired"); len(res.Volumes) != 1 || res.Volumes[0].Source != restore.SourceCopy || len(res.Warnings) > 0 {
+			t.Fatalf("volumes %+v, warnings %v", res.Volumes, res.Warnings)
+		}
+		assertNoMoverLeftovers(ctx, t, client)
+		deleteNamespace(ctx, t, client, "copy-expired")
 	})
 	deleteNamespace(ctx, t, client, "copy-app")
 }
