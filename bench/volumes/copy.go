@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/localcluster"
@@ -98,38 +97,6 @@ func (b *bench) moverImage(ctx context.Context, c *localcluster.Cluster) (string
 		return "", err
 	}
 	return localcluster.AgentImage, c.ImportImage(ctx, tar)
-}
-
-// runPod runs a busybox pod with every claim of the namespace app mounted at /data-NN and waits
-// until it succeeded.
-func (b *bench) runPod(ctx context.Context, name, script string) error {
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "app"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever}}
-	var mounts []corev1.VolumeMount
-	for i := range b.claims {
-		claim := fmt.Sprintf("data-%02d", i)
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: claim, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: claim, MountPath: "/" + claim})
-	}
-	pod.Spec.Containers = []corev1.Container{{Name: "run", Image: localcluster.BusyboxImage, ImagePullPolicy: corev1.PullNever,
-		Command: []string{"sh", "-c", script}, VolumeMounts: mounts}}
-	pods := b.client.CoreV1().Pods("app")
-	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := pods.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		if p.Status.Phase == corev1.PodFailed {
-			return false, fmt.Errorf("pod %s failed", name)
-		}
-		return p.Status.Phase == corev1.PodSucceeded, nil
-	})
-	zero := int64(0)
-	_ = pods.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-	return err
 }
 
 // copied checks that the backup copied every claim and returns the bytes the copies added.

@@ -83,7 +83,7 @@ func run(ctx context.Context, claims, mib int, cairnBin string, copies bool, out
 	b := &bench{client: client, kubectl: bins.Kube("kubectl"), cairn: bin, kcfg: c.State.Kubeconfig, repo: repo, claims: claims}
 
 	fmt.Fprintf(os.Stderr, "writing %d MiB into each of %d claims\n", mib, claims)
-	if err := b.fill(ctx, "app", mib); err != nil {
+	if err := b.fill(ctx, mib); err != nil {
 		return err
 	}
 
@@ -153,14 +153,14 @@ func (b *bench) run(name string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// fill creates the claims and one pod that writes mib MiB of random data into each, and waits
-// until it is done; the pod is then deleted so the data stays still.
-func (b *bench) fill(ctx context.Context, ns string, mib int) error {
+// fill creates the claims in namespace app and one pod that writes mib MiB of random data into
+// each, and waits until it is done; the pod is then deleted so the data stays still.
+func (b *bench) fill(ctx context.Context, mib int) error {
+	const ns = "app"
 	if _, err := b.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
 	class := localcluster.CSIStorageClass
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "filler", Namespace: ns}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever}}
 	script := ""
 	for i := range b.claims {
 		name := fmt.Sprintf("data-%02d", i)
@@ -172,34 +172,44 @@ func (b *bench) fill(ctx context.Context, ns string, mib int) error {
 		if _, err := b.client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
 			return err
 		}
-		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}})
 		script += fmt.Sprintf("dd if=/dev/urandom of=/%s/blob bs=1048576 count=%d 2>/dev/null && ", name, mib)
 	}
-	var mounts []corev1.VolumeMount
-	for _, v := range pod.Spec.Volumes {
-		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: "/" + v.Name})
+	if err := b.runPod(ctx, "filler", script+"sync"); err != nil {
+		return fmt.Errorf("fill the claims: %w", err)
 	}
-	pod.Spec.Containers = []corev1.Container{{Name: "fill", Image: localcluster.BusyboxImage, ImagePullPolicy: corev1.PullNever,
-		Command: []string{"sh", "-c", script + "sync"}, VolumeMounts: mounts}}
-	if _, err := b.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	return nil
+}
+
+// runPod runs a busybox pod with every claim of the namespace app mounted at /data-NN, waits
+// until it succeeded, and deletes it.
+func (b *bench) runPod(ctx context.Context, name, script string) error {
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "app"}, Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever}}
+	var mounts []corev1.VolumeMount
+	for i := range b.claims {
+		claim := fmt.Sprintf("data-%02d", i)
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: claim, VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: claim, MountPath: "/" + claim})
+	}
+	pod.Spec.Containers = []corev1.Container{{Name: "run", Image: localcluster.BusyboxImage, ImagePullPolicy: corev1.PullNever,
+		Command: []string{"sh", "-c", script}, VolumeMounts: mounts}}
+	pods := b.client.CoreV1().Pods("app")
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	err := wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-		p, err := b.client.CoreV1().Pods(ns).Get(ctx, "filler", metav1.GetOptions{})
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		if p.Status.Phase == corev1.PodFailed {
-			return false, fmt.Errorf("the filler pod failed")
+			return false, fmt.Errorf("pod %s failed", name)
 		}
 		return p.Status.Phase == corev1.PodSucceeded, nil
 	})
-	if err != nil {
-		return fmt.Errorf("fill the claims: %w", err)
-	}
 	zero := int64(0)
-	return b.client.CoreV1().Pods(ns).Delete(ctx, "filler", metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	_ = pods.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	return err
 }
 
 // handSnapshots is what a person does with kubectl: apply one VolumeSnapshot per claim and wait

@@ -58,21 +58,11 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 
 // recoveryPointOf is the vault's summary of a committed recovery point.
 func recoveryPointOf(rp archive.RecoveryPoint, job *agentv1.Job, spec *agentv1.BackupJob) *agentv1.RecoveryPoint {
-	snapshotted, _, failedVolumes := rp.VolumeCounts()
-	var snapBytes int64
-	for _, v := range rp.Volumes {
-		switch {
-		case v.Snapshot == nil:
-		case v.Snapshot.RestoreSizeBytes > 0:
-			snapBytes += v.Snapshot.RestoreSizeBytes
-		default:
-			snapBytes += v.CapacityBytes
-		}
-	}
+	vs := rp.VolumeSummary()
 	out := &agentv1.RecoveryPoint{Name: rp.Name, Instance: job.Instance, Cluster: job.Cluster, Time: rp.CompletedAt,
 		Phase: rp.Result.Phase, Items: int64(rp.Result.Items), RawBytes: rp.Result.RawBytes, StoredBytes: rp.Result.StoredBytes,
-		Namespaces: rp.Result.Namespaces, Volumes: snapshotted, VolumesFailed: failedVolumes, SnapshotBytes: snapBytes,
-		OnDemand: spec.OnDemand, Job: job.ID}
+		Namespaces: rp.Result.Namespaces, Volumes: vs.Protected, VolumesFailed: vs.Failed, SnapshotBytes: vs.SnapshotBytes,
+		OnDemand: spec.OnDemand, Job: job.ID, VolumesCopied: vs.Copied, CopyBytes: vs.CopyBytes, CopyAddedBytes: vs.CopyAddedBytes}
 	for _, v := range rp.Volumes {
 		if !v.Protected() {
 			continue
@@ -82,9 +72,6 @@ func recoveryPointOf(rp archive.RecoveryPoint, job *agentv1.Job, spec *agentv1.B
 			t.Bytes = v.Snapshot.RestoreSizeBytes
 		}
 		if v.Copy != nil {
-			out.VolumesCopied++
-			out.CopyBytes += v.Copy.Bytes
-			out.CopyAddedBytes += v.Copy.AddedBytes
 			t.Bytes = max(t.Bytes, v.Copy.Bytes)
 		}
 		out.VolumeTiers = append(out.VolumeTiers, t)

@@ -75,20 +75,48 @@ type VolumeSnapshot struct {
 	ReadySeconds     float64   `json:"readySeconds"`
 }
 
-// VolumeCounts sums a recovery point's volumes by outcome; a copied volume counts as protected
-// with the snapshotted ones.
-func (rp RecoveryPoint) VolumeCounts() (protected, skipped, failed int) {
+// VolumeSummary sums up a recovery point's volumes.
+type VolumeSummary struct {
+	// Protected counts the volumes a snapshot or a copy holds; Skipped and Failed the others.
+	Protected, Skipped, Failed int
+	// Snapshotted counts the volumes whose snapshot is kept, Copied those with a copy, CopyFailed
+	// those whose copy was asked for and failed.
+	Snapshotted, Copied, CopyFailed int
+	// SnapshotBytes sums the kept snapshots' restore sizes (the claim's capacity when the driver
+	// gave none); CopyBytes the copies' sizes, CopyAddedBytes what they added to the file store.
+	SnapshotBytes, CopyBytes, CopyAddedBytes int64
+}
+
+// VolumeSummary sums up the recovery point's volumes.
+func (rp RecoveryPoint) VolumeSummary() VolumeSummary {
+	var s VolumeSummary
 	for _, v := range rp.Volumes {
 		switch v.Outcome {
 		case VolumeSnapshotted, VolumeCopied:
-			protected++
+			s.Protected++
 		case VolumeSkipped:
-			skipped++
+			s.Skipped++
 		case VolumeFailed:
-			failed++
+			s.Failed++
+		}
+		if v.Snapshot != nil && v.Outcome == VolumeSnapshotted {
+			s.Snapshotted++
+			if v.Snapshot.RestoreSizeBytes > 0 {
+				s.SnapshotBytes += v.Snapshot.RestoreSizeBytes
+			} else {
+				s.SnapshotBytes += v.CapacityBytes
+			}
+		}
+		if v.Copy != nil {
+			s.Copied++
+			s.CopyBytes += v.Copy.Bytes
+			s.CopyAddedBytes += v.Copy.AddedBytes
+		}
+		if v.CopyError != "" {
+			s.CopyFailed++
 		}
 	}
-	return protected, skipped, failed
+	return s
 }
 
 // Volume data modes: what a backup keeps of each volume (docs/design/volumes.md, "Modes").

@@ -162,28 +162,16 @@ func printBackupSummary(out io.Writer, rp archive.RecoveryPoint) {
 	fmt.Fprintf(out, "  items:      %d in %d resource types, %d namespaces\n", r.Items, len(r.Resources), len(r.Namespaces))
 	fmt.Fprintf(out, "  size:       %s raw, %s stored (%s)\n", humanize.Bytes(r.RawBytes), humanize.Bytes(r.StoredBytes), rp.Encryption)
 	if len(rp.Volumes) > 0 {
-		_, skipped, failed := rp.VolumeCounts()
-		snapshotted, copied, copyFailed := 0, 0, 0
-		for _, v := range rp.Volumes {
-			if v.Snapshot != nil && v.Outcome == archive.VolumeSnapshotted {
-				snapshotted++
-			}
-			if v.Copy != nil {
-				copied++
-			}
-			if v.CopyError != "" {
-				copyFailed++
-			}
-		}
+		v := rp.VolumeSummary()
 		protection := "all protected"
-		if skipped+failed > 0 {
+		if v.Skipped+v.Failed > 0 {
 			protection = "partial protection"
 		}
 		copies := ""
-		if copied+copyFailed > 0 {
-			copies = fmt.Sprintf(", %d copied, %d copies failed", copied, copyFailed)
+		if v.Copied+v.CopyFailed > 0 {
+			copies = fmt.Sprintf(", %d copied, %d copies failed", v.Copied, v.CopyFailed)
 		}
-		fmt.Fprintf(out, "  volumes:    %d snapshotted, %d skipped, %d failed%s (%s)\n", snapshotted, skipped, failed, copies, protection)
+		fmt.Fprintf(out, "  volumes:    %d snapshotted, %d skipped, %d failed%s (%s)\n", v.Snapshotted, v.Skipped, v.Failed, copies, protection)
 	}
 	fmt.Fprintf(out, "  duration:   %s\n", time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
 	if !rp.ExpiresAt.IsZero() {

@@ -25,8 +25,8 @@ func VolumeCopy(ctx context.Context, repo *archive.Repository, rp, namespace, cl
 	}
 	if rec.Copy == nil {
 		mode := b.Manifest().Spec.VolumeData
-		if mode == "" {
-			mode = archive.VolumeDataSnapshot
+		if known, err := archive.ParseVolumeData(mode); err == nil {
+			mode = known
 		}
 		return "", fmt.Errorf("recovery point %s holds no copy of claim %s/%s (volume data %s): back up with --volume-data copy or snapshot+copy to copy volumes' files",
 			rp, namespace, claim, mode)

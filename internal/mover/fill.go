@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cairnbackup/cairn/internal/snapshot"
 )
@@ -115,11 +114,8 @@ func (m *Mover) handOver(ctx context.Context, name string, req FillRequest, undo
 	if err := claims.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return Filled{}, fmt.Errorf("delete fill claim %s/%s: %w", ns, name, err)
 	}
-	if err := wait.PollUntilContextTimeout(ctx, m.opts.Poll, m.opts.Timeout, true, func(ctx context.Context) (bool, error) {
-		_, err := claims.Get(ctx, name, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), nil
-	}); err != nil {
-		return Filled{}, fmt.Errorf("wait for fill claim %s/%s to go: %w", ns, name, err)
+	if err := m.waitClaimsGone(ctx, ns, []string{name}, m.opts.Timeout); err != nil {
+		return Filled{}, err
 	}
 	if err := m.patchVolume(ctx, pvName, map[string]any{"spec": map[string]any{"claimRef": map[string]any{
 		"apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": req.Namespace, "name": req.Claim,

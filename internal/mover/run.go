@@ -104,19 +104,32 @@ func (m *Mover) deleteClaimAndWait(ns, name string) func(context.Context) error 
 		if err := del(ctx); err != nil {
 			return err
 		}
-		err := wait.PollUntilContextTimeout(ctx, m.opts.Poll, claimGoneTimeout, true, func(ctx context.Context) (bool, error) {
-			_, err := claims.Get(ctx, name, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
-		})
-		if err != nil {
-			return fmt.Errorf("claim %s/%s not gone after %s: %w", ns, name, claimGoneTimeout, err)
-		}
-		return nil
+		return m.waitClaimsGone(ctx, ns, []string{name}, claimGoneTimeout)
 	}
 }
 
 // claimGoneTimeout bounds the wait for a deleted claim to go.
 const claimGoneTimeout = 2 * time.Minute
+
+// waitClaimsGone waits, at most timeout, until the named claims of namespace ns are gone.
+func (m *Mover) waitClaimsGone(ctx context.Context, ns string, names []string, timeout time.Duration) error {
+	claims := m.client.CoreV1().PersistentVolumeClaims(ns)
+	left := names
+	err := wait.PollUntilContextTimeout(ctx, m.opts.Poll, timeout, true, func(ctx context.Context) (bool, error) {
+		var still []string
+		for _, n := range left {
+			if _, err := claims.Get(ctx, n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				still = append(still, n)
+			}
+		}
+		left = still
+		return len(left) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("claims %v of namespace %s not gone after %s: %w", left, ns, timeout, err)
+	}
+	return nil
+}
 
 // deleteFunc deletes one object, ignoring that it is gone.
 func deleteFunc(what, ns, name string, del func(context.Context, string, metav1.DeleteOptions) error) func(context.Context) error {

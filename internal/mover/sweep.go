@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Swept counts what a sweep removed.
@@ -29,49 +28,26 @@ func (m *Mover) Sweep(ctx context.Context, before time.Time) (Swept, error) {
 	var errs []error
 	ns := m.opts.Namespace
 	opts := metav1.ListOptions{LabelSelector: LabelMover}
-	old := func(o metav1.Object) bool { return o.GetCreationTimestamp().Time.Before(before) }
-	zero := int64(0)
-	del := metav1.DeleteOptions{GracePeriodSeconds: &zero}
-	count := func(n *int, err error) {
-		switch {
-		case err == nil:
-			*n++
-		case !apierrors.IsNotFound(err):
-			errs = append(errs, err)
-		}
-	}
-	if pods, err := m.client.CoreV1().Pods(ns).List(ctx, opts); err != nil {
+	core := m.client.CoreV1()
+	if pods, err := core.Pods(ns).List(ctx, opts); err != nil {
 		errs = append(errs, fmt.Errorf("list mover pods: %w", err))
 	} else {
-		for _, p := range pods.Items {
-			if old(&p) {
-				count(&s.Pods, m.client.CoreV1().Pods(ns).Delete(ctx, p.Name, del))
-			}
-		}
+		errs = append(errs, deleteOlder(ctx, pods.Items, before, core.Pods(ns).Delete, &s.Pods)...)
 	}
-	if claims, err := m.client.CoreV1().PersistentVolumeClaims(ns).List(ctx, opts); err != nil {
+	if claims, err := core.PersistentVolumeClaims(ns).List(ctx, opts); err != nil {
 		errs = append(errs, fmt.Errorf("list mover claims: %w", err))
 	} else {
-		var deleted []string
-		for _, c := range claims.Items {
-			if old(&c) {
-				count(&s.Claims, m.client.CoreV1().PersistentVolumeClaims(ns).Delete(ctx, c.Name, del))
-				deleted = append(deleted, c.Name)
-			}
-		}
+		deleted := names(claims.Items, before)
+		errs = append(errs, deleteOlder(ctx, claims.Items, before, core.PersistentVolumeClaims(ns).Delete, &s.Claims)...)
 		// The snapshot objects go after the claims made from them (see copyWith).
-		if err := m.waitClaimsGone(ctx, ns, deleted); err != nil {
+		if err := m.waitClaimsGone(ctx, ns, deleted, claimGoneTimeout); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if secrets, err := m.client.CoreV1().Secrets(ns).List(ctx, opts); err != nil {
+	if secrets, err := core.Secrets(ns).List(ctx, opts); err != nil {
 		errs = append(errs, fmt.Errorf("list mover secrets: %w", err))
 	} else {
-		for _, sec := range secrets.Items {
-			if old(&sec) {
-				count(&s.Secrets, m.client.CoreV1().Secrets(ns).Delete(ctx, sec.Name, del))
-			}
-		}
+		errs = append(errs, deleteOlder(ctx, secrets.Items, before, core.Secrets(ns).Delete, &s.Secrets)...)
 	}
 	if m.snaps != nil {
 		n, err := m.snaps.ReleaseLabelled(ctx, ns, LabelMover, before)
@@ -80,41 +56,59 @@ func (m *Mover) Sweep(ctx context.Context, before time.Time) (Swept, error) {
 			errs = append(errs, err)
 		}
 	}
-	if pvs, err := m.client.CoreV1().PersistentVolumes().List(ctx, opts); err != nil {
+	if pvs, err := core.PersistentVolumes().List(ctx, opts); err != nil {
 		errs = append(errs, fmt.Errorf("list handed-over volumes: %w", err))
 	} else {
 		for _, pv := range pvs.Items {
-			if !old(&pv) {
-				continue
-			}
-			if pv.Status.Phase == corev1.VolumeBound {
+			switch {
+			case !pv.CreationTimestamp.Time.Before(before):
+			case pv.Status.Phase == corev1.VolumeBound:
 				if err := m.patchVolume(ctx, pv.Name, settlePatch(&pv)); err != nil {
 					errs = append(errs, err)
 				}
-				continue
+			default:
+				switch err := m.discardVolume(ctx, pv.Name, pv.Annotations[annotationReclaim]); {
+				case err == nil:
+					s.Volumes++
+				case !apierrors.IsNotFound(err):
+					errs = append(errs, err)
+				}
 			}
-			count(&s.Volumes, m.discardVolume(ctx, pv.Name, pv.Annotations[annotationReclaim]))
 		}
 	}
 	return s, errors.Join(errs...)
 }
 
-// waitClaimsGone waits (bounded) until the named claims of namespace ns are gone.
-func (m *Mover) waitClaimsGone(ctx context.Context, ns string, names []string) error {
-	claims := m.client.CoreV1().PersistentVolumeClaims(ns)
-	left := names
-	err := wait.PollUntilContextTimeout(ctx, m.opts.Poll, claimGoneTimeout, true, func(ctx context.Context) (bool, error) {
-		var still []string
-		for _, n := range left {
-			if _, err := claims.Get(ctx, n, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-				still = append(still, n)
-			}
+// object is a listed item whose pointer is a Kubernetes object.
+type object[T any] interface {
+	*T
+	metav1.Object
+}
+
+// names lists the items made before the given time.
+func names[T any, P object[T]](items []T, before time.Time) []string {
+	var out []string
+	for i := range items {
+		if o := P(&items[i]); o.GetCreationTimestamp().Time.Before(before) {
+			out = append(out, o.GetName())
 		}
-		left = still
-		return len(left) == 0, nil
-	})
-	if err != nil {
-		return fmt.Errorf("claims %v of namespace %s not gone after %s: %w", left, ns, claimGoneTimeout, err)
 	}
-	return nil
+	return out
+}
+
+// deleteOlder deletes, at once, the items made before the given time and counts them in n; one
+// already gone counts as nothing.
+func deleteOlder[T any, P object[T]](ctx context.Context, items []T, before time.Time,
+	del func(context.Context, string, metav1.DeleteOptions) error, n *int) []error {
+	zero := int64(0)
+	var errs []error
+	for _, name := range names[T, P](items, before) {
+		switch err := del(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); {
+		case err == nil:
+			*n++
+		case !apierrors.IsNotFound(err):
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }

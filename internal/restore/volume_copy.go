@@ -28,9 +28,8 @@ const snapshotTryTimeout = 2 * time.Minute
 
 // pendingFill is a claim created bound to a volume filled from its copy.
 type pendingFill struct {
-	filled  mover.Filled
-	result  VolumeResult
-	created bool
+	filled mover.Filled
+	pendingVolume
 }
 
 // protection names what holds a recorded volume's data.
@@ -124,7 +123,7 @@ func (r *run) fillClaim(ctx context.Context, rec archive.VolumeRecord, obj *unst
 	_ = unstructured.SetNestedField(obj.Object, f.StorageClass, "spec", "storageClassName")
 	vr.Bytes = f.Result.Bytes
 	r.vols.mu.Lock()
-	r.vols.fills[ns+"/"+name] = &pendingFill{filled: f, result: vr}
+	r.vols.fills[ns+"/"+name] = &pendingFill{filled: f, pendingVolume: pendingVolume{result: vr}}
 	r.vols.mu.Unlock()
 	return "", false
 }

@@ -70,9 +70,23 @@ type volumePlan struct {
 
 // pendingClaim is a claim created from a provisioned snapshot, waiting to be bound.
 type pendingClaim struct {
-	prov    snapshot.Provisioned
+	prov snapshot.Provisioned
+	pendingVolume
+}
+
+// pendingVolume is the outcome of a claim the restore prepared a volume for, until the claim is
+// applied and settled.
+type pendingVolume struct {
 	result  VolumeResult
 	created bool
+}
+
+// applied notes how applying the claim went: a claim that was not created gets no volume.
+func (p *pendingVolume) applied(action string) {
+	p.created = action == ActionCreate
+	if !p.created {
+		p.result.Outcome, p.result.Reason = VolumeFailed, "the claim was not created"
+	}
 }
 
 // staticClaim is a claim restored bound to a volume restored as an object (or kept), waiting to be
@@ -219,7 +233,7 @@ func (r *run) prepareClaim(ctx context.Context, srcNS string, obj *unstructured.
 	vr.ReadySeconds = ready.Seconds()
 	setSnapshotSource(obj, prov.Name)
 	r.vols.mu.Lock()
-	r.vols.pending[ns+"/"+name] = &pendingClaim{prov: prov, result: vr}
+	r.vols.pending[ns+"/"+name] = &pendingClaim{prov: prov, pendingVolume: pendingVolume{result: vr}}
 	r.vols.mu.Unlock()
 	return false
 }
@@ -245,16 +259,10 @@ func (r *run) claimApplied(ns, name, action string) {
 	r.vols.mu.Lock()
 	defer r.vols.mu.Unlock()
 	if p, ok := r.vols.pending[ns+"/"+name]; ok {
-		p.created = action == ActionCreate
-		if !p.created {
-			p.result.Outcome, p.result.Reason = VolumeFailed, "the claim was not created"
-		}
+		p.applied(action)
 	}
 	if p, ok := r.vols.fills[ns+"/"+name]; ok {
-		p.created = action == ActionCreate
-		if !p.created {
-			p.result.Outcome, p.result.Reason = VolumeFailed, "the claim was not created"
-		}
+		p.applied(action)
 	}
 	s, ok := r.vols.static[ns+"/"+name]
 	if !ok {

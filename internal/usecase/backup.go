@@ -116,7 +116,7 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	// The mover copies snapshots in the copy modes, and backs up through their files the volumes
 	// opted in to it whenever it has an image (docs/design/volumes.md).
 	if archive.CopiesVolumeData(dataMode) || (req.Volumes.Snapshot && req.Volumes.Mover.Image != "") {
-		m, err := r.dataMover(req, snaps, cred)
+		m, err := r.dataMover(req.Volumes.Mover, req.Repository.Location, cred, snaps)
 		if err != nil {
 			return out, err
 		}
@@ -148,12 +148,12 @@ func (r *Runner) Backup(ctx context.Context, req BackupRequest) (*BackupResult, 
 	return out, nil
 }
 
-// dataMover makes the data mover of a backup.
-func (r *Runner) dataMover(req BackupRequest, snaps *snapshot.Snapshotter, cred archive.Credential) (*mover.Mover, error) {
-	o := req.Volumes.Mover
+// dataMover makes the data mover of a backup, a restore or a sweep: o says how it runs its pods,
+// loc and cred which repository they open (none for a sweep).
+func (r *Runner) dataMover(o MoverOptions, loc Location, cred archive.Credential, snaps *snapshot.Snapshotter) (*mover.Mover, error) {
 	m, err := r.Engines.Mover(r.Config, snaps, mover.Options{Namespace: o.Namespace, Image: o.Image, HostNetwork: o.HostNetwork,
-		Parallelism: o.Parallelism, Timeout: o.Timeout, KubeletRoot: o.KubeletRoot, Storage: req.Repository.Location.URL, Credential: cred,
-		Getenv: req.Repository.Location.Getenv, Now: r.Now, Logger: r.Logger})
+		Parallelism: o.Parallelism, Timeout: o.Timeout, KubeletRoot: o.KubeletRoot, Storage: loc.URL, Credential: cred,
+		Getenv: loc.Getenv, Now: r.Now, Logger: r.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("data mover: %w", err)
 	}

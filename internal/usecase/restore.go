@@ -109,12 +109,5 @@ func (r *Runner) restoreMover(req RestoreRequest) (*mover.Mover, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := req.Mover
-	m, err := r.Engines.Mover(r.Config, snaps, mover.Options{Namespace: o.Namespace, Image: o.Image, HostNetwork: o.HostNetwork,
-		Parallelism: o.Parallelism, Timeout: o.Timeout, Storage: req.Repository.Location.URL, Credential: cred,
-		Getenv: req.Repository.Location.Getenv, Now: r.Now, Logger: r.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("data mover: %w", err)
-	}
-	return m, nil
+	return r.dataMover(*req.Mover, req.Repository.Location, cred, snaps)
 }

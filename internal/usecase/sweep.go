@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/snapshot"
 )
@@ -17,7 +18,7 @@ func (r *Runner) SweepMovers(ctx context.Context, namespace string, before time.
 	if err != nil {
 		return mover.Swept{}, err
 	}
-	m, err := r.Engines.Mover(r.Config, snaps, mover.Options{Namespace: namespace, Now: r.Now, Logger: r.Logger})
+	m, err := r.dataMover(MoverOptions{Namespace: namespace}, Location{}, archive.Credential{}, snaps)
 	if err != nil {
 		return mover.Swept{}, err
 	}
