@@ -163,14 +163,15 @@ func (s *Storage) Put(ctx context.Context, key string, r io.Reader, opts blob.Pu
 }
 
 // createTemp creates a temporary file in dir, creating dir if needed. It retries because a
-// concurrent Delete may remove a directory it found empty between the mkdir and the create.
+// concurrent Delete may remove a directory it found empty between the mkdir and the create, or
+// a parent between two mkdirs of the path.
 func (s *Storage) createTemp(dir string) (*os.File, error) {
 	for attempt := 0; ; attempt++ {
 		f, err := os.CreateTemp(dir, tmpPattern)
 		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 5 {
 			return f, err
 		}
-		if err := s.mkdirs(dir); err != nil {
+		if err := s.mkdirs(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}

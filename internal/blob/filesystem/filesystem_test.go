@@ -3,10 +3,12 @@ package filesystem_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cairnbackup/cairn/internal/blob"
@@ -114,6 +116,35 @@ func TestDeletePrunesEmptyDirectories(t *testing.T) {
 	}
 	if _, err := os.Stat(root); err != nil {
 		t.Errorf("the root itself was removed: %v", err)
+	}
+}
+
+// TestPutWhileDeletesPruneItsParents: a Delete of the last object under a/ prunes a/ and its
+// parents while a Put into a/b/c/ is making them; the Put makes the path again and succeeds.
+func TestPutWhileDeletesPruneItsParents(t *testing.T) {
+	s, _ := newStorage(t)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 300 {
+				key := fmt.Sprintf("a/b%d/c/obj-%d-%d", w%2, w, i)
+				if err := s.Put(ctx, key, strings.NewReader("x"), blob.PutOptions{}); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.Delete(ctx, key); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 
