@@ -98,9 +98,7 @@ func (b *run) copyVolumes(ctx context.Context, clusterID string, records []archi
 		if r.Copy != nil && r.Copy.Method == archive.CopyMethodFileSystem {
 			continue // noted by backupFiles
 		}
-		if r.CopyError != "" && r.VolumeMode == string(corev1.PersistentVolumeBlock) {
-			b.addWarning(fmt.Sprintf("volume of claim %s/%s not copied: %s", r.Namespace, r.Claim, r.CopyError))
-		} else if r.CopyError != "" {
+		if r.CopyError != "" {
 			b.addError(fmt.Sprintf("volume of claim %s/%s: copy failed: %s", r.Namespace, r.Claim, r.CopyError))
 		}
 	}

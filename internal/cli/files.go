@@ -63,10 +63,11 @@ func newFilesBackupCommand(env Env) *cobra.Command {
 	var tags []string
 	var readAll bool
 	cmd := &cobra.Command{
-		Use:   "backup DIR",
-		Short: "Back up a directory as a new file snapshot; prints the snapshot's ID",
+		Use:   "backup DIR|BLOCK-DEVICE",
+		Short: "Back up a directory, or a block device whole, as a new file snapshot; prints the snapshot's ID",
 		Example: `  export CAIRN_PASSPHRASE=...
-  cairn files backup /var/lib/data --storage file:///var/backups/cairn --tag app=shop`,
+  cairn files backup /var/lib/data --storage file:///var/backups/cairn --tag app=shop
+  cairn files backup /dev/vdb --storage file:///var/backups/cairn --source node-1:vdb`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -308,11 +309,12 @@ func newFilesRestoreCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var source, output, resultFile string
 	cmd := &cobra.Command{
-		Use:   "restore SNAPSHOT[:PATH] | RECOVERY-POINT/NAMESPACE/CLAIM[:PATH] DIR",
-		Short: "Restore a snapshot, or a file or directory of it, into a new or empty directory",
+		Use:   "restore SNAPSHOT[:PATH] | RECOVERY-POINT/NAMESPACE/CLAIM[:PATH] DIR|BLOCK-DEVICE",
+		Short: "Restore a snapshot, or a file or directory of it, into a new or empty directory (a block device's snapshot also onto a device as large)",
 		Example: `  cairn files restore latest /tmp/restored --storage file:///var/backups/cairn --source node-1:/var/lib/data
   cairn files restore 3fa2c1d0:etc/app.conf /tmp/restored --storage file:///var/backups/cairn
-  cairn files restore nightly-1/shop/data:orders/2026.db /tmp/restored --storage file:///var/backups/cairn`,
+  cairn files restore nightly-1/shop/data:orders/2026.db /tmp/restored --storage file:///var/backups/cairn
+  cairn files restore nightly-1/shop/disk /dev/vdc --storage file:///var/backups/cairn`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {

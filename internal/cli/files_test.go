@@ -53,7 +53,7 @@ func TestFilesCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"files", "backup", src, "--tag", "novalue"}, "write it as key=value"},
-		{[]string{"files", "backup", filepath.Join(src, "a.txt")}, "not a directory"},
+		{[]string{"files", "backup", filepath.Join(src, "a.txt")}, "not a directory or a block device"},
 		{[]string{"files", "restore", "latest", dst}, "not empty"},
 		{[]string{"files", "restore", "ffffffff", t.TempDir()}, "no such file snapshot"},
 		{[]string{"files", "restore", "ab", t.TempDir()}, "at least 4 hex digits"},

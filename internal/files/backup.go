@@ -52,8 +52,9 @@ func (s *Store) Backup(ctx context.Context, dir string, opts BackupOptions) (*fi
 	if err != nil {
 		return nil, fmt.Errorf("back up %s: %w", dir, err)
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("back up %s: not a directory", dir)
+	device := isBlockDevice(fi)
+	if !fi.IsDir() && !device {
+		return nil, fmt.Errorf("back up %s: not a directory or a block device", dir)
 	}
 	host, _ := os.Hostname()
 	if opts.Source == "" {
@@ -104,14 +105,12 @@ func (s *Store) Backup(ctx context.Context, dir string, opts BackupOptions) (*fi
 		close(readersDone)
 	}()
 
-	var parentTree *filerepo.Tree
-	if parent != nil {
-		if parentTree, err = s.loadTree(ctx, x, parent.Tree); err != nil {
-			s.log.Warn("the parent snapshot's tree cannot be read; reading every file", "snapshot", parent.ID, "error", err.Error())
-			parentTree = nil
-		}
+	if device {
+		err = b.device(wctx, abs, start)
+	} else {
+		err = b.walk(wctx, abs, &dirJob{}, s.parentTree(ctx, x, parent))
 	}
-	if err := b.walk(wctx, abs, &dirJob{}, parentTree); err != nil {
+	if err != nil {
 		w.fail(err)
 	}
 	var rootID filerepo.ID
@@ -130,7 +129,7 @@ func (s *Store) Backup(ctx context.Context, dir string, opts BackupOptions) (*fi
 		return nil, fmt.Errorf("back up %s: the lock could not be refreshed, so a collection may have run: %w", dir, err)
 	}
 	snap := &filerepo.Snapshot{Time: start.UTC(), Source: opts.Source, Path: abs, Hostname: host, Tags: opts.Tags,
-		Tree: rootID, CairnVersion: opts.CairnVersion, Summary: b.summary(w, s.clock().Sub(start))}
+		Tree: rootID, CairnVersion: opts.CairnVersion, Summary: b.summary(w, s.clock().Sub(start)), Device: device}
 	if parent != nil {
 		snap.Parent = parent.ID
 	}
@@ -163,6 +162,20 @@ func (b *backuper) summary(w *writer, d time.Duration) filerepo.Summary {
 		DurationSeconds: d.Seconds(), Errors: b.nErrors.Load()}
 }
 
+// parentTree is the parent snapshot's root tree, whose unchanged files are not read again; nil
+// when there is no parent or its tree cannot be read (then every file is read).
+func (s *Store) parentTree(ctx context.Context, x *filerepo.Index, parent *filerepo.Snapshot) *filerepo.Tree {
+	if parent == nil || parent.Device {
+		return nil
+	}
+	t, err := s.loadTree(ctx, x, parent.Tree)
+	if err != nil {
+		s.log.Warn("the parent snapshot's tree cannot be read; reading every file", "snapshot", parent.ID, "error", err.Error())
+		return nil
+	}
+	return t
+}
+
 func (b *backuper) reportProgress(ctx context.Context, root string, opts BackupOptions, start time.Time) (stop func()) {
 	fn := opts.Progress
 	if fn == nil {
@@ -187,6 +200,10 @@ func (b *backuper) reportProgress(ctx context.Context, root string, opts BackupO
 // scan counts the regular files under root and their bytes, for a backup's estimate of what
 // is left.
 func scan(ctx context.Context, root string) (files, bytes int64) {
+	if device, _ := statBlockDevice(root); device {
+		size, _ := deviceSize(root)
+		return 1, size
+	}
 	_ = filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -73,7 +73,7 @@ func (b *backuper) readFile(ctx context.Context, path string, size int64, ch *ch
 		return nil, 0, err
 	}
 	extents := []extent{{off: 0, len: size}}
-	if st.Blocks*512 < size {
+	if st.Mode&unix.S_IFMT == unix.S_IFREG && st.Blocks*512 < size { // a device's blocks count 0
 		if extents, err = dataExtents(int(f.Fd()), size); err != nil {
 			return nil, 0, err
 		}

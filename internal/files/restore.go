@@ -43,11 +43,18 @@ type RestoreSummary struct {
 }
 
 // Restore writes the snapshot's tree, or the part at sub (a slash-separated path inside it),
-// into target, which must not exist or be empty. Content is verified as it is read.
+// into target, which must not exist or be empty. A device snapshot's image may instead be
+// written onto a block device as large (format §13.3). Content is verified as it is read.
 func (s *Store) Restore(ctx context.Context, snap *filerepo.Snapshot, sub, target string, opts RestoreOptions) (RestoreSummary, error) {
 	start := s.clock()
-	if err := prepareTarget(target); err != nil {
-		return RestoreSummary{}, err
+	device, err := statBlockDevice(target)
+	if err != nil {
+		return RestoreSummary{}, fmt.Errorf("restore into %s: %w", target, err)
+	}
+	if !device {
+		if err := prepareTarget(target); err != nil {
+			return RestoreSummary{}, err
+		}
 	}
 	lock, err := s.lock(ctx, filerepo.LockRestore, false)
 	if err != nil {
@@ -59,9 +66,12 @@ func (s *Store) Restore(ctx context.Context, snap *filerepo.Snapshot, sub, targe
 		return RestoreSummary{}, err
 	}
 	r := &restorer{s: s, x: x, byPack: map[filerepo.Name][]*blobUse{}, links: map[[2]uint64]string{}}
-	if node != nil { // one entry, restored by its name into target
+	switch {
+	case device:
+		err = r.device(target, snap, sub, dir, node)
+	case node != nil: // one entry, restored by its name into target
 		err = r.entry(ctx, filepath.Join(target, node.Name), node)
-	} else {
+	default:
 		err = r.dir(ctx, target, dir)
 	}
 	if err != nil {
@@ -73,6 +83,9 @@ func (s *Store) Restore(ctx context.Context, snap *filerepo.Snapshot, sub, targe
 	stop := r.reportProgress(ctx, opts.Progress, start)
 	err = r.writeContent(ctx, opts.Workers)
 	stop()
+	if err == nil && device {
+		err = syncDevice(target)
+	}
 	if err != nil {
 		return RestoreSummary{}, err
 	}
@@ -125,17 +138,35 @@ type restoreFile struct {
 	remaining atomic.Int64
 	created   sync.Once
 	createErr error
+	// device is set when path is a block device the image is written onto; holes lists the
+	// image's holes, which a device gets as zeros.
+	device bool
+	holes  []extent
 }
 
-// create makes the file at its full size, once.
+// create makes the file at its full size, once; a device is checked and its holes zeroed.
 func (f *restoreFile) create() error {
 	f.created.Do(func() {
-		fd, err := unix.Open(f.path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-		if err == nil {
-			err = unix.Ftruncate(fd, f.node.Size)
-			if cerr := unix.Close(fd); err == nil {
-				err = cerr
+		var fd int
+		var err error
+		if f.device {
+			if fd, err = openDevice(f.path, f.node.Size); err != nil {
+				f.createErr = err
+				return
 			}
+			for _, h := range f.holes {
+				if err = zeroRange(fd, h.off, h.len); err != nil {
+					break
+				}
+			}
+		} else if fd, err = unix.Open(f.path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600); err == nil {
+			err = unix.Ftruncate(fd, f.node.Size)
+		} else {
+			f.createErr = err
+			return
+		}
+		if cerr := unix.Close(fd); err == nil {
+			err = cerr
 		}
 		f.createErr = err
 	})
@@ -226,6 +257,24 @@ func (r *restorer) entry(ctx context.Context, dst string, n *filerepo.Node) erro
 	return nil
 }
 
+// device plans the writing of a device snapshot's image onto the block device at dst.
+func (r *restorer) device(dst string, snap *filerepo.Snapshot, sub string, root *filerepo.Tree, node *filerepo.Node) error {
+	if node != nil {
+		root = &filerepo.Tree{Nodes: []filerepo.Node{*node}}
+	}
+	n, err := deviceImage(snap, sub, root)
+	if err != nil {
+		return err
+	}
+	r.nFiles.Add(1)
+	rf := &restoreFile{path: dst, node: n, device: true}
+	r.plan(rf)
+	if err := rf.create(); err != nil { // before any pack is read: a device too small fails the restore
+		return fmt.Errorf("restore onto %s: %w", dst, err)
+	}
+	return nil
+}
+
 // file creates a regular file at its full size (holes stay holes) and plans its chunks.
 func (r *restorer) file(dst string, n *filerepo.Node) error {
 	if n.Links > 1 {
@@ -236,18 +285,27 @@ func (r *restorer) file(dst string, n *filerepo.Node) error {
 		}
 		r.links[key] = dst
 	}
-	rf := &restoreFile{path: dst, node: n}
+	r.plan(&restoreFile{path: dst, node: n})
+	return nil
+}
+
+// plan queues the chunks of rf by pack, or makes it now when it has none.
+func (r *restorer) plan(rf *restoreFile) {
+	dst, n := rf.path, rf.node
 	var off int64
 	var uses []*blobUse
 	for _, c := range n.Content {
 		if c.Hole > 0 {
+			if rf.device {
+				rf.holes = append(rf.holes, extent{off: off, len: c.Hole, hole: true})
+			}
 			off += c.Hole
 			continue
 		}
 		loc, ok := r.x.Lookup(c.ID)
 		if !ok {
 			r.problem(dst, fmt.Errorf("chunk %s is in no pack the index lists", c.ID))
-			return nil
+			return
 		}
 		uses = append(uses, &blobUse{loc: loc, file: rf, off: off})
 		off += int64(loc.RawLength)
@@ -256,16 +314,15 @@ func (r *restorer) file(dst string, n *filerepo.Node) error {
 	if len(uses) == 0 {
 		if err := rf.create(); err != nil {
 			r.problem(dst, err)
-			return nil
+			return
 		}
-		r.applyMeta(dst, n)
-		return nil
+		r.fileMeta(rf)
+		return
 	}
 	rf.remaining.Store(int64(len(uses)))
 	for _, u := range uses {
 		r.byPack[u.loc.Pack] = append(r.byPack[u.loc.Pack], u)
 	}
-	return nil
 }
 
 // writeContent reads each pack with chunks to restore once, in parallel, and writes its
@@ -374,7 +431,14 @@ func (r *restorer) write(u *blobUse, data []byte) {
 	}
 	r.nWritten.Add(int64(len(data)))
 	if u.file.remaining.Add(-1) == 0 {
-		r.applyMeta(u.file.path, u.file.node)
+		r.fileMeta(u.file)
+	}
+}
+
+// fileMeta applies a restored file's metadata; a device keeps its own.
+func (r *restorer) fileMeta(f *restoreFile) {
+	if !f.device {
+		r.applyMeta(f.path, f.node)
 	}
 }
 

@@ -91,10 +91,6 @@ func (m *Mover) copyOne(ctx context.Context, req CopyRequest, rec archive.Volume
 		rec.CopyError = err.Error()
 		return rec
 	}
-	if rec.VolumeMode == string(corev1.PersistentVolumeBlock) {
-		rec.CopyError = "a Block volume is not copied yet: only Filesystem volumes are; its snapshot protects it"
-		return rec
-	}
 	release, err := m.slot(ctx)
 	if err != nil {
 		rec.CopyError = err.Error()
@@ -117,7 +113,11 @@ func (m *Mover) copyOne(ctx context.Context, req CopyRequest, rec archive.Volume
 	if res.Problems > 0 {
 		rec.CopyError = fmt.Sprintf("%d entries of the volume could not be read (cairn files ls %s shows which)", res.Problems, res.FileSnapshot)
 	}
-	rec.Copy = &archive.VolumeCopy{FileSnapshot: res.FileSnapshot, Source: source, VolumeMode: string(corev1.PersistentVolumeFilesystem),
+	mode := corev1.PersistentVolumeFilesystem
+	if isBlock(rec.VolumeMode) {
+		mode = corev1.PersistentVolumeBlock
+	}
+	rec.Copy = &archive.VolumeCopy{FileSnapshot: res.FileSnapshot, Source: source, VolumeMode: string(mode),
 		Files: res.Files, Bytes: res.Bytes, AddedBytes: res.AddedBytes, Seconds: m.opts.Now().Sub(began).Seconds(), Method: archive.CopyMethodSnapshot}
 	m.log.Info("volume copied", "namespace", rec.Namespace, "claim", rec.Claim, "fileSnapshot", res.FileSnapshot,
 		"bytes", res.Bytes, "addedBytes", res.AddedBytes, "seconds", rec.Copy.Seconds)
@@ -147,7 +147,7 @@ func (m *Mover) copyWith(ctx context.Context, name, owner, source string, rec ar
 		class = &rec.StorageClass
 	}
 	group := snapshot.SnapshotResource.Group
-	claim := m.claim(name, owner, class, *resource.NewQuantity(size, resource.BinarySI), nil,
+	claim := m.claim(name, owner, class, *resource.NewQuantity(size, resource.BinarySI), nil, rec.VolumeMode,
 		&corev1.TypedLocalObjectReference{APIGroup: &group, Kind: "VolumeSnapshot", Name: prov.Name})
 	claims := m.client.CoreV1().PersistentVolumeClaims(ns)
 	if _, err := claims.Create(ctx, claim, metav1.CreateOptions{}); err != nil {
@@ -156,8 +156,8 @@ func (m *Mover) copyWith(ctx context.Context, name, owner, source string, rec ar
 	// The snapshot objects go after the claim made from them is gone: the snapshot controller keeps
 	// a VolumeSnapshot a claim is made from until then.
 	undo.add(m.deleteClaimAndWait(ns, name))
-	args := m.backupArgs(owner, source, rec)
-	pod := m.pod(name, owner, name, claimData(name, true), readCapabilities, args)
+	data := claimData(name, true, rec.VolumeMode)
+	pod := m.pod(name, owner, name, data, readCapabilities, m.backupArgs(owner, source, rec, data.path()))
 	undo.add(deleteFunc("pod", ns, name, m.client.CoreV1().Pods(ns).Delete))
 	return m.runPod(ctx, pod)
 }
@@ -165,9 +165,9 @@ func (m *Mover) copyWith(ctx context.Context, name, owner, source string, rec ar
 // readCapabilities are what a backup pod needs to read every file whatever its owner and mode.
 var readCapabilities = []corev1.Capability{"DAC_OVERRIDE", "DAC_READ_SEARCH"}
 
-// backupArgs run `cairn files backup` of /data into the claim's history.
-func (m *Mover) backupArgs(owner, source string, rec archive.VolumeRecord) []string {
-	return []string{"files", "backup", dataPath, "--storage", m.opts.Storage, "--source", source,
+// backupArgs run `cairn files backup` of the pod's data at path into the claim's history.
+func (m *Mover) backupArgs(owner, source string, rec archive.VolumeRecord, path string) []string {
+	return []string{"files", "backup", path, "--storage", m.opts.Storage, "--source", source,
 		"--tag", "recovery-point=" + owner, "--tag", "namespace=" + rec.Namespace, "--tag", "claim=" + rec.Claim,
 		"--result-file", resultPath}
 }

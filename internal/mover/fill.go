@@ -24,6 +24,9 @@ type FillRequest struct {
 	StorageClass *string
 	Size         resource.Quantity
 	AccessModes  []corev1.PersistentVolumeAccessMode
+	// VolumeMode is the restored claim's: Filesystem (when empty) or Block, which takes the
+	// image of a Block volume's copy.
+	VolumeMode   string
 	FileSnapshot string
 }
 
@@ -64,13 +67,14 @@ func (m *Mover) fillWith(ctx context.Context, name string, req FillRequest, undo
 	}
 	undo.add(deleteFunc("secret", ns, name, secrets.Delete))
 	claims := m.client.CoreV1().PersistentVolumeClaims(ns)
-	if _, err := claims.Create(ctx, m.claim(name, req.Restore, req.StorageClass, req.Size, req.AccessModes, nil), metav1.CreateOptions{}); err != nil {
+	if _, err := claims.Create(ctx, m.claim(name, req.Restore, req.StorageClass, req.Size, req.AccessModes, req.VolumeMode, nil), metav1.CreateOptions{}); err != nil {
 		return Filled{}, fmt.Errorf("create claim %s/%s to fill: %w", ns, name, err)
 	}
 	undo.add(deleteFunc("claim", ns, name, claims.Delete))
 	pods := m.client.CoreV1().Pods(ns)
-	args := []string{"files", "restore", req.FileSnapshot, dataPath, "--storage", m.opts.Storage, "--result-file", resultPath}
-	pod := m.pod(name, req.Restore, name, claimData(name, false),
+	data := claimData(name, false, req.VolumeMode)
+	args := []string{"files", "restore", req.FileSnapshot, data.path(), "--storage", m.opts.Storage, "--result-file", resultPath}
+	pod := m.pod(name, req.Restore, name, data,
 		[]corev1.Capability{"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "MKNOD"}, args)
 	removePod := deleteFunc("pod", ns, name, pods.Delete)
 	undo.add(removePod)

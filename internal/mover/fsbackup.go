@@ -100,7 +100,7 @@ func (m *Mover) fsBackupWith(ctx context.Context, name, owner, source string, re
 
 // fsPod is the backup pod reading a volume in place.
 func (m *Mover) fsPod(name, owner, source string, rec archive.VolumeRecord, where placement) *corev1.Pod {
-	pod := m.pod(name, owner, name, where.data, readCapabilities, m.backupArgs(owner, source, rec))
+	pod := m.pod(name, owner, name, where.data, readCapabilities, m.backupArgs(owner, source, rec, where.data.path()))
 	pod.Spec.NodeName = where.node
 	if where.node == "" && where.affinity != nil {
 		pod.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: where.affinity}}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -44,7 +45,7 @@ func TestCopyAndFillNeedImageAndStorage(t *testing.T) {
 
 func TestBackupPodReadsReadOnlyWithLeastCapabilities(t *testing.T) {
 	m, _ := newTestMover(t, "file:///var/backups/cairn", archive.Credential{Passphrase: []byte("p")}, map[string]string{"AWS_ACCESS_KEY_ID": "AK"})
-	p := m.pod("n", "rp", "secret", claimData("claim", true), []corev1.Capability{"DAC_READ_SEARCH"}, []string{"files", "backup", dataPath})
+	p := m.pod("n", "rp", "secret", claimData("claim", true, ""), []corev1.Capability{"DAC_READ_SEARCH"}, []string{"files", "backup", dataPath})
 	c := p.Spec.Containers[0]
 	sc := c.SecurityContext
 	if *sc.RunAsUser != 0 || !*sc.ReadOnlyRootFilesystem || *sc.AllowPrivilegeEscalation || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) ||
@@ -77,9 +78,36 @@ func TestBackupPodReadsReadOnlyWithLeastCapabilities(t *testing.T) {
 	}
 }
 
+// TestBlockVolumeIsADeviceInThePod: a Block claim reaches the pod as a device, never mounted,
+// and the mover's claim asks for Block mode.
+func TestBlockVolumeIsADeviceInThePod(t *testing.T) {
+	m, _ := newTestMover(t, "file:///var/backups/cairn", archive.Credential{Passphrase: []byte("p")}, nil)
+	data := claimData("claim", true, string(corev1.PersistentVolumeBlock))
+	p := m.pod("n", "rp", "secret", data, readCapabilities, m.backupArgs("rp", "c/ns/disk", archive.VolumeRecord{}, data.path()))
+	c := p.Spec.Containers[0]
+	if len(c.VolumeDevices) != 1 || c.VolumeDevices[0].Name != "data" || c.VolumeDevices[0].DevicePath != devicePath {
+		t.Fatalf("volume devices %+v", c.VolumeDevices)
+	}
+	for _, vm := range c.VolumeMounts {
+		if vm.Name == "data" {
+			t.Fatalf("the Block volume is also mounted: %+v", vm)
+		}
+	}
+	if c.Args[2] != devicePath {
+		t.Fatalf("args %v: want the device backed up", c.Args)
+	}
+	claim := m.claim("n", "rp", nil, resource.MustParse("1Gi"), nil, string(corev1.PersistentVolumeBlock), nil)
+	if *claim.Spec.VolumeMode != corev1.PersistentVolumeBlock {
+		t.Fatalf("mover claim volume mode %v", *claim.Spec.VolumeMode)
+	}
+	if fs := m.claim("n", "rp", nil, resource.MustParse("1Gi"), nil, "", nil); *fs.Spec.VolumeMode != corev1.PersistentVolumeFilesystem {
+		t.Fatalf("mover claim volume mode %v, want Filesystem", *fs.Spec.VolumeMode)
+	}
+}
+
 func TestRemoteRepositoryIsNotMountedAndKeyFileTravels(t *testing.T) {
 	m, _ := newTestMover(t, "s3://bucket/prefix?endpoint=http://127.0.0.1:7070", archive.Credential{KeyFile: []byte("0123456789abcdef0123456789abcdef")}, nil)
-	p := m.pod("n", "rp", "secret", claimData("claim", false), nil, nil)
+	p := m.pod("n", "rp", "secret", claimData("claim", false, ""), nil, nil)
 	for _, v := range p.Spec.Volumes {
 		if v.HostPath != nil {
 			t.Fatalf("a remote repository mounted from the node: %+v", v)

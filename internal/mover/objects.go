@@ -12,9 +12,11 @@ import (
 	"github.com/cairnbackup/cairn/internal/scope"
 )
 
-// Paths inside a mover pod.
+// Paths inside a mover pod: a Filesystem volume is mounted at dataPath, a Block one is the
+// device at devicePath.
 const (
 	dataPath       = "/data"
+	devicePath     = "/dev/cairn-volume"
 	credentialPath = "/var/run/cairn-mover"
 	resultPath     = "/dev/termination-log"
 )
@@ -57,13 +59,16 @@ func (m *Mover) credentialArgs() []string {
 	return []string{"--passphrase-file", credentialPath + "/" + keyPassphrase}
 }
 
-// claim is a claim in the mover namespace.
+// claim is a claim in the mover namespace, of the volume mode given (Filesystem when empty).
 func (m *Mover) claim(name, owner string, class *string, size resource.Quantity, modes []corev1.PersistentVolumeAccessMode,
-	source *corev1.TypedLocalObjectReference) *corev1.PersistentVolumeClaim {
+	volumeMode string, source *corev1.TypedLocalObjectReference) *corev1.PersistentVolumeClaim {
 	if len(modes) == 0 {
 		modes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
 	}
 	fs := corev1.PersistentVolumeFilesystem
+	if isBlock(volumeMode) {
+		fs = corev1.PersistentVolumeBlock
+	}
 	return &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: m.opts.Namespace, Labels: labels(owner)},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -76,19 +81,34 @@ func (m *Mover) claim(name, owner string, class *string, size resource.Quantity,
 	}
 }
 
-// dataVolume is what a mover pod mounts at /data: a claim in the mover namespace, or the files of
-// a volume on its node (the file-system backup).
+// dataVolume is what a mover pod works on: a claim in the mover namespace, mounted at /data or,
+// in Block mode, the device at /dev/cairn-volume; or the files of a volume on its node (the
+// file-system backup).
 type dataVolume struct {
 	source   corev1.VolumeSource
 	readOnly bool
+	block    bool
 	// propagation, if set, lets mounts made on the node under the path show in the pod.
 	propagation *corev1.MountPropagationMode
 }
 
-// claimData is a claim of the mover namespace as the pod's data.
-func claimData(claim string, readOnly bool) dataVolume {
-	return dataVolume{readOnly: readOnly, source: corev1.VolumeSource{
+// claimData is a claim of the mover namespace, of the volume mode given, as the pod's data.
+func claimData(claim string, readOnly bool, volumeMode string) dataVolume {
+	return dataVolume{readOnly: readOnly, block: isBlock(volumeMode), source: corev1.VolumeSource{
 		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim, ReadOnly: readOnly}}}
+}
+
+// path is where the pod finds the data.
+func (d dataVolume) path() string {
+	if d.block {
+		return devicePath
+	}
+	return dataPath
+}
+
+// isBlock reports whether a claim's volume mode is Block (an empty one is Filesystem).
+func isBlock(volumeMode string) bool {
+	return volumeMode == string(corev1.PersistentVolumeBlock)
 }
 
 // pod runs cairn with args over data, mounted at /data, as root with only the capabilities the
@@ -102,11 +122,16 @@ func (m *Mover) pod(name, owner, secret string, data dataVolume, caps []corev1.C
 			Items: []corev1.KeyToPath{{Key: m.credentialKey(), Path: m.credentialKey()}}}}},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}
-	mounts := []corev1.VolumeMount{
-		{Name: "data", MountPath: dataPath, ReadOnly: data.readOnly, MountPropagation: data.propagation},
-		{Name: "credential", MountPath: credentialPath, ReadOnly: true},
-		{Name: "tmp", MountPath: "/tmp"},
+	var mounts []corev1.VolumeMount
+	var devices []corev1.VolumeDevice
+	if data.block {
+		devices = []corev1.VolumeDevice{{Name: "data", DevicePath: devicePath}}
+	} else {
+		mounts = append(mounts, corev1.VolumeMount{Name: "data", MountPath: dataPath, ReadOnly: data.readOnly, MountPropagation: data.propagation})
 	}
+	mounts = append(mounts,
+		corev1.VolumeMount{Name: "credential", MountPath: credentialPath, ReadOnly: true},
+		corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"})
 	if dir := localRepository(m.opts.Storage); dir != "" {
 		hostDir := corev1.HostPathDirectory
 		volumes = append(volumes, corev1.Volume{Name: "repository", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: &hostDir}}})
@@ -136,6 +161,7 @@ func (m *Mover) pod(name, owner, secret string, data dataVolume, caps []corev1.C
 				Args:                     append(args, m.credentialArgs()...),
 				Env:                      env,
 				VolumeMounts:             mounts,
+				VolumeDevices:            devices,
 				TerminationMessagePath:   resultPath,
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 				SecurityContext: &corev1.SecurityContext{

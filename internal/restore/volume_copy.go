@@ -108,8 +108,13 @@ func (r *run) fillClaim(ctx context.Context, rec archive.VolumeRecord, obj *unst
 	if r.opts.Mover == nil {
 		return "restoring a volume from its copy runs data mover pods: name their image with --mover-image", true
 	}
+	mode, _, _ := unstructured.NestedString(obj.Object, "spec", "volumeMode")
+	if block := string(corev1.PersistentVolumeBlock); (rec.Copy.VolumeMode == block) != (mode == block) {
+		return fmt.Sprintf("copy %s is of a %s volume but the claim asks for volumeMode %q: restore it with its recorded volume mode",
+			rec.Copy.FileSnapshot, rec.Copy.VolumeMode, mode), true
+	}
 	req := mover.FillRequest{Restore: r.opts.Name, Namespace: ns, Claim: name, FileSnapshot: rec.Copy.FileSnapshot,
-		StorageClass: r.targetClass(ctx, obj), Size: claimSize(obj, rec)}
+		StorageClass: r.targetClass(ctx, obj), Size: claimSize(obj, rec), VolumeMode: mode}
 	modes, _, _ := unstructured.NestedStringSlice(obj.Object, "spec", "accessModes")
 	for _, m := range modes {
 		req.AccessModes = append(req.AccessModes, corev1.PersistentVolumeAccessMode(m))

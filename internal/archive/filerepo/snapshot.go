@@ -36,7 +36,12 @@ type Snapshot struct {
 	Parent        string            `json:"parent,omitempty"`
 	CairnVersion  string            `json:"cairnVersion,omitempty"`
 	Summary       Summary           `json:"summary"`
+	// Device marks a snapshot of a block device: its root tree holds one file, DeviceImage.
+	Device bool `json:"device,omitempty"`
 }
+
+// DeviceImage is the name of the one file of a device snapshot's root tree: the device's bytes.
+const DeviceImage = "device.img"
 
 // Summary counts what a backup found and stored.
 type Summary struct {
