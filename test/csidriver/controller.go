@@ -2,6 +2,10 @@ package csidriver
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -30,7 +34,8 @@ func (d *driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if req.GetName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "CreateVolume: name is required")
 	}
-	if err := checkCapabilities(req.GetVolumeCapabilities()); err != nil {
+	access, err := accessTypeOf(req.GetVolumeCapabilities())
+	if err != nil {
 		return nil, err
 	}
 	capacity, err := capacityOf(req.GetCapacityRange())
@@ -40,6 +45,7 @@ func (d *driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	want := volume{
 		Name:           req.GetName(),
 		CapacityBytes:  capacity,
+		AccessType:     access,
 		SourceSnapshot: req.GetVolumeContentSource().GetSnapshot().GetSnapshotId(),
 		SourceVolume:   req.GetVolumeContentSource().GetVolume().GetVolumeId(),
 		CreatedAt:      time.Now().UTC(),
@@ -59,9 +65,9 @@ func (d *driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if found {
 		r := req.GetCapacityRange()
 		if got.CapacityBytes < r.GetRequiredBytes() || (r.GetLimitBytes() > 0 && got.CapacityBytes > r.GetLimitBytes()) ||
-			got.SourceSnapshot != want.SourceSnapshot || got.SourceVolume != want.SourceVolume {
+			got.SourceSnapshot != want.SourceSnapshot || got.SourceVolume != want.SourceVolume || got.AccessType != want.AccessType {
 			return nil, status.Errorf(codes.AlreadyExists,
-				"volume %q already exists as %s with capacity %d and a different capacity range or content source", want.Name, id, got.CapacityBytes)
+				"volume %q already exists as %s with capacity %d and a different capacity range, content source or access type", want.Name, id, got.CapacityBytes)
 		}
 		return &csi.CreateVolumeResponse{Volume: csiVolume(id, got)}, nil
 	}
@@ -70,9 +76,18 @@ func (d *driver) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest)
 	if err != nil {
 		return nil, err
 	}
+	if err := sameAccessType(src, want.AccessType); err != nil {
+		return nil, err
+	}
 	// No base: a volume shares no file with its source, so that its writes never reach a snapshot.
 	if _, err := d.store.populate(ctx, volumesDir, id, src, ""); err != nil {
 		return nil, internal("create volume", err)
+	}
+	if want.AccessType == accessBlock {
+		// The volume exists once its metadata is written, below: until then the image may change.
+		if err := sizeImage(filepath.Join(d.store.dataPath(volumesDir, id), BlockImageName), capacity); err != nil {
+			return nil, internal("create volume", err)
+		}
 	}
 	if err := d.store.writeMeta(volumesDir, id, want); err != nil {
 		return nil, internal("create volume", err)
@@ -131,21 +146,74 @@ func capacityOf(r *csi.CapacityRange) (int64, error) {
 	}
 }
 
-// checkCapabilities accepts mount access only, in any access mode: a claim restored from a
-// snapshot as ReadOnlyMany asks for MULTI_NODE_READER_ONLY.
-func checkCapabilities(caps []*csi.VolumeCapability) error {
+// accessTypeOf returns the access type the capabilities ask for, in any access mode (a claim
+// restored from a snapshot as ReadOnlyMany asks for MULTI_NODE_READER_ONLY): accessBlock, or ""
+// for mount. They must all ask for the same one.
+func accessTypeOf(caps []*csi.VolumeCapability) (string, error) {
 	if len(caps) == 0 {
-		return status.Error(codes.InvalidArgument, "volume_capabilities is required")
+		return "", status.Error(codes.InvalidArgument, "volume_capabilities is required")
 	}
+	var types []string
 	for _, c := range caps {
-		if c.GetBlock() != nil {
-			return status.Error(codes.InvalidArgument, "volume_capability: block access type is not supported, only mount (filesystem) volumes")
+		switch {
+		case c.GetBlock() != nil:
+			types = append(types, accessBlock)
+		case c.GetMount() != nil:
+			types = append(types, "")
+		default:
+			return "", status.Error(codes.InvalidArgument, "volume_capability.access_type is required: mount or block")
 		}
-		if c.GetMount() == nil {
-			return status.Error(codes.InvalidArgument, "volume_capability.access_type is required and must be mount")
+		if types[len(types)-1] != types[0] {
+			return "", status.Error(codes.InvalidArgument, "volume_capabilities mix block and mount access types: ask for one")
 		}
+	}
+	return types[0], nil
+}
+
+// accessName is an access type as messages say it.
+func accessName(access string) string {
+	if access == accessBlock {
+		return "block"
+	}
+	return "mount"
+}
+
+// sameAccessType checks that a content source's data directory (none: "") suits a new volume
+// of the given access type: a block volume is made from a block one, a mount one from a mount one.
+func sameAccessType(src, access string) error {
+	if src == "" {
+		return nil
+	}
+	_, err := os.Stat(filepath.Join(src, BlockImageName))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return internal("read content source", err)
+	}
+	have := ""
+	if err == nil {
+		have = accessBlock
+	}
+	if have != access {
+		return status.Errorf(codes.InvalidArgument, "the content source is a %s volume's data and the new volume asks for %s access: use the same access type (volumeMode)",
+			accessName(have), accessName(access))
 	}
 	return nil
+}
+
+// sizeImage makes the block image at path size bytes, creating it sparse, growing (never
+// shrinking) an image copied from a source.
+func sizeImage(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() < size {
+		err = f.Truncate(size)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (d *driver) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
@@ -179,10 +247,15 @@ func (d *driver) ValidateVolumeCapabilities(_ context.Context, req *csi.Validate
 	if len(req.GetVolumeCapabilities()) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "ValidateVolumeCapabilities: volume_capabilities is required")
 	}
-	if err := d.requireVolume(id); err != nil {
+	v, err := d.readVolume(id)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkCapabilities(req.GetVolumeCapabilities()); err != nil {
+	access, err := accessTypeOf(req.GetVolumeCapabilities())
+	if err == nil && access != v.AccessType {
+		err = status.Errorf(codes.InvalidArgument, "volume %s is a %s volume, not a %s one", id, accessName(v.AccessType), accessName(access))
+	}
+	if err != nil {
 		return &csi.ValidateVolumeCapabilitiesResponse{Message: status.Convert(err).Message()}, nil
 	}
 	return &csi.ValidateVolumeCapabilitiesResponse{Confirmed: &csi.ValidateVolumeCapabilitiesResponse_Confirmed{
@@ -190,6 +263,23 @@ func (d *driver) ValidateVolumeCapabilities(_ context.Context, req *csi.Validate
 		VolumeCapabilities: req.GetVolumeCapabilities(),
 		Parameters:         req.GetParameters(),
 	}}, nil
+}
+
+// readVolume returns the volume's metadata, or a NotFound status error.
+func (d *driver) readVolume(id string) (volume, error) {
+	var v volume
+	found := false
+	var err error
+	if validID(volumesDir, id) {
+		found, err = d.store.readMeta(volumesDir, id, &v)
+	}
+	if err != nil {
+		return volume{}, internal("read volume", err)
+	}
+	if !found {
+		return volume{}, status.Errorf(codes.NotFound, "volume %q not found", id)
+	}
+	return v, nil
 }
 
 // requireVolume returns a NotFound status error unless the volume exists.

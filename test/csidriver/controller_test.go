@@ -99,9 +99,9 @@ func TestCreateVolume(t *testing.T) {
 	}
 	_, err = d.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "bad-range", VolumeCapabilities: caps, CapacityRange: &csi.CapacityRange{RequiredBytes: 9, LimitBytes: 7}})
 	wantCode(t, err, codes.OutOfRange, "required_bytes")
-	_, err = d.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "blk", VolumeCapabilities: []*csi.VolumeCapability{blockCap()}})
-	wantCode(t, err, codes.InvalidArgument, "block access type is not supported")
-	wantMissing(t, VolumeDataDir(d.state, volumeID("blk")))
+	_, err = d.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "mixed", VolumeCapabilities: []*csi.VolumeCapability{blockCap(), mountCap()}})
+	wantCode(t, err, codes.InvalidArgument, "mix block and mount")
+	wantMissing(t, VolumeDataDir(d.state, volumeID("mixed")))
 
 	valid, err := d.ctrl.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: v.GetVolumeId(), VolumeCapabilities: caps})
 	if err != nil || valid.GetConfirmed() == nil {

@@ -164,15 +164,38 @@ func copyFile(src, dst string, info fs.FileInfo) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(out, in)
+	err = copySparse(in, out, info.Size())
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		_ = out.Close()
-		return n, err
+		return 0, err
 	}
-	if err := out.Close(); err != nil {
-		return n, err
+	return info.Size(), setAttrs(dst, info)
+}
+
+// copySparse copies the data extents of in and leaves its holes holes in out (a block volume's
+// image is mostly one).
+func copySparse(in, out *os.File, size int64) error {
+	fd := int(in.Fd())
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(fd, off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			break // a hole to the end
+		}
+		if err != nil {
+			return &fs.PathError{Op: "seek", Path: in.Name(), Err: err}
+		}
+		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
+		if err != nil {
+			return &fs.PathError{Op: "seek", Path: in.Name(), Err: err}
+		}
+		if _, err := io.Copy(io.NewOffsetWriter(out, data), io.NewSectionReader(in, data, hole-data)); err != nil {
+			return err
+		}
+		off = hole
 	}
-	return n, setAttrs(dst, info)
+	return out.Truncate(size)
 }
 
 // setAttrs gives path the owner (as root), the mode and the modification time of info; chown

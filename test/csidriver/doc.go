@@ -6,13 +6,20 @@
 //
 // Volumes are directories, snapshots are point-in-time copies of them, and NodePublishVolume
 // bind-mounts a volume's directory onto the kubelet's target path (read-only when the request says
-// readonly). Only mount (filesystem) access is supported, in any access mode; there is no topology,
-// staging, expansion or volume statistics.
+// readonly). Both access types are supported, in any access mode: a **block** volume's directory
+// holds one sparse file, block.img, of the volume's capacity (all zeros when new); publishing it
+// attaches a loop device to the image (losetup, read-only when the request says readonly), creates
+// the target file and bind-mounts the device node onto it; unpublishing reads which loop device is
+// mounted there (its device number, and /sys/dev/block/7:N/loop/backing_file, which must lie in the
+// state directory), unmounts it and detaches the device. A volume is made only from a source of its
+// own access type, and published only for it. There is no topology, staging, expansion or volume
+// statistics.
 //
 // All state lives in files under the state directory, so several driver processes (one per local
 // cluster) may share one:
 //
-//	<state>/volumes/<volume-id>.json      metadata: name, capacityBytes, sourceSnapshot|sourceVolume, createdAt
+//	<state>/volumes/<volume-id>.json      metadata: name, capacityBytes, accessType ("block", or absent
+//	                                      for mount), sourceSnapshot|sourceVolume, createdAt
 //	<state>/volumes/<volume-id>/          data (mode 0777 when created empty, so any Pod user can write)
 //	<state>/snapshots/<snapshot-id>.json  metadata: name, sourceVolume, sizeBytes, createdAt, neverReady,
 //	                                      mode (full|incremental), parent (incremental only, if any),
@@ -27,8 +34,8 @@
 // renamed into place before its metadata file is written (temporary file + rename): an object
 // exists exactly when its metadata file does, and its data is complete by then. Deletion removes
 // the metadata first, then the data. Copies keep directories, symlinks and regular files with
-// their modes and modification times (and owners, when running as root); other file types are
-// skipped.
+// their modes and modification times (and owners, when running as root), and the holes of sparse
+// files; other file types are skipped.
 //
 // Snapshot modes: the parameter SnapshotModeParameter of a VolumeSnapshotClass selects
 // SnapshotModeFull (the default: every file is copied) or SnapshotModeIncremental. An incremental

@@ -33,11 +33,20 @@ func (d *driver) NodePublishVolume(_ context.Context, req *csi.NodePublishVolume
 	case req.GetVolumeCapability() == nil:
 		return nil, status.Error(codes.InvalidArgument, "NodePublishVolume: volume_capability is required")
 	}
-	if err := checkCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
+	access, err := accessTypeOf([]*csi.VolumeCapability{req.GetVolumeCapability()})
+	if err != nil {
 		return nil, err
 	}
-	if err := d.requireVolume(id); err != nil {
+	v, err := d.readVolume(id)
+	if err != nil {
 		return nil, err
+	}
+	if access != v.AccessType {
+		return nil, status.Errorf(codes.InvalidArgument, "NodePublishVolume: volume %s is a %s volume and cannot be published for %s access",
+			id, accessName(v.AccessType), accessName(access))
+	}
+	if access == accessBlock {
+		return d.publishBlock(id, target, req.GetReadonly())
 	}
 	if err := os.MkdirAll(target, 0o750); err != nil {
 		return nil, internal("create target path", err)
@@ -73,8 +82,17 @@ func (d *driver) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVo
 		return nil, internal("check target path", err)
 	}
 	if mounted {
+		loop, err := d.publishedLoop(target)
+		if err != nil {
+			return nil, internal("unpublish volume", err)
+		}
 		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil {
 			return nil, internal("unpublish volume", &fs.PathError{Op: "unmount", Path: target, Err: err})
+		}
+		if loop != "" {
+			if err := detachLoop(loop); err != nil {
+				return nil, internal("unpublish volume", err)
+			}
 		}
 	}
 	if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -22,10 +22,17 @@ const (
 	locksDir     = "locks"
 )
 
+// BlockImageName is the one file of a block volume's data directory: the device's bytes.
+const BlockImageName = "block.img"
+
+// accessBlock is the AccessType of a block volume; a mount volume's is "".
+const accessBlock = "block"
+
 // volume is the metadata of a volume, stored in <state>/volumes/<id>.json.
 type volume struct {
 	Name           string    `json:"name"`
 	CapacityBytes  int64     `json:"capacityBytes"`
+	AccessType     string    `json:"accessType,omitempty"`
 	SourceSnapshot string    `json:"sourceSnapshot,omitempty"`
 	SourceVolume   string    `json:"sourceVolume,omitempty"`
 	CreatedAt      time.Time `json:"createdAt"`
