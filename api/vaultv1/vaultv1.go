@@ -91,6 +91,8 @@ type InstanceSpec struct {
 	Policy  string          `json:"policy"`
 	Backup  BackupConfig    `json:"backup"`
 	Storage StorageLocation `json:"storage"`
+	// RPO overrides the policy's recovery point objective ("26h"); empty: the policy's.
+	RPO string `json:"rpo,omitempty"`
 }
 
 // Instance is a backup instance: a cluster, what to back up, a policy and a storage location.
@@ -101,6 +103,19 @@ type Instance struct {
 	// LastScheduled is the schedule time of the last backup the scheduler queued.
 	LastScheduled *time.Time `json:"lastScheduled,omitempty"`
 	NextBackup    *time.Time `json:"nextBackup,omitempty"`
+	// RPOStatus is where the instance stands against its recovery point objective.
+	RPOStatus *RPOStatus `json:"rpoStatus,omitempty"`
+}
+
+// RPOStatus is where an instance stands against its recovery point objective
+// (docs/design/monitoring.md).
+type RPOStatus struct {
+	Objective string `json:"objective"` // a duration: "25h"
+	State     string `json:"state"`     // met, breached, pending or paused
+	// LastGoodAt is when the newest recovery point whose backup completed was taken.
+	LastGoodAt *time.Time `json:"lastGoodAt,omitempty"`
+	// BreachedSince is when the objective is (or will be) breached; absent when paused.
+	BreachedSince *time.Time `json:"breachedSince,omitempty"`
 }
 
 // BackupNowRequest is the optional body of POST /api/v1/instances/{name}/backup.

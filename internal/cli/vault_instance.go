@@ -13,6 +13,7 @@ import (
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
+	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/vault/client"
@@ -81,6 +82,7 @@ environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for c
 	fl.StringVar(&spec.Backup.SnapshotClass, "snapshot-class", "", "VolumeSnapshotClass to use (default: each CSI driver's default class)")
 	fl.StringVar(&spec.Backup.VolumeData, "volume-data", "", "what backups keep of each volume: snapshot (default), copy (its files in the backup storage) or snapshot+copy")
 	fl.StringArrayVar(&spec.Backup.BackupHooks, "backup-hook", nil, "run the hooks of BackupHook NAMESPACE/NAME around each backup (repeat for more)")
+	fl.StringVar(&spec.RPO, "rpo", "", "recovery point objective of this instance, e.g. 26h (default: the policy's)")
 	return cmd
 }
 
@@ -118,10 +120,11 @@ func newInstanceListCommand(env Env) *cobra.Command {
 		},
 		text: func(out io.Writer, list []vaultv1.Instance) error {
 			t := newTable(out)
-			fmt.Fprintln(t, "NAME\tCLUSTER\tPOLICY\tSTATE\tNEXT BACKUP\tNAMESPACES\tSTORAGE")
+			fmt.Fprintln(t, "NAME\tCLUSTER\tPOLICY\tSTATE\tRPO\tNEXT BACKUP\tNAMESPACES\tSTORAGE")
+			now := env.now()
 			for _, in := range list {
-				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Cluster, in.Policy, in.State, formatTime(in.NextBackup),
-					describeNamespaces(in.Backup), in.Storage.URL)
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Cluster, in.Policy, in.State, rpoCell(in.RPOStatus, now),
+					formatTime(in.NextBackup), describeNamespaces(in.Backup), in.Storage.URL)
 			}
 			return t.Flush()
 		},
@@ -162,7 +165,7 @@ func newInstanceShowCommand(env Env) *cobra.Command {
 			}
 			return d, nil
 		},
-		text: printInstance,
+		text: func(out io.Writer, d instanceDetail) error { return printInstance(out, d, env.now()) },
 	}.build(env, &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show an instance: what it backs up, its state, its next backup and its latest recovery points",
@@ -172,7 +175,7 @@ func newInstanceShowCommand(env Env) *cobra.Command {
 	return cmd
 }
 
-func printInstance(out io.Writer, d instanceDetail) error {
+func printInstance(out io.Writer, d instanceDetail, now time.Time) error {
 	in, b := d.Instance, d.Backup
 	fmt.Fprintf(out, "instance %q\n", in.Name)
 	fmt.Fprintf(out, "  cluster:         %s\n  policy:          %s\n  state:           %s\n", in.Cluster, in.Policy, in.State)
@@ -207,6 +210,9 @@ func printInstance(out io.Writer, d instanceDetail) error {
 	}
 	fmt.Fprintf(out, "  created:         %s\n  last scheduled:  %s\n  next backup:     %s\n",
 		formatTime(&in.CreatedAt), formatTime(in.LastScheduled), formatTime(in.NextBackup))
+	if st := in.RPOStatus; st != nil {
+		fmt.Fprintf(out, "  rpo:             %s, %s; last good backup %s\n", st.Objective, rpoCell(st, now), formatTime(st.LastGoodAt))
+	}
 	if len(d.RecoveryPoints) == 0 {
 		_, err := fmt.Fprintln(out, "\nno recovery point yet")
 		return err
@@ -375,4 +381,18 @@ left: stop it with --delete-data --yes first, and wait for its deletion jobs.`,
 			return nil
 		},
 	}
+}
+
+// rpoCell says where an instance stands against its objective: met, pending, paused, or
+// "BREACHED 3h" (since when), loud because it wants someone to look.
+func rpoCell(st *vaultv1.RPOStatus, now time.Time) string {
+	switch {
+	case st == nil:
+		return "-"
+	case st.State == policy.RPOBreached && st.BreachedSince != nil:
+		return "BREACHED " + humanize.Age(now.Sub(*st.BreachedSince))
+	case st.State == policy.RPOBreached:
+		return "BREACHED"
+	}
+	return st.State
 }

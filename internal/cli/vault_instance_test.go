@@ -43,7 +43,7 @@ func TestInstanceCreateListShowStopResumeDelete(t *testing.T) {
 	v.fails(t, "422", "instance", "create", "shop3", "--cluster", "nope", "--policy", "nightly", "--storage", "file:///b", "--passphrase-secret", "s")
 
 	out = v.ok(t, "instance", "list")
-	if !regexpLine(out, `NAME\s+CLUSTER\s+POLICY\s+STATE\s+NEXT BACKUP`) || !regexpLine(out, `shop\s+prod\s+nightly\s+protected\s+\S+\s+shop,team-\*\s+s3://`) ||
+	if !regexpLine(out, `NAME\s+CLUSTER\s+POLICY\s+STATE\s+RPO\s+NEXT BACKUP`) || !regexpLine(out, `shop\s+prod\s+nightly\s+protected\s+pending\s+\S+\s+shop,team-\*\s+s3://`) ||
 		!regexpLine(out, `stage\s+staging\s+hourly\s+protected`) {
 		t.Errorf("list:\n%s", out)
 	}
@@ -60,7 +60,7 @@ func TestInstanceCreateListShowStopResumeDelete(t *testing.T) {
 	out = v.ok(t, "instance", "show", "shop")
 	for _, w := range []string{`instance "shop"`, "cluster:         prod", "shop,team-*, except team-tmp", "deployments,configmaps, except events",
 		"app=web | tier=db", "cluster-scoped:  false", "snapshotted with class csi-snap", "backup hooks:    shop/db-freeze",
-		"next backup:     " + in.NextBackup.Format(time.RFC3339), "no recovery point yet"} {
+		"next backup:     " + in.NextBackup.Format(time.RFC3339), "rpo:             25h, pending; last good backup -", "no recovery point yet"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("show lacks %q:\n%s", w, out)
 		}
@@ -129,5 +129,23 @@ func TestInstanceFlagErrors(t *testing.T) {
 		{[]string{"instance", "list"}, "not logged in"},
 	} {
 		v.fails(t, tc.want, tc.args...)
+	}
+}
+
+func TestRPOCell(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	since := now.Add(-3*time.Hour - 20*time.Minute)
+	for _, c := range []struct {
+		st   *vaultv1.RPOStatus
+		want string
+	}{
+		{nil, "-"},
+		{&vaultv1.RPOStatus{State: "met"}, "met"},
+		{&vaultv1.RPOStatus{State: "breached", BreachedSince: &since}, "BREACHED 3h20m"},
+		{&vaultv1.RPOStatus{State: "paused"}, "paused"},
+	} {
+		if got := rpoCell(c.st, now); got != c.want {
+			t.Errorf("rpoCell(%+v) = %q, want %q", c.st, got, c.want)
+		}
 	}
 }

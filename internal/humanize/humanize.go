@@ -4,6 +4,7 @@ package humanize
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Bytes writes n in binary units: "512 B", "1.5 KiB", "3.0 GiB".
@@ -38,4 +39,28 @@ func OrList(choices []string) string {
 		return strings.Join(choices, "")
 	}
 	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+}
+
+// Age says a duration the way people read an age, to two units at most: "45s", "3h20m",
+// "2d4h".
+func Age(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return trimZero(fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60))
+	default:
+		return trimZero(fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24))
+	}
+}
+
+// trimZero drops a second unit of zero: "3h0m" is "3h".
+func trimZero(s string) string {
+	if strings.HasSuffix(s, "h0m") || strings.HasSuffix(s, "d0h") {
+		return s[:len(s)-2]
+	}
+	return s
 }

@@ -1,6 +1,9 @@
 package humanize
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestBytes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 3 << 30: "3.0 GiB", 1 << 60: "1.0 EiB"} {
@@ -37,6 +40,15 @@ func TestOrList(t *testing.T) {
 	} {
 		if got := OrList(tc.choices); got != tc.want {
 			t.Errorf("OrList(%q) = %q, want %q", tc.choices, got, tc.want)
+		}
+	}
+}
+
+func TestAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{45 * time.Second: "45s", 12 * time.Minute: "12m", 3*time.Hour + 20*time.Minute: "3h20m",
+		3 * time.Hour: "3h", 52 * time.Hour: "2d4h", 48 * time.Hour: "2d"} {
+		if got := Age(d); got != want {
+			t.Errorf("Age(%s) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -35,3 +35,11 @@ func (r Retention) Describe() string {
 	}
 	return out
 }
+
+// DescribeRPO says the recovery point objective in words: the policy's, or how the default is made.
+func (p Policy) DescribeRPO() string {
+	if p.RPO > 0 {
+		return p.RPO.String()
+	}
+	return "the schedule's longest gap plus 1h"
+}

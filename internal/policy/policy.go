@@ -10,4 +10,7 @@ type Policy struct {
 	// Copy is the copy tier: which scheduled backups also copy their volumes into the repository,
 	// and how long those copies are kept. Nil: no copy tier.
 	Copy *CopyTier `json:"copy,omitempty"`
+	// RPO is the recovery point objective of the instances on this policy (docs/design/monitoring.md);
+	// zero: the schedule's longest gap plus an hour.
+	RPO Duration `json:"rpo,omitempty"`
 }

@@ -23,6 +23,9 @@ func (p Policy) Validate() error {
 	if p.Copy != nil {
 		errs = append(errs, p.Copy.validate(interval)...)
 	}
+	if err := validateRPO("rpo", p.RPO, interval); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

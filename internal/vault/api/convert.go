@@ -6,6 +6,7 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
@@ -46,7 +47,13 @@ func storeInstanceSpec(spec vaultv1.InstanceSpec) (store.InstanceSpec, error) {
 	if err != nil {
 		return store.InstanceSpec{}, fmt.Errorf("encode storage location: %w", err)
 	}
-	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage}, nil
+	var rpo policy.Duration
+	if spec.RPO != "" {
+		if rpo, err = policy.ParseDuration(spec.RPO); err != nil {
+			return store.InstanceSpec{}, fmt.Errorf("rpo: %w: %w", err, store.ErrInvalid)
+		}
+	}
+	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage, RPO: rpo}, nil
 }
 
 // jobsInstance is what the instance's jobs are made from: its stored JSON read as the jobs read it.
@@ -60,7 +67,25 @@ func apiInstance(in store.Instance) (vaultv1.Instance, error) {
 		return vaultv1.Instance{}, err
 	}
 	return vaultv1.Instance{InstanceSpec: vaultv1.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: in.Policy, Backup: apiBackupConfig(ji.Backup),
-		Storage: apiStorage(ji.Storage)}, State: in.State, CreatedAt: in.CreatedAt, LastScheduled: in.LastScheduled}, nil
+		Storage: apiStorage(ji.Storage), RPO: durationOrEmpty(in.RPO)}, State: in.State, CreatedAt: in.CreatedAt, LastScheduled: in.LastScheduled}, nil
+}
+
+// durationOrEmpty is d as the API writes it, empty for zero.
+func durationOrEmpty(d policy.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+// apiRPOStatus is an instance's standing against its objective as the API shows it.
+func apiRPOStatus(st policy.RPOStatus) *vaultv1.RPOStatus {
+	out := &vaultv1.RPOStatus{Objective: policy.Duration(st.Objective).String(), State: st.State, LastGoodAt: st.LastGood}
+	if !st.BreachedSince.IsZero() {
+		at := st.BreachedSince.UTC()
+		out.BreachedSince = &at
+	}
+	return out
 }
 
 func apiInstances(l store.List[store.Instance]) (vaultv1.List[vaultv1.Instance], error) {

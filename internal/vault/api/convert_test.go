@@ -76,7 +76,9 @@ func unset(v reflect.Value) []string {
 // answers field by field, through the agent protocol's shapes where a job's spec and result are
 // kept in them.
 func TestConversionsCarryEveryField(t *testing.T) {
-	spec, err := storeInstanceSpec(filled[vaultv1.InstanceSpec](t))
+	apiSpec := filled[vaultv1.InstanceSpec](t)
+	apiSpec.RPO = "26h"
+	spec, err := storeInstanceSpec(apiSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,8 @@ func TestConversionsCarryEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	instance.NextBackup = &time.Time{} // the API's own, from the policy
+	instance.NextBackup = &time.Time{}        // the API's own, from the policy
+	instance.RPOStatus = &vaultv1.RPOStatus{} // the API's own, from the policy and the recovery points
 
 	record := filled[jobs.Record](t)
 	record.Spec, record.Result = []byte(`{"verify":{"recoveryPoint":"x"}}`), []byte(`{"warnings":["x"]}`)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
@@ -31,7 +32,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	s.fillNextBackups(r.Context(), p.Vault, out.Items)
+	s.fillSchedules(r.Context(), p.Vault, out.Items)
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -49,19 +50,23 @@ func (s *Server) writeInstance(ctx context.Context, w http.ResponseWriter, statu
 	if err != nil {
 		return err
 	}
-	s.fillNextBackup(ctx, vault, &out)
-	return writeJSON(w, status, out)
+	one := []vaultv1.Instance{out}
+	s.fillSchedules(ctx, vault, one)
+	return writeJSON(w, status, one[0])
 }
 
-// fillNextBackups sets when each protected instance's policy next backs it up, reading each policy
-// once.
-func (s *Server) fillNextBackups(ctx context.Context, vault string, ins []vaultv1.Instance) {
+// fillSchedules sets when each protected instance's policy next backs it up and where each
+// instance stands against its recovery point objective, reading each policy once. Neither is
+// stored: both follow from the policy, the recovery points and the clock.
+func (s *Server) fillSchedules(ctx context.Context, vault string, ins []vaultv1.Instance) {
 	policies := map[string]*policy.Policy{}
+	lastGood, err := s.st.LastGoodBackups(ctx, vault, archive.PhaseCompleted)
+	if err != nil {
+		s.log.WarnContext(ctx, "recovery point objectives not evaluated", "vault", vault, "error", err)
+	}
+	now := s.now()
 	for i := range ins {
 		in := &ins[i]
-		if in.State != vaultv1.InstanceProtected {
-			continue
-		}
 		pol, seen := policies[in.Policy]
 		if !seen {
 			if p, err := s.st.GetPolicy(ctx, vault, in.Policy); err == nil {
@@ -72,7 +77,13 @@ func (s *Server) fillNextBackups(ctx context.Context, vault string, ins []vaultv
 		if pol == nil {
 			continue
 		}
-		from := s.now()
+		if err == nil {
+			in.RPOStatus = rpoStatus(*in, *pol, lastGood, now)
+		}
+		if in.State != vaultv1.InstanceProtected {
+			continue
+		}
+		from := now
 		if in.LastScheduled != nil && in.LastScheduled.After(from) {
 			from = *in.LastScheduled
 		}
@@ -83,11 +94,18 @@ func (s *Server) fillNextBackups(ctx context.Context, vault string, ins []vaultv
 	}
 }
 
-// fillNextBackup is fillNextBackups for one instance.
-func (s *Server) fillNextBackup(ctx context.Context, vault string, in *vaultv1.Instance) {
-	one := []vaultv1.Instance{*in}
-	s.fillNextBackups(ctx, vault, one)
-	*in = one[0]
+// rpoStatus places the instance against its objective (nil when the policy gives none).
+func rpoStatus(in vaultv1.Instance, pol policy.Policy, lastGood map[string]time.Time, now time.Time) *vaultv1.RPOStatus {
+	override, _ := policy.ParseDuration(in.RPO) // stored valid; empty is zero
+	objective, err := pol.Objective(override, now)
+	if err != nil {
+		return nil
+	}
+	var good *time.Time
+	if at, ok := lastGood[in.Name]; ok {
+		good = &at
+	}
+	return apiRPOStatus(policy.EvaluateRPO(objective, good, in.CreatedAt, in.State != vaultv1.InstanceProtected, now))
 }
 
 func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {

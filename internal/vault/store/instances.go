@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/policy"
 )
 
 // InstanceProtected is the state of an instance whose schedule runs; a new instance starts in it.
@@ -22,6 +24,8 @@ type InstanceSpec struct {
 	Policy  string
 	Backup  json.RawMessage
 	Storage json.RawMessage
+	// RPO overrides the policy's recovery point objective (zero: the policy's).
+	RPO policy.Duration
 }
 
 // Instance is a backup instance.
@@ -57,14 +61,18 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceS
 	if cl.Health == HealthRevoked {
 		return Instance{}, fmt.Errorf("cluster: %q has its trust grant revoked; register it again first: %w", spec.Cluster, ErrInvalid)
 	}
-	if _, err := s.GetPolicy(ctx, vault, spec.Policy); errors.Is(err, ErrNotFound) {
+	pol, err := s.GetPolicy(ctx, vault, spec.Policy)
+	if errors.Is(err, ErrNotFound) {
 		return Instance{}, fmt.Errorf("policy: %q does not exist (cairn policy create): %w", spec.Policy, ErrInvalid)
 	} else if err != nil {
 		return Instance{}, err
 	}
-	_, err = s.writes.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		vault, spec.Name, spec.Cluster, spec.Policy, string(spec.Backup), string(spec.Storage), InstanceProtected, s.now().UTC())
+	if err := pol.ValidateRPO(spec.RPO); err != nil {
+		return Instance{}, fmt.Errorf("%w: %w", err, ErrInvalid)
+	}
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at, rpo)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		vault, spec.Name, spec.Cluster, spec.Policy, string(spec.Backup), string(spec.Storage), InstanceProtected, s.now().UTC(), durationText(spec.RPO))
 	if err != nil && isUniqueViolation(err) {
 		if _, getErr := s.GetInstance(ctx, vault, spec.Name); getErr == nil {
 			return Instance{}, fmt.Errorf("instance %q: %w", spec.Name, ErrExists)
@@ -78,7 +86,7 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceS
 	return s.GetInstance(ctx, vault, spec.Name)
 }
 
-const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled, scheduled_backups, last_copy_at`
+const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled, scheduled_backups, last_copy_at, rpo`
 
 // GetInstance reads one instance.
 func (s *Store) GetInstance(ctx context.Context, vault, name string) (Instance, error) {
@@ -155,10 +163,14 @@ func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceF
 
 func scanInstance(row scanner) (Instance, error) {
 	var in Instance
-	var cfg, storage string
+	var cfg, storage, rpo string
 	var last, lastCopy sql.NullTime
-	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last, &in.ScheduledBackups, &lastCopy); err != nil {
+	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last, &in.ScheduledBackups, &lastCopy, &rpo); err != nil {
 		return in, err
+	}
+	var err error
+	if in.RPO, err = parseDurationText(rpo); err != nil {
+		return in, fmt.Errorf("decode stored rpo of instance %q: %w", in.Name, err)
 	}
 	in.CreatedAt = in.CreatedAt.UTC()
 	in.LastScheduled = utcPtr(last)

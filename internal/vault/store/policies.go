@@ -39,8 +39,8 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 			return fmt.Errorf("encode copy tier: %w", err)
 		}
 	}
-	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		vault, p.Name, string(sched), string(ret), string(copyTier), s.now().UTC())
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, rpo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		vault, p.Name, string(sched), string(ret), string(copyTier), durationText(p.RPO), s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("policy %q: %w", p.Name, ErrExists)
 	}
@@ -52,7 +52,7 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 
 // GetPolicy reads one policy.
 func (s *Store) GetPolicy(ctx context.Context, vault, name string) (policy.Policy, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT name, schedule, retention, copy_tier FROM policies WHERE vault = $1 AND name = $2`, vault, name)
+	row := s.db.QueryRowContext(ctx, `SELECT name, schedule, retention, copy_tier, rpo FROM policies WHERE vault = $1 AND name = $2`, vault, name)
 	p, err := scanPolicy(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("policy %q: %w", name, ErrNotFound)
@@ -62,7 +62,7 @@ func (s *Store) GetPolicy(ctx context.Context, vault, name string) (policy.Polic
 
 // ListPolicies returns the vault's policies by name.
 func (s *Store) ListPolicies(ctx context.Context, vault string) ([]policy.Policy, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, schedule, retention, copy_tier FROM policies WHERE vault = $1 ORDER BY name`, vault)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, schedule, retention, copy_tier, rpo FROM policies WHERE vault = $1 ORDER BY name`, vault)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
@@ -101,9 +101,13 @@ type scanner interface{ Scan(...any) error }
 
 func scanPolicy(row scanner) (policy.Policy, error) {
 	var p policy.Policy
-	var sched, ret, copyTier string
-	if err := row.Scan(&p.Name, &sched, &ret, &copyTier); err != nil {
+	var sched, ret, copyTier, rpo string
+	if err := row.Scan(&p.Name, &sched, &ret, &copyTier, &rpo); err != nil {
 		return p, err
+	}
+	var err error
+	if p.RPO, err = parseDurationText(rpo); err != nil {
+		return p, fmt.Errorf("decode stored rpo of policy %q: %w", p.Name, err)
 	}
 	if copyTier != "" {
 		p.Copy = &policy.CopyTier{}
@@ -124,4 +128,20 @@ func scanPolicy(row scanner) (policy.Policy, error) {
 func isUniqueViolation(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value")
+}
+
+// durationText is how a duration column holds d: policy.Duration's form, empty for zero.
+func durationText(d policy.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+// parseDurationText reads a duration column (empty: zero).
+func parseDurationText(s string) (policy.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return policy.ParseDuration(s)
 }

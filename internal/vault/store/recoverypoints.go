@@ -270,3 +270,26 @@ func (s *Store) SetRecoveryPointExpiry(ctx context.Context, vault, name string, 
 	}
 	return nil
 }
+
+// LastGoodBackups returns, per instance of the vault that has one, the time of its newest live
+// recovery point whose backup ended in phase good (archive.PhaseCompleted).
+func (s *Store) LastGoodBackups(ctx context.Context, vault, good string) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.instance, r.completed_at FROM recovery_points r
+		WHERE r.vault = $1 AND r.phase = $2 AND r.deleted_at IS NULL AND r.completed_at = (
+			SELECT MAX(g.completed_at) FROM recovery_points g
+			WHERE g.vault = r.vault AND g.instance = r.instance AND g.phase = $2 AND g.deleted_at IS NULL)`, vault, good)
+	if err != nil {
+		return nil, fmt.Errorf("read the newest good recovery points: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var instance string
+		var at time.Time
+		if err := rows.Scan(&instance, &at); err != nil {
+			return nil, fmt.Errorf("read the newest good recovery points: %w", err)
+		}
+		out[instance] = at.UTC()
+	}
+	return out, rows.Err()
+}

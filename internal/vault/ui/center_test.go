@@ -100,6 +100,16 @@ func TestOverviewPutsFailuresFirstAndFlagsUnprotectedNamespaces(t *testing.T) {
 	if !strings.Contains(body, "1 / 3") {
 		t.Errorf("want 1 / 3 namespaces protected:\n%s", body)
 	}
+	// shop's newest good point is 3 hours old; hourly backups have an objective of 2 hours.
+	breached := body[strings.Index(body, `id="rpo-breached"`)+1:]
+	if !strings.Contains(body, `<div class="card alert" id="rpo-card"><div class="big">1</div>`) ||
+		!strings.Contains(breached, `<tr class="flag"><td><a href="/instances/shop">shop</a></td><td>east</td><td>2h</td>`) {
+		t.Errorf("shop is not flagged as breaching its recovery point objective:\n%s", body)
+	}
+	_, page := f.signedIn(t, access.RoleReader).get("/instances/shop")
+	if !strings.Contains(page, `<dd id="rpo">2h: <span class="state state-breached">breached</span>`) {
+		t.Errorf("the instance page does not show the breach:\n%s", page)
+	}
 }
 
 func TestOutputIsEscaped(t *testing.T) {

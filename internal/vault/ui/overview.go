@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -26,9 +27,12 @@ type overviewData struct {
 	Compliance  compliance
 	Jobs        jobSummary
 	NextBackups []vaultv1.Instance
-	Usage       vaultv1.Usage
-	MoreUsage   int // instances left out of Usage.Instances, the costliest shown
-	Truncated   bool
+	// Breached are the instances whose newest good recovery point is older than their objective,
+	// longest breached first.
+	Breached  []vaultv1.Instance
+	Usage     vaultv1.Usage
+	MoreUsage int // instances left out of Usage.Instances, the costliest shown
+	Truncated bool
 }
 
 // jobSummary is the jobs of the last 24 hours: counts by state and the rows to show, failures first.
@@ -71,6 +75,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session,
 		Compliance:  assessCompliance(clusters, instances),
 		Jobs:        jobs,
 		NextBackups: nextBackups(instances, overviewNextBackups),
+		Breached:    breached(instances),
 		Usage:       usage,
 		Truncated:   truncC || truncI,
 	}
@@ -114,6 +119,18 @@ func (s *Server) recentJobs(ctx context.Context, c *client.Client) (jobSummary, 
 
 // stateOrder puts what needs attention first.
 var stateOrder = []string{vaultv1.JobFailed, vaultv1.JobPartiallyFailed, vaultv1.JobRunning, vaultv1.JobQueued, vaultv1.JobCancelled, vaultv1.JobSucceeded}
+
+// breached are the instances breaching their recovery point objective, longest first.
+func breached(instances []vaultv1.Instance) []vaultv1.Instance {
+	var out []vaultv1.Instance
+	for _, in := range instances {
+		if st := in.RPOStatus; st != nil && st.State == policy.RPOBreached && st.BreachedSince != nil {
+			out = append(out, in)
+		}
+	}
+	slices.SortFunc(out, func(a, b vaultv1.Instance) int { return a.RPOStatus.BreachedSince.Compare(*b.RPOStatus.BreachedSince) })
+	return out
+}
 
 // nextBackups are the n protected instances whose scheduled backups come soonest.
 func nextBackups(instances []vaultv1.Instance, n int) []vaultv1.Instance {
