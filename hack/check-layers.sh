@@ -33,6 +33,8 @@ plants=(
   "2:internal/vault/client:internal/vault/store"
   "2:internal/vault/api:internal/vault/scheduler"
   "3:internal/vault/jobs:internal/vault/ui"
+  "3:internal/vault/metrics:internal/vault/api"
+  "1:internal/vault/scheduler:internal/vault/metrics"
 )
 
 files=()

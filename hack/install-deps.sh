@@ -8,6 +8,7 @@ packages=(
   iproute2 iptables                                          # node networking (bridge, kubelet rules)
   git make ca-certificates
   postgresql # the vault store's tests start throwaway servers (internal/pgtest)
+  prometheus # the vault's metrics are scraped by a real Prometheus in its tests (internal/promtest)
   chromium chromium-driver # the Backup center's browser tests (test/browser, driven by playwright-core)
 )
 

@@ -68,6 +68,17 @@ func (p Policy) Objective(rpo Duration, now time.Time) (time.Duration, error) {
 	return gap + rpoGrace, nil
 }
 
+// Standing places an instance on this policy against its objective at now: override is the
+// instance's own objective (zero: none), lastGood its newest good recovery point's time (nil:
+// none), created when it was created, stopped whether it is.
+func (p Policy) Standing(override Duration, lastGood *time.Time, created time.Time, stopped bool, now time.Time) (RPOStatus, error) {
+	objective, err := p.Objective(override, now)
+	if err != nil {
+		return RPOStatus{}, err
+	}
+	return EvaluateRPO(objective, lastGood, created, stopped, now), nil
+}
+
 // RPOStatus is where an instance stands against its objective.
 type RPOStatus struct {
 	Objective time.Duration

@@ -5,12 +5,14 @@ import (
 	"net/http"
 
 	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 	"github.com/cairnbackup/cairn/internal/vault/ui"
 )
 
-// handler serves the API under /api/ and the Backup center, the web dashboard, everywhere else.
-func handler(st *store.Store, opts Options) (http.Handler, error) {
+// handler serves the API under /api/, Prometheus metrics at /metrics and the Backup center, the
+// web dashboard, everywhere else; m times every request.
+func handler(st *store.Store, opts Options, m *metrics.Metrics) (http.Handler, error) {
 	apiHandler := api.NewServer(st, opts.API).Handler()
 	center, err := ui.New(ui.Config{API: apiHandler, Logger: opts.Logger, Now: opts.Now})
 	if err != nil {
@@ -18,8 +20,9 @@ func handler(st *store.Store, opts Options) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)
+	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/", center.Handler())
-	return mux, nil
+	return m.Instrument(mux), nil
 }
 
 // backupCenterURL is where a browser on this machine opens the Backup center.

@@ -14,6 +14,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
@@ -85,7 +86,8 @@ func Serve(ctx context.Context, opts Options) error {
 	if opts.API.TrustGrant == nil {
 		opts.API.TrustGrant = trustGrant
 	}
-	h, err := handler(st, opts)
+	m := metrics.New(st, opts.Now, opts.Logger)
+	h, err := handler(st, opts, m)
 	if err != nil {
 		return err
 	}
@@ -97,7 +99,9 @@ func Serve(ctx context.Context, opts Options) error {
 	schedDone := make(chan struct{})
 	go func() {
 		defer close(schedDone)
-		scheduler.New(st, opts.Now, opts.Logger).Run(schedCtx, opts.Tick)
+		sched := scheduler.New(st, opts.Now, opts.Logger)
+		sched.OnTick = m.ObserveTick
+		sched.Run(schedCtx, opts.Tick)
 	}()
 	defer func() { stopScheduler(); <-schedDone }()
 	errc := make(chan error, 1)

@@ -97,15 +97,15 @@ func (s *Server) fillSchedules(ctx context.Context, vault string, ins []vaultv1.
 // rpoStatus places the instance against its objective (nil when the policy gives none).
 func rpoStatus(in vaultv1.Instance, pol policy.Policy, lastGood map[string]time.Time, now time.Time) *vaultv1.RPOStatus {
 	override, _ := policy.ParseDuration(in.RPO) // stored valid; empty is zero
-	objective, err := pol.Objective(override, now)
-	if err != nil {
-		return nil
-	}
 	var good *time.Time
 	if at, ok := lastGood[in.Name]; ok {
 		good = &at
 	}
-	return apiRPOStatus(policy.EvaluateRPO(objective, good, in.CreatedAt, in.State != vaultv1.InstanceProtected, now))
+	st, err := pol.Standing(override, good, in.CreatedAt, in.State != vaultv1.InstanceProtected, now)
+	if err != nil {
+		return nil
+	}
+	return apiRPOStatus(st)
 }
 
 func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access.Principal) error {

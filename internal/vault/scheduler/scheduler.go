@@ -20,6 +20,9 @@ type Scheduler struct {
 	jobs *jobs.Lifecycle
 	now  func() time.Time
 	log  *slog.Logger
+	// OnTick, if set, is told of each tick Run makes: how long it took, how late after its due
+	// time the latest due backup was queued (0: none was due), and its error.
+	OnTick func(took, lag time.Duration, err error)
 }
 
 // New returns a scheduler over st; now is its clock.
@@ -36,8 +39,13 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+		start := time.Now()
+		lag, err := s.tick(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "scheduler tick failed", "error", err.Error())
+		}
+		if s.OnTick != nil && ctx.Err() == nil {
+			s.OnTick(time.Since(start), lag, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -50,35 +58,44 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 // Tick does one round: expire leases, then for every vault and protected instance queue the due
 // backup and the deletions retention decides.
 func (s *Scheduler) Tick(ctx context.Context) error {
+	_, err := s.tick(ctx)
+	return err
+}
+
+// tick is Tick, also returning how late the latest due backup was queued.
+func (s *Scheduler) tick(ctx context.Context) (time.Duration, error) {
 	now := s.now().UTC()
 	expired, err := s.jobs.ExpireLeases(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, e := range expired {
 		s.log.WarnContext(ctx, "agent stopped reporting: job failed", "vault", e.Vault, "job", e.Job, "retry", e.Retry)
 	}
 	vaults, err := s.st.Vaults(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var errs []error
+	var lag time.Duration
 	for _, v := range vaults {
-		if err := s.tickVault(ctx, v, now); err != nil {
+		vlag, err := s.tickVault(ctx, v, now)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("vault %q: %w", v, err))
 		}
+		lag = max(lag, vlag)
 	}
-	return errors.Join(errs...)
+	return lag, errors.Join(errs...)
 }
 
 // tickVault schedules, then applies retention, for every protected instance of the vault. The
 // work is done in a constant number of queries plus the writes: the vault's open backups are
 // read once (and only when a run is due), and its live recovery points in one pass, one
 // instance at a time (EachInstanceRecoveryPoints).
-func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) error {
+func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) (time.Duration, error) {
 	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: store.InstanceProtected})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	policies := map[string]policy.Policy{}
 	protected := make(map[string]scheduled, len(instances))
@@ -101,9 +118,14 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 			due = append(due, sc)
 		}
 	}
+	var lag time.Duration
 	if len(due) > 0 {
 		if err := s.schedule(ctx, vault, due); err != nil {
 			errs = append(errs, err)
+		}
+		queued := s.now()
+		for _, sc := range due {
+			lag = max(lag, queued.Sub(sc.at))
 		}
 	}
 	zones := map[string]*time.Location{}
@@ -117,7 +139,7 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 		}
 		return nil
 	})
-	return errors.Join(append(errs, err)...)
+	return lag, errors.Join(append(errs, err)...)
 }
 
 // scheduled is a protected instance with its policy and, when a run is due, that run's time.

@@ -320,3 +320,16 @@ func TestRetentionOverAYearAndAHalf(t *testing.T) {
 		t.Errorf("%d recovery points kept: %v", len(got), got)
 	}
 }
+
+// TestTickReportsItsLag: a tick says how late after its due time it queued the latest due
+// backup, and 0 when none was due.
+func TestTickReportsItsLag(t *testing.T) {
+	_, clk, s := fixture(t)
+	if lag, err := s.tick(t.Context()); err != nil || lag != 0 {
+		t.Fatalf("nothing due: lag %s, %v", lag, err)
+	}
+	clk.t = time.Date(2026, 11, 23, 4, 0, 7, 0, time.UTC)
+	if lag, err := s.tick(t.Context()); err != nil || lag != 7*time.Second {
+		t.Fatalf("the 04:00 run queued at 04:00:07: lag %s, %v", lag, err)
+	}
+}

@@ -1,0 +1,56 @@
+package metrics
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
+)
+
+// Metrics is a vault process's registry.
+type Metrics struct {
+	reg      *prometheus.Registry
+	ticks    *prometheus.CounterVec
+	lag      prometheus.Gauge
+	tickTime prometheus.Histogram
+	requests *prometheus.HistogramVec
+}
+
+// New registers the vault's metrics over st, whose gauges are read at each scrape on clock now.
+func New(st *store.Store, now func() time.Time, log *slog.Logger) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.ticks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cairn_vault_scheduler_ticks_total",
+		Help: "Scheduler ticks by result (ok, error)."}, []string{"result"})
+	m.lag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cairn_vault_scheduler_lag_seconds",
+		Help: "At the last tick, how long after its due time the latest scheduled backup was queued (0: none was due)."})
+	m.tickTime = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cairn_vault_scheduler_tick_duration_seconds",
+		Help: "How long scheduler ticks take.", Buckets: prometheus.ExponentialBucketsRange(0.001, 60, 14)})
+	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cairn_vault_http_request_duration_seconds",
+		Help: "API and Backup center requests by route pattern, method and status code.", Buckets: prometheus.ExponentialBucketsRange(0.001, 60, 14)},
+		[]string{"route", "method", "code"})
+	m.reg.MustRegister(m.ticks, m.lag, m.tickTime, m.requests, newStoreCollector(st, now, log),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// ObserveTick records one scheduler tick: how long it took, how late its latest due backup was
+// queued, whether it failed.
+func (m *Metrics) ObserveTick(took, lag time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.ticks.WithLabelValues(result).Inc()
+	m.tickTime.Observe(took.Seconds())
+	m.lag.Set(lag.Seconds())
+}
