@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,6 +20,7 @@ func newAgentRunCommand(target *kube.Target, env Env) *cobra.Command {
 	var vaultURL, tokenFile, secretsDir string
 	var concurrency int
 	var mf moverFlags
+	var lf logFlags
 	cmd := &cobra.Command{
 		Use:   "run --vault URL --token-file FILE",
 		Short: "Run the agent: claim this cluster's jobs from the vault and run them",
@@ -42,6 +42,10 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 			if concurrency < 1 {
 				return fmt.Errorf("--concurrency %d: run at least one job at a time", concurrency)
 			}
+			logger, err := lf.logger(env.Stderr)
+			if err != nil {
+				return err
+			}
 			token, err := agentToken(tokenFile, env)
 			if err != nil {
 				return err
@@ -62,7 +66,7 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 			return agent.Run(ctx, agent.Options{
 				VaultURL: vaultURL, Token: token, Config: cfg, SecretsDir: secretsDir, Getenv: env.Getenv,
 				Version: buildinfo.Get().Version, Concurrency: concurrency, Mover: mover,
-				Logger: slog.New(slog.NewTextHandler(env.Stderr, nil)), Now: env.Now,
+				Logger: logger, Now: env.Now,
 			})
 		},
 	}
@@ -72,6 +76,7 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 	fl.StringVar(&secretsDir, "secrets-dir", "", "directory with one file per repository passphrase secret (a mounted Secret)")
 	fl.IntVar(&concurrency, "concurrency", 1, "jobs run at once")
 	mf.register(cmd)
+	lf.register(cmd)
 	return cmd
 }
 

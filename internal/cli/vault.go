@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 func newVaultCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "vault", Short: "Run the vault, the management plane"}
 	var opts vault.Options
+	var lf logFlags
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the vault's REST API (SQLite in --data-dir)",
@@ -26,11 +26,15 @@ func newVaultCommand(env Env) *cobra.Command {
 to <data-dir>/admin.token; use it with "cairn login" and make tokens for others with "cairn token create".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Logger = slog.New(slog.NewTextHandler(env.Stderr, nil))
-			opts.Now = env.now
+			logger, err := lf.logger(env.Stderr)
+			if err != nil {
+				return err
+			}
+			opts.Logger, opts.Now = logger, env.now
 			return vault.Serve(cmd.Context(), opts)
 		},
 	}
+	lf.register(serve)
 	fl := serve.Flags()
 	fl.StringVar(&opts.DataDir, "data-dir", "cairn-vault", "directory for the database and the first token")
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8443", "address to serve on")
