@@ -1,0 +1,97 @@
+package metrics
+
+import (
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
+)
+
+// rulesDir holds the alert rules shipped for the vault's metrics.
+var rulesDir = filepath.Join("..", "..", "..", "deploy", "monitoring")
+
+// TestAlertRules checks the PrometheusRule in deploy/monitoring with promtool: its spec is a valid
+// rules file, and the alerts fire (and stay quiet) as rules-test.yaml says. Every metric the rules
+// name is one the vault exports.
+func TestAlertRules(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(rulesDir, "cairn-alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule struct {
+		Kind string         `json:"kind"`
+		Spec map[string]any `json:"spec"`
+	}
+	if err := yaml.Unmarshal(raw, &rule); err != nil || rule.Kind != "PrometheusRule" || rule.Spec["groups"] == nil {
+		t.Fatalf("cairn-alerts.yaml: kind %q, %v", rule.Kind, err)
+	}
+	exported := exportedNames(t)
+	for _, name := range regexp.MustCompile(`cairn_[a-z_]+`).FindAllString(string(raw), -1) {
+		if !slices.Contains(exported, name) {
+			t.Errorf("the rules use %s, which the vault does not export (it exports %v)", name, exported)
+		}
+	}
+
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("promtool is not installed: apt-get install -y prometheus (or make deps)")
+		}
+		t.Skip("promtool is not installed: apt-get install -y prometheus (or make deps)")
+	}
+	dir := t.TempDir()
+	spec, err := yaml.Marshal(rule.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := os.ReadFile(filepath.Join(rulesDir, "rules-test.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"rules.yaml": spec, "rules-test.yaml": tests} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"check", "rules", "rules.yaml"}, {"test", "rules", "rules-test.yaml"}} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// exportedNames are the names of the metrics a vault's registry describes, histograms' series
+// included.
+func exportedNames(t *testing.T) []string {
+	t.Helper()
+	st, err := store.OpenSQLite(t.Context(), t.TempDir(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m := New(st, time.Now, slog.New(slog.DiscardHandler))
+	ch := make(chan *prometheus.Desc, 100)
+	for _, c := range []prometheus.Collector{m.ticks, m.lag, m.tickTime, m.requests, newStoreCollector(st, time.Now, nil)} {
+		c.Describe(ch)
+	}
+	close(ch)
+	fq := regexp.MustCompile(`fqName: "([a-z_]+)"`)
+	var out []string
+	for d := range ch {
+		if m := fq.FindStringSubmatch(d.String()); m != nil {
+			out = append(out, m[1], m[1]+"_bucket", m[1]+"_count", m[1]+"_sum")
+		}
+	}
+	return out
+}
