@@ -87,6 +87,7 @@ func Serve(ctx context.Context, opts Options) error {
 		opts.API.TrustGrant = trustGrant
 	}
 	m := metrics.New(st, opts.Now, opts.Logger)
+	opts.API.OnJobEnd = m.ObserveJob
 	h, err := handler(st, opts, m)
 	if err != nil {
 		return err

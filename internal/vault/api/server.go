@@ -45,6 +45,9 @@ type Config struct {
 	ContentTTL time.Duration
 	// FilesWait is how long a browse or fetch request waits for its job (default 30 s).
 	FilesWait time.Duration
+	// OnJobEnd, if set, is told of each job an agent completes through this server: its kind,
+	// final state and how long it ran.
+	OnJobEnd func(kind, state string, ran time.Duration)
 }
 
 // NewServer returns the API over st.
@@ -74,7 +77,13 @@ func NewServer(st *store.Store, cfg Config) *Server {
 		// Copies live in the backup storage: priced as it is unless told otherwise.
 		cfg.Prices.CopyGiBMonth = cfg.Prices.StorageGiBMonth
 	}
-	return &Server{st: st, jobs: jobs.New(st, cfg.Now), log: cfg.Logger, now: cfg.Now, cfg: cfg}
+	lc := jobs.New(st, cfg.Now)
+	if cfg.OnJobEnd != nil {
+		lc.OnEnd(func(kind jobs.Kind, state jobs.State, ran time.Duration) {
+			cfg.OnJobEnd(string(kind), string(state), ran)
+		})
+	}
+	return &Server{st: st, jobs: lc, log: cfg.Logger, now: cfg.Now, cfg: cfg}
 }
 
 // Handler returns the API: the routes of the route table, and JSON 404 and 405 errors for

@@ -63,11 +63,13 @@ func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int6
 		}
 		end.Result = b
 	}
-	return l.st.InTx(ctx, func(tx Tx) error {
+	var ended Record
+	err := l.st.InTx(ctx, func(tx Tx) error {
 		r, err := tx.GetJob(ctx, vault, id)
 		if errors.Is(err, ErrNotFound) || err == nil && (r.State != Running || r.Cluster != cluster) {
 			return notRunning(id, cluster)
 		}
+		ended = r
 		if err != nil {
 			return err
 		}
@@ -83,6 +85,10 @@ func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int6
 		}
 		return applyEffect(ctx, tx, vault, completionEffect(r, c, end.At), end.At)
 	})
+	if err == nil && l.onEnd != nil && ended.StartedAt != nil {
+		l.onEnd(ended.Kind, state, end.At.Sub(*ended.StartedAt))
+	}
+	return err
 }
 
 func notRunning(id int64, cluster string) error {

@@ -12,6 +12,14 @@ import (
 type Lifecycle struct {
 	st  Store
 	now func() time.Time
+	// onEnd, if set, is told of each job an agent completes: its kind, its final state and how
+	// long it ran.
+	onEnd func(kind Kind, state State, ran time.Duration)
+}
+
+// OnEnd has fn told of each job an agent completes, after the completion is stored.
+func (l *Lifecycle) OnEnd(fn func(kind Kind, state State, ran time.Duration)) {
+	l.onEnd = fn
 }
 
 // New returns the life cycle over st; now is its clock.

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -570,5 +571,25 @@ func TestLog(t *testing.T) {
 	}
 	if lines := f.st.read().logs[j.ID]; len(lines) != 1 || !lines[0].Time.Equal(t0) || lines[0].Message != "claimed by the agent of cluster east" {
 		t.Errorf("log %+v", lines)
+	}
+}
+
+// TestOnEndTimesCompletedJobs: a job an agent completes is reported with its kind, final state
+// and how long it ran, once, after it is stored; a refused completion is not.
+func TestOnEndTimesCompletedJobs(t *testing.T) {
+	f := newFixture()
+	var got []string
+	f.OnEnd(func(kind jobs.Kind, state jobs.State, ran time.Duration) {
+		got = append(got, fmt.Sprintf("%s %s %s", kind, state, ran))
+	})
+	j := f.backup(t, shop, t0)
+	f.claim(t, j.ID)
+	f.clk.advance(90 * time.Second)
+	f.complete(t, j.ID, agentv1.Completion{State: agentv1.JobFailed, Error: "no passphrase"})
+	if err := f.Complete(t.Context(), "prod", "east", j.ID, agentv1.Completion{State: agentv1.JobSucceeded}); err == nil {
+		t.Fatal("a second completion was taken")
+	}
+	if len(got) != 1 || got[0] != "backup failed 1m30s" {
+		t.Fatalf("reported %q, want one backup failed after 1m30s", got)
 	}
 }

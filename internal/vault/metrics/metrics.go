@@ -19,6 +19,7 @@ type Metrics struct {
 	lag      prometheus.Gauge
 	tickTime prometheus.Histogram
 	requests *prometheus.HistogramVec
+	jobTime  *prometheus.HistogramVec
 }
 
 // New registers the vault's metrics over st, whose gauges are read at each scrape on clock now.
@@ -33,7 +34,10 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger) *Metrics {
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cairn_vault_http_request_duration_seconds",
 		Help: "API and Backup center requests by route pattern, method and status code.", Buckets: prometheus.ExponentialBucketsRange(0.001, 60, 14)},
 		[]string{"route", "method", "code"})
-	m.reg.MustRegister(m.ticks, m.lag, m.tickTime, m.requests, newStoreCollector(st, now, log),
+	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cairn_vault_job_duration_seconds",
+		Help:    "How long the jobs agents completed through this process ran, by kind and final state.",
+		Buckets: prometheus.ExponentialBucketsRange(1, 6*3600, 16)}, []string{"kind", "state"})
+	m.reg.MustRegister(m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, newStoreCollector(st, now, log),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -53,4 +57,9 @@ func (m *Metrics) ObserveTick(took, lag time.Duration, err error) {
 	m.ticks.WithLabelValues(result).Inc()
 	m.tickTime.Observe(took.Seconds())
 	m.lag.Set(lag.Seconds())
+}
+
+// ObserveJob records how long a job an agent completed ran.
+func (m *Metrics) ObserveJob(kind, state string, ran time.Duration) {
+	m.jobTime.WithLabelValues(kind, state).Observe(ran.Seconds())
 }
