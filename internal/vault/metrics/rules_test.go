@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -94,4 +95,61 @@ func exportedNames(t *testing.T) []string {
 		}
 	}
 	return out
+}
+
+// TestDashboard checks the Grafana dashboard in deploy/monitoring: every panel's query names only
+// metrics the vault exports and is valid PromQL (promtool checks it as a recording rule).
+func TestDashboard(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(rulesDir, "cairn-vault-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			ID      int    `json:"id"`
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := yaml.Unmarshal(raw, &dash); err != nil || dash.UID == "" || len(dash.Panels) == 0 {
+		t.Fatalf("cairn-vault-dashboard.json: %v", err)
+	}
+	exported := exportedNames(t)
+	var rules []map[string]string
+	ids := map[int]bool{}
+	for _, p := range dash.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d twice", p.ID)
+		}
+		ids[p.ID] = true
+		for i, tg := range p.Targets {
+			for _, name := range regexp.MustCompile(`cairn_[a-z_]+`).FindAllString(tg.Expr, -1) {
+				if !slices.Contains(exported, name) {
+					t.Errorf("panel %q uses %s, which the vault does not export", p.Title, name)
+				}
+			}
+			rules = append(rules, map[string]string{"record": fmt.Sprintf("panel_%d_%d", p.ID, i), "expr": tg.Expr})
+		}
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("promtool is not installed: apt-get install -y prometheus (or make deps)")
+		}
+		t.Skip("promtool is not installed: apt-get install -y prometheus (or make deps)")
+	}
+	file, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "panels.yaml")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
+		t.Errorf("the panels' queries are not valid PromQL: %v\n%s", err, out)
+	}
 }
