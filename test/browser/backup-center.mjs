@@ -179,6 +179,7 @@ await step('the overview lists the failed job first among the last 24 hours\' jo
   assert.equal(await row.getAttribute('data-state'), 'failed');
   assert.equal(await rows.first().getAttribute('data-job-id'), failedJob, 'the failed job is not the first row');
   for (const s of ['section#compliance', 'section#next-backups', 'section#usage']) await exactlyOne(s);
+  await exactlyOne('#rpo-card');
 });
 
 await step('the failed job\'s page shows its state and log lines', async () => {
@@ -193,6 +194,8 @@ await step('the failed job\'s page shows its state and log lines', async () => {
 await step('the instance page shows its charts and recovery points; back up now runs to success', async () => {
   await goto(`/instances/${encodeURIComponent(instance)}`);
   for (const s of ['svg#chart-success', 'svg#chart-duration', 'svg#chart-storage', 'table#recovery-points']) await exactlyOne(s);
+  // Its seeded backup succeeded within the hour: the 2h objective of an hourly policy is met.
+  assert.match(await text('#rpo'), /^2h: met; last good backup /, 'the instance page does not show its recovery point objective met');
   await screenshot('instance.png');
   await page.locator('button[data-action="backup-now"]').click();
   await page.waitForURL((u) => /^\/jobs\/\d+$/.test(u.pathname) && u.pathname !== `/jobs/${failedJob}`);
