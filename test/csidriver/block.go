@@ -87,20 +87,21 @@ func (d *driver) publishedLoop(target string) (string, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFBLK || unix.Major(st.Rdev) != loopMajor {
 		return "", nil
 	}
-	minor := unix.Minor(st.Rdev)
-	backing, err := os.ReadFile(fmt.Sprintf("/sys/dev/block/%d:%d/loop/backing_file", loopMajor, minor))
+	sys := fmt.Sprintf("/sys/dev/block/%d:%d", loopMajor, unix.Minor(st.Rdev))
+	backing, err := os.ReadFile(filepath.Join(sys, "loop", "backing_file"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil // detached already
+		return "", nil // detached already, or a partition of a loop device
 	}
 	if err != nil {
 		return "", err
 	}
-	root, err := filepath.EvalSymlinks(d.store.root) // the kernel names the backing file by its real path
-	if err != nil {
-		return "", err
-	}
-	if !strings.HasPrefix(strings.TrimSpace(string(backing)), root+string(filepath.Separator)) {
+	if !strings.HasPrefix(strings.TrimSpace(string(backing)), d.store.root+string(filepath.Separator)) {
 		return "", nil
 	}
-	return fmt.Sprintf("/dev/loop%d", minor), nil
+	// The device's name, not its minor: loop.max_part > 0 spaces the minors of loop devices apart.
+	dev, err := filepath.EvalSymlinks(sys)
+	if err != nil {
+		return "", err
+	}
+	return "/dev/" + filepath.Base(dev), nil
 }

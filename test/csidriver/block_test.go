@@ -2,6 +2,7 @@ package csidriver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -38,20 +39,17 @@ func TestBlockVolumes(t *testing.T) {
 	if err := unix.Stat(blockImage(d, src), &st); err != nil || st.Size != 8<<20 || st.Blocks*512 >= 8<<20 {
 		t.Fatalf("image: %+v %v; want a sparse file of 8 MiB", st, err)
 	}
-	f, err := os.OpenFile(blockImage(d, src), os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	if st.Mode&0o7777 != 0o600 {
+		t.Errorf("image mode %o, want 600", st.Mode&0o7777)
 	}
-	if _, err := f.WriteAt([]byte("block data"), 1<<20); err != nil {
-		t.Fatal(err)
+	if entries, err := os.ReadDir(VolumeDataDir(d.state, src)); err != nil || len(entries) != 1 {
+		t.Errorf("data directory holds %v, %v; want %s alone", entries, err, BlockImageName)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeAt(t, blockImage(d, src), "block data", 1<<20)
 	if again := createBlockVolume(t, d, "blk", 8<<20, nil); again != src {
 		t.Errorf("CreateVolume is not idempotent: %s then %s", src, again)
 	}
-	_, err = d.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "blk", VolumeCapabilities: []*csi.VolumeCapability{mountCap()},
+	_, err := d.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "blk", VolumeCapabilities: []*csi.VolumeCapability{mountCap()},
 		CapacityRange: &csi.CapacityRange{RequiredBytes: 8 << 20}})
 	wantCode(t, err, codes.AlreadyExists, "access type")
 
@@ -96,75 +94,111 @@ func TestNodePublishBlock(t *testing.T) {
 	if _, err := os.Stat("/dev/loop-control"); err != nil {
 		t.Skip("no /dev/loop-control")
 	}
-	d := startDriver(t, t.TempDir(), "")
+	// A relative state directory reached through a symlink: the kernel names the backing file by
+	// its absolute real path, which unpublishing must still recognise as the driver's.
+	dir := t.TempDir()
+	if err := os.Symlink(t.TempDir(), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	d := startDriver(t, filepath.Join("link", "state"), "")
 	ctx := t.Context()
 	vol := createBlockVolume(t, d, "blk", 4<<20, nil)
-	dir := t.TempDir()
+	image, err := filepath.Abs(blockImage(d, vol))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const inImage, viaDevice = "written into the image", "through the device"
+	writeAt(t, image, inImage, 8192)
 	publish := func(target string, readonly bool) error {
 		_, err := d.node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: vol, TargetPath: target, VolumeCapability: blockCap(), Readonly: readonly})
 		return err
 	}
-	unpublish := func(target string) {
-		t.Helper()
+	unpublish := func(ctx context.Context, target string) error {
+		_, err := d.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: vol, TargetPath: target})
+		return err
+	}
+	rw, ro := filepath.Join(dir, "rw"), filepath.Join(dir, "ro")
+	t.Cleanup(func() { // should the test fail half-way; t.Context() is done by now
+		for _, target := range []string{rw, ro} {
+			_ = unpublish(context.Background(), target)
+		}
+	})
+
+	for range 2 { // the second call finds it published
+		if err := publish(rw, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(rw, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK || unix.Major(st.Rdev) != loopMajor {
+		t.Fatalf("target %+v %v: want a loop device", st, err)
+	}
+	if got := readAt(t, rw, 8192, len(inImage)); got != inImage {
+		t.Errorf("the device reads %q where the image has %q", got, inImage)
+	}
+	writeAt(t, rw, viaDevice, 4096)
+
+	if err := publish(ro, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAt(t, ro, 4096, len(viaDevice)); got != viaDevice {
+		t.Errorf("the read-only device reads %q, want %q", got, viaDevice)
+	}
+	if err := writeDevice(ro); !errors.Is(err, unix.EROFS) && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
+		t.Errorf("writing to the read-only device: %v, want a refusal", err)
+	}
+	for _, target := range []string{ro, rw} {
 		for range 2 { // the second call finds nothing to do
-			if _, err := d.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: vol, TargetPath: target}); err != nil {
+			if err := unpublish(ctx, target); err != nil {
 				t.Errorf("NodeUnpublishVolume(%s): %v", target, err)
 			}
 		}
 		wantMissing(t, target)
 	}
 
-	rw := filepath.Join(dir, "rw")
-	for range 2 { // the second call finds it published
-		if err := publish(rw, false); err != nil {
-			t.Fatal(err)
-		}
+	if got := readAt(t, image, 4096, len(viaDevice)); got != viaDevice {
+		t.Errorf("the image after unpublishing has %q, want %q", got, viaDevice)
 	}
-	t.Cleanup(func() { _ = unix.Unmount(rw, unix.MNT_DETACH) })
-	var st unix.Stat_t
-	if err := unix.Stat(rw, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK || unix.Major(st.Rdev) != loopMajor {
-		t.Fatalf("target %+v %v: want a loop device", st, err)
+	out, err := exec.Command("losetup", "--associated", image).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "" {
+		t.Errorf("loop devices left on the image: %q %v", out, err)
 	}
-	f, err := os.OpenFile(rw, os.O_WRONLY, 0)
+	mount := filepath.Join(dir, "mount")
+	_, err = d.node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: vol, TargetPath: mount, VolumeCapability: mountCap()})
+	wantCode(t, err, codes.InvalidArgument, "block volume")
+	wantMissing(t, mount)
+}
+
+// writeAt writes s at offset off of the file or device at path, and syncs it.
+func writeAt(t *testing.T, path, s string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteAt([]byte("through the device"), 4096); err != nil {
+	defer f.Close()
+	if _, err := f.WriteAt([]byte(s), off); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+}
 
-	ro := filepath.Join(dir, "ro")
-	if err := publish(ro, true); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = unix.Unmount(ro, unix.MNT_DETACH) })
-	if err := writeDevice(ro); !errors.Is(err, unix.EROFS) && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
-		t.Errorf("writing to the read-only device: %v, want a refusal", err)
-	}
-	unpublish(ro)
-	unpublish(rw)
-
-	got, err := os.ReadFile(blockImage(d, vol))
-	if err != nil || string(got[4096:4096+18]) != "through the device" {
-		t.Errorf("the image after unpublishing: %v", err)
-	}
-	out, err := exec.Command("losetup", "--associated", blockImage(d, vol)).CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "" {
-		t.Errorf("loop devices left on the image: %q %v", out, err)
-	}
-	err = publish(filepath.Join(dir, "mount"), false)
-	_, err2 := d.node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: vol, TargetPath: filepath.Join(dir, "mount"), VolumeCapability: mountCap()})
+// readAt reads n bytes at offset off of the file or device at path.
+func readAt(t *testing.T, path string, off int64, n int) string {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unpublish(filepath.Join(dir, "mount"))
-	wantCode(t, err2, codes.InvalidArgument, "block volume")
+	defer f.Close()
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // writeDevice opens the device for writing, writes and syncs a block, and closes it.

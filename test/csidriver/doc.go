@@ -11,16 +11,17 @@
 // attaches a loop device to the image (losetup, read-only when the request says readonly), creates
 // the target file and bind-mounts the device node onto it; unpublishing reads which loop device is
 // mounted there (its device number, and /sys/dev/block/7:N/loop/backing_file, which must lie in the
-// state directory), unmounts it and detaches the device. A volume is made only from a source of its
-// own access type, and published only for it. There is no topology, staging, expansion or volume
-// statistics.
+// state directory, compared by absolute real path), unmounts it and detaches the device. A volume
+// is made only from a source of its own access type, and published only for it. There is no
+// topology, staging, expansion or volume statistics.
 //
 // All state lives in files under the state directory, so several driver processes (one per local
 // cluster) may share one:
 //
 //	<state>/volumes/<volume-id>.json      metadata: name, capacityBytes, accessType ("block", or absent
 //	                                      for mount), sourceSnapshot|sourceVolume, createdAt
-//	<state>/volumes/<volume-id>/          data (mode 0777 when created empty, so any Pod user can write)
+//	<state>/volumes/<volume-id>/          data (mode 0777 when created empty, so any Pod user can write);
+//	                                      a block volume's holds block.img alone (mode 0600, sparse)
 //	<state>/snapshots/<snapshot-id>.json  metadata: name, sourceVolume, sizeBytes, createdAt, neverReady,
 //	                                      mode (full|incremental), parent (incremental only, if any),
 //	                                      uniqueBytes (bytes copied rather than hard-linked)

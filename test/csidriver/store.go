@@ -85,7 +85,8 @@ func VolumeDataDir(stateDir, volumeID string) string {
 	return filepath.Join(stateDir, volumesDir, volumeID)
 }
 
-// store keeps volumes and snapshots as files under root; see the package documentation.
+// store keeps volumes and snapshots as files under root, an absolute path without symlinks; see
+// the package documentation.
 type store struct {
 	root string
 }
@@ -96,7 +97,16 @@ func newStore(root string) (*store, error) {
 			return nil, fmt.Errorf("create state directory: %w", err)
 		}
 	}
-	return &store{root: root}, nil
+	// The kernel names a loop device's backing file by its absolute real path, which unpublishing
+	// compares with the root (see publishedLoop).
+	abs, err := filepath.Abs(root)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve state directory: %w", err)
+	}
+	return &store{root: abs}, nil
 }
 
 func (s *store) metaPath(kind, id string) string { return filepath.Join(s.root, kind, id+".json") }
