@@ -114,3 +114,19 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
+
+// Optional writes d for a field that may be unset: empty for zero, else as String.
+func (d Duration) Optional() string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+// ParseOptionalDuration reads what Optional writes: empty is zero, anything else as ParseDuration.
+func ParseOptionalDuration(s string) (Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return ParseDuration(s)
+}

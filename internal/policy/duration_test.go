@@ -96,3 +96,15 @@ func TestDurationJSON(t *testing.T) {
 		t.Errorf("number: %v", err)
 	}
 }
+
+func TestOptionalDuration(t *testing.T) {
+	for _, d := range []Duration{0, Duration(26 * time.Hour)} {
+		back, err := ParseOptionalDuration(d.Optional())
+		if err != nil || back != d {
+			t.Errorf("%q read back as %s, %v", d.Optional(), back, err)
+		}
+	}
+	if Duration(0).Optional() != "" {
+		t.Error("zero is not written empty")
+	}
+}

@@ -47,11 +47,9 @@ func storeInstanceSpec(spec vaultv1.InstanceSpec) (store.InstanceSpec, error) {
 	if err != nil {
 		return store.InstanceSpec{}, fmt.Errorf("encode storage location: %w", err)
 	}
-	var rpo policy.Duration
-	if spec.RPO != "" {
-		if rpo, err = policy.ParseDuration(spec.RPO); err != nil {
-			return store.InstanceSpec{}, fmt.Errorf("rpo: %w: %w", err, store.ErrInvalid)
-		}
+	rpo, err := policy.ParseOptionalDuration(spec.RPO)
+	if err != nil {
+		return store.InstanceSpec{}, fmt.Errorf("rpo: %w: %w", err, store.ErrInvalid)
 	}
 	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage, RPO: rpo}, nil
 }
@@ -67,15 +65,7 @@ func apiInstance(in store.Instance) (vaultv1.Instance, error) {
 		return vaultv1.Instance{}, err
 	}
 	return vaultv1.Instance{InstanceSpec: vaultv1.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: in.Policy, Backup: apiBackupConfig(ji.Backup),
-		Storage: apiStorage(ji.Storage), RPO: durationOrEmpty(in.RPO)}, State: in.State, CreatedAt: in.CreatedAt, LastScheduled: in.LastScheduled}, nil
-}
-
-// durationOrEmpty is d as the API writes it, empty for zero.
-func durationOrEmpty(d policy.Duration) string {
-	if d == 0 {
-		return ""
-	}
-	return d.String()
+		Storage: apiStorage(ji.Storage), RPO: in.RPO.Optional()}, State: in.State, CreatedAt: in.CreatedAt, LastScheduled: in.LastScheduled}, nil
 }
 
 // apiRPOStatus is an instance's standing against its objective as the API shows it.

@@ -96,7 +96,7 @@ func (s *Server) fillSchedules(ctx context.Context, vault string, ins []vaultv1.
 
 // rpoStatus places the instance against its objective (nil when the policy gives none).
 func rpoStatus(in vaultv1.Instance, pol policy.Policy, lastGood map[string]time.Time, now time.Time) *vaultv1.RPOStatus {
-	override, _ := policy.ParseDuration(in.RPO) // stored valid; empty is zero
+	override, _ := policy.ParseOptionalDuration(in.RPO) // stored valid
 	var good *time.Time
 	if at, ok := lastGood[in.Name]; ok {
 		good = &at

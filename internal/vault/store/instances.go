@@ -72,7 +72,7 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceS
 	}
 	_, err = s.writes.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at, rpo)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		vault, spec.Name, spec.Cluster, spec.Policy, string(spec.Backup), string(spec.Storage), InstanceProtected, s.now().UTC(), durationText(spec.RPO))
+		vault, spec.Name, spec.Cluster, spec.Policy, string(spec.Backup), string(spec.Storage), InstanceProtected, s.now().UTC(), spec.RPO.Optional())
 	if err != nil && isUniqueViolation(err) {
 		if _, getErr := s.GetInstance(ctx, vault, spec.Name); getErr == nil {
 			return Instance{}, fmt.Errorf("instance %q: %w", spec.Name, ErrExists)
@@ -169,7 +169,7 @@ func scanInstance(row scanner) (Instance, error) {
 		return in, err
 	}
 	var err error
-	if in.RPO, err = parseDurationText(rpo); err != nil {
+	if in.RPO, err = policy.ParseOptionalDuration(rpo); err != nil {
 		return in, fmt.Errorf("decode stored rpo of instance %q: %w", in.Name, err)
 	}
 	in.CreatedAt = in.CreatedAt.UTC()

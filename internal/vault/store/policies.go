@@ -40,7 +40,7 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 		}
 	}
 	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, rpo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		vault, p.Name, string(sched), string(ret), string(copyTier), durationText(p.RPO), s.now().UTC())
+		vault, p.Name, string(sched), string(ret), string(copyTier), p.RPO.Optional(), s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("policy %q: %w", p.Name, ErrExists)
 	}
@@ -106,7 +106,7 @@ func scanPolicy(row scanner) (policy.Policy, error) {
 		return p, err
 	}
 	var err error
-	if p.RPO, err = parseDurationText(rpo); err != nil {
+	if p.RPO, err = policy.ParseOptionalDuration(rpo); err != nil {
 		return p, fmt.Errorf("decode stored rpo of policy %q: %w", p.Name, err)
 	}
 	if copyTier != "" {
@@ -128,20 +128,4 @@ func scanPolicy(row scanner) (policy.Policy, error) {
 func isUniqueViolation(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "duplicate key value")
-}
-
-// durationText is how a duration column holds d: policy.Duration's form, empty for zero.
-func durationText(d policy.Duration) string {
-	if d == 0 {
-		return ""
-	}
-	return d.String()
-}
-
-// parseDurationText reads a duration column (empty: zero).
-func parseDurationText(s string) (policy.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	return policy.ParseDuration(s)
 }
