@@ -34,6 +34,8 @@ plants=(
   "2:internal/vault/api:internal/vault/scheduler"
   "3:internal/vault/jobs:internal/vault/ui"
   "3:internal/vault/metrics:internal/vault/api"
+  "3:internal/vault/events:internal/vault/ui"
+  "3:internal/vault/notify:internal/vault/ui"
   "1:internal/vault/scheduler:internal/vault/metrics"
 )
 

@@ -9,6 +9,7 @@ packages=(
   git make ca-certificates
   postgresql # the vault store's tests start throwaway servers (internal/pgtest)
   prometheus # the vault's metrics are scraped by a real Prometheus in its tests (internal/promtest)
+  python3-aiosmtpd # notifications by e-mail are sent to a real SMTP server in tests (internal/smtptest)
   chromium chromium-driver # the Backup center's browser tests (test/browser, driven by playwright-core)
 )
 

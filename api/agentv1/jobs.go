@@ -54,6 +54,36 @@ type JobSpec struct {
 	// Browse and Fetch: added within protocol version 1 (files.go).
 	Browse *BrowseJob `json:"browse,omitempty"`
 	Fetch  *FetchJob  `json:"fetch,omitempty"`
+	// Validate and TestRestore: added within protocol version 1.
+	Validate    *ValidateJob    `json:"validate,omitempty"`
+	TestRestore *TestRestoreJob `json:"testRestore,omitempty"`
+}
+
+// TestRestoreJob restores a recovery point into scratch namespaces (Restore's namespace mapping
+// names them), checks it and deletes them (docs/design/monitoring.md, "Automatic test restores").
+type TestRestoreJob struct {
+	Restore RestoreJob `json:"restore"`
+	// ReadyTimeoutSeconds is how long the restored pods get to become Ready.
+	ReadyTimeoutSeconds int         `json:"readyTimeoutSeconds"`
+	Checks              []TestCheck `json:"checks,omitempty"`
+}
+
+// TestCheck is a command run in the restored pods of a (source) namespace that a selector
+// matches, directly, never through a shell; exit 0 passes.
+type TestCheck struct {
+	Namespace      string   `json:"namespace"`
+	Selector       string   `json:"selector,omitempty"`
+	Container      string   `json:"container,omitempty"`
+	Command        []string `json:"command"`
+	TimeoutSeconds int      `json:"timeoutSeconds,omitempty"`
+}
+
+// ValidateJob checks what a backup of the instance with this configuration and storage will
+// need (docs/design/monitoring.md, "Validation before the first backup").
+type ValidateJob struct {
+	Instance string          `json:"instance"`
+	Config   BackupConfig    `json:"config"`
+	Storage  StorageLocation `json:"storage"`
 }
 
 // BackupJob makes recovery point RecoveryPoint of an instance.
@@ -139,8 +169,26 @@ type DeleteJob struct {
 	GC bool `json:"gc,omitempty"`
 }
 
-// VerifyJob reads a recovery point back and checks every checksum.
+// VerifyJob reads a recovery point back and checks it (docs/design/monitoring.md, "Verification").
 type VerifyJob struct {
 	RecoveryPoint string          `json:"recoveryPoint"`
 	Storage       StorageLocation `json:"storage"`
+	// Level is how much is read: VerifyStructure or VerifyData; empty is VerifyData. Added within
+	// protocol version 1: an older agent ignores it and reads the point's own files whole, at
+	// least what VerifyStructure asks.
+	Level string `json:"level,omitempty"`
 }
+
+// Verification levels (VerifyJob.Level).
+const (
+	// VerifyStructure checks the manifest's authentication, every file's presence and size, the
+	// index and how its sections tile the packs, and the volume copies' trees; it reads no pack
+	// and no copied data.
+	VerifyStructure = "structure"
+	// VerifyData reads everything: every file against its checksum, every section and item, and
+	// every data blob of the volume copies.
+	VerifyData = "data"
+)
+
+// VerifyLevels lists the verification levels, the default (VerifyData) first.
+var VerifyLevels = []string{VerifyData, VerifyStructure}

@@ -16,10 +16,18 @@ const (
 	// them (Cairn-Agent-Kinds).
 	KindBrowse = "browse"
 	KindFetch  = "fetch"
+	// KindValidate checks what a backup of an instance will need, without backing up (spec
+	// Validate, result Checks). Added within protocol version 1: an agent runs it only when it
+	// announces it.
+	KindValidate = "validate"
+	// KindTestRestore restores a recovery point into scratch namespaces, checks the result and
+	// deletes them (spec TestRestore, result Restore and Checks). Added within protocol version 1:
+	// an agent runs it only when it announces it.
+	KindTestRestore = "test-restore"
 )
 
 // Kinds lists every job kind of the protocol, in the order people read them.
-var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify, KindRetentionExpireSnapshots, KindBrowse, KindFetch}
+var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify, KindRetentionExpireSnapshots, KindBrowse, KindFetch, KindValidate, KindTestRestore}
 
 // KindsV1 are the kinds of protocol version 1 as first released: what an agent that does not
 // announce its kinds runs. A kind added later is never handed to such an agent.

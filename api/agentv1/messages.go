@@ -34,13 +34,31 @@ type Completion struct {
 type JobResult struct {
 	RecoveryPoint *RecoveryPoint  `json:"recoveryPoint,omitempty"`
 	Restore       *RestoreSummary `json:"restore,omitempty"`
-	// Checks are the agent's pre-flight checks of a restore (agent, permissions, storage, conflicts).
+	// Checks are the agent's pre-flight checks of a restore (agent, permissions, storage, conflicts),
+	// or the checks of a validation.
 	Checks   []Check  `json:"checks,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
 	// Browse and Fetch: added within protocol version 1 (files.go).
 	Browse *BrowseResult `json:"browse,omitempty"`
 	Fetch  *FetchResult  `json:"fetch,omitempty"`
+	// Verify is what a verify job checked: added within protocol version 1 (an older agent
+	// reports none).
+	Verify *VerifyResult `json:"verify,omitempty"`
+}
+
+// VerifyResult is what a verification checked and how many problems it found (Errors lists
+// them, cut to the first 50 when the completion would be too large).
+type VerifyResult struct {
+	Level    string `json:"level"` // the level the agent verified at (VerifyLevels)
+	Files    int    `json:"files"` // the recovery point's files: its packs and index
+	Sections int    `json:"sections"`
+	Items    int    `json:"items"`  // read back; 0 at VerifyStructure
+	Copies   int    `json:"copies"` // volume copies checked
+	// Blobs counts the copies' distinct data blobs; BytesRead what was read of them (VerifyData).
+	Blobs     int   `json:"blobs"`
+	BytesRead int64 `json:"bytesRead"`
+	Problems  int   `json:"problems"`
 }
 
 // Check is one pre-flight check.

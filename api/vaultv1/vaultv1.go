@@ -105,6 +105,44 @@ type Instance struct {
 	NextBackup    *time.Time `json:"nextBackup,omitempty"`
 	// RPOStatus is where the instance stands against its recovery point objective.
 	RPOStatus *RPOStatus `json:"rpoStatus,omitempty"`
+	// Validation is its newest validation (absent: none yet).
+	Validation *Validation `json:"validation,omitempty"`
+	// LastTestRestore is its newest test restore (absent: none yet).
+	LastTestRestore *TestRestoreStatus `json:"lastTestRestore,omitempty"`
+}
+
+// TestRestoreStatus is how an instance's newest test restore went (docs/design/monitoring.md,
+// "Automatic test restores"): its job's state (succeeded: every check passed), the recovery point
+// and cluster, when it ended, how long it ran, and its checks.
+type TestRestoreStatus struct {
+	State         string     `json:"state"`
+	JobID         int64      `json:"jobId"`
+	RecoveryPoint string     `json:"recoveryPoint"`
+	Cluster       string     `json:"cluster"`
+	At            *time.Time `json:"at,omitempty"`
+	TookSeconds   float64    `json:"tookSeconds,omitempty"`
+	Error         string     `json:"error,omitempty"`
+	Checks        []Check    `json:"checks,omitempty"`
+}
+
+// TestRestoreRequest is the optional body of POST /api/v1/instances/{name}/test-restore.
+type TestRestoreRequest struct {
+	// RecoveryPoint is the point to test (default: the instance's newest good one).
+	RecoveryPoint string `json:"recoveryPoint,omitempty"`
+	// Cluster is where to restore (default: the policy's test restore cluster, else the
+	// instance's own).
+	Cluster string `json:"cluster,omitempty"`
+}
+
+// Validation is how an instance's newest validation went (docs/design/monitoring.md, "Validation
+// before the first backup"): its job's state (queued, running, succeeded: every check passed,
+// failed), when it ended, and its checks.
+type Validation struct {
+	State  string     `json:"state"`
+	JobID  int64      `json:"jobId"`
+	At     *time.Time `json:"at,omitempty"`
+	Error  string     `json:"error,omitempty"`
+	Checks []Check    `json:"checks,omitempty"`
 }
 
 // RPOStatus is where an instance stands against its recovery point objective
@@ -156,6 +194,47 @@ type RecoveryPoint struct {
 	CopyAddedBytes int64 `json:"copyAddedBytes,omitempty"`
 	// VolumeTiers says per claim which tiers hold its data.
 	VolumeTiers []VolumeTiers `json:"volumeTiers,omitempty"`
+	// Verification is the point's newest verification; nil when it was never verified.
+	Verification *Verification `json:"verification,omitempty"`
+}
+
+// Verification levels (VerifyRequest.Level, Verification.Level): structure checks that every
+// file of a recovery point is there, authentic, with its size, and its index and volume copies'
+// trees; data reads every byte (docs/design/monitoring.md, "Verification").
+const (
+	VerifyData      = "data"
+	VerifyStructure = "structure"
+)
+
+// VerifyLevels lists the verification levels, the default first.
+var VerifyLevels = []string{VerifyData, VerifyStructure}
+
+// Verification states: the state of its job, passed when it succeeded and failed when it failed.
+const (
+	VerificationQueued    = "queued"
+	VerificationRunning   = "running"
+	VerificationPassed    = "passed"
+	VerificationFailed    = "failed"
+	VerificationCancelled = "cancelled"
+)
+
+// Verification is the outcome of a recovery point's newest verify job.
+type Verification struct {
+	Level   string    `json:"level"` // structure or data
+	State   string    `json:"state"` // queued, running, passed, failed or cancelled
+	At      time.Time `json:"at"`    // when the job ended, else started, else was queued
+	Job     int64     `json:"job"`
+	Trigger string    `json:"trigger"` // scheduled or on-demand
+	// Problems counts the problems the verification found; FirstProblem is the first of them,
+	// or, when it found none but failed, why it could not verify.
+	Problems     int    `json:"problems,omitempty"`
+	FirstProblem string `json:"firstProblem,omitempty"`
+}
+
+// VerifyRequest is the optional body of POST /api/v1/recovery-points/{name}/verify.
+type VerifyRequest struct {
+	// Level is structure or data; empty: data.
+	Level string `json:"level,omitempty"`
 }
 
 // VolumeTiers says which tiers hold a claim's data in a recovery point.
@@ -217,6 +296,34 @@ type JobSpec struct {
 	Verify  *VerifyJob  `json:"verify,omitempty"`
 	Browse  *BrowseJob  `json:"browse,omitempty"`
 	Fetch   *FetchJob   `json:"fetch,omitempty"`
+	// Validate checks what a backup of an instance will need.
+	Validate *ValidateJob `json:"validate,omitempty"`
+	// TestRestore restores into scratch namespaces, checks and deletes them.
+	TestRestore *TestRestoreJob `json:"testRestore,omitempty"`
+}
+
+// TestRestoreJob restores a recovery point into scratch namespaces (its restore's namespace
+// mapping), checks the result and deletes them.
+type TestRestoreJob struct {
+	Restore             RestoreJob  `json:"restore"`
+	ReadyTimeoutSeconds int         `json:"readyTimeoutSeconds"`
+	Checks              []TestCheck `json:"checks,omitempty"`
+}
+
+// TestCheck is a command run in the restored pods of a source namespace that a selector matches.
+type TestCheck struct {
+	Namespace      string   `json:"namespace"`
+	Selector       string   `json:"selector,omitempty"`
+	Container      string   `json:"container,omitempty"`
+	Command        []string `json:"command"`
+	TimeoutSeconds int      `json:"timeoutSeconds,omitempty"`
+}
+
+// ValidateJob checks what a backup of the instance with this configuration and storage will need.
+type ValidateJob struct {
+	Instance string          `json:"instance"`
+	Config   BackupConfig    `json:"config"`
+	Storage  StorageLocation `json:"storage"`
 }
 
 // BackupJob makes recovery point RecoveryPoint of an instance.
@@ -288,10 +395,11 @@ type DeleteJob struct {
 	GC bool `json:"gc,omitempty"`
 }
 
-// VerifyJob reads a recovery point back and checks every checksum.
+// VerifyJob reads a recovery point back and checks it, at Level (structure or data; empty: data).
 type VerifyJob struct {
 	RecoveryPoint string          `json:"recoveryPoint"`
 	Storage       StorageLocation `json:"storage"`
+	Level         string          `json:"level,omitempty"`
 }
 
 // JobResult is what a finished job reports; the field matching its kind is set.
@@ -305,6 +413,22 @@ type JobResult struct {
 	// Browse is a browse job's listing; Fetch what a fetch job read.
 	Browse *BrowseResult `json:"browse,omitempty"`
 	Fetch  *FetchResult  `json:"fetch,omitempty"`
+	// Verify is what a verify job checked (agents of earlier releases report none).
+	Verify *VerifyResult `json:"verify,omitempty"`
+}
+
+// VerifyResult is what a verification checked and how many problems it found (Errors lists
+// them, the first 50 when there are many).
+type VerifyResult struct {
+	Level    string `json:"level"`
+	Files    int    `json:"files"` // the recovery point's files: its packs and index
+	Sections int    `json:"sections"`
+	Items    int    `json:"items"`  // read back; 0 at structure
+	Copies   int    `json:"copies"` // volume copies checked
+	// Blobs counts the copies' distinct data blobs; BytesRead what was read of them (data).
+	Blobs     int   `json:"blobs"`
+	BytesRead int64 `json:"bytesRead"`
+	Problems  int   `json:"problems"`
 }
 
 // Check is one pre-flight check.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/agent/metrics"
 	"github.com/cairnbackup/cairn/internal/crds"
 	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/client"
@@ -53,7 +55,13 @@ type Options struct {
 	// HTTPClient calls the vault; its timeout must exceed the claim's long poll (default: a
 	// client with a 60s timeout).
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// Metrics records the agent's jobs, vault calls, hook runs and storage operations (default: a
+	// registry of its own, which nothing serves).
+	Metrics *metrics.Metrics
+	// MetricsListener, if set, is where GET /metrics serves Metrics until the agent stops; Run
+	// closes it.
+	MetricsListener net.Listener
+	Logger          *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -77,14 +85,15 @@ func defaultTiming() timing {
 
 // agent is one running agent.
 type agent struct {
-	opts   Options
-	t      timing
-	vault  *client.Agent
-	log    *slog.Logger
-	slots  chan struct{}
-	jobs   sync.WaitGroup
-	getenv func(string) string
-	now    func() time.Time
+	opts    Options
+	t       timing
+	vault   *meteredVault
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	slots   chan struct{}
+	jobs    sync.WaitGroup
+	getenv  func(string) string
+	now     func() time.Time
 	// execute runs one job; tests replace it to drive the protocol without a cluster.
 	execute func(ctx context.Context, j *jobRun) outcome
 	// cluster reads the cluster's version and namespaces for heartbeats and pre-flight checks.
@@ -99,7 +108,13 @@ type agent struct {
 func Run(ctx context.Context, opts Options) error {
 	a, err := newAgent(opts)
 	if err != nil {
+		if opts.MetricsListener != nil {
+			_ = opts.MetricsListener.Close()
+		}
 		return err
+	}
+	if ln := opts.MetricsListener; ln != nil {
+		defer a.serveMetrics(ctx, ln)()
 	}
 	// The hook CRDs come with the agent, so BackupHook and RestoreHook manifests apply at once.
 	installed, err := crds.Install(ctx, opts.Config)
@@ -112,6 +127,24 @@ func Run(ctx context.Context, opts Options) error {
 	a.sweepMovers(ctx)
 	a.run(ctx)
 	return nil
+}
+
+// serveMetrics serves GET /metrics on ln until ctx ends or the returned stop is called, which
+// waits until the server closed.
+func (a *agent) serveMetrics(ctx context.Context, ln net.Listener) (stop func()) {
+	serveCtx, cancel := context.WithCancel(ctx)
+	served := make(chan struct{})
+	a.log.InfoContext(ctx, "metrics serving", "addr", ln.Addr().String(), "path", "/metrics")
+	go func() {
+		defer close(served)
+		if err := a.metrics.Serve(serveCtx, ln); err != nil {
+			a.log.ErrorContext(ctx, "metrics server stopped", "error", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-served
+	}
 }
 
 // sweepMovers removes what data movers of an earlier run left (the agent was killed mid-copy):
@@ -159,14 +192,17 @@ func newAgent(opts Options) (*agent, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
 	t := defaultTiming()
 	a := &agent{opts: opts, t: t, log: opts.Logger, slots: make(chan struct{}, opts.Concurrency),
-		getenv: opts.Getenv, now: opts.Now}
+		getenv: opts.Getenv, now: opts.Now, metrics: opts.Metrics}
 	vc, err := client.NewAgent(opts.VaultURL, opts.Token, opts.HTTPClient, a.kinds(), t.callTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%w (--vault)", err)
 	}
-	a.vault = vc
+	a.vault = &meteredVault{Agent: vc, m: opts.Metrics, now: opts.Now}
 	if a.cluster, err = newClusterReader(opts.Config, t.callTimeout); err != nil {
 		return nil, err
 	}

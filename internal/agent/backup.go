@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/agent/metrics"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/usecase"
@@ -30,6 +31,7 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 	if got == nil {
 		return failed(nil, err)
 	}
+	a.metrics.HookRuns(metrics.BackupHook, got.RecoveryPoint.Hooks)
 	res := &agentv1.JobResult{Warnings: got.Warnings}
 	if err != nil {
 		return failed(res, err)
@@ -40,7 +42,7 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 	res.Errors = append(res.Errors, rp.Result.Errors...)
 	// The engine logged its errors as they happened, and the commit.
 	logLines(j, slog.LevelWarn, "warning", rp.Result.Warnings)
-	j.progress(int64(rp.Result.Items), rp.Result.RawBytes, "committed")
+	j.totals(int64(rp.Result.Items), rp.Result.RawBytes, "committed")
 	if r := res.RecoveryPoint; len(rp.Volumes) > 0 {
 		j.log.Info("volumes", "snapshotted", r.Volumes, "copied", r.VolumesCopied, "failed", r.VolumesFailed, "snapshotBytes", r.SnapshotBytes,
 			"copyBytes", r.CopyBytes, "copyAddedBytes", r.CopyAddedBytes)

@@ -11,19 +11,36 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/agent/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
 // jobRun is one job being run: what the vault sent, its logger (the agent's log with the job's
-// fixed keys, and the job's log in the vault) and its progress.
+// fixed keys, and the job's log in the vault), its progress and the counter of its progress in
+// the agent's metrics.
 type jobRun struct {
-	job *agentv1.Job
-	log *slog.Logger
-	rep *reporter
+	job   *agentv1.Job
+	log   *slog.Logger
+	rep   *reporter
+	meter *metrics.Progress
 }
 
-// progress records the job's progress for the next report.
+// progress records the job's progress for the next report, and counts what it grew since the
+// job's previous one in the agent's metrics.
 func (j *jobRun) progress(items, bytes int64, msg string) {
+	j.stageProgress("", items, bytes, msg)
+}
+
+// stageProgress is progress within a stage of a use case: the metrics count each stage's items
+// and bytes apart (metrics.Progress).
+func (j *jobRun) stageProgress(stage string, items, bytes int64, msg string) {
+	j.meter.Report(stage, items, bytes)
+	j.totals(items, bytes, msg)
+}
+
+// totals records the job's totals for the next report without counting them in the metrics: the
+// stages' reports counted them as they went.
+func (j *jobRun) totals(items, bytes int64, msg string) {
 	j.rep.setProgress(agentv1.JobProgress{Items: items, Bytes: bytes, Message: msg})
 }
 
@@ -47,8 +64,12 @@ func (a *agent) runJob(ctx context.Context, job *agentv1.Job) {
 		attrs = append(attrs, "instance", job.Instance)
 	}
 	rep := newReporter(a.now)
-	j := &jobRun{job: job, rep: rep, log: newJobLogger(a.log.With(attrs...), rep)}
+	j := &jobRun{job: job, rep: rep, log: newJobLogger(a.log.With(attrs...), rep), meter: a.metrics.Progress(job.Kind)}
 	j.log.Info("job started", "trigger", job.Trigger)
+	started := a.now()
+	a.metrics.JobStarted(job.Kind)
+	state := metrics.StateAbandoned
+	defer func() { a.metrics.JobEnded(job.Kind, state, a.now().Sub(started)) }()
 
 	jobCtx, cancelJob := context.WithCancelCause(ctx)
 	defer cancelJob(nil)
@@ -108,6 +129,7 @@ func (a *agent) runJob(ctx context.Context, job *agentv1.Job) {
 	case cause != nil && ctx.Err() != nil:
 		out.state, out.err = agentv1.JobFailed, fmt.Sprintf("agent stopped: %v", context.Cause(ctx))
 	}
+	state = out.state
 	if out.err != "" {
 		j.log.Error("job finished", "state", out.state, "error", out.err)
 	} else {
@@ -208,6 +230,16 @@ func (a *agent) runner(kind string) func(context.Context, *jobRun) (outcome, boo
 		return func(ctx context.Context, j *jobRun) (outcome, bool) {
 			s := j.job.Spec.Fetch
 			return runIf(s != nil, func() outcome { return a.runFetch(ctx, j, s) })
+		}
+	case agentv1.KindValidate:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Validate
+			return runIf(s != nil, func() outcome { return a.runValidate(ctx, j, s) })
+		}
+	case agentv1.KindTestRestore:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.TestRestore
+			return runIf(s != nil, func() outcome { return a.runTestRestore(ctx, j, s) })
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/v1alpha1"
+	"github.com/cairnbackup/cairn/internal/agent/metrics"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/humanize"
 	"github.com/cairnbackup/cairn/internal/restore"
@@ -44,6 +45,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.Restore
 	if r == nil {
 		return failed(res, err)
 	}
+	a.metrics.HookRuns(metrics.RestoreHook, r.Hooks)
 	if spec.Options.DryRun {
 		res.Restore = restoreSummary(r, nil)
 		res.Warnings = append(res.Warnings, r.Warnings...)
@@ -64,7 +66,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.Restore
 	logLines(j, slog.LevelWarn, "warning", res.Warnings)
 	logLines(j, slog.LevelError, "error", res.Errors)
 	c := r.Counts
-	j.progress(int64(len(r.Items)), 0, "restored")
+	j.totals(int64(len(r.Items)), 0, "restored")
 	j.log.Info("restore done", "phase", r.Phase, "created", c.Created, "patched", c.Patched, "recreated", c.Recreated,
 		"unchanged", c.Unchanged, "skipped", c.Skipped, "failed", c.Failed, "volumes", res.Restore.Volumes)
 	switch r.Phase {

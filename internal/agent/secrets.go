@@ -28,7 +28,7 @@ func (a *agent) secret(name string) ([]byte, error) {
 // holds; a backup initialises an encrypted one when the storage holds none.
 func (a *agent) repository(loc agentv1.StorageLocation, j *jobRun) usecase.RepositoryRef {
 	return usecase.RepositoryRef{
-		Location:   usecase.Location{URL: loc.URL, Getenv: a.getenv},
+		Location:   usecase.Location{URL: loc.URL, Getenv: a.getenv, Metrics: a.metrics.Registerer()},
 		Credential: func() (archive.Credential, error) { return a.credential(loc) },
 		Explain:    func(err error) error { return explainOpenError(err, loc) },
 		Encrypt:    true,

@@ -29,6 +29,6 @@ func progressOf(j *jobRun) func(usecase.Progress) {
 		default:
 			msg = p.Resource
 		}
-		j.progress(p.Items, p.Bytes, msg)
+		j.stageProgress(p.Stage, p.Items, p.Bytes, msg)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -12,12 +13,14 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/internal/agent"
+	"github.com/cairnbackup/cairn/internal/agent/install"
+	"github.com/cairnbackup/cairn/internal/agent/metrics"
 	"github.com/cairnbackup/cairn/internal/buildinfo"
 	"github.com/cairnbackup/cairn/internal/kube"
 )
 
 func newAgentRunCommand(target *kube.Target, env Env) *cobra.Command {
-	var vaultURL, tokenFile, secretsDir string
+	var vaultURL, tokenFile, secretsDir, metricsAddr string
 	var concurrency int
 	var mf moverFlags
 	var lf logFlags
@@ -32,7 +35,12 @@ this cluster (backups, restores, retention deletes, verifications) and runs them
 The cluster is the in-cluster one when running in a pod without --kubeconfig, else the kubeconfig's.
 Storage credentials come from the environment (AWS_*, AZURE_STORAGE_*); a repository passphrase
 named by an instance's passphraseSecret from the file of that name in --secrets-dir, else from
-$CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
+$CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').
+
+Prometheus metrics (jobs, their items and bytes, storage operations, retries and errors, calls to
+the vault, hook runs) are served on GET /metrics at --metrics-address, without authentication:
+they name job kinds and storage schemes, nothing secret. When the address cannot be listened on,
+the agent logs why and runs without them.`,
 		Example: `  cairn agent run --vault https://vault.example:8443 --token-file /etc/cairn/agent-token --secrets-dir /etc/cairn/secrets`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -41,6 +49,11 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 			}
 			if concurrency < 1 {
 				return fmt.Errorf("--concurrency %d: run at least one job at a time", concurrency)
+			}
+			if metricsAddr != "" {
+				if _, _, err := net.SplitHostPort(metricsAddr); err != nil {
+					return fmt.Errorf("--metrics-address %q: use HOST:PORT or :PORT (empty: no metrics): %w", metricsAddr, err)
+				}
 			}
 			logger, err := lf.logger(env.Stderr)
 			if err != nil {
@@ -63,11 +76,20 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return agent.Run(ctx, agent.Options{
+			opts := agent.Options{
 				VaultURL: vaultURL, Token: token, Config: cfg, SecretsDir: secretsDir, Getenv: env.Getenv,
 				Version: buildinfo.Get().Version, Concurrency: concurrency, Mover: mover,
-				Logger: logger, Now: env.Now,
-			})
+				Metrics: metrics.New(), Logger: logger, Now: env.Now,
+			}
+			if metricsAddr != "" {
+				// Backups matter more than their metrics: an address taken by another process
+				// leaves the agent running without them.
+				var lc net.ListenConfig
+				if opts.MetricsListener, err = lc.Listen(ctx, "tcp", metricsAddr); err != nil {
+					logger.ErrorContext(ctx, "metrics not served: cannot listen on --metrics-address", "addr", metricsAddr, "error", err)
+				}
+			}
+			return agent.Run(ctx, opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -75,6 +97,7 @@ $CAIRN_SECRET_<NAME> (upper case, '-' and '.' as '_').`,
 	fl.StringVar(&tokenFile, "token-file", "", "file holding the agent token of the cluster's trust grant (default: $CAIRN_AGENT_TOKEN)")
 	fl.StringVar(&secretsDir, "secrets-dir", "", "directory with one file per repository passphrase secret (a mounted Secret)")
 	fl.IntVar(&concurrency, "concurrency", 1, "jobs run at once")
+	fl.StringVar(&metricsAddr, "metrics-address", fmt.Sprintf(":%d", install.MetricsPort), "serve Prometheus metrics on GET /metrics at this address (empty: none)")
 	mf.register(cmd)
 	lf.register(cmd)
 	return cmd

@@ -301,12 +301,21 @@ func orAll(list []string) any {
 func newBackupVerifyCommand(env Env) *cobra.Command {
 	repo := repoFlags{getenv: env.Getenv}
 	var all bool
+	var level string
 	var rd readDataFlags
 	cmd := &cobra.Command{
 		Use:   "verify [NAME...]",
-		Short: "Check backups end to end: authentication, checksums, missing or added files, every item; with --all the file store too",
+		Short: "Check backups end to end: authentication, checksums, missing or added files, every item, their volume copies; with --all the file store too",
+		Long: `Check backups. --level data (the default) reads everything: the manifest's authentication, every
+file against its checksum, every section and item, and every data blob of the backup's volume copies.
+--level structure reads no data: the manifest's authentication, every file present with its size and
+nothing added, the index, and the volume copies' snapshots and directory trees.
+With --all every backup is checked at the level, then the whole file store (--read-data reads it).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := checkChoice("level", level, usecase.VerifyLevels); err != nil {
+				return err
+			}
 			readOpts, err := rd.options()
 			if err != nil {
 				return err
@@ -325,12 +334,12 @@ func newBackupVerifyCommand(env Env) *cobra.Command {
 			bad := 0
 			out := cmd.OutOrStdout()
 			for _, n := range names {
-				rep, err := r.Verify(ctx, n)
+				rep, err := usecase.VerifyRecoveryPoint(ctx, r, n, level, files.Options{Clock: env.now})
 				if err != nil {
 					rep.Problems = append(rep.Problems, err.Error())
 				}
 				if len(rep.Problems) == 0 {
-					fmt.Fprintf(out, "%s: intact (%d files, %d sections, %d items)\n", n, rep.Files, rep.Sections, rep.Items)
+					fmt.Fprintf(out, "%s: intact (%s)\n", n, describeVerified(rep))
 					continue
 				}
 				bad++
@@ -355,8 +364,27 @@ func newBackupVerifyCommand(env Env) *cobra.Command {
 	}
 	repo.register(cmd, false)
 	cmd.Flags().BoolVar(&all, "all", false, "verify every backup in the repository and its file store")
+	cmd.Flags().StringVar(&level, "level", usecase.VerifyData, "what to read: data (every byte) or structure (authentication, files and sizes, index, copies' trees)")
 	rd.register(cmd)
 	return cmd
+}
+
+// describeVerified says what a verification that found nothing checked.
+func describeVerified(rep usecase.VerifyReport) string {
+	out := fmt.Sprintf("%d files, %d sections", rep.Files, rep.Sections)
+	if rep.Level == usecase.VerifyData {
+		out += fmt.Sprintf(", %d items", rep.Items)
+	}
+	if rep.Copies > 0 {
+		out += fmt.Sprintf(", %d volume copies", rep.Copies)
+		if rep.Level == usecase.VerifyData {
+			out += fmt.Sprintf(" (%d blobs, %s read)", rep.Blobs, humanize.Bytes(rep.BytesRead))
+		}
+	}
+	if rep.Level == usecase.VerifyStructure {
+		out += "; structure only"
+	}
+	return out
 }
 
 func verifyTargets(ctx context.Context, r *archive.Repository, args []string, all bool) ([]string, error) {

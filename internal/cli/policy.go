@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +23,11 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 	var p policy.Policy
 	var def, daily, weekly, monthly, yearly, rpo string
 	var tier policy.CopyTier
+	var verify policy.VerifySchedule
+	var verifyStructure, verifyData string
+	var test policy.TestRestore
+	var testEvery, testReady string
+	var testChecks []string
 	var cDef, cDaily, cWeekly, cMonthly, cYearly string
 	cmd := vaultVerb[policy.Policy]{
 		check: func(args []string) error {
@@ -32,7 +39,9 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 				{"monthly", monthly, &p.Retention.Monthly}, {"yearly", yearly, &p.Retention.Yearly},
 				{"copy-retain", cDef, &tier.Retention.Default}, {"copy-retain-daily", cDaily, &tier.Retention.Daily},
 				{"copy-retain-weekly", cWeekly, &tier.Retention.Weekly}, {"copy-retain-monthly", cMonthly, &tier.Retention.Monthly},
-				{"copy-retain-yearly", cYearly, &tier.Retention.Yearly}, {"rpo", rpo, &p.RPO}} {
+				{"copy-retain-yearly", cYearly, &tier.Retention.Yearly}, {"rpo", rpo, &p.RPO},
+				{"verify-structure", verifyStructure, &verify.Structure}, {"verify-data", verifyData, &verify.Data},
+				{"test-restore-every", testEvery, &test.Every}, {"test-restore-ready-timeout", testReady, &test.ReadyTimeout}} {
 				if d.value == "" {
 					continue
 				}
@@ -44,6 +53,21 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 			}
 			if tier != (policy.CopyTier{}) {
 				p.Copy = &tier
+			}
+			if verifyStructure != "" || verifyData != "" {
+				p.Verify = &verify
+			}
+			for _, c := range testChecks {
+				var tc policy.TestRestoreCheck
+				dec := json.NewDecoder(strings.NewReader(c))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&tc); err != nil {
+					return fmt.Errorf(`--test-restore-check %s: give a JSON object like {"namespace": "shop", "selector": "app=db", "container": "db", "command": ["pg_isready", "-q"], "timeout": "30s"}: %w`, c, err)
+				}
+				test.Checks = append(test.Checks, tc)
+			}
+			if testEvery != "" || test.Cluster != "" || testReady != "" || len(test.Checks) > 0 {
+				p.TestRestore = &test
 			}
 			return p.Validate()
 		},
@@ -59,7 +83,10 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 		Short: "Create a policy",
 		Example: `  cairn policy create nightly --daily-at 02:30 --time-zone Europe/Berlin --retain 7d --weekly 4w --monthly 1y --keep-last 3
   cairn policy create frequent --every-hours 4 --retain 2d
-  cairn policy create tiered --every-hours 4 --retain 7d --copy-daily --copy-retain 365d --copy-retain-monthly 3y`,
+  cairn policy create tiered --every-hours 4 --retain 7d --copy-daily --copy-retain 365d --copy-retain-monthly 3y
+  cairn policy create checked --daily-at 01:00 --retain 14d --verify-structure 7d --verify-data 30d
+  cairn policy create proven --daily-at 01:00 --retain 14d --test-restore-every 7d --test-restore-cluster staging \
+      --test-restore-check '{"namespace": "shop", "selector": "app=db", "command": ["pg_isready", "-q"]}'`,
 		Args: cobra.ExactArgs(1),
 	})
 	fl := cmd.Flags()
@@ -82,6 +109,12 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 	fl.StringVar(&cMonthly, "copy-retain-monthly", "", "copy tier: keep the first successful copy of each month this long")
 	fl.StringVar(&cYearly, "copy-retain-yearly", "", "copy tier: keep the first successful copy of each year this long")
 	fl.IntVar(&tier.Retention.KeepLast, "copy-keep-last", 0, "copy tier: never let retention delete the newest N successful copies")
+	fl.StringVar(&verifyStructure, "verify-structure", "", "verify the structure of each instance's newest good recovery point this often, e.g. 7d (no data read)")
+	fl.StringVar(&verifyData, "verify-data", "", "read back all the data of each instance's newest good recovery point this often, e.g. 30d")
+	fl.StringVar(&testEvery, "test-restore-every", "", "test-restore each instance's newest good recovery point into scratch namespaces this often, e.g. 7d")
+	fl.StringVar(&test.Cluster, "test-restore-cluster", "", "test restores: the cluster to restore into (default: the instance's own)")
+	fl.StringVar(&testReady, "test-restore-ready-timeout", "", "test restores: how long the restored pods get to become Ready (default 5m)")
+	fl.StringArrayVar(&testChecks, "test-restore-check", nil, `test restores: a command to run in restored pods, as JSON: {"namespace": "shop", "selector": "app=db", "command": ["pg_isready", "-q"]} (repeatable)`)
 	return cmd
 }
 
@@ -92,13 +125,16 @@ func newPolicyListCommand(env Env) *cobra.Command {
 		},
 		text: func(out io.Writer, list []policy.Policy) error {
 			t := newTable(out)
-			fmt.Fprintln(t, "NAME\tSCHEDULE\tRETENTION\tCOPIES")
+			fmt.Fprintln(t, "NAME\tSCHEDULE\tRETENTION\tCOPIES\tVERIFY")
 			for _, p := range list {
-				copies := "-"
+				copies, verify := "-", "-"
 				if p.Copy != nil {
 					copies = p.Copy.Describe()
 				}
-				fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", p.Name, p.Schedule.Describe(), p.Retention.Describe(), copies)
+				if p.Verify != nil {
+					verify = p.Verify.Describe()
+				}
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", p.Name, p.Schedule.Describe(), p.Retention.Describe(), copies, verify)
 			}
 			return t.Flush()
 		},
@@ -116,8 +152,8 @@ func newPolicyShowCommand(env Env) *cobra.Command {
 			if p.Copy != nil {
 				copies, retention = p.Copy.Describe(), "snapshots:"
 			}
-			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  %-10s %s\n  copies:    %s\n  rpo:       %s\n", p.Name, p.Schedule.Describe(), retention,
-				p.Retention.Describe(), copies, p.DescribeRPO())
+			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  %-10s %s\n  copies:    %s\n  rpo:       %s\n  verify:    %s\n  test restores: %s\n", p.Name,
+				p.Schedule.Describe(), retention, p.Retention.Describe(), copies, p.DescribeRPO(), p.DescribeVerify(), p.DescribeTestRestore())
 			return err
 		},
 	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a policy", Args: cobra.ExactArgs(1)})

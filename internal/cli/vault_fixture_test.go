@@ -37,6 +37,12 @@ type testVault struct {
 // prices, and logs a contributor in.
 func startTestVault(t *testing.T) *testVault {
 	t.Helper()
+	return startTestVaultWith(t, nil)
+}
+
+// startTestVaultWith is startTestVault with the options changed by set first (nil: none).
+func startTestVaultWith(t *testing.T, set func(*vault.Options)) *testVault {
+	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
@@ -47,6 +53,9 @@ func startTestVault(t *testing.T) *testVault {
 	opts.API.Prices = vaultv1.Prices{Currency: "EUR", NamespaceMonth: 2, StorageGiBMonth: 0.5, SnapshotGiBMonth: 0.25}
 	logs := &syncBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if set != nil {
+		set(&opts)
+	}
 	go func() { done <- vault.Serve(ctx, opts) }()
 	t.Cleanup(func() {
 		cancel()

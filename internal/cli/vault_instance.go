@@ -25,7 +25,7 @@ func newInstanceCommand(env Env) *cobra.Command {
 		Short: "Backup instances in the vault: a cluster, what to back up, a policy and a storage location",
 	}
 	cmd.AddCommand(newInstanceCreateCommand(env), newInstanceListCommand(env), newInstanceShowCommand(env),
-		newInstanceBackupNowCommand(env), newInstanceStopCommand(env), newInstanceResumeCommand(env), newInstanceDeleteCommand(env))
+		newInstanceBackupNowCommand(env), newInstanceValidateCommand(env), newInstanceTestRestoreCommand(env), newInstanceStopCommand(env), newInstanceResumeCommand(env), newInstanceDeleteCommand(env))
 	return cmd
 }
 
@@ -213,6 +213,8 @@ func printInstance(out io.Writer, d instanceDetail, now time.Time) error {
 	if st := in.RPOStatus; st != nil {
 		fmt.Fprintf(out, "  rpo:             %s, %s; last good backup %s\n", st.Objective, rpoCell(st, now), formatTime(st.LastGoodAt))
 	}
+	printValidation(out, in.Validation)
+	printTestRestore(out, in.LastTestRestore, now)
 	if len(d.RecoveryPoints) == 0 {
 		_, err := fmt.Fprintln(out, "\nno recovery point yet")
 		return err

@@ -25,7 +25,7 @@ import (
 // recovery points, jobs, usage and the audit log (cluster verbs join the cluster group).
 func newVaultObjectCommands(env Env) []*cobra.Command {
 	return []*cobra.Command{newInstanceCommand(env), newRecoveryPointCommand(env), newJobCommand(env),
-		newUsageCommand(env), newAuditCommand(env)}
+		newUsageCommand(env), newAuditCommand(env), newNotificationCommand(env)}
 }
 
 func newJobCommand(env Env) *cobra.Command {
@@ -280,7 +280,7 @@ func printJob(out io.Writer, j vaultv1.Job, now time.Time) {
 	case s.Delete != nil:
 		fmt.Fprintf(out, "  deletes:    recovery point %s (%s)\n", s.Delete.RecoveryPoint, s.Delete.Reason)
 	case s.Verify != nil:
-		fmt.Fprintf(out, "  verifies:   recovery point %s\n", s.Verify.RecoveryPoint)
+		fmt.Fprintf(out, "  verifies:   recovery point %s (%s)\n", s.Verify.RecoveryPoint, orDefault(s.Verify.Level, vaultv1.VerifyData))
 	}
 	who := j.Trigger
 	if j.CreatedBy != "" {
@@ -319,6 +319,9 @@ func printJobResult(out io.Writer, r *vaultv1.JobResult) {
 	}
 	if s := r.Restore; s != nil {
 		printRestoreSummary(out, s)
+	}
+	if v := r.Verify; v != nil {
+		fmt.Fprintf(out, "  verified:   %s: %s\n", v.Level, describeVerifyResult(*v))
 	}
 	checks := make([]usecase.Check, len(r.Checks))
 	for i, c := range r.Checks {

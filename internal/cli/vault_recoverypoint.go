@@ -20,7 +20,7 @@ func newRecoveryPointCommand(env Env) *cobra.Command {
 		Aliases: []string{"rp"},
 		Short:   "The recovery points the vault knows: the backups of its instances",
 	}
-	cmd.AddCommand(newRecoveryPointListCommand(env), newRecoveryPointShowCommand(env))
+	cmd.AddCommand(newRecoveryPointListCommand(env), newRecoveryPointShowCommand(env), newRecoveryPointVerifyCommand(env))
 	return cmd
 }
 
@@ -145,6 +145,7 @@ func printRecoveryPoint(out io.Writer, rp vaultv1.RecoveryPoint) error {
 		fmt.Fprintf(out, "    %s/%s: %s, %s\n", v.Namespace, v.Claim, tierName(v), humanize.Bytes(v.Bytes))
 	}
 	fmt.Fprintf(out, "  expires:     %s\n", describeExpiry(rp))
+	fmt.Fprintf(out, "  verified:    %s\n", describeVerification(rp.Verification))
 	_, err := fmt.Fprintf(out, "restore it: cairn restore create --from %s [--target-cluster CLUSTER] --wait\n", rp.Name)
 	return err
 }

@@ -25,14 +25,16 @@ type VerifyOptions struct {
 // VerifyReport is what a verification found. Problems are damage; Notes are leftovers a
 // collection removes.
 type VerifyReport struct {
-	Snapshots  int      `json:"snapshots"`
-	Trees      int      `json:"trees"`
-	IndexFiles int      `json:"indexFiles"`
-	Packs      int      `json:"packs"`
-	Blobs      int      `json:"blobs"`
-	PacksRead  int      `json:"packsRead"`
-	Problems   []string `json:"problems,omitempty"`
-	Notes      []string `json:"notes,omitempty"`
+	Snapshots  int `json:"snapshots"`
+	Trees      int `json:"trees"`
+	IndexFiles int `json:"indexFiles"`
+	Packs      int `json:"packs"`
+	Blobs      int `json:"blobs"`
+	PacksRead  int `json:"packsRead"`
+	// BytesRead is what VerifySnapshots read of the packs for their data.
+	BytesRead int64    `json:"bytesRead,omitempty"`
+	Problems  []string `json:"problems,omitempty"`
+	Notes     []string `json:"notes,omitempty"`
 }
 
 // Verify checks the file store (§17). A store with no file data verifies empty.

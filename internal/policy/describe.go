@@ -43,3 +43,24 @@ func (p Policy) DescribeRPO() string {
 	}
 	return "the schedule's longest gap plus 1h"
 }
+
+// Describe says the verification schedule in words, e.g. "structure every 7d, data every 30d".
+func (v VerifySchedule) Describe() string {
+	switch {
+	case v.Structure > 0 && v.Data > 0:
+		return fmt.Sprintf("structure every %s, data every %s", v.Structure, v.Data)
+	case v.Data > 0:
+		return fmt.Sprintf("data every %s", v.Data)
+	case v.Structure > 0:
+		return fmt.Sprintf("structure every %s", v.Structure)
+	}
+	return "none"
+}
+
+// DescribeVerify says the policy's verification schedule in words, "none" without one.
+func (p Policy) DescribeVerify() string {
+	if p.Verify == nil {
+		return "none"
+	}
+	return p.Verify.Describe()
+}

@@ -13,4 +13,8 @@ type Policy struct {
 	// RPO is the recovery point objective of the instances on this policy (docs/design/monitoring.md);
 	// zero: the schedule's longest gap plus an hour.
 	RPO Duration `json:"rpo,omitempty"`
+	// Verify schedules the verification of each instance's newest good recovery point; nil: none.
+	Verify *VerifySchedule `json:"verify,omitempty"`
+	// TestRestore schedules automatic test restores of each instance; nil: none.
+	TestRestore *TestRestore `json:"testRestore,omitempty"`
 }

@@ -26,6 +26,12 @@ func (p Policy) Validate() error {
 	if err := validateRPO("rpo", p.RPO, interval); err != nil {
 		errs = append(errs, err)
 	}
+	if p.TestRestore != nil {
+		errs = append(errs, p.TestRestore.validate()...)
+	}
+	if p.Verify != nil {
+		errs = append(errs, p.Verify.validate()...)
+	}
 	return errors.Join(errs...)
 }
 

@@ -28,8 +28,8 @@ var (
 )
 
 // opener opens every URL as st.
-func opener(st blob.Storage) func(context.Context, string, func(string) string) (blob.Storage, error) {
-	return func(context.Context, string, func(string) string) (blob.Storage, error) { return st, nil }
+func opener(st blob.Storage) func(context.Context, Location) (blob.Storage, error) {
+	return func(context.Context, Location) (blob.Storage, error) { return st, nil }
 }
 
 // ref is a RepositoryRef unlocked with cred; Explain marks the errors it words.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/blobopen"
@@ -16,6 +18,9 @@ import (
 type Location struct {
 	URL    string
 	Getenv func(string) string
+	// Metrics, if set, records the storage's operations, bytes, latency, errors and retries
+	// (package blob/metrics; the agent's /metrics).
+	Metrics prometheus.Registerer
 }
 
 // OpenOptions adjust OpenRepository.
@@ -57,18 +62,24 @@ func (e *RepositoryError) Unwrap() error { return e.Err }
 // when the storage holds none; when another process initialised it meanwhile, it opens that one.
 // Errors are a *StorageError or a *RepositoryError, for the front end to word.
 func OpenRepository(ctx context.Context, loc Location, cred archive.Credential, opts OpenOptions) (*archive.Repository, error) {
-	return openRepository(ctx, blobopen.Open, loc, cred, opts)
+	return openRepository(ctx, openStorage, loc, cred, opts)
 }
 
-// storageOpener opens the storage of a URL: blobopen.Open, or a fake in tests.
-type storageOpener func(ctx context.Context, url string, getenv func(string) string) (blob.Storage, error)
+// storageOpener opens the storage of a location: openStorage, or a fake in tests.
+type storageOpener func(ctx context.Context, loc Location) (blob.Storage, error)
 
-func openRepository(ctx context.Context, openStorage storageOpener, loc Location, cred archive.Credential, opts OpenOptions) (*archive.Repository, error) {
+// openStorage opens the storage of loc with package blobopen, recording its metrics where loc
+// says.
+func openStorage(ctx context.Context, loc Location) (blob.Storage, error) {
 	getenv := loc.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	st, err := openStorage(ctx, loc.URL, getenv)
+	return blobopen.OpenWith(ctx, loc.URL, getenv, blobopen.Options{Metrics: loc.Metrics})
+}
+
+func openRepository(ctx context.Context, openStorage storageOpener, loc Location, cred archive.Credential, opts OpenOptions) (*archive.Repository, error) {
+	st, err := openStorage(ctx, loc)
 	if err != nil {
 		return nil, &StorageError{Err: err}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/backup"
 	"github.com/cairnbackup/cairn/internal/blob"
-	"github.com/cairnbackup/cairn/internal/blob/blobopen"
 	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/mover"
 	"github.com/cairnbackup/cairn/internal/restore"
@@ -33,8 +32,9 @@ type Runner struct {
 // Engines are the calls a use case makes into the engines, the storage and the cluster. Tests
 // replace them with fakes.
 type Engines struct {
-	// OpenStorage opens a storage URL (default blobopen.Open).
-	OpenStorage func(ctx context.Context, url string, getenv func(string) string) (blob.Storage, error)
+	// OpenStorage opens a location's storage (default: package blobopen, with the location's
+	// metrics).
+	OpenStorage func(ctx context.Context, loc Location) (blob.Storage, error)
 	// Backup is backup.Run.
 	Backup func(ctx context.Context, cfg *rest.Config, repo *archive.Repository, opts backup.Options) (archive.RecoveryPoint, error)
 	// Restore is restore.Run.
@@ -87,7 +87,7 @@ func (r *Runner) withDefaults() *Runner {
 	}
 	e := &c.Engines
 	if e.OpenStorage == nil {
-		e.OpenStorage = blobopen.Open
+		e.OpenStorage = openStorage
 	}
 	if e.Backup == nil {
 		e.Backup = backup.Run

@@ -69,7 +69,7 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 
 	var text string
 	deadline := time.Now().Add(10 * time.Second)
-	for text = scrape(t, "http://"+addr+"/metrics"); !strings.Contains(text, `state="queued"`) && time.Now().Before(deadline); {
+	for text = scrape(t, "http://"+addr+"/metrics"); !strings.Contains(text, `kind="backup",state="queued"`) && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond) // the scheduler's next tick queues the backup due at the moved clock
 		text = scrape(t, "http://"+addr+"/metrics")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/metrics"
+	"github.com/cairnbackup/cairn/internal/vault/notify"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
@@ -35,7 +36,7 @@ type Options struct {
 	// Ready, if set, is called with the address once the server listens.
 	Ready func(addr string)
 	// Tick is how often the scheduler looks for due backups, expired recovery points and silent
-	// agents (default 15 s).
+	// agents, and the notifier for events to send (default 15 s).
 	Tick time.Duration
 	// API tunes the API: job leases, claim long-poll, prices, the trust grant renderer.
 	API    api.Config
@@ -88,6 +89,8 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	m := metrics.New(st, opts.Now, opts.Logger)
 	opts.API.OnJobEnd = m.ObserveJob
+	notifier := notify.New(st, notify.Options{Logger: opts.Logger, Now: opts.Now})
+	opts.API.Notifier = notifier
 	h, err := handler(st, opts, m)
 	if err != nil {
 		return err
@@ -104,7 +107,12 @@ func Serve(ctx context.Context, opts Options) error {
 		sched.OnTick = m.ObserveTick
 		sched.Run(schedCtx, opts.Tick)
 	}()
-	defer func() { stopScheduler(); <-schedDone }()
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		notifier.Run(schedCtx, opts.Tick)
+	}()
+	defer func() { stopScheduler(); <-schedDone; <-notifyDone }()
 	errc := make(chan error, 1)
 	go func() {
 		if opts.TLSCert != "" {

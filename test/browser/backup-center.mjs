@@ -196,6 +196,10 @@ await step('the instance page shows its charts and recovery points; back up now 
   for (const s of ['svg#chart-success', 'svg#chart-duration', 'svg#chart-storage', 'table#recovery-points']) await exactlyOne(s);
   // Its seeded backup succeeded within the hour: the 2h objective of an hourly policy is met.
   assert.match(await text('#rpo'), /^2h: met; last good backup /, 'the instance page does not show its recovery point objective met');
+  // Its seeded recovery point was test-restored: the page says it passed, how long it took, and each check.
+  assert.match(await text('#test-restore'), /^passed .+ in (\d+m)?\d+(\.\d+)?s/, 'the instance page does not show its last test restore passed');
+  await exactlyOne('#test-restore li[data-check="pods-ready"]');
+  await exactlyOne('#test-restore li[data-check="cleanup"]');
   await screenshot('instance.png');
   await page.locator('button[data-action="backup-now"]').click();
   await page.waitForURL((u) => /^\/jobs\/\d+$/.test(u.pathname) && u.pathname !== `/jobs/${failedJob}`);

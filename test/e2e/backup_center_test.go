@@ -45,7 +45,7 @@ const (
 
 // TestBackupCenter drives the Backup center (the vault's web dashboard, served beside the API) in
 // headless Chromium: test/browser/backup-center.mjs signs in as an operator, finds a real failed
-// job first on the overview and reads its logs, starts a backup and a restore dry run from the
+// job first on the overview and reads its logs, sees an instance's last test restore passed, starts a backup and a restore dry run from the
 // browser and watches both run to success on the agent, checks that a reader sees no
 // action and has a forged one refused, browses the copy of a volume in a recovery point and
 // downloads one file of it (its content checked), and saves screenshots of the main pages (light
@@ -92,6 +92,14 @@ func TestBackupCenter(t *testing.T) {
 	}
 	rps := v.waitRecoveryPoints(t, protected, 1)
 	recoveryPoint := names(rps)[0]
+	// A test restore of A proves that point restores: the instance page shows it passed.
+	tested, err := v.admin.TestRestoreInstance(ctx, protected, vaultv1.TestRestoreRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := v.waitJob(t, tested.ID, 5*time.Minute); j.State != vaultv1.JobSucceeded {
+		t.Fatalf("test restore of %s: %s: %s", protected, j.State, j.Error)
+	}
 
 	// Instance B's backup fails: its storage names a passphrase secret the agent does not hold. A
 	// cluster has one instance per policy: B's runs daily, twelve hours from now.

@@ -39,6 +39,14 @@ const (
 	ContainerName = "agent"
 )
 
+// The agent's Prometheus metrics: its container port, named MetricsPortName (what a PodMonitor
+// selects), on which `cairn agent run --metrics-address` serves GET /metrics. Nothing else in the
+// agent's pod listens: it has the agent's container only (data movers run in pods of their own).
+const (
+	MetricsPort     int32 = 9464
+	MetricsPortName       = "metrics"
+)
+
 // Paths inside the agent's container.
 const (
 	TokenDir   = "/etc/cairn/token"
@@ -272,7 +280,8 @@ func deployment(opts Options) *appsv1.Deployment {
 	uid := *opts.RunAsUser
 	command := opts.Command
 	if len(command) == 0 {
-		command = []string{BinaryPath, "agent", "run", "--vault", opts.VaultURL, "--token-file", TokenFile, "--secrets-dir", SecretsDir}
+		command = []string{BinaryPath, "agent", "run", "--vault", opts.VaultURL, "--token-file", TokenFile, "--secrets-dir", SecretsDir,
+			"--metrics-address", fmt.Sprintf(":%d", MetricsPort)}
 	}
 	// Secret files are root-owned; 0440 with the pod's fsGroup lets the agent's uid read them and
 	// nobody else.
@@ -337,6 +346,7 @@ func deployment(opts Options) *appsv1.Deployment {
 						Image:           opts.Image,
 						ImagePullPolicy: opts.PullPolicy,
 						Command:         command,
+						Ports:           []corev1.ContainerPort{{Name: MetricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP}},
 						Env:             env,
 						EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: StorageSecret}, Optional: ptr.To(true)}}},

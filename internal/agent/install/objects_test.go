@@ -34,9 +34,14 @@ func TestDeployment(t *testing.T) {
 		t.Fatalf("pod spec: %+v", pod)
 	}
 	c := pod.Containers[0]
-	wantCmd := []string{"/cairn", "agent", "run", "--vault", "https://vault.example:8443", "--token-file", "/etc/cairn/token/token", "--secrets-dir", "/etc/cairn/secrets"}
+	wantCmd := []string{"/cairn", "agent", "run", "--vault", "https://vault.example:8443", "--token-file", "/etc/cairn/token/token", "--secrets-dir", "/etc/cairn/secrets",
+		"--metrics-address", ":9464"}
 	if !slices.Equal(c.Command, wantCmd) || len(c.Args) != 0 {
 		t.Errorf("command %q args %q, want %q", c.Command, c.Args, wantCmd)
+	}
+	// The metrics port, named for a PodMonitor, is the one the command serves on.
+	if len(c.Ports) != 1 || c.Ports[0].Name != "metrics" || c.Ports[0].ContainerPort != 9464 || c.Ports[0].Protocol != corev1.ProtocolTCP {
+		t.Errorf("ports %+v, want metrics 9464/TCP", c.Ports)
 	}
 	if c.Image != opts.Image || c.ImagePullPolicy != corev1.PullIfNotPresent {
 		t.Errorf("image %s policy %s", c.Image, c.ImagePullPolicy)

@@ -9,10 +9,13 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cairnbackup/cairn/internal/blob"
 	"github.com/cairnbackup/cairn/internal/blob/azure"
 	"github.com/cairnbackup/cairn/internal/blob/filesystem"
 	"github.com/cairnbackup/cairn/internal/blob/memory"
+	"github.com/cairnbackup/cairn/internal/blob/metrics"
 	"github.com/cairnbackup/cairn/internal/blob/retry"
 	"github.com/cairnbackup/cairn/internal/blob/s3"
 )
@@ -29,6 +32,19 @@ import (
 // AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN for azblob://. Remote stores are wrapped in the
 // retry decorator.
 func Open(ctx context.Context, rawURL string, getenv func(string) string) (blob.Storage, error) {
+	return OpenWith(ctx, rawURL, getenv, Options{})
+}
+
+// Options adjust OpenWith.
+type Options struct {
+	// Metrics, if set, records the storage's operations, bytes, latency, errors and retries
+	// (package blob/metrics), labelled backend with the URL's scheme (file, s3, azblob, mem): the
+	// decorator sits under the retry decorator, so every attempt is counted.
+	Metrics prometheus.Registerer
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, rawURL string, getenv func(string) string, opts Options) (blob.Storage, error) {
 	if rawURL == "" {
 		return nil, errors.New("empty storage URL; use e.g. --storage file:///var/backups/cairn")
 	}
@@ -43,9 +59,17 @@ func Open(ctx context.Context, rawURL string, getenv func(string) string) (blob.
 	}
 	switch u.Scheme {
 	case "file":
-		return filesystem.OpenURL(u)
+		st, err := filesystem.OpenURL(u)
+		if err != nil {
+			return nil, err
+		}
+		return opts.wrap(st, u.Scheme, false)
 	case "mem":
-		return memory.OpenURL(u)
+		st, err := memory.OpenURL(u)
+		if err != nil {
+			return nil, err
+		}
+		return opts.wrap(st, u.Scheme, false)
 	case "s3":
 		cfg, err := s3.ParseURL(u, getenv)
 		if err != nil {
@@ -55,7 +79,7 @@ func Open(ctx context.Context, rawURL string, getenv func(string) string) (blob.
 		if err != nil {
 			return nil, err
 		}
-		return retry.New(st, retry.Options{}), nil
+		return opts.wrap(st, u.Scheme, true)
 	case "azblob":
 		cfg, err := azure.ParseURL(u, getenv)
 		if err != nil {
@@ -65,7 +89,7 @@ func Open(ctx context.Context, rawURL string, getenv func(string) string) (blob.
 		if err != nil {
 			return nil, err
 		}
-		return retry.New(st, retry.Options{}), nil
+		return opts.wrap(st, u.Scheme, true)
 	case "":
 		if strings.HasPrefix(u.Path, "/") {
 			return nil, fmt.Errorf("storage URL %q has no scheme; did you mean file://%s?", blob.DisplayURL(u), u.Path)
@@ -75,4 +99,21 @@ func Open(ctx context.Context, rawURL string, getenv func(string) string) (blob.
 		return nil, fmt.Errorf("unsupported storage URL scheme %q in %q: supported are file://, s3://, azblob:// and mem://",
 			u.Scheme, blob.DisplayURL(u))
 	}
+}
+
+// wrap puts the decorators around a backend: the metrics, if asked for, then (for remote stores)
+// the retries, which the metrics count.
+func (o Options) wrap(st blob.Storage, scheme string, remote bool) (blob.Storage, error) {
+	var onRetry func(op, key string, attempt int, err error)
+	if o.Metrics != nil {
+		m, err := metrics.New(st, o.Metrics, scheme)
+		if err != nil {
+			return nil, err
+		}
+		st, onRetry = m, m.RetryHook()
+	}
+	if remote {
+		st = retry.New(st, retry.Options{OnRetry: onRetry})
+	}
+	return st, nil
 }

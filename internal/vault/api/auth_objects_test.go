@@ -120,6 +120,15 @@ var objectMatrixCalls = map[string]matrixCall{
 		rp := f.recoveryPoint(t, "rp-"+u)
 		return newRequest(t, "GET", "/api/v1/recovery-points/"+rp.Name, token, ""), nil
 	},
+	"POST /api/v1/recovery-points/{name}/verify": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
+		rp := f.recoveryPoint(t, "vf-"+u)
+		return newRequest(t, "POST", "/api/v1/recovery-points/"+rp.Name+"/verify", token, `{"level":"structure"}`), func(t *testing.T, allowed bool) {
+			jobs, err := f.st.ListJobs(t.Context(), "prod", store.JobFilter{Kind: agentv1.KindVerify, RecoveryPoint: rp.Name}, store.Page{})
+			if err != nil || allowed != (len(jobs.Items) == 1) {
+				t.Errorf("allowed %v, verify jobs %+v %v", allowed, jobs, err)
+			}
+		}
+	},
 	"POST /api/v1/restores": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
 		rp := f.recoveryPoint(t, "rs-"+u)
 		body := mustJSON(vaultv1.RestoreRequest{RecoveryPoint: rp.Name, Options: vaultv1.RestoreOptions{NamespaceMapping: map[string]string{"shop": "shop-copy"}}})

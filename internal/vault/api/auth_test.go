@@ -78,7 +78,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		{"agent", f.agentToken, access.RoleAgent},
 	}
 	calls := map[string]matrixCall{}
-	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls, filesMatrixCalls} {
+	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls, filesMatrixCalls, notificationMatrixCalls, validationMatrixCalls} {
 		for k, v := range m {
 			calls[k] = v
 		}
@@ -234,10 +234,21 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 		"POST /api/v1/agent/jobs/{id}/progress": access.RoleAgent,
 		"POST /api/v1/agent/jobs/{id}/complete": access.RoleAgent,
 
+		"POST /api/v1/recovery-points/{name}/verify":                             access.RoleOperator,
 		"POST /api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/browse": access.RoleOperator,
 		"POST /api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/fetch":  access.RoleOperator,
 		"GET /api/v1/jobs/{id}/content":                                          access.RoleOperator,
 		"PUT /api/v1/agent/jobs/{id}/content":                                    access.RoleAgent,
+
+		"GET /api/v1/notification-rules":              access.RoleReader,
+		"GET /api/v1/notification-rules/{name}":       access.RoleReader,
+		"POST /api/v1/notification-rules":             access.RoleContributor,
+		"DELETE /api/v1/notification-rules/{name}":    access.RoleContributor,
+		"POST /api/v1/notification-rules/{name}/test": access.RoleOperator,
+		"GET /api/v1/notifications":                   access.RoleReader,
+		"GET /api/v1/notifications/{id}":              access.RoleReader,
+		"POST /api/v1/instances/{name}/validate":      access.RoleOperator,
+		"POST /api/v1/instances/{name}/test-restore":  access.RoleOperator,
 	}
 	for _, rt := range NewServer(nil, Config{}).routes() {
 		key := rt.method + " " + rt.pattern

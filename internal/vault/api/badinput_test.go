@@ -11,6 +11,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -133,6 +134,28 @@ func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 	rec := f.do(t, "POST", "/api/v1/instances", contributor, instanceSpecJSON("shop"))
 	if rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `"nextBackup"`) {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	// Creating it queued its validation, which its agent runs first.
+	validation := f.claim(t, "c-shop", f.lastJob(t))
+	if v := validation.Spec.Validate; validation.Kind != jobs.KindValidate || v == nil || v.Instance != "shop" || v.Storage.PassphraseSecret == "" {
+		t.Fatalf("validation job %+v", validation)
+	}
+	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", validation.ID, agentv1.Completion{State: agentv1.JobFailed, Error: "1 check failed",
+		Result: &agentv1.JobResult{Checks: []agentv1.Check{{Name: "secret", Message: "secret not found"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	rec = f.do(t, "GET", "/api/v1/instances/shop", reader, "")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"validation":{"state":"failed","jobId":1,`) ||
+		!strings.Contains(rec.Body.String(), `"checks":[{"name":"secret","ok":false,"message":"secret not found"}]`) {
+		t.Fatalf("instance after its validation: %d %s", rec.Code, rec.Body)
+	}
+	rec = f.do(t, "POST", "/api/v1/instances/shop/validate", op, "")
+	if rec.Code != http.StatusAccepted || !strings.Contains(rec.Body.String(), `"kind":"validate"`) {
+		t.Fatalf("validate: %d %s", rec.Code, rec.Body)
+	}
+	again := f.claim(t, "c-shop", f.lastJob(t))
+	if err := f.srv.jobs.Complete(t.Context(), "prod", "c-shop", again.ID, agentv1.Completion{State: agentv1.JobSucceeded}); err != nil {
+		t.Fatal(err)
 	}
 	rec = f.do(t, "POST", "/api/v1/instances/shop/backup", op, `{"retain":"30d"}`)
 	if rec.Code != http.StatusAccepted {

@@ -88,8 +88,10 @@ func TestConversionsCarryEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	instance.NextBackup = &time.Time{}        // the API's own, from the policy
-	instance.RPOStatus = &vaultv1.RPOStatus{} // the API's own, from the policy and the recovery points
+	instance.NextBackup = &time.Time{}                      // the API's own, from the policy
+	instance.RPOStatus = &vaultv1.RPOStatus{}               // the API's own, from the policy and the recovery points
+	instance.Validation = &vaultv1.Validation{}             // the API's own, from the instance's newest validate job
+	instance.LastTestRestore = &vaultv1.TestRestoreStatus{} // the API's own, from the instance's newest test-restore job
 
 	record := filled[jobs.Record](t)
 	record.Spec, record.Result = []byte(`{"verify":{"recoveryPoint":"x"}}`), []byte(`{"warnings":["x"]}`)
@@ -97,10 +99,14 @@ func TestConversionsCarryEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	point := apiRecoveryPoint(filled[store.RecoveryPoint](t))
+	point.Verification = &vaultv1.Verification{} // the API's own, from the point's newest verify job
 	for name, out := range map[string]any{
 		"cluster":        apiCluster(filled[store.Cluster](t)),
 		"instance":       instance,
-		"recovery point": apiRecoveryPoint(filled[store.RecoveryPoint](t)),
+		"recovery point": point,
+		"verification":   *apiVerification(filled[jobs.Job](t)),
+		"verify result":  *apiVerifyResult(filled[*agentv1.VerifyResult](t)),
 		"job":            apiJob(filled[jobs.Job](t)),
 		"listed job":     jobsOut.Items[0],
 		"log line":       apiLogLine(filled[store.LogLine](t)),

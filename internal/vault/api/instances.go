@@ -33,6 +33,8 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request, p access.
 		return err
 	}
 	s.fillSchedules(r.Context(), p.Vault, out.Items)
+	s.fillValidations(r.Context(), p.Vault, out.Items)
+	s.fillTestRestores(r.Context(), p.Vault, out.Items)
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -52,6 +54,8 @@ func (s *Server) writeInstance(ctx context.Context, w http.ResponseWriter, statu
 	}
 	one := []vaultv1.Instance{out}
 	s.fillSchedules(ctx, vault, one)
+	s.fillValidations(ctx, vault, one)
+	s.fillTestRestores(ctx, vault, one)
 	return writeJSON(w, status, one[0])
 }
 
@@ -130,6 +134,10 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request, p access
 	}
 	// Scheduling starts from now: the instance's first backup is its policy's next run.
 	if err := s.st.SetLastScheduled(r.Context(), p.Vault, in.Name, s.now()); err != nil {
+		return err
+	}
+	// Its agent checks at once what that backup will need.
+	if _, err := s.queueValidation(r.Context(), p.Vault, in, p.Name); err != nil {
 		return err
 	}
 	if in, err = s.st.GetInstance(r.Context(), p.Vault, in.Name); err != nil {

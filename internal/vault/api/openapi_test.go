@@ -178,6 +178,8 @@ func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
 		"AuditEntry": vaultv1.AuditEntry{}, "AuditEntryList": vaultv1.List[vaultv1.AuditEntry]{},
 		"BrowseRequest": vaultv1.BrowseRequest{}, "FetchRequest": vaultv1.FetchRequest{}, "BrowseJob": vaultv1.BrowseJob{},
 		"FetchJob": vaultv1.FetchJob{}, "BrowseResult": vaultv1.BrowseResult{}, "FileEntry": vaultv1.FileEntry{}, "FetchResult": vaultv1.FetchResult{},
+		"Verification": vaultv1.Verification{}, "VerifyRequest": vaultv1.VerifyRequest{}, "VerifyResult": vaultv1.VerifyResult{},
+		"VerifySchedule": policy.VerifySchedule{},
 	} {
 		schema := lookup(t, doc, "#/components/schemas/"+name)
 		props, _ := schema["properties"].(map[string]any)

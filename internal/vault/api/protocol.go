@@ -42,7 +42,18 @@ func apiJobSpec(s agentv1.JobSpec) vaultv1.JobSpec {
 			SnapshotsOnly: d.SnapshotsOnly, GC: d.GC}
 	}
 	if v := s.Verify; v != nil {
-		out.Verify = &vaultv1.VerifyJob{RecoveryPoint: v.RecoveryPoint, Storage: apiStorage(v.Storage)}
+		out.Verify = &vaultv1.VerifyJob{RecoveryPoint: v.RecoveryPoint, Storage: apiStorage(v.Storage), Level: v.Level}
+	}
+	if v := s.Validate; v != nil {
+		out.Validate = &vaultv1.ValidateJob{Instance: v.Instance, Config: apiBackupConfig(v.Config), Storage: apiStorage(v.Storage)}
+	}
+	if t := s.TestRestore; t != nil {
+		out.TestRestore = &vaultv1.TestRestoreJob{Restore: vaultv1.RestoreJob{Name: t.Restore.Name, RecoveryPoint: t.Restore.RecoveryPoint,
+			SourceCluster: t.Restore.SourceCluster, Storage: apiStorage(t.Restore.Storage), Options: vaultv1.RestoreOptions(t.Restore.Options)},
+			ReadyTimeoutSeconds: t.ReadyTimeoutSeconds}
+		for _, c := range t.Checks {
+			out.TestRestore.Checks = append(out.TestRestore.Checks, vaultv1.TestCheck(c))
+		}
 	}
 	out.Browse, out.Fetch = apiFilesSpecs(s)
 	return out
@@ -63,10 +74,9 @@ func apiJobResult(r *agentv1.JobResult) *vaultv1.JobResult {
 			out.Restore.Items = append(out.Restore.Items, vaultv1.RestoreItem(it))
 		}
 	}
-	for _, c := range r.Checks {
-		out.Checks = append(out.Checks, vaultv1.Check(c))
-	}
+	out.Checks = apiChecks(r.Checks)
 	out.Browse, out.Fetch = apiFilesResults(r)
+	out.Verify = apiVerifyResult(r.Verify)
 	return out
 }
 

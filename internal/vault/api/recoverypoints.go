@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
@@ -32,7 +33,11 @@ func (s *Server) listRecoveryPoints(w http.ResponseWriter, r *http.Request, p ac
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, apiList(list, apiRecoveryPoint))
+	out, err := s.apiRecoveryPoints(r.Context(), p.Vault, list)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getRecoveryPoint(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -40,5 +45,9 @@ func (s *Server) getRecoveryPoint(w http.ResponseWriter, r *http.Request, p acce
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, apiRecoveryPoint(rp))
+	out := []vaultv1.RecoveryPoint{apiRecoveryPoint(rp)}
+	if err := s.withVerifications(r.Context(), p.Vault, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out[0])
 }

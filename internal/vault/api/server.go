@@ -9,6 +9,7 @@ import (
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
+	"github.com/cairnbackup/cairn/internal/vault/notify"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -17,11 +18,12 @@ const maxBodyBytes = 1 << 20
 
 // Server is the vault's HTTP API (versioned under /api/v1).
 type Server struct {
-	st   *store.Store
-	jobs *jobs.Lifecycle
-	log  *slog.Logger
-	now  func() time.Time
-	cfg  Config
+	st       *store.Store
+	jobs     *jobs.Lifecycle
+	notifier *notify.Notifier
+	log      *slog.Logger
+	now      func() time.Time
+	cfg      Config
 }
 
 // Config tunes the API; the zero value works.
@@ -48,6 +50,8 @@ type Config struct {
 	// OnJobEnd, if set, is told of each job an agent completes through this server: its kind,
 	// final state and how long it ran.
 	OnJobEnd func(kind, state string, ran time.Duration)
+	// Notifier sends the test notifications (default: one over the store, on Now).
+	Notifier *notify.Notifier
 }
 
 // NewServer returns the API over st.
@@ -83,7 +87,10 @@ func NewServer(st *store.Store, cfg Config) *Server {
 			cfg.OnJobEnd(string(kind), string(state), ran)
 		})
 	}
-	return &Server{st: st, jobs: lc, log: cfg.Logger, now: cfg.Now, cfg: cfg}
+	if cfg.Notifier == nil {
+		cfg.Notifier = notify.New(st, notify.Options{Logger: cfg.Logger, Now: cfg.Now})
+	}
+	return &Server{st: st, jobs: lc, notifier: cfg.Notifier, log: cfg.Logger, now: cfg.Now, cfg: cfg}
 }
 
 // Handler returns the API: the routes of the route table, and JSON 404 and 405 errors for

@@ -48,6 +48,18 @@ func (c *Client) BackupNow(ctx context.Context, name string, req vaultv1.BackupN
 	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/backup", req, &out)
 }
 
+// ValidateInstance queues a validation of the instance: its agent checks what a backup will need.
+func (c *Client) ValidateInstance(ctx context.Context, name string) (vaultv1.Job, error) {
+	var out vaultv1.Job
+	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/validate", nil, &out)
+}
+
+// TestRestoreInstance queues a test restore of the instance.
+func (c *Client) TestRestoreInstance(ctx context.Context, name string, req vaultv1.TestRestoreRequest) (vaultv1.Job, error) {
+	var out vaultv1.Job
+	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/test-restore", req, &out)
+}
+
 // StopInstance stops an instance's scheduled backups; with DeleteData its recovery points are
 // deleted too.
 func (c *Client) StopInstance(ctx context.Context, name string, req vaultv1.StopRequest) (vaultv1.Instance, error) {

@@ -30,3 +30,9 @@ func (c *Client) GetRecoveryPoint(ctx context.Context, name string) (vaultv1.Rec
 	var out vaultv1.RecoveryPoint
 	return out, c.do(ctx, http.MethodGet, "/api/v1/recovery-points/"+url.PathEscape(name), nil, &out)
 }
+
+// VerifyRecoveryPoint queues a verification of a recovery point at req.Level (empty: data).
+func (c *Client) VerifyRecoveryPoint(ctx context.Context, name string, req vaultv1.VerifyRequest) (vaultv1.Job, error) {
+	var out vaultv1.Job
+	return out, c.do(ctx, http.MethodPost, "/api/v1/recovery-points/"+url.PathEscape(name)+"/verify", req, &out)
+}

@@ -83,6 +83,9 @@ func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int6
 		if err := tx.AppendLogs(ctx, id, logLines(c.Logs, end.At)); err != nil {
 			return err
 		}
+		if err := recordEndEvent(ctx, tx, vault, r, end, false); err != nil {
+			return err
+		}
 		return applyEffect(ctx, tx, vault, completionEffect(r, c, end.At), end.At)
 	})
 	if err == nil && l.onEnd != nil && ended.StartedAt != nil {

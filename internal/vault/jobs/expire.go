@@ -28,14 +28,18 @@ func (l *Lifecycle) ExpireLeases(ctx context.Context) ([]Expired, error) {
 	}
 	var out []Expired
 	for _, ref := range refs {
-		j, err := l.Get(ctx, ref.Vault, ref.ID)
+		rec, err := l.st.GetJob(ctx, ref.Vault, ref.ID)
+		if err != nil {
+			return out, err
+		}
+		j, err := rec.Decode()
 		if err != nil {
 			return out, err
 		}
 		e := Expired{Vault: ref.Vault, Job: ref.ID}
 		err = l.st.InTx(ctx, func(tx Tx) error {
-			ok, err := finish(ctx, tx, ref.Vault, ref.ID, Guard{State: Running, LeaseEndedBefore: now},
-				End{State: Failed, Error: leaseExpiredError, At: now})
+			end := End{State: Failed, Error: leaseExpiredError, At: now}
+			ok, err := finish(ctx, tx, ref.Vault, ref.ID, Guard{State: Running, LeaseEndedBefore: now}, end)
 			if err != nil {
 				return err
 			}
@@ -48,6 +52,9 @@ func (l *Lifecycle) ExpireLeases(ctx context.Context) ([]Expired, error) {
 					return err
 				}
 				msg = fmt.Sprintf("the agent stopped reporting: job failed; retried as job %d (attempt %d of %d)", e.Retry, retry.Attempt, MaxAttempts)
+			}
+			if err := recordEndEvent(ctx, tx, ref.Vault, rec, end, e.Retry != 0); err != nil {
+				return err
 			}
 			return tx.AppendLogs(ctx, ref.ID, []LogLine{{Time: now, Level: "error", Message: msg}})
 		})

@@ -6,10 +6,10 @@ const MaxAttempts = 3
 // LeaseKey is the key that serialises a job with the others of the same key: no two running jobs
 // hold one key, and a queued job waits while its key is held. The jobs that touch an instance's
 // repository (its backups, deletions and verifications) hold the instance's name; restores, the
-// browse and fetch jobs that only read a volume's copy, and jobs of no instance, hold none ("")
-// and run alongside.
+// browse and fetch jobs that only read a volume's copy, test restores (restores too),
+// validations (which write only a probe where no repository is yet), and jobs of no instance, hold none ("") and run alongside.
 func LeaseKey(kind Kind, instance string) string {
-	if kind == KindRestore || kind == KindBrowse || kind == KindFetch {
+	if kind == KindRestore || kind == KindBrowse || kind == KindFetch || kind == KindValidate || kind == KindTestRestore {
 		return ""
 	}
 	return instance

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnbackup/cairn/internal/vault/events"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 )
 
@@ -29,8 +30,10 @@ type memData struct {
 	logs          map[int64][]jobs.LogLine
 	points        map[string]memPoint // by vault and name
 	lastScheduled map[string]time.Time
-	scheduled     map[string]int       // scheduled backups queued, by vault and instance
-	lastCopy      map[string]time.Time // the last copying run, by vault and instance
+	scheduled     map[string]int          // scheduled backups queued, by vault and instance
+	lastCopy      map[string]time.Time    // the last copying run, by vault and instance
+	events        map[string]events.Event // by vault and key
+	verified      map[string][2]time.Time // the last verifications (of either level, of the data), by vault and instance
 }
 
 type memJob struct {
@@ -54,7 +57,7 @@ var (
 func newMemStore() *memStore {
 	return &memStore{perTx: 500, data: &memData{jobs: map[int64]memJob{}, logs: map[int64][]jobs.LogLine{},
 		points: map[string]memPoint{}, lastScheduled: map[string]time.Time{},
-		scheduled: map[string]int{}, lastCopy: map[string]time.Time{}}}
+		scheduled: map[string]int{}, lastCopy: map[string]time.Time{}, events: map[string]events.Event{}}}
 }
 
 func (d *memData) clone() *memData {
@@ -68,6 +71,8 @@ func (d *memData) clone() *memData {
 	c.lastScheduled = maps.Clone(d.lastScheduled)
 	c.scheduled = maps.Clone(d.scheduled)
 	c.lastCopy = maps.Clone(d.lastCopy)
+	c.events = maps.Clone(d.events)
+	c.verified = maps.Clone(d.verified)
 	return &c
 }
 
@@ -287,3 +292,39 @@ func (t *memTx) MarkSnapshotsDeleted(_ context.Context, vault, name string) erro
 	t.d.points[vault+"/"+name] = p
 	return nil
 }
+
+func (t *memTx) RecordEvent(_ context.Context, e events.Event) (bool, error) {
+	key := e.Vault + "/" + e.Key
+	if _, ok := t.d.events[key]; ok {
+		return false, nil
+	}
+	t.d.events[key] = e
+	return true, nil
+}
+
+// eventsOf lists the vault's recorded events by key.
+func (s *memStore) eventsOf(vault string) map[string]events.Event {
+	out := map[string]events.Event{}
+	for _, e := range s.read().events {
+		if e.Vault == vault {
+			out[e.Key] = e
+		}
+	}
+	return out
+}
+
+func (t *memTx) RecordVerification(_ context.Context, vault, instance string, at time.Time, data bool) error {
+	if t.d.verified == nil {
+		t.d.verified = map[string][2]time.Time{}
+	}
+	key := vault + "/" + instance
+	v := t.d.verified[key]
+	v[0] = at
+	if data {
+		v[1] = at
+	}
+	t.d.verified[key] = v
+	return nil
+}
+
+func (t *memTx) RecordTestRestore(context.Context, string, string, time.Time) error { return nil }

@@ -49,6 +49,8 @@ const (
 	KindRetentionExpireSnapshots Kind = agentv1.KindRetentionExpireSnapshots
 	KindBrowse                   Kind = agentv1.KindBrowse
 	KindFetch                    Kind = agentv1.KindFetch
+	KindValidate                 Kind = agentv1.KindValidate
+	KindTestRestore              Kind = agentv1.KindTestRestore
 )
 
 // Why a job was queued (a job's trigger).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/vault/events"
 )
 
 // Store is what the life cycle needs of the vault's database. It holds what the life cycle
@@ -63,10 +64,18 @@ type Tx interface {
 	// RecordScheduledRun records at as the time of the instance's last scheduled run; queued
 	// counts a scheduled backup queued for it, copies records at as its last copy's run.
 	RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) error
+	// RecordVerification records at as when a verification of the instance was last queued, of
+	// its data too when data is set.
+	RecordVerification(ctx context.Context, vault, instance string, at time.Time, data bool) error
 	// MarkSnapshotsDeleted records that the recovery point's volume snapshots were deleted: no
 	// claim is held by a snapshot any more, its snapshot bytes are 0 and the volumes it protects
 	// are those it copied.
 	MarkSnapshotsDeleted(ctx context.Context, vault, name string) error
+	// RecordTestRestore records at as when the scheduler last queued a test restore of the
+	// instance.
+	RecordTestRestore(ctx context.Context, vault, instance string, at time.Time) error
+	// RecordEvent records e, unless its vault has an event of its key; recorded is false then.
+	RecordEvent(ctx context.Context, e events.Event) (recorded bool, err error)
 }
 
 // JobRef names a job of a vault.

@@ -14,6 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/yaml"
 
+	agentmetrics "github.com/cairnbackup/cairn/internal/agent/metrics"
+	"github.com/cairnbackup/cairn/internal/blob/memory"
+	blobmetrics "github.com/cairnbackup/cairn/internal/blob/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -22,7 +25,7 @@ var rulesDir = filepath.Join("..", "..", "..", "deploy", "monitoring")
 
 // TestAlertRules checks the PrometheusRule in deploy/monitoring with promtool: its spec is a valid
 // rules file, and the alerts fire (and stay quiet) as rules-test.yaml says. Every metric the rules
-// name is one the vault exports.
+// name is one the vault or the agent exports.
 func TestAlertRules(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(rulesDir, "cairn-alerts.yaml"))
 	if err != nil {
@@ -38,7 +41,7 @@ func TestAlertRules(t *testing.T) {
 	exported := exportedNames(t)
 	for _, name := range regexp.MustCompile(`cairn_[a-z_]+`).FindAllString(string(raw), -1) {
 		if !slices.Contains(exported, name) {
-			t.Errorf("the rules use %s, which the vault does not export (it exports %v)", name, exported)
+			t.Errorf("the rules use %s, which neither the vault nor the agent exports (they export %v)", name, exported)
 		}
 	}
 
@@ -72,8 +75,9 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
-// exportedNames are the names of the metrics a vault's registry describes, histograms' series
-// included.
+// exportedNames are the names of the metrics cairn exports, histograms' series included, as each
+// owner describes them: the vault's registry, the agent's own metrics (package agent/metrics) and
+// its storage's (package blob/metrics).
 func exportedNames(t *testing.T) []string {
 	t.Helper()
 	st, err := store.OpenSQLite(t.Context(), t.TempDir(), time.Now)
@@ -86,6 +90,11 @@ func exportedNames(t *testing.T) []string {
 	for _, c := range []prometheus.Collector{m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, newStoreCollector(st, time.Now, nil)} {
 		c.Describe(ch)
 	}
+	agentmetrics.New().Describe(ch)
+	storage := &describer{ch: ch}
+	if _, err := blobmetrics.New(memory.New(), storage, "mem"); err != nil {
+		t.Fatal(err)
+	}
 	close(ch)
 	fq := regexp.MustCompile(`fqName: "([a-z_]+)"`)
 	var out []string
@@ -97,10 +106,37 @@ func exportedNames(t *testing.T) []string {
 	return out
 }
 
-// TestDashboard checks the Grafana dashboard in deploy/monitoring: every panel's query names only
-// metrics the vault exports and is valid PromQL (promtool checks it as a recording rule).
+// describer is a prometheus.Registerer that sends the descriptions of what registers with it.
+type describer struct {
+	ch chan<- *prometheus.Desc
+}
+
+func (d *describer) Register(c prometheus.Collector) error {
+	c.Describe(d.ch)
+	return nil
+}
+
+func (d *describer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		c.Describe(d.ch)
+	}
+}
+
+func (d *describer) Unregister(prometheus.Collector) bool { return false }
+
+// TestDashboard checks the Grafana dashboards in deploy/monitoring, the vault's and the agents':
+// every panel's query names only metrics cairn exports and is valid PromQL (promtool checks it as
+// a recording rule).
 func TestDashboard(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(rulesDir, "cairn-vault-dashboard.json"))
+	exported := exportedNames(t)
+	for _, file := range []string{"cairn-vault-dashboard.json", "cairn-agent-dashboard.json"} {
+		t.Run(file, func(t *testing.T) { checkDashboard(t, file, exported) })
+	}
+}
+
+func checkDashboard(t *testing.T, file string, exported []string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(rulesDir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +151,8 @@ func TestDashboard(t *testing.T) {
 		} `json:"panels"`
 	}
 	if err := yaml.Unmarshal(raw, &dash); err != nil || dash.UID == "" || len(dash.Panels) == 0 {
-		t.Fatalf("cairn-vault-dashboard.json: %v", err)
+		t.Fatalf("%s: %v", file, err)
 	}
-	exported := exportedNames(t)
 	var rules []map[string]string
 	ids := map[int]bool{}
 	for _, p := range dash.Panels {
@@ -128,7 +163,7 @@ func TestDashboard(t *testing.T) {
 		for i, tg := range p.Targets {
 			for _, name := range regexp.MustCompile(`cairn_[a-z_]+`).FindAllString(tg.Expr, -1) {
 				if !slices.Contains(exported, name) {
-					t.Errorf("panel %q uses %s, which the vault does not export", p.Title, name)
+					t.Errorf("panel %q uses %s, which neither the vault nor the agent exports", p.Title, name)
 				}
 			}
 			rules = append(rules, map[string]string{"record": fmt.Sprintf("panel_%d_%d", p.ID, i), "expr": tg.Expr})
@@ -141,12 +176,12 @@ func TestDashboard(t *testing.T) {
 		}
 		t.Skip("promtool is not installed: apt-get install -y prometheus (or make deps)")
 	}
-	file, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	panels, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "panels.yaml")
-	if err := os.WriteFile(path, file, 0o600); err != nil {
+	if err := os.WriteFile(path, panels, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {

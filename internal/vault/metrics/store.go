@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/store"
@@ -28,6 +29,8 @@ var (
 		"1 when the instance's newest good recovery point is older than its objective, else 0 (absent: stopped).", []string{"vault", "instance_name", "cluster"}, nil)
 	descHealthy = prometheus.NewDesc("cairn_vault_cluster_healthy", "1 when the cluster's agent reported in time, else 0.",
 		[]string{"vault", "cluster"}, nil)
+	descDeliveries = prometheus.NewDesc("cairn_vault_notification_deliveries",
+		"Notification deliveries in the vault's delivery log by state (pending, delivered, failed).", []string{"vault", "state"}, nil)
 	descScrapeErrors = prometheus.NewDesc("cairn_vault_metrics_store_errors", "1 when this scrape could not read part of the store (the vault logs why).",
 		nil, nil)
 )
@@ -44,7 +47,7 @@ func newStoreCollector(st *store.Store, now func() time.Time, log *slog.Logger) 
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descJobs, descQueueAge, descLastGood, descRPO, descBreached, descHealthy, descScrapeErrors} {
+	for _, d := range []*prometheus.Desc{descJobs, descQueueAge, descLastGood, descRPO, descBreached, descHealthy, descDeliveries, descScrapeErrors} {
 		ch <- d
 	}
 }
@@ -60,7 +63,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	now := c.now()
 	for _, v := range vaults {
-		for _, collect := range []func(context.Context, string, time.Time, chan<- prometheus.Metric) error{c.jobs, c.instances, c.clusters} {
+		for _, collect := range []func(context.Context, string, time.Time, chan<- prometheus.Metric) error{c.jobs, c.instances, c.clusters, c.deliveries} {
 			if err := collect(ctx, v, now, ch); err != nil {
 				c.log.WarnContext(ctx, "metrics: part of the store not read", "vault", v, "error", err)
 				failed = 1
@@ -89,42 +92,21 @@ func (c *storeCollector) jobs(ctx context.Context, vault string, now time.Time, 
 }
 
 func (c *storeCollector) instances(ctx context.Context, vault string, now time.Time, ch chan<- prometheus.Metric) error {
-	instances, err := c.st.ListInstances(ctx, vault, store.InstanceFilter{})
+	standings, err := c.st.InstanceStandings(ctx, vault, archive.PhaseCompleted, now)
 	if err != nil {
 		return err
 	}
-	lastGood, err := c.st.LastGoodBackups(ctx, vault, archive.PhaseCompleted)
-	if err != nil {
-		return err
-	}
-	policies := map[string]*policy.Policy{}
-	for _, in := range instances {
-		labels := []string{vault, in.Name, in.Cluster}
-		var good *time.Time
-		if at, ok := lastGood[in.Name]; ok {
-			good = &at
-			ch <- prometheus.MustNewConstMetric(descLastGood, prometheus.GaugeValue, float64(at.UnixNano())/1e9, labels...)
+	for _, st := range standings {
+		labels := []string{vault, st.Instance.Name, st.Instance.Cluster}
+		if st.RPO.LastGood != nil {
+			ch <- prometheus.MustNewConstMetric(descLastGood, prometheus.GaugeValue, float64(st.RPO.LastGood.UnixNano())/1e9, labels...)
 		}
-		pol, seen := policies[in.Policy]
-		if !seen {
-			if p, err := c.st.GetPolicy(ctx, vault, in.Policy); err == nil {
-				pol = &p
-			}
-			policies[in.Policy] = pol
-		}
-		if pol == nil {
-			continue
-		}
-		st, err := pol.Standing(in.RPO, good, in.CreatedAt, in.State != store.InstanceProtected, now)
-		if err != nil {
-			continue
-		}
-		ch <- prometheus.MustNewConstMetric(descRPO, prometheus.GaugeValue, st.Objective.Seconds(), labels...)
-		if st.State == policy.RPOPaused {
+		ch <- prometheus.MustNewConstMetric(descRPO, prometheus.GaugeValue, st.RPO.Objective.Seconds(), labels...)
+		if st.RPO.State == policy.RPOPaused {
 			continue
 		}
 		breached := 0.0
-		if st.State == policy.RPOBreached {
+		if st.RPO.State == policy.RPOBreached {
 			breached = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descBreached, prometheus.GaugeValue, breached, labels...)
@@ -143,6 +125,17 @@ func (c *storeCollector) clusters(ctx context.Context, vault string, _ time.Time
 			healthy = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descHealthy, prometheus.GaugeValue, healthy, vault, cl.Name)
+	}
+	return nil
+}
+
+func (c *storeCollector) deliveries(ctx context.Context, vault string, _ time.Time, ch chan<- prometheus.Metric) error {
+	counts, err := c.st.DeliveriesByState(ctx, vault)
+	if err != nil {
+		return err
+	}
+	for _, state := range vaultv1.DeliveryStates {
+		ch <- prometheus.MustNewConstMetric(descDeliveries, prometheus.GaugeValue, float64(counts[state]), vault, state)
 	}
 	return nil
 }

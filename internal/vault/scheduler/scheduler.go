@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
@@ -88,10 +89,11 @@ func (s *Scheduler) tick(ctx context.Context) (time.Duration, error) {
 	return lag, errors.Join(errs...)
 }
 
-// tickVault schedules, then applies retention, for every protected instance of the vault. The
-// work is done in a constant number of queries plus the writes: the vault's open backups are
-// read once (and only when a run is due), and its live recovery points in one pass, one
-// instance at a time (EachInstanceRecoveryPoints).
+// tickVault schedules, then applies retention and queues the verifications due, for every
+// protected instance of the vault. The work is done in a constant number of queries plus the
+// writes: the vault's open backups are read once (and only when a run is due), its open
+// verifications once (and only when a policy schedules any), and its live recovery points in one
+// pass, one instance at a time (EachInstanceRecoveryPoints).
 func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) (time.Duration, error) {
 	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: store.InstanceProtected})
 	if err != nil {
@@ -129,17 +131,90 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 		}
 	}
 	zones := map[string]*time.Location{}
+	var verifying map[string]bool // instances with a verification queued or running; read once when needed
+	var verifications []jobs.Verification
+	tests := &testRestores{s: s, vault: vault, now: now}
 	err = s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []store.RecoveryPoint) error {
 		sc, ok := protected[instance]
 		if !ok {
-			return nil // stopped: retention is paused
+			return nil // stopped: retention and verification are paused
 		}
-		if err := s.retain(ctx, vault, sc.in, sc.pol, rps, now, zones); err != nil {
+		deleting, err := s.retain(ctx, vault, sc.in, sc.pol, rps, now, zones)
+		if err != nil {
 			return fmt.Errorf("instance %q: retention: %w", instance, err)
+		}
+		if err := tests.consider(ctx, sc, rps, deleting); err != nil {
+			errs = append(errs, fmt.Errorf("instance %q: test restore: %w", instance, err))
+		}
+		if sc.pol.Verify == nil {
+			return nil
+		}
+		if verifying == nil {
+			if verifying, err = s.st.OpenJobInstances(ctx, vault, jobs.KindVerify); err != nil {
+				return err
+			}
+		}
+		v, ok, err := dueVerification(sc.in, *sc.pol.Verify, rps, deleting, verifying[instance], now)
+		if err != nil {
+			return fmt.Errorf("instance %q: verification: %w", instance, err)
+		}
+		if ok {
+			verifications = append(verifications, v)
 		}
 		return nil
 	})
-	return lag, errors.Join(append(errs, err)...)
+	errs = append(errs, err)
+	if len(verifications) > 0 {
+		errs = append(errs, s.verify(ctx, vault, verifications))
+	}
+	errs = append(errs, tests.queue(ctx))
+	return lag, errors.Join(errs...)
+}
+
+// dueVerification is the verification of the instance its policy's schedule v makes due at now,
+// if any: of its newest good recovery point among rps (live, newest first) that retention is
+// not deleting, at the level due (policy.VerifySchedule.Due, from the instance's last ones, or its
+// creation). None while one of the instance is open (queued or running), or without a good point.
+func dueVerification(in store.Instance, v policy.VerifySchedule, rps []store.RecoveryPoint, deleting map[string]bool, open bool,
+	now time.Time) (jobs.Verification, bool, error) {
+	lastStructure, lastData := in.CreatedAt, in.CreatedAt
+	if in.LastVerifyStructureAt != nil {
+		lastStructure = *in.LastVerifyStructureAt
+	}
+	if in.LastVerifyDataAt != nil {
+		lastData = *in.LastVerifyDataAt
+	}
+	due, data := v.Due(now, lastStructure, lastData)
+	if !due || open {
+		return jobs.Verification{}, false, nil
+	}
+	for _, rp := range rps {
+		if rp.Phase != archive.PhaseCompleted || deleting[rp.Name] {
+			continue
+		}
+		ji, err := jobsInstance(in)
+		if err != nil {
+			return jobs.Verification{}, false, err
+		}
+		level := agentv1.VerifyStructure
+		if data {
+			level = agentv1.VerifyData
+		}
+		return jobs.Verification{Instance: in.Name, Data: data,
+			Job: jobs.VerifyJob(ji, rp.Name, level, jobs.TriggerScheduled, "scheduler")}, true, nil
+	}
+	return jobs.Verification{}, false, nil
+}
+
+// verify queues the due verifications, each recorded as its instance's last.
+func (s *Scheduler) verify(ctx context.Context, vault string, vs []jobs.Verification) error {
+	ids, err := s.jobs.QueueVerifications(ctx, vault, vs)
+	for i, id := range ids {
+		v := vs[i]
+		s.log.InfoContext(ctx, "scheduled verification queued", "vault", vault, "instance", v.Instance, "job", id,
+			"recoveryPoint", v.Job.RecoveryPoint, "level", v.Job.Spec.Verify.Level)
+	}
+	return err
 }
 
 // scheduled is a protected instance with its policy and, when a run is due, that run's time.
@@ -197,15 +272,15 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 
 // retain evaluates the instance's live recovery points (newest first) per tier
 // (policy.EvaluateTiers) and queues a deletion for each one due, of the whole point or of its
-// snapshots only. It records an expiry only where it changed. zones caches the policies' time
-// zones for the tick.
+// snapshots only; it returns the names of the points it deletes whole. It records an expiry only
+// where it changed. zones caches the policies' time zones for the tick.
 func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance, pol policy.Policy, rps []store.RecoveryPoint,
-	now time.Time, zones map[string]*time.Location) error {
+	now time.Time, zones map[string]*time.Location) (map[string]bool, error) {
 	loc := zones[pol.Schedule.TimeZone]
 	if loc == nil {
 		var err error
 		if loc, err = pol.Schedule.Location(); err != nil {
-			return err
+			return nil, err
 		}
 		zones[pol.Schedule.TimeZone] = loc
 	}
@@ -218,28 +293,30 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance,
 		}
 	}
 	var dels []jobs.Deletion
+	deleting := map[string]bool{}
 	for i, d := range pol.EvaluateTiers(points, now, loc) {
 		switch d.Action {
 		case policy.DeletePoint:
 			dels = append(dels, jobs.Deletion{RecoveryPoint: d.ID, Reason: d.Reason})
+			deleting[d.ID] = true
 			continue
 		case policy.DeleteSnapshots:
 			dels = append(dels, jobs.Deletion{RecoveryPoint: d.ID, Reason: d.Reason, SnapshotsOnly: true})
 		}
 		if !rps[i].OnDemand && !sameExpiry(rps[i].ExpiresAt, d.ExpiresAt) {
 			if err := s.st.SetRecoveryPointExpiry(ctx, vault, d.ID, d.ExpiresAt); err != nil {
-				return err
+				return deleting, err
 			}
 		}
 	}
 	if len(dels) == 0 {
-		return nil
+		return deleting, nil
 	}
 	ji, err := jobsInstance(in)
 	if err != nil {
-		return err
+		return deleting, err
 	}
-	return s.jobs.QueueDeletions(ctx, vault, ji, jobs.TriggerRetention, "scheduler", dels...)
+	return deleting, s.jobs.QueueDeletions(ctx, vault, ji, jobs.TriggerRetention, "scheduler", dels...)
 }
 
 // jobsInstance is what the instance's jobs are made from.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault/jobs"
 )
 
 // InstanceProtected is the state of an instance whose schedule runs; a new instance starts in it.
@@ -39,6 +40,13 @@ type Instance struct {
 	// the last of them that copied (nil: none). Its policy's copy tier chooses by them.
 	ScheduledBackups int
 	LastCopyAt       *time.Time
+	// LastVerifyStructureAt is when the scheduler last queued a verification of either level of
+	// its newest good recovery point, LastVerifyDataAt one of the data (nil: none yet). Its
+	// policy's verification schedule is due by them.
+	LastVerifyStructureAt *time.Time
+	LastVerifyDataAt      *time.Time
+	// LastTestRestoreAt is when the scheduler last queued a test restore of it (nil: none yet).
+	LastTestRestoreAt *time.Time
 }
 
 // InstanceFilter narrows ListInstances; empty fields match everything.
@@ -86,7 +94,8 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceS
 	return s.GetInstance(ctx, vault, spec.Name)
 }
 
-const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled, scheduled_backups, last_copy_at, rpo`
+const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled, scheduled_backups, last_copy_at, rpo,
+	last_verify_structure_at, last_verify_data_at, last_test_restore_at`
 
 // GetInstance reads one instance.
 func (s *Store) GetInstance(ctx context.Context, vault, name string) (Instance, error) {
@@ -164,8 +173,9 @@ func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceF
 func scanInstance(row scanner) (Instance, error) {
 	var in Instance
 	var cfg, storage, rpo string
-	var last, lastCopy sql.NullTime
-	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last, &in.ScheduledBackups, &lastCopy, &rpo); err != nil {
+	var last, lastCopy, lastStructure, lastData, lastTestRestore sql.NullTime
+	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last, &in.ScheduledBackups, &lastCopy, &rpo,
+		&lastStructure, &lastData, &lastTestRestore); err != nil {
 		return in, err
 	}
 	var err error
@@ -175,6 +185,9 @@ func scanInstance(row scanner) (Instance, error) {
 	in.CreatedAt = in.CreatedAt.UTC()
 	in.LastScheduled = utcPtr(last)
 	in.LastCopyAt = utcPtr(lastCopy)
+	in.LastVerifyStructureAt = utcPtr(lastStructure)
+	in.LastVerifyDataAt = utcPtr(lastData)
+	in.LastTestRestoreAt = utcPtr(lastTestRestore)
 	in.Backup, in.Storage = json.RawMessage(cfg), json.RawMessage(storage)
 	return in, nil
 }
@@ -227,6 +240,29 @@ func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, 
 	return nil
 }
 
+// RecordVerification records at as when the scheduler last queued a verification of the
+// instance, of its data too when data is set (a data verification also checks the structure).
+func (t *jobTx) RecordVerification(ctx context.Context, vault, instance string, at time.Time, data bool) error {
+	var dataAt any
+	if data {
+		dataAt = at.UTC()
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE instances SET last_verify_structure_at = $1, last_verify_data_at = COALESCE($2, last_verify_data_at)
+		WHERE vault = $3 AND name = $4`, at.UTC(), dataAt, vault, instance); err != nil {
+		return fmt.Errorf("record verification of instance %q: %w", instance, err)
+	}
+	return nil
+}
+
+// RecordTestRestore records at as when the scheduler last queued a test restore of the instance.
+func (t *jobTx) RecordTestRestore(ctx context.Context, vault, instance string, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE instances SET last_test_restore_at = $1 WHERE vault = $2 AND name = $3`,
+		at.UTC(), vault, instance); err != nil {
+		return fmt.Errorf("record test restore of instance %q: %w", instance, err)
+	}
+	return nil
+}
+
 // execer is what a write needs of a database or a transaction.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -239,7 +275,8 @@ func setLastScheduled(ctx context.Context, ex execer, vault, name string, at tim
 	return nil
 }
 
-// DeleteInstance removes a stopped instance that has no recovery point and no unfinished job left.
+// DeleteInstance removes a stopped instance that has no recovery point and no unfinished job left
+// but validations, which touch no recovery point: its queued ones are cancelled with it.
 func (s *Store) DeleteInstance(ctx context.Context, vault, name string) error {
 	in, err := s.GetInstance(ctx, vault, name)
 	if err != nil {
@@ -253,18 +290,25 @@ func (s *Store) DeleteInstance(ctx context.Context, vault, name string) error {
 		vault, name).Scan(&points); err != nil {
 		return fmt.Errorf("count recovery points of instance %q: %w", name, err)
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE vault = $1 AND instance = $2 AND state IN ('queued', 'running')`,
-		vault, name).Scan(&open); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE vault = $1 AND instance = $2 AND state IN ('queued', 'running') AND kind <> $3`,
+		vault, name, string(jobs.KindValidate)).Scan(&open); err != nil {
 		return fmt.Errorf("count jobs of instance %q: %w", name, err)
 	}
 	if points > 0 || open > 0 {
 		return fmt.Errorf("instance %q still has %d recovery point(s) and %d unfinished job(s): stop it with --delete-data and wait for the deletions: %w",
 			name, points, open, ErrConflict)
 	}
-	if _, err := s.writes.ExecContext(ctx, `DELETE FROM instances WHERE vault = $1 AND name = $2`, vault, name); err != nil {
-		return fmt.Errorf("delete instance %q: %w", name, err)
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_key = NULL
+			WHERE vault = $4 AND instance = $5 AND kind = $6 AND state = 'queued'`,
+			string(jobs.Cancelled), "cancelled: its instance was deleted", s.now().UTC(), vault, name, string(jobs.KindValidate)); err != nil {
+			return fmt.Errorf("cancel the validations of instance %q: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM instances WHERE vault = $1 AND name = $2`, vault, name); err != nil {
+			return fmt.Errorf("delete instance %q: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // InstancesUsingPolicy names the instances with the policy.

@@ -33,14 +33,25 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 	if err != nil {
 		return fmt.Errorf("encode retention: %w", err)
 	}
-	var copyTier []byte
+	var copyTier, verify, testRestore []byte
 	if p.Copy != nil {
 		if copyTier, err = json.Marshal(p.Copy); err != nil {
 			return fmt.Errorf("encode copy tier: %w", err)
 		}
 	}
-	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, rpo, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		vault, p.Name, string(sched), string(ret), string(copyTier), p.RPO.Optional(), s.now().UTC())
+	if p.Verify != nil {
+		if verify, err = json.Marshal(p.Verify); err != nil {
+			return fmt.Errorf("encode verification schedule: %w", err)
+		}
+	}
+	if p.TestRestore != nil {
+		if testRestore, err = json.Marshal(p.TestRestore); err != nil {
+			return fmt.Errorf("encode test restores: %w", err)
+		}
+	}
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, rpo, verify, test_restore, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		vault, p.Name, string(sched), string(ret), string(copyTier), p.RPO.Optional(), string(verify), string(testRestore), s.now().UTC())
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("policy %q: %w", p.Name, ErrExists)
 	}
@@ -52,7 +63,7 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 
 // GetPolicy reads one policy.
 func (s *Store) GetPolicy(ctx context.Context, vault, name string) (policy.Policy, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT name, schedule, retention, copy_tier, rpo FROM policies WHERE vault = $1 AND name = $2`, vault, name)
+	row := s.db.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE vault = $1 AND name = $2`, vault, name)
 	p, err := scanPolicy(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("policy %q: %w", name, ErrNotFound)
@@ -62,7 +73,7 @@ func (s *Store) GetPolicy(ctx context.Context, vault, name string) (policy.Polic
 
 // ListPolicies returns the vault's policies by name.
 func (s *Store) ListPolicies(ctx context.Context, vault string) ([]policy.Policy, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, schedule, retention, copy_tier, rpo FROM policies WHERE vault = $1 ORDER BY name`, vault)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE vault = $1 ORDER BY name`, vault)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
@@ -99,11 +110,25 @@ func (s *Store) DeletePolicy(ctx context.Context, vault, name string) error {
 
 type scanner interface{ Scan(...any) error }
 
+const policyColumns = `name, schedule, retention, copy_tier, rpo, verify, test_restore`
+
 func scanPolicy(row scanner) (policy.Policy, error) {
 	var p policy.Policy
-	var sched, ret, copyTier, rpo string
-	if err := row.Scan(&p.Name, &sched, &ret, &copyTier, &rpo); err != nil {
+	var sched, ret, copyTier, rpo, verify, testRestore string
+	if err := row.Scan(&p.Name, &sched, &ret, &copyTier, &rpo, &verify, &testRestore); err != nil {
 		return p, err
+	}
+	if testRestore != "" {
+		p.TestRestore = &policy.TestRestore{}
+		if err := json.Unmarshal([]byte(testRestore), p.TestRestore); err != nil {
+			return p, fmt.Errorf("decode stored test restores of policy %q: %w", p.Name, err)
+		}
+	}
+	if verify != "" {
+		p.Verify = &policy.VerifySchedule{}
+		if err := json.Unmarshal([]byte(verify), p.Verify); err != nil {
+			return p, fmt.Errorf("decode stored verification schedule of policy %q: %w", p.Name, err)
+		}
 	}
 	var err error
 	if p.RPO, err = policy.ParseOptionalDuration(rpo); err != nil {

@@ -19,6 +19,27 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, _ *session, c
 	return nil
 }
 
+// validateInstance queues a validation of the instance and shows its job.
+func (s *Server) validateInstance(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	j, err := c.ValidateInstance(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+// testRestoreInstance queues a test restore of the instance's newest good recovery point and
+// shows its job.
+func (s *Server) testRestoreInstance(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	j, err := c.TestRestoreInstance(r.Context(), r.PathValue("name"), vaultv1.TestRestoreRequest{})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
 // stopInstance stops scheduled backups; with deleteData the recovery points go too.
 func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
 	name := r.PathValue("name")
@@ -35,5 +56,16 @@ func (s *Server) resumeInstance(w http.ResponseWriter, r *http.Request, _ *sessi
 		return err
 	}
 	http.Redirect(w, r, "/instances/"+url.PathEscape(name), http.StatusSeeOther)
+	return nil
+}
+
+// verifyRecoveryPoint queues a verification of the recovery point at the level chosen and shows
+// its job.
+func (s *Server) verifyRecoveryPoint(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	j, err := c.VerifyRecoveryPoint(r.Context(), r.PathValue("name"), vaultv1.VerifyRequest{Level: r.PostFormValue("level")})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
 	return nil
 }

@@ -28,6 +28,8 @@ var funcs = template.FuncMap{
 	"instanceStates":   func() []string { return vaultv1.InstanceStates },
 	"conflictPolicies": func() []string { return vaultv1.ConflictPolicies },
 	"volumeModes":      func() []string { return vaultv1.VolumeModes },
+	"deliveryStates":   func() []string { return vaultv1.DeliveryStates },
+	"seconds":          func(s float64) string { return formatDuration(time.Duration(s * float64(time.Second))) },
 	"add":              func(a, b int) int { return a + b },
 	"scope":            describeScope,
 	"statusText":       http.StatusText,

@@ -68,18 +68,21 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /signin", s.signIn)
 	mux.HandleFunc("POST /signout", s.signOut)
 	for pattern, h := range map[string]pageHandler{
-		"GET /{$}":                      s.overview,
-		"GET /clusters":                 s.clusters,
-		"GET /clusters/{name}":          s.cluster,
-		"GET /instances":                s.instances,
-		"GET /instances/{name}":         s.instance,
-		"POST /instances/{name}/backup": s.backupNow,
-		"POST /instances/{name}/stop":   s.stopInstance,
-		"POST /instances/{name}/resume": s.resumeInstance,
-		"GET /policies":                 s.policies,
-		"GET /recovery-points":          s.recoveryPoints,
-		"GET /recovery-points/{name}":   s.recoveryPoint,
+		"GET /{$}":                            s.overview,
+		"GET /clusters":                       s.clusters,
+		"GET /clusters/{name}":                s.cluster,
+		"GET /instances":                      s.instances,
+		"GET /instances/{name}":               s.instance,
+		"POST /instances/{name}/backup":       s.backupNow,
+		"POST /instances/{name}/validate":     s.validateInstance,
+		"POST /instances/{name}/test-restore": s.testRestoreInstance,
+		"POST /instances/{name}/stop":         s.stopInstance,
+		"POST /instances/{name}/resume":       s.resumeInstance,
+		"GET /policies":                       s.policies,
+		"GET /recovery-points":                s.recoveryPoints,
+		"GET /recovery-points/{name}":         s.recoveryPoint,
 
+		"POST /recovery-points/{name}/verify":                          s.verifyRecoveryPoint,
 		"GET /recovery-points/{name}/files/{namespace}/{claim}":        s.browseFiles,
 		"POST /recovery-points/{name}/files/{namespace}/{claim}/fetch": s.fetchFile,
 		"GET /jobs/{id}/content":                                       s.jobContent,
@@ -92,9 +95,13 @@ func (s *Server) Handler() http.Handler {
 		"POST /jobs/{id}/cancel":  s.cancelJob,
 		"POST /jobs/{id}/restore": s.restoreForReal,
 		"GET /audit":              s.audit,
-		"GET /search":             s.search,
-		"POST /theme":             s.setTheme,
-		"GET /":                   s.notFound,
+
+		"GET /notifications":                    s.notifications,
+		"POST /notifications/rules/{name}/test": s.testNotification,
+
+		"GET /search": s.search,
+		"POST /theme": s.setTheme,
+		"GET /":       s.notFound,
 	} {
 		mux.Handle(pattern, s.signedIn(h))
 	}
