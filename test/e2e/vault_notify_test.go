@@ -44,7 +44,7 @@ func (h *hookLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if who == "" {
 		who = p.Event.Cluster
 	}
-	h.received = append(h.received, p.Event.Type+" "+who)
+	h.received = append(h.received, p.Event.Type+" "+who, fmt.Sprintf("%s job %d", p.Event.Type, p.Event.Job))
 }
 
 func (h *hookLog) count(what string) int {
@@ -110,6 +110,10 @@ func TestVaultNotifies(t *testing.T) {
 		}
 	}
 
+	// Creating "bad" queued its validation, which fails for the missing secret: one notification.
+	waitFor(t, 30*time.Second, "the failed validation's notifications", func() bool {
+		return hook.count("job-failed bad") == 1 && len(smtp.Messages(t)) == 1
+	})
 	// A failing backup: one webhook call, one e-mail, however many ticks pass.
 	failing, err := v.admin.BackupNow(ctx, "bad", vaultv1.BackupNowRequest{})
 	if err != nil {
@@ -119,7 +123,7 @@ func TestVaultNotifies(t *testing.T) {
 		t.Fatalf("backup with a missing secret: %+v", j)
 	}
 	waitFor(t, 30*time.Second, "the failure's notifications", func() bool {
-		return hook.count("job-failed bad") == 1 && len(smtp.Messages(t)) == 1
+		return hook.count(fmt.Sprintf("job-failed job %d", failing.ID)) == 1 && len(smtp.Messages(t)) == 2
 	})
 	good, err := v.admin.BackupNow(ctx, "good", vaultv1.BackupNowRequest{})
 	if err != nil {
@@ -129,16 +133,22 @@ func TestVaultNotifies(t *testing.T) {
 		t.Fatalf("good backup: %+v", j)
 	}
 	time.Sleep(3 * time.Second) // six ticks
-	if n := hook.count("job-failed bad"); n != 1 {
-		t.Errorf("the failed backup was sent to the webhook %d times", n)
+	if n, all := hook.count(fmt.Sprintf("job-failed job %d", failing.ID)), hook.count("job-failed bad"); n != 1 || all != 2 {
+		t.Errorf("the failed backup was sent to the webhook %d times, the failures of bad %d times (want 1 and 2: its validation and its backup)", n, all)
 	}
 	msgs := smtp.Messages(t)
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Header.Get("Subject"), "Job failed: bad") {
-		t.Fatalf("%d e-mails, want one about the failed backup", len(msgs))
+	if len(msgs) != 2 {
+		t.Fatalf("%d e-mails, want two: the failed validation and the failed backup", len(msgs))
 	}
-	body, _ := io.ReadAll(msgs[0].Body)
-	if !strings.Contains(string(body), "no-such-secret") {
-		t.Errorf("the e-mail does not say why:\n%s", body)
+	var backupMail string
+	for _, m := range msgs {
+		body, _ := io.ReadAll(m.Body)
+		if strings.Contains(m.Header.Get("Subject"), "Job failed: bad") && strings.Contains(string(body), fmt.Sprintf("backup job %d of instance \"bad\" failed", failing.ID)) {
+			backupMail = string(body)
+		}
+	}
+	if !strings.Contains(backupMail, "no-such-secret") {
+		t.Errorf("no e-mail says that backup job %d failed and why: %q", failing.ID, backupMail)
 	}
 
 	// The agent stops; two hours and a minute later "good" breaches its 2 h objective.
