@@ -134,6 +134,10 @@ func newLoginCommand(env Env) *cobra.Command {
 			if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
 				return fmt.Errorf("write %s: %w", path, err)
 			}
+			// WriteFile keeps the mode of a file that exists: a token is for its owner alone.
+			if err := os.Chmod(path, 0o600); err != nil {
+				return fmt.Errorf("make %s private: %w", path, err)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "logged in to vault %q at %s as %s (%s)\n", who.Vault, url, who.Name, who.Role)
 			return nil
 		},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/trustgrant"
@@ -39,9 +40,11 @@ type Options struct {
 	// agents, and the notifier for events to send (default 15 s).
 	Tick time.Duration
 	// API tunes the API: job leases, claim long-poll, prices, the trust grant renderer.
-	API    api.Config
-	Now    func() time.Time
-	Logger *slog.Logger
+	API api.Config
+	// Timeouts bound how long a client may take (zero: the defaults).
+	Timeouts Timeouts
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // ContentDir, in the data dir, keeps the files fetch jobs uploaded until they are downloaded.
@@ -95,7 +98,8 @@ func Serve(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: opts.Timeouts.read(), WriteTimeout: opts.Timeouts.write(),
+		IdleTimeout: opts.Timeouts.idle()}
 	if opts.Tick <= 0 {
 		opts.Tick = 15 * time.Second
 	}
@@ -150,9 +154,9 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(opts.DataDir, AdminTokenFile)
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write the first token: %w", err)
+	path, err := writeNew(opts.DataDir, []string{AdminTokenFile, "admin-" + opts.Vault + ".token"}, []byte(secret+"\n"))
+	if err != nil {
+		return fmt.Errorf("write the first token of vault %q: %w", opts.Vault, err)
 	}
 	opts.Logger.Info("first start: a contributor token was written", "file", path)
 	return nil
@@ -162,4 +166,49 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 // the ClusterRole with what backup and restore need (the same for every cluster).
 func trustGrant(string) (string, error) {
 	return trustgrant.YAML(trustgrant.DefaultNamespace)
+}
+
+// writeNew writes data, readable by its owner only, to the first of names in dir that does not
+// exist yet, and returns its path: a second vault started on the same data directory gets its own
+// first token file instead of overwriting the first's.
+func writeNew(dir string, names []string, data []byte) (string, error) {
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return "", err
+		}
+		return path, f.Close()
+	}
+	return "", fmt.Errorf("%s all exist in %s: move one away to start this vault", strings.Join(names, " and "), dir)
+}
+
+// Timeouts bound the connections of the vault's HTTP server, so that a slow or silent client
+// cannot hold one for ever. A zero field is its default.
+type Timeouts struct {
+	// Read bounds reading a whole request, body included (default 10 min: an agent uploads a
+	// fetched file of up to 64 MiB).
+	Read time.Duration
+	// Write bounds writing a response (default 10 min: the claim's long poll, a download).
+	Write time.Duration
+	// Idle bounds how long a kept-alive connection waits for its next request (default 2 min).
+	Idle time.Duration
+}
+
+func (t Timeouts) read() time.Duration  { return orDuration(t.Read, 10*time.Minute) }
+func (t Timeouts) write() time.Duration { return orDuration(t.Write, 10*time.Minute) }
+func (t Timeouts) idle() time.Duration  { return orDuration(t.Idle, 2*time.Minute) }
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }

@@ -46,7 +46,7 @@ func OpenPostgres(ctx context.Context, dsn string, now func() time.Time) (*Store
 	where := describePostgres(cfg)
 	// pgx's database/sql driver, on the configuration already parsed.
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(16)
+	db.SetMaxOpenConns(maxReadConns)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)

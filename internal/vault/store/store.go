@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -42,6 +43,10 @@ type Store struct {
 	dialect dialect
 }
 
+// maxReadConns bounds the connections the store reads through: a burst of requests queues for
+// them instead of opening connections (and, on SQLite, file handles) without end.
+const maxReadConns = 16
+
 // dialect is what differs between the SQL databases the store runs on.
 type dialect struct {
 	name string
@@ -75,10 +80,19 @@ func OpenSQLite(ctx context.Context, dir string, now func() time.Time) (*Store, 
 		writes.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(maxReadConns)
 	s := &Store{db: db, writes: writes, now: now, dialect: sqliteDialect}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	// The database holds token hashes and notification secrets: its owner's alone, however it
+	// was created (SQLite creates it, and its WAL, with the process's umask).
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.Close()
+			return nil, fmt.Errorf("make %s private: %w", f, err)
+		}
 	}
 	return s, nil
 }

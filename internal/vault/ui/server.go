@@ -105,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	} {
 		mux.Handle(pattern, s.signedIn(h))
 	}
-	return securityHeaders(mux)
+	return securityHeaders(limitForms(mux))
 }
 
 // signedIn runs h for the request's session: without one, the browser goes to the sign-in page;
