@@ -41,13 +41,7 @@ func (a *agent) runTestRestore(ctx context.Context, j *jobRun, spec *agentv1.Tes
 	if r := got.Restore.Result; r != nil {
 		res.Restore = restoreSummary(r, got.Restore.DryRun)
 	}
-	var failedChecks []string
-	for _, c := range got.Checks {
-		res.Checks = append(res.Checks, agentv1.Check(c))
-		if !c.OK {
-			failedChecks = append(failedChecks, c.Name+": "+c.Message)
-		}
-	}
+	failedChecks := reportChecks(res, got.Checks)
 	switch {
 	case err != nil:
 		return failed(res, fmt.Errorf("test restore of %s: %w", rs.RecoveryPoint, err))

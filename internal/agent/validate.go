@@ -20,13 +20,7 @@ func (a *agent) runValidate(ctx context.Context, j *jobRun, spec *agentv1.Valida
 		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass, Data: c.VolumeData, Mover: a.opts.Mover},
 	})
 	res := &agentv1.JobResult{}
-	var failedChecks []string
-	for _, ch := range checks {
-		res.Checks = append(res.Checks, agentv1.Check(ch))
-		if !ch.OK {
-			failedChecks = append(failedChecks, ch.Name+": "+ch.Message)
-		}
-	}
+	failedChecks := reportChecks(res, checks)
 	j.progress(int64(len(checks)), 0, "validated")
 	switch {
 	case err != nil:
@@ -37,4 +31,16 @@ func (a *agent) runValidate(ctx context.Context, j *jobRun, spec *agentv1.Valida
 	}
 	j.log.Info("instance validated: every check passed", "instance", spec.Instance, "checks", len(checks))
 	return outcome{state: agentv1.JobSucceeded, result: res}
+}
+
+// reportChecks adds checks to res and returns the failed ones as "name: message".
+func reportChecks(res *agentv1.JobResult, checks []usecase.Check) []string {
+	var failed []string
+	for _, c := range checks {
+		res.Checks = append(res.Checks, agentv1.Check(c))
+		if !c.OK {
+			failed = append(failed, c.Name+": "+c.Message)
+		}
+	}
+	return failed
 }

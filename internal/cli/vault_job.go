@@ -300,6 +300,15 @@ func printJob(out io.Writer, j vaultv1.Job, now time.Time) {
 	printJobResult(out, j.Result)
 }
 
+// printVaultChecks writes the checks a job reported through the vault, as printChecks does.
+func printVaultChecks(out io.Writer, indent string, checks []vaultv1.Check) {
+	cs := make([]usecase.Check, len(checks))
+	for i, c := range checks {
+		cs[i] = usecase.Check(c)
+	}
+	printChecks(out, indent, cs)
+}
+
 // printJobResult writes what a finished job reports: its recovery point or restore summary, the
 // pre-flight checks, warnings and errors.
 func printJobResult(out io.Writer, r *vaultv1.JobResult) {
@@ -323,11 +332,7 @@ func printJobResult(out io.Writer, r *vaultv1.JobResult) {
 	if v := r.Verify; v != nil {
 		fmt.Fprintf(out, "  verified:   %s: %s\n", v.Level, describeVerifyResult(*v))
 	}
-	checks := make([]usecase.Check, len(r.Checks))
-	for i, c := range r.Checks {
-		checks[i] = usecase.Check(c)
-	}
-	printChecks(out, "  ", checks)
+	printVaultChecks(out, "  ", r.Checks)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(out, "  warning: %s\n", w)
 	}

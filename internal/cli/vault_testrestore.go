@@ -10,7 +10,6 @@ import (
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/humanize"
-	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -51,11 +50,7 @@ func printTestRestore(out io.Writer, t *vaultv1.TestRestoreStatus, now time.Time
 	default:
 		fmt.Fprintf(out, "  last test restore: %s %s ago (job %d, %s into cluster %s): %s\n", t.State, ago(t.At, now), t.JobID, t.RecoveryPoint, t.Cluster, t.Error)
 	}
-	checks := make([]usecase.Check, len(t.Checks))
-	for i, c := range t.Checks {
-		checks[i] = usecase.Check(c)
-	}
-	printChecks(out, "    ", checks)
+	printVaultChecks(out, "    ", t.Checks)
 }
 
 // ago is how long before now t was ("-" when unknown).

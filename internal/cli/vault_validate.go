@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
-	"github.com/cairnbackup/cairn/internal/usecase"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -42,9 +41,5 @@ func printValidation(out io.Writer, v *vaultv1.Validation) {
 	default:
 		fmt.Fprintf(out, "  validation:      %s %s (job %d): %s\n", v.State, formatTime(v.At), v.JobID, v.Error)
 	}
-	checks := make([]usecase.Check, len(v.Checks))
-	for i, c := range v.Checks {
-		checks[i] = usecase.Check(c)
-	}
-	printChecks(out, "    ", checks)
+	printVaultChecks(out, "    ", v.Checks)
 }

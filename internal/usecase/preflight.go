@@ -25,6 +25,22 @@ type Check struct {
 	Message string
 }
 
+// recorder returns the function that records a check in *checks and logs it: passed with message
+// passed when err is nil, else failed with err's message; what names the checks in the log
+// ("validation", "test restore").
+func (r *Runner) recorder(what string, checks *[]Check) func(name string, err error, passed string) {
+	return func(name string, err error, passed string) {
+		c := Check{Name: name, OK: err == nil, Message: passed}
+		if err != nil {
+			c.Message = err.Error()
+			r.Logger.Error(what+" check failed", "check", name, "message", c.Message)
+		} else {
+			r.Logger.Info(what+" check passed", "check", name, "message", c.Message)
+		}
+		*checks = append(*checks, c)
+	}
+}
+
 // CheckError is a failed pre-flight check: it stopped the restore.
 type CheckError struct {
 	Check Check

@@ -119,3 +119,11 @@ type RepositoryRef struct {
 	// Initialised, if set, is told of a repository a backup initialised.
 	Initialised func(storage blob.Storage)
 }
+
+// explain words err for the front end's user, as ref.Explain says (as it is without one).
+func (ref RepositoryRef) explain(err error) error {
+	if ref.Explain != nil {
+		return ref.Explain(err)
+	}
+	return err
+}

@@ -128,8 +128,8 @@ func (r *Runner) open(ctx context.Context, ref RepositoryRef, create bool) (*arc
 	}
 	repo, err := openRepository(ctx, r.Engines.OpenStorage, ref.Location, cred,
 		OpenOptions{Create: create, Encrypt: ref.Encrypt, Now: r.Now, Initialised: ref.Initialised})
-	if err != nil && ref.Explain != nil {
-		err = ref.Explain(err)
+	if err != nil {
+		err = ref.explain(err)
 	}
 	return repo, cred, err
 }

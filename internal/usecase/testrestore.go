@@ -74,16 +74,7 @@ func (r *Runner) TestRestore(ctx context.Context, req TestRestoreRequest) (out T
 	if err != nil {
 		return out, fmt.Errorf("create client: %w", err)
 	}
-	check := func(name string, err error, passed string) {
-		c := Check{Name: name, OK: err == nil, Message: passed}
-		if err != nil {
-			c.Message = err.Error()
-			r.Logger.Error("test restore check failed", "check", name, "message", c.Message)
-		} else {
-			r.Logger.Info("test restore check passed", "check", name, "message", c.Message)
-		}
-		out.Checks = append(out.Checks, c)
-	}
+	check := r.recorder("test restore", &out.Checks)
 	defer func() {
 		check(CheckCleanup, r.deleteScratch(ctx, client, scratch), "deleted the scratch namespaces "+strings.Join(scratch, ", "))
 	}()

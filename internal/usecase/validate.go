@@ -54,16 +54,7 @@ func (r *Runner) Validate(ctx context.Context, req ValidateRequest) ([]Check, er
 		return nil, fmt.Errorf("backup configuration: %w", err)
 	}
 	var checks []Check
-	check := func(name string, err error, passed string) {
-		c := Check{Name: name, OK: err == nil, Message: passed}
-		if err != nil {
-			c.Message = err.Error()
-			r.Logger.Error("validation check failed", "check", name, "message", c.Message)
-		} else {
-			r.Logger.Info("validation check passed", "check", name, "message", c.Message)
-		}
-		checks = append(checks, c)
-	}
+	check := r.recorder("validation", &checks)
 	w := req.Wording
 	kv, err := r.Engines.KubernetesVersion(ctx, r.Config)
 	if err != nil {
@@ -113,30 +104,23 @@ func (r *Runner) Validate(ctx context.Context, req ValidateRequest) ([]Check, er
 func (r *Runner) validateStorage(ctx context.Context, ref RepositoryRef, cred archive.Credential, w Wording) (string, error) {
 	st, err := r.Engines.OpenStorage(ctx, ref.Location)
 	if err != nil {
-		return "", explain(ref, &StorageError{Err: err})
+		return "", ref.explain(&StorageError{Err: err})
 	}
 	repo, err := archive.Open(ctx, st, cred)
 	if err == nil {
 		return fmt.Sprintf("the repository at %s opens with %s", repo.Storage(), w.Credential), nil
 	}
 	if !errors.Is(err, archive.ErrNoRepository) {
-		return "", explain(ref, &RepositoryError{Storage: st.String(), Err: err})
+		return "", ref.explain(&RepositoryError{Storage: st.String(), Err: err})
 	}
 	key := probePrefix + strconv.FormatInt(r.Now().UnixNano(), 36)
 	if err := st.Put(ctx, key, bytes.NewReader([]byte("cairn validation probe\n")), blob.PutOptions{IfNotExists: true}); err != nil {
-		return "", explain(ref, &StorageError{Err: fmt.Errorf("%s holds no repository yet, and a test write failed: the first backup could not create one: %w", st, err)})
+		return "", ref.explain(&StorageError{Err: fmt.Errorf("%s holds no repository yet, and a test write failed: the first backup could not create one: %w", st, err)})
 	}
 	if err := st.Delete(ctx, key); err != nil {
-		return "", explain(ref, &StorageError{Err: fmt.Errorf("%s took a test write but not its deletion (%s): backups need to delete (retention): %w", st, key, err)})
+		return "", ref.explain(&StorageError{Err: fmt.Errorf("%s took a test write but not its deletion (%s): backups need to delete (retention): %w", st, key, err)})
 	}
 	return fmt.Sprintf("%s holds no repository yet and takes writes: the first backup creates an encrypted one with %s", st, w.Credential), nil
-}
-
-func explain(ref RepositoryRef, err error) error {
-	if ref.Explain != nil {
-		return ref.Explain(err)
-	}
-	return err
 }
 
 // validateNamespaces returns the cluster's namespaces in scope, and an error naming the

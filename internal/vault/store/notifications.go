@@ -314,19 +314,13 @@ func (s *Store) ListDeliveries(ctx context.Context, vault string, f DeliveryFilt
 	if err != nil {
 		return out, err
 	}
-	q := `SELECT ` + eventColumns + `, ` + deliveryColumns + deliveryFrom + ` WHERE d.vault = $1 AND d.id < $2`
-	args := []any{vault, before}
-	if f.Rule != "" {
-		args = append(args, f.Rule)
-		q += fmt.Sprintf(" AND d.rule = $%d", len(args))
-	}
-	if f.State != "" {
-		args = append(args, f.State)
-		q += fmt.Sprintf(" AND d.state = $%d", len(args))
-	}
-	args = append(args, limit)
-	q += fmt.Sprintf(" ORDER BY d.id DESC LIMIT $%d", len(args))
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	var c conditions
+	c.add("d.vault = ?", vault)
+	c.addIf("d.rule = ?", f.Rule)
+	c.addIf("d.state = ?", f.State)
+	c.add("d.id < ?", before)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+eventColumns+`, `+deliveryColumns+deliveryFrom+` WHERE `+c.where()+
+		` ORDER BY d.id DESC LIMIT `+c.param(limit), c.args...)
 	if err != nil {
 		return out, fmt.Errorf("list deliveries: %w", err)
 	}
