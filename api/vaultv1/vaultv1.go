@@ -521,4 +521,6 @@ type AuditEntry struct {
 	Operation string    `json:"operation"` // METHOD pattern, e.g. "POST /api/v1/instances/{name}/backup"
 	Object    string    `json:"object,omitempty"`
 	Status    int       `json:"status"`
+	// Source is the address the call came from.
+	Source string `json:"source,omitempty"`
 }

@@ -253,7 +253,7 @@ func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) 
 
 // measureAPI serves the API on loopback and times every list shape.
 func measureAPI(ctx context.Context, st *store.Store, clk *clock, f *fixture) ([]shapeResult, error) {
-	token, err := st.CreateToken(ctx, vaultName, "bench-reader", access.RoleReader)
+	token, err := st.CreateToken(ctx, vaultName, store.TokenSpec{Name: "bench-reader", Role: access.RoleReader})
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/internal/vault"
+	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/client"
+	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 )
 
 func newVaultCommand(env Env) *cobra.Command {
@@ -49,7 +51,9 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.Float64Var(&opts.API.Prices.StorageGiBMonth, "price-storage-gib-month", 0, "price per GiB-month of blob storage")
 	fl.Float64Var(&opts.API.Prices.SnapshotGiBMonth, "price-snapshot-gib-month", 0, "price per GiB-month of volume snapshots")
 	fl.Float64Var(&opts.API.Prices.CopyGiBMonth, "price-copy-gib-month", -1, "price per GiB-month of volume copies in the backup storage (default: --price-storage-gib-month)")
-	cmd.AddCommand(serve)
+	fl.DurationVar(&opts.API.TokenLifetime, "token-lifetime", api.DefaultTokenLifetime, "how long a token works when its maker does not say (the first token too)")
+	fl.DurationVar(&opts.AuditRetention, "audit-retention", scheduler.DefaultAuditRetention, "how long audit entries are kept")
+	cmd.AddCommand(serve, newIssueTokenCommand(env))
 	return cmd
 }
 
@@ -144,30 +148,5 @@ func newLoginCommand(env Env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&url, "vault", "", "the vault's URL, e.g. https://vault.example:8443")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the token (default: $CAIRN_VAULT_TOKEN)")
-	return cmd
-}
-
-func newTokenCommand(env Env) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Make vault tokens (contributors only)"}
-	var role string
-	create := &cobra.Command{
-		Use:   "create NAME --role reader|operator|contributor",
-		Short: "Make a token; it is printed once",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := vaultClient(env)
-			if err != nil {
-				return err
-			}
-			t, err := c.CreateToken(cmd.Context(), args[0], role)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), t.Token)
-			return nil
-		},
-	}
-	create.Flags().StringVar(&role, "role", "reader", "reader (sees everything), operator (runs backups and restores) or contributor (everything)")
-	cmd.AddCommand(create)
 	return cmd
 }

@@ -2,13 +2,17 @@ package vault
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
 // serveOnce starts a vault named vault on dir, waits until it listens and stops it.
@@ -97,5 +101,61 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: the server kept the connection open: %v", name, err)
 		}
+	}
+}
+
+// TestSecondVaultOnOneDataDirRefusesToStart: while one vault serves a data directory, a second
+// refuses to start and names the first's process; once the first stops, a new one starts.
+func TestSecondVaultOnOneDataDirRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, Options{DataDir: dir, Listen: "127.0.0.1:0", Vault: "default", Ready: func(addr string) { ready <- addr }})
+	}()
+	<-ready
+	err := Serve(context.Background(), Options{DataDir: dir, Listen: "127.0.0.1:0", Vault: "default"})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("another vault process (pid %d) serves data dir", os.Getpid())) {
+		t.Fatalf("the second vault: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	serveOnce(t, dir, "default")
+}
+
+// TestIssueTokenFromTheHost: with the first token expired, a token made straight in the database
+// works, for the vault named, with the lifetime given; an unknown vault or data dir is refused.
+func TestIssueTokenFromTheHost(t *testing.T) {
+	dir := t.TempDir()
+	serveOnce(t, dir, "default")
+	later := func() time.Time { return time.Now().Add(100 * 24 * time.Hour) }
+	secret, expires, err := IssueToken(t.Context(), IssueOptions{DataDir: dir, Vault: "default", Name: "rescue", Role: "contributor", Lifetime: time.Hour, Now: later})
+	if err != nil || !strings.HasPrefix(secret, "cairn_") || expires.Sub(later()) > time.Hour {
+		t.Fatalf("issue: %q %s %v", secret, expires, err)
+	}
+	st, err := store.OpenSQLite(t.Context(), dir, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	first, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.LookupToken(t.Context(), strings.TrimSpace(string(first))); err == nil {
+		t.Error("the first token still works 100 days later")
+	}
+	if p, err := st.LookupToken(t.Context(), secret); err != nil || p.Name != "rescue" || p.Role != "contributor" {
+		t.Errorf("the issued token: %+v %v", p, err)
+	}
+	if _, _, err := IssueToken(t.Context(), IssueOptions{DataDir: dir, Vault: "prod", Name: "x", Role: "reader", Lifetime: time.Hour}); err == nil ||
+		!strings.Contains(err.Error(), `vault "prod" is not in this database`) {
+		t.Errorf("an unknown vault: %v", err)
+	}
+	if _, _, err := IssueToken(t.Context(), IssueOptions{DataDir: t.TempDir(), Vault: "default", Name: "x", Role: "reader", Lifetime: time.Hour}); err == nil ||
+		!strings.Contains(err.Error(), "no vault database in") {
+		t.Errorf("an empty data dir: %v", err)
 	}
 }

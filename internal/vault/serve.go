@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +44,10 @@ type Options struct {
 	API api.Config
 	// Timeouts bound how long a client may take (zero: the defaults).
 	Timeouts Timeouts
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// AuditRetention is how long audit entries are kept (zero: scheduler.DefaultAuditRetention).
+	AuditRetention time.Duration
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // ContentDir, in the data dir, keeps the files fetch jobs uploaded until they are downloaded.
@@ -66,6 +69,13 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	if opts.Database == "" {
+		unlock, err := lockDataDir(opts.DataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	st, err := store.Open(ctx, opts.Database, opts.DataDir, opts.Now)
 	if err != nil {
@@ -109,6 +119,7 @@ func Serve(ctx context.Context, opts Options) error {
 		defer close(schedDone)
 		sched := scheduler.New(st, opts.Now, opts.Logger)
 		sched.OnTick = m.ObserveTick
+		sched.AuditRetention = opts.AuditRetention
 		sched.Run(schedCtx, opts.Tick)
 	}()
 	notifyDone := make(chan struct{})
@@ -150,7 +161,8 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	secret, err := st.CreateToken(ctx, opts.Vault, "admin", access.RoleContributor)
+	lifetime := cmp.Or(opts.API.TokenLifetime, api.DefaultTokenLifetime)
+	secret, err := st.CreateToken(ctx, opts.Vault, store.TokenSpec{Name: "admin", Role: access.RoleContributor, ExpiresAt: opts.Now().Add(lifetime)})
 	if err != nil {
 		return err
 	}

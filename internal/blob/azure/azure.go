@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,12 +88,16 @@ const (
 // Scheme is the URL scheme of this backend.
 const Scheme = "azblob"
 
+// URLParameters are the query parameters an azblob:// storage URL takes.
+var URLParameters = []string{"endpoint"}
+
 // ParseURL reads a storage URL of the form
 //
 //	azblob://ACCOUNT/CONTAINER[/PREFIX][?endpoint=http://127.0.0.1:10000/devstoreaccount1]
 //
 // The credentials come from the environment, through getenv, never from the URL:
 // AZURE_STORAGE_CONNECTION_STRING, else AZURE_STORAGE_KEY (the shared key of ACCOUNT), else
+
 // AZURE_STORAGE_SAS_TOKEN. Errors show the URL without its query and user information.
 func ParseURL(u *url.URL, getenv func(string) string) (Config, error) {
 	shown := blob.DisplayURL(u)
@@ -120,7 +125,7 @@ func ParseURL(u *url.URL, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("storage URL %q must not hold a SAS token: %s", shown, useEnv)
 	}
 	for name := range query {
-		if name != "endpoint" {
+		if !slices.Contains(URLParameters, name) {
 			return Config{}, fmt.Errorf("storage URL %q: unknown query parameter %q (only endpoint=URL is supported)", shown, name)
 		}
 	}

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
+
+	"github.com/cairnbackup/cairn/internal/blob/azure"
+	"github.com/cairnbackup/cairn/internal/blob/s3"
 )
 
 // LocationSchemes are the schemes of storage that keeps recovery points: what a backup instance
@@ -13,8 +17,8 @@ import (
 var LocationSchemes = []string{"file", "s3", "azblob"}
 
 // ValidateLocation checks a storage location's URL without opening it: it parses, its scheme is
-// one of LocationSchemes, and it carries no credentials (in the user part, or an Azure SAS token
-// in the query), which belong in the environment of whoever opens it. Its errors never repeat the
+// one of LocationSchemes, and it carries no credentials (in the user part, or in the query: it
+// takes only the query parameters its backend takes, none of which holds a secret), which belong in the environment of whoever opens it. Its errors never repeat the
 // URL, which may carry credentials.
 func ValidateLocation(raw string) error {
 	if raw == "" {
@@ -31,11 +35,36 @@ func ValidateLocation(raw string) error {
 	if !isLocationScheme(u.Scheme) {
 		return fmt.Errorf("scheme %q: use %s", u.Scheme, schemeList(LocationSchemes))
 	}
-	if u.User != nil || u.Query().Has("sig") {
-		return errors.New("the URL holds credentials; the agent takes them from its environment, never from the URL")
+	if u.User != nil {
+		return errCredentialsInURL
+	}
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return errors.New("invalid URL: malformed query")
+	}
+	known := locationParameters[u.Scheme]
+	for name, values := range query {
+		// Neither the name nor the value is repeated: either may be a secret pasted in.
+		if !slices.Contains(known, name) {
+			if len(known) == 0 {
+				return fmt.Errorf("%s:// takes no query parameters; credentials never go in the URL", u.Scheme)
+			}
+			return fmt.Errorf("the URL has a query parameter %s:// does not take (it takes %s); credentials never go in the URL", u.Scheme, strings.Join(known, ", "))
+		}
+		for _, v := range values {
+			if e, err := url.Parse(v); name == "endpoint" && (err != nil || e.User != nil || e.RawQuery != "") {
+				return errors.New("the endpoint parameter must be a plain http(s)://HOST[:PORT] URL, without credentials or a query")
+			}
+		}
 	}
 	return nil
 }
+
+// errCredentialsInURL refuses a location URL with a user part.
+var errCredentialsInURL = errors.New("the URL holds credentials; the agent takes them from its environment, never from the URL")
+
+// locationParameters are the query parameters each location scheme takes: its backend's.
+var locationParameters = map[string][]string{"s3": s3.URLParameters, "azblob": azure.URLParameters}
 
 func isLocationScheme(s string) bool {
 	for _, l := range LocationSchemes {

@@ -6,7 +6,8 @@ import (
 )
 
 func TestValidateLocation(t *testing.T) {
-	for _, ok := range []string{"file:///var/backups/cairn", "s3://backups/prod?region=eu-west-1", "azblob://acct/container/prefix"} {
+	for _, ok := range []string{"file:///var/backups/cairn", "s3://backups/prod?region=eu-west-1",
+		"s3://b/p?endpoint=http://127.0.0.1:7070&pathStyle=true", "azblob://acct/container/prefix", "azblob://acct/c?endpoint=http://127.0.0.1:10000/acct"} {
 		if err := ValidateLocation(ok); err != nil {
 			t.Errorf("%s refused: %v", ok, err)
 		}
@@ -17,7 +18,11 @@ func TestValidateLocation(t *testing.T) {
 		{"/var/backups", `scheme ""`},
 		{"mem://", `scheme "mem"`},
 		{"s3://key:secret@bucket/x", "holds credentials"},
-		{"azblob://acct/c?sv=2024&sig=c2VjcmV0", "holds credentials"},
+		{"azblob://acct/c?sv=2024&sig=c2VjcmV0", "credentials never go in the URL"},
+		{"s3://b/p?X-Amz-Credential=AKIA&X-Amz-Signature=c2VjcmV0", "it takes endpoint, region, pathStyle); credentials never go in the URL"},
+		{"s3://b/p?secretKey=c2VjcmV0", "credentials never go in the URL"},
+		{"s3://b/p?endpoint=http://key:secret@127.0.0.1:7070", "without credentials"},
+		{"file:///var/backups?password=secret", "file:// takes no query parameters"},
 		{"s3://key:secret@bucket/%zz", "invalid URL"},
 	} {
 		err := ValidateLocation(tc.url)

@@ -525,6 +525,9 @@ const (
 	DefaultRegion   = "us-east-1"
 )
 
+// URLParameters are the query parameters an s3:// storage URL takes.
+var URLParameters = []string{"endpoint", "region", "pathStyle"}
+
 // ParseURL reads a storage URL of the form
 //
 //	s3://BUCKET[/PREFIX][?endpoint=http://127.0.0.1:7070&region=us-east-1&pathStyle=true]
@@ -533,6 +536,7 @@ const (
 // never taken from the URL: they come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // AWS_SESSION_TOKEN, or else from the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, by
 // default $HOME/.aws/credentials), profile AWS_PROFILE or "default". getenv looks the variables
+
 // up (os.Getenv, or a map in tests).
 func ParseURL(u *url.URL, getenv func(string) string) (Config, error) {
 	shown := blob.DisplayURL(u)
@@ -588,7 +592,7 @@ func ParseURL(u *url.URL, getenv func(string) string) (Config, error) {
 			}
 			cfg.PathStyle = b
 		default:
-			return Config{}, fmt.Errorf("storage URL %q: unknown parameter %q (known: endpoint, region, pathStyle)", shown, name)
+			return Config{}, fmt.Errorf("storage URL %q: unknown parameter %q (known: %s)", shown, name, strings.Join(URLParameters, ", "))
 		}
 	}
 

@@ -3,7 +3,10 @@
 // with it; the store only records a token's role; the Backup center shows or hides actions by it.
 package access
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Roles of user tokens, from least to most allowed, and the role of a cluster's agent token.
 const (
@@ -52,6 +55,31 @@ func rank(role string) int {
 func ValidUserRole(role string) error {
 	if rank(role) == 0 {
 		return fmt.Errorf("role %q: use reader, operator or contributor", role)
+	}
+	return nil
+}
+
+// maxTokenName bounds a token's name (it is shown in lists, audit entries and logs).
+const maxTokenName = 64
+
+// ValidTokenName checks the name of a token a person makes: 1 to 64 characters of lower-case
+// ASCII letters, digits, '.', '_', '-' and '@', starting with a letter or digit. ASCII lower case
+// keeps names from looking like one another (no "Admin" beside "admin", no Cyrillic "а"), and no
+// ':' keeps them from looking like the principals the vault names itself ("oidc:...").
+func ValidTokenName(name string) error {
+	if name == "" {
+		return errors.New("name: required (who or what uses the token)")
+	}
+	if len(name) > maxTokenName {
+		return fmt.Errorf("name: %d characters, at most %d", len(name), maxTokenName)
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case i > 0 && (r == '.' || r == '_' || r == '-' || r == '@'):
+		default:
+			return fmt.Errorf("name %q: use lower-case letters, digits, '.', '_', '-' and '@', starting with a letter or digit", name)
+		}
 	}
 	return nil
 }

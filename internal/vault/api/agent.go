@@ -16,6 +16,9 @@ func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p access
 	if err := decodeJSON(r, &hb); err != nil {
 		return err
 	}
+	if err := hb.Validate(); err != nil {
+		return invalid(err)
+	}
 	for i, ns := range hb.Namespaces {
 		if err := validateDNSLabel(fmt.Sprintf("namespaces[%d]", i), ns, 63); err != nil {
 			return err
@@ -76,6 +79,9 @@ func (s *Server) agentProgress(w http.ResponseWriter, r *http.Request, p access.
 	if err := decodeJSON(r, &rep); err != nil {
 		return err
 	}
+	if err := rep.Validate(); err != nil {
+		return invalid(err)
+	}
 	cancel, err := s.jobs.ReportProgress(r.Context(), p.Vault, p.Name, id, rep, s.cfg.Lease)
 	if err != nil {
 		return err
@@ -91,6 +97,9 @@ func (s *Server) agentComplete(w http.ResponseWriter, r *http.Request, p access.
 	var c agentv1.Completion
 	if err := decodeJSON(r, &c); err != nil {
 		return err
+	}
+	if err := c.Validate(); err != nil {
+		return invalid(err)
 	}
 	if err := s.jobs.Complete(r.Context(), p.Vault, p.Name, id, c); err != nil {
 		return err

@@ -23,6 +23,10 @@ func (s *Server) authorize(r *http.Request, minRole string) (access.Principal, e
 			message: "missing bearer token: send Authorization: Bearer <token>"}
 	}
 	p, err := s.st.LookupToken(r.Context(), secret)
+	if expired, ok := errors.AsType[*store.TokenExpiredError](err); ok {
+		return expired.Principal, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
+			message: expired.Error() + ": ask a contributor for a new one (cairn token create)"}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return access.Principal{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
 			message: "unknown bearer token"}

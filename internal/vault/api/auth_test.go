@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,6 +48,25 @@ var matrixCalls = map[string]matrixCall{
 			_, err := f.st.GetPolicy(t.Context(), "prod", name)
 			if allowed != errors.Is(err, store.ErrNotFound) {
 				t.Errorf("allowed %v, policy after the call: %v", allowed, err)
+			}
+		}
+	},
+	"GET /api/v1/tokens": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
+		return newRequest(t, "GET", "/api/v1/tokens", token, ""), nil
+	},
+	"DELETE /api/v1/tokens/{name}": func(t *testing.T, f *fixture, token, unique string) (*http.Request, func(*testing.T, bool)) {
+		name := "revoke-" + unique
+		if _, err := f.st.CreateToken(t.Context(), "prod", store.TokenSpec{Name: name, Role: access.RoleReader}); err != nil {
+			t.Fatal(err)
+		}
+		return newRequest(t, "DELETE", "/api/v1/tokens/"+name, token, ""), func(t *testing.T, allowed bool) {
+			tokens, err := f.st.ListTokens(t.Context(), "prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := slices.ContainsFunc(tokens, func(tok store.Token) bool { return tok.Name == name })
+			if allowed == kept {
+				t.Errorf("allowed %v, token kept %v", allowed, kept)
 			}
 		}
 	},
@@ -171,7 +191,7 @@ func TestVaultsAreSeparate(t *testing.T) {
 	if err := f.st.EnsureVault(ctx, "dev"); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := f.st.CreateToken(ctx, "dev", "dev-admin", access.RoleContributor)
+	dev, err := f.st.CreateToken(ctx, "dev", store.TokenSpec{Name: "dev-admin", Role: access.RoleContributor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +227,8 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 		"POST /api/v1/policies":          access.RoleContributor,
 		"DELETE /api/v1/policies/{name}": access.RoleContributor,
 		"POST /api/v1/tokens":            access.RoleContributor,
+		"GET /api/v1/tokens":             access.RoleContributor,
+		"DELETE /api/v1/tokens/{name}":   access.RoleContributor,
 
 		"GET /api/v1/clusters":                  access.RoleReader,
 		"GET /api/v1/clusters/{name}":           access.RoleReader,

@@ -10,11 +10,15 @@ import (
 )
 
 func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	items, err := s.st.ListClusters(r.Context(), p.Vault)
+	pg, err := page(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, vaultv1.List[vaultv1.Cluster]{Items: apiAll(items, apiCluster)})
+	list, err := s.st.ListClustersPage(r.Context(), p.Vault, pg)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, vaultv1.List[vaultv1.Cluster]{Items: apiAll(list.Items, apiCluster), Next: list.Next})
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {

@@ -129,5 +129,5 @@ func apiLogLine(l store.LogLine) vaultv1.LogLine {
 
 func apiAuditEntry(e store.AuditEntry) vaultv1.AuditEntry {
 	return vaultv1.AuditEntry{ID: e.ID, Time: e.Time, Principal: e.Principal, Role: e.Role, Operation: e.Operation, Object: e.Object,
-		Status: e.Status}
+		Status: e.Status, Source: e.Source}
 }

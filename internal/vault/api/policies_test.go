@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 )
@@ -157,7 +158,7 @@ func TestRoundTrip(t *testing.T) {
 	call("GET", "/api/v1/policies/nightly", contributor, "", http.StatusNotFound, nil)
 	call("DELETE", "/api/v1/policies/nightly", contributor, "", http.StatusNotFound, nil)
 
-	var tok tokenResponse
+	var tok vaultv1.NewToken
 	call("POST", "/api/v1/tokens", contributor, `{"name":"ci","role":"operator"}`, http.StatusCreated, &tok)
 	f.secrets = append(f.secrets, tok.Token)
 	if tok.Name != "ci" || tok.Role != access.RoleOperator || !strings.HasPrefix(tok.Token, "cairn_") {

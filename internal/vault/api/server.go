@@ -24,6 +24,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	cfg      Config
+	refused  *refusedLimiter
 }
 
 // Config tunes the API; the zero value works.
@@ -52,6 +53,9 @@ type Config struct {
 	OnJobEnd func(kind, state string, ran time.Duration)
 	// Notifier sends the test notifications (default: one over the store, on Now).
 	Notifier *notify.Notifier
+	// TokenLifetime is how long a token works when its maker does not say (default
+	// DefaultTokenLifetime).
+	TokenLifetime time.Duration
 }
 
 // NewServer returns the API over st.
@@ -67,6 +71,9 @@ func NewServer(st *store.Store, cfg Config) *Server {
 	}
 	if cfg.ClaimWait <= 0 {
 		cfg.ClaimWait = 25 * time.Second
+	}
+	if cfg.TokenLifetime <= 0 {
+		cfg.TokenLifetime = DefaultTokenLifetime
 	}
 	if cfg.ContentTTL <= 0 {
 		cfg.ContentTTL = 10 * time.Minute
@@ -90,7 +97,7 @@ func NewServer(st *store.Store, cfg Config) *Server {
 	if cfg.Notifier == nil {
 		cfg.Notifier = notify.New(st, notify.Options{Logger: cfg.Logger, Now: cfg.Now})
 	}
-	return &Server{st: st, jobs: lc, notifier: cfg.Notifier, log: cfg.Logger, now: cfg.Now, cfg: cfg}
+	return &Server{st: st, jobs: lc, notifier: cfg.Notifier, log: cfg.Logger, now: cfg.Now, cfg: cfg, refused: newRefusedLimiter()}
 }
 
 // Handler returns the API: the routes of the route table, and JSON 404 and 405 errors for
@@ -120,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
+		r = withAuditNote(r)
 		sw := &statusWriter{ResponseWriter: w}
 		r.Body = http.MaxBytesReader(sw, r.Body, bodyLimit(rt))
 		p, err := s.authorize(r, rt.minRole)
@@ -137,16 +145,34 @@ func (s *Server) serve(rt route) http.Handler {
 }
 
 // audit logs one request with fixed keys, and writes an audit entry for every call that changes
-// something and every refused call of a known principal. It never sees the bearer token.
+// something and every refused call (those without a known token at most refusedPerMinute a
+// minute per source, into every vault: no vault is known). It never sees the bearer token.
 func (s *Server) audit(r *http.Request, rt route, p access.Principal, status int, d time.Duration) {
+	source := clientAddress(r)
 	s.log.InfoContext(r.Context(), "api request", "vault", p.Vault, "principal", p.Name, "role", p.Role,
-		"method", r.Method, "path", r.URL.Path, "status", status, "duration", d)
-	if p.Vault == "" || (r.Method == http.MethodGet && !auditedReads[rt.pattern] || rt.quiet) && status != http.StatusForbidden {
+		"method", r.Method, "path", r.URL.Path, "status", status, "duration", d, "source", source)
+	refused := status == http.StatusUnauthorized || status == http.StatusForbidden
+	if !refused && (r.Method == http.MethodGet && !auditedReads[rt.pattern] || rt.quiet) {
 		return
 	}
-	entry := store.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern, Object: r.URL.Path, Status: status}
-	if err := s.st.AppendAudit(context.WithoutCancel(r.Context()), p.Vault, entry); err != nil {
-		s.log.ErrorContext(r.Context(), "audit entry lost", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
+	entry := store.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern,
+		Object: auditObject(r), Status: status, Source: source}
+	vaults := []string{p.Vault}
+	if p.Vault == "" {
+		if rt.minRole == public || !refused || !s.refused.allow(source, s.now()) {
+			return
+		}
+		all, err := s.st.Vaults(context.WithoutCancel(r.Context()))
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "audit entry lost", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
+			return
+		}
+		vaults = all
+	}
+	for _, v := range vaults {
+		if err := s.st.AppendAudit(context.WithoutCancel(r.Context()), v, entry); err != nil {
+			s.log.ErrorContext(r.Context(), "audit entry lost", "error", err.Error(), "method", r.Method, "path", r.URL.Path)
+		}
 	}
 }
 

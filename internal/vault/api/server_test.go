@@ -51,7 +51,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{st: st, logs: &lockedBuffer{}, tokens: map[string]string{}}
 	for _, role := range roles {
-		secret, err := st.CreateToken(ctx, "prod", role+"-user", role)
+		secret, err := st.CreateToken(ctx, "prod", store.TokenSpec{Name: role + "-user", Role: role})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,8 +189,8 @@ func TestAuditLine(t *testing.T) {
 		t.Fatalf("got %d audit lines:\n%s", len(lines), f.logs)
 	}
 	for i, want := range []map[string]any{
-		{"level": "INFO", "vault": "prod", "principal": "reader-user", "role": "reader", "method": "GET", "path": "/api/v1/policies", "status": 200.0, "duration": 0.0},
-		{"level": "INFO", "vault": "prod", "principal": "operator-user", "role": "operator", "method": "POST", "path": "/api/v1/policies", "status": 403.0, "duration": 0.0},
+		{"level": "INFO", "vault": "prod", "principal": "reader-user", "role": "reader", "method": "GET", "path": "/api/v1/policies", "status": 200.0, "duration": 0.0, "source": "192.0.2.1"},
+		{"level": "INFO", "vault": "prod", "principal": "operator-user", "role": "operator", "method": "POST", "path": "/api/v1/policies", "status": 403.0, "duration": 0.0, "source": "192.0.2.1"},
 	} {
 		delete(lines[i], "time")
 		delete(lines[i], "msg")

@@ -18,7 +18,7 @@ func TestStorageURLIsNeverEchoed(t *testing.T) {
 	f := newFixture(t)
 	f.createPolicy(t, "prod", "spare")
 	f.cluster(t, "spare-cluster")
-	for _, url := range []string{"s3://AKIAEXAMPLE:hunter2@bucket/%zz", "ftp://AKIAEXAMPLE:hunter2@host/x", "azblob://acct/c?sig=hunter2", "mem://"} {
+	for _, url := range []string{"s3://AKIAEXAMPLE:hunter2@bucket/%zz", "ftp://AKIAEXAMPLE:hunter2@host/x", "azblob://acct/c?sig=hunter2", "s3://bucket/p?AKIAEXAMPLE=hunter2", "s3://bucket/p?endpoint=http://AKIAEXAMPLE:hunter2@127.0.0.1:7070", "mem://"} {
 		s := instanceSpec("new")
 		s.Cluster, s.Policy, s.Storage.URL = "spare-cluster", "spare", url
 		rec := f.do(t, http.MethodPost, "/api/v1/instances", f.tokens[access.RoleContributor], mustJSON(s))

@@ -4,48 +4,83 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/vault/access"
+	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
-// tokenRequest is the body of POST /api/v1/tokens.
-type tokenRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
-}
+// DefaultTokenLifetime is how long a token works when its maker does not say.
+const DefaultTokenLifetime = 90 * 24 * time.Hour
 
-// tokenResponse carries the new token's secret, shown this once (the store keeps its hash).
-type tokenResponse struct {
-	Name  string `json:"name"`
-	Role  string `json:"role"`
-	Token string `json:"token"`
-}
-
-// validate returns every problem of the request, each starting with its field.
-func (t tokenRequest) validate() error {
+// tokenLifetime returns how long the requested token works, or every problem of the request,
+// each starting with its field.
+func tokenLifetime(req vaultv1.TokenRequest, def time.Duration) (time.Duration, error) {
 	var errs []error
-	if t.Name == "" {
-		errs = append(errs, errors.New("name: required (who or what uses the token)"))
-	}
-	if err := access.ValidUserRole(t.Role); err != nil {
+	if err := access.ValidTokenName(req.Name); err != nil {
 		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	if err := access.ValidUserRole(req.Role); err != nil {
+		errs = append(errs, err)
+	}
+	life := def
+	if req.ExpiresIn != "" {
+		d, err := policy.ParseDuration(req.ExpiresIn)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("expiresIn: %w", err))
+		case time.Duration(d) < time.Minute || time.Duration(d) > vaultv1.MaxTokenLifetime:
+			errs = append(errs, fmt.Errorf("expiresIn: %s: give between 1m and %s", req.ExpiresIn, policy.Duration(vaultv1.MaxTokenLifetime)))
+		default:
+			life = time.Duration(d)
+		}
+	}
+	return life, errors.Join(errs...)
 }
 
 // createToken makes a token in the caller's vault. Only contributors may, and contributor is the
 // highest role, so no caller can make a token that outranks its own.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	var req tokenRequest
+	var req vaultv1.TokenRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := req.validate(); err != nil {
+	life, err := tokenLifetime(req, s.cfg.TokenLifetime)
+	if err != nil {
 		return invalid(err)
 	}
-	secret, err := s.st.CreateToken(r.Context(), p.Vault, req.Name, req.Role)
+	expires := s.now().Add(life).UTC().Truncate(time.Second)
+	secret, err := s.st.CreateToken(r.Context(), p.Vault, store.TokenSpec{Name: req.Name, Role: req.Role, CreatedBy: p.Name, ExpiresAt: expires})
 	if err != nil {
 		return fmt.Errorf("vault %q: %w", p.Vault, err)
 	}
-	return writeJSON(w, http.StatusCreated, tokenResponse{Name: req.Name, Role: req.Role, Token: secret})
+	noteAudit(r, fmt.Sprintf("token %s, role %s, expires %s", req.Name, req.Role, expires.Format(time.RFC3339)))
+	return writeJSON(w, http.StatusCreated, vaultv1.NewToken{Name: req.Name, Role: req.Role, Token: secret, ExpiresAt: expires})
+}
+
+// listTokens lists the caller's vault's tokens, without their secrets.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	tokens, err := s.st.ListTokens(r.Context(), p.Vault)
+	if err != nil {
+		return err
+	}
+	out := vaultv1.List[vaultv1.Token]{Items: make([]vaultv1.Token, 0, len(tokens))}
+	now := s.now()
+	for _, t := range tokens {
+		out.Items = append(out.Items, vaultv1.Token{Name: t.Name, Role: t.Role, Kind: t.Kind, CreatedBy: t.CreatedBy,
+			CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, LastUsedAt: t.LastUsedAt,
+			Expired: t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// revokeToken deletes a token of the caller's vault: its next call is refused.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	if err := s.st.RevokeToken(r.Context(), p.Vault, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

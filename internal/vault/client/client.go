@@ -81,13 +81,6 @@ type WhoAmI struct {
 	Role  string `json:"role"`
 }
 
-// Token is a token the vault made.
-type Token struct {
-	Name  string `json:"name"`
-	Role  string `json:"role"`
-	Token string `json:"token"`
-}
-
 // WhoAmI asks the vault who the token is.
 func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
 	var w WhoAmI
@@ -117,12 +110,6 @@ func (c *Client) CreatePolicy(ctx context.Context, p policy.Policy) (policy.Poli
 // DeletePolicy deletes a policy.
 func (c *Client) DeletePolicy(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/policies/"+url.PathEscape(name), nil, nil)
-}
-
-// CreateToken makes a token for name with role.
-func (c *Client) CreateToken(ctx context.Context, name, role string) (Token, error) {
-	var t Token
-	return t, c.do(ctx, http.MethodPost, "/api/v1/tokens", map[string]string{"name": name, "role": role}, &t)
 }
 
 // URL is the vault's base URL, as the client was given it (without a trailing slash).

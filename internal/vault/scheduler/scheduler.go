@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,14 @@ type Scheduler struct {
 	// OnTick, if set, is told of each tick Run makes: how long it took, how late after its due
 	// time the latest due backup was queued (0: none was due), and its error.
 	OnTick func(took, lag time.Duration, err error)
+	// AuditRetention is how long audit entries are kept (0: DefaultAuditRetention).
+	AuditRetention time.Duration
+	// pruned is when the audit log was last pruned (once an hour is enough).
+	pruned time.Time
 }
+
+// DefaultAuditRetention keeps audit entries a little over a year.
+const DefaultAuditRetention = 400 * 24 * time.Hour
 
 // New returns a scheduler over st; now is its clock.
 func New(st *store.Store, now func() time.Time, log *slog.Logger) *Scheduler {
@@ -73,6 +81,9 @@ func (s *Scheduler) tick(ctx context.Context) (time.Duration, error) {
 	for _, e := range expired {
 		s.log.WarnContext(ctx, "agent stopped reporting: job failed", "vault", e.Vault, "job", e.Job, "retry", e.Retry)
 	}
+	if err := s.pruneAudit(ctx, now); err != nil {
+		return 0, err
+	}
 	vaults, err := s.st.Vaults(ctx)
 	if err != nil {
 		return 0, err
@@ -87,6 +98,23 @@ func (s *Scheduler) tick(ctx context.Context) (time.Duration, error) {
 		lag = max(lag, vlag)
 	}
 	return lag, errors.Join(errs...)
+}
+
+// pruneAudit deletes the audit entries older than the retention, at most once an hour.
+func (s *Scheduler) pruneAudit(ctx context.Context, now time.Time) error {
+	if !s.pruned.IsZero() && now.Sub(s.pruned) < time.Hour {
+		return nil
+	}
+	retention := cmp.Or(s.AuditRetention, DefaultAuditRetention)
+	n, err := s.st.PruneAudit(ctx, now.Add(-retention))
+	if err != nil {
+		return err
+	}
+	s.pruned = now
+	if n > 0 {
+		s.log.InfoContext(ctx, "audit entries past their retention deleted", "entries", n, "retention", retention.String())
+	}
+	return nil
 }
 
 // tickVault schedules, then applies retention and queues the verifications due, for every

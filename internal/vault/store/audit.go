@@ -15,12 +15,14 @@ type AuditEntry struct {
 	Operation string
 	Object    string
 	Status    int
+	Source    string // the address the call came from
 }
 
 // AppendAudit records one API call, at the store's time (e.ID and e.Time are ignored).
 func (s *Store) AppendAudit(ctx context.Context, vault string, e AuditEntry) error {
-	_, err := s.writes.ExecContext(ctx, `INSERT INTO audit (vault, at, principal, role, operation, object, status) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		vault, s.now().UTC(), e.Principal, e.Role, e.Operation, e.Object, e.Status)
+	_, err := s.writes.ExecContext(ctx, `INSERT INTO audit (vault, at, principal, role, operation, object, status, source)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		vault, s.now().UTC(), e.Principal, e.Role, e.Operation, e.Object, e.Status, e.Source)
 	if err != nil {
 		return fmt.Errorf("write audit entry: %w", err)
 	}
@@ -34,7 +36,7 @@ func (s *Store) ListAudit(ctx context.Context, vault string, page Page) (List[Au
 	if err != nil {
 		return out, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, principal, role, operation, object, status FROM audit
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, principal, role, operation, object, status, source FROM audit
 		WHERE vault = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, vault, before, limit)
 	if err != nil {
 		return out, fmt.Errorf("list audit entries: %w", err)
@@ -42,7 +44,7 @@ func (s *Store) ListAudit(ctx context.Context, vault string, page Page) (List[Au
 	defer rows.Close()
 	for rows.Next() {
 		var e AuditEntry
-		if err := rows.Scan(&e.ID, &e.Time, &e.Principal, &e.Role, &e.Operation, &e.Object, &e.Status); err != nil {
+		if err := rows.Scan(&e.ID, &e.Time, &e.Principal, &e.Role, &e.Operation, &e.Object, &e.Status, &e.Source); err != nil {
 			return out, err
 		}
 		e.Time = e.Time.UTC()
@@ -52,6 +54,15 @@ func (s *Store) ListAudit(ctx context.Context, vault string, page Page) (List[Au
 		out.Next = next(n, limit, out.Items[n-1].ID)
 	}
 	return out, rows.Err()
+}
+
+// PruneAudit deletes the audit entries of every vault recorded before before, and says how many.
+func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.writes.ExecContext(ctx, `DELETE FROM audit WHERE at < $1`, before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("prune the audit log: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // Vaults lists every vault the database hosts (the scheduler walks them all).

@@ -103,6 +103,32 @@ func (s *Store) ListClusters(ctx context.Context, vault string) ([]Cluster, erro
 	return out, rows.Err()
 }
 
+// ListClustersPage returns one page of the vault's clusters by name.
+func (s *Store) ListClustersPage(ctx context.Context, vault string, page Page) (List[Cluster], error) {
+	out := List[Cluster]{Items: []Cluster{}}
+	limit := page.limit()
+	after, err := page.afterName()
+	if err != nil {
+		return out, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+clusterColumns+` FROM clusters WHERE vault = $1 AND name > $2 ORDER BY name LIMIT $3`, vault, after, limit)
+	if err != nil {
+		return out, fmt.Errorf("list clusters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := s.scanCluster(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Items = append(out.Items, c)
+	}
+	if n := len(out.Items); n > 0 {
+		out.Next = nextName(n, limit, out.Items[n-1].Name)
+	}
+	return out, rows.Err()
+}
+
 func (s *Store) scanCluster(row scanner) (Cluster, error) {
 	var c Cluster
 	var revoked, beat sql.NullTime

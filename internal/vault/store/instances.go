@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,13 +134,9 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceFilter, page Page) (List[Instance], error) {
 	out := List[Instance]{Items: []Instance{}}
 	limit := page.limit()
-	after := ""
-	if page.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(page.Cursor)
-		if err != nil || len(b) == 0 {
-			return out, fmt.Errorf("cursor: %q is not a cursor this vault gave out: %w", page.Cursor, ErrInvalid)
-		}
-		after = string(b)
+	after, err := page.afterName()
+	if err != nil {
+		return out, err
 	}
 	var c conditions
 	c.add("vault = ?", vault)
@@ -164,8 +159,8 @@ func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceF
 		}
 		out.Items = append(out.Items, in)
 	}
-	if n := len(out.Items); n == limit {
-		out.Next = base64.RawURLEncoding.EncodeToString([]byte(out.Items[n-1].Name))
+	if n := len(out.Items); n > 0 {
+		out.Next = nextName(n, limit, out.Items[n-1].Name)
 	}
 	return out, rows.Err()
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strconv"
 )
@@ -46,4 +47,25 @@ func next(n, limit int, last int64) string {
 		return ""
 	}
 	return strconv.FormatInt(last, 10)
+}
+
+// afterName is the name a page of a list ordered by name starts after ("" for the first page).
+func (p Page) afterName() (string, error) {
+	if p.Cursor == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+	if err != nil || len(b) == 0 {
+		return "", fmt.Errorf("cursor: %q is not a cursor this vault gave out: %w", p.Cursor, ErrInvalid)
+	}
+	return string(b), nil
+}
+
+// nextName is the cursor after a page of a list ordered by name whose last row is last, if the
+// page was full.
+func nextName(n, limit int, last string) string {
+	if n < limit {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(last))
 }

@@ -60,10 +60,13 @@ type dialect struct {
 
 var sqliteDialect = dialect{name: "sqlite", autoID: "INTEGER PRIMARY KEY AUTOINCREMENT"}
 
+// SQLiteFile, in the data dir, is the SQLite database.
+const SQLiteFile = "vault.db"
+
 // OpenSQLite opens (creating if needed) the SQLite database in dir and brings its schema up to
 // date. now is the clock for created-at times.
 func OpenSQLite(ctx context.Context, dir string, now func() time.Time) (*Store, error) {
-	path := filepath.Join(dir, "vault.db")
+	path := filepath.Join(dir, SQLiteFile)
 	// WAL lets readers go on while the scheduler writes; the busy timeout rides out short locks.
 	// Every transaction of the store writes, so it takes the write lock when it begins
 	// (_txlock=immediate), waiting out the busy timeout: a transaction that read first and then

@@ -50,7 +50,7 @@ func newFixture(t testing.TB) *fixture {
 	must(t, st.EnsureVault(ctx, "prod"))
 	f := &fixture{st: st, tokens: map[string]string{}}
 	for _, role := range []string{access.RoleReader, access.RoleOperator, access.RoleContributor} {
-		secret, err := st.CreateToken(ctx, "prod", role+"-user", role)
+		secret, err := st.CreateToken(ctx, "prod", store.TokenSpec{Name: role + "-user", Role: role})
 		must(t, err)
 		f.tokens[role] = secret
 	}

@@ -99,6 +99,10 @@ func (s *Server) Handler() http.Handler {
 		"GET /notifications":                    s.notifications,
 		"POST /notifications/rules/{name}/test": s.testNotification,
 
+		"GET /tokens":                s.tokens,
+		"POST /tokens":               s.createToken,
+		"POST /tokens/{name}/revoke": s.revokeToken,
+
 		"GET /search": s.search,
 		"POST /theme": s.setTheme,
 		"GET /":       s.notFound,
