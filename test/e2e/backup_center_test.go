@@ -151,11 +151,11 @@ func TestBackupCenter(t *testing.T) {
 	copiedPoint := names(v.waitRecoveryPoints(t, copiedInstance, 1))[0]
 
 	// Named without their roles, so that the role the header shows is the role.
-	operator, err := v.admin.CreateToken(ctx, "alice", "operator")
+	operator, err := v.admin.CreateToken(ctx, "alice", "operator", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader, err := v.admin.CreateToken(ctx, "bob", "reader")
+	reader, err := v.admin.CreateToken(ctx, "bob", "reader", "")
 	if err != nil {
 		t.Fatal(err)
 	}
