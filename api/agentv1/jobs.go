@@ -93,6 +93,10 @@ type BackupJob struct {
 	Storage       StorageLocation `json:"storage"`
 	OnDemand      bool            `json:"onDemand,omitempty"`
 	ExpiresAt     *time.Time      `json:"expiresAt,omitempty"`
+	// LockForSeconds, when set, makes the recovery point's files immutable in storage for that
+	// long after the backup starts (added within version 1: an agent that predates it ignores
+	// it and reports no lockedUntil, and the vault then fails the job partially).
+	LockForSeconds int64 `json:"lockForSeconds,omitempty"`
 	// DeleteIncomplete names recovery points of earlier attempts the agent deletes first (an agent
 	// killed mid-backup leaves one without a manifest).
 	DeleteIncomplete []string `json:"deleteIncomplete,omitempty"`

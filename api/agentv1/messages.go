@@ -92,6 +92,9 @@ type RecoveryPoint struct {
 	OnDemand    bool          `json:"onDemand,omitempty"`
 	ExpiresAt   *time.Time    `json:"expiresAt,omitempty"` // nil: kept until retention says otherwise
 	Job         int64         `json:"job"`
+	// LockedUntil is when the point's files stop being immutable in storage (nil: not locked;
+	// added within version 1).
+	LockedUntil *time.Time `json:"lockedUntil,omitempty"`
 }
 
 // VolumeTiers says which tiers hold a claim's data in a recovery point.

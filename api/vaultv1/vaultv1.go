@@ -93,6 +93,9 @@ type InstanceSpec struct {
 	Storage StorageLocation `json:"storage"`
 	// RPO overrides the policy's recovery point objective ("26h"); empty: the policy's.
 	RPO string `json:"rpo,omitempty"`
+	// LockFor makes the instance's recovery points immutable in storage for this long after their
+	// backup, when longer than its policy's lockFor ("" or shorter: the policy's).
+	LockFor string `json:"lockFor,omitempty"`
 }
 
 // Instance is a backup instance: a cluster, what to back up, a policy and a storage location.
@@ -196,6 +199,18 @@ type RecoveryPoint struct {
 	VolumeTiers []VolumeTiers `json:"volumeTiers,omitempty"`
 	// Verification is the point's newest verification; nil when it was never verified.
 	Verification *Verification `json:"verification,omitempty"`
+	// LockedUntil is when its files stop being immutable in storage (nil: not locked).
+	LockedUntil *time.Time `json:"lockedUntil,omitempty"`
+	// Deleted is set when a person deleted it: the vault keeps it until Deleted.PurgeAfter, and it
+	// can be brought back until then (POST /recovery-points/{name}/undelete).
+	Deleted *SoftDeletion `json:"deleted,omitempty"`
+}
+
+// SoftDeletion is who deleted a recovery point, when, and when the vault purges it.
+type SoftDeletion struct {
+	At         time.Time `json:"at"`
+	By         string    `json:"by"`
+	PurgeAfter time.Time `json:"purgeAfter"`
 }
 
 // Verification levels (VerifyRequest.Level, Verification.Level): structure checks that every

@@ -23,10 +23,14 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 	if spec.ExpiresAt != nil {
 		expires = *spec.ExpiresAt
 	}
+	var lockUntil time.Time
+	if spec.LockForSeconds > 0 {
+		lockUntil = a.now().Add(time.Duration(spec.LockForSeconds) * time.Second).UTC().Truncate(time.Second)
+	}
 	got, err := a.useCases(j).Backup(ctx, usecase.BackupRequest{
 		Repository: a.repository(spec.Storage, j), Name: spec.RecoveryPoint, Scope: backupScope(c),
 		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass, Data: c.VolumeData, Mover: a.opts.Mover}, Hooks: c.BackupHooks,
-		ExpiresAt: expires, DeleteEarlier: spec.DeleteIncomplete, Progress: progressOf(j),
+		ExpiresAt: expires, LockUntil: lockUntil, DeleteEarlier: spec.DeleteIncomplete, Progress: progressOf(j),
 	})
 	if got == nil {
 		return failed(nil, err)
@@ -38,6 +42,9 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 	}
 	rp := got.RecoveryPoint
 	res.RecoveryPoint = recoveryPointOf(rp, j.job, spec)
+	if !lockUntil.IsZero() {
+		res.RecoveryPoint.LockedUntil = &lockUntil
+	}
 	res.Warnings = append(res.Warnings, rp.Result.Warnings...)
 	res.Errors = append(res.Errors, rp.Result.Errors...)
 	// The engine logged its errors as they happened, and the commit.

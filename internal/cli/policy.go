@@ -21,7 +21,7 @@ func newPolicyCommand(env Env) *cobra.Command {
 
 func newPolicyCreateCommand(env Env) *cobra.Command {
 	var p policy.Policy
-	var def, daily, weekly, monthly, yearly, rpo string
+	var def, daily, weekly, monthly, yearly, rpo, lockFor string
 	var tier policy.CopyTier
 	var verify policy.VerifySchedule
 	var verifyStructure, verifyData string
@@ -39,7 +39,7 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 				{"monthly", monthly, &p.Retention.Monthly}, {"yearly", yearly, &p.Retention.Yearly},
 				{"copy-retain", cDef, &tier.Retention.Default}, {"copy-retain-daily", cDaily, &tier.Retention.Daily},
 				{"copy-retain-weekly", cWeekly, &tier.Retention.Weekly}, {"copy-retain-monthly", cMonthly, &tier.Retention.Monthly},
-				{"copy-retain-yearly", cYearly, &tier.Retention.Yearly}, {"rpo", rpo, &p.RPO},
+				{"copy-retain-yearly", cYearly, &tier.Retention.Yearly}, {"rpo", rpo, &p.RPO}, {"lock-for", lockFor, &p.LockFor},
 				{"verify-structure", verifyStructure, &verify.Structure}, {"verify-data", verifyData, &verify.Data},
 				{"test-restore-every", testEvery, &test.Every}, {"test-restore-ready-timeout", testReady, &test.ReadyTimeout}} {
 				if d.value == "" {
@@ -100,6 +100,7 @@ func newPolicyCreateCommand(env Env) *cobra.Command {
 	fl.StringVar(&monthly, "monthly", "", "keep the first successful recovery point of each month this long")
 	fl.StringVar(&yearly, "yearly", "", "keep the first successful recovery point of each year this long, e.g. 5y")
 	fl.IntVar(&p.Retention.KeepLast, "keep-last", 0, "never let retention delete the newest N successful recovery points")
+	fl.StringVar(&lockFor, "lock-for", "", "make each recovery point immutable in storage for this long after its backup, e.g. 30d (S3 object lock, Azure immutability, the file store's lock); at most the retention")
 	fl.StringVar(&rpo, "rpo", "", "recovery point objective: flag an instance whose newest good recovery point is older, e.g. 26h (default: the schedule's longest gap plus 1h)")
 	fl.IntVar(&tier.Every, "copy-every", 0, "copy tier: also copy the volumes of every N-th scheduled backup into the backup storage (1: every backup)")
 	fl.BoolVar(&tier.Daily, "copy-daily", false, "copy tier: also copy the volumes of the first scheduled backup of each UTC day")
@@ -152,8 +153,8 @@ func newPolicyShowCommand(env Env) *cobra.Command {
 			if p.Copy != nil {
 				copies, retention = p.Copy.Describe(), "snapshots:"
 			}
-			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  %-10s %s\n  copies:    %s\n  rpo:       %s\n  verify:    %s\n  test restores: %s\n", p.Name,
-				p.Schedule.Describe(), retention, p.Retention.Describe(), copies, p.DescribeRPO(), p.DescribeVerify(), p.DescribeTestRestore())
+			_, err := fmt.Fprintf(out, "policy %q\n  schedule:  %s\n  %-10s %s\n  copies:    %s\n  rpo:       %s\n  verify:    %s\n  test restores: %s\n  lock:      %s\n", p.Name,
+				p.Schedule.Describe(), retention, p.Retention.Describe(), copies, p.DescribeRPO(), p.DescribeVerify(), p.DescribeTestRestore(), p.DescribeLock())
 			return err
 		},
 	}.build(env, &cobra.Command{Use: "show NAME", Short: "Show a policy", Args: cobra.ExactArgs(1)})

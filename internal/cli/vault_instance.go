@@ -82,6 +82,7 @@ environment variable CAIRN_SECRET_<NAME>). The filters mean what they mean for c
 	fl.StringVar(&spec.Backup.SnapshotClass, "snapshot-class", "", "VolumeSnapshotClass to use (default: each CSI driver's default class)")
 	fl.StringVar(&spec.Backup.VolumeData, "volume-data", "", "what backups keep of each volume: snapshot (default), copy (its files in the backup storage) or snapshot+copy")
 	fl.StringArrayVar(&spec.Backup.BackupHooks, "backup-hook", nil, "run the hooks of BackupHook NAMESPACE/NAME around each backup (repeat for more)")
+	fl.StringVar(&spec.LockFor, "lock-for", "", "lock this instance's recovery points in storage for this long when longer than its policy's lock, e.g. 90d")
 	fl.StringVar(&spec.RPO, "rpo", "", "recovery point objective of this instance, e.g. 26h (default: the policy's)")
 	return cmd
 }

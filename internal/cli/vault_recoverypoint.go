@@ -20,7 +20,8 @@ func newRecoveryPointCommand(env Env) *cobra.Command {
 		Aliases: []string{"rp"},
 		Short:   "The recovery points the vault knows: the backups of its instances",
 	}
-	cmd.AddCommand(newRecoveryPointListCommand(env), newRecoveryPointShowCommand(env), newRecoveryPointVerifyCommand(env))
+	cmd.AddCommand(newRecoveryPointListCommand(env), newRecoveryPointShowCommand(env), newRecoveryPointVerifyCommand(env),
+		newRecoveryPointDeleteCommand(env), newRecoveryPointUndeleteCommand(env))
 	return cmd
 }
 
@@ -52,6 +53,7 @@ func newRecoveryPointListCommand(env Env) *cobra.Command {
 	})
 	cmd.Flags().StringVar(&f.Instance, "instance", "", "only the recovery points of this instance")
 	cmd.Flags().StringVar(&f.Cluster, "cluster", "", "only the recovery points of this cluster")
+	cmd.Flags().BoolVar(&f.Deleted, "deleted", false, "only the deleted recovery points the vault still keeps (cairn recovery-point undelete brings one back)")
 	cmd.Flags().IntVar(&f.Limit, "limit", 100, "show at most this many recovery points")
 	return cmd
 }
@@ -145,7 +147,45 @@ func printRecoveryPoint(out io.Writer, rp vaultv1.RecoveryPoint) error {
 		fmt.Fprintf(out, "    %s/%s: %s, %s\n", v.Namespace, v.Claim, tierName(v), humanize.Bytes(v.Bytes))
 	}
 	fmt.Fprintf(out, "  expires:     %s\n", describeExpiry(rp))
+	if rp.LockedUntil != nil {
+		fmt.Fprintf(out, "  locked:      immutable in storage until %s\n", formatTime(rp.LockedUntil))
+	}
+	if d := rp.Deleted; d != nil {
+		_, err := fmt.Fprintf(out, "  DELETED:     by %s at %s, purged after %s\nbring it back: cairn recovery-point undelete %s\n",
+			d.By, formatTime(&d.At), formatTime(&d.PurgeAfter), rp.Name)
+		return err
+	}
 	fmt.Fprintf(out, "  verified:    %s\n", describeVerification(rp.Verification))
 	_, err := fmt.Fprintf(out, "restore it: cairn restore create --from %s [--target-cluster CLUSTER] --wait\n", rp.Name)
 	return err
+}
+
+func newRecoveryPointDeleteCommand(env Env) *cobra.Command {
+	return vaultVerb[vaultv1.RecoveryPoint]{
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.RecoveryPoint, error) {
+			return c.DeleteRecoveryPoint(ctx, args[0])
+		},
+		text: func(out io.Writer, rp vaultv1.RecoveryPoint) error {
+			if rp.Deleted == nil {
+				_, err := fmt.Fprintf(out, "recovery point %q: nothing deleted\n", rp.Name)
+				return err
+			}
+			_, err := fmt.Fprintf(out, "deleted recovery point %q: kept until %s, then purged; bring it back before then: cairn recovery-point undelete %s\n",
+				rp.Name, formatTime(&rp.Deleted.PurgeAfter), rp.Name)
+			return err
+		},
+	}.build(env, &cobra.Command{Use: "delete NAME", Short: "Delete a recovery point: the vault keeps it for its soft-delete days (and until its storage lock ends), then purges it",
+		Args: cobra.ExactArgs(1)})
+}
+
+func newRecoveryPointUndeleteCommand(env Env) *cobra.Command {
+	return vaultVerb[vaultv1.RecoveryPoint]{
+		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.RecoveryPoint, error) {
+			return c.UndeleteRecoveryPoint(ctx, args[0])
+		},
+		text: func(out io.Writer, rp vaultv1.RecoveryPoint) error {
+			_, err := fmt.Fprintf(out, "recovery point %q is back: restore it with cairn restore create --from %s\n", rp.Name, rp.Name)
+			return err
+		},
+	}.build(env, &cobra.Command{Use: "undelete NAME", Short: "Bring back a deleted recovery point before its purge", Args: cobra.ExactArgs(1)})
 }

@@ -17,4 +17,8 @@ type Policy struct {
 	Verify *VerifySchedule `json:"verify,omitempty"`
 	// TestRestore schedules automatic test restores of each instance; nil: none.
 	TestRestore *TestRestore `json:"testRestore,omitempty"`
+	// LockFor makes the files of each recovery point of the instances on this policy immutable in
+	// storage for this long after its backup (S3 object lock, Azure immutability, the file
+	// store's lock); zero: no lock.
+	LockFor Duration `json:"lockFor,omitempty"`
 }

@@ -26,6 +26,9 @@ func (p Policy) Validate() error {
 	if err := validateRPO("rpo", p.RPO, interval); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validateLockFor("lockFor", p.LockFor, p.Retention); err != nil {
+		errs = append(errs, err)
+	}
 	if p.TestRestore != nil {
 		errs = append(errs, p.TestRestore.validate()...)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
@@ -119,6 +120,27 @@ var objectMatrixCalls = map[string]matrixCall{
 	"GET /api/v1/recovery-points/{name}": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
 		rp := f.recoveryPoint(t, "rp-"+u)
 		return newRequest(t, "GET", "/api/v1/recovery-points/"+rp.Name, token, ""), nil
+	},
+	"DELETE /api/v1/recovery-points/{name}": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
+		rp := f.recoveryPoint(t, "del-"+u)
+		return newRequest(t, "DELETE", "/api/v1/recovery-points/"+rp.Name, token, ""), func(t *testing.T, allowed bool) {
+			got, err := f.st.GetRecoveryPoint(t.Context(), "prod", rp.Name)
+			if err != nil || allowed != (got.SoftDeleted != nil) {
+				t.Errorf("allowed %v, deleted %+v %v", allowed, got.SoftDeleted, err)
+			}
+		}
+	},
+	"POST /api/v1/recovery-points/{name}/undelete": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
+		rp := f.recoveryPoint(t, "und-"+u)
+		if _, err := f.st.SoftDeleteRecoveryPoint(t.Context(), "prod", rp.Name, "someone", fixedClock().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		return newRequest(t, "POST", "/api/v1/recovery-points/"+rp.Name+"/undelete", token, ""), func(t *testing.T, allowed bool) {
+			got, err := f.st.GetRecoveryPoint(t.Context(), "prod", rp.Name)
+			if err != nil || allowed != (got.SoftDeleted == nil) {
+				t.Errorf("allowed %v, deleted %+v %v", allowed, got.SoftDeleted, err)
+			}
+		}
 	},
 	"POST /api/v1/recovery-points/{name}/verify": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
 		rp := f.recoveryPoint(t, "vf-"+u)

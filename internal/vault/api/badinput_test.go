@@ -180,6 +180,23 @@ func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), vaultv1.InstanceStoppedDeleting) {
 		t.Fatalf("stop: %d %s", rec.Code, rec.Body)
 	}
+	// Its points are soft-deleted: kept and listed as deleted until the scheduler purges them.
+	rec = f.do(t, "GET", "/api/v1/recovery-points?deleted=true", reader, "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), job.Spec.Backup.RecoveryPoint) || !strings.Contains(rec.Body.String(), `"by":"contributor-user"`) {
+		t.Fatalf("deleted points: %d %s", rec.Code, rec.Body)
+	}
+	if rec = f.do(t, "DELETE", "/api/v1/instances/shop", contributor, ""); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "soft-delete days") {
+		t.Fatalf("delete with a point kept: %d %s", rec.Code, rec.Body)
+	}
+	ji, err := jobsInstance(f.instanceNamed(t, "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The purge, as the scheduler queues it once the soft-delete days have passed.
+	if err := f.srv.jobs.QueueDeletions(t.Context(), "prod", ji, jobs.TriggerRetention, "scheduler",
+		jobs.Deletion{RecoveryPoint: job.Spec.Backup.RecoveryPoint, GC: true}); err != nil {
+		t.Fatal(err)
+	}
 	del := f.claim(t, "c-shop", f.lastJob(t))
 	if del.Kind != agentv1.KindRetentionDelete || del.Spec.Delete.RecoveryPoint != job.Spec.Backup.RecoveryPoint {
 		t.Fatalf("deletion %+v", del)
@@ -197,6 +214,15 @@ func TestInstanceLifecycleOverTheAPI(t *testing.T) {
 	if err != nil || len(audit.Items) < 4 || audit.Items[0].Operation != "DELETE /api/v1/instances/{name}" || audit.Items[0].Principal != "contributor-user" {
 		t.Fatalf("audit %+v %v", audit.Items, err)
 	}
+}
+
+func (f *fixture) instanceNamed(t *testing.T, name string) store.Instance {
+	t.Helper()
+	in, err := f.st.GetInstance(t.Context(), "prod", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 func (f *fixture) lastJob(t *testing.T) int64 {

@@ -51,7 +51,11 @@ func storeInstanceSpec(spec vaultv1.InstanceSpec) (store.InstanceSpec, error) {
 	if err != nil {
 		return store.InstanceSpec{}, fmt.Errorf("rpo: %w: %w", err, store.ErrInvalid)
 	}
-	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage, RPO: rpo}, nil
+	lockFor, err := policy.ParseOptionalDuration(spec.LockFor)
+	if err != nil {
+		return store.InstanceSpec{}, fmt.Errorf("lockFor: %w: %w", err, store.ErrInvalid)
+	}
+	return store.InstanceSpec{Name: spec.Name, Cluster: spec.Cluster, Policy: spec.Policy, Backup: cfg, Storage: storage, RPO: rpo, LockFor: lockFor}, nil
 }
 
 // jobsInstance is what the instance's jobs are made from: its stored JSON read as the jobs read it.
@@ -65,7 +69,7 @@ func apiInstance(in store.Instance) (vaultv1.Instance, error) {
 		return vaultv1.Instance{}, err
 	}
 	return vaultv1.Instance{InstanceSpec: vaultv1.InstanceSpec{Name: in.Name, Cluster: in.Cluster, Policy: in.Policy, Backup: apiBackupConfig(ji.Backup),
-		Storage: apiStorage(ji.Storage), RPO: in.RPO.Optional()}, State: in.State, CreatedAt: in.CreatedAt, LastScheduled: in.LastScheduled}, nil
+		Storage: apiStorage(ji.Storage), RPO: in.RPO.Optional(), LockFor: in.LockFor.Optional()}, State: in.State, CreatedAt: in.CreatedAt, LastScheduled: in.LastScheduled}, nil
 }
 
 // apiRPOStatus is an instance's standing against its objective as the API shows it.
@@ -90,10 +94,15 @@ func apiInstances(l store.List[store.Instance]) (vaultv1.List[vaultv1.Instance],
 }
 
 func apiRecoveryPoint(rp store.RecoveryPoint) vaultv1.RecoveryPoint {
-	return vaultv1.RecoveryPoint{Name: rp.Name, Instance: rp.Instance, Cluster: rp.Cluster, Time: rp.Time, Phase: rp.Phase, Items: rp.Items,
+	out := vaultv1.RecoveryPoint{Name: rp.Name, Instance: rp.Instance, Cluster: rp.Cluster, Time: rp.Time, Phase: rp.Phase, Items: rp.Items,
 		RawBytes: rp.RawBytes, StoredBytes: rp.StoredBytes, Namespaces: rp.Namespaces, Volumes: rp.Volumes, VolumesFailed: rp.VolumesFailed,
 		SnapshotBytes: rp.SnapshotBytes, OnDemand: rp.OnDemand, ExpiresAt: rp.ExpiresAt, Job: rp.Job,
-		VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes, VolumeTiers: apiVolumeTiers(rp.VolumeTiers)}
+		VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes, VolumeTiers: apiVolumeTiers(rp.VolumeTiers),
+		LockedUntil: rp.LockedUntil}
+	if d := rp.SoftDeleted; d != nil {
+		out.Deleted = &vaultv1.SoftDeletion{At: d.At, By: d.By, PurgeAfter: d.PurgeAfter}
+	}
+	return out
 }
 
 func apiVolumeTiers(tiers []agentv1.VolumeTiers) []vaultv1.VolumeTiers {

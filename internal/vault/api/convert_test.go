@@ -78,6 +78,7 @@ func unset(v reflect.Value) []string {
 func TestConversionsCarryEveryField(t *testing.T) {
 	apiSpec := filled[vaultv1.InstanceSpec](t)
 	apiSpec.RPO = "26h"
+	apiSpec.LockFor = "30d"
 	spec, err := storeInstanceSpec(apiSpec)
 	if err != nil {
 		t.Fatal(err)

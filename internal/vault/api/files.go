@@ -67,6 +67,9 @@ func (s *Server) volumeFiles(w http.ResponseWriter, r *http.Request, p access.Pr
 	ctx := r.Context()
 	s.content().sweep()
 	rp, err := s.st.GetRecoveryPoint(ctx, p.Vault, r.PathValue("name"))
+	if err == nil {
+		err = rp.Usable()
+	}
 	if err != nil {
 		return err
 	}

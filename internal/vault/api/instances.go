@@ -176,6 +176,11 @@ func (s *Server) backupNow(w http.ResponseWriter, r *http.Request, p access.Prin
 	if err != nil {
 		return err
 	}
+	pol, err := s.st.GetPolicy(r.Context(), p.Vault, in.Policy)
+	if err != nil {
+		return err
+	}
+	ji.LockFor = pol.EffectiveLockFor(in.LockFor)
 	if req.VolumeData != "" {
 		if !slices.Contains(vaultv1.VolumeDataModes, req.VolumeData) {
 			return unprocessable("volumeData", "%q: use %s", req.VolumeData, humanize.OrList(vaultv1.VolumeDataModes))
@@ -219,14 +224,11 @@ func (s *Server) stopInstance(w http.ResponseWriter, r *http.Request, p access.P
 		return err
 	}
 	if req.DeleteData {
-		ji, err := jobsInstance(in)
+		n, err := s.st.SoftDeleteInstanceRecoveryPoints(r.Context(), p.Vault, name, p.Name, s.purgeAfter())
 		if err != nil {
 			return err
 		}
-		reason := "protection stopped with its data deleted by " + p.Name
-		if err := s.jobs.QueueDeletionOfAll(r.Context(), p.Vault, ji, reason, jobs.TriggerUser, p.Name); err != nil {
-			return err
-		}
+		noteAudit(r, fmt.Sprintf("%d recovery point(s) deleted, purged after %s", n, s.purgeAfter().Format(time.RFC3339)))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

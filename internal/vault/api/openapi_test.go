@@ -167,7 +167,7 @@ func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
 		"TrustGrant": vaultv1.TrustGrant{}, "BackupConfig": vaultv1.BackupConfig{}, "StorageLocation": vaultv1.StorageLocation{},
 		"InstanceSpec": vaultv1.InstanceSpec{}, "Instance": vaultv1.Instance{}, "InstanceList": vaultv1.List[vaultv1.Instance]{},
 		"BackupNowRequest": vaultv1.BackupNowRequest{}, "StopRequest": vaultv1.StopRequest{},
-		"RecoveryPoint": vaultv1.RecoveryPoint{}, "RecoveryPointList": vaultv1.List[vaultv1.RecoveryPoint]{},
+		"RecoveryPoint": vaultv1.RecoveryPoint{}, "RecoveryPointList": vaultv1.List[vaultv1.RecoveryPoint]{}, "SoftDeletion": vaultv1.SoftDeletion{},
 		"Job": vaultv1.Job{}, "JobList": vaultv1.List[vaultv1.Job]{}, "JobProgress": vaultv1.JobProgress{}, "JobSpec": vaultv1.JobSpec{},
 		"BackupJob": vaultv1.BackupJob{}, "RestoreOptions": vaultv1.RestoreOptions{}, "RestoreRequest": vaultv1.RestoreRequest{},
 		"RestoreJob": vaultv1.RestoreJob{}, "DeleteJob": vaultv1.DeleteJob{}, "VerifyJob": vaultv1.VerifyJob{}, "JobResult": vaultv1.JobResult{},

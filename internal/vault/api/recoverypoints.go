@@ -29,7 +29,16 @@ func (s *Server) listRecoveryPoints(w http.ResponseWriter, r *http.Request, p ac
 		return err
 	}
 	q := r.URL.Query()
-	list, err := s.st.ListRecoveryPoints(r.Context(), p.Vault, store.RecoveryPointFilter{Instance: q.Get("instance"), Cluster: q.Get("cluster")}, pg)
+	deleted := false
+	switch v := q.Get("deleted"); v {
+	case "", "false":
+	case "true":
+		deleted = true
+	default:
+		return badRequest("deleted: "+strconv.Quote(v)+" is not true or false", "deleted")
+	}
+	list, err := s.st.ListRecoveryPoints(r.Context(), p.Vault, store.RecoveryPointFilter{Instance: q.Get("instance"), Cluster: q.Get("cluster"),
+		SoftDeleted: deleted}, pg)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,9 @@ func (s *Server) createRestore(w http.ResponseWriter, r *http.Request, p access.
 	}
 	ctx := r.Context()
 	rp, err := s.st.GetRecoveryPoint(ctx, p.Vault, req.RecoveryPoint)
+	if err == nil {
+		err = rp.Usable()
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return unprocessable("recoveryPoint", "%q does not exist or was deleted (cairn recovery-point list)", req.RecoveryPoint)
 	}

@@ -52,6 +52,8 @@ func (s *Server) routes() []route {
 		{http.MethodDelete, "/api/v1/instances/{name}", access.RoleContributor, s.deleteInstance, false},
 		{http.MethodGet, "/api/v1/recovery-points", access.RoleReader, s.listRecoveryPoints, false},
 		{http.MethodGet, "/api/v1/recovery-points/{name}", access.RoleReader, s.getRecoveryPoint, false},
+		{http.MethodDelete, "/api/v1/recovery-points/{name}", access.RoleContributor, s.deleteRecoveryPoint, false},
+		{http.MethodPost, "/api/v1/recovery-points/{name}/undelete", access.RoleOperator, s.undeleteRecoveryPoint, false},
 		{http.MethodPost, "/api/v1/recovery-points/{name}/verify", access.RoleOperator, s.verifyRecoveryPoint, false},
 		{http.MethodPost, "/api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/browse", access.RoleOperator, s.browseVolume, false},
 		{http.MethodPost, "/api/v1/recovery-points/{name}/volumes/{namespace}/{claim}/fetch", access.RoleOperator, s.fetchVolumeFile, false},

@@ -56,6 +56,9 @@ type Config struct {
 	// TokenLifetime is how long a token works when its maker does not say (default
 	// DefaultTokenLifetime).
 	TokenLifetime time.Duration
+	// SoftDeleteDays is how long recovery points a person deleted are kept, and can be brought
+	// back, before they are purged (default DefaultSoftDeleteDays).
+	SoftDeleteDays int
 }
 
 // NewServer returns the API over st.
@@ -71,6 +74,9 @@ func NewServer(st *store.Store, cfg Config) *Server {
 	}
 	if cfg.ClaimWait <= 0 {
 		cfg.ClaimWait = 25 * time.Second
+	}
+	if cfg.SoftDeleteDays <= 0 {
+		cfg.SoftDeleteDays = DefaultSoftDeleteDays
 	}
 	if cfg.TokenLifetime <= 0 {
 		cfg.TokenLifetime = DefaultTokenLifetime

@@ -99,6 +99,15 @@ func TestAgentOfThePreviousRelease(t *testing.T) {
 	complete(id, "restore")
 
 	user(contributor, http.MethodPost, "/api/v1/instances/shop/stop", `{"deleteData":true}`)
+	// The purge of the soft-deleted point, as the scheduler queues it.
+	ji, err := jobsInstance(f.instanceNamed(t, "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srv.jobs.QueueDeletions(t.Context(), "prod", ji, jobs.TriggerRetention, "scheduler",
+		jobs.Deletion{RecoveryPoint: "shop-20260301120000", Reason: "deleted by contributor-user", GC: true}); err != nil {
+		t.Fatal(err)
+	}
 	id = claim("delete", "trigger", "spec.delete.reason")
 	complete(id, "delete")
 	if _, err := f.st.GetRecoveryPoint(t.Context(), "prod", "shop-20260301120000"); err == nil {

@@ -72,6 +72,9 @@ func (s *Server) testRestoreInstance(w http.ResponseWriter, r *http.Request, p a
 func (s *Server) testRestorePoint(ctx context.Context, vault, instance, name string) (store.RecoveryPoint, error) {
 	if name != "" {
 		rp, err := s.st.GetRecoveryPoint(ctx, vault, name)
+		if err == nil {
+			err = rp.Usable()
+		}
 		if err != nil {
 			return rp, err
 		}

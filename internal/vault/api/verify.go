@@ -35,6 +35,9 @@ func (s *Server) verifyRecoveryPoint(w http.ResponseWriter, r *http.Request, p a
 	}
 	ctx := r.Context()
 	rp, err := s.st.GetRecoveryPoint(ctx, p.Vault, r.PathValue("name"))
+	if err == nil {
+		err = rp.Usable()
+	}
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ func TestVerifyRefusals(t *testing.T) {
 		t.Fatalf("stop: %d %s", rec.Code, rec.Body)
 	}
 	rec = f.do(t, "POST", "/api/v1/recovery-points/"+rp.Name+"/verify", op, "")
-	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "its recovery points are being deleted") {
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "bring it back first (cairn recovery-point undelete") {
 		t.Errorf("verify while the data is deleted: %d %s", rec.Code, rec.Body)
 	}
 }

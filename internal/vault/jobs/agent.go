@@ -73,6 +73,7 @@ func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int6
 		if err != nil {
 			return err
 		}
+		end = lockMissed(r, c, end)
 		ok, err := finish(ctx, tx, vault, id, Guard{State: Running}, end)
 		if err != nil {
 			return err
@@ -92,6 +93,23 @@ func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int6
 		l.onEnd(ended.Kind, state, end.At.Sub(*ended.StartedAt))
 	}
 	return err
+}
+
+// lockMissed is the end of a backup whose spec asked for a lock that its agent does not report
+// making (an agent that predates locks ignores the field): the point is recorded, unlocked, and
+// the job partially fails saying so, instead of the vault believing it immutable.
+func lockMissed(r Record, c agentv1.Completion, end End) End {
+	if r.Kind != KindBackup || end.State != Succeeded || c.Result == nil || c.Result.RecoveryPoint == nil ||
+		c.Result.RecoveryPoint.LockedUntil != nil {
+		return end
+	}
+	var spec agentv1.JobSpec
+	if err := json.Unmarshal(r.Spec, &spec); err != nil || spec.Backup == nil || spec.Backup.LockForSeconds == 0 {
+		return end
+	}
+	end.State = PartiallyFailed
+	end.Error = "the agent did not lock the recovery point in storage (it predates locks): upgrade the agent; the point is kept, unlocked"
+	return end
 }
 
 func notRunning(id int64, cluster string) error {
@@ -120,7 +138,8 @@ func completionEffect(r Record, c agentv1.Completion, now time.Time) effect {
 		return effect{record: &RecoveryPoint{Name: r.RecoveryPoint, Instance: r.Instance, Cluster: r.Cluster, Time: at, Phase: rp.Phase,
 			Items: rp.Items, RawBytes: rp.RawBytes, StoredBytes: rp.StoredBytes, Namespaces: rp.Namespaces, Volumes: rp.Volumes,
 			VolumesFailed: rp.VolumesFailed, SnapshotBytes: rp.SnapshotBytes, OnDemand: rp.OnDemand, ExpiresAt: rp.ExpiresAt, Job: r.ID,
-			VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes, VolumeTiers: rp.VolumeTiers}}
+			VolumesCopied: rp.VolumesCopied, CopyBytes: rp.CopyBytes, CopyAddedBytes: rp.CopyAddedBytes, VolumeTiers: rp.VolumeTiers,
+			LockedUntil: rp.LockedUntil}}
 	case r.Kind == KindRetentionDelete && State(c.State) == Succeeded:
 		return effect{deleted: r.RecoveryPoint}
 	case r.Kind == KindRetentionExpireSnapshots && State(c.State) == Succeeded:

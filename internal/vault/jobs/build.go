@@ -19,6 +19,9 @@ type Instance struct {
 	// the run time of the last of them that copied (zero: none). The copy tier chooses by them.
 	ScheduledBackups int
 	LastCopyAt       time.Time
+	// LockFor makes each of its recovery points immutable in storage for this long (zero: no
+	// lock): policy.Policy.EffectiveLockFor.
+	LockFor time.Duration
 }
 
 // DecodeInstance reads an instance's backup configuration and storage location from the JSON the
@@ -53,7 +56,7 @@ func BackupJob(in Instance, at time.Time, t BackupTrigger) NewJob {
 	}
 	return NewJob{Kind: KindBackup, Instance: in.Name, Cluster: in.Cluster, RecoveryPoint: name, Trigger: t.Trigger, CreatedBy: t.By,
 		Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: name, Config: in.Backup, Storage: in.Storage,
-			OnDemand: t.OnDemand, ExpiresAt: t.ExpiresAt}}}
+			OnDemand: t.OnDemand, ExpiresAt: t.ExpiresAt, LockForSeconds: int64(in.LockFor / time.Second)}}}
 }
 
 // ScheduledRun is the run of the instance's schedule at at, given its policy's copy tier (nil:

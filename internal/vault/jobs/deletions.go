@@ -29,17 +29,3 @@ func (l *Lifecycle) QueueDeletions(ctx context.Context, vault string, in Instanc
 		return nil
 	})
 }
-
-// QueueDeletionOfAll queues the deletion of every recovery point of the instance that is not
-// deleted, for reason (QueueDeletions), each asking for the file store's garbage collection.
-func (l *Lifecycle) QueueDeletionOfAll(ctx context.Context, vault string, in Instance, reason, trigger, by string) error {
-	names, err := l.st.RecoveryPointNames(ctx, vault, in.Name)
-	if err != nil {
-		return err
-	}
-	dels := make([]Deletion, len(names))
-	for i, name := range names {
-		dels[i] = Deletion{RecoveryPoint: name, Reason: reason, GC: true}
-	}
-	return l.QueueDeletions(ctx, vault, in, trigger, by, dels...)
-}

@@ -544,7 +544,11 @@ func TestDeletions(t *testing.T) {
 	if err := f.QueueDeletions(ctx, "prod", shop, jobs.TriggerRetention, "scheduler", jobs.Deletion{RecoveryPoint: points[1]}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.QueueDeletionOfAll(ctx, "prod", shop, "stopped by bob", jobs.TriggerUser, "bob"); err != nil {
+	all := []jobs.Deletion{}
+	for _, p := range points[1:] {
+		all = append(all, jobs.Deletion{RecoveryPoint: p, Reason: "stopped by bob", GC: true})
+	}
+	if err := f.QueueDeletions(ctx, "prod", shop, jobs.TriggerUser, "bob", all...); err != nil {
 		t.Fatal(err)
 	}
 	// points[0] is deleted and points[1]'s deletion is queued already: only points[2] is added.

@@ -19,8 +19,6 @@ type Store interface {
 	// HasOpenJob tells whether the instance has a queued or running job of the kind (for
 	// recovery point rp, unless it is empty).
 	HasOpenJob(ctx context.Context, vault, instance string, kind Kind, rp string) (bool, error)
-	// RecoveryPointNames names the instance's recovery points that are not deleted, newest first.
-	RecoveryPointNames(ctx context.Context, vault, instance string) ([]string, error)
 	// ExpiredLeases lists the running jobs of every vault whose lease ended before now, oldest
 	// first.
 	ExpiredLeases(ctx context.Context, now time.Time) ([]JobRef, error)
@@ -129,4 +127,6 @@ type RecoveryPoint struct {
 	CopyBytes      int64
 	CopyAddedBytes int64
 	VolumeTiers    []agentv1.VolumeTiers
+	// LockedUntil is when its files stop being immutable in storage (nil: not locked).
+	LockedUntil *time.Time
 }

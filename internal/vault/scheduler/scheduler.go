@@ -95,6 +95,9 @@ func (s *Scheduler) tick(ctx context.Context) (time.Duration, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("vault %q: %w", v, err))
 		}
+		if err := s.purge(ctx, v, now); err != nil {
+			errs = append(errs, fmt.Errorf("vault %q: %w", v, err))
+		}
 		lag = max(lag, vlag)
 	}
 	return lag, errors.Join(errs...)
@@ -281,6 +284,7 @@ func (s *Scheduler) schedule(ctx context.Context, vault string, due []scheduled)
 			errs = append(errs, err)
 			continue
 		}
+		in.LockFor = sc.pol.EffectiveLockFor(sc.in.LockFor)
 		runs = append(runs, jobs.ScheduledRun(in, sc.pol.Copy, sc.at, busy[sc.in.Name]))
 	}
 	ids, err := s.jobs.RecordRuns(ctx, vault, runs)
@@ -325,6 +329,9 @@ func (s *Scheduler) retain(ctx context.Context, vault string, in store.Instance,
 	for i, d := range pol.EvaluateTiers(points, now, loc) {
 		switch d.Action {
 		case policy.DeletePoint:
+			if l := rps[i].LockedUntil; l != nil && l.After(now) {
+				continue // immutable in storage until then: deleted at the first tick after
+			}
 			dels = append(dels, jobs.Deletion{RecoveryPoint: d.ID, Reason: d.Reason})
 			deleting[d.ID] = true
 			continue

@@ -84,6 +84,10 @@ func runAgent(t *testing.T, st *store.Store, clk *clock) (backups, deletions []s
 		switch j.Kind {
 		case agentv1.KindBackup:
 			c.Result = &agentv1.JobResult{RecoveryPoint: &agentv1.RecoveryPoint{Phase: archive.PhaseCompleted, Items: 3, Time: clk.t}}
+			if s := j.Spec.Backup.LockForSeconds; s > 0 {
+				until := clk.t.Add(time.Duration(s) * time.Second)
+				c.Result.RecoveryPoint.LockedUntil = &until
+			}
 			backups = append(backups, j.Spec.Backup.RecoveryPoint)
 		case agentv1.KindRetentionDelete:
 			deletions = append(deletions, j.Spec.Delete.RecoveryPoint)

@@ -26,6 +26,8 @@ type InstanceSpec struct {
 	Storage json.RawMessage
 	// RPO overrides the policy's recovery point objective (zero: the policy's).
 	RPO policy.Duration
+	// LockFor lengthens the policy's lock of the instance's recovery points (zero: the policy's).
+	LockFor policy.Duration
 }
 
 // Instance is a backup instance.
@@ -77,9 +79,13 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceS
 	if err := pol.ValidateRPO(spec.RPO); err != nil {
 		return Instance{}, fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
-	_, err = s.writes.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at, rpo)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		vault, spec.Name, spec.Cluster, spec.Policy, string(spec.Backup), string(spec.Storage), InstanceProtected, s.now().UTC(), spec.RPO.Optional())
+	if err := pol.ValidateLockFor(spec.LockFor); err != nil {
+		return Instance{}, fmt.Errorf("%w: %w", err, ErrInvalid)
+	}
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO instances (vault, name, cluster, policy, backup_config, storage, state, created_at, rpo, lock_for)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		vault, spec.Name, spec.Cluster, spec.Policy, string(spec.Backup), string(spec.Storage), InstanceProtected, s.now().UTC(), spec.RPO.Optional(),
+		spec.LockFor.Optional())
 	if err != nil && isUniqueViolation(err) {
 		if _, getErr := s.GetInstance(ctx, vault, spec.Name); getErr == nil {
 			return Instance{}, fmt.Errorf("instance %q: %w", spec.Name, ErrExists)
@@ -94,7 +100,7 @@ func (s *Store) CreateInstance(ctx context.Context, vault string, spec InstanceS
 }
 
 const instanceColumns = `name, cluster, policy, backup_config, storage, state, created_at, last_scheduled, scheduled_backups, last_copy_at, rpo,
-	last_verify_structure_at, last_verify_data_at, last_test_restore_at`
+	last_verify_structure_at, last_verify_data_at, last_test_restore_at, lock_for`
 
 // GetInstance reads one instance.
 func (s *Store) GetInstance(ctx context.Context, vault, name string) (Instance, error) {
@@ -167,15 +173,18 @@ func (s *Store) ListInstancesPage(ctx context.Context, vault string, f InstanceF
 
 func scanInstance(row scanner) (Instance, error) {
 	var in Instance
-	var cfg, storage, rpo string
+	var cfg, storage, rpo, lockFor string
 	var last, lastCopy, lastStructure, lastData, lastTestRestore sql.NullTime
 	if err := row.Scan(&in.Name, &in.Cluster, &in.Policy, &cfg, &storage, &in.State, &in.CreatedAt, &last, &in.ScheduledBackups, &lastCopy, &rpo,
-		&lastStructure, &lastData, &lastTestRestore); err != nil {
+		&lastStructure, &lastData, &lastTestRestore, &lockFor); err != nil {
 		return in, err
 	}
 	var err error
 	if in.RPO, err = policy.ParseOptionalDuration(rpo); err != nil {
 		return in, fmt.Errorf("decode stored rpo of instance %q: %w", in.Name, err)
+	}
+	if in.LockFor, err = policy.ParseOptionalDuration(lockFor); err != nil {
+		return in, fmt.Errorf("decode stored lock of instance %q: %w", in.Name, err)
 	}
 	in.CreatedAt = in.CreatedAt.UTC()
 	in.LastScheduled = utcPtr(last)
@@ -290,7 +299,8 @@ func (s *Store) DeleteInstance(ctx context.Context, vault, name string) error {
 		return fmt.Errorf("count jobs of instance %q: %w", name, err)
 	}
 	if points > 0 || open > 0 {
-		return fmt.Errorf("instance %q still has %d recovery point(s) and %d unfinished job(s): stop it with --delete-data and wait for the deletions: %w",
+		return fmt.Errorf("instance %q still has %d recovery point(s) and %d unfinished job(s): stop it with --delete-data and wait for the deletions "+
+			"(deleted points are kept for the vault's soft-delete days, and locked ones until their lock ends, before they are purged): %w",
 			name, points, open, ErrConflict)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {

@@ -49,9 +49,9 @@ func (s *Store) CreatePolicy(ctx context.Context, vault string, p policy.Policy)
 			return fmt.Errorf("encode test restores: %w", err)
 		}
 	}
-	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, rpo, verify, test_restore, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		vault, p.Name, string(sched), string(ret), string(copyTier), p.RPO.Optional(), string(verify), string(testRestore), s.now().UTC())
+	_, err = s.writes.ExecContext(ctx, `INSERT INTO policies (vault, name, schedule, retention, copy_tier, rpo, verify, test_restore, created_at, lock_for)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		vault, p.Name, string(sched), string(ret), string(copyTier), p.RPO.Optional(), string(verify), string(testRestore), s.now().UTC(), p.LockFor.Optional())
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("policy %q: %w", p.Name, ErrExists)
 	}
@@ -110,12 +110,12 @@ func (s *Store) DeletePolicy(ctx context.Context, vault, name string) error {
 
 type scanner interface{ Scan(...any) error }
 
-const policyColumns = `name, schedule, retention, copy_tier, rpo, verify, test_restore`
+const policyColumns = `name, schedule, retention, copy_tier, rpo, verify, test_restore, lock_for`
 
 func scanPolicy(row scanner) (policy.Policy, error) {
 	var p policy.Policy
-	var sched, ret, copyTier, rpo, verify, testRestore string
-	if err := row.Scan(&p.Name, &sched, &ret, &copyTier, &rpo, &verify, &testRestore); err != nil {
+	var sched, ret, copyTier, rpo, verify, testRestore, lockFor string
+	if err := row.Scan(&p.Name, &sched, &ret, &copyTier, &rpo, &verify, &testRestore, &lockFor); err != nil {
 		return p, err
 	}
 	if testRestore != "" {
@@ -133,6 +133,9 @@ func scanPolicy(row scanner) (policy.Policy, error) {
 	var err error
 	if p.RPO, err = policy.ParseOptionalDuration(rpo); err != nil {
 		return p, fmt.Errorf("decode stored rpo of policy %q: %w", p.Name, err)
+	}
+	if p.LockFor, err = policy.ParseOptionalDuration(lockFor); err != nil {
+		return p, fmt.Errorf("decode stored lock of policy %q: %w", p.Name, err)
 	}
 	if copyTier != "" {
 		p.Copy = &policy.CopyTier{}

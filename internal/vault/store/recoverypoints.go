@@ -35,6 +35,26 @@ type RecoveryPoint struct {
 	CopyBytes      int64
 	CopyAddedBytes int64
 	VolumeTiers    []agentv1.VolumeTiers
+	// LockedUntil is when its files stop being immutable in storage (nil: not locked).
+	LockedUntil *time.Time
+	// SoftDeleted is set when a person deleted it: the vault keeps it until SoftDeleted.PurgeAfter.
+	SoftDeleted *SoftDeletion
+}
+
+// SoftDeletion is who deleted a recovery point, when, and when the vault purges it.
+type SoftDeletion struct {
+	At, PurgeAfter time.Time
+	By             string
+}
+
+// Usable refuses a soft-deleted recovery point (ErrConflict, saying how to bring it back): it is
+// neither restored nor verified nor browsed until it is.
+func (rp RecoveryPoint) Usable() error {
+	if d := rp.SoftDeleted; d != nil {
+		return fmt.Errorf("recovery point %q was deleted by %s at %s and is purged after %s: bring it back first (cairn recovery-point undelete %s): %w",
+			rp.Name, d.By, d.At.Format(time.RFC3339), d.PurgeAfter.Format(time.RFC3339), rp.Name, ErrConflict)
+	}
+	return nil
 }
 
 // RecoveryPointFilter narrows ListRecoveryPoints.
@@ -42,10 +62,13 @@ type RecoveryPointFilter struct {
 	Instance, Cluster string
 	// IncludeDeleted also lists recovery points retention or a user deleted.
 	IncludeDeleted bool
+	// SoftDeleted lists only the points people deleted that the vault still keeps.
+	SoftDeleted bool
 }
 
 const recoveryPointColumns = `seq, name, instance, cluster, completed_at, phase, items, raw_bytes, stored_bytes, namespaces,
-	volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job, volumes_copied, copy_bytes, copy_added_bytes, volume_tiers`
+	volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job, volumes_copied, copy_bytes, copy_added_bytes, volume_tiers,
+	locked_until, soft_deleted_at, soft_deleted_by, purge_after`
 
 // ListRecoveryPoints returns recovery points, newest first.
 func (s *Store) ListRecoveryPoints(ctx context.Context, vault string, f RecoveryPointFilter, page Page) (List[RecoveryPoint], error) {
@@ -58,8 +81,11 @@ func (s *Store) ListRecoveryPoints(ctx context.Context, vault string, f Recovery
 	c.add("vault = ?", vault)
 	c.addIf("instance = ?", f.Instance)
 	c.addIf("cluster = ?", f.Cluster)
-	if !f.IncludeDeleted {
-		c.terms = append(c.terms, "deleted_at IS NULL")
+	switch {
+	case f.SoftDeleted:
+		c.terms = append(c.terms, "deleted_at IS NULL", "soft_deleted_at IS NOT NULL")
+	case !f.IncludeDeleted:
+		c.terms = append(c.terms, "deleted_at IS NULL", "soft_deleted_at IS NULL")
 	}
 	c.add("seq < ?", before)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE `+c.where()+`
@@ -89,7 +115,7 @@ func (s *Store) EachInstanceRecoveryPoints(ctx context.Context, vault string, fn
 	// Ascending, the order of the index recovery_points_by_instance: no sort. Each instance's
 	// points are turned around before fn sees them.
 	rows, err := s.db.QueryContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE vault = $1 AND deleted_at IS NULL
-		ORDER BY instance, seq`, vault)
+		AND soft_deleted_at IS NULL ORDER BY instance, seq`, vault)
 	if err != nil {
 		return fmt.Errorf("list recovery points: %w", err)
 	}
@@ -123,7 +149,8 @@ func (s *Store) EachInstanceRecoveryPoints(ctx context.Context, vault string, fn
 	return errors.Join(errs...)
 }
 
-// GetRecoveryPoint reads one recovery point that is not deleted.
+// GetRecoveryPoint reads one recovery point that is not deleted, or soft-deleted (SoftDeleted set:
+// check Usable before using it).
 func (s *Store) GetRecoveryPoint(ctx context.Context, vault, name string) (RecoveryPoint, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+recoveryPointColumns+` FROM recovery_points WHERE vault = $1 AND name = $2 AND deleted_at IS NULL`, vault, name)
 	rp, _, err := scanRecoveryPoint(row)
@@ -137,11 +164,17 @@ func scanRecoveryPoint(row scanner) (RecoveryPoint, int64, error) {
 	var rp RecoveryPoint
 	var seq int64
 	var namespaces, tiers string
-	var expires sql.NullTime
+	var expires, locked, softAt, purge sql.NullTime
+	var softBy string
 	err := row.Scan(&seq, &rp.Name, &rp.Instance, &rp.Cluster, &rp.Time, &rp.Phase, &rp.Items, &rp.RawBytes, &rp.StoredBytes, &namespaces,
-		&rp.Volumes, &rp.VolumesFailed, &rp.SnapshotBytes, &rp.OnDemand, &expires, &rp.Job, &rp.VolumesCopied, &rp.CopyBytes, &rp.CopyAddedBytes, &tiers)
+		&rp.Volumes, &rp.VolumesFailed, &rp.SnapshotBytes, &rp.OnDemand, &expires, &rp.Job, &rp.VolumesCopied, &rp.CopyBytes, &rp.CopyAddedBytes, &tiers,
+		&locked, &softAt, &softBy, &purge)
 	if err != nil {
 		return rp, 0, err
+	}
+	rp.LockedUntil = utcPtr(locked)
+	if softAt.Valid {
+		rp.SoftDeleted = &SoftDeletion{At: softAt.Time.UTC(), By: softBy, PurgeAfter: purge.Time.UTC()}
 	}
 	rp.Time = rp.Time.UTC()
 	if expires.Valid {
@@ -158,25 +191,6 @@ func scanRecoveryPoint(row scanner) (RecoveryPoint, int64, error) {
 		rp.VolumeTiers = nil
 	}
 	return rp, seq, nil
-}
-
-// RecoveryPointNames names the instance's recovery points that are not deleted, newest first.
-func (s *Store) RecoveryPointNames(ctx context.Context, vault, instance string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM recovery_points WHERE vault = $1 AND instance = $2 AND deleted_at IS NULL
-		ORDER BY seq DESC`, vault, instance)
-	if err != nil {
-		return nil, fmt.Errorf("list recovery points of instance %q: %w", instance, err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("list recovery points of instance %q: %w", instance, err)
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
 }
 
 // InsertRecoveryPoint records the recovery point a backup job made.
@@ -198,13 +212,17 @@ func (t *jobTx) InsertRecoveryPoint(ctx context.Context, vault string, rp jobs.R
 			return fmt.Errorf("encode volume tiers: %w", err)
 		}
 	}
+	var locked any
+	if rp.LockedUntil != nil {
+		locked = rp.LockedUntil.UTC()
+	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO recovery_points (vault, name, instance, cluster, completed_at, phase, items, raw_bytes,
 		stored_bytes, namespaces, volumes, volumes_failed, snapshot_bytes, on_demand, expires_at, job,
-		volumes_copied, copy_bytes, copy_added_bytes, volume_tiers)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		volumes_copied, copy_bytes, copy_added_bytes, volume_tiers, locked_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		vault, rp.Name, rp.Instance, rp.Cluster, rp.Time.UTC(), rp.Phase, rp.Items, rp.RawBytes, rp.StoredBytes, string(namespaces),
 		rp.Volumes, rp.VolumesFailed, rp.SnapshotBytes, rp.OnDemand, expires, rp.Job,
-		rp.VolumesCopied, rp.CopyBytes, rp.CopyAddedBytes, string(tiers))
+		rp.VolumesCopied, rp.CopyBytes, rp.CopyAddedBytes, string(tiers), locked)
 	if err != nil && isUniqueViolation(err) {
 		return fmt.Errorf("recovery point %q: %w", rp.Name, ErrExists)
 	}
@@ -275,9 +293,9 @@ func (s *Store) SetRecoveryPointExpiry(ctx context.Context, vault, name string, 
 // recovery point whose backup ended in phase good (archive.PhaseCompleted).
 func (s *Store) LastGoodBackups(ctx context.Context, vault, good string) (map[string]time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT r.instance, r.completed_at FROM recovery_points r
-		WHERE r.vault = $1 AND r.phase = $2 AND r.deleted_at IS NULL AND r.completed_at = (
+		WHERE r.vault = $1 AND r.phase = $2 AND r.deleted_at IS NULL AND r.soft_deleted_at IS NULL AND r.completed_at = (
 			SELECT MAX(g.completed_at) FROM recovery_points g
-			WHERE g.vault = r.vault AND g.instance = r.instance AND g.phase = $2 AND g.deleted_at IS NULL)`, vault, good)
+			WHERE g.vault = r.vault AND g.instance = r.instance AND g.phase = $2 AND g.deleted_at IS NULL AND g.soft_deleted_at IS NULL)`, vault, good)
 	if err != nil {
 		return nil, fmt.Errorf("read the newest good recovery points: %w", err)
 	}

@@ -69,3 +69,24 @@ func (s *Server) verifyRecoveryPoint(w http.ResponseWriter, r *http.Request, _ *
 	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
 	return nil
 }
+
+// deleteRecoveryPoint deletes the recovery point (the vault keeps it for its soft-delete days)
+// and shows it, deleted.
+func (s *Server) deleteRecoveryPoint(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	rp, err := c.DeleteRecoveryPoint(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/recovery-points/"+url.PathEscape(rp.Name), http.StatusSeeOther)
+	return nil
+}
+
+// undeleteRecoveryPoint brings back a deleted recovery point and shows it.
+func (s *Server) undeleteRecoveryPoint(w http.ResponseWriter, r *http.Request, _ *session, c *client.Client) error {
+	rp, err := c.UndeleteRecoveryPoint(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/recovery-points/"+url.PathEscape(rp.Name), http.StatusSeeOther)
+	return nil
+}

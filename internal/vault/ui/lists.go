@@ -54,8 +54,9 @@ func (s *Server) policies(w http.ResponseWriter, r *http.Request, sess *session,
 }
 
 func (s *Server) recoveryPoints(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
-	f := filters(r, "instance", "cluster")
-	list, err := c.ListRecoveryPoints(r.Context(), client.RecoveryPointFilter{Instance: f["instance"], Cluster: f["cluster"], Limit: pageSize, Cursor: cursor(r)})
+	f := filters(r, "instance", "cluster", "deleted")
+	list, err := c.ListRecoveryPoints(r.Context(), client.RecoveryPointFilter{Instance: f["instance"], Cluster: f["cluster"], Deleted: f["deleted"] == "true",
+		Limit: pageSize, Cursor: cursor(r)})
 	return renderList(s, w, r, sess, "recovery-points", "Recovery points", f, list, err)
 }
 

@@ -83,6 +83,8 @@ func (s *Server) Handler() http.Handler {
 		"GET /recovery-points/{name}":         s.recoveryPoint,
 
 		"POST /recovery-points/{name}/verify":                          s.verifyRecoveryPoint,
+		"POST /recovery-points/{name}/delete":                          s.deleteRecoveryPoint,
+		"POST /recovery-points/{name}/undelete":                        s.undeleteRecoveryPoint,
 		"GET /recovery-points/{name}/files/{namespace}/{claim}":        s.browseFiles,
 		"POST /recovery-points/{name}/files/{namespace}/{claim}/fetch": s.fetchFile,
 		"GET /jobs/{id}/content":                                       s.jobContent,
