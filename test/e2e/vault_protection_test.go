@@ -144,7 +144,8 @@ func checkRevokedTokenRefused(t *testing.T, v *testVault) {
 		t.Fatal(err)
 	}
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	page := func(method, path string, form url.Values) *http.Response {
+	// page answers a request of carol's browser with its status and redirect target.
+	page := func(method, path string, form url.Values) (int, string) {
 		t.Helper()
 		c, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -161,13 +162,13 @@ func checkRevokedTokenRefused(t *testing.T, v *testVault) {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		return res
+		return res.StatusCode, res.Header.Get("Location")
 	}
-	if res := page(http.MethodPost, "/signin", url.Values{"token": {tok.Token}}); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
-		t.Fatalf("carol signs in: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	if status, to := page(http.MethodPost, "/signin", url.Values{"token": {tok.Token}}); status != http.StatusSeeOther || to != "/" {
+		t.Fatalf("carol signs in: %d to %q", status, to)
 	}
-	if res := page(http.MethodGet, "/instances", nil); res.StatusCode != http.StatusOK {
-		t.Fatalf("carol's instances page: %d", res.StatusCode)
+	if status, _ := page(http.MethodGet, "/instances", nil); status != http.StatusOK {
+		t.Fatalf("carol's instances page: %d", status)
 	}
 
 	if err := v.admin.RevokeToken(ctx, "carol"); err != nil {
@@ -176,7 +177,7 @@ func checkRevokedTokenRefused(t *testing.T, v *testVault) {
 	if out, err := cli(); err == nil || !strings.Contains(out, "unknown bearer token") {
 		t.Errorf("cairn instance list with a revoked token: %v\n%s", err, out)
 	}
-	if res := page(http.MethodGet, "/instances", nil); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/signin") {
-		t.Errorf("carol's session after the revocation: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	if status, to := page(http.MethodGet, "/instances", nil); status != http.StatusSeeOther || !strings.HasPrefix(to, "/signin") {
+		t.Errorf("carol's session after the revocation: %d to %q", status, to)
 	}
 }
