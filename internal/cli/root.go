@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/internal/kube"
+	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
 // Env is what the commands take from the process: output streams and environment variables.
@@ -67,12 +68,31 @@ func NewRootCommand(env Env) *cobra.Command {
 	root.PersistentFlags().StringVar(&target.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
 	root.PersistentFlags().StringVar(&target.Context, "context", "", "kubeconfig context (default: the current context)")
 	root.AddCommand(newVersionCommand(), newClusterCommand(target, env), newBackupCommand(target, env), newRestoreCommand(target, env), newFilesCommand(env), newVolumesCommand(target, env), newHooksCommand(target, env),
-		newVaultCommand(env), newLoginCommand(env), newTokenCommand(env), newPolicyCommand(env))
+		newVaultCommand(env), newLoginCommand(env), newTokenCommand(env), newPolicyCommand(env), newApprovalCommand(env))
 	root.AddCommand(newVaultObjectCommands(env)...)
 	root.AddCommand(newAgentCommand(target, env))
 	root.InitDefaultCompletionCmd() // cobra would add this group only in Execute, after the walk
 	failOnUnknownSubcommands(root)
+	reportHeldCalls(root)
 	return root
+}
+
+// reportHeldCalls makes every command whose vault call was held for approval (a destructive call
+// on a vault that requires it) say so and succeed: the call is made once another contributor
+// approves it.
+func reportHeldCalls(cmd *cobra.Command) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			err := run(c, args)
+			if held, ok := errors.AsType[*client.ApprovalPending](err); ok {
+				_, err = fmt.Fprintln(c.OutOrStdout(), held.Error())
+			}
+			return err
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		reportHeldCalls(sub)
+	}
 }
 
 // failOnUnknownSubcommands gives cmd and every command group below it (a command with

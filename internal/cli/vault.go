@@ -52,6 +52,8 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.Float64Var(&opts.API.Prices.SnapshotGiBMonth, "price-snapshot-gib-month", 0, "price per GiB-month of volume snapshots")
 	fl.Float64Var(&opts.API.Prices.CopyGiBMonth, "price-copy-gib-month", -1, "price per GiB-month of volume copies in the backup storage (default: --price-storage-gib-month)")
 	fl.DurationVar(&opts.API.TokenLifetime, "token-lifetime", api.DefaultTokenLifetime, "how long a token works when its maker does not say (the first token too)")
+	fl.BoolVar(&opts.API.RequireApproval, "require-approval", false, "hold destructive calls (stop with data deletion, delete an instance or a recovery point, revoke a cluster) until a second contributor approves them")
+	fl.DurationVar(&opts.API.ApprovalTTL, "approval-ttl", api.DefaultApprovalTTL, "how long an approval request waits before it expires")
 	fl.IntVar(&opts.API.SoftDeleteDays, "soft-delete-days", api.DefaultSoftDeleteDays, "how many days recovery points a person deleted are kept, and can be brought back, before they are purged")
 	fl.DurationVar(&opts.AuditRetention, "audit-retention", scheduler.DefaultAuditRetention, "how long audit entries are kept")
 	cmd.AddCommand(serve, newIssueTokenCommand(env))

@@ -19,6 +19,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/policy"
 	"github.com/cairnbackup/cairn/internal/testenv"
+	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -167,12 +168,24 @@ func vaultScenario(t *testing.T, database string, target *localcluster.Cluster, 
 	if rps := v.waitRecoveryPoints(t, ns, 3); len(rps) != 3 {
 		t.Fatalf("stopped instance: %v", names(rps))
 	}
-	// Stop deleting the data: every point goes, from the vault and the repository; then the
-	// instance can be deleted.
+	// Stop deleting the data: every point is kept as deleted for the soft-delete days, then
+	// purged from the vault and the repository; then the instance can be deleted.
 	if _, err := v.admin.StopInstance(ctx, ns, vaultv1.StopRequest{DeleteData: true}); err != nil {
 		t.Fatal(err)
 	}
 	v.waitRecoveryPoints(t, ns, 0)
+	softDeleted := func() int {
+		list, err := v.admin.ListRecoveryPoints(ctx, client.RecoveryPointFilter{Instance: ns, Deleted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Items)
+	}
+	if n := softDeleted(); n != 3 {
+		t.Fatalf("%d points kept as deleted, want 3", n)
+	}
+	v.clock.advance((api.DefaultSoftDeleteDays + 1) * 24 * time.Hour)
+	waitFor(t, 2*time.Minute, "the purge of the deleted points", func() bool { return softDeleted() == 0 })
 	for name, complete := range repositoryBackups(t, storage) {
 		t.Errorf("left in the repository: %s (complete %v)", name, complete)
 	}

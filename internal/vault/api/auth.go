@@ -10,6 +10,21 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
+// principal is who the request speaks for: the requester an approved request is replayed as
+// (with the role its token holds now, checked like a token's), else the bearer token's
+// (authorize).
+func (s *Server) principal(r *http.Request, rt route) (access.Principal, error) {
+	p, replay := replayedAs(r)
+	if !replay {
+		return s.authorize(r, rt.minRole)
+	}
+	if !access.Allows(p.Role, rt.minRole) {
+		return p, &apiError{status: http.StatusForbidden, code: "forbidden",
+			message: fmt.Sprintf("%s %s needs the %s role; %s has the %s role now", r.Method, r.URL.Path, rt.minRole, p.Name, p.Role)}
+	}
+	return p, nil
+}
+
 // authorize returns the principal of the request's bearer token if its role is at least minRole;
 // public routes need no token and get the zero Principal. The error is a 401 or 403 apiError, or
 // an internal error from the store.

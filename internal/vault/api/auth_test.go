@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
@@ -48,6 +49,31 @@ var matrixCalls = map[string]matrixCall{
 			_, err := f.st.GetPolicy(t.Context(), "prod", name)
 			if allowed != errors.Is(err, store.ErrNotFound) {
 				t.Errorf("allowed %v, policy after the call: %v", allowed, err)
+			}
+		}
+	},
+	"GET /api/v1/approvals": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
+		return newRequest(t, "GET", "/api/v1/approvals", token, ""), nil
+	},
+	"GET /api/v1/approvals/{id}": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
+		a := f.approval(t, u)
+		return newRequest(t, "GET", "/api/v1/approvals/"+itoa(a.ID), token, ""), nil
+	},
+	"POST /api/v1/approvals/{id}/approve": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
+		a := f.approval(t, u)
+		return newRequest(t, "POST", "/api/v1/approvals/"+itoa(a.ID)+"/approve", token, ""), func(t *testing.T, allowed bool) {
+			got, err := f.st.GetApproval(t.Context(), "prod", a.ID)
+			if err != nil || allowed != (got.State != store.ApprovalPending) {
+				t.Errorf("allowed %v, state %s %v", allowed, got.State, err)
+			}
+		}
+	},
+	"POST /api/v1/approvals/{id}/reject": func(t *testing.T, f *fixture, token, u string) (*http.Request, func(*testing.T, bool)) {
+		a := f.approval(t, u)
+		return newRequest(t, "POST", "/api/v1/approvals/"+itoa(a.ID)+"/reject", token, ""), func(t *testing.T, allowed bool) {
+			got, err := f.st.GetApproval(t.Context(), "prod", a.ID)
+			if err != nil || allowed != (got.State == store.ApprovalRejected) {
+				t.Errorf("allowed %v, state %s %v", allowed, got.State, err)
 			}
 		}
 	},
@@ -253,6 +279,10 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 		"POST /api/v1/jobs/{id}/cancel":                access.RoleOperator,
 		"GET /api/v1/usage":                            access.RoleReader,
 		"GET /api/v1/audit":                            access.RoleReader,
+		"GET /api/v1/approvals":                        access.RoleReader,
+		"GET /api/v1/approvals/{id}":                   access.RoleReader,
+		"POST /api/v1/approvals/{id}/approve":          access.RoleContributor,
+		"POST /api/v1/approvals/{id}/reject":           access.RoleContributor,
 		"POST /api/v1/agent/heartbeat":                 access.RoleAgent,
 		"POST /api/v1/agent/claim":                     access.RoleAgent,
 		"POST /api/v1/agent/jobs/{id}/progress":        access.RoleAgent,
@@ -280,4 +310,18 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 			t.Errorf("%s needs %q, want %q", key, rt.minRole, role)
 		}
 	}
+}
+
+// approval stores another contributor's pending request to revoke a cluster made for it (whose
+// requester has no token: an approval of it fails, and leaves it not pending).
+func (f *fixture) approval(t *testing.T, unique string) store.Approval {
+	t.Helper()
+	cluster := "ap-" + unique
+	f.cluster(t, cluster)
+	a, err := f.st.CreateApproval(t.Context(), "prod", store.Approval{Operation: "POST /api/v1/clusters/{name}/revoke", Method: http.MethodPost,
+		Path: "/api/v1/clusters/" + cluster + "/revoke", RequestedBy: "someone-else", ExpiresAt: fixedClock().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -176,6 +176,7 @@ func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
 		"ProgressReport": agentv1.ProgressReport{}, "ProgressReply": agentv1.ProgressReply{}, "Completion": agentv1.Completion{},
 		"Prices": vaultv1.Prices{}, "InstanceUsage": vaultv1.InstanceUsage{}, "Usage": vaultv1.Usage{},
 		"TokenRequest": vaultv1.TokenRequest{}, "NewToken": vaultv1.NewToken{}, "Token": vaultv1.Token{}, "TokenList": vaultv1.List[vaultv1.Token]{},
+		"ApprovalRequest": vaultv1.ApprovalRequest{}, "ApprovalRequestList": vaultv1.List[vaultv1.ApprovalRequest]{},
 		"AuditEntry": vaultv1.AuditEntry{}, "AuditEntryList": vaultv1.List[vaultv1.AuditEntry]{},
 		"BrowseRequest": vaultv1.BrowseRequest{}, "FetchRequest": vaultv1.FetchRequest{}, "BrowseJob": vaultv1.BrowseJob{},
 		"FetchJob": vaultv1.FetchJob{}, "BrowseResult": vaultv1.BrowseResult{}, "FileEntry": vaultv1.FileEntry{}, "FetchResult": vaultv1.FetchResult{},

@@ -56,6 +56,11 @@ type Config struct {
 	// TokenLifetime is how long a token works when its maker does not say (default
 	// DefaultTokenLifetime).
 	TokenLifetime time.Duration
+	// RequireApproval holds destructive calls until a second contributor approves them
+	// (docs/design/vault.md, "Approvals"); ApprovalTTL is how long they wait (default
+	// DefaultApprovalTTL).
+	RequireApproval bool
+	ApprovalTTL     time.Duration
 	// SoftDeleteDays is how long recovery points a person deleted are kept, and can be brought
 	// back, before they are purged (default DefaultSoftDeleteDays).
 	SoftDeleteDays int
@@ -74,6 +79,9 @@ func NewServer(st *store.Store, cfg Config) *Server {
 	}
 	if cfg.ClaimWait <= 0 {
 		cfg.ClaimWait = 25 * time.Second
+	}
+	if cfg.ApprovalTTL <= 0 {
+		cfg.ApprovalTTL = DefaultApprovalTTL
 	}
 	if cfg.SoftDeleteDays <= 0 {
 		cfg.SoftDeleteDays = DefaultSoftDeleteDays
@@ -135,12 +143,19 @@ func (s *Server) serve(rt route) http.Handler {
 		start := s.now()
 		r = withAuditNote(r)
 		sw := &statusWriter{ResponseWriter: w}
+		if r.Body == nil { // an in-process client's request without a body
+			r.Body = http.NoBody
+		}
 		r.Body = http.MaxBytesReader(sw, r.Body, bodyLimit(rt))
-		p, err := s.authorize(r, rt.minRole)
+		p, err := s.principal(r, rt)
 		if err == nil && rt.minRole == access.RoleAgent {
 			r, err = negotiate(sw, r)
 		}
+		held := false
 		if err == nil {
+			held, err = s.holdForApproval(sw, r, rt, p)
+		}
+		if err == nil && !held {
 			err = rt.handle(sw, r, p)
 		}
 		if err != nil {

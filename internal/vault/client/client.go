@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/policy"
 )
 
@@ -190,6 +191,13 @@ func (c *Client) send(ctx context.Context, method, path string, header http.Head
 	}
 	if resp.StatusCode >= 300 {
 		return resp.StatusCode, resp.Header, apiErrorOf(resp.StatusCode, data)
+	}
+	if resp.StatusCode == http.StatusAccepted && resp.Header.Get(vaultv1.HeaderApprovalRequest) != "" {
+		pending := &ApprovalPending{}
+		if err := json.Unmarshal(data, &pending.Request); err != nil {
+			return resp.StatusCode, resp.Header, fmt.Errorf("decode the vault's approval request: %w", err)
+		}
+		return resp.StatusCode, resp.Header, pending
 	}
 	if out == nil || len(data) == 0 || resp.StatusCode == http.StatusNoContent {
 		return resp.StatusCode, resp.Header, nil

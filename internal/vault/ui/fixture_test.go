@@ -41,6 +41,12 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(*api.Config) {})
+}
+
+// newFixtureWith is newFixture with the API's configuration changed by tune.
+func newFixtureWith(t testing.TB, tune func(*api.Config)) *fixture {
+	t.Helper()
 	ctx := t.Context()
 	st, err := store.OpenSQLite(ctx, t.TempDir(), clock)
 	if err != nil {
@@ -84,7 +90,9 @@ func newFixture(t testing.TB) *fixture {
 			Items: []agentv1.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "settings", Action: "create", Diff: "+ data:\n+   colour: blue"}}}}})
 	f.dryRunJob = dry.ID
 
-	apiHandler := api.NewServer(st, api.Config{Now: clock, ContentDir: t.TempDir(), FilesWait: 5 * time.Second}).Handler()
+	cfg := api.Config{Now: clock, ContentDir: t.TempDir(), FilesWait: 5 * time.Second}
+	tune(&cfg)
+	apiHandler := api.NewServer(st, cfg).Handler()
 	center, err := ui.New(ui.Config{API: apiHandler, Now: clock})
 	must(t, err)
 	mux := http.NewServeMux()

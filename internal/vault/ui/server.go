@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,9 +102,11 @@ func (s *Server) Handler() http.Handler {
 		"GET /notifications":                    s.notifications,
 		"POST /notifications/rules/{name}/test": s.testNotification,
 
-		"GET /tokens":                s.tokens,
-		"POST /tokens":               s.createToken,
-		"POST /tokens/{name}/revoke": s.revokeToken,
+		"GET /approvals":                  s.approvals,
+		"POST /approvals/{id}/{decision}": s.decideApproval,
+		"GET /tokens":                     s.tokens,
+		"POST /tokens":                    s.createToken,
+		"POST /tokens/{name}/revoke":      s.revokeToken,
 
 		"GET /search": s.search,
 		"POST /theme": s.setTheme,
@@ -154,7 +157,10 @@ func (s *Server) clientFor(token string) (*client.Client, error) {
 // token the vault no longer knows ends the session.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	var apiErr *client.APIError
+	var held *client.ApprovalPending
 	switch {
+	case errors.As(err, &held):
+		http.Redirect(w, r, "/approvals?held="+strconv.FormatInt(held.Request.ID, 10), http.StatusSeeOther)
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
 		s.sessions.end(sess.id)
 		s.toSignIn(w, r)
