@@ -38,6 +38,9 @@ type Cluster struct {
 // ClusterRegistration is the request of POST /api/v1/clusters.
 type ClusterRegistration struct {
 	Name string `json:"name"`
+	// Grant is the trust grant the manifest gives the agent: full (the default: backup and
+	// restore) or backup-only (restores need the restore grant added).
+	Grant string `json:"grant,omitempty"`
 }
 
 // TrustGrant is the answer to a registration: the agent's token (shown once; the vault keeps
@@ -46,6 +49,8 @@ type TrustGrant struct {
 	Cluster    Cluster `json:"cluster"`
 	AgentToken string  `json:"agentToken"`
 	Manifest   string  `json:"manifest"`
+	// Grant is the trust grant the manifest gives: full or backup-only.
+	Grant string `json:"grant"`
 }
 
 // BackupConfig is what an instance backs up. The filters mean what the CLI's flags of the same

@@ -19,6 +19,7 @@ func (a *agent) wording(loc agentv1.StorageLocation) usecase.Wording {
 		},
 		Credential: fmt.Sprintf("passphrase secret %q", loc.PassphraseSecret),
 		Subject:    "the agent",
-		Grant:      "grant it to the agent's identity in this cluster (the ClusterRole of the trust grant's manifest)",
+		Grant: "grant it to the agent's identity in this cluster: an agent installed with --grant backup-only needs the restore grant " +
+			"for restores (cairn agent grant-restore with your kubeconfig, --revoke after); else the ClusterRole of the trust grant's manifest",
 	}
 }

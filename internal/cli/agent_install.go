@@ -116,6 +116,7 @@ its reason, are in docs/design/vault.md ("Trust grant").`,
 	fl.StringArrayVar(&hostPaths, "host-path", nil, "host directory mounted at the same path in the agent, for file:// storage on a one-node cluster (repeatable)")
 	fl.Int64Var(&runAsUser, "run-as-user", install.DefaultRunAsUser, "the agent's uid; 0 (root) for file:// storage in a root-owned host directory")
 	fl.StringVar(&opts.APIServer, "api-server", "", "HOST:PORT of the Kubernetes API for the agent, instead of the kubernetes Service (clusters without a Service proxy, like cairn's local cluster)")
+	fl.StringVar(&opts.Grant, "grant", trustgrant.GrantFull, "the agent's trust grant: full (backup and restore) or backup-only (restores need cairn agent grant-restore)")
 	fl.BoolVar(&opts.NoRBACEscalation, "no-rbac-escalation", false, "leave escalate and bind out of the ClusterRole: restoring Roles, ClusterRoles and bindings that grant more than the agent holds then fails")
 	fl.BoolVar(&dryRun, "dry-run", false, "print the manifests (Secret values redacted) and touch nothing")
 	fl.DurationVar(&opts.Timeout, "timeout", install.DefaultTimeout, "how long to wait for the agent to run")
@@ -224,4 +225,44 @@ func readEnvFile(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("--storage-env-file %s holds no KEY=VALUE line", path)
 	}
 	return out, nil
+}
+
+func newAgentGrantRestoreCommand(target *kube.Target, env Env) *cobra.Command {
+	opts := install.RestoreGrantOptions{}
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "grant-restore",
+		Short: "Give an agent holding the backup-only grant what restores need (--revoke takes it back)",
+		Long: `Apply, with your kubeconfig's credentials, the restore grant to an agent installed with
+--grant backup-only: the ClusterRole cairn-agent-restore (create, update, patch and delete on every
+resource, and escalate and bind on roles unless --no-rbac-escalation) bound to the agent's
+ServiceAccount. Restores, test restores and the restore pre-flight then work; take it back with
+--revoke when they are done.`,
+		Example: `  cairn agent grant-restore --context prod
+  cairn restore create --from shop-nightly-20250102023000 --wait
+  cairn agent grant-restore --context prod --revoke`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dryRun {
+				doc, err := install.RestoreGrantYAML(opts.Namespace, !opts.NoRBACEscalation)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprint(cmd.OutOrStdout(), doc)
+				return err
+			}
+			cfg, err := target.RESTConfig()
+			if err != nil {
+				return err
+			}
+			opts.Out = cmd.OutOrStdout()
+			return install.RestoreGrant(cmd.Context(), cfg, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Namespace, "namespace", "n", trustgrant.DefaultNamespace, "namespace the agent runs in")
+	fl.BoolVar(&opts.NoRBACEscalation, "no-rbac-escalation", false, "leave escalate and bind out: restoring RBAC objects granting more than the agent holds then fails")
+	fl.BoolVar(&opts.Revoke, "revoke", false, "delete the restore grant instead")
+	fl.BoolVar(&dryRun, "dry-run", false, "print the restore grant's manifest and touch nothing")
+	return cmd
 }

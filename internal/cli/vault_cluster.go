@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -20,10 +21,13 @@ func newClusterVaultCommands(env Env) []*cobra.Command {
 }
 
 func newClusterRegisterCommand(env Env) *cobra.Command {
-	var manifestFile, tokenFile string
+	var manifestFile, tokenFile, grant string
 	var vaultURL string
 	cmd := vaultVerb[vaultv1.TrustGrant]{
 		check: func([]string) error {
+			if err := trustgrant.ValidGrant(grant); err != nil {
+				return fmt.Errorf("--grant: %w", err)
+			}
 			if tokenFile == "" {
 				return nil
 			}
@@ -34,7 +38,7 @@ func newClusterRegisterCommand(env Env) *cobra.Command {
 		},
 		call: func(ctx context.Context, c *client.Client, args []string) (vaultv1.TrustGrant, error) {
 			vaultURL = c.URL()
-			g, err := c.RegisterCluster(ctx, vaultv1.ClusterRegistration{Name: args[0]})
+			g, err := c.RegisterCluster(ctx, vaultv1.ClusterRegistration{Name: args[0], Grant: grant})
 			if err != nil {
 				return g, err
 			}
@@ -58,6 +62,7 @@ again grants anew.`,
   cairn cluster register prod -o json > prod-grant.json   # keep it secret: it holds the token`,
 		Args: cobra.ExactArgs(1),
 	})
+	cmd.Flags().StringVar(&grant, "grant", trustgrant.GrantFull, "the agent's trust grant: full (backup and restore) or backup-only (read what is backed up, manage snapshots and its own objects; restores need cairn agent grant-restore)")
 	cmd.Flags().StringVar(&manifestFile, "manifest-file", "", "write the agent's trust-grant manifest (YAML) to this file")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "write the agent token to this new file (mode 0600) instead of printing it")
 	return cmd
@@ -87,7 +92,14 @@ func writeTrustGrant(env Env, g vaultv1.TrustGrant, tokenFile, manifestFile stri
 
 func printTrustGrant(out io.Writer, g vaultv1.TrustGrant, vaultURL, manifestFile, tokenFile string) {
 	name := g.Cluster.Name
-	fmt.Fprintf(out, "registered cluster %q (%s)\n\n", name, g.Cluster.Health)
+	fmt.Fprintf(out, "registered cluster %q (%s)\n", name, g.Cluster.Health)
+	switch g.Grant {
+	case trustgrant.GrantBackupOnly:
+		fmt.Fprint(out, "grant: backup-only: the agent reads what it backs up, manages volume snapshots and its own objects, and writes nothing else;\n"+
+			"       restores need the restore grant: cairn agent grant-restore (with your kubeconfig), --revoke after\n\n")
+	default:
+		fmt.Fprint(out, "grant: full: the agent backs up and restores (it may write any object; see docs/design/vault.md, \"Trust grant\")\n\n")
+	}
 	step1 := fmt.Sprintf("  1. the agent token is in %s (the vault keeps only its hash; whoever holds it acts as this cluster's agent)\n", tokenFile)
 	if tokenFile == "" {
 		tokenFile = name + "-agent.token"

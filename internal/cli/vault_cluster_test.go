@@ -112,3 +112,20 @@ func TestClusterRegisterTokenFile(t *testing.T) {
 		t.Error("token file overwritten")
 	}
 }
+
+// TestRegisterSaysWhichGrant: cluster register says which trust grant it made; a backup-only one
+// names the restore grant; an unknown grant is refused before the vault is asked.
+func TestRegisterSaysWhichGrant(t *testing.T) {
+	v := startTestVault(t)
+	if out := v.ok(t, "cluster", "register", "prod"); !regexpLine(out, `grant: full: the agent backs up and restores`) {
+		t.Errorf("full:\n%s", out)
+	}
+	out := v.ok(t, "cluster", "register", "archive", "--grant", "backup-only")
+	if !regexpLine(out, `grant: backup-only: the agent reads what it backs up`) || !strings.Contains(out, "cairn agent grant-restore") {
+		t.Errorf("backup-only:\n%s", out)
+	}
+	v.fails(t, `--grant: grant "read-only": use full`, "cluster", "register", "other", "--grant", "read-only")
+	if out := v.ok(t, "agent", "grant-restore", "--dry-run"); !strings.Contains(out, "name: cairn-agent-restore") || !strings.Contains(out, "escalate") {
+		t.Errorf("grant-restore --dry-run:\n%s", out)
+	}
+}

@@ -49,7 +49,7 @@ func startTestVaultWith(t *testing.T, set func(*vault.Options)) *testVault {
 	done := make(chan error, 1)
 	opts := vault.Options{DataDir: dir, Listen: "127.0.0.1:0", Vault: "default", Ready: func(a string) { addr <- a }}
 	opts.API.ClaimWait = 2 * time.Second
-	opts.API.TrustGrant = func(string) (string, error) { return testManifest, nil }
+	opts.API.TrustGrant = func(string, string) (string, error) { return testManifest, nil }
 	opts.API.Prices = vaultv1.Prices{Currency: "EUR", NamespaceMonth: 2, StorageGiBMonth: 0.5, SnapshotGiBMonth: 0.25}
 	logs := &syncBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))

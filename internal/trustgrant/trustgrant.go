@@ -8,6 +8,7 @@ package trustgrant
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -105,6 +106,69 @@ func Rules(escalation bool) []Rule {
 	return rules
 }
 
+// Grants a cluster's agent may hold (docs/design/vault.md, "Trust grant"), the default first.
+const (
+	// GrantFull lets the agent back up and restore: Rules.
+	GrantFull = "full"
+	// GrantBackupOnly lets the agent back up only: BackupRules cluster-wide and OwnNamespaceRules
+	// in its namespace; restores need the restore grant (RestoreRules) added for them.
+	GrantBackupOnly = "backup-only"
+)
+
+// Grants lists the grants, the default first.
+var Grants = []string{GrantFull, GrantBackupOnly}
+
+// ValidGrant checks a grant's name ("" is the default, full).
+func ValidGrant(grant string) error {
+	if grant == "" || slices.Contains(Grants, grant) {
+		return nil
+	}
+	return fmt.Errorf("grant %q: use %s (backup and restore) or %s (read what is backed up, manage snapshots and the agent's own objects; restores need the restore grant added)",
+		grant, GrantFull, GrantBackupOnly)
+}
+
+// RestoreRoleName names the ClusterRole and ClusterRoleBinding of the restore grant.
+const RestoreRoleName = AgentName + "-restore"
+
+// BackupRules are the ClusterRole of the backup-only grant: Rules without the cluster-wide write
+// rule and escalate/bind.
+func BackupRules() []Rule {
+	var out []Rule
+	for _, r := range Rules(false) {
+		if !isWriteRule(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// RestoreRules are what the restore grant adds to the backup-only grant: the cluster-wide write
+// rule and, with escalation, escalate and bind.
+func RestoreRules(escalation bool) []Rule {
+	var out []Rule
+	for _, r := range Rules(escalation) {
+		if isWriteRule(r) || slices.Contains(r.Verbs, "escalate") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func isWriteRule(r Rule) bool {
+	return slices.Equal(r.Resources, []string{"*"}) && slices.Contains(r.Verbs, "create")
+}
+
+// OwnNamespaceRules are the Role of the backup-only grant in the agent's namespace: the objects a
+// backup's data movers need there.
+func OwnNamespaceRules() []Rule {
+	return []Rule{{
+		Reason: "volume data (copy tier, file-system backup): the data mover's pods, the claims provisioned from " +
+			"snapshots and the storage credential Secrets they mount, made and deleted in the agent's own namespace only",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods", "persistentvolumeclaims", "secrets"},
+			Verbs: []string{"create", "get", "list", "watch", "delete"}},
+	}}
+}
+
 // PolicyRules drops the reasons.
 func PolicyRules(rules []Rule) []rbacv1.PolicyRule {
 	out := make([]rbacv1.PolicyRule, len(rules))
@@ -121,25 +185,43 @@ func Labels() map[string]string {
 
 // Grant is the trust grant as typed objects.
 type Grant struct {
+	Kind           string // GrantFull or GrantBackupOnly
 	Namespace      *corev1.Namespace
 	ServiceAccount *corev1.ServiceAccount
 	ClusterRole    *rbacv1.ClusterRole
 	Binding        *rbacv1.ClusterRoleBinding
 	Rules          []Rule
+	// Role and RoleBinding, of the backup-only grant only, give the agent OwnNamespaceRules in its
+	// namespace.
+	Role        *rbacv1.Role
+	RoleBinding *rbacv1.RoleBinding
+	RoleRules   []Rule
 }
 
 // New returns the grant of an agent in namespace (default cairn-system); without escalation its
 // ClusterRole leaves out the rule that lets a restore write RBAC objects granting more than the
 // agent holds.
 func New(namespace string, escalation bool) (Grant, error) {
+	return NewOf(GrantFull, namespace, escalation)
+}
+
+// NewOf returns the grant of kind (GrantFull or GrantBackupOnly; "" is full) of an agent in
+// namespace; escalation matters to the full grant only.
+func NewOf(kind, namespace string, escalation bool) (Grant, error) {
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
 	if err := ValidNamespace(namespace); err != nil {
 		return Grant{}, err
 	}
+	if err := ValidGrant(kind); err != nil {
+		return Grant{}, err
+	}
+	if kind == GrantBackupOnly {
+		return backupOnly(namespace), nil
+	}
 	rules := Rules(escalation)
-	return Grant{
+	return Grant{Kind: GrantFull,
 		Namespace: &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: Labels()}},
 		ServiceAccount: &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
@@ -154,9 +236,52 @@ func New(namespace string, escalation bool) (Grant, error) {
 	}, nil
 }
 
+// backupOnly is the backup-only grant of an agent in namespace.
+func backupOnly(namespace string) Grant {
+	g, _ := NewOf(GrantFull, namespace, false)
+	g.Kind, g.Rules, g.RoleRules = GrantBackupOnly, BackupRules(), OwnNamespaceRules()
+	g.ClusterRole.Rules = PolicyRules(g.Rules)
+	g.Role = &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
+		ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: namespace, Labels: Labels()}, Rules: PolicyRules(g.RoleRules)}
+	g.RoleBinding = &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: namespace, Labels: Labels()},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: AgentName},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: AgentName, Namespace: namespace}}}
+	return g
+}
+
 // Objects returns the grant's objects in the order they are applied.
 func (g Grant) Objects() []runtime.Object {
-	return []runtime.Object{g.Namespace, g.ServiceAccount, g.ClusterRole, g.Binding}
+	objs := []runtime.Object{g.Namespace, g.ServiceAccount, g.ClusterRole, g.Binding}
+	if g.Role != nil {
+		objs = append(objs, g.Role, g.RoleBinding)
+	}
+	return objs
+}
+
+// Reasons are the grant's rules with their reasons by the kind of role holding them, for Render.
+func (g Grant) Reasons() map[string][]Rule {
+	return map[string][]Rule{"ClusterRole": g.Rules, "Role": g.RoleRules}
+}
+
+// Restore is the restore grant of an agent in namespace: the ClusterRole cairn-agent-restore with
+// RestoreRules and its binding to the agent's ServiceAccount. An administrator applies it on a
+// cluster holding the backup-only grant for as long as restores are to run there.
+func Restore(namespace string, escalation bool) (objs []runtime.Object, rules []Rule, err error) {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	if err := ValidNamespace(namespace); err != nil {
+		return nil, nil, err
+	}
+	rules = RestoreRules(escalation)
+	role := &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: RestoreRoleName, Labels: Labels()}, Rules: PolicyRules(rules)}
+	binding := &rbacv1.ClusterRoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: RestoreRoleName, Labels: Labels()},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: RestoreRoleName},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: AgentName, Namespace: namespace}}}
+	return []runtime.Object{role, binding}, rules, nil
 }
 
 // ValidNamespace checks a namespace name (a DNS label).
@@ -190,14 +315,14 @@ func Unstructured(namespace string) ([]*unstructured.Unstructured, error) {
 	return ToUnstructured(g.Objects())
 }
 
-// YAML renders the grant as a multi-document YAML manifest, each ClusterRole rule preceded by a
-// comment giving its reason: what the vault hands out when a cluster registers.
-func YAML(namespace string) (string, error) {
-	g, err := New(namespace, true)
+// YAML renders the grant of kind ("" is full) as a multi-document YAML manifest, each rule
+// preceded by a comment giving its reason: what the vault hands out when a cluster registers.
+func YAML(kind, namespace string) (string, error) {
+	g, err := NewOf(kind, namespace, true)
 	if err != nil {
 		return "", err
 	}
-	return Render(g.Objects(), g.Rules)
+	return Render(g.Objects(), g.Reasons())
 }
 
 // ToUnstructured converts typed objects, dropping the empty status and creation time the
@@ -227,7 +352,7 @@ func ToUnstructured(objs []runtime.Object) ([]*unstructured.Unstructured, error)
 
 // Render writes objects as a multi-document manifest. A ClusterRole's rules are written one by
 // one, each after a comment with its reason (rules sorts last among a ClusterRole's keys).
-func Render(objs []runtime.Object, rules []Rule) (string, error) {
+func Render(objs []runtime.Object, reasons map[string][]Rule) (string, error) {
 	us, err := ToUnstructured(objs)
 	if err != nil {
 		return "", err
@@ -238,7 +363,7 @@ func Render(objs []runtime.Object, rules []Rule) (string, error) {
 			b.WriteString("---\n")
 		}
 		var ruleYAML string
-		if u.GetKind() == "ClusterRole" && len(rules) > 0 {
+		if rules := reasons[u.GetKind()]; len(rules) > 0 {
 			delete(u.Object, "rules")
 			var rb strings.Builder
 			rb.WriteString("rules:\n")

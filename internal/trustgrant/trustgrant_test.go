@@ -143,7 +143,7 @@ func TestTrustGrant(t *testing.T) {
 // TestTrustGrantYAML: the manifest decodes to TrustGrant's objects, and every rule follows a
 // comment with its reason.
 func TestTrustGrantYAML(t *testing.T) {
-	doc, err := YAML("")
+	doc, err := YAML("", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,5 +210,46 @@ func TestChartRuleReasons(t *testing.T) {
 		if blocks[i+1] != r.Reason {
 			t.Errorf("rule %d: chart says %q, want %q", i, blocks[i+1], r.Reason)
 		}
+	}
+}
+
+// TestBackupOnlyGrantWritesNothingButItsOwn: the backup-only grant's ClusterRole keeps the read,
+// snapshot, hook, CRD and review rules and drops the cluster-wide write and escalate/bind; its
+// Role writes only pods, claims and Secrets in the agent's namespace; the restore grant adds back
+// exactly what was dropped.
+func TestBackupOnlyGrantWritesNothingButItsOwn(t *testing.T) {
+	g, err := NewOf(GrantBackupOnly, "backups", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range g.ClusterRole.Rules {
+		if slices.Contains(r.Resources, "*") && slices.ContainsFunc(r.Verbs, func(v string) bool { return v != "get" && v != "list" }) {
+			t.Errorf("a wildcard rule that writes: %+v", r)
+		}
+		if slices.Contains(r.Verbs, "escalate") || slices.Contains(r.Verbs, "bind") {
+			t.Errorf("escalation in the backup-only grant: %+v", r)
+		}
+	}
+	if g.Role == nil || g.Role.Namespace != "backups" || g.RoleBinding.Subjects[0].Namespace != "backups" ||
+		!slices.Equal(g.Role.Rules[0].Resources, []string{"pods", "persistentvolumeclaims", "secrets"}) {
+		t.Fatalf("role %+v binding %+v", g.Role, g.RoleBinding)
+	}
+	full, _ := New("backups", true)
+	restoreObjs, restore, err := Restore("backups", true)
+	if err != nil || len(restoreObjs) != 2 {
+		t.Fatal(err)
+	}
+	if len(g.Rules)+len(restore) != len(full.Rules) {
+		t.Errorf("backup-only %d rules + restore %d rules, full %d", len(g.Rules), len(restore), len(full.Rules))
+	}
+	if _, noEscalation, _ := Restore("backups", false); len(noEscalation) != len(restore)-1 {
+		t.Errorf("restore without escalation: %d rules", len(noEscalation))
+	}
+	if err := ValidGrant("read-only"); err == nil || !strings.Contains(err.Error(), "use full") {
+		t.Errorf("an unknown grant: %v", err)
+	}
+	doc, err := YAML(GrantBackupOnly, "")
+	if err != nil || !strings.Contains(doc, "kind: Role\n") || strings.Contains(doc, "escalate") {
+		t.Errorf("backup-only manifest (%v):\n%s", err, doc)
 	}
 }

@@ -175,9 +175,9 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 }
 
 // trustGrant is the manifest a registered cluster's agent gets: its namespace, ServiceAccount and
-// the ClusterRole with what backup and restore need (the same for every cluster).
-func trustGrant(string) (string, error) {
-	return trustgrant.YAML(trustgrant.DefaultNamespace)
+// the roles of the grant (the same for every cluster).
+func trustGrant(_, grant string) (string, error) {
+	return trustgrant.YAML(grant, trustgrant.DefaultNamespace)
 }
 
 // writeNew writes data, readable by its owner only, to the first of names in dir that does not

@@ -48,8 +48,11 @@ const plainHeader = `# cairn's agent as plain manifests: the objects ` + "`cairn
 # (restart the agent after changing cairn-storage-credentials: kubectl -n cairn-system rollout restart deploy/cairn-agent)
 `
 
-func plainManifests() (string, error) {
-	opts, err := Options{VaultURL: "https://placeholder", Token: []byte("placeholder"), Image: "placeholder"}.withDefaults()
+// plainFiles are the plain manifests by grant.
+var plainFiles = map[string]string{trustgrant.GrantFull: "cairn-agent.yaml", trustgrant.GrantBackupOnly: "cairn-agent-backup-only.yaml"}
+
+func plainManifests(grant string) (string, error) {
+	opts, err := Options{VaultURL: "https://placeholder", Token: []byte("placeholder"), Image: "placeholder", Grant: grant}.withDefaults()
 	if err != nil {
 		return "", err
 	}
@@ -58,16 +61,26 @@ func plainManifests() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	body, err := trustgrant.Render(objs.All(), objs.Rules)
-	return plainHeader + body, err
+	body, err := trustgrant.Render(objs.All(), objs.Reasons)
+	header := strings.ReplaceAll(plainHeader, "cairn-agent.yaml", plainFiles[grant])
+	if grant == trustgrant.GrantBackupOnly {
+		header += "#\n# The backup-only grant: restores need the restore grant added (cairn agent grant-restore).\n"
+	}
+	return header + body, err
 }
 
 func TestPlainManifests(t *testing.T) {
-	want, err := plainManifests()
+	for _, grant := range trustgrant.Grants {
+		t.Run(grant, func(t *testing.T) { testPlainManifests(t, grant) })
+	}
+}
+
+func testPlainManifests(t *testing.T, grant string) {
+	want, err := plainManifests(grant)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(deployDir, "agent", "cairn-agent.yaml")
+	path := filepath.Join(deployDir, "agent", plainFiles[grant])
 	if *update {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
@@ -83,7 +96,9 @@ func TestPlainManifests(t *testing.T) {
 	// It decodes, and envsubst's output is what the install would apply.
 	filled := strings.NewReplacer("${CAIRN_VAULT_URL}", "https://vault.example:8443", "${CAIRN_AGENT_IMAGE}", "registry.example/cairn:v1",
 		"${CAIRN_AGENT_TOKEN}", testToken).Replace(string(got))
-	objs, err := Build(validOptions())
+	opts := validOptions()
+	opts.Grant = grant
+	objs, err := Build(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

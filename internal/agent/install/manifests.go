@@ -39,7 +39,7 @@ func (o Objects) manifests(redact bool) (string, error) {
 		}
 		all = append(all, obj)
 	}
-	return trustgrant.Render(all, o.Rules)
+	return trustgrant.Render(all, o.Reasons)
 }
 
 // redactSecret returns a copy of s whose values are all Redacted.

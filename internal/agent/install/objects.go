@@ -105,6 +105,9 @@ type Options struct {
 	// instead of the kubernetes Service. Only for clusters without a Service proxy, such as
 	// cairn's local cluster (with HostNetwork: the API server's loopback address).
 	APIServer string
+	// Grant is the trust grant the agent holds: trustgrant.GrantFull ("", the default) or
+	// trustgrant.GrantBackupOnly.
+	Grant string
 	// NoRBACEscalation leaves escalate and bind out of the ClusterRole: restoring a Role or
 	// ClusterRole that grants more than the agent holds, or a binding to one, then fails.
 	NoRBACEscalation bool
@@ -132,6 +135,9 @@ func (o Options) withDefaults() (Options, error) {
 		o.Namespace = trustgrant.DefaultNamespace
 	}
 	if err := trustgrant.ValidNamespace(o.Namespace); err != nil {
+		return o, err
+	}
+	if err := trustgrant.ValidGrant(o.Grant); err != nil {
 		return o, err
 	}
 	if err := validVaultURL(o.VaultURL); err != nil {
@@ -212,9 +218,11 @@ func validVaultURL(s string) error {
 
 // Objects are the objects of an install, in the order they are applied (CRDs aside).
 type Objects struct {
-	// Grant is the trust grant: Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding.
+	// Grant is the trust grant: Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding (and,
+	// backup-only, the Role and RoleBinding in the agent's namespace); Reasons its rules with their
+	// reasons by role kind.
 	Grant         []runtime.Object
-	Rules         []trustgrant.Rule
+	Reasons       map[string][]trustgrant.Rule
 	TokenSecret   *corev1.Secret
 	SecretsSecret *corev1.Secret // nil without Options.Secrets
 	StorageSecret *corev1.Secret // nil without Options.StorageEnv
@@ -244,7 +252,7 @@ func Build(opts Options) (Objects, error) {
 }
 
 func build(opts Options) (Objects, error) {
-	g, err := trustgrant.New(opts.Namespace, !opts.NoRBACEscalation)
+	g, err := trustgrant.NewOf(opts.Grant, opts.Namespace, !opts.NoRBACEscalation)
 	if err != nil {
 		return Objects{}, err
 	}
@@ -253,7 +261,7 @@ func build(opts Options) (Objects, error) {
 		return &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: trustgrant.Labels()}, Type: corev1.SecretTypeOpaque}
 	}
-	objs := Objects{Grant: g.Objects(), Rules: g.Rules}
+	objs := Objects{Grant: g.Objects(), Reasons: g.Reasons()}
 	objs.TokenSecret = secret(TokenSecret)
 	objs.TokenSecret.StringData = map[string]string{TokenKey: strings.TrimSpace(string(opts.Token))}
 	if len(opts.Secrets) > 0 {

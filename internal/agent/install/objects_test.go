@@ -164,7 +164,7 @@ func TestDeploymentOptionalParts(t *testing.T) {
 	if !slices.Equal(hostMounts, opts.HostPaths) || !slices.Equal(hostVolumes, opts.HostPaths) {
 		t.Errorf("host paths: mounts %v volumes %v", hostMounts, hostVolumes)
 	}
-	for _, r := range objs.Rules {
+	for _, r := range objs.Reasons["ClusterRole"] {
 		if slices.Contains(r.Verbs, "escalate") {
 			t.Error("NoRBACEscalation kept escalate")
 		}

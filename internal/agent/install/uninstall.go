@@ -72,6 +72,14 @@ func Uninstall(ctx context.Context, cfg *rest.Config, opts UninstallOptions) err
 			return rbac.ClusterRoleBindings().Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{})
 		}},
 		{"ClusterRole " + trustgrant.AgentName, func() error { return rbac.ClusterRoles().Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{}) }},
+		{"RoleBinding " + ns + "/" + trustgrant.AgentName, func() error { return rbac.RoleBindings(ns).Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{}) }},
+		{"Role " + ns + "/" + trustgrant.AgentName, func() error { return rbac.Roles(ns).Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{}) }},
+		{"ClusterRoleBinding " + trustgrant.RestoreRoleName, func() error {
+			return rbac.ClusterRoleBindings().Delete(ctx, trustgrant.RestoreRoleName, metav1.DeleteOptions{})
+		}},
+		{"ClusterRole " + trustgrant.RestoreRoleName, func() error {
+			return rbac.ClusterRoles().Delete(ctx, trustgrant.RestoreRoleName, metav1.DeleteOptions{})
+		}},
 		{"ServiceAccount " + ns + "/" + trustgrant.AgentName, func() error {
 			return core.ServiceAccounts(ns).Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{})
 		}},

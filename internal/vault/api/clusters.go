@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 )
 
@@ -39,10 +40,16 @@ func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p acces
 	if err := validateDNSLabel("name", req.Name, 63); err != nil {
 		return err
 	}
+	if err := trustgrant.ValidGrant(req.Grant); err != nil {
+		return unprocessable("grant", "%s", err.Error())
+	}
+	if req.Grant == "" {
+		req.Grant = trustgrant.GrantFull
+	}
 	manifest := ""
 	if s.cfg.TrustGrant != nil {
 		var err error
-		if manifest, err = s.cfg.TrustGrant(req.Name); err != nil {
+		if manifest, err = s.cfg.TrustGrant(req.Name, req.Grant); err != nil {
 			return fmt.Errorf("render the trust grant: %w", err)
 		}
 	}
@@ -51,7 +58,7 @@ func (s *Server) registerCluster(w http.ResponseWriter, r *http.Request, p acces
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/clusters/"+url.PathEscape(c.Name))
-	return writeJSON(w, http.StatusCreated, vaultv1.TrustGrant{Cluster: apiCluster(c), AgentToken: token, Manifest: manifest})
+	return writeJSON(w, http.StatusCreated, vaultv1.TrustGrant{Cluster: apiCluster(c), AgentToken: token, Manifest: manifest, Grant: req.Grant})
 }
 
 func (s *Server) revokeCluster(w http.ResponseWriter, r *http.Request, p access.Principal) error {

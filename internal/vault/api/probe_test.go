@@ -81,3 +81,26 @@ func TestAgentValuesAreBounded(t *testing.T) {
 		t.Error("the refused recovery point was stored")
 	}
 }
+
+// TestRegistrationNamesItsGrant: a registration asks for a grant (default full) and the answer
+// says which it made; an unknown grant is a 422 naming the field.
+func TestRegistrationNamesItsGrant(t *testing.T) {
+	f := newFixture(t)
+	admin := f.tokens[access.RoleContributor]
+	var g vaultv1.TrustGrant
+	mustDecode(t, f.do(t, "POST", "/api/v1/clusters", admin, `{"name":"full-one"}`), http.StatusCreated, &g)
+	if g.Grant != "full" {
+		t.Errorf("default grant %q", g.Grant)
+	}
+	mustDecode(t, f.do(t, "POST", "/api/v1/clusters", admin, `{"name":"archive","grant":"backup-only"}`), http.StatusCreated, &g)
+	if g.Grant != "backup-only" {
+		t.Errorf("grant %q", g.Grant)
+	}
+	rec := f.do(t, "POST", "/api/v1/clusters", admin, `{"name":"other","grant":"root"}`)
+	if e := decodeErrorBody(t, rec); rec.Code != http.StatusUnprocessableEntity || e.Field != "grant" {
+		t.Errorf("unknown grant: %d %+v", rec.Code, e)
+	}
+	if _, err := f.st.GetCluster(t.Context(), "prod", "other"); err == nil {
+		t.Error("a registration with an unknown grant was stored")
+	}
+}

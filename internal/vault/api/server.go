@@ -39,8 +39,9 @@ type Config struct {
 	ClaimWait time.Duration
 	// Prices turn usage into a cost estimate.
 	Prices vaultv1.Prices
-	// TrustGrant renders the manifest that gives a registered cluster's agent its identity.
-	TrustGrant func(cluster string) (string, error)
+	// TrustGrant renders the manifest that gives a registered cluster's agent its identity, with
+	// the grant asked for (trustgrant.Grants).
+	TrustGrant func(cluster, grant string) (string, error)
 	// ContentDir keeps the files fetch jobs upload until they are downloaded (empty: the vault
 	// fetches no file).
 	ContentDir string
