@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"testing"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -74,6 +75,22 @@ func TestBackupOnlyGrantOnARealAPIServer(t *testing.T) {
 		}
 		return review.Status.Allowed
 	}
+	// The apiserver's RBAC authorizer sees new roles and bindings through its informers: a moment
+	// after they are written.
+	settles := func(verb, group, resource string, want bool) bool {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for may(verb, group, resource, "default") != want {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return true
+	}
+	if !settles("list", "", "configmaps", true) {
+		t.Fatal("the backup-only grant did not let the agent list ConfigMaps within 10s")
+	}
 	backupOnly := []struct {
 		verb, group, resource, namespace string
 		allowed                          bool
@@ -97,6 +114,9 @@ func TestBackupOnlyGrantOnARealAPIServer(t *testing.T) {
 	if err := install.RestoreGrant(ctx, cfg, install.RestoreGrantOptions{Namespace: ns}); err != nil {
 		t.Fatal(err)
 	}
+	if !settles("create", "", "configmaps", true) {
+		t.Fatal("the restore grant did not let the agent create a ConfigMap within 10s")
+	}
 	for _, c := range []struct{ verb, group, resource string }{{"create", "", "configmaps"}, {"delete", "apps", "deployments"},
 		{"escalate", rbacv1.GroupName, "clusterroles"}} {
 		if !may(c.verb, c.group, c.resource, "default") {
@@ -106,7 +126,7 @@ func TestBackupOnlyGrantOnARealAPIServer(t *testing.T) {
 	if err := install.RestoreGrant(ctx, cfg, install.RestoreGrantOptions{Namespace: ns, Revoke: true}); err != nil {
 		t.Fatal(err)
 	}
-	if may("create", "", "configmaps", "default") {
+	if !settles("create", "", "configmaps", false) {
 		t.Error("the restore grant's revocation left the agent writing")
 	}
 }
