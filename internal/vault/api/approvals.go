@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"time"
@@ -67,14 +68,6 @@ func (s *Server) holdForApproval(w http.ResponseWriter, r *http.Request, rt rout
 	return true, writeJSON(w, http.StatusAccepted, apiApproval(a))
 }
 
-func approvalID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &apiError{status: http.StatusNotFound, code: "not_found", message: "approval request " + strconv.Quote(r.PathValue("id")) + ": IDs are positive numbers"}
-	}
-	return id, nil
-}
-
 func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	pg, err := page(r)
 	if err != nil {
@@ -91,12 +84,18 @@ func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request, p access.
 	return writeJSON(w, http.StatusOK, vaultv1.List[vaultv1.ApprovalRequest]{Items: apiAll(list.Items, apiApproval), Next: list.Next})
 }
 
-func (s *Server) getApproval(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	id, err := approvalID(r)
-	if err != nil {
-		return err
+// approvalOf reads the approval request the path names.
+func (s *Server) approvalOf(r *http.Request, p access.Principal) (store.Approval, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.Approval{}, &apiError{status: http.StatusNotFound, code: "not_found",
+			message: "approval request " + strconv.Quote(r.PathValue("id")) + ": IDs are positive numbers"}
 	}
-	a, err := s.st.GetApproval(r.Context(), p.Vault, id)
+	return s.st.GetApproval(r.Context(), p.Vault, id)
+}
+
+func (s *Server) getApproval(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	a, err := s.approvalOf(r, p)
 	if err != nil {
 		return err
 	}
@@ -106,14 +105,11 @@ func (s *Server) getApproval(w http.ResponseWriter, r *http.Request, p access.Pr
 // approveApproval approves another contributor's pending request and replays it as its requester,
 // recording the replay's outcome.
 func (s *Server) approveApproval(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	id, err := approvalID(r)
+	a, err := s.approvalOf(r, p)
 	if err != nil {
 		return err
 	}
-	a, err := s.st.GetApproval(r.Context(), p.Vault, id)
-	if err != nil {
-		return err
-	}
+	id := a.ID
 	if a.RequestedBy == p.Name {
 		return &apiError{status: http.StatusForbidden, code: "forbidden",
 			message: fmt.Sprintf("request %d was made by %s: another contributor must approve it", id, a.RequestedBy)}
@@ -159,30 +155,27 @@ func (s *Server) replay(ctx context.Context, vault string, a store.Approval) (st
 	req.RemoteAddr = "vault (approved request)"
 	mux := http.NewServeMux()
 	mux.Handle(rt.method+" "+rt.pattern, s.serve(rt))
-	rec := &recordedAnswer{header: http.Header{}}
+	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, req)
-	if rec.status >= 300 {
+	if rec.Code >= 300 {
 		var e struct {
 			Error struct {
 				Message string `json:"message"`
 			} `json:"error"`
 		}
-		_ = json.Unmarshal(rec.body.Bytes(), &e)
-		return store.ApprovalFailed, rec.status, e.Error.Message
+		_ = json.Unmarshal(rec.Body.Bytes(), &e)
+		return store.ApprovalFailed, rec.Code, e.Error.Message
 	}
-	return store.ApprovalApproved, rec.status, "done"
+	return store.ApprovalApproved, rec.Code, "done"
 }
 
 // rejectApproval rejects a pending request; its requester cancels it the same way.
 func (s *Server) rejectApproval(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	id, err := approvalID(r)
+	a, err := s.approvalOf(r, p)
 	if err != nil {
 		return err
 	}
-	a, err := s.st.GetApproval(r.Context(), p.Vault, id)
-	if err != nil {
-		return err
-	}
+	id := a.ID
 	state := store.ApprovalRejected
 	if a.RequestedBy == p.Name {
 		state = store.ApprovalCancelled
@@ -192,28 +185,6 @@ func (s *Server) rejectApproval(w http.ResponseWriter, r *http.Request, p access
 	}
 	noteAudit(r, fmt.Sprintf("%s request %d", state, id))
 	return writeJSON(w, http.StatusOK, apiApproval(a))
-}
-
-// recordedAnswer keeps what a replayed handler answered.
-type recordedAnswer struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (a *recordedAnswer) Header() http.Header { return a.header }
-
-func (a *recordedAnswer) WriteHeader(code int) {
-	if a.status == 0 {
-		a.status = code
-	}
-}
-
-func (a *recordedAnswer) Write(p []byte) (int, error) {
-	if a.status == 0 {
-		a.status = http.StatusOK
-	}
-	return a.body.Write(p)
 }
 
 func apiApproval(a store.Approval) vaultv1.ApprovalRequest {
