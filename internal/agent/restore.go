@@ -36,7 +36,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.Restore
 		"conflictPolicy", opts.ConflictPolicy, "dryRun", spec.Options.DryRun)
 	got, err := a.useCases(j).Restore(ctx, usecase.RestoreRequest{
 		Repository: a.repository(spec.Storage, j), Restore: opts, Hooks: spec.Options.RestoreHooks,
-		SourceCluster: spec.SourceCluster, Wording: a.wording(spec.Storage), Progress: progressOf(j), Mover: a.restoreMover(),
+		SourceCluster: spec.SourceCluster, Wording: a.wording(ctx, spec.Storage), Progress: progressOf(j), Mover: a.restoreMover(),
 	})
 	for _, c := range got.Checks {
 		res.Checks = append(res.Checks, agentv1.Check(c))

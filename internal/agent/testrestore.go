@@ -32,7 +32,7 @@ func (a *agent) runTestRestore(ctx context.Context, j *jobRun, spec *agentv1.Tes
 	j.log.Info("test restore", "recoveryPoint", rs.RecoveryPoint, "sourceCluster", rs.SourceCluster, "scratch", len(rs.Options.NamespaceMapping))
 	got, err := a.useCases(j).TestRestore(ctx, usecase.TestRestoreRequest{
 		Restore: usecase.RestoreRequest{Repository: a.repository(rs.Storage, j), Restore: opts, SourceCluster: rs.SourceCluster,
-			Wording: a.wording(rs.Storage), Progress: progressOf(j), Mover: a.restoreMover()},
+			Wording: a.wording(ctx, rs.Storage), Progress: progressOf(j), Mover: a.restoreMover()},
 		ReadyTimeout: time.Duration(spec.ReadyTimeoutSeconds) * time.Second, Checks: checks,
 	})
 	for _, c := range got.Restore.Checks {

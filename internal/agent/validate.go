@@ -16,7 +16,7 @@ func (a *agent) runValidate(ctx context.Context, j *jobRun, spec *agentv1.Valida
 	c := spec.Config
 	j.progress(0, 0, "validating")
 	checks, err := a.useCases(j).Validate(ctx, usecase.ValidateRequest{
-		Repository: a.repository(spec.Storage, j), Scope: backupScope(c), Hooks: c.BackupHooks, Wording: a.wording(spec.Storage),
+		Repository: a.repository(spec.Storage, j), Scope: backupScope(c), Hooks: c.BackupHooks, Wording: a.wording(ctx, spec.Storage),
 		Volumes: usecase.Volumes{Snapshot: c.SnapshotVolumes, Class: c.SnapshotClass, Data: c.VolumeData, Mover: a.opts.Mover},
 	})
 	res := &agentv1.JobResult{}

@@ -32,7 +32,10 @@ func newAgentInstallCommand(target *kube.Target, env Env) *cobra.Command {
 		Long: `Install (or update: it is idempotent) the agent into the cluster --kubeconfig/--context points at:
 
   - the trust grant: the namespace (default cairn-system), the ServiceAccount cairn-agent, the
-    ClusterRole cairn-agent with what backup and restore need, and its ClusterRoleBinding;
+    ClusterRole cairn-agent with what backup and restore need, and its ClusterRoleBinding; with
+    --grant backup-only, a ClusterRole that reads, snapshots and runs hooks but writes nothing
+    cluster-wide, and a Role for the data movers in the agent's namespace (restores then need
+    cairn agent grant-restore);
   - the BackupHook and RestoreHook CRDs the binary carries;
   - the Secret cairn-agent-token with the agent token (read from --token-file: a token is never a
     flag value), the Secret cairn-agent-secrets with repository passphrases (--secret), the Secret
@@ -51,6 +54,9 @@ its reason, are in docs/design/vault.md ("Trust grant").`,
       --image-pull-policy Never --host-network --api-server 127.0.0.1:6443 --host-path /srv/backups --run-as-user 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := trustgrant.ValidGrant(opts.Grant); err != nil {
+				return fmt.Errorf("--grant: %w", err)
+			}
 			opts.HostPaths = hostPaths
 			opts.PullPolicy = corev1.PullPolicy(pullPolicy)
 			if cmd.Flags().Changed("run-as-user") {
@@ -100,6 +106,9 @@ its reason, are in docs/design/vault.md ("Trust grant").`,
 			if ns == "" {
 				ns = trustgrant.DefaultNamespace
 			}
+			if opts.Grant == trustgrant.GrantBackupOnly {
+				fmt.Fprintf(cmd.OutOrStdout(), "grant backup-only: %s; for restores: %s\n", trustgrant.Describe(opts.Grant), trustgrant.RestoreGrantFix(ns))
+			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "the agent runs: kubectl -n %s logs deploy/%s shows what it does\n", ns, trustgrant.AgentName)
 			return err
 		},
@@ -116,7 +125,7 @@ its reason, are in docs/design/vault.md ("Trust grant").`,
 	fl.StringArrayVar(&hostPaths, "host-path", nil, "host directory mounted at the same path in the agent, for file:// storage on a one-node cluster (repeatable)")
 	fl.Int64Var(&runAsUser, "run-as-user", install.DefaultRunAsUser, "the agent's uid; 0 (root) for file:// storage in a root-owned host directory")
 	fl.StringVar(&opts.APIServer, "api-server", "", "HOST:PORT of the Kubernetes API for the agent, instead of the kubernetes Service (clusters without a Service proxy, like cairn's local cluster)")
-	fl.StringVar(&opts.Grant, "grant", trustgrant.GrantFull, "the agent's trust grant: full (backup and restore) or backup-only (restores need cairn agent grant-restore)")
+	fl.StringVar(&opts.Grant, "grant", trustgrant.GrantFull, "the agent's trust grant: "+trustgrant.GrantChoices()+"; see cairn agent grant-restore")
 	fl.BoolVar(&opts.NoRBACEscalation, "no-rbac-escalation", false, "leave escalate and bind out of the ClusterRole: restoring Roles, ClusterRoles and bindings that grant more than the agent holds then fails")
 	fl.BoolVar(&dryRun, "dry-run", false, "print the manifests (Secret values redacted) and touch nothing")
 	fl.DurationVar(&opts.Timeout, "timeout", install.DefaultTimeout, "how long to wait for the agent to run")
@@ -129,8 +138,8 @@ func newAgentUninstallCommand(target *kube.Target, env Env) *cobra.Command {
 		Use:   "uninstall",
 		Short: "Remove the agent from the cluster: Deployment, Secrets, trust grant and namespace",
 		Long: `Remove what cairn agent install made: the Deployment, the Secrets (agent token, passphrases,
-storage credentials), the ClusterRoleBinding and ClusterRole, the ServiceAccount and the namespace
-(only when the install made it). What is already gone is skipped. The CRDs stay unless
+storage credentials), the ClusterRoleBinding and ClusterRole, the backup-only grant's Role and the
+restore grant if there, the ServiceAccount and the namespace (only when the install made it). What is already gone is skipped. The CRDs stay unless
 --remove-crds is given. The vault keeps the cluster's registration: revoke it there
 (cairn cluster revoke) if the agent is not coming back.`,
 		Args: cobra.NoArgs,
@@ -227,20 +236,21 @@ func readEnvFile(path string) (map[string]string, error) {
 	return out, nil
 }
 
-func newAgentGrantRestoreCommand(target *kube.Target, env Env) *cobra.Command {
+func newAgentGrantRestoreCommand(target *kube.Target) *cobra.Command {
 	opts := install.RestoreGrantOptions{}
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "grant-restore",
-		Short: "Give an agent holding the backup-only grant what restores need (--revoke takes it back)",
+		Short: "Give an agent holding the backup-only grant what restores need, until revoke-restore",
 		Long: `Apply, with your kubeconfig's credentials, the restore grant to an agent installed with
 --grant backup-only: the ClusterRole cairn-agent-restore (create, update, patch and delete on every
-resource, and escalate and bind on roles unless --no-rbac-escalation) bound to the agent's
-ServiceAccount. Restores, test restores and the restore pre-flight then work; take it back with
---revoke when they are done.`,
+resource, and escalate and bind on roles unless --no-rbac-escalation) and its ClusterRoleBinding to
+the agent's ServiceAccount. Restores, test restores and their pre-flight then work; take it back
+with cairn agent revoke-restore when they are done. --dry-run prints the manifest
+(deploy/agent/cairn-agent-restore.yaml is the one of cairn-system) and touches nothing.`,
 		Example: `  cairn agent grant-restore --context prod
   cairn restore create --from shop-nightly-20250102023000 --wait
-  cairn agent grant-restore --context prod --revoke`,
+  cairn agent revoke-restore --context prod`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dryRun {
@@ -251,18 +261,46 @@ ServiceAccount. Restores, test restores and the restore pre-flight then work; ta
 				_, err = fmt.Fprint(cmd.OutOrStdout(), doc)
 				return err
 			}
+			if err := trustgrant.ValidNamespace(opts.Namespace); err != nil {
+				return fmt.Errorf("--namespace: %w", err)
+			}
 			cfg, err := target.RESTConfig()
 			if err != nil {
 				return err
 			}
 			opts.Out = cmd.OutOrStdout()
-			return install.RestoreGrant(cmd.Context(), cfg, opts)
+			if err := install.RestoreGrant(cmd.Context(), cfg, opts); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "the agent may restore now; take the grant back when the restores are done: cairn agent revoke-restore")
+			return err
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Namespace, "namespace", "n", trustgrant.DefaultNamespace, "namespace the agent runs in")
 	fl.BoolVar(&opts.NoRBACEscalation, "no-rbac-escalation", false, "leave escalate and bind out: restoring RBAC objects granting more than the agent holds then fails")
-	fl.BoolVar(&opts.Revoke, "revoke", false, "delete the restore grant instead")
 	fl.BoolVar(&dryRun, "dry-run", false, "print the restore grant's manifest and touch nothing")
 	return cmd
+}
+
+func newAgentRevokeRestoreCommand(target *kube.Target) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke-restore",
+		Short: "Take the restore grant back: the agent holding the backup-only grant can no longer restore",
+		Long: `Delete, with your kubeconfig's credentials, the ClusterRoleBinding and ClusterRole
+cairn-agent-restore that cairn agent grant-restore applied. What is gone already is skipped. A
+restore still running fails at its next write.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := target.RESTConfig()
+			if err != nil {
+				return err
+			}
+			if err := install.RevokeRestoreGrant(cmd.Context(), cfg, cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "the restore grant is gone: the agent backs up only")
+			return err
+		},
+	}
 }

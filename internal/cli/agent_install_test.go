@@ -53,6 +53,15 @@ func TestAgentInstallDryRun(t *testing.T) {
 	if strings.Contains(out, "escalate") {
 		t.Error("--no-rbac-escalation left escalate in the ClusterRole")
 	}
+	// The backup-only grant: a Role in the agent's namespace, no cluster-wide write, no escalation.
+	out, err = runAgentCLI(t, "agent", "install", "--dry-run", "--vault", "https://v", "--image", "i", "--grant", "backup-only", "-n", "backups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "kind: Role\n") || !strings.Contains(out, "kind: RoleBinding\n") || strings.Contains(out, "escalate") ||
+		strings.Contains(out, "  - update\n  - patch\n  - delete\n") {
+		t.Errorf("--grant backup-only dry run:\n%s", out)
+	}
 	// Without a token file, a dry run still shows the manifests.
 	if _, err := runAgentCLI(t, "agent", "install", "--dry-run", "--vault", "https://v", "--image", "i"); err != nil {
 		t.Errorf("dry run without --token-file: %v", err)
@@ -92,6 +101,8 @@ func TestAgentInstallFlagErrors(t *testing.T) {
 		{"api server", append(base, "--token-file", token, "--api-server", "localhost"), "HOST:PORT"},
 		{"kubeconfig", append(base, "--token-file", token), "--kubeconfig"},
 		{"token as argument", append(base, "--token", "x"), "unknown flag: --token"},
+		{"grant", append(base, "--token-file", token, "--grant", "read-only"), `--grant: grant "read-only": use full (`},
+		{"grant in a dry run", append(base, "--dry-run", "--grant", "Full"), `--grant: grant "Full": use full (`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := runAgentCLI(t, tc.args...)

@@ -55,14 +55,17 @@ func newClusterRegisterCommand(env Env) *cobra.Command {
 		Long: `Register a cluster with the vault (contributors only). The vault answers with a trust grant: a
 one-time agent token (the vault keeps only its hash: it is printed here and never again) and the
 manifest of the agent's scoped identity in the cluster (namespace cairn-system, ServiceAccount
-cairn-agent and a ClusterRole with the verbs backup and restore need). Registering a revoked cluster
-again grants anew.`,
+cairn-agent and a ClusterRole with the verbs backup and restore need). With --grant backup-only the
+ClusterRole reads, snapshots and runs hooks but writes nothing cluster-wide, a Role lets the data
+movers work in the agent's namespace, and restores need the restore grant applied for them (cairn
+agent grant-restore). Registering a revoked cluster again grants anew.`,
 		Example: `  cairn cluster register prod --manifest-file prod-agent.yaml
+  cairn cluster register archive --grant backup-only --token-file archive-agent.token
   cairn cluster register prod --token-file prod-agent.token   # the token goes to the file only
   cairn cluster register prod -o json > prod-grant.json   # keep it secret: it holds the token`,
 		Args: cobra.ExactArgs(1),
 	})
-	cmd.Flags().StringVar(&grant, "grant", trustgrant.GrantFull, "the agent's trust grant: full (backup and restore) or backup-only (read what is backed up, manage snapshots and its own objects; restores need cairn agent grant-restore)")
+	cmd.Flags().StringVar(&grant, "grant", trustgrant.GrantFull, "the agent's trust grant the manifest makes: "+trustgrant.GrantChoices())
 	cmd.Flags().StringVar(&manifestFile, "manifest-file", "", "write the agent's trust-grant manifest (YAML) to this file")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "write the agent token to this new file (mode 0600) instead of printing it")
 	return cmd
@@ -93,13 +96,15 @@ func writeTrustGrant(env Env, g vaultv1.TrustGrant, tokenFile, manifestFile stri
 func printTrustGrant(out io.Writer, g vaultv1.TrustGrant, vaultURL, manifestFile, tokenFile string) {
 	name := g.Cluster.Name
 	fmt.Fprintf(out, "registered cluster %q (%s)\n", name, g.Cluster.Health)
-	switch g.Grant {
-	case trustgrant.GrantBackupOnly:
-		fmt.Fprint(out, "grant: backup-only: the agent reads what it backs up, manages volume snapshots and its own objects, and writes nothing else;\n"+
-			"       restores need the restore grant: cairn agent grant-restore (with your kubeconfig), --revoke after\n\n")
-	default:
-		fmt.Fprint(out, "grant: full: the agent backs up and restores (it may write any object; see docs/design/vault.md, \"Trust grant\")\n\n")
+	grant := g.Grant
+	if grant == "" { // a vault older than grants makes the full one
+		grant = trustgrant.GrantFull
 	}
+	fmt.Fprintf(out, "grant: %s: %s\n", grant, trustgrant.Describe(grant))
+	if grant == trustgrant.GrantBackupOnly {
+		fmt.Fprintf(out, "       for restores, %s\n", trustgrant.RestoreGrantFix(""))
+	}
+	fmt.Fprintln(out)
 	step1 := fmt.Sprintf("  1. the agent token is in %s (the vault keeps only its hash; whoever holds it acts as this cluster's agent)\n", tokenFile)
 	if tokenFile == "" {
 		tokenFile = name + "-agent.token"
@@ -115,7 +120,11 @@ func printTrustGrant(out io.Writer, g vaultv1.TrustGrant, vaultURL, manifestFile
 	}
 	fmt.Fprintf(out, "  2. with --kubeconfig/--context pointing at the cluster, install the agent: it applies the trust grant\n"+
 		"     (%s), the agent's secrets and its Deployment:\n", review)
-	fmt.Fprintf(out, "       cairn agent install --vault %s --token-file %s --image IMAGE --secret PASSPHRASE-SECRET=FILE\n", vaultURL, tokenFile)
+	grantFlag := ""
+	if grant != trustgrant.GrantFull {
+		grantFlag = " --grant " + grant
+	}
+	fmt.Fprintf(out, "       cairn agent install --vault %s --token-file %s%s --image IMAGE --secret PASSPHRASE-SECRET=FILE\n", vaultURL, tokenFile, grantFlag)
 	fmt.Fprintf(out, "  3. check the agent reports:    cairn cluster show %s   (health turns healthy)\n", name)
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
 func TestClusterRegisterListShowRevoke(t *testing.T) {
@@ -113,19 +115,54 @@ func TestClusterRegisterTokenFile(t *testing.T) {
 	}
 }
 
-// TestRegisterSaysWhichGrant: cluster register says which trust grant it made; a backup-only one
-// names the restore grant; an unknown grant is refused before the vault is asked.
+// TestRegisterSaysWhichGrant: cluster register says which trust grant it made and what it allows;
+// a backup-only one names the restore grant and installs the agent with --grant backup-only; an
+// unknown grant is refused, naming the flag and the grants, before the vault is asked.
 func TestRegisterSaysWhichGrant(t *testing.T) {
 	v := startTestVault(t)
-	if out := v.ok(t, "cluster", "register", "prod"); !regexpLine(out, `grant: full: the agent backs up and restores`) {
+	out := v.ok(t, "cluster", "register", "prod")
+	if !regexpLine(out, `grant: full: `+regexp.QuoteMeta(trustgrant.Describe(trustgrant.GrantFull))+`$`) || strings.Contains(out, "--grant") {
 		t.Errorf("full:\n%s", out)
 	}
-	out := v.ok(t, "cluster", "register", "archive", "--grant", "backup-only")
-	if !regexpLine(out, `grant: backup-only: the agent reads what it backs up`) || !strings.Contains(out, "cairn agent grant-restore") {
+	out = v.ok(t, "cluster", "register", "archive", "--grant", "backup-only")
+	if !regexpLine(out, `grant: backup-only: `+regexp.QuoteMeta(trustgrant.Describe(trustgrant.GrantBackupOnly))+`$`) ||
+		!strings.Contains(out, "`cairn agent grant-restore`") || !strings.Contains(out, "--token-file archive-agent.token --grant backup-only --image") {
 		t.Errorf("backup-only:\n%s", out)
 	}
-	v.fails(t, `--grant: grant "read-only": use full`, "cluster", "register", "other", "--grant", "read-only")
-	if out := v.ok(t, "agent", "grant-restore", "--dry-run"); !strings.Contains(out, "name: cairn-agent-restore") || !strings.Contains(out, "escalate") {
-		t.Errorf("grant-restore --dry-run:\n%s", out)
+	var g vaultv1.TrustGrant
+	v.jsonOut(t, &g, "cluster", "register", "archive-2", "--grant", "backup-only")
+	if g.Grant != trustgrant.GrantBackupOnly {
+		t.Errorf("-o json: grant %q", g.Grant)
+	}
+	v.fails(t, `--grant: grant "read-only": use `+trustgrant.GrantChoices(), "cluster", "register", "other", "--grant", "read-only")
+	if out, _, err := v.run(t.Context(), "cluster", "show", "other"); err == nil {
+		t.Errorf("a registration with an unknown grant reached the vault:\n%s", out)
+	}
+}
+
+// TestAgentGrantRestore: grant-restore --dry-run prints the restore grant (without escalate and bind
+// when asked), in the namespace asked for; both commands need a cluster, and say how to give one.
+func TestAgentGrantRestore(t *testing.T) {
+	out, err := runAgentCLI(t, "agent", "grant-restore", "--dry-run")
+	if err != nil || !strings.Contains(out, "name: cairn-agent-restore") || !strings.Contains(out, "escalate") ||
+		!strings.Contains(out, "namespace: cairn-system") {
+		t.Errorf("grant-restore --dry-run (%v):\n%s", err, out)
+	}
+	out, err = runAgentCLI(t, "agent", "grant-restore", "--dry-run", "-n", "backups", "--no-rbac-escalation")
+	if err != nil || strings.Contains(out, "escalate") || !strings.Contains(out, "namespace: backups") {
+		t.Errorf("grant-restore --dry-run -n backups --no-rbac-escalation (%v):\n%s", err, out)
+	}
+	for _, args := range [][]string{{"grant-restore"}, {"revoke-restore"}} {
+		_, err := runAgentCLI(t, append(append([]string{"agent"}, args...), "--kubeconfig", "/nonexistent/kubeconfig")...)
+		if err == nil || !strings.Contains(err.Error(), "--kubeconfig") {
+			t.Errorf("%s without a cluster: %v", args[0], err)
+		}
+	}
+	if _, err := runAgentCLI(t, "agent", "grant-restore", "-n", "Bad_NS", "--kubeconfig", "/nonexistent/kubeconfig"); err == nil ||
+		!strings.Contains(err.Error(), "--namespace") {
+		t.Errorf("a bad namespace: %v", err)
+	}
+	if _, err := runAgentCLI(t, "agent", "revoke-restore", "extra"); err == nil {
+		t.Error("revoke-restore took an argument")
 	}
 }

@@ -1,9 +1,10 @@
 // Package trustgrant is the identity a cluster's agent gets when the cluster is bound to a vault
 // (docs/design/vault.md, "Trust grant"): its namespace, the ServiceAccount cairn-agent, the
-// ClusterRole with what backup and restore need (each rule with its reason) and the binding, as
-// objects and as the commented manifest the vault hands out at registration. The vault renders
-// it, `cairn agent install` applies it, and the plain YAML and Helm chart in deploy/ are tested
-// equal to it.
+// ClusterRole of its grant (full: what backup and restore need; backup-only: what backups need,
+// with a Role in the agent's namespace), each rule with its reason, and the bindings, as objects
+// and as the commented manifest the vault hands out at registration; and the restore grant an
+// administrator adds to a backup-only agent for restores. The vault renders it, `cairn agent
+// install` applies it, and the plain YAML and Helm chart in deploy/ are tested equal to it.
 package trustgrant
 
 import (
@@ -51,115 +52,204 @@ type Rule struct {
 	rbacv1.PolicyRule
 }
 
-// Rules returns the rules of the agent's ClusterRole, in order. Without escalation the rule that
-// lets the agent restore RBAC objects granting more than it holds is left out (see the "Trust
-// grant" section of docs/design/vault.md for the trade-off).
+// The rules of the full grant, each with its reason; the backup-only grant shares readRule and
+// reviewsRule.
+var (
+	readRule = Rule{
+		Reason: "backup: discover and list every resource type, custom resources included, and read the " +
+			"objects a backed-up object refers to; restore: read what exists before writing (conflict policy, pre-flight)",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
+	}
+	writeRule = Rule{
+		Reason: "restore: create any backed-up object; update it (conflict policy patch); delete and " +
+			"create it again (conflict policy recreate)",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"create", "update", "patch", "delete"}},
+	}
+	hooksRule = Rule{
+		Reason: "hooks: find the pods a hook selects and wait for their containers, then run the hook's command " +
+			"through pods/exec (GET for the WebSocket upgrade, create for SPDY and for API servers that authorize " +
+			"the upgrade as create); stated on its own so that it survives a narrower write rule",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods", "pods/exec"}, Verbs: []string{"get", "list", "create"}},
+	}
+	snapshotsRule = Rule{
+		Reason: "volume snapshots: take VolumeSnapshots of claims, protect and read their contents, pick a class, " +
+			"watch them become ready, provision snapshots to restore from, delete them with their recovery point",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"snapshot.storage.k8s.io"},
+			Resources: []string{"volumesnapshots", "volumesnapshotcontents", "volumesnapshotclasses"},
+			Verbs:     []string{"create", "get", "list", "watch", "patch", "delete"}},
+	}
+	crdsRule = Rule{
+		Reason: "the agent installs and updates the BackupHook and RestoreHook CRDs the binary carries",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
+			Verbs: []string{"create", "get", "list", "update", "patch"}},
+	}
+	reviewsRule = Rule{
+		Reason: "restore pre-flight: ask the API server what the agent may do before writing anything",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"authorization.k8s.io"},
+			Resources: []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}, Verbs: []string{"create"}},
+	}
+	escalationRule = Rule{
+		Reason: "restore of RBAC objects: the API server refuses a Role or ClusterRole granting what its writer does " +
+			"not hold (escalate), and a binding to such a role (bind); without this a restored cluster-admin-like " +
+			"role fails. Install with --no-rbac-escalation to leave it out",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"rbac.authorization.k8s.io"},
+			Resources: []string{"roles", "clusterroles"}, Verbs: []string{"escalate", "bind"}},
+	}
+)
+
+// Rules returns the rules of the full grant's ClusterRole, in order. Without escalation the rule
+// that lets the agent restore RBAC objects granting more than it holds is left out (see the
+// "Trust grant" section of docs/design/vault.md for the trade-off).
 //
 // No rule has a wildcard verb. The resource wildcards are in the read rule (a backup captures every
 // type the cluster serves, custom resources included, and types are added at any time) and the
 // write rule (a restore recreates any of them).
 func Rules(escalation bool) []Rule {
-	rules := []Rule{
-		{
-			Reason: "backup: discover and list every resource type, custom resources included, and read the " +
-				"objects a backed-up object refers to; restore: read what exists before writing (conflict policy, pre-flight)",
-			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
-		},
-		{
-			Reason: "restore: create any backed-up object; update it (conflict policy patch); delete and " +
-				"create it again (conflict policy recreate)",
-			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"create", "update", "patch", "delete"}},
-		},
-		{
-			Reason: "hooks: find the pods a hook selects and wait for their containers, then run the hook's command " +
-				"through pods/exec (GET for the WebSocket upgrade, create for SPDY and for API servers that authorize " +
-				"the upgrade as create); stated on its own so that it survives a narrower write rule",
-			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods", "pods/exec"}, Verbs: []string{"get", "list", "create"}},
-		},
-		{
-			Reason: "volume snapshots: take VolumeSnapshots of claims, protect and read their contents, pick a class, " +
-				"watch them become ready, provision snapshots to restore from, delete them with their recovery point",
-			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"snapshot.storage.k8s.io"},
-				Resources: []string{"volumesnapshots", "volumesnapshotcontents", "volumesnapshotclasses"},
-				Verbs:     []string{"create", "get", "list", "watch", "patch", "delete"}},
-		},
-		{
-			Reason: "the agent installs and updates the BackupHook and RestoreHook CRDs the binary carries",
-			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
-				Verbs: []string{"create", "get", "list", "update", "patch"}},
-		},
-		{
-			Reason: "restore pre-flight: ask the API server what the agent may do before writing anything",
-			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"authorization.k8s.io"},
-				Resources: []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}, Verbs: []string{"create"}},
-		},
-	}
+	rules := cloneRules(readRule, writeRule, hooksRule, snapshotsRule, crdsRule, reviewsRule)
 	if escalation {
-		rules = append(rules, Rule{
-			Reason: "restore of RBAC objects: the API server refuses a Role or ClusterRole granting what its writer does " +
-				"not hold (escalate), and a binding to such a role (bind); without this a restored cluster-admin-like " +
-				"role fails. Install with --no-rbac-escalation to leave it out",
-			PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"rbac.authorization.k8s.io"},
-				Resources: []string{"roles", "clusterroles"}, Verbs: []string{"escalate", "bind"}},
-		})
+		rules = append(rules, cloneRules(escalationRule)...)
 	}
 	return rules
 }
 
-// Grants a cluster's agent may hold (docs/design/vault.md, "Trust grant"), the default first.
+// cloneRules copies rules deeply: callers may change what they get.
+func cloneRules(rules ...Rule) []Rule {
+	out := make([]Rule, len(rules))
+	for i, r := range rules {
+		out[i] = Rule{Reason: r.Reason, PolicyRule: *r.DeepCopy()}
+	}
+	return out
+}
+
+// Grants a cluster's agent may hold (docs/design/vault.md, "Trust grant").
 const (
-	// GrantFull lets the agent back up and restore: Rules.
+	// GrantFull lets the agent back up and restore: Rules. The default.
 	GrantFull = "full"
 	// GrantBackupOnly lets the agent back up only: BackupRules cluster-wide and OwnNamespaceRules
 	// in its namespace; restores need the restore grant (RestoreRules) added for them.
 	GrantBackupOnly = "backup-only"
 )
 
-// Grants lists the grants, the default first.
+// Grants lists the grants, the default first: the one list every flag, API field and chart value
+// naming a grant checks against.
 var Grants = []string{GrantFull, GrantBackupOnly}
+
+// grantShort says in a few words what each grant is for.
+var grantShort = map[string]string{
+	GrantFull:       "backup and restore",
+	GrantBackupOnly: "backups only; restores need the restore grant added",
+}
+
+// GrantChoices names the grants with what each is for, for help texts and errors:
+// "full (backup and restore) or backup-only (...)".
+func GrantChoices() string {
+	parts := make([]string, len(Grants))
+	for i, g := range Grants {
+		parts[i] = g + " (" + grantShort[g] + ")"
+	}
+	return strings.Join(parts, " or ")
+}
 
 // ValidGrant checks a grant's name ("" is the default, full).
 func ValidGrant(grant string) error {
 	if grant == "" || slices.Contains(Grants, grant) {
 		return nil
 	}
-	return fmt.Errorf("grant %q: use %s (backup and restore) or %s (read what is backed up, manage snapshots and the agent's own objects; restores need the restore grant added)",
-		grant, GrantFull, GrantBackupOnly)
+	return fmt.Errorf("grant %q: use %s", grant, GrantChoices())
+}
+
+// Describe says what a grant ("" is full) lets the agent do, in a line.
+func Describe(grant string) string {
+	if grant == GrantBackupOnly {
+		return "the agent reads every object, manages volume snapshots, runs hooks and writes only its data movers' " +
+			"pods, claims and Secrets in its namespace: it backs up but cannot restore"
+	}
+	return "the agent reads every object and may write any, escalate and bind included: it backs up and restores"
+}
+
+// RestoreGrantFix says how an administrator gives the agent in namespace ("" is the default) the
+// restore grant, and takes it back: what a check naming the backup-only grant ends with.
+func RestoreGrantFix(namespace string) string {
+	flag := ""
+	if namespace != "" && namespace != DefaultNamespace {
+		flag = " -n " + namespace
+	}
+	return fmt.Sprintf("apply the restore grant with `cairn agent grant-restore%s` (with your kubeconfig), and take it back after the restore with `cairn agent revoke-restore`", flag)
+}
+
+// GrantOf says which grant a ClusterRole's rules are: GrantFull when they let the agent write
+// every resource (the write rule), else GrantBackupOnly.
+func GrantOf(rules []rbacv1.PolicyRule) string {
+	for _, r := range rules {
+		if slices.Contains(r.APIGroups, "*") && slices.Contains(r.Resources, "*") && len(r.ResourceNames) == 0 &&
+			(slices.Contains(r.Verbs, "*") || slices.Contains(r.Verbs, "create")) {
+			return GrantFull
+		}
+	}
+	return GrantBackupOnly
 }
 
 // RestoreRoleName names the ClusterRole and ClusterRoleBinding of the restore grant.
 const RestoreRoleName = AgentName + "-restore"
 
-// BackupRules are the ClusterRole of the backup-only grant: Rules without the cluster-wide write
-// rule and escalate/bind.
-func BackupRules() []Rule {
-	var out []Rule
-	for _, r := range Rules(false) {
-		if !isWriteRule(r) {
-			out = append(out, r)
-		}
+// HookCRDs are the names of the CRDs the agent installs (internal/crds; a test keeps them equal):
+// the backup-only grant updates these and no other.
+var HookCRDs = []string{
+	"backuphooks.clusterbackup.dataprotection.microsoft.com",
+	"restorehooks.clusterbackup.dataprotection.microsoft.com",
+}
+
+// The rules of the backup-only grant besides readRule and reviewsRule: what a backup does of
+// the full grant's hooks, snapshots and CRDs rules.
+var (
+	execRule = Rule{
+		Reason: "hooks: run the hook's command in the pods it selects (found through the read rule) through pods/exec: " +
+			"GET for the WebSocket upgrade, create for SPDY and for API servers that authorize the upgrade as create",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get", "create"}},
 	}
-	return out
+	backupSnapshotsRule = Rule{
+		Reason: "volume snapshots: take VolumeSnapshots of claims, protect and read their contents, watch them become ready, " +
+			"provision snapshots for the data movers, delete them with their recovery point",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"snapshot.storage.k8s.io"},
+			Resources: []string{"volumesnapshots", "volumesnapshotcontents"},
+			Verbs:     []string{"create", "get", "list", "watch", "patch", "delete"}},
+	}
+	snapshotClassesRule = Rule{
+		Reason: "and pick a class: VolumeSnapshotClasses are read, never written",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"snapshot.storage.k8s.io"},
+			Resources: []string{"volumesnapshotclasses"}, Verbs: []string{"get", "list", "watch"}},
+	}
+	crdCreateRule = Rule{
+		Reason: "the agent installs the BackupHook and RestoreHook CRDs the binary carries (a create cannot be limited by name)",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
+			Verbs: []string{"create"}},
+	}
+	crdUpdateRule = Rule{
+		Reason: "and updates them to the binary's version: those two CRDs by name, no other",
+		PolicyRule: rbacv1.PolicyRule{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"},
+			ResourceNames: HookCRDs, Verbs: []string{"update", "patch"}},
+	}
+)
+
+// BackupRules are the ClusterRole of the backup-only grant: the read rule and the access reviews
+// of Rules, with the hooks', snapshots' and CRDs' rules narrowed to what a backup does; no
+// cluster-wide write, no create on pods (the data movers' are made in the agent's namespace:
+// OwnNamespaceRules), no escalate or bind.
+func BackupRules() []Rule {
+	return cloneRules(readRule, execRule, backupSnapshotsRule, snapshotClassesRule, crdCreateRule, crdUpdateRule, reviewsRule)
 }
 
 // RestoreRules are what the restore grant adds to the backup-only grant: the cluster-wide write
-// rule and, with escalation, escalate and bind.
+// rule and, with escalation, escalate and bind. With BackupRules they allow what Rules does.
 func RestoreRules(escalation bool) []Rule {
-	var out []Rule
-	for _, r := range Rules(escalation) {
-		if isWriteRule(r) || slices.Contains(r.Verbs, "escalate") {
-			out = append(out, r)
-		}
+	if escalation {
+		return cloneRules(writeRule, escalationRule)
 	}
-	return out
-}
-
-func isWriteRule(r Rule) bool {
-	return slices.Equal(r.Resources, []string{"*"}) && slices.Contains(r.Verbs, "create")
+	return cloneRules(writeRule)
 }
 
 // OwnNamespaceRules are the Role of the backup-only grant in the agent's namespace: the objects a
-// backup's data movers need there.
+// backup's data movers make there (internal/mover).
 func OwnNamespaceRules() []Rule {
 	return []Rule{{
 		Reason: "volume data (copy tier, file-system backup): the data mover's pods, the claims provisioned from " +

@@ -64,6 +64,9 @@ type Wording struct {
 	Subject string
 	// Grant says how to get the permissions Subject lacks.
 	Grant string
+	// Restores, if set, says what Subject lacks for restores that a backup does not need (the
+	// agent holding the backup-only grant): a validation's passing permissions check ends with it.
+	Restores string
 }
 
 // preflight runs the restore's pre-flight checks, recording each in out, and returns the

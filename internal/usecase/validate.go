@@ -94,7 +94,11 @@ func (r *Runner) Validate(ctx context.Context, req ValidateRequest) ([]Check, er
 	case len(missing) > 0:
 		check(CheckPermissions, fmt.Errorf("%s may not %s: %s", w.Subject, summarizeAccess(missing), w.Grant), "")
 	default:
-		check(CheckPermissions, nil, fmt.Sprintf("%s may do the %d kinds of operation the backup needs", w.Subject, len(needed)))
+		msg := fmt.Sprintf("%s may do the %d kinds of operation the backup needs", w.Subject, len(needed))
+		if w.Restores != "" {
+			msg += "; " + w.Restores
+		}
+		check(CheckPermissions, nil, msg)
 	}
 	return checks, nil
 }

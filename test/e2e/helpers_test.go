@@ -45,3 +45,32 @@ func waitDefaultServiceAccount(ctx context.Context, t *testing.T, client kuberne
 		t.Fatalf("namespace %s got no default service account: %v", ns, err)
 	}
 }
+
+// logPodsOfFailedTest writes, when t has failed, the logs of every container of ns's pods (the
+// previous run's too, after a restart) into the test log: what an in-cluster agent or data mover
+// said before the failure.
+func logPodsOfFailedTest(t *testing.T, client kubernetes.Interface, ns string) {
+	t.Helper()
+	if !t.Failed() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Logf("pods of %s: %v", ns, err)
+		return
+	}
+	for _, pod := range pods.Items {
+		for _, st := range pod.Status.ContainerStatuses {
+			runs := []bool{false}
+			if st.RestartCount > 0 {
+				runs = []bool{true, false}
+			}
+			for _, previous := range runs {
+				logs, err := client.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{Container: st.Name, Previous: previous}).DoRaw(ctx)
+				t.Logf("logs of %s/%s %s (previous run: %t, restarts %d, err %v):\n%s", ns, pod.Name, st.Name, previous, st.RestartCount, err, logs)
+			}
+		}
+	}
+}

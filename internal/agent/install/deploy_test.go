@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"text/template"
@@ -64,9 +65,46 @@ func plainManifests(grant string) (string, error) {
 	body, err := trustgrant.Render(objs.All(), objs.Reasons)
 	header := strings.ReplaceAll(plainHeader, "cairn-agent.yaml", plainFiles[grant])
 	if grant == trustgrant.GrantBackupOnly {
-		header += "#\n# The backup-only grant: restores need the restore grant added (cairn agent grant-restore).\n"
+		header += "#\n# The backup-only grant: restores need the restore grant added (cairn-agent-restore.yaml, or cairn agent grant-restore).\n"
 	}
 	return header + body, err
+}
+
+const restoreHeader = `# The restore grant of cairn's agent (docs/design/vault.md, "Trust grant"): what an agent installed
+# with the backup-only grant (cairn-agent-backup-only.yaml) needs for restores, in namespace
+# cairn-system. Apply it for as long as restores are to run, with an administrator's kubeconfig.
+# Generated: go test ./internal/agent/install -run TestPlainRestoreGrant -update.
+#
+#   kubectl apply -f deploy/agent/cairn-agent-restore.yaml    # or: cairn agent grant-restore
+#   kubectl delete -f deploy/agent/cairn-agent-restore.yaml   # or: cairn agent revoke-restore
+`
+
+// TestPlainRestoreGrant: deploy/agent/cairn-agent-restore.yaml is what cairn agent grant-restore
+// applies.
+func TestPlainRestoreGrant(t *testing.T) {
+	body, err := RestoreGrantYAML("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := restoreHeader + body
+	path := filepath.Join(deployDir, "agent", "cairn-agent-restore.yaml")
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("%s is stale: run go test ./internal/agent/install -run TestPlainRestoreGrant -update", path)
+	}
+	objs, _, err := trustgrant.Restore("", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareObjects(t, objs, decodeDocs(t, string(got)), false)
 }
 
 func TestPlainManifests(t *testing.T) {
@@ -147,6 +185,11 @@ func TestChart(t *testing.T) {
 			o.APIServer, o.NoRBACEscalation, o.PullPolicy = "127.0.0.1:6443", true, corev1.PullNever
 		}},
 		{"other namespace", map[string]any{"runAsUser": 1000}, func(o *Options) { o.Namespace = "backups"; o.RunAsUser = ptr.To(int64(1000)) }},
+		{"backup-only", map[string]any{"grant": "backup-only"}, func(o *Options) { o.Grant = trustgrant.GrantBackupOnly }},
+		{"backup-only in another namespace", map[string]any{"grant": "backup-only", "rbac": map[string]any{"escalation": false}},
+			func(o *Options) {
+				o.Grant, o.Namespace, o.NoRBACEscalation = trustgrant.GrantBackupOnly, "backups", true
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := validOptions()
@@ -186,6 +229,71 @@ func TestChartRequiredValues(t *testing.T) {
 			t.Errorf("without %s: want an error saying it is required, got %v", missing, err)
 		}
 	}
+}
+
+// TestChartRefusesAnUnknownGrant: a grant the chart does not know fails the render, naming the
+// grants there are.
+func TestChartRefusesAnUnknownGrant(t *testing.T) {
+	values := map[string]any{
+		"vault": map[string]any{"url": "https://v"}, "token": "t",
+		"image": map[string]any{"repository": "r", "tag": "v1"}, "grant": "read-only",
+	}
+	_, err := renderChart(t, "cairn-system", values)
+	if err == nil || !strings.Contains(err.Error(), `grant "read-only": use `+trustgrant.GrantChoices()) {
+		t.Errorf("want an error naming the grants, got %v", err)
+	}
+}
+
+// TestChartRuleReasons: the chart gives each rule of each grant the reason trustgrant does, as a
+// comment before it.
+func TestChartRuleReasons(t *testing.T) {
+	for _, grant := range trustgrant.Grants {
+		values := map[string]any{
+			"vault": map[string]any{"url": "https://v"}, "token": "t",
+			"image": map[string]any{"repository": "r", "tag": "v1"}, "grant": grant,
+		}
+		docs, err := renderChart(t, "cairn-system", values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := trustgrant.NewOf(grant, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for kind, rules := range g.Reasons() {
+			var doc string
+			for _, d := range strings.Split(docs, "\n---") {
+				if strings.Contains(d, "\nkind: "+kind+"\n") {
+					doc = d
+				}
+			}
+			_, after, _ := strings.Cut(doc, "\nrules:\n")
+			got := commentBlocks(after)
+			var want []string
+			for _, r := range rules {
+				want = append(want, r.Reason)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: the chart's %s gives the reasons\n%q\nwant\n%q", grant, kind, got, want)
+			}
+		}
+	}
+}
+
+// commentBlocks returns each run of "# " lines joined into one line.
+func commentBlocks(doc string) []string {
+	var out, cur []string
+	for _, l := range strings.Split(doc+"\n", "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(l), "# "); ok {
+			cur = append(cur, c)
+			continue
+		}
+		if len(cur) > 0 {
+			out = append(out, strings.Join(cur, " "))
+			cur = nil
+		}
+	}
+	return out
 }
 
 // compareObjects checks that got holds the same objects as want, Helm's conventions aside: the
@@ -334,6 +442,7 @@ func renderChart(t *testing.T, ns string, values map[string]any) (string, error)
 
 // helmFuncs are the Helm (sprig) functions the chart uses, with Helm's semantics.
 var helmFuncs = template.FuncMap{
+	"fail": func(msg string) (string, error) { return "", errors.New(msg) },
 	"required": func(msg string, v any) (any, error) {
 		if v == nil || v == "" {
 			return nil, errors.New(msg)

@@ -42,8 +42,9 @@ var waitingFailures = map[string]bool{
 
 // Install creates or updates (server-side apply) the trust grant, the CRDs the binary carries, the
 // agent's Secrets and its Deployment, then waits until the Deployment is available, for at most
-// opts.Timeout. It is idempotent. On failure it says why the agent's pod does not run: its
-// waiting reason, its last exit and the last lines it wrote.
+// opts.Timeout. It is idempotent; the full grant over a backup-only install deletes the latter's
+// Role in the agent's namespace, and the restore grant, if applied, stays. On failure it says why
+// the agent's pod does not run: its waiting reason, its last exit and the last lines it wrote.
 func Install(ctx context.Context, cfg *rest.Config, opts Options) error {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -98,8 +99,41 @@ func Install(ctx context.Context, cfg *rest.Config, opts Options) error {
 			return fmt.Errorf("delete Secret %s/%s: %w", opts.Namespace, stale.name, err)
 		}
 	}
+	if opts.Grant != trustgrant.GrantBackupOnly {
+		if err := c.deleteOwnNamespaceRole(ctx, opts.Namespace, out); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, "waiting up to %s for Deployment %s/%s to be available\n", opts.Timeout, opts.Namespace, trustgrant.AgentName)
 	return c.waitAvailable(ctx, opts.Namespace, opts.Timeout)
+}
+
+// deleteOwnNamespaceRole deletes the Role and RoleBinding of a backup-only install, made by cairn,
+// from the namespace: an install with the full grant over one leaves no rule it does not apply.
+func (c clients) deleteOwnNamespaceRole(ctx context.Context, ns string, out io.Writer) error {
+	rbac := c.kube.RbacV1()
+	binding, err := rbac.RoleBindings(ns).Get(ctx, trustgrant.AgentName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("read RoleBinding %s/%s: %w", ns, trustgrant.AgentName, err)
+	case binding.Labels[trustgrant.LabelManaged] == trustgrant.ManagedBy:
+		if err := deleted(out, "RoleBinding "+ns+"/"+trustgrant.AgentName+" (of the backup-only grant)",
+			rbac.RoleBindings(ns).Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{})); err != nil {
+			return err
+		}
+	}
+	role, err := rbac.Roles(ns).Get(ctx, trustgrant.AgentName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read Role %s/%s: %w", ns, trustgrant.AgentName, err)
+	case role.Labels[trustgrant.LabelManaged] != trustgrant.ManagedBy:
+		return nil
+	}
+	return deleted(out, "Role "+ns+"/"+trustgrant.AgentName+" (of the backup-only grant)",
+		rbac.Roles(ns).Delete(ctx, trustgrant.AgentName, metav1.DeleteOptions{}))
 }
 
 // clients are what Install and Uninstall use.

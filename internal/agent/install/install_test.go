@@ -90,3 +90,39 @@ func TestWaitReportsARefusedPod(t *testing.T) {
 		t.Fatalf("want the ReplicaFailure reason, got %v", err)
 	}
 }
+
+// TestFullGrantDeletesTheBackupOnlyRole: an install with the full grant over a backup-only one
+// deletes the Role and RoleBinding cairn made in the agent's namespace, and leaves alone the ones
+// it did not make.
+func TestFullGrantDeletesTheBackupOnlyRole(t *testing.T) {
+	g, err := trustgrant.NewOf(trustgrant.GrantBackupOnly, "backups", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := g.Role.DeepCopy()
+	theirs.Namespace, theirs.Labels = "other", nil
+	c := clients{kube: fake.NewClientset(g.Role, g.RoleBinding, theirs)}
+	var out strings.Builder
+	if err := c.deleteOwnNamespaceRole(t.Context(), "backups", &out); err != nil {
+		t.Fatal(err)
+	}
+	rbac := c.kube.RbacV1()
+	if _, err := rbac.Roles("backups").Get(t.Context(), trustgrant.AgentName, metav1.GetOptions{}); err == nil {
+		t.Error("the backup-only Role is still there")
+	}
+	if _, err := rbac.RoleBindings("backups").Get(t.Context(), trustgrant.AgentName, metav1.GetOptions{}); err == nil {
+		t.Error("the backup-only RoleBinding is still there")
+	}
+	if !strings.Contains(out.String(), "deleted Role backups/cairn-agent (of the backup-only grant)") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if err := c.deleteOwnNamespaceRole(t.Context(), "other", &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rbac.Roles("other").Get(t.Context(), trustgrant.AgentName, metav1.GetOptions{}); err != nil {
+		t.Errorf("a Role cairn did not make was deleted: %v", err)
+	}
+	if err := c.deleteOwnNamespaceRole(t.Context(), "backups", &out); err != nil {
+		t.Errorf("nothing to delete: %v", err)
+	}
+}

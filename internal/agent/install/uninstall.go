@@ -34,7 +34,7 @@ type UninstallOptions struct {
 }
 
 // Uninstall deletes what Install made: the Deployment, the Secrets, the ClusterRoleBinding and
-// ClusterRole, the ServiceAccount, the namespace when the install made it (it carries
+// ClusterRole, the backup-only grant's Role and RoleBinding, the restore grant, the ServiceAccount, the namespace when the install made it (it carries
 // app.kubernetes.io/managed-by=cairn) and, with RemoveCRDs, the CRDs. What is already gone is
 // skipped: Uninstall is idempotent.
 func Uninstall(ctx context.Context, cfg *rest.Config, opts UninstallOptions) error {
