@@ -39,9 +39,10 @@ deps: ## install the Debian packages tests and the demo need (idempotent)
 	@hack/install-deps.sh
 
 .PHONY: test-servers
-test-servers: ## install the real storage servers the backends are tested against (versitygw, Azurite)
+test-servers: ## install the real servers tests run against: storage (versitygw, Azurite), the OpenID provider of single sign-on
 	@hack/install-versitygw.sh
 	@hack/install-azurite.sh
+	@hack/install-oidc-provider.sh
 
 .PHONY: bench-tools
 bench-tools: ## install the backup tools bench/files compares with (kopia, restic) into $(CAIRN_CACHE)/tools (once)

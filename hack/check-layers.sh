@@ -37,6 +37,7 @@ plants=(
   "3:internal/vault/events:internal/vault/ui"
   "3:internal/vault/notify:internal/vault/ui"
   "1:internal/vault/scheduler:internal/vault/metrics"
+  "1:internal/vault/sso:internal/vault/store"
 )
 
 files=()

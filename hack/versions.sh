@@ -22,6 +22,9 @@ export UPGRADE_KUBE_VERSION
 VERSITYGW_VERSION=v1.8.0
 AZURITE_VERSION=3.37.0
 export VERSITYGW_VERSION AZURITE_VERSION
+# The OpenID provider the single sign-on tests run against (hack/install-oidc-provider.sh).
+ZITADEL_OIDC_VERSION=v3.52.0
+export ZITADEL_OIDC_VERSION
 # The Kubernetes CSI sidecars of the local cluster's CSI stack (hack/build-csi-sidecars.sh).
 CSI_PROVISIONER_VERSION=v6.4.0
 CSI_SNAPSHOTTER_VERSION=v8.7.0

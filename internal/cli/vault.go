@@ -56,6 +56,7 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.DurationVar(&opts.API.ApprovalTTL, "approval-ttl", api.DefaultApprovalTTL, "how long an approval request waits before it expires")
 	fl.IntVar(&opts.API.SoftDeleteDays, "soft-delete-days", api.DefaultSoftDeleteDays, "how many days recovery points a person deleted are kept, and can be brought back, before they are purged")
 	fl.DurationVar(&opts.AuditRetention, "audit-retention", scheduler.DefaultAuditRetention, "how long audit entries are kept")
+	fl.StringVar(&opts.OIDCConfig, "oidc-config", "", "single sign-on through an OpenID Connect provider: a YAML file of its issuer, clients and the roles its groups give per vault (docs/design/vault.md, \"Single sign-on\")")
 	cmd.AddCommand(serve, newIssueTokenCommand(env))
 	return cmd
 }
@@ -102,13 +103,30 @@ func vaultClient(env Env) (*client.Client, error) {
 }
 
 func newLoginCommand(env Env) *cobra.Command {
-	var url, tokenFile string
+	var url, tokenFile, vaultName string
+	var useSSO bool
 	cmd := &cobra.Command{
-		Use:   "login --vault URL --token-file FILE",
+		Use:   "login --vault URL (--token-file FILE | --sso)",
 		Short: "Remember a vault and a token for the vault commands (checked with the vault first)",
-		Args:  cobra.NoArgs,
+		Long: `Remember a vault and a token for the vault commands, in ~/.config/cairn/vault.json ($XDG_CONFIG_HOME/cairn/vault.json
+when set), readable by you alone.
+
+With --token-file (or CAIRN_VAULT_TOKEN) the token is one a contributor made (cairn token create).
+With --sso you sign in through the vault's OpenID provider instead (the vault must run with
+--oidc-config): cairn prints a URL and a code, you confirm the code in a browser, and the vault
+mints a token of the role your groups give you, valid for the vault's SSO token lifetime (12 h by
+default). No terminal or browser is needed on this machine: open the URL anywhere.`,
+		Example: `  cairn login --vault https://vault.example:8443 --token-file ~/cairn.token
+  cairn login --vault https://vault.example:8443 --sso`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			token := env.Getenv("CAIRN_VAULT_TOKEN")
+			if useSSO && tokenFile != "" {
+				return errors.New("give --sso or --token-file, not both")
+			}
+			if vaultName != "" && !useSSO {
+				return errors.New("--vault-name goes with --sso (a token belongs to one vault already)")
+			}
 			if tokenFile != "" {
 				data, err := os.ReadFile(tokenFile)
 				if err != nil {
@@ -116,8 +134,19 @@ func newLoginCommand(env Env) *cobra.Command {
 				}
 				token = strings.TrimSpace(string(data))
 			}
+			var expires time.Time
+			if useSSO {
+				if url == "" {
+					return errors.New("give --vault URL with --sso")
+				}
+				minted, err := ssoLogin(cmd.Context(), env.Stderr, url, vaultName)
+				if err != nil {
+					return err
+				}
+				token, expires = minted.Token, minted.ExpiresAt
+			}
 			if url == "" || token == "" {
-				return errors.New("give --vault URL and --token-file FILE (or CAIRN_VAULT_TOKEN); tokens never go on the command line")
+				return errors.New("give --vault URL and --token-file FILE (or CAIRN_VAULT_TOKEN, or --sso to sign in through the vault's OpenID provider); tokens never go on the command line")
 			}
 			c, err := client.New(url, token, nil)
 			if err != nil {
@@ -146,10 +175,15 @@ func newLoginCommand(env Env) *cobra.Command {
 				return fmt.Errorf("make %s private: %w", path, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "logged in to vault %q at %s as %s (%s)\n", who.Vault, url, who.Name, who.Role)
+			if !expires.IsZero() {
+				fmt.Fprintf(cmd.OutOrStdout(), "the token expires at %s: run cairn login --sso again then\n", expires.Local().Format(time.RFC3339))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&url, "vault", "", "the vault's URL, e.g. https://vault.example:8443")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the token (default: $CAIRN_VAULT_TOKEN)")
+	cmd.Flags().BoolVar(&useSSO, "sso", false, "sign in through the vault's OpenID provider (single sign-on, device flow) instead of with a token")
+	cmd.Flags().StringVar(&vaultName, "vault-name", "", "with --sso: the vault to sign in to, when your groups give you roles in several")
 	return cmd
 }

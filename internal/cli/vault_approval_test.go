@@ -1,21 +1,29 @@
 package cli
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/vault"
 )
 
-// TestApprovalFlow: on a vault requiring approval, deleting an instance is held and the command
-// says how to approve it; its requester's approval is refused; another contributor's runs it.
+// TestApprovalFlow: on a vault served with --require-approval, a second contributor token comes
+// from the server's host (vault issue-token), not the API; deleting an instance is held and the
+// command says how to approve it; its requester's approval is refused; another contributor's
+// runs it. The request expires after --approval-ttl.
 func TestApprovalFlow(t *testing.T) {
-	v := startTestVaultWith(t, func(o *vault.Options) { o.API.RequireApproval = true })
+	v := serveVault(t, "--require-approval", "--approval-ttl", "2h")
 	v.protect(t, "east", "shop")
 	v.ok(t, "instance", "stop", "shop")
-	secret := strings.TrimSpace(v.ok(t, "token", "create", "bob", "--role", "contributor"))
+	v.fails(t, "cairn vault issue-token NAME --role contributor", "token", "create", "bob", "--role", "contributor")
+	secret := strings.TrimSpace(v.ok(t, "vault", "issue-token", "bob", "--role", "contributor", "--data-dir", v.dir))
 	bobHome := t.TempDir()
 	tokenFile := filepath.Join(bobHome, "bob.token")
 	if err := os.WriteFile(tokenFile, []byte(secret+"\n"), 0o600); err != nil {
@@ -32,9 +40,55 @@ func TestApprovalFlow(t *testing.T) {
 	if out := bob.ok(t, "approval", "list", "--state", "pending"); !regexpLine(out, `1\s+pending\s+DELETE /api/v1/instances/\{name\}\s+/api/v1/instances/shop\s+admin`) {
 		t.Fatalf("approval list:\n%s", out)
 	}
+	var held vaultv1.ApprovalRequest
+	bob.jsonOut(t, &held, "approval", "show", "1")
+	if held.ExpiresAt.Sub(held.RequestedAt) != 2*time.Hour {
+		t.Errorf("requested at %s, expires at %s: want --approval-ttl 2h", held.RequestedAt, held.ExpiresAt)
+	}
 	v.fails(t, "was made by admin: another contributor must approve it", "approval", "approve", "1")
 	if out := bob.ok(t, "approval", "approve", "1"); !regexpLine(out, `approval request 1: approved`) {
 		t.Fatalf("approve:\n%s", out)
 	}
 	v.fails(t, `instance "shop"`, "instance", "show", "shop")
+}
+
+// serveVault runs `cairn vault serve` with flags on a free port of its own and logs in as the
+// first contributor (admin), like startTestVault but through the command and its flags.
+func serveVault(t *testing.T, flags ...string) *testVault {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	root := NewRootCommand(Env{Stdout: &syncBuffer{}, Stderr: logs, Getenv: func(string) string { return "" }})
+	root.SetArgs(append([]string{"vault", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-format", "json"}, flags...))
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("cairn vault serve: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("the vault's log:\n%s", logs.String())
+		}
+	})
+	v := &testVault{dir: dir, home: t.TempDir()}
+	for deadline := time.Now().Add(10 * time.Second); v.url == ""; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("cairn vault serve ended: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cairn vault serve did not start:\n%s", logs.String())
+		}
+		for sc := bufio.NewScanner(strings.NewReader(logs.String())); sc.Scan(); {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "vault serving" {
+				v.url = "http://" + line.Addr
+			}
+		}
+	}
+	v.ok(t, "login", "--vault", v.url, "--token-file", filepath.Join(dir, vault.AdminTokenFile))
+	return v
 }

@@ -14,7 +14,7 @@ import (
 // web dashboard, everywhere else; m times every request.
 func handler(st *store.Store, opts Options, m *metrics.Metrics) (http.Handler, error) {
 	apiHandler := api.NewServer(st, opts.API).Handler()
-	center, err := ui.New(ui.Config{API: apiHandler, Logger: opts.Logger, Now: opts.Now})
+	center, err := ui.New(ui.Config{API: apiHandler, Logger: opts.Logger, Now: opts.Now, SSO: opts.API.SSO})
 	if err != nil {
 		return nil, err
 	}

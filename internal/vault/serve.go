@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/notify"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
+	"github.com/cairnbackup/cairn/internal/vault/sso"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -46,8 +48,11 @@ type Options struct {
 	Timeouts Timeouts
 	// AuditRetention is how long audit entries are kept (zero: scheduler.DefaultAuditRetention).
 	AuditRetention time.Duration
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// OIDCConfig, if set, is the single sign-on configuration file (docs/design/vault.md, "Single
+	// sign-on"); it is checked before the vault listens.
+	OIDCConfig string
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // ContentDir, in the data dir, keeps the files fetch jobs uploaded until they are downloaded.
@@ -67,6 +72,14 @@ func Serve(ctx context.Context, opts Options) error {
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")
 	}
+	var ssoConfig *sso.Config
+	if opts.OIDCConfig != "" {
+		c, err := sso.Load(opts.OIDCConfig)
+		if err != nil {
+			return err
+		}
+		ssoConfig = c
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -84,6 +97,11 @@ func Serve(ctx context.Context, opts Options) error {
 	defer st.Close()
 	if err := bootstrap(ctx, st, opts); err != nil {
 		return err
+	}
+	if ssoConfig != nil {
+		if opts.API.SSO, err = startSSO(ctx, st, ssoConfig, opts); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -172,6 +190,29 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 	}
 	opts.Logger.Info("first start: a contributor token was written", "file", path)
 	return nil
+}
+
+// startSSO checks that the single sign-on's vaults exist and tries the provider once, for the
+// log: a provider that is down now is tried again at each sign-in.
+func startSSO(ctx context.Context, st *store.Store, c *sso.Config, opts Options) (*sso.Provider, error) {
+	vaults, err := st.Vaults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for name := range c.Vaults {
+		if !slices.Contains(vaults, name) {
+			return nil, fmt.Errorf("oidc-config %s: vaults.%s: no such vault in this database (it has %s)", opts.OIDCConfig, name, strings.Join(vaults, ", "))
+		}
+	}
+	p := sso.NewProvider(c, sso.Options{Now: opts.Now})
+	check, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := p.Check(check); err != nil {
+		opts.Logger.Warn("single sign-on: the provider cannot be reached now; each sign-in tries again", "issuer", c.Issuer, "error", err.Error())
+	} else {
+		opts.Logger.Info("single sign-on", "issuer", c.Issuer, "clientID", c.ClientID, "deviceClientID", c.DeviceClientID)
+	}
+	return p, nil
 }
 
 // trustGrant is the manifest a registered cluster's agent gets: its namespace, ServiceAccount and

@@ -52,9 +52,10 @@ func (c *offsetClock) advanceTo(t time.Time) {
 
 // testVault is a vault served in-process on loopback.
 type testVault struct {
-	url   string
-	admin *client.Client
-	clock *offsetClock
+	url     string
+	admin   *client.Client
+	clock   *offsetClock
+	dataDir string
 }
 
 // vaultLease is the e2e vault's job lease: short, so a killed agent is noticed within seconds.
@@ -100,7 +101,7 @@ func startVault(t *testing.T, database string, tune ...func(*vault.Options)) *te
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testVault{url: url, admin: admin, clock: clk}
+	return &testVault{url: url, admin: admin, clock: clk, dataDir: dataDir}
 }
 
 // testWriter sends log output to t.Log, prefixed.

@@ -6,6 +6,7 @@ package access
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Roles of user tokens, from least to most allowed, and the role of a cluster's agent token.
@@ -31,6 +32,22 @@ type Principal struct {
 
 // IsAgent tells whether the principal is a cluster's agent.
 func (p Principal) IsAgent() bool { return p.Role == RoleAgent }
+
+// SSOPrefix begins the names of the tokens the vault mints for single sign-on: SSOPrefix, the
+// person's user name and, after a last ':', a suffix of its own for each sign-in.
+const SSOPrefix = "oidc:"
+
+// Person is who a principal's name stands for: a token's name, or, for a single sign-on token,
+// SSOPrefix and the user name, whichever sign-in the person calls from. An approval compares
+// persons, so that a second session cannot approve its first one's request.
+func Person(name string) string {
+	if user, ok := strings.CutPrefix(name, SSOPrefix); ok {
+		if i := strings.LastIndexByte(user, ':'); i > 0 {
+			return SSOPrefix + user[:i]
+		}
+	}
+	return name
+}
 
 // Allows tells whether a user role may do what needs role need (reader < operator < contributor).
 // The agent role allows nothing a user role needs, and needs an agent token itself.

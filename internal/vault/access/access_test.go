@@ -45,3 +45,19 @@ func TestRank(t *testing.T) {
 		t.Fatal("roles out of order")
 	}
 }
+
+func TestPerson(t *testing.T) {
+	for name, want := range map[string]string{
+		"alice":                           "alice",
+		"ci-deploy@example.com":           "ci-deploy@example.com",
+		"oidc:alice@example.com:k3v9x2aq": "oidc:alice@example.com",
+		"oidc:alice@example.com:zz8m1c0d": "oidc:alice@example.com",
+		"oidc:bob:k3v9x2aq":               "oidc:bob",
+		"oidc:nosuffix":                   "oidc:nosuffix",
+		"oidc::x":                         "oidc::x",
+	} {
+		if got := Person(name); got != want {
+			t.Errorf("Person(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

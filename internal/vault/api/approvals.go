@@ -32,13 +32,30 @@ var destructive = map[string]func(body []byte) bool{
 	"DELETE /api/v1/recovery-points/{name}": nil,
 }
 
-// replayKey carries, in an approved request's replay, the requester it runs as.
+// replayKey carries, in an approved request's replay, its replayOf.
 type replayKey struct{}
+
+// replayOf is what an approved request's replay runs as: its requester, and which request and
+// approver it comes from (for the audit entry).
+type replayOf struct {
+	requester access.Principal
+	request   int64
+	approver  string
+}
 
 // replayedAs is the principal an approved request is replayed as, if r is such a replay.
 func replayedAs(r *http.Request) (access.Principal, bool) {
-	p, ok := r.Context().Value(replayKey{}).(access.Principal)
-	return p, ok
+	rp, ok := r.Context().Value(replayKey{}).(replayOf)
+	return rp.requester, ok
+}
+
+// replayAuditNote is what the audit entry of an approved request's replay adds to its object: the
+// request and who approved it ("" for other calls).
+func replayAuditNote(r *http.Request) string {
+	if rp, ok := r.Context().Value(replayKey{}).(replayOf); ok {
+		return fmt.Sprintf(" (approval request %d, approved by %s)", rp.request, rp.approver)
+	}
+	return ""
 }
 
 // holdForApproval answers a destructive call, when the vault requires approval, with 202 and the
@@ -57,8 +74,9 @@ func (s *Server) holdForApproval(w http.ResponseWriter, r *http.Request, rt rout
 	if isDestructive != nil && !isDestructive(body) {
 		return false, nil
 	}
+	now := s.now()
 	a, err := s.st.CreateApproval(r.Context(), p.Vault, store.Approval{Operation: rt.method + " " + rt.pattern, Method: r.Method,
-		Path: r.URL.RequestURI(), Body: string(body), RequestedBy: p.Name, ExpiresAt: s.now().Add(s.cfg.ApprovalTTL)})
+		Path: r.URL.RequestURI(), Body: string(body), RequestedBy: p.Name, RequestedAt: now, ExpiresAt: now.Add(s.cfg.ApprovalTTL)})
 	if err != nil {
 		return false, err
 	}
@@ -110,7 +128,7 @@ func (s *Server) approveApproval(w http.ResponseWriter, r *http.Request, p acces
 		return err
 	}
 	id := a.ID
-	if a.RequestedBy == p.Name {
+	if access.Person(a.RequestedBy) == access.Person(p.Name) {
 		return &apiError{status: http.StatusForbidden, code: "forbidden",
 			message: fmt.Sprintf("request %d was made by %s: another contributor must approve it", id, a.RequestedBy)}
 	}
@@ -118,24 +136,32 @@ func (s *Server) approveApproval(w http.ResponseWriter, r *http.Request, p acces
 		return err
 	}
 	noteAudit(r, fmt.Sprintf("approved request %d: %s %s by %s", id, a.Method, a.Path, a.RequestedBy))
-	state, status, message := s.replay(r.Context(), p.Vault, a)
-	if a, err = s.st.SetApprovalResult(r.Context(), p.Vault, id, state, status, message); err != nil {
+	// Once approved, the request is replayed and its outcome recorded even if the approver goes
+	// away: it cannot be approved again, so a replay cut short would leave it approved and undone.
+	ctx := context.WithoutCancel(r.Context())
+	state, status, message := s.replay(ctx, p.Vault, a, p.Name)
+	if a, err = s.st.SetApprovalResult(ctx, p.Vault, id, state, status, message); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, apiApproval(a))
 }
 
-// replay runs an approved request as its requester, with the role its token holds now: a
-// requester whose token was revoked, expired or lowered meanwhile gets its request failed.
-func (s *Server) replay(ctx context.Context, vault string, a store.Approval) (state string, status int, message string) {
+// replay runs an approved request as its requester, with the role its token holds now (a person
+// signed in with single sign-on: its newest working token, from any sign-in): a requester whose
+// token was revoked, expired or lowered meanwhile gets its request failed.
+func (s *Server) replay(ctx context.Context, vault string, a store.Approval, approver string) (state string, status int, message string) {
 	tokens, err := s.st.ListTokens(ctx, vault)
 	if err != nil {
 		return store.ApprovalFailed, http.StatusInternalServerError, err.Error()
 	}
-	i := slices.IndexFunc(tokens, func(t store.Token) bool {
-		return t.Name == a.RequestedBy && (t.ExpiresAt == nil || s.now().Before(*t.ExpiresAt))
-	})
-	if i < 0 {
+	var current *store.Token
+	for i, t := range tokens {
+		if access.Person(t.Name) == access.Person(a.RequestedBy) && (t.ExpiresAt == nil || s.now().Before(*t.ExpiresAt)) &&
+			(current == nil || t.CreatedAt.After(current.CreatedAt)) {
+			current = &tokens[i]
+		}
+	}
+	if current == nil {
 		return store.ApprovalFailed, http.StatusUnauthorized, fmt.Sprintf("the requester %s has no working token any more: nothing was done", a.RequestedBy)
 	}
 	var rt route
@@ -147,8 +173,9 @@ func (s *Server) replay(ctx context.Context, vault string, a store.Approval) (st
 	if rt.handle == nil {
 		return store.ApprovalFailed, http.StatusNotFound, "this vault has no route " + a.Operation + " any more"
 	}
-	requester := access.Principal{Vault: vault, Name: a.RequestedBy, Role: tokens[i].Role}
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, replayKey{}, requester), a.Method, a.Path, bytes.NewReader([]byte(a.Body)))
+	requester := access.Principal{Vault: vault, Name: a.RequestedBy, Role: current.Role}
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, replayKey{}, replayOf{requester: requester, request: a.ID, approver: approver}),
+		a.Method, a.Path, bytes.NewReader([]byte(a.Body)))
 	if err != nil {
 		return store.ApprovalFailed, http.StatusBadRequest, err.Error()
 	}
@@ -177,7 +204,7 @@ func (s *Server) rejectApproval(w http.ResponseWriter, r *http.Request, p access
 	}
 	id := a.ID
 	state := store.ApprovalRejected
-	if a.RequestedBy == p.Name {
+	if access.Person(a.RequestedBy) == access.Person(p.Name) {
 		state = store.ApprovalCancelled
 	}
 	if a, err = s.st.DecideApproval(r.Context(), p.Vault, id, store.Decision{State: state, By: p.Name}); err != nil {

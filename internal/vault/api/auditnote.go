@@ -26,12 +26,14 @@ func noteAudit(r *http.Request, object string) {
 	}
 }
 
-// auditObject is the object of r's audit entry: its handler's note, or its path.
+// auditObject is the object of r's audit entry: its path with its handler's note, if any, and,
+// for an approved request's replay, the request and its approver.
 func auditObject(r *http.Request) string {
+	object := r.URL.Path
 	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok && n.object != "" {
-		return r.URL.Path + ": " + n.object
+		object += ": " + n.object
 	}
-	return r.URL.Path
+	return object + replayAuditNote(r)
 }
 
 // clientAddress is the address a request came from (the connection's, never a header a client

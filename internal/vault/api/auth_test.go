@@ -26,6 +26,34 @@ var matrixCalls = map[string]matrixCall{
 	"GET /api/v1/whoami": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
 		return newRequest(t, "GET", "/api/v1/whoami", token, ""), nil
 	},
+	"GET /api/v1/sso": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
+		return newRequest(t, "GET", "/api/v1/sso", token, ""), nil
+	},
+	"POST /api/v1/sso/token": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
+		before, err := f.st.CountTokens(t.Context(), "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newRequest(t, "POST", "/api/v1/sso/token", token, ssoTokenBody(t, f.idp.idToken(t, nil), "")), func(t *testing.T, allowed bool) {
+			after, err := f.st.CountTokens(t.Context(), "prod")
+			if err != nil || allowed != (after == before+1) {
+				t.Errorf("allowed %v, tokens %d → %d (%v)", allowed, before, after, err)
+			}
+		}
+	},
+	"POST /api/v1/sso/revoke": func(t *testing.T, f *fixture, token, unique string) (*http.Request, func(*testing.T, bool)) {
+		name := "oidc:matrix:" + unique
+		secret, err := f.st.CreateToken(t.Context(), "prod", store.TokenSpec{Name: name, Role: access.RoleReader, Kind: store.TokenKindSSO})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(`{"token":%q}`, secret)
+		return newRequest(t, "POST", "/api/v1/sso/revoke", token, body), func(t *testing.T, allowed bool) {
+			if kept := tokenNames(t, f)[name]; allowed == kept {
+				t.Errorf("allowed %v, token kept %v", allowed, kept)
+			}
+		}
+	},
 	"GET /api/v1/policies": func(t *testing.T, f *fixture, token, _ string) (*http.Request, func(*testing.T, bool)) {
 		return newRequest(t, "GET", "/api/v1/policies", token, ""), nil
 	},
@@ -247,6 +275,9 @@ func TestVaultsAreSeparate(t *testing.T) {
 func TestRouteRolesFollowTheDesign(t *testing.T) {
 	want := map[string]string{
 		"GET /api/v1/openapi.json":       public,
+		"GET /api/v1/sso":                public,
+		"POST /api/v1/sso/token":         public,
+		"POST /api/v1/sso/revoke":        public,
 		"GET /api/v1/whoami":             access.RoleReader,
 		"GET /api/v1/policies":           access.RoleReader,
 		"GET /api/v1/policies/{name}":    access.RoleReader,

@@ -182,6 +182,8 @@ func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
 		"FetchJob": vaultv1.FetchJob{}, "BrowseResult": vaultv1.BrowseResult{}, "FileEntry": vaultv1.FileEntry{}, "FetchResult": vaultv1.FetchResult{},
 		"Verification": vaultv1.Verification{}, "VerifyRequest": vaultv1.VerifyRequest{}, "VerifyResult": vaultv1.VerifyResult{},
 		"VerifySchedule": policy.VerifySchedule{},
+		"SSOSettings":    vaultv1.SSOSettings{}, "SSOTokenRequest": vaultv1.SSOTokenRequest{}, "SSOToken": vaultv1.SSOToken{},
+		"SSORevokeRequest": vaultv1.SSORevokeRequest{},
 	} {
 		schema := lookup(t, doc, "#/components/schemas/"+name)
 		props, _ := schema["properties"].(map[string]any)

@@ -29,6 +29,9 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{http.MethodGet, "/api/v1/openapi.json", public, s.openAPI, true},
+		{http.MethodGet, "/api/v1/sso", public, s.ssoSettings, true},
+		{http.MethodPost, "/api/v1/sso/token", public, s.ssoToken, false},
+		{http.MethodPost, "/api/v1/sso/revoke", public, s.ssoRevoke, false},
 		{http.MethodGet, "/api/v1/whoami", access.RoleReader, s.whoAmI, false},
 		{http.MethodGet, "/api/v1/policies", access.RoleReader, s.listPolicies, false},
 		{http.MethodGet, "/api/v1/policies/{name}", access.RoleReader, s.getPolicy, false},

@@ -10,6 +10,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
 	"github.com/cairnbackup/cairn/internal/vault/notify"
+	"github.com/cairnbackup/cairn/internal/vault/sso"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
 
@@ -65,6 +66,9 @@ type Config struct {
 	// SoftDeleteDays is how long recovery points a person deleted are kept, and can be brought
 	// back, before they are purged (default DefaultSoftDeleteDays).
 	SoftDeleteDays int
+	// SSO, if set, is the OpenID provider people sign in with (docs/design/vault.md, "Single
+	// sign-on"): the API then exchanges its ID tokens for vault tokens (/api/v1/sso).
+	SSO *sso.Provider
 }
 
 // NewServer returns the API over st.

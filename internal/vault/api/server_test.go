@@ -33,6 +33,8 @@ type fixture struct {
 	secrets []string
 	// agentToken is the agent token of cluster agentCluster.
 	agentToken string
+	// idp is the OpenID provider of the server's single sign-on (sso_test.go).
+	idp *testIssuer
 }
 
 // testLease is the job lease of the fixture's server.
@@ -59,8 +61,9 @@ func newFixture(t *testing.T) *fixture {
 		f.secrets = append(f.secrets, secret)
 	}
 	f.agentToken = f.cluster(t, agentCluster)
+	f.idp = newTestIssuer(t)
 	f.srv = NewServer(st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: fixedClock, Lease: testLease,
-		ClaimWait: 50 * time.Millisecond, ContentDir: t.TempDir(), FilesWait: 2 * time.Second})
+		ClaimWait: 50 * time.Millisecond, ContentDir: t.TempDir(), FilesWait: 2 * time.Second, SSO: f.idp.provider(t, fixtureSSOConfig)})
 	f.h = f.srv.Handler()
 	t.Cleanup(func() {
 		logs := f.logs.String()

@@ -40,6 +40,14 @@ func tokenLifetime(req vaultv1.TokenRequest, def time.Duration) (time.Duration, 
 	return life, errors.Join(errs...)
 }
 
+// errContributorTokenHeld refuses contributor tokens through the API when approval is required:
+// one contributor could otherwise make a second and approve their own requests. Contributors then
+// come from outside the API: the server's host or the OpenID provider's groups.
+var errContributorTokenHeld = &apiError{status: http.StatusForbidden, code: "forbidden",
+	message: "this vault requires approval (vault serve --require-approval), so contributor tokens are not made through the API " +
+		"(one contributor could make a second and approve their own requests): run cairn vault issue-token NAME --role contributor " +
+		"on the server's host, or map a group to contributor in --oidc-config; tokens of other roles can be made here"}
+
 // createToken makes a token in the caller's vault. Only contributors may, and contributor is the
 // highest role, so no caller can make a token that outranks its own.
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p access.Principal) error {
@@ -50,6 +58,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p access.Pr
 	life, err := tokenLifetime(req, s.cfg.TokenLifetime)
 	if err != nil {
 		return invalid(err)
+	}
+	if s.cfg.RequireApproval && req.Role == access.RoleContributor {
+		return errContributorTokenHeld
 	}
 	expires := s.now().Add(life).UTC().Truncate(time.Second)
 	secret, err := s.st.CreateToken(r.Context(), p.Vault, store.TokenSpec{Name: req.Name, Role: req.Role, CreatedBy: p.Name, ExpiresAt: expires})

@@ -51,12 +51,16 @@ type Decision struct {
 const approvalColumns = `id, operation, method, path, body, requested_by, requested_at, expires_at, state, decided_by, decided_at,
 	result_status, result_message`
 
-// CreateApproval stores a pending approval request (a.ID and a.State are ignored) and returns it.
+// CreateApproval stores a pending approval request (a.ID and a.State are ignored; a zero
+// a.RequestedAt is now) and returns it.
 func (s *Store) CreateApproval(ctx context.Context, vault string, a Approval) (Approval, error) {
+	if a.RequestedAt.IsZero() {
+		a.RequestedAt = s.now()
+	}
 	var id int64
 	err := s.writes.QueryRowContext(ctx, `INSERT INTO approvals (vault, operation, method, path, body, requested_by, requested_at,
 		expires_at, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		vault, a.Operation, a.Method, a.Path, a.Body, a.RequestedBy, s.now().UTC(), a.ExpiresAt.UTC(), ApprovalPending).Scan(&id)
+		vault, a.Operation, a.Method, a.Path, a.Body, a.RequestedBy, a.RequestedAt.UTC(), a.ExpiresAt.UTC(), ApprovalPending).Scan(&id)
 	if err != nil {
 		return Approval{}, fmt.Errorf("store the approval request: %w", err)
 	}

@@ -5,15 +5,23 @@ import (
 	"strconv"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
 // approvalsData is the approvals page: the pending requests, the recent others, and the request
 // the person's own action was just held as.
 type approvalsData struct {
-	Pending, Decided []vaultv1.ApprovalRequest
-	Held             string
-	Me               string
+	Pending []pendingApproval
+	Decided []vaultv1.ApprovalRequest
+	Held    string
+}
+
+// pendingApproval is a pending request, and whether the signed-in person made it (then they may
+// only cancel it).
+type pendingApproval struct {
+	vaultv1.ApprovalRequest
+	Mine bool
 }
 
 // approvals lists the approval requests: the pending ones with Approve and Reject for
@@ -23,10 +31,13 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request, sess *session
 	if err != nil {
 		return err
 	}
-	data := approvalsData{Held: r.URL.Query().Get("held"), Me: sess.name}
+	data := approvalsData{}
+	if held, err := strconv.ParseInt(r.URL.Query().Get("held"), 10, 64); err == nil && held > 0 {
+		data.Held = strconv.FormatInt(held, 10) // the request an action of this person's was just held as
+	}
 	for _, a := range list.Items {
 		if a.State == "pending" {
-			data.Pending = append(data.Pending, a)
+			data.Pending = append(data.Pending, pendingApproval{ApprovalRequest: a, Mine: access.Person(a.RequestedBy) == access.Person(sess.name)})
 		} else {
 			data.Decided = append(data.Decided, a)
 		}

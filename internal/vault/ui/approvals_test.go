@@ -24,9 +24,12 @@ func TestApprovalsPage(t *testing.T) {
 		t.Fatalf("delete: %d to %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	_, body := alice.get("/approvals?held=1")
-	if !strings.Contains(body, `id="held"`) || !strings.Contains(body, `data-approval="1"`) || strings.Contains(body, `data-action="approve"`) ||
+	if !strings.Contains(body, "Waiting for approval (request 1)") || !strings.Contains(body, `data-approval="1"`) || strings.Contains(body, `data-action="approve"`) ||
 		!strings.Contains(body, ">Cancel<") {
 		t.Fatalf("the requester's page:\n%s", body)
+	}
+	if _, body := alice.get("/approvals?held=%3Cb%3E"); strings.Contains(body, `id="held"`) {
+		t.Errorf("a held request that is no number is shown:\n%s", body)
 	}
 	bob := f.browser(t)
 	if res, _ := bob.post("/signin", url.Values{"token": {secret}}); res.StatusCode != http.StatusSeeOther {

@@ -50,6 +50,8 @@ type view struct {
 	Session *session
 	Theme   string // light, dark or "" (follow the system)
 	Path    string // the request's path and query, for the sign-in's "next" and the theme switch
+	// Refresh, if set, is where the page goes by itself at once (a path of this site).
+	Refresh string
 	Data    any
 }
 
@@ -79,7 +81,7 @@ func (v view) Principal() string {
 	if v.Session == nil {
 		return ""
 	}
-	return v.Session.name + " · " + v.Session.role
+	return ssoUser(v.Session.name) + " · " + v.Session.role
 }
 
 // render writes a whole page, or with fragment set only the named template of it (for htmx).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/client"
+	"github.com/cairnbackup/cairn/internal/vault/sso"
 )
 
 //go:embed static
@@ -27,6 +28,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
+	// SSO, if set, is the OpenID provider people may sign in with (docs/design/vault.md, "Single
+	// sign-on"); the API must have the same one.
+	SSO *sso.Provider
 }
 
 // Server serves the Backup center.
@@ -36,6 +40,8 @@ type Server struct {
 	now      func() time.Time
 	sessions *sessions
 	pages    pages
+	sso      *sso.Provider
+	pending  *ssoSealer
 }
 
 // New returns the Backup center over the API handler in cfg.
@@ -53,7 +59,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{api: cfg.API, log: cfg.Logger, now: cfg.Now, sessions: newSessions(cfg.Now), pages: p}, nil
+	sealer, err := newSSOSealer(cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{api: cfg.API, log: cfg.Logger, now: cfg.Now, sessions: newSessions(cfg.Now), pages: p, sso: cfg.SSO,
+		pending: sealer}, nil
 }
 
 // pageHandler serves one page or action for a signed-in person; c calls the API as them. It
@@ -68,6 +79,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /signin", s.signInForm)
 	mux.HandleFunc("POST /signin", s.signIn)
 	mux.HandleFunc("POST /signout", s.signOut)
+	mux.HandleFunc("GET "+ssoStartPath, s.ssoStart)
+	mux.HandleFunc("GET "+ssoCallbackPath, s.ssoCallback)
 	for pattern, h := range map[string]pageHandler{
 		"GET /{$}":                            s.overview,
 		"GET /clusters":                       s.clusters,

@@ -26,6 +26,8 @@ type session struct {
 	role     string
 	csrf     string
 	lastSeen time.Time
+	// sso says the token was minted for this session by single sign-on: signing out revokes it.
+	sso bool
 }
 
 // sessions is the set of live sessions.
@@ -68,6 +70,15 @@ func (ss *sessions) lookup(r *http.Request) *session {
 	s.lastSeen = ss.now()
 	copied := *s
 	return &copied
+}
+
+// markSSO records that a session signed in through single sign-on.
+func (ss *sessions) markSSO(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s := ss.m[id]; s != nil {
+		s.sso = true
+	}
 }
 
 // end forgets a session.

@@ -13,28 +13,41 @@ import (
 type signInData struct {
 	Next  string
 	Error string
+	// SSO names the OpenID provider of the single sign-on button ("": none); SSOVault is the
+	// vault it signs in to ("": the person's only one).
+	SSO, SSOVault string
 }
 
 func (s *Server) signInForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signin", "", view{Title: "Sign in", Data: signInData{Next: safeNext(r.URL.Query().Get("next"))}})
+	q := r.URL.Query()
+	s.renderSignIn(w, r, http.StatusOK, safeNext(q.Get("next")), q.Get("vault"), "")
+}
+
+// renderSignIn shows the sign-in page with an error ("": none).
+func (s *Server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, next, vault, errMsg string) {
+	data := signInData{Next: next, Error: errMsg, SSOVault: vault}
+	if s.sso != nil {
+		data.SSO = s.sso.Config().ProviderName
+	}
+	s.render(w, r, status, "signin", "", view{Title: "Sign in", Data: data})
 }
 
 // signIn checks the token with the API's whoami and starts a session for its principal.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	if err := sameOrigin(r); err != nil {
-		s.render(w, r, http.StatusForbidden, "signin", "", view{Title: "Sign in", Data: signInData{Next: next, Error: err.Error()}})
+		s.renderSignIn(w, r, http.StatusForbidden, next, "", err.Error())
 		return
 	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	if token == "" {
-		s.render(w, r, http.StatusUnprocessableEntity, "signin", "", view{Title: "Sign in",
-			Data: signInData{Next: next, Error: "enter an API token (cairn token create makes one; a new vault writes its first to admin.token in its data directory)"}})
+		s.renderSignIn(w, r, http.StatusUnprocessableEntity, next, "",
+			"enter an API token (cairn token create makes one; a new vault writes its first to admin.token in its data directory)")
 		return
 	}
 	c, err := s.clientFor(token)
 	if err != nil {
-		s.render(w, r, http.StatusInternalServerError, "signin", "", view{Title: "Sign in", Data: signInData{Next: next, Error: err.Error()}})
+		s.renderSignIn(w, r, http.StatusInternalServerError, next, "", err.Error())
 		return
 	}
 	me, err := c.WhoAmI(r.Context())
@@ -44,7 +57,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &apiErr) && apiErr.Status < http.StatusInternalServerError {
 			status, msg = apiErr.Status, "sign-in refused: "+apiErr.Message
 		}
-		s.render(w, r, status, "signin", "", view{Title: "Sign in", Data: signInData{Next: next, Error: msg}})
+		s.renderSignIn(w, r, status, next, "", msg)
 		return
 	}
 	sess := s.sessions.create(token, me.Vault, me.Name, me.Role)
@@ -56,6 +69,9 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	if sess := s.sessions.lookup(r); sess != nil && sameOrigin(r) == nil && sess.validCSRF(r.PostFormValue("csrf")) {
 		s.sessions.end(sess.id)
+		if sess.sso {
+			s.revokeSSO(r.Context(), sess.token)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
