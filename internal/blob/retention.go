@@ -14,6 +14,10 @@ type Locker interface {
 	// Retention returns the end of key's retention period, or the zero time when key is not
 	// locked (it never was, or the period is over). ErrNotFound if key is missing.
 	Retention(ctx context.Context, key string) (time.Time, error)
+	// ExtendRetention locks key until until, or keeps its retention period when that ends
+	// later: a period is never shortened. An unlocked object (never locked, or its period over)
+	// becomes locked. ErrNotFound if key is missing; until not in the future is an error.
+	ExtendRetention(ctx context.Context, key string, until time.Time) error
 }
 
 // RetentionOf asks s for the retention period of key (see Locker). A Storage that is not a
@@ -23,6 +27,15 @@ func RetentionOf(ctx context.Context, s Storage, key string) (time.Time, error) 
 		return l.Retention(ctx, key)
 	}
 	return time.Time{}, fmt.Errorf("retention %s: %s: %w", key, s, ErrRetentionUnsupported)
+}
+
+// ExtendRetention asks s to lock key until at least until (see Locker). A Storage that is not a
+// Locker cannot lock, so this fails with an error wrapping ErrRetentionUnsupported.
+func ExtendRetention(ctx context.Context, s Storage, key string, until time.Time) error {
+	if l, ok := s.(Locker); ok {
+		return l.ExtendRetention(ctx, key, until)
+	}
+	return fmt.Errorf("extend retention %s: %s: %w", key, s, ErrRetentionUnsupported)
 }
 
 // CheckRetainUntil returns an error naming key when until, a PutOptions.RetainUntil that is not

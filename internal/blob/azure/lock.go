@@ -173,3 +173,37 @@ func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) 
 	}
 	return activePolicy(props.ImmutabilityPolicyExpiresOn, time.Now()), nil
 }
+
+// ExtendRetention implements blob.Locker: it sets the blob's Locked immutability policy to until
+// when that is later than the one it has (the service refuses to shorten a Locked policy).
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	if err := blob.ValidateKey(key); err != nil {
+		return err
+	}
+	if err := blob.CheckRetainUntil(key, until, time.Now()); err != nil {
+		return err
+	}
+	state, err := s.containerImmutability(ctx)
+	if err != nil {
+		return fmt.Errorf("extend retention %s: %w", key, err)
+	}
+	if state == immutDisabled {
+		return s.unsupported(key, nil)
+	}
+	props, err := s.blobClient(key).GetProperties(ctx, nil)
+	if err != nil {
+		return s.keyErr("extend retention", key, err)
+	}
+	until = blob.RoundUpToSecond(until)
+	if !until.After(activePolicy(props.ImmutabilityPolicyExpiresOn, time.Now())) {
+		return nil
+	}
+	mode := azblobblob.ImmutabilityPolicySettingLocked
+	if _, err := s.blobClient(key).SetImmutabilityPolicy(ctx, until, &azblobblob.SetImmutabilityPolicyOptions{Mode: &mode}); err != nil {
+		if hasStatus(err, http.StatusNotImplemented) {
+			return s.unsupported(key, mapErr(err))
+		}
+		return fmt.Errorf("extend retention %s: set immutability policy: %w", key, mapErr(err))
+	}
+	return nil
+}

@@ -48,6 +48,9 @@ func TestRetentionAzurite(t *testing.T) {
 		if until, err := s.Retention(t.Context(), "plain"); err != nil || !until.IsZero() {
 			t.Errorf("Retention(plain) = %v, %v, want the zero time", until, err)
 		}
+		if err := s.ExtendRetention(t.Context(), "plain", time.Now().Add(time.Hour)); !errors.Is(err, blob.ErrRetentionUnsupported) {
+			t.Errorf("ExtendRetention(plain) error = %v, want ErrRetentionUnsupported", err)
+		}
 	})
 
 	t.Run("ConformanceClaimingSupport", func(t *testing.T) {

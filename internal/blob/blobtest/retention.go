@@ -19,7 +19,8 @@ const RetentionPeriod = 4 * time.Second
 // newStorage must return an empty Storage whose clock follows time.Now until advance is called;
 // advance(d) must make d pass for it: by moving a fake clock forward, or by sleeping for a
 // backend with a real one. advance is called once, after the checks made while the objects are
-// locked, with a little more than RetentionPeriod.
+// locked, with a little more than RetentionPeriod. blob.ExtendRetention is checked on the same
+// objects: it locks an unlocked one, lengthens a period and never shortens one.
 func RunRetention(t *testing.T, newStorage func(t *testing.T) blob.Storage, advance func(d time.Duration)) {
 	s := newStorage(t)
 	ctx := t.Context()
@@ -92,6 +93,32 @@ func RunRetention(t *testing.T, newStorage func(t *testing.T) blob.Storage, adva
 			t.Errorf("Stat after refused Put error = %v, want ErrNotFound", err)
 		}
 	})
+	t.Run("Extend", func(t *testing.T) {
+		if err := s.Put(ctx, "extend", strings.NewReader("data of extend"), blob.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := blob.ExtendRetention(ctx, s, "extend", until); err != nil {
+			t.Fatalf("ExtendRetention of an unlocked object: %v", err)
+		}
+		checkRetention(t, s, "extend", until)
+		if err := s.Delete(ctx, "extend"); !errors.Is(err, blob.ErrLocked) {
+			t.Errorf("Delete of an object locked by ExtendRetention error = %v, want ErrLocked", err)
+		}
+		if err := blob.ExtendRetention(ctx, s, "lock/a", until.Add(-time.Second)); err != nil {
+			t.Errorf("ExtendRetention to an earlier end: %v", err)
+		}
+		checkRetention(t, s, "lock/a", until)
+		if err := blob.ExtendRetention(ctx, s, "lock/b", until.Add(time.Second)); err != nil {
+			t.Errorf("ExtendRetention to a later end: %v", err)
+		}
+		checkRetention(t, s, "lock/b", until.Add(time.Second))
+		if err := blob.ExtendRetention(ctx, s, "missing", until); !errors.Is(err, blob.ErrNotFound) {
+			t.Errorf("ExtendRetention of a missing key error = %v, want ErrNotFound", err)
+		}
+		if err := blob.ExtendRetention(ctx, s, "extend", time.Now().Add(-time.Minute)); err == nil || !strings.Contains(err.Error(), "extend") {
+			t.Errorf("ExtendRetention to a time in the past error = %v, want an error naming the key", err)
+		}
+	})
 	if took := time.Since(began); took >= RetentionPeriod {
 		t.Fatalf("the checks on locked objects took %s, longer than the retention period %s: their results mean nothing", took, RetentionPeriod)
 	}
@@ -105,7 +132,7 @@ func RunRetention(t *testing.T, newStorage func(t *testing.T) blob.Storage, adva
 		} else if got := mustGet(t, s, "lock/b"); string(got) != "new" {
 			t.Errorf("after overwrite Get = %q, want %q", got, "new")
 		}
-		for _, key := range []string{"lock/a", "lock/b"} {
+		for _, key := range []string{"lock/a", "lock/b", "extend"} {
 			if err := s.Delete(ctx, key); err != nil {
 				t.Errorf("Delete(%q) after the retention period: %v", key, err)
 			}

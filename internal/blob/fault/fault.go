@@ -221,6 +221,18 @@ func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) 
 	return blob.RetentionOf(ctx, s.inner, key)
 }
 
+// ExtendRetention implements blob.Locker by asking the inner Storage (see blob.ExtendRetention).
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	f, err := s.begin(ctx, "extend-retention", key)
+	switch {
+	case err != nil:
+		return err
+	case f.fails():
+		return f.err("extend-retention", key)
+	}
+	return blob.ExtendRetention(ctx, s.inner, key, until)
+}
+
 // failingReader passes left bytes of r through, then fails with err.
 type failingReader struct {
 	r    io.Reader

@@ -169,3 +169,30 @@ func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) 
 	}
 	return until, nil
 }
+
+// ExtendRetention implements blob.Locker: the lock file is replaced, atomically, by one with the
+// later end.
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	if err := blob.CheckRetainUntil(key, until, s.now()); err != nil {
+		return err
+	}
+	s.commitMu.Lock() // Delete takes it too: the object cannot go between the look and the lock
+	defer s.commitMu.Unlock()
+	if _, err := s.Stat(ctx, key); err != nil {
+		return fmt.Errorf("extend retention: %w", err)
+	}
+	current, err := s.lockedUntil(key)
+	if err != nil {
+		return fmt.Errorf("extend retention %s: %w", key, err)
+	}
+	if !until.After(current) {
+		return nil
+	}
+	if err := s.writeLock(key, until); err != nil {
+		return fmt.Errorf("extend retention %s: %w", key, err)
+	}
+	if err := syncDir(filepath.Dir(s.path(key))); err != nil {
+		return fmt.Errorf("extend retention %s: %w", key, err)
+	}
+	return nil
+}

@@ -222,3 +222,27 @@ func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) 
 	}
 	return s.lockedUntil(obj), nil
 }
+
+// ExtendRetention implements blob.Locker.
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	if err := blob.ValidateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("extend retention %s: %w", key, err)
+	}
+	if err := blob.CheckRetainUntil(key, until, s.now()); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	obj, ok := s.objects[key]
+	if !ok {
+		return fmt.Errorf("extend retention %s: %w", key, blob.ErrNotFound)
+	}
+	if until.After(s.lockedUntil(obj)) {
+		obj.retainUntil = until
+		s.objects[key] = obj
+	}
+	return nil
+}

@@ -217,6 +217,12 @@ func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) 
 	return blob.RetentionOf(ctx, s.inner, key)
 }
 
+// ExtendRetention implements blob.Locker by asking the inner Storage (see blob.ExtendRetention).
+// Like Retention it is not recorded: it belongs to the Put of a locked backup.
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	return blob.ExtendRetention(ctx, s.inner, key, until)
+}
+
 // countReader returns r counting the bytes read into c. It stays an io.Seeker if r is one, so
 // that a retry decorator above can still rewind a Put body.
 func countReader(r io.Reader, c prometheus.Counter) io.Reader {

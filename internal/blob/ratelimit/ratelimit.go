@@ -126,6 +126,15 @@ func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) 
 	return blob.RetentionOf(ctx, s.inner, key)
 }
 
+// ExtendRetention implements blob.Locker by asking the inner Storage (see
+// blob.ExtendRetention); it is one operation.
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	if err := s.op(ctx, "extend-retention", key); err != nil {
+		return err
+	}
+	return blob.ExtendRetention(ctx, s.inner, key, until)
+}
+
 // throttle returns r paying for its bytes from s.bytes. It stays an io.Seeker if r is one, so
 // that a retry decorator above can still rewind a Put body.
 func (s *Storage) throttle(ctx context.Context, r io.Reader) io.Reader {

@@ -237,6 +237,12 @@ func (s *Storage) Retention(ctx context.Context, key string) (time.Time, error) 
 	return until, err
 }
 
+// ExtendRetention implements blob.Locker by asking the inner Storage (see blob.ExtendRetention);
+// extending twice to the same end is the same as once, so it is retried like a read.
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	return s.do(ctx, "extend-retention", key, func(int) error { return blob.ExtendRetention(ctx, s.inner, key, until) }, nil)
+}
+
 // Delete implements blob.Storage. As with Put and IfNotExists, a retried Delete can fail with
 // ErrNotFound because an earlier attempt did delete the object; that is returned as is.
 func (s *Storage) Delete(ctx context.Context, key string) error {

@@ -261,3 +261,39 @@ func (s *Storage) alreadyExists(ctx context.Context, key string, refusal error) 
 	}
 	return err
 }
+
+// ExtendRetention implements blob.Locker: it sets the current version's retention period, in
+// compliance mode, to until when that is later than the one it has (S3 refuses to shorten one).
+func (s *Storage) ExtendRetention(ctx context.Context, key string, until time.Time) error {
+	if err := blob.ValidateKey(key); err != nil {
+		return err
+	}
+	if err := blob.CheckRetainUntil(key, until, time.Now()); err != nil {
+		return err
+	}
+	state, err := s.bucketLockState(ctx)
+	if err != nil {
+		return fmt.Errorf("extend retention %s: read the object lock configuration of bucket %q: %w", key, s.bucket, err)
+	}
+	if state == lockDisabled {
+		return s.unsupported(key, nil)
+	}
+	oi, err := s.statObject(ctx, "extend retention", key)
+	if err != nil {
+		return err
+	}
+	current, err := retention(oi, time.Now())
+	if err != nil {
+		return fmt.Errorf("extend retention %s: %w", key, err)
+	}
+	until = blob.RoundUpToSecond(until)
+	if !until.After(current) {
+		return nil
+	}
+	mode := minio.Compliance
+	if err := s.client.PutObjectRetention(ctx, s.bucket, s.object(key), minio.PutObjectRetentionOptions{
+		Mode: &mode, RetainUntilDate: &until, VersionID: oi.VersionID}); err != nil {
+		return fmt.Errorf("extend retention %s: %w", key, s.mapErr(ctx, err))
+	}
+	return nil
+}

@@ -133,11 +133,27 @@ func (s *Store) DecideApproval(ctx context.Context, vault string, id int64, d De
 	return s.GetApproval(ctx, vault, id)
 }
 
-// expireApprovals marks the vault's pending requests past their expiry expired.
+// ReplayInterruptedAfter is how long an approved request may wait for its replay's outcome: a
+// replay answers in seconds, so one without an outcome after this was cut short by the vault
+// stopping, and its request is failed rather than left approved and undone.
+const ReplayInterruptedAfter = 10 * time.Minute
+
+// replayInterrupted is the message of a request whose replay was cut short.
+const replayInterrupted = "the vault stopped while replaying this request: it may be done in part or not at all; " +
+	"check the object, and request again if it is still there"
+
+// expireApprovals marks the vault's pending requests past their expiry expired, and fails the
+// approved ones whose replay was cut short (ReplayInterruptedAfter).
 func (s *Store) expireApprovals(ctx context.Context, vault string) error {
+	now := s.now().UTC()
 	if _, err := s.writes.ExecContext(ctx, `UPDATE approvals SET state = $1 WHERE vault = $2 AND state = $3 AND expires_at <= $4`,
-		ApprovalExpired, vault, ApprovalPending, s.now().UTC()); err != nil {
+		ApprovalExpired, vault, ApprovalPending, now); err != nil {
 		return fmt.Errorf("expire approval requests: %w", err)
+	}
+	if _, err := s.writes.ExecContext(ctx, `UPDATE approvals SET state = $1, result_message = $2 WHERE vault = $3 AND state = $4
+		AND result_status = 0 AND decided_at <= $5`,
+		ApprovalFailed, replayInterrupted, vault, ApprovalApproved, now.Add(-ReplayInterruptedAfter)); err != nil {
+		return fmt.Errorf("fail interrupted approval replays: %w", err)
 	}
 	return nil
 }

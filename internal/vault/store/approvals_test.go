@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,6 +40,33 @@ func TestApprovalsAreDecidedOnceAndExpire(t *testing.T) {
 		}
 		if _, err := st.GetApproval(ctx, "dev", late.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("another vault's request: %v", err)
+		}
+	})
+}
+
+// TestApprovalWhoseReplayWasCutShortFails: an approved request without the replay's outcome (the
+// vault stopped in between) is failed after ReplayInterruptedAfter, saying what to check.
+func TestApprovalWhoseReplayWasCutShortFails(t *testing.T) {
+	eachBackend(t, func(t *testing.T, st *Store) {
+		ctx := t.Context()
+		newVault(t, st)
+		clk := withClock(st)
+		a, err := st.CreateApproval(ctx, "prod", Approval{Operation: "DELETE /api/v1/instances/{name}", Method: "DELETE", Path: "/api/v1/instances/shop",
+			RequestedBy: "alice", ExpiresAt: clk.t.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DecideApproval(ctx, "prod", a.ID, Decision{State: ApprovalApproved, By: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		clk.advance(ReplayInterruptedAfter - time.Second)
+		if got, err := st.GetApproval(ctx, "prod", a.ID); err != nil || got.State != ApprovalApproved {
+			t.Fatalf("a replay under way: %+v %v", got, err)
+		}
+		clk.advance(2 * time.Second)
+		got, err := st.GetApproval(ctx, "prod", a.ID)
+		if err != nil || got.State != ApprovalFailed || !strings.Contains(got.ResultMessage, "the vault stopped while replaying this request") {
+			t.Fatalf("a replay cut short: %+v %v", got, err)
 		}
 	})
 }
