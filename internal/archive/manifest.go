@@ -27,11 +27,28 @@ type RecoveryPoint struct {
 	Spec          BackupSpec   `json:"spec"`
 	Result        BackupResult `json:"result"`
 	// ExpiresAt, if set, is when retention may delete the recovery point.
-	ExpiresAt  time.Time       `json:"expiresAt,omitzero"`
-	Volumes    []VolumeRecord  `json:"volumes,omitempty"`
-	Hooks      []HookExecution `json:"hooks,omitempty"`
-	Encryption string          `json:"encryption"`
-	Files      []FileEntry     `json:"files"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	// PointInTime, if set, is the cluster resourceVersion the objects were listed at
+	// (docs/design/format.md, 4.3.3).
+	PointInTime *PointInTime    `json:"pointInTime,omitempty"`
+	Volumes     []VolumeRecord  `json:"volumes,omitempty"`
+	Hooks       []HookExecution `json:"hooks,omitempty"`
+	Encryption  string          `json:"encryption"`
+	Files       []FileEntry     `json:"files"`
+}
+
+// PointInTime is the one moment of the cluster a backup's objects are, and the resources captured
+// at another.
+type PointInTime struct {
+	ResourceVersion string              `json:"resourceVersion"`
+	Others          []CapturedElsewhere `json:"others,omitempty"`
+}
+
+// CapturedElsewhere is a resource listed at the current state rather than at the backup's
+// resourceVersion, and why.
+type CapturedElsewhere struct {
+	Resource string `json:"resource"`
+	Reason   string `json:"reason"`
 }
 
 // ClusterInfo identifies the cluster a backup came from.

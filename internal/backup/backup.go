@@ -174,10 +174,12 @@ func (b *run) run(ctx context.Context, repo *archive.Repository) (archive.Recove
 	if b.runPreHooks(ctx, namespaces) {
 		// Volumes first: the objects captured next then describe the state the snapshots hold.
 		rp.Volumes = b.protectVolumes(ctx, namespaces, rp.Cluster.ClusterID)
+		rp.PointInTime = b.atOnePointInTime(ctx)
 		b.captureNamespaced(ctx, w, resources, namespaces)
 		if ctx.Err() == nil {
 			b.captureClusterScoped(ctx, w, resources, namespaces)
 		}
+		sortOthers(rp.PointInTime)
 	}
 	b.runPostHooks(ctx)
 	rp.Hooks = b.hooks

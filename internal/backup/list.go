@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 )
 
@@ -16,12 +19,19 @@ import (
 type lister struct {
 	client   rest.Interface // an unversioned client; paths are absolute
 	pageSize int64
+	// at, when set, is the resourceVersion every list is served at (resourceVersionMatch=Exact:
+	// docs/design/format.md, 4.3.3).
+	at string
+	// elsewhere is told of each resource that could not be listed at `at`, and was listed at the
+	// current state instead.
+	elsewhere func(r resource, reason string)
 }
 
 // listPage is the part of a list response the backup reads.
 type listPage struct {
 	Metadata struct {
-		Continue string `json:"continue"`
+		Continue        string `json:"continue"`
+		ResourceVersion string `json:"resourceVersion"`
 	} `json:"metadata"`
 	Items []json.RawMessage `json:"items"`
 }
@@ -40,17 +50,41 @@ func resourcePath(r resource, ns string) string {
 	return p + "/" + r.gvr.Resource
 }
 
+// currentVersion reads the cluster's resourceVersion now: that of a consistent list of one
+// namespace, which every later list can be served at.
+func (l *lister) currentVersion(ctx context.Context) (string, error) {
+	body, err := l.client.Get().AbsPath("/api/v1/namespaces").Param("limit", "1").DoRaw(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read the cluster's resourceVersion: %w", err)
+	}
+	var page listPage
+	if err := json.Unmarshal(body, &page); err != nil {
+		return "", fmt.Errorf("read the cluster's resourceVersion: %w", err)
+	}
+	if page.Metadata.ResourceVersion == "" {
+		return "", errors.New("read the cluster's resourceVersion: the namespace list carries none")
+	}
+	return page.Metadata.ResourceVersion, nil
+}
+
 // each lists r page by page and calls fn with each item's raw JSON. The next page is fetched while
 // fn works through the current one, so decoding, compressing and storing overlap the apiserver's
 // work instead of adding to it.
 func (l *lister) each(ctx context.Context, r resource, ns, labelSelector string, fn func(item []byte) error) error {
+	return l.list(ctx, r, ns, selectors{label: labelSelector}, fn)
+}
+
+// selectors narrow a list on the server.
+type selectors struct{ label, field string }
+
+func (l *lister) list(ctx context.Context, r resource, ns string, sel selectors, fn func(item []byte) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan listPage, 1)
 	fetchErr := make(chan error, 1)
 	go func() {
 		defer close(pages)
-		fetchErr <- l.fetch(ctx, r, ns, labelSelector, pages)
+		fetchErr <- l.fetch(ctx, r, ns, sel, pages)
 	}()
 	for page := range pages {
 		for _, it := range page.Items {
@@ -65,23 +99,37 @@ func (l *lister) each(ctx context.Context, r resource, ns, labelSelector string,
 	return <-fetchErr
 }
 
-func (l *lister) fetch(ctx context.Context, r resource, ns, labelSelector string, pages chan<- listPage) error {
-	cont := ""
+func (l *lister) fetch(ctx context.Context, r resource, ns string, sel selectors, pages chan<- listPage) error {
+	at, cont := l.at, ""
 	for {
 		req := l.client.Get().AbsPath(resourcePath(r, ns)).Param("limit", strconv.FormatInt(l.pageSize, 10))
-		if cont != "" {
-			req = req.Param("continue", cont)
+		switch {
+		case cont != "":
+			req = req.Param("continue", cont) // the token keeps the first page's resourceVersion
+		case at != "":
+			req = req.Param("resourceVersion", at).Param("resourceVersionMatch", "Exact")
 		}
-		if labelSelector != "" {
-			req = req.Param("labelSelector", labelSelector)
+		if sel.label != "" {
+			req = req.Param("labelSelector", sel.label)
+		}
+		if sel.field != "" {
+			req = req.Param("fieldSelector", sel.field)
 		}
 		body, err := req.DoRaw(ctx)
+		if err != nil && at != "" && cont == "" && notServedAt(err) {
+			l.elsewhere(r, fmt.Sprintf("not listable at resourceVersion %s (%v): listed at the current state", at, err))
+			at = ""
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("list %s: %w", r.groupResource(), err)
 		}
 		var page listPage
 		if err := json.Unmarshal(body, &page); err != nil {
 			return fmt.Errorf("list %s: decode page: %w", r.groupResource(), err)
+		}
+		if at != "" && cont == "" && page.Metadata.ResourceVersion != at {
+			l.elsewhere(r, fmt.Sprintf("its API answered at resourceVersion %q, not at %s", page.Metadata.ResourceVersion, at))
 		}
 		select {
 		case pages <- page:
@@ -95,9 +143,28 @@ func (l *lister) fetch(ctx context.Context, r resource, ns, labelSelector string
 	}
 }
 
-// get fetches one cluster-scoped object by name.
+// notServedAt tells whether a list refused at an exact resourceVersion may succeed at the current
+// state: the version was compacted away (410), or the API cannot list at one (400, 422, 405).
+func notServedAt(err error) bool {
+	return apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.IsBadRequest(err) || apierrors.IsInvalid(err) ||
+		apierrors.IsMethodNotSupported(err)
+}
+
+// get fetches one cluster-scoped object by name, as a list with a name field selector so that it
+// is served at the backup's resourceVersion too; a NotFound error when there is none.
 func (l *lister) get(ctx context.Context, r resource, name string) ([]byte, error) {
-	return l.client.Get().AbsPath(resourcePath(r, ""), name).DoRaw(ctx)
+	var found []byte
+	err := l.list(ctx, r, "", selectors{field: "metadata.name=" + name}, func(item []byte) error {
+		found = item
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: r.gvr.Group, Resource: r.gvr.Resource}, name)
+	}
+	return found, nil
 }
 
 // itemHead is the part of an item the backup decides on.

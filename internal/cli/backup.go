@@ -277,6 +277,7 @@ func newBackupDescribeCommand(env Env) *cobra.Command {
 			fmt.Fprintf(out, "  scope:      namespaces %v, excluded %v, resources %v, excluded %v, selectors %v, cluster resources %s\n",
 				orAll(rp.Spec.IncludedNamespaces), rp.Spec.ExcludedNamespaces, orAll(rp.Spec.IncludedResources), rp.Spec.ExcludedResources,
 				rp.Spec.LabelSelectors, rp.Spec.IncludeClusterResources)
+			printPointInTime(out, rp.PointInTime)
 			printVolumeRecords(out, rp.Volumes)
 			t := newTable(out)
 			fmt.Fprintln(t, "\nRESOURCE\tITEMS")
@@ -289,6 +290,23 @@ func newBackupDescribeCommand(env Env) *cobra.Command {
 	repo.register(cmd, false)
 	cmd.Flags().StringVarP(&output, "output", "o", outputTable, "output format: table, json or yaml")
 	return cmd
+}
+
+// printPointInTime says which moment of the cluster a backup's objects are (docs/design/format.md,
+// 4.3.3).
+func printPointInTime(out io.Writer, pit *archive.PointInTime) {
+	if pit == nil {
+		fmt.Fprintln(out, "  state at:   each resource at its own moment (no resourceVersion recorded)")
+		return
+	}
+	if len(pit.Others) == 0 {
+		fmt.Fprintf(out, "  state at:   resourceVersion %s (every object)\n", pit.ResourceVersion)
+		return
+	}
+	fmt.Fprintf(out, "  state at:   resourceVersion %s, but %d resource(s) at another moment:\n", pit.ResourceVersion, len(pit.Others))
+	for _, o := range pit.Others {
+		fmt.Fprintf(out, "    %s: %s\n", o.Resource, o.Reason)
+	}
 }
 
 func orAll(list []string) any {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,11 @@ func TestBackupRestore(t *testing.T) {
 		out = mustCairn(t, nil, "backup", "list", "--storage", repo, "-o", "json")
 		if !strings.Contains(out, `"phase": "Completed"`) {
 			t.Fatalf("list: %s", out)
+		}
+		// Every type a real apiserver serves, custom resources included, lists at one version.
+		out = mustCairn(t, nil, "backup", "describe", "full", "--storage", repo)
+		if !regexp.MustCompile(`state at: +resourceVersion \d+ \(every object\)`).MatchString(out) {
+			t.Fatalf("describe: %s", out)
 		}
 	})
 
