@@ -278,7 +278,8 @@ func (b *run) captureNamespaced(ctx context.Context, w *archive.BackupWriter, re
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.r.groupResource(), err)
 			}
-			if !inScope[h.Metadata.Namespace] || !b.scope.Selected(h.Metadata.Labels) || scope.Excluded(h.Metadata.Annotations, h.Metadata.Labels) {
+			if !inScope[h.Metadata.Namespace] || !b.scope.Selected(h.Metadata.Labels) || scope.Excluded(h.Metadata.Annotations, h.Metadata.Labels) ||
+				scope.ControlPlaneMade(t.r.groupResource(), h.Metadata.Namespace, h.Metadata.Name, h.Metadata.Labels, h.Type) {
 				return nil
 			}
 			key.Namespace = h.Metadata.Namespace

@@ -171,7 +171,9 @@ func (l *lister) get(ctx context.Context, r resource, name string) ([]byte, erro
 type itemHead struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
-	Metadata   struct {
+	// Type is a Secret's type ("" for most other kinds).
+	Type     string `json:"type"`
+	Metadata struct {
 		Name        string            `json:"name"`
 		Namespace   string            `json:"namespace"`
 		Labels      map[string]string `json:"labels"`

@@ -29,8 +29,43 @@ type Spec struct {
 	IncludeClusterResources string
 }
 
-// systemNamespaces are left out unless named explicitly.
+// systemNamespaces are the namespaces the control plane makes. They are in scope like any other
+// (what users put there, a monitoring stack's RoleBindings or Secrets, is theirs to back up), but
+// what the control plane makes in them is not: ControlPlaneMade.
 var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+// controlPlaneConfigMaps are the ConfigMaps the apiserver, the controller-manager and the bootstrap
+// signer publish in system namespaces: CA bundles and the cluster's own configuration.
+var controlPlaneConfigMaps = []string{
+	"kube-root-ca.crt", "extension-apiserver-authentication", "kube-apiserver-legacy-service-account-token-tracking", "cluster-info",
+}
+
+// generatedSecretTypes are the Secrets the cluster generates: service account tokens and
+// bootstrap tokens.
+var generatedSecretTypes = []string{"kubernetes.io/service-account-token", "bootstrap.kubernetes.io/token"}
+
+// ControlPlaneMade tells whether a namespaced object is one the control plane makes and keeps
+// itself, which backups leave out: in a system namespace, the bootstrap RBAC (label
+// kubernetes.io/bootstrapping=rbac-defaults), what the addon manager reconciles (label
+// addonmanager.kubernetes.io/mode), generated tokens (Secrets of generatedSecretTypes) and the
+// CA bundles and configuration it publishes (controlPlaneConfigMaps). Leases and events are left
+// out in every namespace as ephemeral resources. secretType is the object's top-level "type"
+// (Secrets'; "" for others).
+func ControlPlaneMade(groupResource, namespace, name string, objLabels map[string]string, secretType string) bool {
+	if !slices.Contains(systemNamespaces, namespace) {
+		return false
+	}
+	if objLabels["kubernetes.io/bootstrapping"] == "rbac-defaults" || objLabels["addonmanager.kubernetes.io/mode"] != "" {
+		return true
+	}
+	switch groupResource {
+	case "secrets":
+		return slices.Contains(generatedSecretTypes, secretType)
+	case "configmaps":
+		return slices.Contains(controlPlaneConfigMaps, name)
+	}
+	return false
+}
 
 // ephemeralResources are left out unless named explicitly: the cluster makes them anew, or
 // restoring them would fight the cluster (nodes, leases, allocated IPs).
@@ -101,11 +136,7 @@ func (s *Scope) NamespaceIncluded(ns string) bool {
 	if MatchAny(s.spec.ExcludedNamespaces, ns) {
 		return false
 	}
-	named := slices.Contains(s.spec.IncludedNamespaces, ns)
-	if slices.Contains(systemNamespaces, ns) && !named {
-		return false
-	}
-	return s.AllNamespaces() || named || MatchAny(s.spec.IncludedNamespaces, ns)
+	return s.AllNamespaces() || slices.Contains(s.spec.IncludedNamespaces, ns) || MatchAny(s.spec.IncludedNamespaces, ns)
 }
 
 // Resource describes a resource type for matching.

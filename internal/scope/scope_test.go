@@ -21,11 +21,12 @@ func TestNamespaces(t *testing.T) {
 		in   []string
 		out  []string
 	}{
-		{Spec{}, []string{"default", "shop"}, []string{"kube-system", "kube-public", "kube-node-lease"}},
-		{Spec{IncludedNamespaces: []string{"*"}}, []string{"shop"}, []string{"kube-system"}},
+		{Spec{}, []string{"default", "shop", "kube-system", "kube-public", "kube-node-lease"}, nil},
+		{Spec{IncludedNamespaces: []string{"*"}}, []string{"shop", "kube-system"}, nil},
 		{Spec{IncludedNamespaces: []string{"kube-system"}}, []string{"kube-system"}, []string{"default"}},
-		{Spec{IncludedNamespaces: []string{"team-*"}}, []string{"team-a", "team-b"}, []string{"shop", "team"}},
-		{Spec{IncludedNamespaces: []string{"kube-*"}}, nil, []string{"kube-system", "kube-public"}},
+		{Spec{IncludedNamespaces: []string{"team-*"}}, []string{"team-a", "team-b"}, []string{"shop", "team", "kube-system"}},
+		{Spec{IncludedNamespaces: []string{"kube-*"}}, []string{"kube-system", "kube-public"}, []string{"default"}},
+		{Spec{ExcludedNamespaces: []string{"kube-system"}}, []string{"kube-public"}, []string{"kube-system"}},
 		{Spec{ExcludedNamespaces: []string{"dev-*"}}, []string{"prod"}, []string{"dev-1"}},
 		{Spec{IncludedNamespaces: []string{"team-*"}, ExcludedNamespaces: []string{"team-b"}}, []string{"team-a"}, []string{"team-b"}},
 	} {
@@ -134,5 +135,36 @@ func TestExcluded(t *testing.T) {
 	}
 	if Excluded(map[string]string{ExcludeAnnotation: "false"}, nil) {
 		t.Error("exclude=false excluded")
+	}
+}
+
+func TestControlPlaneMade(t *testing.T) {
+	rbacDefaults := map[string]string{"kubernetes.io/bootstrapping": "rbac-defaults"}
+	for _, tc := range []struct {
+		resource, ns, name string
+		labels             map[string]string
+		secretType         string
+		want               bool
+	}{
+		{"rolebindings.rbac.authorization.k8s.io", "kube-system", "system::leader-locking-kube-scheduler", rbacDefaults, "", true},
+		{"roles.rbac.authorization.k8s.io", "kube-public", "system:controller:bootstrap-signer", rbacDefaults, "", true},
+		{"deployments.apps", "kube-system", "metrics-server", map[string]string{"addonmanager.kubernetes.io/mode": "Reconcile"}, "", true},
+		{"secrets", "kube-system", "bootstrap-token-abcdef", nil, "bootstrap.kubernetes.io/token", true},
+		{"secrets", "kube-system", "legacy-token", nil, "kubernetes.io/service-account-token", true},
+		{"configmaps", "kube-system", "extension-apiserver-authentication", nil, "", true},
+		{"configmaps", "kube-node-lease", "kube-root-ca.crt", nil, "", true},
+		{"configmaps", "kube-public", "cluster-info", nil, "", true},
+		// What users put in system namespaces is theirs.
+		{"rolebindings.rbac.authorization.k8s.io", "kube-system", "monitoring-reader", map[string]string{"app": "monitoring"}, "", false},
+		{"secrets", "kube-system", "monitoring-creds", nil, "Opaque", false},
+		{"configmaps", "kube-system", "monitoring-config", nil, "", false},
+		// Elsewhere nothing is the control plane's by these rules.
+		{"configmaps", "shop", "kube-root-ca.crt", nil, "", false},
+		{"secrets", "shop", "token", nil, "kubernetes.io/service-account-token", false},
+		{"rolebindings.rbac.authorization.k8s.io", "shop", "x", rbacDefaults, "", false},
+	} {
+		if got := ControlPlaneMade(tc.resource, tc.ns, tc.name, tc.labels, tc.secretType); got != tc.want {
+			t.Errorf("ControlPlaneMade(%s %s/%s) = %t, want %t", tc.resource, tc.ns, tc.name, got, tc.want)
+		}
 	}
 }
