@@ -47,7 +47,7 @@ type Options struct {
 	// ProgressEvery is the longest time between two progress reports of a running job, which
 	// renew its lease (default 5s).
 	ProgressEvery time.Duration
-	// Concurrency is how many jobs run at once (default 1).
+	// Concurrency is how many jobs run at once (default 1; ValidConcurrency).
 	Concurrency int
 	// Mover configures the data mover pods that copy volume data (Image empty: volume data is
 	// not copied; backups asking for copies record why).
@@ -232,4 +232,16 @@ func (a *agent) run(ctx context.Context) {
 		a.log.Warn("agent stopped with jobs still running; the vault fails them when their leases expire")
 	}
 	a.log.Info("agent stopped", "reason", fmt.Sprint(context.Cause(ctx)))
+}
+
+// MaxConcurrency bounds Options.Concurrency: each running job holds its own buffers, and the
+// agent's pod is limited to 2 GiB by default.
+const MaxConcurrency = 16
+
+// ValidConcurrency checks how many jobs an agent is to run at once: 1 to MaxConcurrency.
+func ValidConcurrency(n int) error {
+	if n < 1 || n > MaxConcurrency {
+		return fmt.Errorf("concurrency %d: run between 1 and %d jobs at once", n, MaxConcurrency)
+	}
+	return nil
 }

@@ -126,6 +126,7 @@ its reason, are in docs/design/vault.md ("Trust grant").`,
 	fl.Int64Var(&runAsUser, "run-as-user", install.DefaultRunAsUser, "the agent's uid; 0 (root) for file:// storage in a root-owned host directory")
 	fl.StringVar(&opts.APIServer, "api-server", "", "HOST:PORT of the Kubernetes API for the agent, instead of the kubernetes Service (clusters without a Service proxy, like cairn's local cluster)")
 	fl.StringVar(&opts.Grant, "grant", trustgrant.GrantFull, "the agent's trust grant: "+trustgrant.GrantChoices()+"; see cairn agent grant-restore")
+	fl.IntVar(&opts.Concurrency, "concurrency", 1, "jobs the agent runs at once (backups, restores, verifications; each holds its own buffers)")
 	fl.BoolVar(&opts.NoRBACEscalation, "no-rbac-escalation", false, "leave escalate and bind out of the ClusterRole: restoring Roles, ClusterRoles and bindings that grant more than the agent holds then fails")
 	fl.BoolVar(&dryRun, "dry-run", false, "print the manifests (Secret values redacted) and touch nothing")
 	fl.DurationVar(&opts.Timeout, "timeout", install.DefaultTimeout, "how long to wait for the agent to run")

@@ -47,8 +47,8 @@ the agent logs why and runs without them.`,
 			if vaultURL == "" {
 				return errors.New("name the vault with --vault URL")
 			}
-			if concurrency < 1 {
-				return fmt.Errorf("--concurrency %d: run at least one job at a time", concurrency)
+			if err := agent.ValidConcurrency(concurrency); err != nil {
+				return fmt.Errorf("--%w", err)
 			}
 			if metricsAddr != "" {
 				if _, _, err := net.SplitHostPort(metricsAddr); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"text/template"
@@ -47,6 +48,8 @@ const plainHeader = `# cairn's agent as plain manifests: the objects ` + "`cairn
 #   kubectl -n cairn-system create secret generic cairn-agent-secrets --from-file=prod-repo=./prod-repo.passphrase
 #   kubectl -n cairn-system create secret generic cairn-storage-credentials --from-env-file=./azure.env
 # (restart the agent after changing cairn-storage-credentials: kubectl -n cairn-system rollout restart deploy/cairn-agent)
+#
+# The agent runs one job at a time; edit the value after --concurrency below (1 to 16) to run more.
 `
 
 // plainFiles are the plain manifests by grant.
@@ -184,7 +187,9 @@ func TestChart(t *testing.T) {
 			o.HostNetwork, o.HostPaths, o.RunAsUser = true, []string{"/srv/backups", "/mnt/more"}, ptr.To(int64(0))
 			o.APIServer, o.NoRBACEscalation, o.PullPolicy = "127.0.0.1:6443", true, corev1.PullNever
 		}},
-		{"other namespace", map[string]any{"runAsUser": 1000}, func(o *Options) { o.Namespace = "backups"; o.RunAsUser = ptr.To(int64(1000)) }},
+		{"other namespace", map[string]any{"runAsUser": 1000, "concurrency": 4}, func(o *Options) {
+			o.Namespace, o.RunAsUser, o.Concurrency = "backups", ptr.To(int64(1000)), 4
+		}},
 		{"backup-only", map[string]any{"grant": "backup-only"}, func(o *Options) { o.Grant = trustgrant.GrantBackupOnly }},
 		{"backup-only in another namespace", map[string]any{"grant": "backup-only", "rbac": map[string]any{"escalation": false}},
 			func(o *Options) {
@@ -227,6 +232,20 @@ func TestChartRequiredValues(t *testing.T) {
 		}
 		if _, err := renderChart(t, "cairn-system", values); err == nil || !strings.Contains(err.Error(), missing+" is required") {
 			t.Errorf("without %s: want an error saying it is required, got %v", missing, err)
+		}
+	}
+}
+
+// TestChartRefusesABadConcurrency: a concurrency outside 1 to 16 fails the render, as the
+// install refuses it.
+func TestChartRefusesABadConcurrency(t *testing.T) {
+	for _, bad := range []any{0, 17, "many"} {
+		values := map[string]any{
+			"vault": map[string]any{"url": "https://vault.example:8443"}, "token": testToken,
+			"image": map[string]any{"repository": "r", "tag": "t"}, "concurrency": bad,
+		}
+		if _, err := renderChart(t, "cairn-system", values); err == nil || !strings.Contains(err.Error(), "run between 1 and 16 jobs at once") {
+			t.Errorf("concurrency %v: %v", bad, err)
 		}
 	}
 }
@@ -459,6 +478,21 @@ var helmFuncs = template.FuncMap{
 		return strings.Join(out, " ")
 	},
 	"trim": func(s string) string { return strings.TrimSpace(s) },
+	// int is sprig's (cast.ToInt): numbers truncated, numeric strings parsed, anything else 0.
+	"int": func(v any) int {
+		switch x := v.(type) {
+		case int:
+			return x
+		case int64:
+			return int(x)
+		case float64:
+			return int(x)
+		case string:
+			n, _ := strconv.Atoi(x)
+			return n
+		}
+		return 0
+	},
 	"toYaml": func(v any) string {
 		data, err := yaml.Marshal(v)
 		if err != nil {

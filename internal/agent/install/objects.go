@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
+	"github.com/cairnbackup/cairn/internal/agent"
 	"github.com/cairnbackup/cairn/internal/secretref"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
@@ -108,6 +109,8 @@ type Options struct {
 	// Grant is the trust grant the agent holds: trustgrant.GrantFull ("", the default) or
 	// trustgrant.GrantBackupOnly.
 	Grant string
+	// Concurrency is how many jobs the agent runs at once (default 1; agent.ValidConcurrency).
+	Concurrency int
 	// NoRBACEscalation leaves escalate and bind out of the ClusterRole: restoring a Role or
 	// ClusterRole that grants more than the agent holds, or a binding to one, then fails.
 	NoRBACEscalation bool
@@ -190,6 +193,12 @@ func (o Options) withDefaults() (Options, error) {
 		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
 			return o, fmt.Errorf("API server %q: give HOST:PORT, e.g. 127.0.0.1:6443", o.APIServer)
 		}
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 1
+	}
+	if err := agent.ValidConcurrency(o.Concurrency); err != nil {
+		return o, err
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -289,7 +298,7 @@ func deployment(opts Options) *appsv1.Deployment {
 	command := opts.Command
 	if len(command) == 0 {
 		command = []string{BinaryPath, "agent", "run", "--vault", opts.VaultURL, "--token-file", TokenFile, "--secrets-dir", SecretsDir,
-			"--metrics-address", fmt.Sprintf(":%d", MetricsPort)}
+			"--metrics-address", fmt.Sprintf(":%d", MetricsPort), "--concurrency", strconv.Itoa(opts.Concurrency)}
 	}
 	// Secret files are root-owned; 0440 with the pod's fsGroup lets the agent's uid read them and
 	// nobody else.

@@ -35,7 +35,7 @@ func TestDeployment(t *testing.T) {
 	}
 	c := pod.Containers[0]
 	wantCmd := []string{"/cairn", "agent", "run", "--vault", "https://vault.example:8443", "--token-file", "/etc/cairn/token/token", "--secrets-dir", "/etc/cairn/secrets",
-		"--metrics-address", ":9464"}
+		"--metrics-address", ":9464", "--concurrency", "1"}
 	if !slices.Equal(c.Command, wantCmd) || len(c.Args) != 0 {
 		t.Errorf("command %q args %q, want %q", c.Command, c.Args, wantCmd)
 	}
@@ -186,6 +186,8 @@ func TestOptionErrors(t *testing.T) {
 		{"no token", func(o *Options) { o.Token = []byte(" \n") }, "no agent token"},
 		{"no image", func(o *Options) { o.Image = "" }, "--image"},
 		{"bad pull policy", func(o *Options) { o.PullPolicy = "Sometimes" }, "Always, IfNotPresent or Never"},
+		{"too many jobs at once", func(o *Options) { o.Concurrency = 17 }, "run between 1 and 16 jobs at once"},
+		{"negative concurrency", func(o *Options) { o.Concurrency = -1 }, "run between 1 and 16 jobs at once"},
 		{"bad namespace", func(o *Options) { o.Namespace = "Backups" }, "not a valid name"},
 		{"bad secret name", func(o *Options) { o.Secrets = map[string][]byte{"a/b": nil} }, `secret name "a/b"`},
 		{"bad env name", func(o *Options) { o.StorageEnv = map[string]string{"1AWS": "x"} }, "not an environment variable name"},
