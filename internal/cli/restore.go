@@ -224,6 +224,9 @@ func printRestore(out io.Writer, res *restore.Result, showDiffs bool) {
 	fmt.Fprintf(out, "%s %q from backup %q: %s\n", verb, res.Name, res.Backup, res.Phase)
 	fmt.Fprintf(out, "  created %d, patched %d, recreated %d, unchanged %d, skipped %d, failed %d  (%s)\n",
 		c.Created, c.Patched, c.Recreated, c.Unchanged, c.Skipped, c.Failed, res.CompletedAt.Sub(res.StartedAt).Round(time.Millisecond))
+	if c.Converted > 0 {
+		fmt.Fprintf(out, "  %d item(s) converted to a version the target serves (below)\n", c.Converted)
+	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(out, "  warning: %s\n", w)
 	}
@@ -232,14 +235,18 @@ func printRestore(out io.Writer, res *restore.Result, showDiffs bool) {
 	t := newTable(out)
 	fmt.Fprintln(t, "ACTION\tRESOURCE\tNAMESPACE\tNAME\tREASON")
 	for _, it := range items {
-		if it.Action == restore.ActionCreate && !res.DryRun && len(items) > 50 {
+		if it.Action == restore.ActionCreate && it.Converted == "" && !res.DryRun && len(items) > 50 {
 			continue // a long list of plain creates hides what matters; -o json has them all
 		}
 		ns := it.Namespace
 		if it.TargetNamespace != "" {
 			ns += "→" + it.TargetNamespace
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", it.Action, it.Resource, ns, it.Name, it.Reason)
+		reason := it.Reason
+		if it.Converted != "" {
+			reason = strings.TrimPrefix(reason+"; converted "+it.Converted, "; ")
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\n", it.Action, it.Resource, ns, it.Name, reason)
 	}
 	_ = t.Flush()
 	printVolumeResults(out, res.Volumes)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/restore/convert"
 )
 
 // pendingItem is one backed-up item on its way to a worker.
@@ -113,6 +114,14 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 		return
 	}
 	backedUp := schema.GroupVersionResource{Group: g.Group, Version: g.Version, Resource: g.Resource}
+	if conv, ok := convert.For(backedUp.GroupVersion().WithKind(g.Kind)); ok && !r.served.serves(backedUp) {
+		if err := conv.Apply(obj); err != nil {
+			item.Action, item.Reason = ActionFail, err.Error()
+			r.rec.add(item)
+			return
+		}
+		backedUp, item.Converted = conv.GroupVersionResource(), conv.String()
+	}
 	gvr, namespaced, err := r.served.resolve(backedUp)
 	if err != nil && r.opts.DryRun && r.served.wouldServe(backedUp) {
 		item.Action, item.Reason = ActionCreate, "its CRD is created by the restore (not validated: the target does not serve it yet)"
@@ -124,8 +133,12 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 		r.rec.add(item)
 		return
 	}
-	if gvr.Version != g.Version {
+	if gvr.Version != backedUp.Version {
+		// No conversion is known (a custom resource, or a built-in one whose versions share a
+		// schema): the object goes to the served version as it is.
 		obj.SetAPIVersion(gvr.GroupVersion().String())
+		item.Converted = fmt.Sprintf("%s %s → %s (fields as they are: the target does not serve %s)",
+			backedUp.GroupVersion(), g.Kind, gvr.GroupVersion(), backedUp.Version)
 	}
 	var note string
 	if gr == "persistentvolumes" {

@@ -67,6 +67,8 @@ type Counts struct {
 	Unchanged int `json:"unchanged"`
 	Skipped   int `json:"skipped"`
 	Failed    int `json:"failed"`
+	// Converted counts the items restored at another version than they were backed up at.
+	Converted int `json:"converted,omitempty"`
 }
 
 // ItemResult is one item's outcome.
@@ -79,6 +81,9 @@ type ItemResult struct {
 	Action          string `json:"action"`
 	Reason          string `json:"reason,omitempty"`
 	Diff            string `json:"diff,omitempty"`
+	// Converted says how the item was converted to a version the target serves (package
+	// convert), when the target does not serve the one it was backed up at.
+	Converted string `json:"converted,omitempty"`
 }
 
 // recorder gathers item results from the restore's goroutines.
@@ -150,6 +155,9 @@ func (r *recorder) finish(res *Result) {
 			res.Counts.Skipped++
 		case ActionFail:
 			res.Counts.Failed++
+		}
+		if it.Converted != "" && it.Action != ActionFail && it.Action != ActionSkip {
+			res.Counts.Converted++
 		}
 	}
 	res.Phase = PhaseCompleted

@@ -83,6 +83,14 @@ func (s *served) resolve(gvr schema.GroupVersionResource) (schema.GroupVersionRe
 	return gvr, false, fmt.Errorf("%s (%s) is %w (install its CRD or API first)", gvr.GroupResource(), gvr.GroupVersion(), errNotServed)
 }
 
+// serves tells whether the target serves gvr at that very version.
+func (s *served) serves(gvr schema.GroupVersionResource) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.resources[gvr]
+	return ok
+}
+
 // plan records the resources a CRD that a dry run would create serves.
 func (s *served) plan(crd *unstructured.Unstructured) {
 	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
