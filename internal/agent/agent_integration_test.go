@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/agent"
@@ -159,24 +160,7 @@ func (l *lockedBuffer) String() string {
 
 func TestAgentBackupRestoreDelete(t *testing.T) {
 	ctx := t.Context()
-	cluster, err := testenv.StartCluster(ctx, "agent", testenv.ControlPlane)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := testenv.StopCluster(context.Background(), cluster); err != nil {
-			t.Error(err)
-		}
-	})
-	cfg, err := cluster.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	createShop(t, client)
+	cfg, client := shopCluster(t, "agent")
 
 	repoDir := t.TempDir()
 	secrets := t.TempDir()
@@ -376,6 +360,31 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 	if names, err := repo.RestoreNames(ctx); err != nil || !slices.Equal(names, []string{"shop-copy-1", "shop-copy-2"}) {
 		t.Errorf("recorded restores: %v, %v", names, err)
 	}
+}
+
+// shopCluster starts a control plane called name until the test ends, with the shop namespace
+// createShop makes, and returns its REST config and a client.
+func shopCluster(t *testing.T, name string) (*rest.Config, kubernetes.Interface) {
+	t.Helper()
+	cluster, err := testenv.StartCluster(t.Context(), name, testenv.ControlPlane)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := testenv.StopCluster(context.Background(), cluster); err != nil {
+			t.Error(err)
+		}
+	})
+	cfg, err := cluster.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createShop(t, client)
+	return cfg, client
 }
 
 func createShop(t *testing.T, client kubernetes.Interface) {

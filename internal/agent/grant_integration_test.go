@@ -24,7 +24,6 @@ import (
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/agent"
 	"github.com/cairnbackup/cairn/internal/agent/install"
-	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
@@ -35,24 +34,7 @@ import (
 // applied (install.RestoreGrant, as `cairn agent grant-restore` does) the same restore succeeds.
 func TestAgentHoldingTheBackupOnlyGrant(t *testing.T) {
 	ctx := t.Context()
-	cluster, err := testenv.StartCluster(ctx, "agent-grant", testenv.ControlPlane)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := testenv.StopCluster(context.Background(), cluster); err != nil {
-			t.Error(err)
-		}
-	})
-	cfg, err := cluster.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	createShop(t, client)
+	cfg, client := shopCluster(t, "agent-grant")
 
 	// The backup-only grant of an agent in namespace backups, as cairn agent install --grant
 	// backup-only -n backups applies it.

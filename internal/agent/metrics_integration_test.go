@@ -27,7 +27,6 @@ import (
 	"github.com/cairnbackup/cairn/internal/agent/metrics"
 	"github.com/cairnbackup/cairn/internal/crds"
 	"github.com/cairnbackup/cairn/internal/promtest"
-	"github.com/cairnbackup/cairn/internal/testenv"
 )
 
 // TestMetricsScrapedByPrometheus runs an agent against a real kube-apiserver and has a real
@@ -38,24 +37,7 @@ import (
 // and fail: a real run with a real outcome), the vault calls' and the last accepted heartbeat.
 func TestMetricsScrapedByPrometheus(t *testing.T) {
 	ctx := t.Context()
-	cluster, err := testenv.StartCluster(ctx, "agent-metrics", testenv.ControlPlane)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := testenv.StopCluster(context.Background(), cluster); err != nil {
-			t.Error(err)
-		}
-	})
-	cfg, err := cluster.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	createShop(t, client)
+	cfg, client := shopCluster(t, "agent-metrics")
 	hookedPod(t, client, "shop", "db")
 	if _, err := crds.Install(ctx, cfg); err != nil {
 		t.Fatal(err)

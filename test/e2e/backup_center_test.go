@@ -160,10 +160,10 @@ func TestBackupCenter(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	shots := screenshotDir(t)
+	shots := screenshotDir(t, "backup-center")
 	t.Logf("seeded: instance %s (recovery point %s), failed job %d of %s; screenshots in %s",
 		protected, recoveryPoint, failed.ID, failing, shots)
-	runBrowserScript(t, node, modules, []string{
+	runBrowserScript(t, node, modules, "backup-center.mjs", []string{
 		"CAIRN_UI_URL=" + v.url,
 		"CAIRN_OPERATOR_TOKEN=" + operator.Token,
 		"CAIRN_READER_TOKEN=" + reader.Token,
@@ -316,9 +316,9 @@ func browserTestsModules(bins localcluster.Binaries) (string, error) {
 	return filepath.Join(bins.Cache, "npm", "browser-tests-"+hex.EncodeToString(sum[:])[:16], "node_modules"), nil
 }
 
-// screenshotDir is where the browser script saves its screenshots, emptied first:
-// $CAIRN_ARTIFACTS/backup-center, or artifacts/backup-center in the checkout's state (.cache).
-func screenshotDir(t *testing.T) string {
+// screenshotDir is where a browser script saves its screenshots, emptied first:
+// $CAIRN_ARTIFACTS/<name>, or artifacts/<name> in the checkout's state (.cache).
+func screenshotDir(t *testing.T, name string) string {
 	t.Helper()
 	dir := os.Getenv("CAIRN_ARTIFACTS")
 	if dir == "" {
@@ -328,7 +328,7 @@ func screenshotDir(t *testing.T) string {
 		}
 		dir = filepath.Join(bins.State, "artifacts")
 	}
-	dir = filepath.Join(dir, "backup-center")
+	dir = filepath.Join(dir, name)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -338,10 +338,10 @@ func screenshotDir(t *testing.T) string {
 	return dir
 }
 
-// runBrowserScript runs test/browser/backup-center.mjs with env added, its output streamed into
-// the test log line by line, and fails the test if it exits non-zero or outlasts
-// browserScriptTimeout. Chromium runs in the script's process group, which is killed afterwards.
-func runBrowserScript(t *testing.T, node, modules string, env []string) {
+// runBrowserScript runs test/browser/<script> with env added, its output streamed into the test
+// log line by line, and fails the test if it exits non-zero or outlasts browserScriptTimeout.
+// Chromium runs in the script's process group, which is killed afterwards.
+func runBrowserScript(t *testing.T, node, modules, script string, env []string) {
 	t.Helper()
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {
@@ -349,7 +349,7 @@ func runBrowserScript(t *testing.T, node, modules string, env []string) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), browserScriptTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(bins.Repo, "test", "browser", "backup-center.mjs"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join(bins.Repo, "test", "browser", script))
 	cmd.Env = append(os.Environ(), append(env, "NODE_PATH="+modules, "CHROMIUM="+chromiumPath, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")...)
 	out := &lineLogger{t: t, prefix: "browser: "}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -367,11 +367,11 @@ func runBrowserScript(t *testing.T, node, modules string, env []string) {
 	out.flush()
 	switch {
 	case ctx.Err() != nil && t.Context().Err() == nil:
-		t.Fatalf("the browser script did not finish within %s", browserScriptTimeout)
+		t.Fatalf("%s did not finish within %s", script, browserScriptTimeout)
 	case err != nil:
-		t.Fatalf("the browser script failed after %s: %v", time.Since(began).Round(time.Second), err)
+		t.Fatalf("%s failed after %s: %v", script, time.Since(began).Round(time.Second), err)
 	}
-	t.Logf("the browser script passed in %s", time.Since(began).Round(time.Second))
+	t.Logf("%s passed in %s", script, time.Since(began).Round(time.Second))
 }
 
 // lineLogger writes what it is given to t.Log one line at a time.

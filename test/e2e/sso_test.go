@@ -3,17 +3,12 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/oidctest"
 	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/client"
@@ -52,8 +47,8 @@ vaults:
 	}
 	v := startVault(t, "", func(o *vault.Options) { o.OIDCConfig = config })
 
-	shots := ssoScreenshotDir(t)
-	runBrowserScriptFile(t, node, modules, "sso.mjs", []string{
+	shots := screenshotDir(t, "backup-center-sso")
+	runBrowserScript(t, node, modules, "sso.mjs", []string{
 		"CAIRN_UI_URL=" + v.url,
 		"CAIRN_IDP_URL=" + idp.Issuer,
 		"CAIRN_IDP_NAME=Test SSO",
@@ -99,61 +94,4 @@ vaults:
 			t.Errorf("the audit log lacks %q: %v", want, seen)
 		}
 	}
-}
-
-// ssoScreenshotDir is where sso.mjs saves its screenshots, emptied first, beside the Backup
-// center's: $CAIRN_ARTIFACTS/backup-center-sso, or artifacts/backup-center-sso in .cache.
-func ssoScreenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("CAIRN_ARTIFACTS")
-	if dir == "" {
-		bins, err := localcluster.DefaultBinaries()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(bins.State, "artifacts")
-	}
-	dir = filepath.Join(dir, "backup-center-sso")
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// runBrowserScriptFile runs test/browser/<script> as runBrowserScript runs backup-center.mjs
-// (which could call it): env added, output into the test log, the script's process group killed
-// afterwards, a failure if it exits non-zero or outlasts browserScriptTimeout.
-func runBrowserScriptFile(t *testing.T, node, modules, script string, env []string) {
-	t.Helper()
-	bins, err := localcluster.DefaultBinaries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), browserScriptTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(bins.Repo, "test", "browser", script))
-	cmd.Env = append(os.Environ(), append(env, "NODE_PATH="+modules, "CHROMIUM="+chromiumPath, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")...)
-	out := &lineLogger{t: t, prefix: "browser: "}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
-	began := time.Now()
-	err = cmd.Run()
-	if cmd.Process != nil {
-		if kerr := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
-			t.Logf("kill the browser script's process group: %v", kerr)
-		}
-	}
-	out.flush()
-	switch {
-	case ctx.Err() != nil && t.Context().Err() == nil:
-		t.Fatalf("%s did not finish within %s", script, browserScriptTimeout)
-	case err != nil:
-		t.Fatalf("%s failed after %s: %v", script, time.Since(began).Round(time.Second), err)
-	}
-	t.Logf("%s passed in %s", script, time.Since(began).Round(time.Second))
 }
