@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -15,13 +14,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/cairnbackup/cairn/bench/internal/harness"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 )
@@ -131,14 +129,14 @@ func measure(ctx context.Context, cfg *rest.Config, client kubernetes.Interface,
 	if err != nil {
 		return r, err
 	}
-	r.backup, r.backupRSSKiB = stats.wall, stats.maxRSSKiB
+	r.backup, r.backupRSSKiB = stats.Wall, stats.PeakRSSKiB
 	var rp struct {
 		Result struct {
 			Items       int   `json:"items"`
 			StoredBytes int64 `json:"storedBytes"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal(stats.stdout, &rp); err != nil {
+	if err := json.Unmarshal(stats.Stdout, &rp); err != nil {
 		return r, fmt.Errorf("backup output: %w", err)
 	}
 	r.storedBytes = rp.Result.StoredBytes
@@ -147,7 +145,7 @@ func measure(ctx context.Context, cfg *rest.Config, client kubernetes.Interface,
 	if err != nil {
 		return r, err
 	}
-	r.restore, r.restoreRSSKiB = stats.wall, stats.maxRSSKiB
+	r.restore, r.restoreRSSKiB = stats.Wall, stats.PeakRSSKiB
 	restored, err := rawList(ctx, cfg, kind, dst)
 	if err != nil {
 		return r, err
@@ -224,28 +222,9 @@ func rawList(ctx context.Context, cfg *rest.Config, kind, ns string) (int, error
 	}
 }
 
-type runStats struct {
-	wall      time.Duration
-	maxRSSKiB int64
-	stdout    []byte
-}
-
-// cairn runs the cairn binary as its own process, so its peak RSS is its own.
-func cairn(ctx context.Context, bin, kubeconfig string, args ...string) (runStats, error) {
-	cmd := exec.CommandContext(ctx, bin, append(args, "--kubeconfig", kubeconfig)...)
-	cmd.Env = append(os.Environ(), "CAIRN_PASSPHRASE=benchmark-passphrase")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	began := time.Now()
-	err := cmd.Run()
-	s := runStats{wall: time.Since(began), stdout: stdout.Bytes()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.maxRSSKiB = ru.Maxrss
-	}
-	if err != nil {
-		return s, fmt.Errorf("cairn %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return s, nil
+// cairn runs the cairn binary against the cluster kubeconfig names.
+func cairn(ctx context.Context, bin, kubeconfig string, args ...string) (harness.Measured, error) {
+	return harness.Measure(ctx, []string{"CAIRN_PASSPHRASE=benchmark-passphrase"}, bin, append(args, "--kubeconfig", kubeconfig)...)
 }
 
 func printTable(out io.Writer, rows []row, parallelism int) {

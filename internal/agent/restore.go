@@ -66,7 +66,7 @@ func (a *agent) runRestore(ctx context.Context, j *jobRun, spec *agentv1.Restore
 	logLines(j, slog.LevelWarn, "warning", res.Warnings)
 	logLines(j, slog.LevelError, "error", res.Errors)
 	c := r.Counts
-	j.totals(int64(len(r.Items)), 0, "restored")
+	j.totals(int64(r.Counts.Total()), 0, "restored")
 	j.log.Info("restore done", "phase", r.Phase, "created", c.Created, "patched", c.Patched, "recreated", c.Recreated,
 		"unchanged", c.Unchanged, "skipped", c.Skipped, "failed", c.Failed, "volumes", res.Restore.Volumes)
 	switch r.Phase {

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -105,6 +106,31 @@ func (r *Repository) GetRestoreResult(ctx context.Context, name string, v any) e
 		return fmt.Errorf("restore %q not found", name)
 	}
 	return err
+}
+
+// PutRestoreItems writes batch seq (from 1) of a large restore's items (docs/design/format.md
+// 4.4), replacing a batch a restore of that name left when it stopped before its result.
+func (r *Repository) PutRestoreItems(ctx context.Context, name string, seq int, items any) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	key := restoreItemsKey(name, seq)
+	data, err := r.keys.encodeEnvelope(formatRestoreItems, restoreItemsContext(name, seq), items)
+	if err != nil {
+		return err
+	}
+	if err := r.storage.Put(ctx, key, bytes.NewReader(data), blob.PutOptions{}); err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
+}
+
+// GetRestoreItems reads and authenticates batch seq of a restore's items into v.
+func (r *Repository) GetRestoreItems(ctx context.Context, name string, seq int, v any) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	return r.getEnvelope(ctx, restoreItemsKey(name, seq), formatRestoreItems, restoreItemsContext(name, seq), v)
 }
 
 // RestoreNames lists recorded restores.

@@ -27,6 +27,7 @@ type envelope struct {
 const (
 	formatManifest      = "cairn-manifest"
 	formatRestoreResult = "cairn-restore-result"
+	formatRestoreItems  = "cairn-restore-items"
 )
 
 // maxEnvelopeBytes bounds what a reader loads: a manifest lists every file of a backup, a restore

@@ -3,6 +3,7 @@ package archive
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -115,7 +116,13 @@ func indexKey(name string) string        { return backupPrefix(name) + "index" }
 func restoreKey(name string) string      { return "restores/" + name + "/result" }
 func manifestContext(name string) string { return "cairn/v1/manifest\x00" + name }
 func restoreContext(name string) string  { return "cairn/v1/restore\x00" + name }
-func indexContext(id string) string      { return "cairn/v1/index\x00" + id }
+func restoreItemsKey(name string, seq int) string {
+	return fmt.Sprintf("restores/%s/items/%06d", name, seq)
+}
+func restoreItemsContext(name string, seq int) string {
+	return "cairn/v1/restore-items\x00" + name + "\x00" + strconv.Itoa(seq)
+}
+func indexContext(id string) string { return "cairn/v1/index\x00" + id }
 func sectionContext(id, pack string, offset int64) string {
 	return fmt.Sprintf("cairn/v1/section\x00%s%s\x00%d", id, pack, offset)
 }

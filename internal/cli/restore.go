@@ -284,14 +284,14 @@ func newRestoreDescribeCommand(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var res restore.Result
-			if err := r.GetRestoreResult(cmd.Context(), args[0], &res); err != nil {
+			res, err := restore.ReadResult(cmd.Context(), r, args[0])
+			if err != nil {
 				return err
 			}
 			if ok, err := printStructured(cmd.OutOrStdout(), output, res); ok {
 				return err
 			}
-			printRestore(cmd.OutOrStdout(), &res, true)
+			printRestore(cmd.OutOrStdout(), res, true)
 			return nil
 		},
 	}

@@ -126,19 +126,21 @@ func (r *run) recreate(ctx context.Context, ri dynamic.ResourceInterface, obj *u
 
 // dryRun reports what apply would do, asking the apiserver to validate creates and patches
 // without persisting them.
+// Nothing exists in a namespace the target does not have, so those items are not looked up: a
+// restore into new namespaces (a new cluster) checks them without a request each.
 func (r *run) dryRun(ctx context.Context, gr string, ri dynamic.ResourceInterface, namespaced bool, obj *unstructured.Unstructured) outcome {
+	r.mu.Lock()
+	nsExists := !namespaced || r.existingNS[obj.GetNamespace()]
+	r.mu.Unlock()
+	if !nsExists {
+		return outcome{action: ActionCreate, reason: "in a namespace the restore creates"}
+	}
 	live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		r.mu.Lock()
-		nsExists := !namespaced || r.existingNS[obj.GetNamespace()]
-		r.mu.Unlock()
 		if gr == "namespaces" {
 			r.mu.Lock()
 			r.plannedNS[obj.GetName()] = true
 			r.mu.Unlock()
-		}
-		if !nsExists {
-			return outcome{action: ActionCreate, reason: "in a namespace the restore creates"}
 		}
 		if _, err := ri.Create(ctx, obj, metav1.CreateOptions{FieldManager: fieldManager, DryRun: []string{metav1.DryRunAll}}); err != nil {
 			return outcome{action: ActionFail, reason: err.Error()}

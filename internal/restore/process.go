@@ -151,8 +151,13 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 	}
 	item.Action, item.Reason, item.Diff = out.action, out.reason, out.diff
 	r.rec.add(item)
-	if r.opts.DryRun && gr == crdResource && (out.action == ActionCreate || out.action == ActionRecreate) {
-		r.served.plan(obj)
+	if gr == crdResource && (out.action == ActionCreate || out.action == ActionRecreate) {
+		if r.opts.DryRun {
+			r.served.plan(obj)
+		}
+		r.mu.Lock()
+		r.restoredCRDs = append(r.restoredCRDs, obj.GetName())
+		r.mu.Unlock()
 	}
 	if out.live != nil {
 		r.rememberUID(gvr, out.live)
@@ -260,14 +265,9 @@ func (r *run) awaitCRDs(ctx context.Context) {
 		return
 	}
 	gvr := apiextensionsv1.SchemeGroupVersion.WithResource("customresourcedefinitions")
-	r.rec.mu.Lock()
-	var names []string
-	for _, it := range r.rec.items {
-		if it.Resource == crdResource && (it.Action == ActionCreate || it.Action == ActionRecreate) {
-			names = append(names, it.Name)
-		}
-	}
-	r.rec.mu.Unlock()
+	r.mu.Lock()
+	names := r.restoredCRDs
+	r.mu.Unlock()
 	for _, name := range names {
 		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			crd, err := r.dyn.Resource(gvr).Get(ctx, name, metav1.GetOptions{})

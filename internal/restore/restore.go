@@ -105,6 +105,7 @@ type run struct {
 	selectorServices map[string]bool   // source namespace/name of Services with a selector
 	existingNS       map[string]bool
 	plannedNS        map[string]bool // dry run: namespaces the restore would create
+	restoredCRDs     []string        // names of the CRDs the restore created or recreated
 	expected         []hooks.Expected
 }
 
@@ -173,6 +174,10 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	} else if exists {
 		return nil, fmt.Errorf("%w: %q (choose another name)", ErrRestoreExists, r.opts.Name)
+	}
+	stored := context.WithoutCancel(ctx)
+	r.rec.store = func(seq int, items []ItemResult) error {
+		return r.repo.PutRestoreItems(stored, r.opts.Name, seq, items)
 	}
 	b, err := r.repo.OpenBackup(ctx, r.opts.Backup)
 	if err != nil {

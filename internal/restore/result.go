@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -39,7 +40,11 @@ type Result struct {
 	Warnings    []string                `json:"warnings,omitempty"`
 	Volumes     []VolumeResult          `json:"volumes,omitempty"`
 	Hooks       []archive.HookExecution `json:"hooks,omitempty"`
-	Items       []ItemResult            `json:"items"`
+	// Items are every item, or with ItemBatches some of them: those not plain and the first
+	// plain ones (docs/design/format.md 4.4). ReadResult reads them all.
+	Items []ItemResult `json:"items"`
+	// ItemBatches counts the batches the restore wrote its items to, when it had many.
+	ItemBatches int `json:"itemBatches,omitempty"`
 }
 
 // Spec records how the restore was asked for.
@@ -86,10 +91,26 @@ type ItemResult struct {
 	Converted string `json:"converted,omitempty"`
 }
 
+// A large restore writes its items in batches of batchSize to the repository rather than hold
+// them all, and keeps in memory every item that is not plain and the first keptPlain plain ones
+// (docs/design/format.md 4.4).
+const (
+	batchSize = 10000
+	keptPlain = 1000
+)
+
 // recorder gathers item results from the restore's goroutines.
 type recorder struct {
 	mu       sync.Mutex
-	items    []ItemResult
+	items    []ItemResult // those kept in memory: all of them until the first batch is written
+	batch    []ItemResult // not yet written
+	batches  int          // written
+	plain    int          // plain items kept since the first batch
+	total    int
+	counts   Counts
+	storeErr error
+	// store writes batch seq (from 1); nil keeps every item in memory.
+	store    func(seq int, items []ItemResult) error
 	volumes  []VolumeResult
 	hooks    []archive.HookExecution
 	warnings []string
@@ -102,13 +123,83 @@ type Progress struct {
 	Resource string
 }
 
+// plain tells an item a reader needs no line for: created or unchanged as backed up, its reason
+// (if any) one that many items share.
+func (it ItemResult) plain() bool {
+	return (it.Action == ActionCreate || it.Action == ActionUnchanged) && it.Converted == "" && it.Diff == ""
+}
+
 func (r *recorder) add(it ItemResult) {
 	r.mu.Lock()
-	r.items = append(r.items, it)
-	n := len(r.items)
+	r.total++
+	n := r.total
+	r.counts.add(it)
+	if r.storeErr == nil {
+		r.batch = append(r.batch, it)
+	}
+	switch {
+	case r.batches == 0:
+		r.items = append(r.items, it)
+	case !it.plain():
+		r.items = append(r.items, it)
+	case r.plain < keptPlain:
+		r.items = append(r.items, it)
+		r.plain++
+	}
+	if len(r.batch) >= batchSize && r.store != nil && r.storeErr == nil {
+		r.writeBatch()
+	}
 	r.mu.Unlock()
 	if r.progress != nil {
 		r.progress(Progress{Done: n, Resource: it.Resource})
+	}
+}
+
+// writeBatch writes the pending items; after the first batch the items in memory are cut down to
+// those kept. A failed write stops the batches: when it is the first, every item stays in memory
+// (and in the result); after that, the counts stay complete and a warning says the items are not.
+// Called with r.mu held.
+func (r *recorder) writeBatch() {
+	if err := r.store(r.batches+1, r.batch); err != nil {
+		r.storeErr, r.batch = err, nil
+		if r.batches > 0 {
+			r.warnings = append(r.warnings, fmt.Sprintf("the restore's item list could not be stored in full (%v): its counts are complete, its items are not", err))
+		}
+		return
+	}
+	r.batches++
+	r.batch = nil
+	if r.batches == 1 {
+		kept := make([]ItemResult, 0, keptPlain)
+		for _, it := range r.items {
+			if !it.plain() || r.plain < keptPlain {
+				if it.plain() {
+					r.plain++
+				}
+				kept = append(kept, it)
+			}
+		}
+		r.items = kept
+	}
+}
+
+func (c *Counts) add(it ItemResult) {
+	switch it.Action {
+	case ActionCreate:
+		c.Created++
+	case ActionPatch:
+		c.Patched++
+	case ActionRecreate:
+		c.Recreated++
+	case ActionUnchanged:
+		c.Unchanged++
+	case ActionSkip:
+		c.Skipped++
+	case ActionFail:
+		c.Failed++
+	}
+	if it.Converted != "" && it.Action != ActionFail && it.Action != ActionSkip {
+		c.Converted++
 	}
 }
 
@@ -133,7 +224,12 @@ func (r *recorder) warn(msg string) {
 func (r *recorder) finish(res *Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.batches > 0 && len(r.batch) > 0 && r.storeErr == nil {
+		r.writeBatch()
+	}
 	res.Items = r.items
+	res.ItemBatches = r.batches
+	res.Counts = r.counts
 	res.Warnings = r.warnings
 	res.Volumes = r.volumes
 	res.Hooks = r.hooks
@@ -141,30 +237,11 @@ func (r *recorder) finish(res *Result) {
 		a, b := res.Volumes[i], res.Volumes[j]
 		return a.Namespace+"/"+a.Claim < b.Namespace+"/"+b.Claim
 	})
-	for _, it := range r.items {
-		switch it.Action {
-		case ActionCreate:
-			res.Counts.Created++
-		case ActionPatch:
-			res.Counts.Patched++
-		case ActionRecreate:
-			res.Counts.Recreated++
-		case ActionUnchanged:
-			res.Counts.Unchanged++
-		case ActionSkip:
-			res.Counts.Skipped++
-		case ActionFail:
-			res.Counts.Failed++
-		}
-		if it.Converted != "" && it.Action != ActionFail && it.Action != ActionSkip {
-			res.Counts.Converted++
-		}
-	}
 	res.Phase = PhaseCompleted
 	volumeFailed := slices.ContainsFunc(res.Volumes, func(v VolumeResult) bool { return v.Outcome == VolumeFailed })
 	if res.Counts.Failed > 0 || volumeFailed || hookFailed(res.Hooks) {
 		res.Phase = PhasePartiallyFailed
-		if res.Counts.Failed == len(r.items) {
+		if res.Counts.Failed == r.total {
 			res.Phase = PhaseFailed
 		}
 	}

@@ -13,24 +13,21 @@ import (
 // conflictMessage says how many objects of a dry run exist already and what the conflict policy
 // does with them. It is not ok only when the policy is skip and every object exists: nothing would
 // be restored.
+// The counts are complete while a large dry run's items are not (restore.Result): every skip,
+// patch, recreate and failure is among them, only plain creates may be left out.
 func conflictMessage(dry *restore.Result, policy string) (string, bool) {
-	var considered, existing, differ, failing int
+	c := dry.Counts
+	existing, differ, failing := c.Unchanged+c.Patched+c.Recreated, c.Patched+c.Recreated, c.Failed
+	considered := c.Created + c.Unchanged + c.Patched + c.Recreated + c.Failed
 	var firstFailure string
 	for _, it := range dry.Items {
 		switch {
-		case it.Action == restore.ActionSkip && !strings.HasPrefix(it.Reason, "already exists"):
-			continue // skipped for another reason (owned by a controller, made by the cluster)
-		case it.Action == restore.ActionSkip, it.Action == restore.ActionUnchanged:
+		case it.Action == restore.ActionSkip && strings.HasPrefix(it.Reason, "already exists"):
 			existing++
-		case it.Action == restore.ActionPatch, it.Action == restore.ActionRecreate:
-			existing++
-			differ++
-		case it.Action == restore.ActionFail:
-			if failing++; failing == 1 {
-				firstFailure = fmt.Sprintf("%s %s: %s", it.Resource, qualified(it.Namespace, it.Name), it.Reason)
-			}
+			considered++
+		case it.Action == restore.ActionFail && firstFailure == "":
+			firstFailure = fmt.Sprintf("%s %s: %s", it.Resource, qualified(it.Namespace, it.Name), it.Reason)
 		}
-		considered++
 	}
 	var b strings.Builder
 	switch {

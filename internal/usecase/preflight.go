@@ -146,7 +146,23 @@ func (r *Runner) preflight(ctx context.Context, req RestoreRequest, opts restore
 		return nil, fail(CheckConflicts, msg)
 	}
 	pass(CheckConflicts, msg)
+	if !opts.DryRun {
+		dry.Items = itemsWithDiffs(dry.Items)
+	}
 	return repo, nil
+}
+
+// itemsWithDiffs keeps the dry run's items that carry a diff: once the restore itself runs, with
+// items of its own, the diffs are all that is read of them, and a restore of many objects should
+// not hold every item twice.
+func itemsWithDiffs(items []restore.ItemResult) []restore.ItemResult {
+	var kept []restore.ItemResult
+	for _, it := range items {
+		if it.Diff != "" {
+			kept = append(kept, it)
+		}
+	}
+	return kept
 }
 
 func orUnknown(names ...string) string {

@@ -37,7 +37,8 @@ type RestoreRequest struct {
 type RestoreResult struct {
 	// Checks are the pre-flight checks that ran, in order; the last one failed if any did.
 	Checks []Check
-	// DryRun is the pre-flight checks' dry run, when they got that far.
+	// DryRun is the pre-flight checks' dry run, when they got that far. When the restore itself
+	// ran, its items are only those with a diff (the counts are all there).
 	DryRun *restore.Result
 	// Result is the restore's, a dry run when one was asked for (then the same as DryRun, unless
 	// the checks were skipped); nil when the restore did not run.

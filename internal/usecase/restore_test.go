@@ -45,6 +45,7 @@ func creates(n int) *restore.Result {
 	for i := range n {
 		r.Items = append(r.Items, restore.ItemResult{Resource: "configmaps", Namespace: "shop", Name: fmt.Sprint(i), Action: restore.ActionCreate})
 	}
+	r.Counts = countsOf(r.Items)
 	return r
 }
 
@@ -117,8 +118,9 @@ func TestRestoreChecksThenRestores(t *testing.T) {
 }
 
 func TestRestoreStopsAtTheFirstFailedCheck(t *testing.T) {
-	allExist := &restore.Result{DryRun: true, Items: []restore.ItemResult{
-		{Resource: "configmaps", Namespace: "shop", Name: "cm-0", Action: restore.ActionSkip, Reason: "already exists (conflict policy skip)"}}}
+	allExist := withItems([]restore.ItemResult{
+		{Resource: "configmaps", Namespace: "shop", Name: "cm-0", Action: restore.ActionSkip, Reason: "already exists (conflict policy skip)"}})
+	allExist.DryRun = true
 	for _, tc := range []struct {
 		name   string
 		phase  string
