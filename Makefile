@@ -107,6 +107,16 @@ bench: build cluster-binaries csi-sidecars test-servers bench-tools ## benchmark
 	go run ./bench/files -runs $(BENCH_FILES_RUNS) -cairn bin/cairn
 	go test -run '^TestVault$$' -count=1 -timeout 60m -v ./bench/vault -args -vault
 
+BENCH_NAMESPACES ?= 1000
+
+.PHONY: bench-velero
+bench-velero: ## install Velero and its AWS plugin, which bench/cluster measures beside cairn, into $(CAIRN_CACHE)/tools (once)
+	@hack/install-velero.sh
+
+.PHONY: bench-cluster
+bench-cluster: build cluster-binaries test-servers bench-velero ## a large mixed cluster (BENCH_NAMESPACES x 300 objects, default 300,000): cairn's backup and restore beside a raw LIST and create and beside Velero (table; not part of make bench: Velero's restore alone takes about an hour at 300,000)
+	go run ./bench/cluster -namespaces $(BENCH_NAMESPACES) -velero
+
 CONTROLLER_GEN_VERSION := v0.23.0
 CONTROLLER_GEN := $(CAIRN_CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)
 

@@ -35,11 +35,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,21 +44,16 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/cairnbackup/cairn/bench/internal/harness"
 	"github.com/cairnbackup/cairn/internal/blob"
@@ -430,68 +422,35 @@ func (r rawTarget) get(_ context.Context, key string, w io.Writer) (int64, error
 // ---- servers
 
 const (
-	bucket            = "cairn-bench"
-	startTries        = 3
-	serverStopTimeout = 10 * time.Second
-	azuriteAccount    = "devstoreaccount1"
+	bucket         = "cairn-bench"
+	azuriteAccount = "devstoreaccount1"
 	// The key every Azurite serves devstoreaccount1 with; published, not a secret.
 	azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
-// startS3 runs versitygw over dir as internal/testenv does, creates the bucket and opens the S3
-// backend on it.
+// startS3 runs versitygw over dir, creates the bucket and opens the S3 backend on it.
 func startS3(ctx context.Context, bin, dir string) (_ target, _ func() error, err error) {
-	buckets, versions := filepath.Join(dir, "buckets"), filepath.Join(dir, "versions")
-	for _, d := range []string{buckets, versions} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			return nil, nil, err
-		}
-	}
-	accessKey, secretKey := "cairn-"+randomHex(6), randomHex(20)
-	env := []string{"ROOT_ACCESS_KEY_ID=" + accessKey, "ROOT_SECRET_ACCESS_KEY=" + secretKey}
-	srv, addr, err := startServer(ctx, "versitygw", func(addr string) []string {
-		return []string{bin, "--port", addr, "--quiet", "posix", "--versioning-dir", versions, buckets}
-	}, env, func(resp *http.Response) error {
-		if server := resp.Header.Get("Server"); !strings.EqualFold(server, "versitygw") {
-			return fmt.Errorf("answered by %q, not versitygw", server)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	defer func() {
-		if err != nil {
-			_ = srv.stop()
-		}
-	}()
-	client, err := minio.New(addr, &minio.Options{
-		Creds:        credentials.NewStaticV4(accessKey, secretKey, ""),
-		Region:       "us-east-1",
-		BucketLookup: minio.BucketLookupPath,
-	})
+	srv, err := harness.StartVersityGW(ctx, bin, dir, bucket)
 	if err != nil {
 		return nil, nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := client.MakeBucket(cctx, bucket, minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
-		return nil, nil, fmt.Errorf("create bucket %s at %s: %w", bucket, addr, err)
-	}
 	st, err := s3.New(cctx, s3.Config{
-		Endpoint: addr, Region: "us-east-1", Bucket: bucket, PathStyle: true,
-		AccessKey: accessKey, SecretKey: secretKey,
+		Endpoint: srv.Addr, Region: srv.Region, Bucket: bucket, PathStyle: true,
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey,
 	})
 	if err != nil {
+		_ = srv.Stop()
 		return nil, nil, err
 	}
-	return blobTarget{st}, srv.stop, nil
+	return blobTarget{st}, srv.Stop, nil
 }
 
 // startAzure runs Azurite over dir as internal/testenv does, creates the container and opens
 // the Azure backend on it.
 func startAzure(ctx context.Context, bin, dir string) (_ target, _ func() error, err error) {
-	srv, addr, err := startServer(ctx, "azurite", func(addr string) []string {
+	srv, addr, err := harness.StartServer(ctx, "azurite", func(addr string) []string {
 		_, port, _ := net.SplitHostPort(addr)
 		return []string{bin, "--blobHost", "127.0.0.1", "--blobPort", port,
 			"--location", dir, "--skipApiVersionCheck", "--disableTelemetry", "--silent"}
@@ -501,7 +460,7 @@ func startAzure(ctx context.Context, bin, dir string) (_ target, _ func() error,
 	}
 	defer func() {
 		if err != nil {
-			_ = srv.stop()
+			_ = srv.Stop()
 		}
 	}()
 	endpoint := "http://" + addr + "/" + azuriteAccount
@@ -524,167 +483,7 @@ func startAzure(ctx context.Context, bin, dir string) (_ target, _ func() error,
 	if err != nil {
 		return nil, nil, err
 	}
-	return blobTarget{st}, srv.stop, nil
-}
-
-// server is a running server process, in its own process group.
-type server struct {
-	name string
-	cmd  *exec.Cmd
-	out  *tail
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, once done is closed
-	once sync.Once
-}
-
-// startServer runs the command argv(addr) on a free loopback port, retried on a new port if
-// another process took it first, and waits until it answers HTTP on addr (and check, if not
-// nil, accepts the response). It returns the server and its host:port.
-func startServer(ctx context.Context, name string, argv func(addr string) []string, env []string, check func(*http.Response) error) (*server, string, error) {
-	var lastErr error
-	for range startTries {
-		port, err := freeLoopbackPort()
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: find a free port: %w", name, err)
-		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		args := argv(addr)
-		cmd := exec.Command(args[0], args[1:]...)
-		cmd.Env = append(os.Environ(), env...)
-		out := &tail{}
-		cmd.Stdout, cmd.Stderr = out, out
-		// Its own process group, so that stop reaches any child and a Ctrl-C reaches only this
-		// program, which then stops the server itself; killed should this program die first.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		cmd.WaitDelay = 5 * time.Second
-		if err := cmd.Start(); err != nil {
-			return nil, "", fmt.Errorf("%s: start %s: %w", name, args[0], err)
-		}
-		s := &server{name: name, cmd: cmd, out: out, done: make(chan struct{})}
-		go func() {
-			s.err = cmd.Wait()
-			close(s.done)
-		}()
-		began := time.Now()
-		err = s.waitReady(ctx, "http://"+addr+"/", check)
-		if err == nil {
-			fmt.Fprintf(os.Stderr, "%s: up on %s in %s\n", name, addr, time.Since(began).Round(time.Millisecond))
-			return s, addr, nil
-		}
-		exited := s.exited()
-		_ = s.stop()
-		lastErr = err
-		if !exited || ctx.Err() != nil {
-			break // it runs but does not answer: another port will not help
-		}
-	}
-	return nil, "", fmt.Errorf("%s did not start: %w", name, lastErr)
-}
-
-func (s *server) waitReady(ctx context.Context, url string, check func(*http.Response) error) error {
-	const timeout = 60 * time.Second // Azurite takes ~10 s on a loaded machine
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if check != nil {
-				if cerr := check(resp); cerr != nil {
-					return fmt.Errorf("%s: %w", url, cerr)
-				}
-			}
-			return nil
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("exited before answering (%w); output:\n%s", s.err, s.out)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer at %s within %s (last error: %w); output:\n%s", url, timeout, err, s.out)
-		}
-	}
-}
-
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM to the server's process group, then SIGKILL if it has not exited in time,
-// and waits for it.
-func (s *server) stop() error {
-	var err error
-	s.once.Do(func() {
-		if s.exited() {
-			return
-		}
-		pgid := s.cmd.Process.Pid
-		if kerr := syscall.Kill(-pgid, syscall.SIGTERM); kerr != nil && !errors.Is(kerr, syscall.ESRCH) {
-			err = fmt.Errorf("%s: signal: %w", s.name, kerr)
-		}
-		select {
-		case <-s.done:
-		case <-time.After(serverStopTimeout):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-s.done
-			err = fmt.Errorf("%s did not exit within %s of SIGTERM; killed", s.name, serverStopTimeout)
-		}
-	})
-	return err
-}
-
-func freeLoopbackPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails
-	return hex.EncodeToString(b)
-}
-
-// tail keeps the last bytes a server wrote, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailKeep = 8 << 10
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > tailKeep {
-		t.buf = append([]byte(nil), t.buf[len(t.buf)-tailKeep:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(bytes.TrimSpace(t.buf)) == 0 {
-		return "(none)"
-	}
-	return strings.TrimSpace(string(t.buf))
+	return blobTarget{st}, srv.Stop, nil
 }
 
 // ---- report

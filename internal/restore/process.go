@@ -88,6 +88,11 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 		return
 	}
 	if hasOwners != (pass == 2) {
+		if hasOwners {
+			r.mu.Lock()
+			r.owned[gr] = true
+			r.mu.Unlock()
+		}
 		return
 	}
 	if gr == "services" && pass == 1 {

@@ -106,6 +106,7 @@ type run struct {
 	existingNS       map[string]bool
 	plannedNS        map[string]bool // dry run: namespaces the restore would create
 	restoredCRDs     []string        // names of the CRDs the restore created or recreated
+	owned            map[string]bool // resources with items pass 2 restores (they have owners)
 	expected         []hooks.Expected
 }
 
@@ -165,7 +166,7 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 		mapper: mapper{namespaces: opts.NamespaceMapping, storageClasses: opts.StorageClassMapping},
 		rec:    &recorder{progress: opts.Progress}, log: opts.Logger.With("restore", opts.Name),
 		clean: cleanOptions{preserveServiceIPs: opts.PreserveServiceIPs, preserveNodePorts: opts.PreserveNodePorts, restoredPVs: map[string]bool{}},
-		uids:  map[string]string{}, selectorServices: map[string]bool{}, existingNS: map[string]bool{}, plannedNS: map[string]bool{}}, nil
+		uids:  map[string]string{}, owned: map[string]bool{}, selectorServices: map[string]bool{}, existingNS: map[string]bool{}, plannedNS: map[string]bool{}}, nil
 }
 
 func (r *run) run(ctx context.Context) (*Result, error) {
@@ -207,6 +208,9 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		for _, gr := range plan.order {
 			if ctx.Err() != nil {
 				break
+			}
+			if pass == 2 && !r.hasOwned(gr) {
+				continue
 			}
 			r.restoreResource(ctx, b, gr, plan.groups[gr], pass, plan)
 			switch {
@@ -261,6 +265,14 @@ func (r *run) wanted(obj *unstructured.Unstructured) bool {
 		return false
 	}
 	return len(r.opts.Names) == 0 || scope.MatchAny(r.opts.Names, obj.GetName())
+}
+
+// hasOwned tells whether pass 1 met items of gr that pass 2 restores: the others are not read
+// again.
+func (r *run) hasOwned(gr string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.owned[gr]
 }
 
 func ownerKey(group, kind, namespace, name string) string {

@@ -1,6 +1,7 @@
 // Package harness holds what the benchmark commands under bench/ share: how a command runs
-// (arguments checked, stopped by Ctrl-C or SIGTERM, its error printed) and how work is spread
-// over workers.
+// (arguments checked, stopped by Ctrl-C or SIGTERM, its error printed), how work is spread over
+// workers, how a measured command's time and peak RSS are read, and the servers they start
+// (versitygw for S3).
 package harness
 
 import (

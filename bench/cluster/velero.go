@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cairnbackup/cairn/bench/internal/harness"
+	"github.com/cairnbackup/cairn/internal/kube"
+	"github.com/cairnbackup/cairn/internal/localcluster"
+)
+
+// veleroRun is one measured Velero operation.
+type veleroRun struct {
+	Wall       time.Duration // from the Backup or Restore object's creation to its final phase
+	PeakRSSKiB int64         // the velero server's peak RSS (VmHWM)
+	Items      int           // items Velero reports backed up or restored
+	Phase      string
+}
+
+// velero runs Velero out of cluster (as ../shared/notes/velero.md found it works) against a local
+// cluster, its AWS plugin writing to the benchmark's S3 server.
+type velero struct {
+	bin, pluginDir, version, pluginVersion, work string
+	s3                                           harness.S3
+	serverFlags                                  []string
+}
+
+const veleroNamespace = "velero"
+
+var (
+	gvrBackups   = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backups"}
+	gvrRestores  = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "restores"}
+	gvrLocations = schema.GroupVersionResource{Group: "velero.io", Version: "v1", Resource: "backupstoragelocations"}
+)
+
+// newVelero finds the binaries make bench-velero installs.
+func newVelero(bins localcluster.Binaries, s3 harness.S3, work string, serverFlags []string) (*velero, error) {
+	v := &velero{s3: s3, work: work, serverFlags: serverFlags}
+	var err error
+	if v.version, err = bins.Version("VELERO_VERSION"); err != nil {
+		return nil, err
+	}
+	if v.pluginVersion, err = bins.Version("VELERO_AWS_PLUGIN_VERSION"); err != nil {
+		return nil, err
+	}
+	v.bin = filepath.Join(bins.Cache, "tools", "velero-"+v.version, "velero")
+	v.pluginDir = filepath.Join(bins.Cache, "tools", "velero-plugin-for-aws-"+v.pluginVersion)
+	for _, f := range []string{v.bin, filepath.Join(v.pluginDir, "velero-plugin-for-aws")} {
+		if _, err := os.Stat(f); err != nil {
+			return nil, fmt.Errorf("%s not found: run make bench-velero", f)
+		}
+	}
+	return v, os.MkdirAll(work, 0o700)
+}
+
+// describe names the versions and the server's flags, for the table.
+func (v *velero) describe() string {
+	flags := "its default flags"
+	if len(v.serverFlags) > 0 {
+		flags = "`velero server " + strings.Join(v.serverFlags, " ") + "`"
+	}
+	return fmt.Sprintf("Velero %s, velero-plugin-for-aws %s, %s", v.version, v.pluginVersion, flags)
+}
+
+// backup backs up the whole cluster but Velero's own namespace.
+func (v *velero) backup(ctx context.Context, kubeconfig, name string) (veleroRun, error) {
+	return v.operate(ctx, kubeconfig, gvrBackups, name, map[string]any{
+		"excludedNamespaces": []any{veleroNamespace}, "storageLocation": "default", "snapshotVolumes": false,
+	}, "itemsBackedUp")
+}
+
+// restore restores backup name into a cluster that has not seen Velero, once the server has
+// found the backup in the bucket.
+func (v *velero) restore(ctx context.Context, kubeconfig, name string) (veleroRun, error) {
+	return v.operate(ctx, kubeconfig, gvrRestores, name, map[string]any{"backupName": name}, "itemsRestored")
+}
+
+// operate installs Velero into the cluster, starts its server, creates the Backup or Restore and
+// waits for its final phase, timing only that.
+func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.GroupVersionResource, name string, spec map[string]any, itemsField string) (veleroRun, error) {
+	var run veleroRun
+	cfg, err := kube.Target{Kubeconfig: kubeconfig}.RESTConfig()
+	if err != nil {
+		return run, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return run, err
+	}
+	if err := v.install(ctx, dyn); err != nil {
+		return run, fmt.Errorf("install velero: %w", err)
+	}
+	srv, err := v.startServer(kubeconfig, gvr.Resource)
+	if err != nil {
+		return run, err
+	}
+	defer srv.stop()
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		bsl, err := dyn.Resource(gvrLocations).Namespace(veleroNamespace).Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		phase, _, _ := unstructured.NestedString(bsl.Object, "status", "phase")
+		return phase == "Available", nil
+	})
+	if err != nil {
+		return run, fmt.Errorf("velero's BackupStorageLocation did not become Available: %w%s", err, srv.logTail())
+	}
+	if gvr == gvrRestores {
+		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := dyn.Resource(gvrBackups).Namespace(veleroNamespace).Get(ctx, name, metav1.GetOptions{})
+			return err == nil, nil
+		})
+		if err != nil {
+			return run, fmt.Errorf("velero did not sync backup %s from the bucket: %w%s", name, err, srv.logTail())
+		}
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "velero.io/v1", "kind": map[string]string{"backups": "Backup", "restores": "Restore"}[gvr.Resource],
+		"metadata": map[string]any{"name": name, "namespace": veleroNamespace}, "spec": spec,
+	}}
+	var errs, warnings int64
+	began := time.Now()
+	if _, err := dyn.Resource(gvr).Namespace(veleroNamespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+		return run, fmt.Errorf("create velero %s %s: %w", gvr.Resource, name, err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 6*time.Hour, true, func(ctx context.Context) (bool, error) {
+		got, err := dyn.Resource(gvr).Namespace(veleroNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		run.Phase, _, _ = unstructured.NestedString(got.Object, "status", "phase")
+		items, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", itemsField)
+		run.Items = int(items)
+		errs, _, _ = unstructured.NestedInt64(got.Object, "status", "errors")
+		warnings, _, _ = unstructured.NestedInt64(got.Object, "status", "warnings")
+		switch run.Phase {
+		case "Completed", "PartiallyFailed", "Failed", "FailedValidation":
+			return true, nil
+		}
+		return srv.exited(), nil
+	})
+	run.Wall = time.Since(began)
+	run.PeakRSSKiB = srv.peakRSSKiB()
+	if err != nil || srv.exited() {
+		if err == nil {
+			err = errors.New("its server exited")
+		}
+		return run, fmt.Errorf("velero %s %s did not finish (phase %q): %w%s", gvr.Resource, name, run.Phase, err, srv.logTail())
+	}
+	if run.Phase != "Completed" && run.Phase != "PartiallyFailed" {
+		return run, fmt.Errorf("velero %s %s ended %s%s", gvr.Resource, name, run.Phase, srv.logTail())
+	}
+	if run.Phase == "PartiallyFailed" {
+		progress("velero %s %s ended PartiallyFailed: %d errors, %d warnings", gvr.Resource, name, errs, warnings)
+	}
+	return run, nil
+}
+
+// install applies Velero's CRDs, its namespace, the credentials Secret, the BackupStorageLocation
+// and a Deployment velero/velero with no replicas (a restore out of cluster looks it up).
+func (v *velero) install(ctx context.Context, dyn dynamic.Interface) error {
+	out, err := exec.CommandContext(ctx, v.bin, "install", "--crds-only", "--dry-run", "-o", "yaml").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+		}
+		return fmt.Errorf("velero install --crds-only --dry-run: %w", err)
+	}
+	crds, err := yamlObjects(out)
+	if err != nil {
+		return err
+	}
+	creds := fmt.Sprintf("[default]\naws_access_key_id=%s\naws_secret_access_key=%s\n", v.s3.AccessKey, v.s3.SecretKey)
+	objs := append(crds,
+		object("v1", "Namespace", "", veleroNamespace, nil),
+		&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+			"metadata": map[string]any{"name": "cloud-credentials", "namespace": veleroNamespace}, "stringData": map[string]any{"cloud": creds}}},
+		&unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "velero", "namespace": veleroNamespace},
+			"spec": map[string]any{"replicas": int64(0), "selector": map[string]any{"matchLabels": map[string]any{"deploy": "velero"}},
+				"template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"deploy": "velero"}},
+					"spec": map[string]any{"containers": []any{map[string]any{"name": "velero", "image": "velero/velero:" + v.version}}}}}}},
+	)
+	for _, o := range objs {
+		gvr := gvrOf(o)
+		switch o.GetKind() {
+		case "CustomResourceDefinition":
+			gvr = gvrCRDs
+		case "Secret":
+			gvr = gvrSecrets
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(gvr)
+		if o.GetNamespace() != "" {
+			ri = dyn.Resource(gvr).Namespace(o.GetNamespace())
+		}
+		if _, err := ri.Create(ctx, o, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	bsl := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "velero.io/v1", "kind": "BackupStorageLocation",
+		"metadata": map[string]any{"name": "default", "namespace": veleroNamespace},
+		"spec": map[string]any{"provider": "aws", "default": true,
+			"objectStorage": map[string]any{"bucket": v.s3.Bucket, "prefix": "velero"},
+			"credential":    map[string]any{"name": "cloud-credentials", "key": "cloud"},
+			"config":        map[string]any{"region": v.s3.Region, "s3ForcePathStyle": "true", "s3Url": v.s3.Endpoint()}}}}
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := dyn.Resource(gvrLocations).Namespace(veleroNamespace).Create(ctx, bsl, metav1.CreateOptions{})
+		return err == nil || apierrors.IsAlreadyExists(err), nil // until its CRD is served
+	})
+}
+
+// yamlObjects reads the objects of a YAML stream, a List's items included.
+func yamlObjects(data []byte) ([]*unstructured.Unstructured, error) {
+	var objs []*unstructured.Unstructured
+	for _, doc := range bytes.Split(data, []byte("\n---")) {
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		o := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &o.Object); err != nil {
+			return nil, fmt.Errorf("read velero's manifests: %w", err)
+		}
+		if o.Object == nil {
+			continue
+		}
+		if o.IsList() {
+			list, err := o.ToList()
+			if err != nil {
+				return nil, err
+			}
+			for i := range list.Items {
+				objs = append(objs, &list.Items[i])
+			}
+			continue
+		}
+		objs = append(objs, o)
+	}
+	return objs, nil
+}
+
+// veleroServer is a running `velero server`.
+type veleroServer struct {
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func (v *velero) startServer(kubeconfig, what string) (*veleroServer, error) {
+	metrics, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	profiler, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"server", "--kubeconfig", kubeconfig, "--namespace", veleroNamespace, "--plugin-dir", v.pluginDir,
+		"--log-level", "warning", "--backup-sync-period", "2s", "--metrics-address", "127.0.0.1:" + metrics,
+		"--profiler-address", "127.0.0.1:" + profiler}, v.serverFlags...)
+	s := &veleroServer{log: filepath.Join(v.work, "server-"+what+".log"), done: make(chan struct{})}
+	logFile, err := os.Create(s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(v.bin, args...)
+	s.cmd.Env = append(os.Environ(), "VELERO_NAMESPACE="+veleroNamespace)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start velero server: %w", err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		logFile.Close()
+		close(s.done)
+	}()
+	return s, nil
+}
+
+func (s *veleroServer) exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// peakRSSKiB reads the server's VmHWM (its peak resident set since it started).
+func (s *veleroServer) peakRSSKiB() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kib
+		}
+	}
+	return 0
+}
+
+func (s *veleroServer) stop() {
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// logTail is the end of the server's log, for errors.
+func (s *veleroServer) logTail() string {
+	data, err := os.ReadFile(s.log)
+	if err != nil || len(data) == 0 {
+		return ""
+	}
+	if len(data) > 4000 {
+		data = data[len(data)-4000:]
+	}
+	return "\nvelero server log (" + s.log + "), its end:\n" + string(data)
+}
+
+func freePort() (string, error) {
+	port, err := harness.FreeLoopbackPort()
+	if err != nil {
+		return "", errors.Join(errors.New("find a free port for velero"), err)
+	}
+	return strconv.Itoa(port), nil
+}
