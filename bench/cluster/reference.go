@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
@@ -94,40 +94,14 @@ func rawList(ctx context.Context, cfg *rest.Config) (objects int, err error) {
 
 func listPages(ctx context.Context, cfg *rest.Config, r resource) (int, error) {
 	c := rest.CopyConfig(cfg)
-	gv := r.gvr.GroupVersion()
-	c.APIPath = "/apis"
-	if gv.Group == "" {
-		c.APIPath = "/api"
-	}
-	c.GroupVersion = &gv
-	c.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	c.APIPath, c.GroupVersion, c.NegotiatedSerializer = "/api", &schema.GroupVersion{Version: "v1"}, scheme.Codecs.WithoutConversion()
 	client, err := rest.RESTClientFor(c)
 	if err != nil {
 		return 0, err
 	}
-	total, cont := 0, ""
-	for {
-		req := client.Get().Resource(r.gvr.Resource).Param("limit", "500")
-		if cont != "" {
-			req = req.Param("continue", cont)
-		}
-		body, err := req.DoRaw(ctx)
-		if err != nil {
-			return total, fmt.Errorf("list %s: %w", r.gvr, err)
-		}
-		var page struct {
-			Metadata struct {
-				Continue string `json:"continue"`
-			} `json:"metadata"`
-			Items []json.RawMessage `json:"items"`
-		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			return total, err
-		}
-		total += len(page.Items)
-		if page.Metadata.Continue == "" {
-			return total, nil
-		}
-		cont = page.Metadata.Continue
+	path := "/apis/" + r.gvr.Group + "/" + r.gvr.Version + "/" + r.gvr.Resource
+	if r.gvr.Group == "" {
+		path = "/api/" + r.gvr.Version + "/" + r.gvr.Resource
 	}
+	return harness.CountList(ctx, client, path)
 }

@@ -193,33 +193,8 @@ func createObjects(ctx context.Context, client kubernetes.Interface, kind, ns st
 
 // rawList is the LIST reference: pages of 500, each decoded only as far as its items.
 func rawList(ctx context.Context, cfg *rest.Config, kind, ns string) (int, error) {
-	c := rest.CopyConfig(cfg)
-	client := kubernetes.NewForConfigOrDie(c).CoreV1().RESTClient()
-	total, cont := 0, ""
-	for {
-		req := client.Get().Namespace(ns).Resource(kind).Param("limit", "500")
-		if cont != "" {
-			req = req.Param("continue", cont)
-		}
-		body, err := req.DoRaw(ctx)
-		if err != nil {
-			return total, err
-		}
-		var page struct {
-			Metadata struct {
-				Continue string `json:"continue"`
-			} `json:"metadata"`
-			Items []json.RawMessage `json:"items"`
-		}
-		if err := json.Unmarshal(body, &page); err != nil {
-			return total, err
-		}
-		total += len(page.Items)
-		if page.Metadata.Continue == "" {
-			return total, nil
-		}
-		cont = page.Metadata.Continue
-	}
+	client := kubernetes.NewForConfigOrDie(rest.CopyConfig(cfg)).CoreV1().RESTClient()
+	return harness.CountList(ctx, client, "/api/v1/namespaces/"+ns+"/"+kind)
 }
 
 // cairn runs the cairn binary against the cluster kubeconfig names.
