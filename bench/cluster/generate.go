@@ -238,6 +238,8 @@ func gvrOf(o *unstructured.Unstructured) schema.GroupVersionResource {
 		return gvrDeployments
 	case "ReplicaSet":
 		return gvrReplicaSets
+	case "CustomResourceDefinition":
+		return gvrCRDs
 	}
 	return customGVR(o.GetKind())
 }

@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -71,12 +70,9 @@ type figures struct {
 }
 
 func run(ctx context.Context, c config, out io.Writer) error {
-	bin, err := filepath.Abs(c.cairnBin)
+	bin, err := harness.CairnBinary(c.cairnBin)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("%s not found: run make build first", bin)
 	}
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {
@@ -94,7 +90,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	defer func() { _ = s3.Stop() }()
 	var v *velero
 	if c.velero {
-		if v, err = newVelero(bins, s3, filepath.Join(work, "velero"), c.veleroFlags); err != nil {
+		if v, err = newVelero(bins, s3, c.veleroFlags); err != nil {
 			return err
 		}
 	}

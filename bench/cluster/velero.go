@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,9 +36,9 @@ type veleroRun struct {
 // velero runs Velero out of cluster (as ../shared/notes/velero.md found it works) against a local
 // cluster, its AWS plugin writing to the benchmark's S3 server.
 type velero struct {
-	bin, pluginDir, version, pluginVersion, work string
-	s3                                           harness.S3
-	serverFlags                                  []string
+	bin, pluginDir, version, pluginVersion string
+	s3                                     harness.S3
+	serverFlags                            []string
 }
 
 const veleroNamespace = "velero"
@@ -51,8 +50,8 @@ var (
 )
 
 // newVelero finds the binaries make bench-velero installs.
-func newVelero(bins localcluster.Binaries, s3 harness.S3, work string, serverFlags []string) (*velero, error) {
-	v := &velero{s3: s3, work: work, serverFlags: serverFlags}
+func newVelero(bins localcluster.Binaries, s3 harness.S3, serverFlags []string) (*velero, error) {
+	v := &velero{s3: s3, serverFlags: serverFlags}
 	var err error
 	if v.version, err = bins.Version("VELERO_VERSION"); err != nil {
 		return nil, err
@@ -67,7 +66,7 @@ func newVelero(bins localcluster.Binaries, s3 harness.S3, work string, serverFla
 			return nil, fmt.Errorf("%s not found: run make bench-velero", f)
 		}
 	}
-	return v, os.MkdirAll(work, 0o700)
+	return v, nil
 }
 
 // describe names the versions and the server's flags, for the table.
@@ -107,11 +106,11 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 	if err := v.install(ctx, dyn); err != nil {
 		return run, fmt.Errorf("install velero: %w", err)
 	}
-	srv, err := v.startServer(kubeconfig, gvr.Resource)
+	srv, err := v.startServer(ctx, kubeconfig)
 	if err != nil {
 		return run, err
 	}
-	defer srv.stop()
+	defer func() { _ = srv.Stop() }()
 	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		bsl, err := dyn.Resource(gvrLocations).Namespace(veleroNamespace).Get(ctx, "default", metav1.GetOptions{})
 		if err != nil {
@@ -121,7 +120,7 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 		return phase == "Available", nil
 	})
 	if err != nil {
-		return run, fmt.Errorf("velero's BackupStorageLocation did not become Available: %w%s", err, srv.logTail())
+		return run, fmt.Errorf("velero's BackupStorageLocation did not become Available: %w%s", err, serverOutput(srv))
 	}
 	if gvr == gvrRestores {
 		err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -129,7 +128,7 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 			return err == nil, nil
 		})
 		if err != nil {
-			return run, fmt.Errorf("velero did not sync backup %s from the bucket: %w%s", name, err, srv.logTail())
+			return run, fmt.Errorf("velero did not sync backup %s from the bucket: %w%s", name, err, serverOutput(srv))
 		}
 	}
 	obj := &unstructured.Unstructured{Object: map[string]any{
@@ -155,18 +154,18 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 		case "Completed", "PartiallyFailed", "Failed", "FailedValidation":
 			return true, nil
 		}
-		return srv.exited(), nil
+		return srv.Exited(), nil
 	})
 	run.Wall = time.Since(began)
-	run.PeakRSSKiB = srv.peakRSSKiB()
-	if err != nil || srv.exited() {
+	run.PeakRSSKiB = srv.PeakRSSKiB()
+	if err != nil || srv.Exited() {
 		if err == nil {
 			err = errors.New("its server exited")
 		}
-		return run, fmt.Errorf("velero %s %s did not finish (phase %q): %w%s", gvr.Resource, name, run.Phase, err, srv.logTail())
+		return run, fmt.Errorf("velero %s %s did not finish (phase %q): %w%s", gvr.Resource, name, run.Phase, err, serverOutput(srv))
 	}
 	if run.Phase != "Completed" && run.Phase != "PartiallyFailed" {
-		return run, fmt.Errorf("velero %s %s ended %s%s", gvr.Resource, name, run.Phase, srv.logTail())
+		return run, fmt.Errorf("velero %s %s ended %s%s", gvr.Resource, name, run.Phase, serverOutput(srv))
 	}
 	if run.Phase == "PartiallyFailed" {
 		progress("velero %s %s ended PartiallyFailed: %d errors, %d warnings", gvr.Resource, name, errs, warnings)
@@ -202,12 +201,6 @@ func (v *velero) install(ctx context.Context, dyn dynamic.Interface) error {
 	)
 	for _, o := range objs {
 		gvr := gvrOf(o)
-		switch o.GetKind() {
-		case "CustomResourceDefinition":
-			gvr = gvrCRDs
-		case "Secret":
-			gvr = gvrSecrets
-		}
 		var ri dynamic.ResourceInterface = dyn.Resource(gvr)
 		if o.GetNamespace() != "" {
 			ri = dyn.Resource(gvr).Namespace(o.GetNamespace())
@@ -257,96 +250,21 @@ func yamlObjects(data []byte) ([]*unstructured.Unstructured, error) {
 	return objs, nil
 }
 
-// veleroServer is a running `velero server`.
-type veleroServer struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func (v *velero) startServer(kubeconfig, what string) (*veleroServer, error) {
-	metrics, err := freePort()
+// startServer runs `velero server` against the cluster, ready once its metrics address answers.
+func (v *velero) startServer(ctx context.Context, kubeconfig string) (*harness.Server, error) {
+	profiler, err := harness.FreeLoopbackPort()
 	if err != nil {
 		return nil, err
 	}
-	profiler, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	args := append([]string{"server", "--kubeconfig", kubeconfig, "--namespace", veleroNamespace, "--plugin-dir", v.pluginDir,
-		"--log-level", "warning", "--backup-sync-period", "2s", "--metrics-address", "127.0.0.1:" + metrics,
-		"--profiler-address", "127.0.0.1:" + profiler}, v.serverFlags...)
-	s := &veleroServer{log: filepath.Join(v.work, "server-"+what+".log"), done: make(chan struct{})}
-	logFile, err := os.Create(s.log)
-	if err != nil {
-		return nil, err
-	}
-	s.cmd = exec.Command(v.bin, args...)
-	s.cmd.Env = append(os.Environ(), "VELERO_NAMESPACE="+veleroNamespace)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start velero server: %w", err)
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		logFile.Close()
-		close(s.done)
-	}()
-	return s, nil
+	srv, _, err := harness.StartServer(ctx, "velero server", func(addr string) []string {
+		return append([]string{v.bin, "server", "--kubeconfig", kubeconfig, "--namespace", veleroNamespace, "--plugin-dir", v.pluginDir,
+			"--log-level", "warning", "--backup-sync-period", "2s", "--metrics-address", addr,
+			"--profiler-address", "127.0.0.1:" + strconv.Itoa(profiler)}, v.serverFlags...)
+	}, []string{"VELERO_NAMESPACE=" + veleroNamespace}, nil)
+	return srv, err
 }
 
-func (s *veleroServer) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// peakRSSKiB reads the server's VmHWM (its peak resident set since it started).
-func (s *veleroServer) peakRSSKiB() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kib
-		}
-	}
-	return 0
-}
-
-func (s *veleroServer) stop() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-}
-
-// logTail is the end of the server's log, for errors.
-func (s *veleroServer) logTail() string {
-	data, err := os.ReadFile(s.log)
-	if err != nil || len(data) == 0 {
-		return ""
-	}
-	if len(data) > 4000 {
-		data = data[len(data)-4000:]
-	}
-	return "\nvelero server log (" + s.log + "), its end:\n" + string(data)
-}
-
-func freePort() (string, error) {
-	port, err := harness.FreeLoopbackPort()
-	if err != nil {
-		return "", errors.Join(errors.New("find a free port for velero"), err)
-	}
-	return strconv.Itoa(port), nil
+// serverOutput is the end of the server's output, for errors.
+func serverOutput(srv *harness.Server) string {
+	return "\nvelero server output, its end:\n" + srv.Output()
 }

@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,12 +52,9 @@ type row struct {
 }
 
 func run(ctx context.Context, countsFlag, kindsFlag, cairnBin string, parallelism int, out io.Writer) error {
-	bin, err := filepath.Abs(cairnBin)
+	bin, err := harness.CairnBinary(cairnBin)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("%s not found: run make build first", bin)
 	}
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {

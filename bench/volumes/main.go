@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/cairnbackup/cairn/bench/internal/harness"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/localcluster"
 	"github.com/cairnbackup/cairn/internal/restore"
@@ -54,12 +55,9 @@ type bench struct {
 }
 
 func run(ctx context.Context, claims, mib int, cairnBin string, copies bool, out io.Writer) error {
-	bin, err := filepath.Abs(cairnBin)
+	bin, err := harness.CairnBinary(cairnBin)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("%s not found: run make build first", bin)
 	}
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -37,4 +38,16 @@ func Measure(ctx context.Context, env []string, bin string, args ...string) (Mea
 		return m, fmt.Errorf("%s %s: %w\n%s", bin, strings.Join(args, " "), err, stderr.String())
 	}
 	return m, nil
+}
+
+// CairnBinary is the absolute path of the cairn binary a benchmark measures, which must exist.
+func CairnBinary(path string) (string, error) {
+	bin, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("%s not found: run make build first", bin)
+	}
+	return bin, nil
 }

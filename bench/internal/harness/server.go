@@ -67,7 +67,7 @@ func StartServer(ctx context.Context, name string, argv func(addr string) []stri
 			fmt.Fprintf(os.Stderr, "%s: up on %s in %s\n", name, addr, time.Since(began).Round(time.Millisecond))
 			return s, addr, nil
 		}
-		exited := s.exited()
+		exited := s.Exited()
 		_ = s.Stop()
 		lastErr = err
 		if !exited || ctx.Err() != nil {
@@ -109,7 +109,8 @@ func (s *Server) waitReady(ctx context.Context, url string, check func(*http.Res
 	}
 }
 
-func (s *Server) exited() bool {
+// Exited tells whether the server's process has ended.
+func (s *Server) Exited() bool {
 	select {
 	case <-s.done:
 		return true
@@ -118,12 +119,30 @@ func (s *Server) exited() bool {
 	}
 }
 
+// PeakRSSKiB is the server process's peak resident set so far (VmHWM), 0 if unknown.
+func (s *Server) PeakRSSKiB() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kib
+		}
+	}
+	return 0
+}
+
+// Output is the end of what the server printed, for error messages.
+func (s *Server) Output() string { return s.out.String() }
+
 // Stop sends SIGTERM to the server's process group, then SIGKILL if it has not exited in time,
 // and waits for it.
 func (s *Server) Stop() error {
 	var err error
 	s.once.Do(func() {
-		if s.exited() {
+		if s.Exited() {
 			return
 		}
 		pgid := s.cmd.Process.Pid
