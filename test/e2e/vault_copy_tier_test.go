@@ -60,6 +60,7 @@ func TestVaultCopyTier(t *testing.T) {
 	}
 	// live: the points left after hour i's backup and retention.
 	live := [][]int{{0}, {0, 1}, {0, 2}, {2, 3}, {2, 4}}
+	start := time.Now()
 	for i, want := range live {
 		v.clock.advanceTo(first.Add(time.Duration(i)*time.Hour + 30*time.Second))
 		t.Cleanup(func() { // on failure, what the vault did
@@ -76,6 +77,7 @@ func TestVaultCopyTier(t *testing.T) {
 			}
 			return true
 		})
+		t.Logf("hour %d: recovery points %v after %s", i, want, time.Since(start).Round(time.Second))
 	}
 
 	rps := v.recoveryPoints(t, "tier")
@@ -159,15 +161,32 @@ func copiesByRecoveryPoint(t *testing.T, storage string) map[string]int {
 	return out
 }
 
-// logJobs logs the instance's jobs, for a failure's reader.
+// logJobs logs the instance's jobs and recovery points, for a failure's reader (the test's own
+// context is over by then).
 func logJobs(t *testing.T, v *testVault, instance string) {
-	jobs, err := v.admin.ListJobs(context.Background(), client.JobFilter{Instance: instance})
+	ctx := context.Background()
+	jobs, err := v.admin.ListJobs(ctx, client.JobFilter{Instance: instance})
 	if err != nil {
 		t.Logf("jobs of %s: %v", instance, err)
 		return
 	}
 	for _, j := range jobs.Items {
-		t.Logf("job %d %s %s %s: %s", j.ID, j.Kind, j.State, j.Trigger, j.Error)
+		var point string
+		switch {
+		case j.Spec.Backup != nil:
+			point = j.Spec.Backup.RecoveryPoint
+		case j.Spec.Delete != nil:
+			point = j.Spec.Delete.RecoveryPoint
+		}
+		t.Logf("job %d %s %s %s %s, created %s: %s", j.ID, j.Kind, point, j.State, j.Trigger, j.CreatedAt.Format(time.TimeOnly), j.Error)
 	}
-	t.Logf("recovery points: %v", names(v.recoveryPoints(t, instance)))
+	rps, err := v.admin.ListRecoveryPoints(ctx, client.RecoveryPointFilter{Instance: instance})
+	if err != nil {
+		t.Logf("recovery points of %s: %v", instance, err)
+		return
+	}
+	for _, rp := range rps.Items {
+		t.Logf("recovery point %s %s at %s, tiers %+v", rp.Name, rp.Phase, rp.Time.Format(time.TimeOnly), rp.VolumeTiers)
+	}
+	t.Logf("vault clock: %s", v.clock.now().Format(time.TimeOnly))
 }
