@@ -5,9 +5,13 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 const nonceSize = 12
+
+// sealOverhead is what sealing adds to a plaintext: the nonce and GCM's 16-byte tag.
+const sealOverhead = nonceSize + 16
 
 // ErrTampered means a file failed its authentication or checksum: it was changed, truncated,
 // extended or moved.
@@ -23,13 +27,19 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 
 // sealWith encrypts plaintext under key, binding it to context: nonce ‖ ciphertext ‖ tag.
 func sealWith(key []byte, context string, plaintext []byte) ([]byte, error) {
+	return sealAppend(key, nil, context, plaintext)
+}
+
+// sealAppend is sealWith appending to dst, so that a pack's sections are sealed in place.
+func sealAppend(key, dst []byte, context string, plaintext []byte) ([]byte, error) {
 	aead, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, nonceSize, nonceSize+len(plaintext)+aead.Overhead())
-	copy(out, randomBytes(nonceSize))
-	return aead.Seal(out, out[:nonceSize], plaintext, []byte(context)), nil
+	dst = slices.Grow(dst, nonceSize+len(plaintext)+aead.Overhead())
+	start := len(dst)
+	dst = append(dst, randomBytes(nonceSize)...)
+	return aead.Seal(dst, dst[start:], plaintext, []byte(context)), nil
 }
 
 func openWith(key []byte, context string, sealed []byte) ([]byte, error) {
@@ -55,6 +65,14 @@ func (k Keys) seal(context string, plaintext []byte) ([]byte, error) {
 		return plaintext, nil
 	}
 	return sealWith(k.enc, context, plaintext)
+}
+
+// sealAppend is seal appending to dst (the same bytes as seal's result, after dst).
+func (k Keys) sealAppend(dst []byte, context string, plaintext []byte) ([]byte, error) {
+	if !k.Encrypted {
+		return append(dst, plaintext...), nil
+	}
+	return sealAppend(k.enc, dst, context, plaintext)
 }
 
 func (k Keys) open(context string, sealed []byte) ([]byte, error) {

@@ -5,16 +5,9 @@ import (
 	"fmt"
 )
 
-// encodeSection turns items (each one compact JSON object without newlines) into a section's
-// plaintext-compressed form: a zstd frame of NDJSON.
-func (c *codec) encodeSection(items [][]byte) (compressed []byte, raw int64) {
-	var buf bytes.Buffer
-	for _, it := range items {
-		buf.Write(it)
-		buf.WriteByte('\n')
-	}
-	return c.compress(buf.Bytes()), int64(buf.Len())
-}
+// compressTo appends to dst a section's plaintext-compressed form: one zstd frame of its NDJSON
+// (each item compact JSON, newline-terminated).
+func (c *codec) compressTo(dst, ndjson []byte) []byte { return c.enc.EncodeAll(ndjson, dst) }
 
 // decodeSection inflates a section and calls fn for each item. It checks the declared raw size
 // and item count so a section cannot silently lose or gain items.

@@ -74,32 +74,37 @@ func (w *BackupWriter) LockUntil(t time.Time) { w.retainUntil = t }
 func (w *BackupWriter) Name() string { return w.name }
 
 // Sink writes the items of one goroutine: consecutive items of a group are cut into sections, and
-// sections are streamed into packs.
+// sections are streamed into packs. A sink holds one section's plaintext and one pack at a time,
+// in buffers it reuses, so a backup's memory does not grow with the size of what it lists.
 type Sink struct {
 	w       *BackupWriter
 	key     GroupKey
 	nsd     bool
-	pending [][]byte
-	pendRaw int64
+	section []byte // the pending section's NDJSON
+	items   int    // the items in it
+	zbuf    []byte // the last section compressed
 	pack    *pack
 }
 
 // NewSink returns a sink. Sinks are not safe for concurrent use; make one per goroutine.
 func (w *BackupWriter) NewSink() *Sink { return &Sink{w: w} }
 
-// Add appends one item (compact JSON, no newline) of group key.
+// Add appends one item (compact JSON, no newline) of group key; item is copied.
 func (s *Sink) Add(ctx context.Context, key GroupKey, namespaced bool, item []byte) error {
 	if bytes.IndexByte(item, '\n') >= 0 {
 		return fmt.Errorf("item of %s contains a newline; items must be compact JSON", key.GroupResource())
 	}
-	if len(s.pending) > 0 && (key != s.key || s.pendRaw+int64(len(item))+1 > sectionTargetBytes) {
+	if s.items > 0 && (key != s.key || len(s.section)+len(item)+1 > sectionTargetBytes) {
 		if err := s.flushSection(ctx); err != nil {
 			return err
 		}
 	}
+	if s.section == nil {
+		s.section = make([]byte, 0, max(sectionTargetBytes, len(item)+1))
+	}
 	s.key, s.nsd = key, namespaced
-	s.pending = append(s.pending, item)
-	s.pendRaw += int64(len(item)) + 1
+	s.section = append(append(s.section, item...), '\n')
+	s.items++
 	return nil
 }
 
@@ -108,6 +113,7 @@ func (s *Sink) Close(ctx context.Context) error {
 	if err := s.flushSection(ctx); err != nil {
 		return err
 	}
+	s.section, s.zbuf = nil, nil
 	if s.pack == nil {
 		return nil
 	}
@@ -116,26 +122,37 @@ func (s *Sink) Close(ctx context.Context) error {
 	return s.w.finishPack(ctx, p)
 }
 
+// flushSection compresses the pending section and seals it onto the end of the current pack. A
+// pack that the section would take past its target is stored first, so that a pack's buffer,
+// allocated once at the target, does not grow.
 func (s *Sink) flushSection(ctx context.Context) error {
-	if len(s.pending) == 0 {
+	if s.items == 0 {
 		return nil
 	}
 	repo := s.w.repo
-	compressed, raw := repo.codec.encodeSection(s.pending)
+	s.zbuf = repo.codec.compressTo(s.zbuf[:0], s.section)
+	if s.pack != nil && len(s.pack.buf) > 0 && len(s.pack.buf)+len(s.zbuf)+sealOverhead > packTargetBytes {
+		p := s.pack
+		s.pack = nil
+		if err := s.w.finishPack(ctx, p); err != nil {
+			return err
+		}
+	}
 	if s.pack == nil {
 		s.pack = s.w.newPack()
 	}
-	offset := int64(s.pack.buf.Len())
-	sealed, err := repo.keys.seal(sectionContext(s.w.id, s.pack.name, offset), compressed)
+	offset := len(s.pack.buf)
+	buf, err := repo.keys.sealAppend(s.pack.buf, sectionContext(s.w.id, s.pack.name, int64(offset)), s.zbuf)
 	if err != nil {
 		return err
 	}
-	s.pack.buf.Write(sealed)
+	s.pack.buf = buf
+	sealed := buf[offset:]
 	sum := sha256.Sum256(sealed)
-	s.w.addSection(s.key, s.nsd, Section{Pack: s.pack.name, Offset: offset, Length: int64(len(sealed)),
-		Items: len(s.pending), RawBytes: raw, SHA256: hex.EncodeToString(sum[:])})
-	s.pending, s.pendRaw = nil, 0
-	if s.pack.buf.Len() >= packTargetBytes {
+	s.w.addSection(s.key, s.nsd, Section{Pack: s.pack.name, Offset: int64(offset), Length: int64(len(sealed)),
+		Items: s.items, RawBytes: int64(len(s.section)), SHA256: hex.EncodeToString(sum[:])})
+	s.section, s.items = s.section[:0], 0
+	if len(s.pack.buf) >= packTargetBytes {
 		p := s.pack
 		s.pack = nil
 		return s.w.finishPack(ctx, p)
@@ -161,18 +178,19 @@ func (w *BackupWriter) addSection(key GroupKey, namespaced bool, sec Section) {
 
 // pack collects one pack in memory and stores it whole when it is full: at most one pack per
 // sink is in memory, and a pack held as bytes can be sent again by the retry decorator when a
-// connection drops halfway through an upload.
+// connection drops halfway through an upload. Its buffer is not reused after the upload: a
+// storage client may still hold the bytes of a request it gave up on.
 type pack struct {
 	name string
-	buf  bytes.Buffer
+	buf  []byte
 }
 
 func (w *BackupWriter) newPack() *pack {
-	return &pack{name: fmt.Sprintf("%06d.pack", w.packSeq.Add(1))}
+	return &pack{name: fmt.Sprintf("%06d.pack", w.packSeq.Add(1)), buf: make([]byte, 0, packTargetBytes)}
 }
 
 func (w *BackupWriter) finishPack(ctx context.Context, p *pack) error {
-	data := p.buf.Bytes()
+	data := p.buf
 	if err := w.repo.storage.Put(ctx, backupPrefix(w.name)+"packs/"+p.name, bytes.NewReader(data), blob.PutOptions{IfNotExists: true, RetainUntil: w.retainUntil}); err != nil {
 		return fmt.Errorf("store pack %s: %w", p.name, err)
 	}

@@ -80,7 +80,7 @@ type selectors struct{ label, field string }
 func (l *lister) list(ctx context.Context, r resource, ns string, sel selectors, fn func(item []byte) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan listPage, 1)
+	pages := make(chan listPage) // one page fetched ahead, not more: a page can be megabytes
 	fetchErr := make(chan error, 1)
 	go func() {
 		defer close(pages)
