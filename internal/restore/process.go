@@ -139,11 +139,15 @@ func (r *run) processItem(ctx context.Context, gr string, g archive.IndexGroup, 
 		return
 	}
 	if gvr.Version != backedUp.Version {
-		// No conversion is known (a custom resource, or a built-in one whose versions share a
-		// schema): the object goes to the served version as it is.
-		obj.SetAPIVersion(gvr.GroupVersion().String())
-		item.Converted = fmt.Sprintf("%s %s → %s (fields as they are: the target does not serve %s)",
-			backedUp.GroupVersion(), g.Kind, gvr.GroupVersion(), backedUp.Version)
+		// No conversion of Kubernetes is known: a custom resource goes through its CRD's
+		// conversion webhook, if it has one; others go to the served version as they are.
+		how, err := r.convertByCRD(ctx, backedUp, gvr, obj)
+		if err != nil {
+			item.Action, item.Reason = ActionFail, err.Error()
+			r.rec.add(item)
+			return
+		}
+		item.Converted = fmt.Sprintf("%s %s → %s (%s)", backedUp.GroupVersion(), g.Kind, gvr.GroupVersion(), how)
 	}
 	var note string
 	if gr == "persistentvolumes" {

@@ -104,9 +104,10 @@ type run struct {
 	uids             map[string]string // group/kind/namespace/name in the target → uid
 	selectorServices map[string]bool   // source namespace/name of Services with a selector
 	existingNS       map[string]bool
-	plannedNS        map[string]bool // dry run: namespaces the restore would create
-	restoredCRDs     []string        // names of the CRDs the restore created or recreated
-	owned            map[string]bool // resources with items pass 2 restores (they have owners)
+	plannedNS        map[string]bool                      // dry run: namespaces the restore would create
+	restoredCRDs     []string                             // names of the CRDs the restore created or recreated
+	owned            map[string]bool                      // resources with items pass 2 restores (they have owners)
+	crdWebhooks      map[schema.GroupResource]*crdWebhook // the target CRDs' conversion webhooks, read once each
 	expected         []hooks.Expected
 }
 
@@ -166,7 +167,8 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 		mapper: mapper{namespaces: opts.NamespaceMapping, storageClasses: opts.StorageClassMapping},
 		rec:    &recorder{progress: opts.Progress}, log: opts.Logger.With("restore", opts.Name),
 		clean: cleanOptions{preserveServiceIPs: opts.PreserveServiceIPs, preserveNodePorts: opts.PreserveNodePorts, restoredPVs: map[string]bool{}},
-		uids:  map[string]string{}, owned: map[string]bool{}, selectorServices: map[string]bool{}, existingNS: map[string]bool{}, plannedNS: map[string]bool{}}, nil
+		uids:  map[string]string{}, owned: map[string]bool{}, selectorServices: map[string]bool{}, existingNS: map[string]bool{}, plannedNS: map[string]bool{},
+		crdWebhooks: map[schema.GroupResource]*crdWebhook{}}, nil
 }
 
 func (r *run) run(ctx context.Context) (*Result, error) {

@@ -1,7 +1,8 @@
 // Package convert turns backed-up objects of API versions a cluster no longer serves into a
 // version it serves, where Kubernetes defines the conversion: the beta versions removed in 1.16
 // to 1.32 (Ingress, CronJob, PodDisruptionBudget, HorizontalPodAutoscaler, EndpointSlice,
-// FlowSchema and PriorityLevelConfiguration, RBAC, storage, scheduling and node types). A kind
+// FlowSchema and PriorityLevelConfiguration, RBAC, storage, scheduling and node types,
+// CustomResourceDefinition and the admission webhook configurations). A kind
 // removed without a successor (PodSecurityPolicy) is named with what replaced it. The restore
 // engine asks For when the target does not serve an item's version, and records what it did.
 package convert
@@ -105,6 +106,11 @@ func init() {
 	add(gv("node.k8s.io", "v1").WithKind("RuntimeClass"), "runtimeclasses", nil, gv("node.k8s.io", "v1beta1"))
 	add(gv("coordination.k8s.io", "v1").WithKind("Lease"), "leases", nil, gv("coordination.k8s.io", "v1beta1"))
 	add(gv("certificates.k8s.io", "v1").WithKind("CertificateSigningRequest"), "certificatesigningrequests", nil, gv("certificates.k8s.io", "v1beta1"))
+
+	add(gv("apiextensions.k8s.io", "v1").WithKind("CustomResourceDefinition"), "customresourcedefinitions", crdFromBeta, gv("apiextensions.k8s.io", "v1beta1"))
+	admission := "admissionregistration.k8s.io"
+	add(gv(admission, "v1").WithKind("ValidatingWebhookConfiguration"), "validatingwebhookconfigurations", webhooksFromBeta, gv(admission, "v1beta1"))
+	add(gv(admission, "v1").WithKind("MutatingWebhookConfiguration"), "mutatingwebhookconfigurations", webhooksFromBeta, gv(admission, "v1beta1"))
 
 	psp := gv("policy", "v1beta1").WithKind("PodSecurityPolicy")
 	conversions[psp] = Conversion{From: psp, Removed: "Kubernetes 1.25 replaced it with Pod Security Admission (namespace labels pod-security.kubernetes.io/...)"}

@@ -150,3 +150,84 @@ func TestRemovedAndUnconvertible(t *testing.T) {
 		t.Error("a served version has a conversion")
 	}
 }
+
+func TestCRDFromBeta(t *testing.T) {
+	got, c, err := convertJSON(t, `{"apiVersion":"apiextensions.k8s.io/v1beta1","kind":"CustomResourceDefinition",
+		"metadata":{"name":"widgets.legacy.example"},
+		"spec":{"group":"legacy.example","version":"v1","names":{"plural":"widgets","kind":"Widget"},
+		"validation":{"openAPIV3Schema":{"type":"object","properties":{"metadata":{"type":"object"},
+			"spec":{"type":"object","properties":{"size":{"type":"integer"},"parts":{"type":"array","items":{"type":"object"}}}}}}},
+		"subresources":{"status":{}},
+		"additionalPrinterColumns":[{"name":"Size","type":"integer","JSONPath":".spec.size"}],
+		"conversion":{"strategy":"Webhook","webhookClientConfig":{"url":"https://convert.example/widgets"}}},
+		"status":{"acceptedNames":{"kind":"Widget"}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.String() != "apiextensions.k8s.io/v1beta1 CustomResourceDefinition → apiextensions.k8s.io/v1" {
+		t.Errorf("conversion %s", c)
+	}
+	wanted := want(t, `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.legacy.example"},
+		"spec":{"group":"legacy.example","scope":"Namespaced","names":{"plural":"widgets","kind":"Widget"},
+		"versions":[{"name":"v1","served":true,"storage":true,
+			"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true,"properties":{"metadata":{"type":"object"},
+				"spec":{"type":"object","x-kubernetes-preserve-unknown-fields":true,"properties":{"size":{"type":"integer"},
+					"parts":{"type":"array","items":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}}},
+			"subresources":{"status":{}},
+			"additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"}]}],
+		"conversion":{"strategy":"Webhook","webhook":{"clientConfig":{"url":"https://convert.example/widgets"},"conversionReviewVersions":["v1beta1"]}}}}`)
+	if diff := cmp.Diff(wanted, got); diff != "" {
+		t.Errorf("converted CRD (-want +got):\n%s", diff)
+	}
+}
+
+func TestCRDFromBetaVersionsWithoutSchema(t *testing.T) {
+	got, _, err := convertJSON(t, `{"apiVersion":"apiextensions.k8s.io/v1beta1","kind":"CustomResourceDefinition",
+		"metadata":{"name":"gadgets.legacy.example"},
+		"spec":{"group":"legacy.example","scope":"Cluster","preserveUnknownFields":false,"names":{"plural":"gadgets","kind":"Gadget"},
+		"versions":[{"name":"v1beta1","served":true,"storage":false},
+			{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object"}}}}}]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wanted := want(t, `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"gadgets.legacy.example"},
+		"spec":{"group":"legacy.example","scope":"Cluster","names":{"plural":"gadgets","kind":"Gadget"},
+		"versions":[{"name":"v1beta1","served":true,"storage":false,
+				"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}},
+			{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object"}}}}}]}}`)
+	if diff := cmp.Diff(wanted, got); diff != "" {
+		t.Errorf("converted CRD (-want +got):\n%s", diff)
+	}
+	if _, _, err := convertJSON(t, `{"apiVersion":"apiextensions.k8s.io/v1beta1","kind":"CustomResourceDefinition",
+		"metadata":{"name":"x.legacy.example"},"spec":{"group":"legacy.example"}}`); err == nil || !strings.Contains(err.Error(), "neither spec.versions nor spec.version") {
+		t.Errorf("CRD without versions: %v", err)
+	}
+}
+
+func TestWebhooksFromBeta(t *testing.T) {
+	got, _, err := convertJSON(t, `{"apiVersion":"admissionregistration.k8s.io/v1beta1","kind":"ValidatingWebhookConfiguration",
+		"metadata":{"name":"policy"},"webhooks":[{"name":"check.policy.example","sideEffects":"None",
+		"clientConfig":{"service":{"namespace":"policy","name":"webhook"}},"rules":[{"operations":["CREATE"],"apiGroups":[""],"apiVersions":["v1"],"resources":["pods"]}]},
+		{"name":"strict.policy.example","sideEffects":"NoneOnDryRun","failurePolicy":"Fail","matchPolicy":"Equivalent","timeoutSeconds":5,
+		"admissionReviewVersions":["v1"],"clientConfig":{"url":"https://policy.example/strict"}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wanted := want(t, `{"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"policy"},
+		"webhooks":[{"name":"check.policy.example","sideEffects":"None","failurePolicy":"Ignore","matchPolicy":"Exact","timeoutSeconds":30,
+		"admissionReviewVersions":["v1beta1"],"clientConfig":{"service":{"namespace":"policy","name":"webhook"}},
+		"rules":[{"operations":["CREATE"],"apiGroups":[""],"apiVersions":["v1"],"resources":["pods"]}]},
+		{"name":"strict.policy.example","sideEffects":"NoneOnDryRun","failurePolicy":"Fail","matchPolicy":"Equivalent","timeoutSeconds":5,
+		"admissionReviewVersions":["v1"],"clientConfig":{"url":"https://policy.example/strict"}}]}`)
+	if diff := cmp.Diff(wanted, got); diff != "" {
+		t.Errorf("converted webhooks (-want +got):\n%s", diff)
+	}
+
+	for effects, named := range map[string]string{`"sideEffects":"Unknown",`: "side effects Unknown", ``: "Unknown (v1beta1's default)", `"sideEffects":"Some",`: "side effects Some"} {
+		_, _, err := convertJSON(t, `{"apiVersion":"admissionregistration.k8s.io/v1beta1","kind":"MutatingWebhookConfiguration",
+			"metadata":{"name":"inject"},"webhooks":[{"name":"inject.example",`+effects+`"clientConfig":{"url":"https://inject.example"}}]}`)
+		if err == nil || !strings.Contains(err.Error(), named) || !strings.Contains(err.Error(), "None or NoneOnDryRun") {
+			t.Errorf("side effects %q: %v", effects, err)
+		}
+	}
+}
