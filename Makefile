@@ -87,11 +87,11 @@ test-fuzz: ## run every fuzz target briefly (FUZZTIME=100000x inputs each)
 
 .PHONY: test-integration
 test-integration: cluster-binaries test-servers ## tests against a real kube-apiserver and etcd, and storage backends against real servers
-	go test -race -count=1 -v -tags integration ./internal/blob/... ./internal/agent/... ./test/integration/...
+	go test -race -count=1 -timeout 20m -v -tags integration ./internal/blob/... ./internal/agent/... ./test/integration/...
 
 .PHONY: test-e2e
 test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars browser-tests-deps ## tests on a full cluster with a real node (root); the Backup center's in headless Chromium
-	go test -race -count=1 -timeout 30m -v -tags e2e ./test/e2e/...
+	go test -count=1 -timeout 30m -v -tags e2e ./test/e2e/...
 
 BENCH_COUNTS ?= 10000,100000
 BENCH_KINDS ?= configmaps,secrets

@@ -22,6 +22,9 @@ func (c *Cluster) startControllers() error {
 		"--service-cluster-ip-range=" + serviceCIDR,
 		"--leader-elect=false",
 		"--profiling=false",
+		// The volume binder's periodic pass releases and binds static volumes; its default of 15 s
+		// is most of what a test of them waits.
+		"--pvclaimbinder-sync-period=2s",
 	}})
 	if err != nil {
 		return err

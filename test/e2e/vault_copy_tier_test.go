@@ -68,7 +68,7 @@ func TestVaultCopyTier(t *testing.T) {
 				logJobs(t, v, "tier")
 			}
 		})
-		waitFor(t, 2*time.Minute, fmt.Sprintf("the recovery points of hour %d", i), func() bool {
+		waitFor(t, 4*time.Minute, fmt.Sprintf("the recovery points of hour %d", i), func() bool {
 			rps := v.waitRecoveryPoints(t, "tier", len(want))
 			for _, j := range want {
 				if p, ok := rps[rp(j)]; !ok || p.Phase != archive.PhaseCompleted {
@@ -178,7 +178,11 @@ func logJobs(t *testing.T, v *testVault, instance string) {
 		case j.Spec.Delete != nil:
 			point = j.Spec.Delete.RecoveryPoint
 		}
-		t.Logf("job %d %s %s %s %s, created %s: %s", j.ID, j.Kind, point, j.State, j.Trigger, j.CreatedAt.Format(time.TimeOnly), j.Error)
+		took := "-"
+		if j.StartedAt != nil && j.FinishedAt != nil {
+			took = j.FinishedAt.Sub(*j.StartedAt).Round(time.Millisecond).String()
+		}
+		t.Logf("job %d %s %s %s %s, created %s, ran %s: %s", j.ID, j.Kind, point, j.State, j.Trigger, j.CreatedAt.Format(time.TimeOnly), took, j.Error)
 	}
 	rps, err := v.admin.ListRecoveryPoints(ctx, client.RecoveryPointFilter{Instance: instance})
 	if err != nil {

@@ -206,11 +206,12 @@ func (v *testVault) recoveryPoints(t *testing.T, instance string) map[string]vau
 	return out
 }
 
-// waitRecoveryPoints waits until the instance has n live recovery points and no open job.
+// waitRecoveryPoints waits until the instance has n live recovery points and no open job. Its
+// bound is generous: a job deleting snapshots waits for the CSI sidecars, which back off.
 func (v *testVault) waitRecoveryPoints(t *testing.T, instance string, n int) map[string]vaultv1.RecoveryPoint {
 	t.Helper()
 	var rps map[string]vaultv1.RecoveryPoint
-	waitFor(t, 90*time.Second, "recovery points of "+instance, func() bool {
+	waitFor(t, 3*time.Minute, "recovery points of "+instance, func() bool {
 		rps = v.recoveryPoints(t, instance)
 		if len(rps) != n {
 			return false

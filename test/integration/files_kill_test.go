@@ -16,14 +16,14 @@ import (
 	"github.com/cairnbackup/cairn/internal/files/filestest"
 )
 
-// TestKilledFileBackups kills a real cairn files backup process at random moments, 20 times: no
+// TestKilledFileBackups kills a real cairn files backup process at random moments, 12 times: no
 // kill may leave a snapshot that does not open, every kill leaves a repository that verifies,
 // and once the dead processes' locks are stale a collection removes all they left.
 func TestKilledFileBackups(t *testing.T) {
 	repoDir := filepath.Join(t.TempDir(), "repo")
 	storage := "file://" + repoDir
 	src := t.TempDir()
-	for i := range 40 {
+	for i := range 24 {
 		filestest.WriteFile(t, filepath.Join(src, "d", string(rune('a'+i%20)), "f"+strings.Repeat("x", i)), filestest.RandomBytes(uint64(i), 1_500_000), 0o644)
 	}
 	run := func(args ...string) string {
@@ -40,7 +40,8 @@ func TestKilledFileBackups(t *testing.T) {
 
 	r := rand.New(rand.NewPCG(1, 2))
 	killed := 0
-	for i := range 20 {
+	const runs = 12
+	for i := range runs {
 		filestest.WriteFile(t, filepath.Join(src, "d", "changed", "f"+string(rune('a'+i))), filestest.RandomBytes(uint64(100+i), 4_000_000), 0o644)
 		cmd := exec.Command(os.Args[0], "files", "backup", src, "--source", "kill", "--read-all", "--storage", storage)
 		cmd.Env = append(os.Environ(), runAsCairn+"=1", "CAIRN_PASSPHRASE="+testPassphrase)
@@ -59,8 +60,8 @@ func TestKilledFileBackups(t *testing.T) {
 			t.Fatalf("run %d: a killed backup left a store that does not verify: %s", i, v)
 		}
 	}
-	if killed < 10 {
-		t.Fatalf("only %d of 20 backups were killed before they finished; the test does not test much", killed)
+	if killed < runs/2 {
+		t.Fatalf("only %d of %d backups were killed before they finished; the test does not test much", killed, runs)
 	}
 	// The dead processes' locks go stale (their time passes), then a collection cleans up.
 	stale := time.Now().Add(-filerepo.LockStaleAfter - time.Minute)
@@ -74,5 +75,5 @@ func TestKilledFileBackups(t *testing.T) {
 	}
 	run("files", "backup", src, "--source", "kill")
 	restoreAndCompare(t, run, "latest", src)
-	t.Logf("%d of 20 backups killed (a whole one takes %s)", killed, full.Round(time.Millisecond))
+	t.Logf("%d of %d backups killed (a whole one takes %s)", killed, runs, full.Round(time.Millisecond))
 }
