@@ -37,6 +37,9 @@ type config struct {
 	parallelism int
 	velero      bool
 	veleroFlags []string
+	restore     bool
+	// refBin, when set, is another cairn build whose backup is measured on the same objects.
+	refBin string
 }
 
 func main() {
@@ -46,6 +49,8 @@ func main() {
 	flag.StringVar(&c.cairnBin, "cairn", "bin/cairn", "the cairn binary to measure")
 	flag.IntVar(&c.parallelism, "parallelism", 16, "concurrent creates, for the raw reference and cairn's restore alike")
 	flag.BoolVar(&c.velero, "velero", false, "measure Velero too (make bench-velero installs it)")
+	flag.BoolVar(&c.restore, "restore", true, "measure the restores too (false: the backups alone, a quicker run)")
+	flag.StringVar(&c.refBin, "reference-cairn", "", "another cairn binary (an earlier build, say) whose backup is measured beside, on the same objects")
 	flag.StringVar(&veleroFlags, "velero-server-flags", "--client-qps=1000 --client-burst=1000", "flags for velero server")
 	flag.Parse()
 	c.veleroFlags = strings.Fields(veleroFlags)
@@ -62,6 +67,7 @@ type figures struct {
 	objects, listed             int
 	rawCreate, rawList          time.Duration
 	backup, restore             harness.Measured
+	refBackup                   harness.Measured // of -reference-cairn, if given
 	backedUp, restored, skipped int
 	storedBytes                 int64
 	velero                      bool
@@ -73,6 +79,12 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	bin, err := harness.CairnBinary(c.cairnBin)
 	if err != nil {
 		return err
+	}
+	var refBin string
+	if c.refBin != "" {
+		if refBin, err = harness.CairnBinary(c.refBin); err != nil {
+			return err
+		}
 	}
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {
@@ -122,6 +134,13 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		f.listed = listed
 		f.rawList = time.Since(began)
 		progress("raw LIST: %d objects in %s", listed, f.rawList.Round(time.Millisecond))
+		if refBin != "" {
+			if f.refBackup, err = harness.Measure(ctx, env, refBin, "backup", "create", "bench-reference", "--storage", storage,
+				"--kubeconfig", kubeconfig, "-o", "json"); err != nil {
+				return err
+			}
+			progress("reference cairn backup: %s, peak RSS %d MiB", f.refBackup.Wall.Round(time.Millisecond), f.refBackup.PeakRSSKiB>>10)
+		}
 		if f.backup, err = harness.Measure(ctx, env, bin, "backup", "create", "bench", "--storage", storage,
 			"--kubeconfig", kubeconfig, "-o", "json"); err != nil {
 			return err
@@ -147,6 +166,10 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	if !c.restore {
+		printTable(out, c, f)
+		return nil
 	}
 	err = withCluster(ctx, bins, "bench-dst", func(kubeconfig string, _ *rest.Config) error {
 		if f.restore, err = harness.Measure(ctx, env, bin, "restore", "create", "bench", "--from", "bench", "--storage", storage,
@@ -219,9 +242,20 @@ func printTable(out io.Writer, c config, f figures) {
 	fmt.Fprintln(out, "| | time | vs reference | items | peak RSS |")
 	fmt.Fprintln(out, "|---|---|---|---|---|")
 	fmt.Fprintf(out, "| raw paginated LIST (reference) | %.1f s | 1.00 | %d | |\n", f.rawList.Seconds(), f.listed)
+	if c.refBin != "" {
+		fmt.Fprintf(out, "| cairn backup, %s | %.1f s | %.2fx | | %d MiB |\n", c.refBin, f.refBackup.Wall.Seconds(), ratio(f.refBackup.Wall, f.rawList), f.refBackup.PeakRSSKiB>>10)
+	}
 	fmt.Fprintf(out, "| cairn backup | %.1f s | %.2fx | %d | %d MiB |\n", f.backup.Wall.Seconds(), ratio(f.backup.Wall, f.rawList), f.backedUp, f.backup.PeakRSSKiB>>10)
 	if f.velero {
 		fmt.Fprintf(out, "| Velero backup | %.1f s | %.2fx | %d | %d MiB |\n", f.veleroBackup.Wall.Seconds(), ratio(f.veleroBackup.Wall, f.rawList), f.veleroBackup.Items, f.veleroBackup.PeakRSSKiB>>10)
+	}
+	if !c.restore {
+		if f.velero {
+			fmt.Fprintf(out, "\ncairn is %.1fx faster at backup than Velero, at %.0f%% of its peak RSS.\n",
+				ratio(f.veleroBackup.Wall, f.backup.Wall), 100*float64(f.backup.PeakRSSKiB)/float64(max(f.veleroBackup.PeakRSSKiB, 1)))
+		}
+		fmt.Fprintf(out, "\ncairn stored %.1f MiB.\n", float64(f.storedBytes)/(1<<20))
+		return
 	}
 	fmt.Fprintf(out, "| raw parallel create (reference) | %.1f s | 1.00 | %d | |\n", f.rawCreate.Seconds(), f.objects)
 	fmt.Fprintf(out, "| cairn restore | %.1f s | %.2fx | %d created, %d skipped | %d MiB |\n", f.restore.Wall.Seconds(), ratio(f.restore.Wall, f.rawCreate), f.restored, f.skipped, f.restore.PeakRSSKiB>>10)
