@@ -15,10 +15,12 @@ import (
 	"github.com/cairnbackup/cairn/internal/blob"
 )
 
-// Size targets of the writer (docs/design/format.md §1).
+// Size targets of the writer (docs/design/format.md §1). Each sink holds a section and a pack
+// being filled, and a backup lists several resource types at once through a sink each: the
+// targets are what a backup's memory is made of.
 const (
-	sectionTargetBytes = 8 << 20
-	packTargetBytes    = 8 << 20
+	sectionTargetBytes = 2 << 20
+	packTargetBytes    = 4 << 20
 )
 
 // ErrBackupExists means a backup of that name already exists, complete or not.

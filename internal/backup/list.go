@@ -36,6 +36,23 @@ type listPage struct {
 	Items []json.RawMessage `json:"items"`
 }
 
+// Page sizes: a list asks for pageSize items, fewer when items are large, so that a page stays
+// near pageTargetBytes (each resource type listed at once holds two: the one worked through and
+// the next).
+const (
+	pageTargetBytes = 2 << 20
+	minPageSize     = 20
+)
+
+// nextLimit is the item count to ask for after a page of n items in size bytes, at most ceiling.
+func nextLimit(ceiling int64, n, size int) int64 {
+	if n == 0 {
+		return ceiling
+	}
+	perItem := max(int64(size)/int64(n), 1)
+	return min(ceiling, max(minPageSize, pageTargetBytes/perItem))
+}
+
 // resourcePath returns the collection path of r, in namespace ns or across the cluster ("").
 func resourcePath(r resource, ns string) string {
 	var p string
@@ -100,9 +117,9 @@ func (l *lister) list(ctx context.Context, r resource, ns string, sel selectors,
 }
 
 func (l *lister) fetch(ctx context.Context, r resource, ns string, sel selectors, pages chan<- listPage) error {
-	at, cont := l.at, ""
+	at, cont, limit := l.at, "", l.pageSize
 	for {
-		req := l.client.Get().AbsPath(resourcePath(r, ns)).Param("limit", strconv.FormatInt(l.pageSize, 10))
+		req := l.client.Get().AbsPath(resourcePath(r, ns)).Param("limit", strconv.FormatInt(limit, 10))
 		switch {
 		case cont != "":
 			req = req.Param("continue", cont) // the token keeps the first page's resourceVersion
@@ -131,6 +148,7 @@ func (l *lister) fetch(ctx context.Context, r resource, ns string, sel selectors
 		if at != "" && cont == "" && page.Metadata.ResourceVersion != at {
 			l.elsewhere(r, fmt.Sprintf("its API answered at resourceVersion %q, not at %s", page.Metadata.ResourceVersion, at))
 		}
+		limit = nextLimit(l.pageSize, len(page.Items), len(body))
 		select {
 		case pages <- page:
 		case <-ctx.Done():

@@ -198,3 +198,21 @@ func TestResourcePath(t *testing.T) {
 		})
 	}
 }
+
+func TestNextLimitKeepsPagesNearTheTarget(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		items, size   int
+		ceiling, want int64
+	}{
+		{"small items: the page size", 500, 500 * 1024, 500, 500},
+		{"64 KiB items: 32 a page", 500, 500 * 64 << 10, 500, 32},
+		{"near 1 MiB items: the floor", 10, 10 << 20, 500, minPageSize},
+		{"an empty page: unchanged", 0, 0, 500, 500},
+		{"never above the page size asked for", 5, 500, 2, 2},
+	} {
+		if got := nextLimit(c.ceiling, c.items, c.size); got != c.want {
+			t.Errorf("%s: nextLimit(%d, %d, %d) = %d, want %d", c.name, c.ceiling, c.items, c.size, got, c.want)
+		}
+	}
+}
