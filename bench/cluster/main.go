@@ -109,6 +109,9 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	env := []string{"CAIRN_PASSPHRASE=benchmark-passphrase", "AWS_ACCESS_KEY_ID=" + s3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3.SecretKey}
 	storage := fmt.Sprintf("s3://%s/cairn?endpoint=%s&region=%s&pathStyle=true", s3.Bucket, url.QueryEscape(s3.Endpoint()), s3.Region)
 	f := figures{velero: c.velero}
+	if v != nil {
+		f.veleroDescription = v.describe()
+	}
 
 	err = withCluster(ctx, bins, "bench-src", func(kubeconfig string, cfg *rest.Config) error {
 		dyn, err := dynamic.NewForConfig(cfg)
@@ -194,7 +197,6 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	if v != nil {
-		f.veleroDescription = v.describe()
 		err = withCluster(ctx, bins, "bench-velero-dst", func(kubeconfig string, _ *rest.Config) error {
 			var err error
 			f.veleroRestore, err = v.restore(ctx, kubeconfig, "bench")
@@ -249,21 +251,21 @@ func printTable(out io.Writer, c config, f figures) {
 	if f.velero {
 		fmt.Fprintf(out, "| Velero backup | %.1f s | %.2fx | %d | %d MiB |\n", f.veleroBackup.Wall.Seconds(), ratio(f.veleroBackup.Wall, f.rawList), f.veleroBackup.Items, f.veleroBackup.PeakRSSKiB>>10)
 	}
-	if !c.restore {
+	if c.restore {
+		fmt.Fprintf(out, "| raw parallel create (reference) | %.1f s | 1.00 | %d | |\n", f.rawCreate.Seconds(), f.objects)
+		fmt.Fprintf(out, "| cairn restore | %.1f s | %.2fx | %d created, %d skipped | %d MiB |\n", f.restore.Wall.Seconds(), ratio(f.restore.Wall, f.rawCreate), f.restored, f.skipped, f.restore.PeakRSSKiB>>10)
 		if f.velero {
-			fmt.Fprintf(out, "\ncairn is %.1fx faster at backup than Velero, at %.0f%% of its peak RSS.\n",
-				ratio(f.veleroBackup.Wall, f.backup.Wall), 100*float64(f.backup.PeakRSSKiB)/float64(max(f.veleroBackup.PeakRSSKiB, 1)))
+			fmt.Fprintf(out, "| Velero restore | %.1f s | %.2fx | %d | %d MiB |\n", f.veleroRestore.Wall.Seconds(), ratio(f.veleroRestore.Wall, f.rawCreate), f.veleroRestore.Items, f.veleroRestore.PeakRSSKiB>>10)
 		}
-		fmt.Fprintf(out, "\ncairn stored %.1f MiB.\n", float64(f.storedBytes)/(1<<20))
-		return
 	}
-	fmt.Fprintf(out, "| raw parallel create (reference) | %.1f s | 1.00 | %d | |\n", f.rawCreate.Seconds(), f.objects)
-	fmt.Fprintf(out, "| cairn restore | %.1f s | %.2fx | %d created, %d skipped | %d MiB |\n", f.restore.Wall.Seconds(), ratio(f.restore.Wall, f.rawCreate), f.restored, f.skipped, f.restore.PeakRSSKiB>>10)
-	if f.velero {
-		fmt.Fprintf(out, "| Velero restore | %.1f s | %.2fx | %d | %d MiB |\n", f.veleroRestore.Wall.Seconds(), ratio(f.veleroRestore.Wall, f.rawCreate), f.veleroRestore.Items, f.veleroRestore.PeakRSSKiB>>10)
+	switch {
+	case f.velero && c.restore:
 		fmt.Fprintf(out, "\nVelero: %s. cairn is %.1fx faster at backup and %.1fx at restore, at %.0f%% and %.0f%% of Velero's peak RSS.\n",
 			f.veleroDescription, ratio(f.veleroBackup.Wall, f.backup.Wall), ratio(f.veleroRestore.Wall, f.restore.Wall),
 			100*float64(f.backup.PeakRSSKiB)/float64(max(f.veleroBackup.PeakRSSKiB, 1)), 100*float64(f.restore.PeakRSSKiB)/float64(max(f.veleroRestore.PeakRSSKiB, 1)))
+	case f.velero:
+		fmt.Fprintf(out, "\nVelero: %s. cairn is %.1fx faster at backup, at %.0f%% of Velero's peak RSS.\n", f.veleroDescription,
+			ratio(f.veleroBackup.Wall, f.backup.Wall), 100*float64(f.backup.PeakRSSKiB)/float64(max(f.veleroBackup.PeakRSSKiB, 1)))
 	}
 	fmt.Fprintf(out, "\ncairn stored %.1f MiB.\n", float64(f.storedBytes)/(1<<20))
 }

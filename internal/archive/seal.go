@@ -36,7 +36,7 @@ func sealAppend(key, dst []byte, context string, plaintext []byte) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	dst = slices.Grow(dst, nonceSize+len(plaintext)+aead.Overhead())
+	dst = slices.Grow(dst, len(plaintext)+sealOverhead)
 	start := len(dst)
 	dst = append(dst, randomBytes(nonceSize)...)
 	return aead.Seal(dst, dst[start:], plaintext, []byte(context)), nil

@@ -116,6 +116,11 @@ func (s *Sink) Close(ctx context.Context) error {
 		return err
 	}
 	s.section, s.zbuf = nil, nil
+	return s.storePack(ctx)
+}
+
+// storePack stores the pack being filled, if any; the next section starts a new one.
+func (s *Sink) storePack(ctx context.Context) error {
 	if s.pack == nil {
 		return nil
 	}
@@ -134,9 +139,7 @@ func (s *Sink) flushSection(ctx context.Context) error {
 	repo := s.w.repo
 	s.zbuf = repo.codec.compressTo(s.zbuf[:0], s.section)
 	if s.pack != nil && len(s.pack.buf) > 0 && len(s.pack.buf)+len(s.zbuf)+sealOverhead > packTargetBytes {
-		p := s.pack
-		s.pack = nil
-		if err := s.w.finishPack(ctx, p); err != nil {
+		if err := s.storePack(ctx); err != nil {
 			return err
 		}
 	}
@@ -155,9 +158,7 @@ func (s *Sink) flushSection(ctx context.Context) error {
 		Items: s.items, RawBytes: int64(len(s.section)), SHA256: hex.EncodeToString(sum[:])})
 	s.section, s.items = s.section[:0], 0
 	if len(s.pack.buf) >= packTargetBytes {
-		p := s.pack
-		s.pack = nil
-		return s.w.finishPack(ctx, p)
+		return s.storePack(ctx)
 	}
 	return nil
 }

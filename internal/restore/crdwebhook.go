@@ -1,16 +1,12 @@
 package restore
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -21,6 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 )
 
 // crdWebhookTimeout bounds one call of a CRD's conversion webhook (the apiserver's own bound).
@@ -29,8 +28,9 @@ const crdWebhookTimeout = 30 * time.Second
 // crdWebhook is how the target's CRD of a custom resource converts between its versions: its
 // conversion webhook, or nil when the CRD has none (or the resource has no CRD).
 type crdWebhook struct {
-	clientConfig apiextensionsv1.WebhookClientConfig
-	review       string // the ConversionReview version it accepts: "v1" or "v1beta1"
+	client rest.Interface // the webhook's server, or the apiserver proxying to its service
+	path   string
+	review string // the ConversionReview version it accepts: "v1" or "v1beta1"
 }
 
 // convertByCRD sends a custom resource backed up at a version the target no longer serves through
@@ -46,7 +46,7 @@ func (r *run) convertByCRD(ctx context.Context, from, to schema.GroupVersionReso
 		obj.SetAPIVersion(to.GroupVersion().String())
 		return fmt.Sprintf("fields as they are: the target does not serve %s", from.Version), nil
 	}
-	converted, err := hook.convert(ctx, r, obj, to.GroupVersion().String())
+	converted, err := hook.convert(ctx, obj, to.GroupVersion().String())
 	if err != nil {
 		return "", fmt.Errorf("convert %s to %s through the conversion webhook of CRD %s: %w", from.GroupVersion(), to.Version, to.GroupResource(), err)
 	}
@@ -73,7 +73,7 @@ func (r *run) crdWebhookOf(ctx context.Context, gr schema.GroupResource) (*crdWe
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &crd); err != nil {
 			return nil, fmt.Errorf("decode the CRD %s: %w", gr, err)
 		}
-		if hook, err = webhookOf(crd); err != nil {
+		if hook, err = webhookOf(crd, r.client.CoreV1().RESTClient()); err != nil {
 			return nil, fmt.Errorf("CRD %s: %w", gr, err)
 		}
 	}
@@ -83,12 +83,15 @@ func (r *run) crdWebhookOf(ctx context.Context, gr schema.GroupResource) (*crdWe
 	return hook, nil
 }
 
-func webhookOf(crd apiextensionsv1.CustomResourceDefinition) (*crdWebhook, error) {
+// webhookOf is the CRD's conversion webhook, reached at its URL, or at its in-cluster service
+// through the apiserver's service proxy (which reaches the cluster network from anywhere the
+// apiserver is reachable); nil if the CRD has none.
+func webhookOf(crd apiextensionsv1.CustomResourceDefinition, apiserver rest.Interface) (*crdWebhook, error) {
 	conv := crd.Spec.Conversion
 	if conv == nil || conv.Strategy != apiextensionsv1.WebhookConverter || conv.Webhook == nil || conv.Webhook.ClientConfig == nil {
 		return nil, nil
 	}
-	hook := &crdWebhook{clientConfig: *conv.Webhook.ClientConfig}
+	hook := &crdWebhook{}
 	for _, v := range []string{"v1", "v1beta1"} {
 		if slices.Contains(conv.Webhook.ConversionReviewVersions, v) {
 			hook.review = v
@@ -98,49 +101,60 @@ func webhookOf(crd apiextensionsv1.CustomResourceDefinition) (*crdWebhook, error
 	if hook.review == "" {
 		return nil, fmt.Errorf("its conversion webhook accepts ConversionReview versions %v, and cairn speaks v1 and v1beta1", conv.Webhook.ConversionReviewVersions)
 	}
+	cfg := conv.Webhook.ClientConfig
+	switch {
+	case cfg.Service != nil:
+		svc := cfg.Service
+		port := int32(443)
+		if svc.Port != nil {
+			port = *svc.Port
+		}
+		hook.client = apiserver
+		hook.path = "/api/v1/namespaces/" + svc.Namespace + "/services/https:" + svc.Name + ":" + strconv.Itoa(int(port)) + "/proxy"
+		if svc.Path != nil {
+			hook.path += *svc.Path
+		}
+	case cfg.URL != nil:
+		u, err := url.Parse(*cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("its conversion webhook's URL: %w", err)
+		}
+		client, err := rest.UnversionedRESTClientFor(&rest.Config{Host: u.Scheme + "://" + u.Host, APIPath: "/",
+			TLSClientConfig: rest.TLSClientConfig{CAData: cfg.CABundle},
+			ContentConfig:   rest.ContentConfig{NegotiatedSerializer: scheme.Codecs.WithoutConversion()}})
+		if err != nil {
+			return nil, fmt.Errorf("its conversion webhook at %s: %w", *cfg.URL, err)
+		}
+		hook.client, hook.path = client, u.Path
+	default:
+		return nil, errors.New("its conversion webhook's client config names neither a URL nor a service")
+	}
 	return hook, nil
 }
 
-// conversionReview is a ConversionReview of either version: they have the same fields.
-type conversionReview struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Request    *struct {
-		UID               string            `json:"uid"`
-		DesiredAPIVersion string            `json:"desiredAPIVersion"`
-		Objects           []json.RawMessage `json:"objects"`
-	} `json:"request,omitempty"`
-	Response *struct {
-		UID              string            `json:"uid"`
-		ConvertedObjects []json.RawMessage `json:"convertedObjects"`
-		Result           metav1.Status     `json:"result"`
-	} `json:"response,omitempty"`
-}
-
 // convert sends obj to the webhook and returns what it made of it, checked the way the apiserver
-// checks it: one object, of the desired version, with the same kind, name and namespace.
-func (h *crdWebhook) convert(ctx context.Context, r *run, obj *unstructured.Unstructured, desired string) (*unstructured.Unstructured, error) {
+// checks it: one object, of the desired version, with the same kind, name and namespace. Both
+// versions of ConversionReview have the fields of v1.
+func (h *crdWebhook) convert(ctx context.Context, obj *unstructured.Unstructured, desired string) (*unstructured.Unstructured, error) {
 	raw, err := obj.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
-	review := conversionReview{APIVersion: "apiextensions.k8s.io/" + h.review, Kind: "ConversionReview"}
-	review.Request = &struct {
-		UID               string            `json:"uid"`
-		DesiredAPIVersion string            `json:"desiredAPIVersion"`
-		Objects           []json.RawMessage `json:"objects"`
-	}{UID: rand.Text(), DesiredAPIVersion: desired, Objects: []json.RawMessage{raw}}
+	review := apiextensionsv1.ConversionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/" + h.review, Kind: "ConversionReview"},
+		Request: &apiextensionsv1.ConversionRequest{UID: types.UID(rand.Text()), DesiredAPIVersion: desired,
+			Objects: []runtime.RawExtension{{Raw: raw}}}}
 	body, err := json.Marshal(review)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, crdWebhookTimeout)
 	defer cancel()
-	answer, err := h.post(ctx, r, body)
+	answer, err := h.client.Post().AbsPath(h.path).SetHeader("Content-Type", "application/json").Body(body).DoRaw(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var got conversionReview
+	var got apiextensionsv1.ConversionReview
 	if err := json.Unmarshal(answer, &got); err != nil {
 		return nil, fmt.Errorf("its answer is not a ConversionReview: %w", err)
 	}
@@ -156,64 +170,12 @@ func (h *crdWebhook) convert(ctx context.Context, r *run, obj *unstructured.Unst
 		return nil, fmt.Errorf("it returned %d objects for 1", len(res.ConvertedObjects))
 	}
 	out := &unstructured.Unstructured{}
-	if err := out.UnmarshalJSON(res.ConvertedObjects[0]); err != nil {
+	if err := out.UnmarshalJSON(res.ConvertedObjects[0].Raw); err != nil {
 		return nil, fmt.Errorf("the object it returned: %w", err)
 	}
 	if out.GetAPIVersion() != desired || out.GetKind() != obj.GetKind() || out.GetName() != obj.GetName() || out.GetNamespace() != obj.GetNamespace() {
 		return nil, fmt.Errorf("it returned %s %s %s/%s for %s %s/%s at %s", out.GetAPIVersion(), out.GetKind(), out.GetNamespace(), out.GetName(),
 			obj.GetKind(), obj.GetNamespace(), obj.GetName(), desired)
-	}
-	return out, nil
-}
-
-// post calls the webhook: at its URL, or at its in-cluster service through the apiserver's service
-// proxy (which reaches the cluster network from anywhere the apiserver is reachable).
-func (h *crdWebhook) post(ctx context.Context, r *run, body []byte) ([]byte, error) {
-	cfg := h.clientConfig
-	if svc := cfg.Service; svc != nil {
-		port := int32(443)
-		if svc.Port != nil {
-			port = *svc.Port
-		}
-		path := "/api/v1/namespaces/" + svc.Namespace + "/services/https:" + svc.Name + ":" + strconv.Itoa(int(port)) + "/proxy"
-		if svc.Path != nil {
-			path += *svc.Path
-		}
-		out, err := r.client.CoreV1().RESTClient().Post().AbsPath(path).SetHeader("Content-Type", "application/json").Body(body).DoRaw(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("call service %s/%s through the apiserver: %w", svc.Namespace, svc.Name, err)
-		}
-		return out, nil
-	}
-	if cfg.URL == nil {
-		return nil, errors.New("its client config names neither a URL nor a service")
-	}
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if len(cfg.CABundle) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(cfg.CABundle) {
-			return nil, errors.New("its caBundle holds no PEM certificate")
-		}
-		tlsConfig.RootCAs = pool
-	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig, Proxy: http.ProxyFromEnvironment}}
-	defer client.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, *cfg.URL, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("it answered %s: %s", resp.Status, bytes.TrimSpace(out[:min(len(out), 512)]))
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -77,7 +78,7 @@ func TestRestoreConvertsThroughCRDWebhook(t *testing.T) {
 	if it := itemNamed(res, "broken"); it == nil || it.Action != restore.ActionFail || !strings.Contains(it.Reason, "it refused: no colour none in v2") {
 		t.Errorf("restore: broken %+v, want it failed with the webhook's message", it)
 	}
-	gizmo, err := objectsOf(t, source).dyn.Resource(gizmoResource.GroupVersion().WithResource("gizmos")).Namespace("gizmo-legacy").
+	gizmo, err := objectsOf(t, source).dyn.Resource(gizmoResource).Namespace("gizmo-legacy").
 		Get(ctx, "red", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +90,9 @@ func TestRestoreConvertsThroughCRDWebhook(t *testing.T) {
 
 // gizmoResource is the v2 Gizmo's CRD resource.
 var gizmoResource = schema.GroupVersionResource{Group: "convert.example", Version: "v2", Resource: "gizmos"}
+
+// crdsResource is where CRDs are.
+var crdsResource = apiextensionsv1.SchemeGroupVersion.WithResource("customresourcedefinitions")
 
 // convertGizmos is the conversion webhook's work: v1's spec.colour is v2's spec.color.
 func convertGizmos(req map[string]any) map[string]any {
@@ -113,7 +117,8 @@ func convertGizmos(req map[string]any) map[string]any {
 // and waits until it is established; it is deleted when the test ends.
 func createGizmoCRD(ctx context.Context, t *testing.T, url string, caBundle []byte) {
 	t.Helper()
-	crds := objectsOf(t, source).dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	dyn := objectsOf(t, source).dyn
+	crds := dyn.Resource(crdsResource)
 	crd := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
 		"metadata": map[string]any{"name": "gizmos.convert.example"},
 		"spec": map[string]any{"group": "convert.example", "scope": "Namespaced",
@@ -128,7 +133,7 @@ func createGizmoCRD(ctx context.Context, t *testing.T, url string, caBundle []by
 	}
 	t.Cleanup(func() { _ = crds.Delete(context.Background(), "gizmos.convert.example", metav1.DeleteOptions{}) })
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := objectsOf(t, source).dyn.Resource(gizmoResource).Namespace("default").List(ctx, metav1.ListOptions{})
+		_, err := dyn.Resource(gizmoResource).Namespace("default").List(ctx, metav1.ListOptions{})
 		return err == nil, nil
 	})
 	if err != nil {

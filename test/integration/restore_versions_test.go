@@ -166,7 +166,7 @@ func deleteLegacyClusterObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crds := objectsOf(t, source).dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	crds := objectsOf(t, source).dyn.Resource(crdsResource)
 	for what, err := range map[string]error{
 		"CRD":                   crds.Delete(ctx, "widgets.legacy.example", metav1.DeleteOptions{}),
 		"webhook configuration": client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, "legacy-policy", metav1.DeleteOptions{}),
