@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"net"
 	"net/http"
 
@@ -12,9 +13,16 @@ import (
 
 // handler serves the API under /api/, Prometheus metrics at /metrics and the Backup center, the
 // web dashboard, everywhere else; m times every request.
-func handler(st *store.Store, opts Options, m *metrics.Metrics) (http.Handler, error) {
+func handler(ctx context.Context, st *store.Store, opts Options, m *metrics.Metrics) (http.Handler, error) {
 	apiHandler := api.NewServer(st, opts.API).Handler()
-	center, err := ui.New(ui.Config{API: apiHandler, Logger: opts.Logger, Now: opts.Now, SSO: opts.API.SSO})
+	cfg := ui.Config{API: apiHandler, Logger: opts.Logger, Now: opts.Now, SSO: opts.API.SSO, Sessions: Sessions(st)}
+	if cfg.SSO != nil {
+		var err error
+		if cfg.PendingKey, err = sharedKey(ctx, st, pendingSignInKey); err != nil {
+			return nil, err
+		}
+	}
+	center, err := ui.New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/leader"
 	"github.com/cairnbackup/cairn/internal/vault/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/notify"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
@@ -51,12 +52,19 @@ type Options struct {
 	// OIDCConfig, if set, is the single sign-on configuration file (docs/design/vault.md, "Single
 	// sign-on"); it is checked before the vault listens.
 	OIDCConfig string
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Replica names this process among the replicas sharing the database (default: host, process
+	// and random characters; docs/design/vault.md, "Replicas").
+	Replica string
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
-// ContentDir, in the data dir, keeps the files fetch jobs uploaded until they are downloaded.
-const ContentDir = "content"
+// soleReplica is the name of the only process a SQLite vault runs in.
+const soleReplica = "sqlite"
+
+// oldContentDir, in the data dir, kept the files fetch jobs uploaded until they were downloaded,
+// before they moved into the database.
+const oldContentDir = "content"
 
 // AdminTokenFile is where the first start writes the vault's first contributor token.
 const AdminTokenFile = "admin.token"
@@ -108,12 +116,9 @@ func Serve(ctx context.Context, opts Options) error {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
 	opts.API.Logger, opts.API.Now = opts.Logger, opts.Now
-	if opts.API.ContentDir == "" {
-		opts.API.ContentDir = filepath.Join(opts.DataDir, ContentDir)
-	}
-	// Fetched files live minutes and are not served across a restart.
-	if err := os.RemoveAll(opts.API.ContentDir); err != nil {
-		return fmt.Errorf("empty the fetched files' directory: %w", err)
+	// Fetched files were kept here before they moved into the database.
+	if err := os.RemoveAll(filepath.Join(opts.DataDir, oldContentDir)); err != nil {
+		return fmt.Errorf("remove the old fetched files' directory: %w", err)
 	}
 	if opts.API.TrustGrant == nil {
 		opts.API.TrustGrant = trustGrant
@@ -122,7 +127,7 @@ func Serve(ctx context.Context, opts Options) error {
 	opts.API.OnJobEnd = m.ObserveJob
 	notifier := notify.New(st, notify.Options{Logger: opts.Logger, Now: opts.Now})
 	opts.API.Notifier = notifier
-	h, err := handler(st, opts, m)
+	h, err := handler(ctx, st, opts, m)
 	if err != nil {
 		return err
 	}
@@ -131,21 +136,24 @@ func Serve(ctx context.Context, opts Options) error {
 	if opts.Tick <= 0 {
 		opts.Tick = 15 * time.Second
 	}
-	schedCtx, stopScheduler := context.WithCancel(ctx)
-	schedDone := make(chan struct{})
+	replica := opts.Replica
+	switch {
+	case replica != "":
+	case opts.Database == "":
+		// The data dir's lock keeps any other process out, so the one that holds it leads at
+		// once, even over the row a killed predecessor left.
+		replica = soleReplica
+	default:
+		replica = leader.Name()
+	}
+	leadCtx, stopLeading := context.WithCancel(ctx)
+	elected := make(chan struct{})
 	go func() {
-		defer close(schedDone)
-		sched := scheduler.New(st, opts.Now, opts.Logger)
-		sched.OnTick = m.ObserveTick
-		sched.AuditRetention = opts.AuditRetention
-		sched.Run(schedCtx, opts.Tick)
+		defer close(elected)
+		e := &leader.Elector{Store: st, Role: leader.RoleScheduler, Holder: replica, Now: opts.Now, Log: opts.Logger, OnChange: m.ObserveLeading}
+		e.Run(leadCtx, func(ctx context.Context) { lead(ctx, st, notifier, m, opts) })
 	}()
-	notifyDone := make(chan struct{})
-	go func() {
-		defer close(notifyDone)
-		notifier.Run(schedCtx, opts.Tick)
-	}()
-	defer func() { stopScheduler(); <-schedDone; <-notifyDone }()
+	defer func() { stopLeading(); <-elected }()
 	errc := make(chan error, 1)
 	go func() {
 		if opts.TLSCert != "" {
@@ -154,7 +162,7 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		errc <- srv.Serve(ln)
 	}()
-	opts.Logger.Info("vault serving", "addr", ln.Addr().String(), "tls", opts.TLSCert != "", "dataDir", opts.DataDir,
+	opts.Logger.Info("vault serving", "addr", ln.Addr().String(), "replica", replica, "tls", opts.TLSCert != "", "dataDir", opts.DataDir,
 		"backupCenter", backupCenterURL(ln.Addr().String(), opts.TLSCert != ""))
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr().String())
@@ -169,6 +177,20 @@ func Serve(ctx context.Context, opts Options) error {
 	return srv.Shutdown(shutdown)
 }
 
+// lead runs what one replica at a time runs, the scheduler and the notifier, until ctx ends.
+func lead(ctx context.Context, st *store.Store, notifier *notify.Notifier, m *metrics.Metrics, opts Options) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		notifier.Run(ctx, opts.Tick)
+	}()
+	sched := scheduler.New(st, opts.Now, opts.Logger)
+	sched.OnTick = m.ObserveTick
+	sched.AuditRetention = opts.AuditRetention
+	sched.Run(ctx, opts.Tick)
+	<-done
+}
+
 // bootstrap creates the vault and, on a vault without tokens, its first contributor token,
 // written to the data dir for the operator to pick up (it is never logged).
 func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
@@ -181,6 +203,11 @@ func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
 	}
 	lifetime := cmp.Or(opts.API.TokenLifetime, api.DefaultTokenLifetime)
 	secret, err := st.CreateToken(ctx, opts.Vault, store.TokenSpec{Name: "admin", Role: access.RoleContributor, ExpiresAt: opts.Now().Add(lifetime)})
+	if errors.Is(err, store.ErrExists) {
+		// Another replica starting at the same moment made it, and wrote it to its data dir.
+		opts.Logger.Info("first start: another replica wrote the first contributor token", "vault", opts.Vault)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

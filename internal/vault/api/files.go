@@ -51,9 +51,6 @@ func (s *Server) fetchVolumeFile(w http.ResponseWriter, r *http.Request, p acces
 	if strings.Trim(req.Path, "/") == "" {
 		return unprocessable("path", "name a file inside the volume")
 	}
-	if s.cfg.ContentDir == "" {
-		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "this vault has no directory to keep fetched files in"}
-	}
 	return s.volumeFiles(w, r, p, jobs.KindFetch, req.Path)
 }
 
@@ -65,7 +62,7 @@ func (s *Server) volumeFiles(w http.ResponseWriter, r *http.Request, p access.Pr
 		return badRequest(fmt.Sprintf("path: at most %d bytes, without NUL", maxVolumePath), "path")
 	}
 	ctx := r.Context()
-	s.content().sweep()
+	s.content().sweep(ctx)
 	rp, err := s.st.GetRecoveryPoint(ctx, p.Vault, r.PathValue("name"))
 	if err == nil {
 		err = rp.Usable()
@@ -168,7 +165,7 @@ func (s *Server) jobContent(w http.ResponseWriter, r *http.Request, p access.Pri
 	case job.State != jobs.Succeeded:
 		return &apiError{status: http.StatusConflict, code: "conflict", message: fmt.Sprintf("job %d %s: %s", id, job.State, job.Error)}
 	}
-	return s.content().serve(w, p.Vault, id, job.Spec.Fetch.Path)
+	return s.content().serve(w, r, p.Vault, id, job.Spec.Fetch.Path)
 }
 
 // agentContent takes the file a running fetch job of the agent's cluster read.
@@ -190,10 +187,7 @@ func (s *Server) agentContent(w http.ResponseWriter, r *http.Request, p access.P
 	if r.ContentLength > agentv1.MaxFetchBytes {
 		return tooLarge()
 	}
-	if s.cfg.ContentDir == "" {
-		return &apiError{status: http.StatusServiceUnavailable, code: "unavailable", message: "this vault has no directory to keep fetched files in"}
-	}
-	if err := s.content().put(p.Vault, id, r.Body); err != nil {
+	if err := s.content().put(r.Context(), p.Vault, id, r.Body); err != nil {
 		return err
 	}
 	s.log.InfoContext(r.Context(), "file of a fetch job received", "vault", p.Vault, "cluster", p.Name, "job", id)

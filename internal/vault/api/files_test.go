@@ -2,11 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -230,8 +230,8 @@ func TestBrowseFetchAndDownload(t *testing.T) {
 	if rec := f.do(t, "GET", content, operator, ""); rec.Code != http.StatusGone {
 		t.Errorf("second download: %d %s", rec.Code, rec.Body)
 	}
-	if entries, err := os.ReadDir(f.srv.cfg.ContentDir); err != nil || len(entries) != 0 {
-		t.Errorf("content left after the download: %v %v", entries, err)
+	if _, err := f.st.FetchedPart(t.Context(), "prod", job.ID, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("content left after the download: %v", err)
 	}
 	if rec := f.do(t, "GET", jobPath(f.agentJob(t).ID, "/content"), operator, ""); rec.Code != http.StatusNotFound {
 		t.Errorf("content of a verify job: %d", rec.Code)
@@ -272,7 +272,7 @@ func TestContentCapAndExpiry(t *testing.T) {
 	now := fixedClock()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	srv := NewServer(f.st, Config{Now: clock, ContentDir: f.srv.cfg.ContentDir, Lease: testLease})
+	srv := NewServer(f.st, Config{Now: clock, Lease: testLease})
 	h := srv.Handler()
 	serve := func(req *http.Request) int {
 		rec := httptest.NewRecorder()
@@ -306,8 +306,10 @@ func TestContentCapAndExpiry(t *testing.T) {
 	if code := serve(req); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("streamed over the limit: %d", code)
 	}
-	if entries, _ := os.ReadDir(f.srv.cfg.ContentDir); len(entries) != 0 {
-		t.Errorf("left in the content directory: %v", entries)
+	for _, id := range []int64{job.ID, big.ID} {
+		if _, err := f.st.FetchedPart(t.Context(), "prod", id, 0); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("content of job %d left in the database: %v", id, err)
+		}
 	}
 	// Another cluster's agent may not upload the job's file.
 	if rec := f.do(t, "PUT", fmt.Sprintf("/api/v1/agent/jobs/%d/content", big.ID), f.agentToken, "x"); rec.Code != http.StatusNotFound {
@@ -318,7 +320,7 @@ func TestContentCapAndExpiry(t *testing.T) {
 func TestBrowseNobodyTakesIsCancelled(t *testing.T) {
 	f := newFixture(t)
 	c := f.copiedRecoveryPoint(t, "shop")
-	srv := NewServer(f.st, Config{Now: fixedClock, ContentDir: t.TempDir(), FilesWait: 100 * time.Millisecond})
+	srv := NewServer(f.st, Config{Now: fixedClock, FilesWait: 100 * time.Millisecond})
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, newRequest(t, "POST", "/api/v1/recovery-points/"+c.rp.Name+"/volumes/shop/data/browse", f.tokens[access.RoleOperator], `{"path":""}`))
 	if e := decodeErrorBody(t, rec); rec.Code != http.StatusServiceUnavailable || e.Code != "agent_unavailable" || !strings.Contains(e.Message, "was cancelled") {

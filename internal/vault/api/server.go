@@ -43,9 +43,6 @@ type Config struct {
 	// TrustGrant renders the manifest that gives a registered cluster's agent its identity, with
 	// the grant asked for (trustgrant.Grants).
 	TrustGrant func(cluster, grant string) (string, error)
-	// ContentDir keeps the files fetch jobs upload until they are downloaded (empty: the vault
-	// fetches no file).
-	ContentDir string
 	// ContentTTL is how long an uploaded file waits for its download (default 10 minutes).
 	ContentTTL time.Duration
 	// FilesWait is how long a browse or fetch request waits for its job (default 30 s).

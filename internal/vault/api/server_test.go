@@ -63,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 	f.agentToken = f.cluster(t, agentCluster)
 	f.idp = newTestIssuer(t)
 	f.srv = NewServer(st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: fixedClock, Lease: testLease,
-		ClaimWait: 50 * time.Millisecond, ContentDir: t.TempDir(), FilesWait: 2 * time.Second, SSO: f.idp.provider(t, fixtureSSOConfig)})
+		ClaimWait: 50 * time.Millisecond, FilesWait: 2 * time.Second, SSO: f.idp.provider(t, fixtureSSOConfig)})
 	f.h = f.srv.Handler()
 	t.Cleanup(func() {
 		logs := f.logs.String()

@@ -477,15 +477,18 @@ func TestRecordRuns(t *testing.T) {
 	f := newFixture()
 	f.st.perTx = 2
 	at := t0.Add(time.Hour)
-	run := func(in jobs.Instance, busy bool) jobs.Run {
-		r := jobs.Run{Instance: in.Name, At: at}
+	// run is a run of in's schedule `late` after at; its backup is named after at, so that the
+	// runs' recovery points need telling apart across transactions.
+	run := func(in jobs.Instance, late time.Duration, busy bool) jobs.Run {
+		r := jobs.Run{Instance: in.Name, At: at.Add(late)}
 		if !busy {
 			nj := jobs.BackupJob(in, at, jobs.BackupTrigger{Trigger: jobs.TriggerScheduled, By: "scheduler"})
 			r.Backup = &nj
 		}
 		return r
 	}
-	runs := []jobs.Run{run(web, true), run(shop, false), run(shop, false), run(shop, false), run(shop, false)}
+	runs := []jobs.Run{run(web, 0, true), run(shop, 0, false), run(shop, time.Minute, false), run(shop, 2*time.Minute, false),
+		run(shop, 3*time.Minute, false)}
 	ids, err := f.RecordRuns(t.Context(), "prod", runs)
 	if err != nil || len(ids) != 4 {
 		t.Fatalf("ids %v %v", ids, err)
@@ -496,17 +499,25 @@ func TestRecordRuns(t *testing.T) {
 			t.Errorf("run %d made %+v, want %q", i, j, want)
 		}
 	}
-	for _, name := range []string{"shop", "web"} {
-		if got := f.st.read().lastScheduled["prod/"+name]; !got.Equal(at) {
-			t.Errorf("%s last scheduled %v", name, got)
+	for name, want := range map[string]time.Time{"shop": at.Add(3 * time.Minute), "web": at} {
+		if got := f.st.read().lastScheduled["prod/"+name]; !got.Equal(want) {
+			t.Errorf("%s last scheduled %v, want %v", name, got, want)
 		}
+	}
+
+	// Runs recorded already (by another scheduler) queue nothing, and later ones still do.
+	ids, err = f.RecordRuns(t.Context(), "prod", []jobs.Run{run(shop, 0, false), run(shop, 3*time.Minute, false), run(web, 0, false),
+		run(web, time.Minute, false)})
+	if err != nil || len(ids) != 1 || f.get(t, ids[0]).Instance != "web" {
+		t.Fatalf("runs again: ids %v %v", ids, err)
 	}
 
 	// A run that cannot be recorded rolls back its transaction and stops the rest.
 	f.st.failRunOf = "broken"
 	broken := jobs.Instance{Name: "broken", Cluster: "east"}
 	a, b, c := jobs.Instance{Name: "a", Cluster: "east"}, jobs.Instance{Name: "b", Cluster: "east"}, jobs.Instance{Name: "c", Cluster: "east"}
-	ids, err = f.RecordRuns(t.Context(), "prod", []jobs.Run{run(a, false), run(b, false), run(c, false), run(broken, false), run(web, false)})
+	ids, err = f.RecordRuns(t.Context(), "prod", []jobs.Run{run(a, 0, false), run(b, 0, false), run(c, 0, false), run(broken, 0, false),
+		run(web, time.Hour, false)})
 	if err == nil || len(ids) != 2 || f.get(t, ids[0]).Instance != "a" || f.get(t, ids[1]).Instance != "b" {
 		t.Fatalf("ids %v, %v", ids, err)
 	}

@@ -264,11 +264,14 @@ func (t *memTx) MarkRecoveryPointDeleted(_ context.Context, vault, name string, 
 	return nil
 }
 
-func (t *memTx) RecordScheduledRun(_ context.Context, vault, instance string, at time.Time, queued, copies bool) error {
+func (t *memTx) RecordScheduledRun(_ context.Context, vault, instance string, at time.Time, queued, copies bool) (bool, error) {
 	if instance == t.s.failRunOf {
-		return fmt.Errorf("record schedule of instance %q: the disk is full", instance)
+		return false, fmt.Errorf("record schedule of instance %q: the disk is full", instance)
 	}
 	key := vault + "/" + instance
+	if last, ok := t.d.lastScheduled[key]; ok && !last.Before(at) {
+		return false, nil
+	}
 	t.d.lastScheduled[key] = at
 	if queued {
 		t.d.scheduled[key]++
@@ -276,7 +279,7 @@ func (t *memTx) RecordScheduledRun(_ context.Context, vault, instance string, at
 	if copies {
 		t.d.lastCopy[key] = at
 	}
-	return nil
+	return true, nil
 }
 
 func (t *memTx) MarkSnapshotsDeleted(_ context.Context, vault, name string) error {

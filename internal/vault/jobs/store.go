@@ -59,9 +59,11 @@ type Tx interface {
 	InsertRecoveryPoint(ctx context.Context, vault string, rp RecoveryPoint) error
 	// MarkRecoveryPointDeleted records that the recovery point was deleted at at.
 	MarkRecoveryPointDeleted(ctx context.Context, vault, name string, at time.Time) error
-	// RecordScheduledRun records at as the time of the instance's last scheduled run; queued
-	// counts a scheduled backup queued for it, copies records at as its last copy's run.
-	RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) error
+	// RecordScheduledRun records at as the time of the instance's last scheduled run, if it is
+	// later than the one recorded; queued counts a scheduled backup queued for it, copies records
+	// at as its last copy's run. recorded is false, and nothing changes, when the instance's last
+	// scheduled run is at or after at already (another scheduler recorded it).
+	RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) (recorded bool, err error)
 	// RecordVerification records at as when a verification of the instance was last queued, of
 	// its data too when data is set.
 	RecordVerification(ctx context.Context, vault, instance string, at time.Time, data bool) error

@@ -20,6 +20,7 @@ type Metrics struct {
 	tickTime prometheus.Histogram
 	requests *prometheus.HistogramVec
 	jobTime  *prometheus.HistogramVec
+	leading  prometheus.Gauge
 }
 
 // New registers the vault's metrics over st, whose gauges are read at each scrape on clock now.
@@ -37,7 +38,9 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger) *Metrics {
 	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cairn_vault_job_duration_seconds",
 		Help:    "How long the jobs agents completed through this process ran, by kind and final state.",
 		Buckets: prometheus.ExponentialBucketsRange(1, 6*3600, 16)}, []string{"kind", "state"})
-	m.reg.MustRegister(m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, newStoreCollector(st, now, log),
+	m.leading = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cairn_vault_leader",
+		Help: "1 when this replica leads (runs the scheduler and the notifier), 0 when another one does."})
+	m.reg.MustRegister(m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, m.leading, newStoreCollector(st, now, log),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -57,6 +60,15 @@ func (m *Metrics) ObserveTick(took, lag time.Duration, err error) {
 	m.ticks.WithLabelValues(result).Inc()
 	m.tickTime.Observe(took.Seconds())
 	m.lag.Set(lag.Seconds())
+}
+
+// ObserveLeading records whether this replica leads.
+func (m *Metrics) ObserveLeading(leading bool) {
+	if leading {
+		m.leading.Set(1)
+		return
+	}
+	m.leading.Set(0)
 }
 
 // ObserveJob records how long a job an agent completed ran.

@@ -223,12 +223,10 @@ func (s *Store) SetLastScheduled(ctx context.Context, vault, name string, at tim
 	return setLastScheduled(ctx, s.writes, vault, name, at)
 }
 
-// RecordScheduledRun records at as the time of the instance's last scheduled run; queued counts a
-// scheduled backup queued for it, copies records at as the run of its last copy.
-func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) error {
-	if !queued && !copies {
-		return setLastScheduled(ctx, t.tx, vault, instance, at)
-	}
+// RecordScheduledRun records at as the time of the instance's last scheduled run, if it is later
+// than the one recorded (recorded is false otherwise); queued counts a scheduled backup queued for
+// it, copies records at as the run of its last copy.
+func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) (bool, error) {
 	q := 0
 	if queued {
 		q = 1
@@ -237,11 +235,20 @@ func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, 
 	if copies {
 		lastCopy = at.UTC()
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1, scheduled_backups = scheduled_backups + $2,
-		last_copy_at = COALESCE($3, last_copy_at) WHERE vault = $4 AND name = $5`, at.UTC(), q, lastCopy, vault, instance); err != nil {
-		return fmt.Errorf("record schedule of instance %q: %w", instance, err)
+	// The condition is the fence between schedulers (docs/design/vault.md, "Replicas"): on
+	// PostgreSQL a second transaction recording the same run waits for the first's row lock, then
+	// finds the run recorded; SQLite has one writer.
+	res, err := t.tx.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1, scheduled_backups = scheduled_backups + $2,
+		last_copy_at = COALESCE($3, last_copy_at) WHERE vault = $4 AND name = $5 AND (last_scheduled IS NULL OR last_scheduled < $1)`,
+		at.UTC(), q, lastCopy, vault, instance)
+	if err != nil {
+		return false, fmt.Errorf("record schedule of instance %q: %w", instance, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record schedule of instance %q: %w", instance, err)
+	}
+	return n == 1, nil
 }
 
 // RecordVerification records at as when the scheduler last queued a verification of the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,8 +372,8 @@ func TestRecordRunsNamesUniquelyAcrossTransactions(t *testing.T) {
 		}
 		// More runs than one transaction takes; the same instance's name is taken again and again.
 		runs := []jobs.Run{{Instance: web.Name, At: at}} // web is busy: recorded, nothing queued
-		for range runsPerTransaction + 2 {
-			runs = append(runs, jobs.Run{Instance: shop.Name, At: at, Backup: job(shop)})
+		for i := range runsPerTransaction + 2 {
+			runs = append(runs, jobs.Run{Instance: shop.Name, At: at.Add(time.Duration(i) * time.Second), Backup: job(shop)})
 		}
 		lc := lifecycle(st)
 		ids, err := lc.RecordRuns(ctx, "prod", runs)
@@ -394,15 +395,53 @@ func TestRecordRunsNamesUniquelyAcrossTransactions(t *testing.T) {
 			}
 			seen[want] = true
 		}
-		for _, name := range []string{"shop", "web"} {
+		for name, want := range map[string]time.Time{"shop": runs[len(runs)-1].At, "web": at} {
 			in, err := st.GetInstance(ctx, "prod", name)
-			if err != nil || in.LastScheduled == nil || !in.LastScheduled.Equal(at) {
-				t.Errorf("%s last scheduled %v, want %v (%v)", name, in.LastScheduled, at, err)
+			if err != nil || in.LastScheduled == nil || !in.LastScheduled.Equal(want) {
+				t.Errorf("%s last scheduled %v, want %v (%v)", name, in.LastScheduled, want, err)
 			}
 		}
 		jobs, err := st.ListJobs(ctx, "prod", JobFilter{Instance: "web"}, Page{})
 		if err != nil || len(jobs.Items) != 0 {
 			t.Errorf("the busy instance got jobs: %+v %v", jobs.Items, err)
+		}
+	})
+}
+
+// Two schedulers on one database (a leader that paused past its lease and the replica that took
+// over) recording the same due runs at once queue each backup once.
+func TestScheduledRunIsQueuedOnceByOverlappingSchedulers(t *testing.T) {
+	eachBackendReopen(t, func(t *testing.T, open func() *Store) {
+		ctx := t.Context()
+		first, second := open(), open()
+		newVault(t, first)
+		var runs []jobs.Run
+		at := fixedClock().Add(time.Hour)
+		for i := range 40 {
+			in := protect(t, first, "east", fmt.Sprintf("app%02d", i))
+			rp := in.Name + "-20261125090000"
+			runs = append(runs, jobs.Run{Instance: in.Name, At: at, Backup: &jobs.NewJob{Kind: agentv1.KindBackup, Instance: in.Name,
+				Cluster: in.Cluster, RecoveryPoint: rp, Trigger: "scheduled",
+				Spec: agentv1.JobSpec{Backup: &agentv1.BackupJob{RecoveryPoint: rp, Storage: storage(t, in)}}}})
+		}
+		queued := make([][]int64, 2)
+		var wg sync.WaitGroup
+		for i, st := range []*Store{first, second} {
+			wg.Go(func() {
+				ids, err := lifecycle(st).RecordRuns(ctx, "prod", runs)
+				if err != nil {
+					t.Errorf("scheduler %d: %v", i, err)
+				}
+				queued[i] = ids
+			})
+		}
+		wg.Wait()
+		if n := len(queued[0]) + len(queued[1]); n != len(runs) {
+			t.Fatalf("%d backups queued for %d due runs (%d and %d)", n, len(runs), len(queued[0]), len(queued[1]))
+		}
+		all, err := first.ListJobs(ctx, "prod", JobFilter{}, Page{Limit: 100})
+		if err != nil || len(all.Items) != len(runs) {
+			t.Fatalf("%d jobs stored, %v", len(all.Items), err)
 		}
 	})
 }

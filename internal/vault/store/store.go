@@ -52,13 +52,15 @@ type dialect struct {
 	name string
 	// autoID replaces the word AUTO_ID in migrations: an auto-incrementing integer primary key.
 	autoID string
+	// bytes replaces the word BYTES in migrations: a column of raw bytes.
+	bytes string
 	// lockMigrations, if set, runs first in every migration transaction and keeps other
 	// processes from migrating the same database until it ends (PostgreSQL's advisory lock;
 	// SQLite's single writer needs none).
 	lockMigrations func(ctx context.Context, tx *sql.Tx) error
 }
 
-var sqliteDialect = dialect{name: "sqlite", autoID: "INTEGER PRIMARY KEY AUTOINCREMENT"}
+var sqliteDialect = dialect{name: "sqlite", autoID: "INTEGER PRIMARY KEY AUTOINCREMENT", bytes: "BLOB"}
 
 // SQLiteFile, in the data dir, is the SQLite database.
 const SQLiteFile = "vault.db"
@@ -184,7 +186,7 @@ func (s *Store) apply(ctx context.Context, name, version string) error {
 	if err != nil {
 		return err
 	}
-	sqlText := strings.ReplaceAll(string(body), "AUTO_ID", s.dialect.autoID)
+	sqlText := strings.NewReplacer("AUTO_ID", s.dialect.autoID, "BYTES", s.dialect.bytes).Replace(string(body))
 	for _, stmt := range strings.Split(sqlText, ";") {
 		if strings.TrimSpace(stmt) == "" {
 			continue

@@ -16,6 +16,7 @@ import (
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
@@ -90,10 +91,10 @@ func newFixtureWith(t testing.TB, tune func(*api.Config)) *fixture {
 			Items: []agentv1.RestoreItem{{Resource: "configmaps", Namespace: "shop-copy", Name: "settings", Action: "create", Diff: "+ data:\n+   colour: blue"}}}}})
 	f.dryRunJob = dry.ID
 
-	cfg := api.Config{Now: clock, ContentDir: t.TempDir(), FilesWait: 5 * time.Second}
+	cfg := api.Config{Now: clock, FilesWait: 5 * time.Second}
 	tune(&cfg)
 	apiHandler := api.NewServer(st, cfg).Handler()
-	center, err := ui.New(ui.Config{API: apiHandler, Now: clock})
+	center, err := ui.New(ui.Config{API: apiHandler, Now: clock, Sessions: vault.Sessions(st)})
 	must(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)

@@ -31,6 +31,11 @@ type Config struct {
 	// SSO, if set, is the OpenID provider people may sign in with (docs/design/vault.md, "Single
 	// sign-on"); the API must have the same one.
 	SSO *sso.Provider
+	// Sessions keeps the sign-in sessions (required).
+	Sessions SessionStore
+	// PendingKey seals the single sign-ons in progress into their cookie: 32 bytes, the same on
+	// every replica (required with SSO).
+	PendingKey []byte
 }
 
 // Server serves the Backup center.
@@ -59,12 +64,16 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := newSSOSealer(cfg.Now)
-	if err != nil {
-		return nil, err
+	if cfg.Sessions == nil {
+		return nil, errors.New("ui: the session store is required")
 	}
-	return &Server{api: cfg.API, log: cfg.Logger, now: cfg.Now, sessions: newSessions(cfg.Now), pages: p, sso: cfg.SSO,
-		pending: sealer}, nil
+	srv := &Server{api: cfg.API, log: cfg.Logger, now: cfg.Now, sessions: &sessions{st: cfg.Sessions, now: cfg.Now}, pages: p, sso: cfg.SSO}
+	if cfg.SSO != nil {
+		if srv.pending, err = newSSOSealer(cfg.PendingKey, cfg.Now); err != nil {
+			return nil, err
+		}
+	}
+	return srv, nil
 }
 
 // pageHandler serves one page or action for a signed-in person; c calls the API as them. It
@@ -134,7 +143,12 @@ func (s *Server) Handler() http.Handler {
 // a POST must come from this site (Origin) and carry the session's CSRF token.
 func (s *Server) signedIn(h pageHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := s.sessions.lookup(r)
+		sess, err := s.sessions.lookup(r)
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "sign-in session not read", "error", err.Error())
+			http.Error(w, "the vault could not read your sign-in session: try again", http.StatusServiceUnavailable)
+			return
+		}
 		if sess == nil {
 			s.toSignIn(w, r)
 			return
@@ -175,7 +189,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err
 	case errors.As(err, &held):
 		http.Redirect(w, r, "/approvals?held="+strconv.FormatInt(held.Request.ID, 10), http.StatusSeeOther)
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
-		s.sessions.end(sess.id)
+		if err := s.sessions.end(r.Context(), sess.id); err != nil {
+			s.log.ErrorContext(r.Context(), "sign-in session not ended", "error", err.Error())
+		}
 		s.toSignIn(w, r)
 	case errors.As(err, &apiErr) && apiErr.Status < http.StatusInternalServerError:
 		s.renderError(w, r, sess, apiErr.Status, apiErr.Message)

@@ -1,10 +1,16 @@
 package ui
 
 import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
@@ -14,12 +20,37 @@ const (
 	sessionCookie = "cairn_session"
 	// sessionIdle is how long a session lives without a request.
 	sessionIdle = 12 * time.Hour
+	// sessionTouch is how stale a session's recorded last use may get before a request records
+	// it again: a write per page would queue every page behind the database's writer.
+	sessionTouch = time.Minute
 )
 
-// session is one signed-in person. It lives only in the vault's memory: the cookie names it by a
-// random ID and carries nothing else, and a vault restart signs everyone out.
+// SessionStore keeps sign-in sessions where every replica of the vault finds them
+// (docs/design/vault.md, "Replicas").
+type SessionStore interface {
+	CreateSession(ctx context.Context, s StoredSession) error
+	// GetSession reads a session; found is false when there is none of that ID.
+	GetSession(ctx context.Context, id string) (s StoredSession, found bool, err error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	// PruneSessions deletes the sessions last used before before.
+	PruneSessions(ctx context.Context, before time.Time) error
+}
+
+// StoredSession is a session as the SessionStore keeps it: ID is a hash of the cookie's secret,
+// and the API token is sealed under a key derived from that secret, which only the browser
+// holds: the database alone signs no one in.
+type StoredSession struct {
+	ID, Vault, Name, Role string
+	TokenSealed           string
+	CSRF                  string
+	SSO                   bool
+	CreatedAt, LastSeen   time.Time
+}
+
+// session is one signed-in person.
 type session struct {
-	id       string
+	id       string // the cookie's secret
 	token    string // the API token signed in with; never leaves the server
 	vault    string
 	name     string
@@ -30,71 +61,98 @@ type session struct {
 	sso bool
 }
 
-// sessions is the set of live sessions.
+// sessions are the sign-in sessions, in the SessionStore.
 type sessions struct {
-	mu  sync.Mutex
+	st  SessionStore
 	now func() time.Time
-	m   map[string]*session
 }
 
-func newSessions(now func() time.Time) *sessions {
-	return &sessions{now: now, m: map[string]*session{}}
-}
-
-// create starts a session for a token whose principal the caller has checked.
-func (ss *sessions) create(token, vault, name, role string) *session {
-	s := &session{id: randomID(), token: token, vault: vault, name: name, role: role, csrf: randomID(), lastSeen: ss.now()}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	ss.expire()
-	ss.m[s.id] = s
-	return s
-}
-
-// lookup returns the request's live session, or nil, and marks it seen.
-func (ss *sessions) lookup(r *http.Request) *session {
-	c, err := r.Cookie(sessionCookie)
+// create starts a session for a token whose principal the caller has checked; sso says single
+// sign-on minted the token.
+func (ss *sessions) create(ctx context.Context, token, vault, name, role string, sso bool) (*session, error) {
+	s := &session{id: randomID(), token: token, vault: vault, name: name, role: role, csrf: randomID(), lastSeen: ss.now(), sso: sso}
+	if err := ss.st.PruneSessions(ctx, s.lastSeen.Add(-sessionIdle)); err != nil {
+		return nil, err
+	}
+	id, aead, err := sessionKeys(s.id)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.m[c.Value]
-	if s == nil {
-		return nil
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(token)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
 	}
-	if ss.now().Sub(s.lastSeen) > sessionIdle {
-		delete(ss.m, s.id)
-		return nil
+	sealed := base64.RawStdEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(token), []byte(id)))
+	err = ss.st.CreateSession(ctx, StoredSession{ID: id, Vault: vault, Name: name, Role: role, TokenSealed: sealed, CSRF: s.csrf, SSO: sso,
+		CreatedAt: s.lastSeen, LastSeen: s.lastSeen})
+	if err != nil {
+		return nil, err
 	}
-	s.lastSeen = ss.now()
-	copied := *s
-	return &copied
+	return s, nil
 }
 
-// markSSO records that a session signed in through single sign-on.
-func (ss *sessions) markSSO(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if s := ss.m[id]; s != nil {
-		s.sso = true
+// lookup returns the request's live session, or nil, and records its use.
+func (ss *sessions) lookup(r *http.Request) (*session, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
 	}
+	id, aead, err := sessionKeys(c.Value)
+	if err != nil {
+		return nil, err
+	}
+	stored, found, err := ss.st.GetSession(r.Context(), id)
+	if err != nil || !found {
+		return nil, err
+	}
+	now := ss.now()
+	if now.Sub(stored.LastSeen) > sessionIdle {
+		return nil, ss.st.DeleteSession(r.Context(), id)
+	}
+	sealed, err := base64.RawStdEncoding.DecodeString(stored.TokenSealed)
+	if err != nil || len(sealed) < aead.NonceSize() {
+		return nil, nil
+	}
+	token, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(id))
+	if err != nil {
+		return nil, nil // not this cookie's session: its hash matched, its key did not
+	}
+	if now.Sub(stored.LastSeen) > sessionTouch {
+		if err := ss.st.TouchSession(r.Context(), id, now); err != nil {
+			return nil, err
+		}
+		stored.LastSeen = now
+	}
+	return &session{id: c.Value, token: string(token), vault: stored.Vault, name: stored.Name, role: stored.Role, csrf: stored.CSRF,
+		lastSeen: stored.LastSeen, sso: stored.SSO}, nil
 }
 
 // end forgets a session.
-func (ss *sessions) end(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, id)
+func (ss *sessions) end(ctx context.Context, secret string) error {
+	id, _, err := sessionKeys(secret)
+	if err != nil {
+		return err
+	}
+	return ss.st.DeleteSession(ctx, id)
 }
 
-// expire drops idle sessions; the caller holds mu.
-func (ss *sessions) expire() {
-	for id, s := range ss.m {
-		if ss.now().Sub(s.lastSeen) > sessionIdle {
-			delete(ss.m, id)
-		}
+// sessionKeys derives from a session's secret its ID in the store and the key its token is
+// sealed with.
+func sessionKeys(secret string) (id string, aead cipher.AEAD, err error) {
+	sum := sha256.Sum256([]byte("cairn session id\x00" + secret))
+	key, err := hkdf.Key(sha256.New, []byte(secret), nil, "cairn session token key", 32)
+	if err != nil {
+		return "", nil, err
 	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return "", nil, err
+	}
+	aead, err = cipher.NewGCM(block)
+	if err != nil {
+		return "", nil, err
+	}
+	return hex.EncodeToString(sum[:]), aead, nil
 }
 
 // validCSRF says whether a form's token is the session's.

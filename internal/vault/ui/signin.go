@@ -60,15 +60,21 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.renderSignIn(w, r, status, next, "", msg)
 		return
 	}
-	sess := s.sessions.create(token, me.Vault, me.Name, me.Role)
+	sess, err := s.sessions.create(r.Context(), token, me.Vault, me.Name, me.Role, false)
+	if err != nil {
+		s.renderSignIn(w, r, http.StatusInternalServerError, next, "", "the vault could not start your session: "+err.Error())
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
-	if sess := s.sessions.lookup(r); sess != nil && sameOrigin(r) == nil && sess.validCSRF(r.PostFormValue("csrf")) {
-		s.sessions.end(sess.id)
+	if sess, _ := s.sessions.lookup(r); sess != nil && sameOrigin(r) == nil && sess.validCSRF(r.PostFormValue("csrf")) {
+		if err := s.sessions.end(r.Context(), sess.id); err != nil {
+			s.log.ErrorContext(r.Context(), "sign-in session not ended", "error", err.Error())
+		}
 		if sess.sso {
 			s.revokeSSO(r.Context(), sess.token)
 		}

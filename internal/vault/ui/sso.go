@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -40,19 +41,18 @@ type pendingSSO struct {
 	Expires     time.Time `json:"expires"`
 }
 
-// ssoSealer seals pending sign-ins into their cookie with AES-GCM under a key made at start and
-// kept in memory only: the vault keeps nothing per sign-in (requests to /signin/sso cannot fill
-// its memory), the browser cannot read or change what it carries (the PKCE verifier, the nonce),
-// and a vault restart voids the sign-ins in progress, as it ends the sessions.
+// ssoSealer seals pending sign-ins into their cookie with AES-GCM under a key every replica
+// shares: the vault keeps nothing per sign-in (requests to /signin/sso cannot fill its memory),
+// the browser cannot read or change what it carries (the PKCE verifier, the nonce), and the
+// provider's redirect may come back to any replica.
 type ssoSealer struct {
 	aead cipher.AEAD
 	now  func() time.Time
 }
 
-func newSSOSealer(now func() time.Time) (*ssoSealer, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
+func newSSOSealer(key []byte, now func() time.Time) (*ssoSealer, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("ui: the single sign-on key has %d bytes, not 32", len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -199,8 +199,11 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		fail(status, msg)
 		return
 	}
-	sess := s.sessions.create(tok.Token, tok.Vault, tok.Name, tok.Role)
-	s.sessions.markSSO(sess.id)
+	sess, err := s.sessions.create(r.Context(), tok.Token, tok.Vault, tok.Name, tok.Role, true)
+	if err != nil {
+		fail(http.StatusInternalServerError, "the vault could not start your session: "+err.Error())
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: sess.id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	// A page that goes on by itself rather than a redirect: browsers do not send a Strict cookie

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/oidctest"
+	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/sso"
 	"github.com/cairnbackup/cairn/internal/vault/store"
@@ -60,7 +61,7 @@ vaults:
 	must(t, err)
 	provider := sso.NewProvider(cfg, sso.Options{})
 	apiHandler := api.NewServer(st, api.Config{SSO: provider}).Handler()
-	center, err := ui.New(ui.Config{API: apiHandler, SSO: provider})
+	center, err := ui.New(ui.Config{API: apiHandler, SSO: provider, Sessions: vault.Sessions(st), PendingKey: make([]byte, 32)})
 	must(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)
