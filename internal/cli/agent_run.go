@@ -131,8 +131,7 @@ func agentRESTConfig(target *kube.Target, env Env) (*rest.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("in-cluster configuration (or give --kubeconfig): %w", err)
 		}
-		cfg.QPS, cfg.Burst = kube.ClientQPS, kube.ClientBurst
-		cfg.UserAgent = "cairn-agent"
+		target.Tune(cfg, "cairn-agent")
 		return cfg, nil
 	}
 	return target.RESTConfig()

@@ -67,6 +67,8 @@ func NewRootCommand(env Env) *cobra.Command {
 	target := &kube.Target{}
 	root.PersistentFlags().StringVar(&target.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
 	root.PersistentFlags().StringVar(&target.Context, "context", "", "kubeconfig context (default: the current context)")
+	root.PersistentFlags().BoolVar(&target.Gzip, "apiserver-gzip", false,
+		"ask the Kubernetes API server to compress its answers: for a slow link to a remote cluster (on a fast one it slows a backup down)")
 	root.AddCommand(newVersionCommand(), newClusterCommand(target, env), newBackupCommand(target, env), newRestoreCommand(target, env), newFilesCommand(env), newVolumesCommand(target, env), newHooksCommand(target, env),
 		newVaultCommand(env), newLoginCommand(env), newTokenCommand(env), newPolicyCommand(env), newApprovalCommand(env))
 	root.AddCommand(newVaultObjectCommands(env)...)

@@ -20,6 +20,11 @@ const (
 type Target struct {
 	Kubeconfig string
 	Context    string
+	// Gzip asks the API server to compress its answers. Off by default: on a fast link (an agent in
+	// its cluster, a local cluster) gzip costs the API server more CPU than it saves on the wire,
+	// about 30% of a large backup's time on a 2-core machine (docs/benchmarks.md); a slow link to a
+	// remote cluster is where it pays.
+	Gzip bool
 }
 
 // RESTConfig loads the client configuration of the target.
@@ -31,9 +36,16 @@ func (t Target) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig (set --kubeconfig, KUBECONFIG or ~/.kube/config, and --context to pick a context): %w", err)
 	}
+	t.Tune(cfg, "cairn")
+	return cfg, nil
+}
+
+// Tune sets what every cairn connection to a cluster has, however it was configured: the rate
+// limits, compression as the target asks, and the user agent.
+func (t Target) Tune(cfg *rest.Config, userAgent string) {
 	// Restoring a hundred thousand objects at client-go's default 5 requests a second would take
 	// hours; the apiserver's own priority and fairness protects it from this client.
 	cfg.QPS, cfg.Burst = ClientQPS, ClientBurst
-	cfg.UserAgent = "cairn"
-	return cfg, nil
+	cfg.DisableCompression = !t.Gzip
+	cfg.UserAgent = userAgent
 }
