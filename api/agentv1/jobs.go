@@ -57,6 +57,8 @@ type JobSpec struct {
 	// Validate and TestRestore: added within protocol version 1.
 	Validate    *ValidateJob    `json:"validate,omitempty"`
 	TestRestore *TestRestoreJob `json:"testRestore,omitempty"`
+	// Inventory: added within protocol version 1 (inventory.go).
+	Inventory *InventoryJob `json:"inventory,omitempty"`
 }
 
 // TestRestoreJob restores a recovery point into scratch namespaces (Restore's namespace mapping

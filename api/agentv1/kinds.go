@@ -24,10 +24,15 @@ const (
 	// deletes them (spec TestRestore, result Restore and Checks). Added within protocol version 1:
 	// an agent runs it only when it announces it.
 	KindTestRestore = "test-restore"
+	// KindInventory lists the recovery points an instance's repository holds, a page at a time,
+	// so that the vault rebuilds its catalogue from storage (spec Inventory, result Inventory).
+	// Added within protocol version 1: an agent runs it only when it announces it.
+	KindInventory = "inventory"
 )
 
 // Kinds lists every job kind of the protocol, in the order people read them.
-var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify, KindRetentionExpireSnapshots, KindBrowse, KindFetch, KindValidate, KindTestRestore}
+var Kinds = []string{KindBackup, KindRestore, KindRetentionDelete, KindVerify, KindRetentionExpireSnapshots, KindBrowse, KindFetch, KindValidate, KindTestRestore,
+	KindInventory}
 
 // KindsV1 are the kinds of protocol version 1 as first released: what an agent that does not
 // announce its kinds runs. A kind added later is never handed to such an agent.

@@ -45,6 +45,8 @@ type JobResult struct {
 	// Verify is what a verify job checked: added within protocol version 1 (an older agent
 	// reports none).
 	Verify *VerifyResult `json:"verify,omitempty"`
+	// Inventory is what an inventory job found: added within protocol version 1 (inventory.go).
+	Inventory *InventoryResult `json:"inventory,omitempty"`
 }
 
 // VerifyResult is what a verification checked and how many problems it found (Errors lists

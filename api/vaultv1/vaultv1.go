@@ -320,6 +320,16 @@ type JobSpec struct {
 	Validate *ValidateJob `json:"validate,omitempty"`
 	// TestRestore restores into scratch namespaces, checks and deletes them.
 	TestRestore *TestRestoreJob `json:"testRestore,omitempty"`
+	// Inventory reads a page of an instance's repository into the catalogue.
+	Inventory *InventoryJob `json:"inventory,omitempty"`
+}
+
+// InventoryJob reads the backups of an instance's repository named after After, a page at a time
+// (docs/design/vault.md, "The catalogue rebuilt from storage").
+type InventoryJob struct {
+	Instance string          `json:"instance"`
+	Storage  StorageLocation `json:"storage"`
+	After    string          `json:"after,omitempty"`
 }
 
 // TestRestoreJob restores a recovery point into scratch namespaces (its restore's namespace

@@ -65,13 +65,20 @@ func (a *agent) runBackup(ctx context.Context, j *jobRun, spec *agentv1.BackupJo
 		err: fmt.Sprintf("backup failed with %d error(s): %s", len(rp.Result.Errors), humanize.First(rp.Result.Errors))}
 }
 
-// recoveryPointOf is the vault's summary of a committed recovery point.
+// recoveryPointOf is the vault's summary of the recovery point a backup job made.
 func recoveryPointOf(rp archive.RecoveryPoint, job *agentv1.Job, spec *agentv1.BackupJob) *agentv1.RecoveryPoint {
+	out := summarize(rp)
+	out.Instance, out.Cluster, out.OnDemand, out.Job = job.Instance, job.Cluster, spec.OnDemand, job.ID
+	return out
+}
+
+// summarize is the vault's summary of a committed recovery point, from its manifest alone.
+func summarize(rp archive.RecoveryPoint) *agentv1.RecoveryPoint {
 	vs := rp.VolumeSummary()
-	out := &agentv1.RecoveryPoint{Name: rp.Name, Instance: job.Instance, Cluster: job.Cluster, Time: rp.CompletedAt,
+	out := &agentv1.RecoveryPoint{Name: rp.Name, Time: rp.CompletedAt,
 		Phase: rp.Result.Phase, Items: int64(rp.Result.Items), RawBytes: rp.Result.RawBytes, StoredBytes: rp.Result.StoredBytes,
 		Namespaces: rp.Result.Namespaces, Volumes: vs.Protected, VolumesFailed: vs.Failed, SnapshotBytes: vs.SnapshotBytes,
-		OnDemand: spec.OnDemand, Job: job.ID, VolumesCopied: vs.Copied, CopyBytes: vs.CopyBytes, CopyAddedBytes: vs.CopyAddedBytes}
+		VolumesCopied: vs.Copied, CopyBytes: vs.CopyBytes, CopyAddedBytes: vs.CopyAddedBytes}
 	for _, v := range rp.Volumes {
 		if !v.Protected() {
 			continue

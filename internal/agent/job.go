@@ -241,6 +241,11 @@ func (a *agent) runner(kind string) func(context.Context, *jobRun) (outcome, boo
 			s := j.job.Spec.TestRestore
 			return runIf(s != nil, func() outcome { return a.runTestRestore(ctx, j, s) })
 		}
+	case agentv1.KindInventory:
+		return func(ctx context.Context, j *jobRun) (outcome, bool) {
+			s := j.job.Spec.Inventory
+			return runIf(s != nil, func() outcome { return a.runInventory(ctx, j, s) })
+		}
 	}
 	return nil
 }

@@ -50,6 +50,11 @@ func (a *agent) openRecoveryPoint(ctx context.Context, j *jobRun, name string, l
 	if err := archive.ValidateName(name); err != nil {
 		return nil, fmt.Errorf("recovery point: %w", err)
 	}
+	return a.openRepository(ctx, j, loc)
+}
+
+// openRepository opens the repository at loc, which must exist.
+func (a *agent) openRepository(ctx context.Context, j *jobRun, loc agentv1.StorageLocation) (*archive.Repository, error) {
 	j.progress(0, 0, "opening the repository")
 	ref := a.repository(loc, j)
 	cred, err := ref.Credential()

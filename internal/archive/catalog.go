@@ -23,34 +23,53 @@ type CatalogEntry struct {
 
 // Catalog rebuilds the list of backups from the storage alone, sorted by name.
 func (r *Repository) Catalog(ctx context.Context) ([]CatalogEntry, error) {
-	names := map[string]bool{}
+	names, err := r.BackupNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CatalogEntry, 0, len(names))
+	for _, name := range names {
+		out = append(out, r.CatalogEntry(ctx, name))
+	}
+	return out, nil
+}
+
+// BackupNames lists the names of the backups the storage holds files of, sorted, whether or not
+// they committed.
+func (r *Repository) BackupNames(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
 	err := r.storage.List(ctx, "backups/", func(info blob.Info) error {
 		rest := strings.TrimPrefix(info.Key, "backups/")
 		if name, _, ok := strings.Cut(rest, "/"); ok {
-			names[name] = true
+			seen[name] = true
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list backups in %s: %w", r.storage, err)
 	}
-	var out []CatalogEntry
-	for name := range names {
-		e := CatalogEntry{Name: name}
-		b, err := r.OpenBackup(ctx, name)
-		switch {
-		case err == nil:
-			rp := b.Manifest()
-			e.Manifest = &rp
-		case errors.Is(err, ErrIncomplete):
-			e.Problem = "incomplete: interrupted before it committed"
-		default:
-			e.Problem = err.Error()
-		}
-		out = append(out, e)
+	names := make([]string, 0, len(seen))
+	for name := range seen {
+		names = append(names, name)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	sort.Strings(names)
+	return names, nil
+}
+
+// CatalogEntry reads the backup's manifest, or says why it cannot.
+func (r *Repository) CatalogEntry(ctx context.Context, name string) CatalogEntry {
+	e := CatalogEntry{Name: name}
+	b, err := r.OpenBackup(ctx, name)
+	switch {
+	case err == nil:
+		rp := b.Manifest()
+		e.Manifest = &rp
+	case errors.Is(err, ErrIncomplete):
+		e.Problem = "incomplete: interrupted before it committed"
+	default:
+		e.Problem = err.Error()
+	}
+	return e
 }
 
 // DeleteBackup removes every file of a backup, the manifest first so that a half-deleted backup is

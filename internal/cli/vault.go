@@ -57,7 +57,7 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.IntVar(&opts.API.SoftDeleteDays, "soft-delete-days", api.DefaultSoftDeleteDays, "how many days recovery points a person deleted are kept, and can be brought back, before they are purged")
 	fl.DurationVar(&opts.AuditRetention, "audit-retention", scheduler.DefaultAuditRetention, "how long audit entries are kept")
 	fl.StringVar(&opts.OIDCConfig, "oidc-config", "", "single sign-on through an OpenID Connect provider: a YAML file of its issuer, clients and the roles its groups give per vault (docs/design/vault.md, \"Single sign-on\")")
-	cmd.AddCommand(serve, newIssueTokenCommand(env))
+	cmd.AddCommand(serve, newIssueTokenCommand(env), newVaultRecoverCommand(env))
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -153,6 +154,8 @@ func (v *testVault) protect(t *testing.T, cluster, instance string) *fakeAgent {
 // fakeAgent is a cluster's agent, spoken with raw HTTP.
 type fakeAgent struct {
 	url, token string
+	// kinds, if set, are the job kinds it announces (none: those of protocol version 1).
+	kinds []string
 }
 
 // call posts body (nil: none) to an agent endpoint and decodes a 200 answer into out.
@@ -170,6 +173,10 @@ func (a *fakeAgent) call(path string, body, out any) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	if a.kinds != nil {
+		req.Header.Set(agentv1.HeaderAgentProtocol, strconv.Itoa(agentv1.Protocol))
+		req.Header.Set(agentv1.HeaderAgentKinds, strings.Join(a.kinds, ","))
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

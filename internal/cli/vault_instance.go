@@ -25,7 +25,7 @@ func newInstanceCommand(env Env) *cobra.Command {
 		Short: "Backup instances in the vault: a cluster, what to back up, a policy and a storage location",
 	}
 	cmd.AddCommand(newInstanceCreateCommand(env), newInstanceListCommand(env), newInstanceShowCommand(env),
-		newInstanceBackupNowCommand(env), newInstanceValidateCommand(env), newInstanceTestRestoreCommand(env), newInstanceStopCommand(env), newInstanceResumeCommand(env), newInstanceDeleteCommand(env))
+		newInstanceBackupNowCommand(env), newInstanceValidateCommand(env), newInstanceReconcileCommand(env), newInstanceTestRestoreCommand(env), newInstanceStopCommand(env), newInstanceResumeCommand(env), newInstanceDeleteCommand(env))
 	return cmd
 }
 

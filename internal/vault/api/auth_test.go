@@ -333,6 +333,7 @@ func TestRouteRolesFollowTheDesign(t *testing.T) {
 		"GET /api/v1/notifications":                   access.RoleReader,
 		"GET /api/v1/notifications/{id}":              access.RoleReader,
 		"POST /api/v1/instances/{name}/validate":      access.RoleOperator,
+		"POST /api/v1/instances/{name}/reconcile":     access.RoleOperator,
 		"POST /api/v1/instances/{name}/test-restore":  access.RoleOperator,
 	}
 	for _, rt := range NewServer(nil, Config{}).routes() {

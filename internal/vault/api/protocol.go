@@ -55,6 +55,9 @@ func apiJobSpec(s agentv1.JobSpec) vaultv1.JobSpec {
 			out.TestRestore.Checks = append(out.TestRestore.Checks, vaultv1.TestCheck(c))
 		}
 	}
+	if i := s.Inventory; i != nil {
+		out.Inventory = &vaultv1.InventoryJob{Instance: i.Instance, Storage: apiStorage(i.Storage), After: i.After}
+	}
 	out.Browse, out.Fetch = apiFilesSpecs(s)
 	return out
 }

@@ -49,6 +49,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/api/v1/instances", access.RoleContributor, s.createInstance, false},
 		{http.MethodPost, "/api/v1/instances/{name}/backup", access.RoleOperator, s.backupNow, false},
 		{http.MethodPost, "/api/v1/instances/{name}/validate", access.RoleOperator, s.validateInstance, false},
+		{http.MethodPost, "/api/v1/instances/{name}/reconcile", access.RoleOperator, s.reconcileInstance, false},
 		{http.MethodPost, "/api/v1/instances/{name}/test-restore", access.RoleOperator, s.testRestoreInstance, false},
 		{http.MethodPost, "/api/v1/instances/{name}/stop", access.RoleContributor, s.stopInstance, false},
 		{http.MethodPost, "/api/v1/instances/{name}/resume", access.RoleContributor, s.resumeInstance, false},

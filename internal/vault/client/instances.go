@@ -54,6 +54,13 @@ func (c *Client) ValidateInstance(ctx context.Context, name string) (vaultv1.Job
 	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/validate", nil, &out)
 }
 
+// ReconcileInstance queues the first page of the inventory of the instance's repository, which
+// rebuilds its catalogue from storage; each page queues the next.
+func (c *Client) ReconcileInstance(ctx context.Context, name string) (vaultv1.Job, error) {
+	var out vaultv1.Job
+	return out, c.do(ctx, http.MethodPost, instancePath(name)+"/reconcile", nil, &out)
+}
+
 // TestRestoreInstance queues a test restore of the instance.
 func (c *Client) TestRestoreInstance(ctx context.Context, name string, req vaultv1.TestRestoreRequest) (vaultv1.Job, error) {
 	var out vaultv1.Job

@@ -87,6 +87,9 @@ func (l *Lifecycle) Complete(ctx context.Context, vault, cluster string, id int6
 		if err := recordEndEvent(ctx, tx, vault, r, end, false); err != nil {
 			return err
 		}
+		if r.Kind == KindInventory && State(c.State) == Succeeded && c.Result != nil && c.Result.Inventory != nil {
+			return reconcile(ctx, tx, vault, r, *c.Result.Inventory, end.At)
+		}
 		return applyEffect(ctx, tx, vault, completionEffect(r, c, end.At), end.At)
 	})
 	if err == nil && l.onEnd != nil && ended.StartedAt != nil {

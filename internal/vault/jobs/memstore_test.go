@@ -256,6 +256,16 @@ func (t *memTx) InsertRecoveryPoint(_ context.Context, vault string, rp jobs.Rec
 	return nil
 }
 
+func (t *memTx) InstancePoints(_ context.Context, vault, instance string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, p := range t.d.points {
+		if p.vault == vault && p.Instance == instance {
+			out[p.Name] = !p.deleted.IsZero()
+		}
+	}
+	return out, nil
+}
+
 func (t *memTx) MarkRecoveryPointDeleted(_ context.Context, vault, name string, at time.Time) error {
 	if p, ok := t.d.points[vault+"/"+name]; ok && p.deleted.IsZero() {
 		p.deleted = at

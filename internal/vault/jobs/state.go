@@ -51,6 +51,7 @@ const (
 	KindFetch                    Kind = agentv1.KindFetch
 	KindValidate                 Kind = agentv1.KindValidate
 	KindTestRestore              Kind = agentv1.KindTestRestore
+	KindInventory                Kind = agentv1.KindInventory
 )
 
 // Why a job was queued (a job's trigger).

@@ -57,6 +57,9 @@ type Tx interface {
 	// InsertRecoveryPoint records the recovery point a backup made; ErrExists when the vault has
 	// one of that name.
 	InsertRecoveryPoint(ctx context.Context, vault string, rp RecoveryPoint) error
+	// InstancePoints maps the names of the instance's recovery points in the catalogue to whether
+	// each was deleted.
+	InstancePoints(ctx context.Context, vault, instance string) (map[string]bool, error)
 	// MarkRecoveryPointDeleted records that the recovery point was deleted at at.
 	MarkRecoveryPointDeleted(ctx context.Context, vault, name string, at time.Time) error
 	// RecordScheduledRun records at as the time of the instance's last scheduled run, if it is

@@ -241,6 +241,28 @@ func (t *jobTx) MarkRecoveryPointDeleted(ctx context.Context, vault, name string
 	return nil
 }
 
+// InstancePoints maps the names of the instance's recovery points to whether each was deleted.
+func (t *jobTx) InstancePoints(ctx context.Context, vault, instance string) (map[string]bool, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT name, deleted_at IS NOT NULL FROM recovery_points WHERE vault = $1 AND instance = $2`, vault, instance)
+	if err != nil {
+		return nil, fmt.Errorf("list the recovery points of instance %q: %w", instance, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		var deleted bool
+		if err := rows.Scan(&name, &deleted); err != nil {
+			return nil, fmt.Errorf("list the recovery points of instance %q: %w", instance, err)
+		}
+		out[name] = deleted
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list the recovery points of instance %q: %w", instance, err)
+	}
+	return out, nil
+}
+
 // MarkSnapshotsDeleted records that a retention-expire-snapshots job deleted the recovery point's
 // volume snapshots: no claim is held by a snapshot, its snapshot bytes are 0, and the volumes it
 // protects are those it copied.
