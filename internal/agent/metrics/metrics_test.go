@@ -128,6 +128,7 @@ func TestRegistry(t *testing.T) {
 # TYPE cairn_agent_jobs_running gauge
 cairn_agent_jobs_running{kind="backup"} 0
 cairn_agent_jobs_running{kind="fetch"} 0
+cairn_agent_jobs_running{kind="inventory"} 0
 cairn_agent_jobs_running{kind="browse"} 0
 cairn_agent_jobs_running{kind="other"} 0
 cairn_agent_jobs_running{kind="restore"} 0
