@@ -32,29 +32,37 @@ type servedReplica struct {
 // checks.
 func serveReplica(t *testing.T, dsn string, now func() time.Time) *servedReplica {
 	t.Helper()
+	dir := t.TempDir()
+	addr, stop := serveUntilStopped(t, Options{DataDir: dir, Database: dsn, Listen: "127.0.0.1:0", Vault: "default",
+		Tick: 200 * time.Millisecond, Now: now})
+	return &servedReplica{addr: addr, dir: dir, stop: stop}
+}
+
+// serveUntilStopped serves a vault with opts until stop is called or the test ends, and returns
+// its address ("" when it did not start, which fails the test: not Fatal, so that vaults may
+// start from other goroutines).
+func serveUntilStopped(t *testing.T, opts Options) (addr string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
-	dir := t.TempDir()
-	go func() {
-		done <- Serve(ctx, Options{DataDir: dir, Database: dsn, Listen: "127.0.0.1:0", Vault: "default", Tick: 200 * time.Millisecond,
-			Now: now, Ready: func(addr string) { ready <- addr }})
-	}()
+	opts.Ready = func(a string) { ready <- a }
+	go func() { done <- Serve(ctx, opts) }()
 	var stopped atomic.Bool
-	r := &servedReplica{dir: dir, stop: func() {
+	stop = func() {
 		if stopped.CompareAndSwap(false, true) {
 			cancel()
 			if err := <-done; err != nil {
-				t.Errorf("vault replica: %v", err)
+				t.Errorf("vault: %v", err)
 			}
 		}
-	}}
-	t.Cleanup(r.stop)
-	select {
-	case r.addr = <-ready:
-	case err := <-done:
-		t.Errorf("vault replica did not start: %v", err) // not Fatal: replicas start from other goroutines
 	}
-	return r
+	t.Cleanup(stop)
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Errorf("vault did not start: %v", err)
+	}
+	return addr, stop
 }
 
 // leads reads the replica's cairn_vault_leader metric.
@@ -220,22 +228,11 @@ func TestReplicasQueueEachDueBackupOnce(t *testing.T) {
 func TestSessionsSurviveARestart(t *testing.T) {
 	dir := t.TempDir()
 	serve := func() (addr string, stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		ready, done := make(chan string, 1), make(chan error, 1)
-		go func() {
-			done <- Serve(ctx, Options{DataDir: dir, Listen: "127.0.0.1:0", Vault: "default", Ready: func(a string) { ready <- a }})
-		}()
-		select {
-		case addr = <-ready:
-		case err := <-done:
-			t.Fatalf("vault did not start: %v", err)
+		addr, stop = serveUntilStopped(t, Options{DataDir: dir, Listen: "127.0.0.1:0", Vault: "default"})
+		if addr == "" {
+			t.FailNow()
 		}
-		return addr, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("vault: %v", err)
-			}
-		}
+		return addr, stop
 	}
 	addr, stop := serve()
 	token, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))

@@ -68,9 +68,8 @@ func reconcile(ctx context.Context, tx Tx, vault string, r Record, page agentv1.
 	if last == "" {
 		return fmt.Errorf("inventory job %d reported more backups after an empty page: %w", r.ID, ErrInvalid)
 	}
-	next := NewJob{Kind: KindInventory, Instance: r.Instance, Cluster: r.Cluster, Trigger: r.Trigger, CreatedBy: r.CreatedBy,
-		Spec: agentv1.JobSpec{Inventory: &agentv1.InventoryJob{Instance: spec.Inventory.Instance, Storage: spec.Inventory.Storage, After: last}}}
-	_, err = insert(ctx, tx, vault, next, at)
+	in := Instance{Name: r.Instance, Cluster: r.Cluster, Storage: spec.Inventory.Storage}
+	_, err = insert(ctx, tx, vault, InventoryJob(in, last, r.Trigger, r.CreatedBy), at)
 	return err
 }
 

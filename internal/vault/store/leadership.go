@@ -36,15 +36,3 @@ func (s *Store) StepDown(ctx context.Context, role, holder string) error {
 	}
 	return nil
 }
-
-// Leader names the replica holding role's leadership and until when; holder is "" when none does.
-func (s *Store) Leader(ctx context.Context, role string) (holder string, term int64, until time.Time, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT holder, term, expires_at FROM leadership WHERE role = $1`, role).Scan(&holder, &term, &until)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", 0, time.Time{}, nil
-	}
-	if err != nil {
-		return "", 0, time.Time{}, fmt.Errorf("read the %s leadership: %w", role, err)
-	}
-	return holder, term, until, nil
-}

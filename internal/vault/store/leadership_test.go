@@ -1,6 +1,8 @@
 package store
 
 import (
+	"database/sql"
+	"errors"
 	"testing"
 	"time"
 )
@@ -17,7 +19,7 @@ func TestLeadership(t *testing.T) {
 			}
 			return term, ok
 		}
-		if holder, _, _, err := st.Leader(ctx, "scheduler"); err != nil || holder != "" {
+		if holder, _, _, err := leader(t, st); err != nil || holder != "" {
 			t.Fatalf("leader before anyone led: %q %v", holder, err)
 		}
 		if term, ok := lead("a", now); !ok || term != 1 {
@@ -39,7 +41,7 @@ func TestLeadership(t *testing.T) {
 		if _, ok := lead("a", now.Add(27*time.Second)); ok {
 			t.Fatal("a took the role back from b")
 		}
-		holder, term, until, err := st.Leader(ctx, "scheduler")
+		holder, term, until, err := leader(t, st)
 		if err != nil || holder != "b" || term != 2 || !until.Equal(now.Add(41*time.Second)) {
 			t.Fatalf("leader %q term %d until %v, %v", holder, term, until, err)
 		}
@@ -57,4 +59,13 @@ func TestLeadership(t *testing.T) {
 			t.Fatalf("a did not take the role b gave up: term %d, %v", term, ok)
 		}
 	})
+}
+
+// leader reads the scheduler's leadership row; holder is "" when there is none.
+func leader(t *testing.T, st *Store) (holder string, term int64, until time.Time, err error) {
+	err = st.db.QueryRowContext(t.Context(), `SELECT holder, term, expires_at FROM leadership WHERE role = 'scheduler'`).Scan(&holder, &term, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, time.Time{}, nil
+	}
+	return holder, term, until, err
 }

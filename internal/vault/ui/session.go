@@ -2,13 +2,11 @@ package ui
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"time"
@@ -78,11 +76,10 @@ func (ss *sessions) create(ctx context.Context, token, vault, name, role string,
 	if err != nil {
 		return nil, err
 	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(token)+aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
+	sealed, err := sealText(aead, []byte(token), []byte(id))
+	if err != nil {
 		return nil, err
 	}
-	sealed := base64.RawStdEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(token), []byte(id)))
 	err = ss.st.CreateSession(ctx, StoredSession{ID: id, Vault: vault, Name: name, Role: role, TokenSealed: sealed, CSRF: s.csrf, SSO: sso,
 		CreatedAt: s.lastSeen, LastSeen: s.lastSeen})
 	if err != nil {
@@ -109,12 +106,8 @@ func (ss *sessions) lookup(r *http.Request) (*session, error) {
 	if now.Sub(stored.LastSeen) > sessionIdle {
 		return nil, ss.st.DeleteSession(r.Context(), id)
 	}
-	sealed, err := base64.RawStdEncoding.DecodeString(stored.TokenSealed)
-	if err != nil || len(sealed) < aead.NonceSize() {
-		return nil, nil
-	}
-	token, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(id))
-	if err != nil {
+	token, ok := openText(aead, stored.TokenSealed, []byte(id))
+	if !ok {
 		return nil, nil // not this cookie's session: its hash matched, its key did not
 	}
 	if now.Sub(stored.LastSeen) > sessionTouch {
@@ -144,11 +137,7 @@ func sessionKeys(secret string) (id string, aead cipher.AEAD, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return "", nil, err
-	}
-	aead, err = cipher.NewGCM(block)
+	aead, err = newAEAD(key)
 	if err != nil {
 		return "", nil, err
 	}

@@ -2,10 +2,7 @@ package ui
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,11 +51,7 @@ func newSSOSealer(key []byte, now func() time.Time) (*ssoSealer, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("ui: the single sign-on key has %d bytes, not 32", len(key))
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
 	}
@@ -72,22 +65,14 @@ func (s *ssoSealer) seal(p pendingSSO) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, []byte(ssoCookie))), nil
+	return sealText(s.aead, plain, []byte(ssoCookie))
 }
 
 // open returns the pending sign-in a cookie value seals, or nil when it is not one of this
 // vault's or has expired.
 func (s *ssoSealer) open(value string) *pendingSSO {
-	sealed, err := base64.RawURLEncoding.DecodeString(value)
-	if err != nil || len(sealed) < s.aead.NonceSize() {
-		return nil
-	}
-	plain, err := s.aead.Open(nil, sealed[:s.aead.NonceSize()], sealed[s.aead.NonceSize():], []byte(ssoCookie))
-	if err != nil {
+	plain, ok := openText(s.aead, value, []byte(ssoCookie))
+	if !ok {
 		return nil
 	}
 	var p pendingSSO
