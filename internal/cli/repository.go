@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,24 +37,38 @@ func (f *repoFlags) register(cmd *cobra.Command, canInit bool) {
 }
 
 func (f *repoFlags) credential() (archive.Credential, error) {
+	return readCredential(credentialFiles{passphrase: f.passphraseFile, key: f.keyFile}, f.getenv)
+}
+
+// credentialFiles name the files a repository's credential is read from, and the flags that
+// gave them (for messages).
+type credentialFiles struct {
+	passphrase, key         string
+	passphraseFlag, keyFlag string
+}
+
+// readCredential reads a repository's passphrase or key file, or else the passphrase in
+// CAIRN_PASSPHRASE: the one way every command unlocks a repository.
+func readCredential(files credentialFiles, getenv func(string) string) (archive.Credential, error) {
+	passFlag, keyFlag := cmp.Or(files.passphraseFlag, "--passphrase-file"), cmp.Or(files.keyFlag, "--key-file")
 	var c archive.Credential
 	switch {
-	case f.keyFile != "" && f.passphraseFile != "":
-		return c, errors.New("give --passphrase-file or --key-file, not both")
-	case f.keyFile != "":
-		data, err := os.ReadFile(f.keyFile)
+	case files.key != "" && files.passphrase != "":
+		return c, fmt.Errorf("give %s or %s, not both", passFlag, keyFlag)
+	case files.key != "":
+		data, err := os.ReadFile(files.key)
 		if err != nil {
-			return c, fmt.Errorf("read --key-file: %w", err)
+			return c, fmt.Errorf("read %s: %w", keyFlag, err)
 		}
 		c.KeyFile = data
-	case f.passphraseFile != "":
-		data, err := os.ReadFile(f.passphraseFile)
+	case files.passphrase != "":
+		data, err := os.ReadFile(files.passphrase)
 		if err != nil {
-			return c, fmt.Errorf("read --passphrase-file: %w", err)
+			return c, fmt.Errorf("read %s: %w", passFlag, err)
 		}
 		c.Passphrase = []byte(strings.TrimRight(string(data), "\r\n"))
 	default:
-		c.Passphrase = []byte(f.getenv("CAIRN_PASSPHRASE"))
+		c.Passphrase = []byte(getenv("CAIRN_PASSPHRASE"))
 	}
 	return c, nil
 }

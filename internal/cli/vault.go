@@ -14,6 +14,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/client"
+	"github.com/cairnbackup/cairn/internal/vault/dbcopy"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 )
 
@@ -21,6 +22,7 @@ func newVaultCommand(env Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "vault", Short: "Run the vault, the management plane"}
 	var opts vault.Options
 	var lf logFlags
+	copyCred := credentialFiles{passphraseFlag: "--db-backup-passphrase-file", keyFlag: "--db-backup-key-file"}
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the vault's REST API (SQLite in --data-dir)",
@@ -33,6 +35,12 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 				return err
 			}
 			opts.Logger, opts.Now = logger, env.now
+			if opts.DatabaseCopies.Storage != "" {
+				if opts.DatabaseCopies.Credential, err = readCredential(copyCred, env.Getenv); err != nil {
+					return err
+				}
+				opts.DatabaseCopies.Getenv = env.Getenv
+			}
 			return vault.Serve(cmd.Context(), opts)
 		},
 	}
@@ -57,7 +65,12 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.IntVar(&opts.API.SoftDeleteDays, "soft-delete-days", api.DefaultSoftDeleteDays, "how many days recovery points a person deleted are kept, and can be brought back, before they are purged")
 	fl.DurationVar(&opts.AuditRetention, "audit-retention", scheduler.DefaultAuditRetention, "how long audit entries are kept")
 	fl.StringVar(&opts.OIDCConfig, "oidc-config", "", "single sign-on through an OpenID Connect provider: a YAML file of its issuer, clients and the roles its groups give per vault (docs/design/vault.md, \"Single sign-on\")")
-	cmd.AddCommand(serve, newIssueTokenCommand(env), newVaultRecoverCommand(env))
+	fl.StringVar(&opts.DatabaseCopies.Storage, "db-backup-storage", "", "copy the SQLite database on a schedule into a cairn repository at this storage URL (docs/design/vault.md, \"Backups of the vault's database\")")
+	fl.StringVar(&copyCred.passphrase, "db-backup-passphrase-file", "", "file holding the passphrase of the copies' repository (default: $CAIRN_PASSPHRASE)")
+	fl.StringVar(&copyCred.key, "db-backup-key-file", "", "file holding at least 32 bytes of key material for the copies' repository, instead of a passphrase")
+	fl.DurationVar(&opts.DatabaseCopies.Every, "db-backup-every", dbcopy.DefaultEvery, "interval between copies of the database, at multiples of it on the clock")
+	fl.IntVar(&opts.DatabaseCopies.Keep, "db-backup-keep", dbcopy.DefaultKeep, "how many copies of the database are kept, newest first")
+	cmd.AddCommand(serve, newIssueTokenCommand(env), newVaultRecoverCommand(env), newVaultDatabaseCommand(env))
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,14 +57,22 @@ func TestApprovalFlow(t *testing.T) {
 // first contributor (admin), like startTestVault but through the command and its flags.
 func serveVault(t *testing.T, flags ...string) *testVault {
 	t.Helper()
-	dir := t.TempDir()
+	v, _ := serveVaultIn(t, t.TempDir(), flags...)
+	v.ok(t, "login", "--vault", v.url, "--token-file", filepath.Join(v.dir, vault.AdminTokenFile))
+	return v
+}
+
+// serveVaultIn runs `cairn vault serve` on data directory dir with flags, on a free port, until
+// stop is called or the test ends.
+func serveVaultIn(t *testing.T, dir string, flags ...string) (v *testVault, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	root := NewRootCommand(Env{Stdout: &syncBuffer{}, Stderr: logs, Getenv: func(string) string { return "" }})
 	root.SetArgs(append([]string{"vault", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-format", "json"}, flags...))
 	go func() { done <- root.ExecuteContext(ctx) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("cairn vault serve: %v", err)
@@ -72,7 +81,8 @@ func serveVault(t *testing.T, flags ...string) *testVault {
 			t.Logf("the vault's log:\n%s", logs.String())
 		}
 	})
-	v := &testVault{dir: dir, home: t.TempDir()}
+	t.Cleanup(stop)
+	v = &testVault{dir: dir, home: t.TempDir(), logs: logs}
 	for deadline := time.Now().Add(10 * time.Second); v.url == ""; time.Sleep(20 * time.Millisecond) {
 		select {
 		case err := <-done:
@@ -89,6 +99,5 @@ func serveVault(t *testing.T, flags ...string) *testVault {
 			}
 		}
 	}
-	v.ok(t, "login", "--vault", v.url, "--token-file", filepath.Join(dir, vault.AdminTokenFile))
-	return v
+	return v, stop
 }

@@ -32,6 +32,8 @@ const testManifest = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cairn-
 // testVault is a vault on loopback with a logged-in contributor in home.
 type testVault struct {
 	url, dir, home string
+	// logs is the vault's log when it runs through the command (serveVaultIn).
+	logs *syncBuffer
 }
 
 // startTestVault serves a vault with a short claim long-poll, a stub trust-grant manifest and

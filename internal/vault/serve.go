@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
+	"github.com/cairnbackup/cairn/internal/vault/dbcopy"
 	"github.com/cairnbackup/cairn/internal/vault/leader"
 	"github.com/cairnbackup/cairn/internal/vault/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/notify"
@@ -55,8 +57,10 @@ type Options struct {
 	// Replica names this process among the replicas sharing the database (default: host, process
 	// and random characters; docs/design/vault.md, "Replicas").
 	Replica string
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// DatabaseCopies, if its Storage is set, copies the SQLite database there on a schedule.
+	DatabaseCopies DatabaseCopies
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // soleReplica is the name of the only process a SQLite vault runs in.
@@ -98,6 +102,9 @@ func Serve(ctx context.Context, opts Options) error {
 		}
 		defer unlock()
 	}
+	if opts.Database != "" && opts.DatabaseCopies.Storage != "" {
+		return errors.New("--db-backup-storage copies a SQLite database; back PostgreSQL up with its own tools (docs/design/vault.md, \"Backups of the vault's database\")")
+	}
 	st, err := store.Open(ctx, opts.Database, opts.DataDir, opts.Now)
 	if err != nil {
 		return err
@@ -124,6 +131,10 @@ func Serve(ctx context.Context, opts Options) error {
 		opts.API.TrustGrant = trustGrant
 	}
 	m := metrics.New(st, opts.Now, opts.Logger)
+	copier, err := opts.DatabaseCopies.copier(ctx, st, m, opts)
+	if err != nil {
+		return err
+	}
 	opts.API.OnJobEnd = m.ObserveJob
 	notifier := notify.New(st, notify.Options{Logger: opts.Logger, Now: opts.Now})
 	opts.API.Notifier = notifier
@@ -151,7 +162,7 @@ func Serve(ctx context.Context, opts Options) error {
 	go func() {
 		defer close(elected)
 		e := &leader.Elector{Store: st, Role: leader.RoleScheduler, Holder: replica, Now: opts.Now, Log: opts.Logger, OnChange: m.ObserveLeading}
-		e.Run(leadCtx, func(ctx context.Context) { lead(ctx, st, notifier, m, opts) })
+		e.Run(leadCtx, func(ctx context.Context) { lead(ctx, st, notifier, copier, m, opts) })
 	}()
 	defer func() { stopLeading(); <-elected }()
 	errc := make(chan error, 1)
@@ -177,18 +188,19 @@ func Serve(ctx context.Context, opts Options) error {
 	return srv.Shutdown(shutdown)
 }
 
-// lead runs what one replica at a time runs, the scheduler and the notifier, until ctx ends.
-func lead(ctx context.Context, st *store.Store, notifier *notify.Notifier, m *metrics.Metrics, opts Options) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		notifier.Run(ctx, opts.Tick)
-	}()
+// lead runs what one replica at a time runs, the scheduler, the notifier and the database's
+// copier (if any), until ctx ends.
+func lead(ctx context.Context, st *store.Store, notifier *notify.Notifier, copier *dbcopy.Copier, m *metrics.Metrics, opts Options) {
+	var wg sync.WaitGroup
+	wg.Go(func() { notifier.Run(ctx, opts.Tick) })
+	if copier != nil {
+		wg.Go(func() { copier.Run(ctx) })
+	}
 	sched := scheduler.New(st, opts.Now, opts.Logger)
 	sched.OnTick = m.ObserveTick
 	sched.AuditRetention = opts.AuditRetention
 	sched.Run(ctx, opts.Tick)
-	<-done
+	wg.Wait()
 }
 
 // bootstrap creates the vault and, on a vault without tokens, its first contributor token,

@@ -21,6 +21,8 @@ type Metrics struct {
 	requests *prometheus.HistogramVec
 	jobTime  *prometheus.HistogramVec
 	leading  prometheus.Gauge
+	dbCopies *prometheus.CounterVec
+	dbCopied prometheus.Gauge
 }
 
 // New registers the vault's metrics over st, whose gauges are read at each scrape on clock now.
@@ -40,7 +42,11 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger) *Metrics {
 		Buckets: prometheus.ExponentialBucketsRange(1, 6*3600, 16)}, []string{"kind", "state"})
 	m.leading = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cairn_vault_leader",
 		Help: "1 when this replica leads (runs the scheduler and the notifier), 0 when another one does."})
-	m.reg.MustRegister(m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, m.leading, newStoreCollector(st, now, log),
+	m.dbCopies = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cairn_vault_database_copies_total",
+		Help: "Copies of the vault's database into its --db-backup-storage, by result (ok, error)."}, []string{"result"})
+	m.dbCopied = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cairn_vault_database_copy_last_success_timestamp_seconds",
+		Help: "When the newest copy of the vault's database was taken (Unix time; 0: none by this process)."})
+	m.reg.MustRegister(m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, m.leading, m.dbCopies, m.dbCopied, newStoreCollector(st, now, log),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -69,6 +75,16 @@ func (m *Metrics) ObserveLeading(leading bool) {
 		return
 	}
 	m.leading.Set(0)
+}
+
+// ObserveDatabaseCopy records a copy of the vault's database, taken at takenAt when err is nil.
+func (m *Metrics) ObserveDatabaseCopy(takenAt time.Time, err error) {
+	if err != nil {
+		m.dbCopies.WithLabelValues("error").Inc()
+		return
+	}
+	m.dbCopies.WithLabelValues("ok").Inc()
+	m.dbCopied.Set(float64(takenAt.Unix()))
 }
 
 // ObserveJob records how long a job an agent completed ran.

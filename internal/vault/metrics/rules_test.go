@@ -87,7 +87,7 @@ func exportedNames(t *testing.T) []string {
 	t.Cleanup(func() { st.Close() })
 	m := New(st, time.Now, slog.New(slog.DiscardHandler))
 	ch := make(chan *prometheus.Desc, 100)
-	for _, c := range []prometheus.Collector{m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, newStoreCollector(st, time.Now, nil)} {
+	for _, c := range []prometheus.Collector{m.ticks, m.lag, m.tickTime, m.requests, m.jobTime, m.leading, m.dbCopies, m.dbCopied, newStoreCollector(st, time.Now, nil)} {
 		c.Describe(ch)
 	}
 	agentmetrics.New().Describe(ch)
