@@ -19,15 +19,17 @@ import (
 )
 
 func newVaultCommand(env Env) *cobra.Command {
-	cmd := &cobra.Command{Use: "vault", Short: "Run the vault, the management plane"}
+	cmd := &cobra.Command{Use: "vault", Short: "The vault, the management plane: serve it, back its database up, manage its vaults"}
 	var opts vault.Options
 	var lf logFlags
 	copyCred := credentialFiles{passphraseFlag: "--db-backup-passphrase-file", keyFlag: "--db-backup-key-file"}
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the vault's REST API (SQLite in --data-dir)",
-		Long: `Serve the vault's REST API. On its first start it creates the vault and writes a contributor token
-to <data-dir>/admin.token; use it with "cairn login" and make tokens for others with "cairn token create".`,
+		Long: `Serve the vault's REST API. On its first start it creates the first vault and writes a contributor token
+to <data-dir>/admin.token; use it with "cairn login" and make tokens for others with "cairn token create".
+It also writes the server administrator's token to <data-dir>/server-admin.token: logged in with it,
+"cairn vault create|list|delete" manage the server's vaults.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := lf.logger(env.Stderr)
@@ -50,7 +52,7 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8443", "address to serve on")
 	fl.StringVar(&opts.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "TLS private key (PEM)")
-	fl.StringVar(&opts.Vault, "vault", "default", "name of the vault the first token belongs to")
+	fl.StringVar(&opts.Vault, "vault", "", "the first vault of a new server, whose token goes to <data-dir>/admin.token (default \"default\"); later vaults are made while it runs: cairn vault create")
 	fl.StringVar(&opts.Database, "database", "", "PostgreSQL URL (postgres://user@host/db) to use instead of SQLite in --data-dir; the password comes from PGPASSWORD or ~/.pgpass")
 	fl.DurationVar(&opts.Tick, "tick", 15*time.Second, "how often the scheduler looks for due backups, expired recovery points and silent agents")
 	fl.DurationVar(&opts.API.Lease, "job-lease", 60*time.Second, "how long a job stays its agent's without a progress report")
@@ -71,6 +73,7 @@ to <data-dir>/admin.token; use it with "cairn login" and make tokens for others 
 	fl.DurationVar(&opts.DatabaseCopies.Every, "db-backup-every", dbcopy.DefaultEvery, "interval between copies of the database, at multiples of it on the clock")
 	fl.IntVar(&opts.DatabaseCopies.Keep, "db-backup-keep", dbcopy.DefaultKeep, "how many copies of the database are kept, newest first")
 	cmd.AddCommand(serve, newIssueTokenCommand(env), newVaultRecoverCommand(env), newVaultDatabaseCommand(env))
+	cmd.AddCommand(newVaultAdminCommands(env)...)
 	return cmd
 }
 

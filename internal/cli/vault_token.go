@@ -120,11 +120,12 @@ func newIssueTokenCommand(env Env) *cobra.Command {
 	var o vault.IssueOptions
 	var expiresIn string
 	cmd := &cobra.Command{
-		Use:   "issue-token NAME --data-dir DIR [--database URL] [--vault V] [--role contributor] [--expires-in 1d]",
+		Use:   "issue-token NAME --data-dir DIR [--database URL] [--vault V] [--role contributor | --admin] [--expires-in 1d]",
 		Short: "Make a token straight in the vault's database, from the server's host (when no contributor token works any more)",
 		Long: `Make a token without a token: for whoever can read the vault's database (its --data-dir, or its
 PostgreSQL --database) when every contributor token has expired or been lost. Works beside a running
-vault. The token is printed once; make proper tokens with it (cairn token create) and let it expire.`,
+vault. The token is printed once; make proper tokens with it (cairn token create) and let it expire.
+With --admin the token is the server administrator's, which makes, lists and deletes vaults.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := policy.ParseDuration(expiresIn)
@@ -137,6 +138,10 @@ vault. The token is printed once; make proper tokens with it (cairn token create
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), secret)
+			if o.Admin {
+				fmt.Fprintf(env.Stderr, "the server administrator's token %q works until %s; it is shown only now\n", o.Name, expires.Format(time.RFC3339))
+				return nil
+			}
 			fmt.Fprintf(env.Stderr, "token %q (%s) of vault %q works until %s; it is shown only now\n", o.Name, o.Role, o.Vault, expires.Format(time.RFC3339))
 			return nil
 		},
@@ -147,5 +152,8 @@ vault. The token is printed once; make proper tokens with it (cairn token create
 	fl.StringVar(&o.Vault, "vault", "default", "the vault the token belongs to")
 	fl.StringVar(&o.Role, "role", access.RoleContributor, roleHelp)
 	fl.StringVar(&expiresIn, "expires-in", "1d", "how long the token works")
+	fl.BoolVar(&o.Admin, "admin", false, "make a token of the server's administrator (it makes, lists and deletes vaults) instead of a vault's")
+	cmd.MarkFlagsMutuallyExclusive("admin", "vault")
+	cmd.MarkFlagsMutuallyExclusive("admin", "role")
 	return cmd
 }

@@ -36,29 +36,44 @@ func serveOnce(t *testing.T, dir, vault string) {
 }
 
 // TestDataDirectoryIsPrivateAndKeepsTheFirstToken: the database and the first token files are
-// their owner's alone whatever the umask, and a second vault started on the same data directory
-// writes its own first token file instead of overwriting the first vault's.
+// their owner's alone whatever the umask; a restart keeps them; a --vault naming no vault of a
+// server that has some is refused (vaults are made while the server runs), and makes nothing.
 func TestDataDirectoryIsPrivateAndKeepsTheFirstToken(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	dir := t.TempDir()
-	serveOnce(t, dir, "default")
+	serveOnce(t, dir, "")
 	first, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))
 	if err != nil {
 		t.Fatal(err)
 	}
+	admin, err := os.ReadFile(filepath.Join(dir, ServerAdminTokenFile))
+	if err != nil || string(admin) == string(first) {
+		t.Fatalf("the administrator's token file: %v", err)
+	}
 	if err := os.Chmod(filepath.Join(dir, "vault.db"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	serveOnce(t, dir, "other")
-	if again, err := os.ReadFile(filepath.Join(dir, AdminTokenFile)); err != nil || string(again) != string(first) {
-		t.Fatalf("the first vault's token file was overwritten: %v", err)
+	serveOnce(t, dir, DefaultVault)
+	for name, want := range map[string][]byte{AdminTokenFile: first, ServerAdminTokenFile: admin} {
+		if again, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(again) != string(want) {
+			t.Fatalf("%s was overwritten: %v", name, err)
+		}
 	}
-	second, err := os.ReadFile(filepath.Join(dir, "admin-other.token"))
-	if err != nil || len(second) < 10 || string(second) == string(first) {
-		t.Fatalf("the second vault's token file: %q, %v", second, err)
+	err = Serve(t.Context(), Options{DataDir: dir, Listen: "127.0.0.1:0", Vault: "other"})
+	if err == nil || !strings.Contains(err.Error(), "no such vault on this server (it has default)") || !strings.Contains(err.Error(), "cairn vault create other") {
+		t.Fatalf("a --vault the server lacks: %v", err)
 	}
-	for _, name := range []string{"vault.db", AdminTokenFile, "admin-other.token"} {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".token") && e.Name() != AdminTokenFile && e.Name() != ServerAdminTokenFile {
+			t.Errorf("a refused start wrote %s", e.Name())
+		}
+	}
+	for _, name := range []string{"vault.db", AdminTokenFile, ServerAdminTokenFile} {
 		info, err := os.Stat(filepath.Join(dir, name))
 		if err != nil || info.Mode().Perm() != 0o600 {
 			t.Errorf("%s: mode %v, %v; want 0600", name, info.Mode().Perm(), err)

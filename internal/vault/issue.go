@@ -18,6 +18,8 @@ type IssueOptions struct {
 	DataDir, Database string
 	Vault             string
 	Name, Role        string
+	// Admin makes a token of the server's administrator (Vault and Role are then ignored).
+	Admin bool
 	// Lifetime is how long the token works.
 	Lifetime time.Duration
 	Now      func() time.Time
@@ -46,6 +48,11 @@ func IssueToken(ctx context.Context, o IssueOptions) (string, time.Time, error) 
 		return "", time.Time{}, err
 	}
 	defer st.Close()
+	expires := o.Now().Add(o.Lifetime).UTC().Truncate(time.Second)
+	if o.Admin {
+		secret, err := st.CreateAdminToken(ctx, store.TokenSpec{Name: o.Name, CreatedBy: IssuedBy, ExpiresAt: expires})
+		return secret, expires, err
+	}
 	vaults, err := st.Vaults(ctx)
 	if err != nil {
 		return "", time.Time{}, err
@@ -53,7 +60,6 @@ func IssueToken(ctx context.Context, o IssueOptions) (string, time.Time, error) 
 	if !slices.Contains(vaults, o.Vault) {
 		return "", time.Time{}, fmt.Errorf("vault %q is not in this database (it has %v): give --vault", o.Vault, vaults)
 	}
-	expires := o.Now().Add(o.Lifetime).UTC().Truncate(time.Second)
 	secret, err := st.CreateToken(ctx, o.Vault, store.TokenSpec{Name: o.Name, Role: o.Role, CreatedBy: IssuedBy, ExpiresAt: expires})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("vault %q: %w", o.Vault, err)

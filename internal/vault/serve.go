@@ -38,7 +38,8 @@ type Options struct {
 	Listen string
 	// TLSCert and TLSKey, if both set, serve HTTPS.
 	TLSCert, TLSKey string
-	// Vault names the vault the first token belongs to.
+	// Vault names the first vault of a new server (default DefaultVault); on a server that has
+	// vaults, it must be one of them if set.
 	Vault string
 	// Ready, if set, is called with the address once the server listens.
 	Ready func(addr string)
@@ -70,7 +71,7 @@ const soleReplica = "sqlite"
 // before they moved into the database.
 const oldContentDir = "content"
 
-// AdminTokenFile is where the first start writes the vault's first contributor token.
+// AdminTokenFile is where the first start writes the first vault's first contributor token.
 const AdminTokenFile = "admin.token"
 
 // Serve runs the vault until ctx ends.
@@ -203,31 +204,83 @@ func lead(ctx context.Context, st *store.Store, notifier *notify.Notifier, copie
 	wg.Wait()
 }
 
-// bootstrap creates the vault and, on a vault without tokens, its first contributor token,
-// written to the data dir for the operator to pick up (it is never logged).
+// DefaultVault is the first vault's name when --vault does not give one.
+const DefaultVault = "default"
+
+// ServerAdminTokenFile is where the first start writes the server administrator's first token.
+const ServerAdminTokenFile = "server-admin.token"
+
+// bootstrap makes, on a new server, the first vault (opts.Vault, default DefaultVault) and its
+// first contributor token, and on a server without one the administrator's first token, each
+// written to the data dir for the operator to pick up (never logged). On a server that has vaults
+// it only checks that opts.Vault, if given, is one: vaults are made while the server runs.
 func bootstrap(ctx context.Context, st *store.Store, opts Options) error {
-	if err := st.EnsureVault(ctx, opts.Vault); err != nil {
+	vaults, err := st.Vaults(ctx)
+	if err != nil {
 		return err
 	}
-	n, err := st.CountTokens(ctx, opts.Vault)
+	name := cmp.Or(opts.Vault, DefaultVault)
+	switch {
+	case len(vaults) == 0:
+		if err := st.EnsureVault(ctx, name); err != nil {
+			return err
+		}
+	case !slices.Contains(vaults, name) && opts.Vault != "":
+		return fmt.Errorf("--vault %s: no such vault on this server (it has %s); --vault names the first vault of a new server only: make more while it runs with cairn vault create %s, logged in with the administrator's token (%s)",
+			opts.Vault, strings.Join(vaults, ", "), opts.Vault, ServerAdminTokenFile)
+	}
+	lifetime := cmp.Or(opts.API.TokenLifetime, api.DefaultTokenLifetime)
+	if slices.Contains(vaults, name) || len(vaults) == 0 {
+		if err := firstToken(ctx, st, name, lifetime, opts); err != nil {
+			return err
+		}
+	}
+	return firstAdminToken(ctx, st, lifetime, opts)
+}
+
+// firstToken makes vault's first contributor token if it has none.
+func firstToken(ctx context.Context, st *store.Store, vault string, lifetime time.Duration, opts Options) error {
+	n, err := st.CountTokens(ctx, vault)
 	if err != nil || n > 0 {
 		return err
 	}
-	lifetime := cmp.Or(opts.API.TokenLifetime, api.DefaultTokenLifetime)
-	secret, err := st.CreateToken(ctx, opts.Vault, store.TokenSpec{Name: "admin", Role: access.RoleContributor, ExpiresAt: opts.Now().Add(lifetime)})
+	secret, err := st.CreateToken(ctx, vault, store.TokenSpec{Name: "admin", Role: access.RoleContributor, ExpiresAt: opts.Now().Add(lifetime)})
 	if errors.Is(err, store.ErrExists) {
 		// Another replica starting at the same moment made it, and wrote it to its data dir.
-		opts.Logger.Info("first start: another replica wrote the first contributor token", "vault", opts.Vault)
+		opts.Logger.Info("first start: another replica wrote the first contributor token", "vault", vault)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	path, err := writeNew(opts.DataDir, []string{AdminTokenFile, "admin-" + opts.Vault + ".token"}, []byte(secret+"\n"))
+	path, err := writeNew(opts.DataDir, []string{AdminTokenFile, "admin-" + vault + ".token"}, []byte(secret+"\n"))
 	if err != nil {
-		return fmt.Errorf("write the first token of vault %q: %w", opts.Vault, err)
+		return fmt.Errorf("write the first token of vault %q: %w", vault, err)
 	}
-	opts.Logger.Info("first start: a contributor token was written", "file", path)
+	opts.Logger.Info("first start: a contributor token was written", "vault", vault, "file", path)
+	return nil
+}
+
+// firstAdminToken makes the server administrator's first token if there is none (a new server,
+// or one made before administrators existed).
+func firstAdminToken(ctx context.Context, st *store.Store, lifetime time.Duration, opts Options) error {
+	n, err := st.CountAdminTokens(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	secret, err := st.CreateAdminToken(ctx, store.TokenSpec{Name: "admin", CreatedBy: "server's first start", ExpiresAt: opts.Now().Add(lifetime)})
+	if errors.Is(err, store.ErrExists) {
+		opts.Logger.Info("first start: another replica wrote the administrator's token")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	path, err := writeNew(opts.DataDir, []string{ServerAdminTokenFile}, []byte(secret+"\n"))
+	if err != nil {
+		return fmt.Errorf("write the server administrator's first token: %w", err)
+	}
+	opts.Logger.Info("first start: the server administrator's token was written (it makes and deletes vaults)", "file", path)
 	return nil
 }
 

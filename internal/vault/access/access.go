@@ -17,6 +17,13 @@ const (
 	// RoleAgent is the role of an agent token: only the agent routes accept it, and only for its
 	// own cluster's jobs.
 	RoleAgent = "agent"
+	// RoleAdmin is the role of the server's administrator's tokens: only the routes that make,
+	// list and delete vaults accept it (docs/design/vault.md, "Vaults and the server's
+	// administrator"); it reads no vault.
+	RoleAdmin = "admin"
+	// RoleAny is the least role of routes every user token and the administrator's may call
+	// (whoami); no token has it.
+	RoleAny = "any"
 )
 
 // UserRoles are the roles a user token may have, from least to most allowed.
@@ -50,12 +57,39 @@ func Person(name string) string {
 }
 
 // Allows tells whether a user role may do what needs role need (reader < operator < contributor).
-// The agent role allows nothing a user role needs, and needs an agent token itself.
+// The agent and admin roles allow nothing a user role needs, and each needs its own token.
 func Allows(role, need string) bool {
-	if (role == RoleAgent) != (need == RoleAgent) {
+	if need == RoleAny {
+		return role == RoleAdmin || rank(role) > 0
+	}
+	if (role == RoleAgent) != (need == RoleAgent) || (role == RoleAdmin) != (need == RoleAdmin) {
 		return false
 	}
 	return rank(role) >= rank(need)
+}
+
+// IsAdmin tells whether the principal is the server's administrator.
+func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
+
+// maxVaultName bounds a vault's name: a DNS label.
+const maxVaultName = 63
+
+// ValidVaultName checks a new vault's name: a DNS label (1 to 63 lower-case letters, digits and
+// '-', starting and ending with a letter or digit), so that it reads the same in URLs, metrics'
+// labels and file names.
+func ValidVaultName(name string) error {
+	if name == "" || len(name) > maxVaultName {
+		return fmt.Errorf("vault name %q: 1 to %d characters", name, maxVaultName)
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case r == '-' && i > 0 && i < len(name)-1:
+		default:
+			return fmt.Errorf("vault name %q: use lower-case letters, digits and '-', starting and ending with a letter or digit", name)
+		}
+	}
+	return nil
 }
 
 // rank orders the user roles; the agent role and unknown roles rank below them all.

@@ -15,7 +15,15 @@ func TestAllows(t *testing.T) {
 		{RoleAgent, RoleAgent, true},
 		{RoleAgent, RoleReader, false},
 		{RoleContributor, RoleAgent, false},
-		{"admin", RoleReader, false},
+		{RoleAdmin, RoleReader, false},
+		{RoleContributor, RoleAdmin, false},
+		{RoleAgent, RoleAdmin, false},
+		{RoleAdmin, RoleAdmin, true},
+		{RoleAdmin, RoleAgent, false},
+		{RoleAdmin, RoleAny, true},
+		{RoleReader, RoleAny, true},
+		{RoleAgent, RoleAny, false},
+		{"", RoleAny, false},
 	} {
 		if got := Allows(tc.role, tc.need); got != tc.want {
 			t.Errorf("Allows(%q, %q) = %v, want %v", tc.role, tc.need, got, tc.want)
@@ -58,6 +66,19 @@ func TestPerson(t *testing.T) {
 	} {
 		if got := Person(name); got != want {
 			t.Errorf("Person(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestValidVaultName(t *testing.T) {
+	for _, ok := range []string{"prod", "a", "team-2", "0"} {
+		if err := ValidVaultName(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "Prod", "-a", "a-", "a_b", "a.b", "ü", string(make([]byte, 64))} {
+		if ValidVaultName(bad) == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

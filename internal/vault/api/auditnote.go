@@ -11,8 +11,10 @@ import (
 // auditNoteKey carries a request's audit note through its context.
 type auditNoteKey struct{}
 
-// auditNote is what a handler adds to its call's audit entry (the token it made, with which role).
-type auditNote struct{ object string }
+// auditNote is what a handler adds to its call's audit entry (the token it made, with which role),
+// and the vault whose audit records the call besides the caller's (the administrator's token made
+// in a vault).
+type auditNote struct{ object, alsoVault string }
 
 // withAuditNote gives the request a note its handler may fill.
 func withAuditNote(r *http.Request) *http.Request {
@@ -24,6 +26,21 @@ func noteAudit(r *http.Request, object string) {
 	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
 		n.object = object
 	}
+}
+
+// noteAuditAlsoIn has the call recorded in vault's audit as well as in the caller's.
+func noteAuditAlsoIn(r *http.Request, vault string) {
+	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
+		n.alsoVault = vault
+	}
+}
+
+// auditAlsoIn is the vault noteAuditAlsoIn named, if any.
+func auditAlsoIn(r *http.Request) string {
+	if n, ok := r.Context().Value(auditNoteKey{}).(*auditNote); ok {
+		return n.alsoVault
+	}
+	return ""
 }
 
 // auditObject is the object of r's audit entry: its path with its handler's note, if any, and,

@@ -50,6 +50,14 @@ func (s *Server) authorize(r *http.Request, minRole string) (access.Principal, e
 		return access.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
 	if !access.Allows(p.Role, minRole) {
+		switch {
+		case p.IsAdmin():
+			return p, &apiError{status: http.StatusForbidden, code: "forbidden",
+				message: fmt.Sprintf("%s %s needs the %s role of a vault's token; token %q is the server administrator's, which manages vaults and reads none: make a token in the vault (cairn vault token VAULT)", r.Method, r.URL.Path, minRole, p.Name)}
+		case minRole == access.RoleAdmin:
+			return p, &apiError{status: http.StatusForbidden, code: "forbidden",
+				message: fmt.Sprintf("%s %s needs the server administrator's token (server-admin.token in the vault's data dir, or cairn vault issue-token --admin); token %q is a vault's", r.Method, r.URL.Path, p.Name)}
+		}
 		if p.IsAgent() || minRole == access.RoleAgent {
 			return p, &apiError{status: http.StatusForbidden, code: "forbidden",
 				message: fmt.Sprintf("%s %s takes %s; token %q is %s", r.Method, r.URL.Path, tokenKind(minRole), p.Name, tokenKind(p.Role))}

@@ -150,9 +150,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 		{"operator", f.tokens[access.RoleOperator], access.RoleOperator},
 		{"contributor", f.tokens[access.RoleContributor], access.RoleContributor},
 		{"agent", f.agentToken, access.RoleAgent},
+		{"admin", f.adminToken, access.RoleAdmin},
 	}
 	calls := map[string]matrixCall{}
-	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls, filesMatrixCalls, notificationMatrixCalls, validationMatrixCalls} {
+	for _, m := range []map[string]matrixCall{matrixCalls, objectMatrixCalls, agentMatrixCalls, filesMatrixCalls, notificationMatrixCalls, validationMatrixCalls, vaultMatrixCalls} {
 		for k, v := range m {
 			calls[k] = v
 		}
@@ -172,8 +173,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 			t.Run(key+"/"+c.name, func(t *testing.T) {
 				req, check := call(t, f, c.token, fmt.Sprintf("r%dc%d", ri, ci))
 				rec := f.serve(req)
-				sameKind := (rt.minRole == access.RoleAgent) == (c.role == access.RoleAgent)
-				allowed := rt.minRole == public || c.role != "" && sameKind && rank[c.role] >= rank[rt.minRole]
+				sameKind := (rt.minRole == access.RoleAgent) == (c.role == access.RoleAgent) && (rt.minRole == access.RoleAdmin) == (c.role == access.RoleAdmin)
+				allowed := rt.minRole == public || c.role != "" && sameKind && rank[c.role] >= rank[rt.minRole] ||
+					rt.minRole == access.RoleAny && c.role != "" && c.role != access.RoleAgent
 				switch {
 				case allowed && (rec.Code < 200 || rec.Code > 299):
 					t.Errorf("allowed call got %d: %s", rec.Code, rec.Body)
@@ -189,7 +191,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 						t.Errorf("got %d, want 403: %s", rec.Code, rec.Body)
 					}
 					want := "needs the " + rt.minRole + " role"
-					if rt.minRole == access.RoleAgent || c.role == access.RoleAgent {
+					switch {
+					case rt.minRole == access.RoleAdmin || c.role == access.RoleAdmin:
+						want = "server administrator"
+					case rt.minRole == access.RoleAgent || c.role == access.RoleAgent:
 						want = "token"
 					}
 					if e := decodeErrorBody(t, rec); e.Code != "forbidden" || !strings.Contains(e.Message, want) {
@@ -274,18 +279,23 @@ func TestVaultsAreSeparate(t *testing.T) {
 // not notice a wrong one.
 func TestRouteRolesFollowTheDesign(t *testing.T) {
 	want := map[string]string{
-		"GET /api/v1/openapi.json":       public,
-		"GET /api/v1/sso":                public,
-		"POST /api/v1/sso/token":         public,
-		"POST /api/v1/sso/revoke":        public,
-		"GET /api/v1/whoami":             access.RoleReader,
-		"GET /api/v1/policies":           access.RoleReader,
-		"GET /api/v1/policies/{name}":    access.RoleReader,
-		"POST /api/v1/policies":          access.RoleContributor,
-		"DELETE /api/v1/policies/{name}": access.RoleContributor,
-		"POST /api/v1/tokens":            access.RoleContributor,
-		"GET /api/v1/tokens":             access.RoleContributor,
-		"DELETE /api/v1/tokens/{name}":   access.RoleContributor,
+		"GET /api/v1/openapi.json":          public,
+		"GET /api/v1/sso":                   public,
+		"POST /api/v1/sso/token":            public,
+		"POST /api/v1/sso/revoke":           public,
+		"GET /api/v1/vaults":                access.RoleAdmin,
+		"POST /api/v1/vaults":               access.RoleAdmin,
+		"DELETE /api/v1/vaults/{name}":      access.RoleAdmin,
+		"POST /api/v1/vaults/{name}/tokens": access.RoleAdmin,
+		"GET /api/v1/server-audit":          access.RoleAdmin,
+		"GET /api/v1/whoami":                access.RoleAny,
+		"GET /api/v1/policies":              access.RoleReader,
+		"GET /api/v1/policies/{name}":       access.RoleReader,
+		"POST /api/v1/policies":             access.RoleContributor,
+		"DELETE /api/v1/policies/{name}":    access.RoleContributor,
+		"POST /api/v1/tokens":               access.RoleContributor,
+		"GET /api/v1/tokens":                access.RoleContributor,
+		"DELETE /api/v1/tokens/{name}":      access.RoleContributor,
 
 		"GET /api/v1/clusters":                         access.RoleReader,
 		"GET /api/v1/clusters/{name}":                  access.RoleReader,

@@ -184,6 +184,7 @@ func TestOpenAPISchemasMatchTheGoTypes(t *testing.T) {
 		"VerifySchedule": policy.VerifySchedule{},
 		"SSOSettings":    vaultv1.SSOSettings{}, "SSOTokenRequest": vaultv1.SSOTokenRequest{}, "SSOToken": vaultv1.SSOToken{},
 		"SSORevokeRequest": vaultv1.SSORevokeRequest{},
+		"Vault":            vaultv1.Vault{}, "VaultList": vaultv1.List[vaultv1.Vault]{}, "VaultRequest": vaultv1.VaultRequest{}, "NewVault": vaultv1.NewVault{},
 	} {
 		schema := lookup(t, doc, "#/components/schemas/"+name)
 		props, _ := schema["properties"].(map[string]any)

@@ -19,7 +19,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p access.Principal
 type route struct {
 	method  string
 	pattern string // http.ServeMux pattern without the method
-	minRole string // store.Role* or public; access.RoleAgent routes take only agent tokens
+	minRole string // access.Role* or public; access.RoleAgent and access.RoleAdmin routes take only their own tokens
 	handle  handlerFunc
 	quiet   bool // not audited (the agent's frequent calls)
 }
@@ -32,7 +32,12 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/api/v1/sso", public, s.ssoSettings, true},
 		{http.MethodPost, "/api/v1/sso/token", public, s.ssoToken, false},
 		{http.MethodPost, "/api/v1/sso/revoke", public, s.ssoRevoke, false},
-		{http.MethodGet, "/api/v1/whoami", access.RoleReader, s.whoAmI, false},
+		{http.MethodGet, "/api/v1/whoami", access.RoleAny, s.whoAmI, false},
+		{http.MethodGet, "/api/v1/vaults", access.RoleAdmin, s.listVaults, false},
+		{http.MethodPost, "/api/v1/vaults", access.RoleAdmin, s.createVault, false},
+		{http.MethodDelete, "/api/v1/vaults/{name}", access.RoleAdmin, s.deleteVault, false},
+		{http.MethodPost, "/api/v1/vaults/{name}/tokens", access.RoleAdmin, s.createVaultToken, false},
+		{http.MethodGet, "/api/v1/server-audit", access.RoleAdmin, s.serverAudit, false},
 		{http.MethodGet, "/api/v1/policies", access.RoleReader, s.listPolicies, false},
 		{http.MethodGet, "/api/v1/policies/{name}", access.RoleReader, s.getPolicy, false},
 		{http.MethodPost, "/api/v1/policies", access.RoleContributor, s.createPolicy, false},

@@ -181,7 +181,10 @@ func (s *Server) audit(r *http.Request, rt route, p access.Principal, status int
 	entry := store.AuditEntry{Principal: p.Name, Role: p.Role, Operation: rt.method + " " + rt.pattern,
 		Object: auditObject(r), Status: status, Source: source}
 	vaults := []string{p.Vault}
-	if p.Vault == "" {
+	if also := auditAlsoIn(r); also != "" {
+		vaults = append(vaults, also)
+	}
+	if p.Vault == "" && !p.IsAdmin() {
 		if rt.minRole == public || !refused || !s.refused.allow(source, s.now()) {
 			return
 		}

@@ -33,6 +33,8 @@ type fixture struct {
 	secrets []string
 	// agentToken is the agent token of cluster agentCluster.
 	agentToken string
+	// adminToken is a token of the server's administrator.
+	adminToken string
 	// idp is the OpenID provider of the server's single sign-on (sso_test.go).
 	idp *testIssuer
 }
@@ -61,6 +63,10 @@ func newFixture(t *testing.T) *fixture {
 		f.secrets = append(f.secrets, secret)
 	}
 	f.agentToken = f.cluster(t, agentCluster)
+	if f.adminToken, err = st.CreateAdminToken(ctx, store.TokenSpec{Name: "root", ExpiresAt: fixedClock().Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	f.secrets = append(f.secrets, f.adminToken)
 	f.idp = newTestIssuer(t)
 	f.srv = NewServer(st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: fixedClock, Lease: testLease,
 		ClaimWait: 50 * time.Millisecond, FilesWait: 2 * time.Second, SSO: f.idp.provider(t, fixtureSSOConfig)})

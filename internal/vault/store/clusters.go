@@ -217,7 +217,7 @@ func (s *Store) lookupAgentToken(ctx context.Context, secret string) (access.Pri
 	p := access.Principal{Role: access.RoleAgent}
 	err := s.db.QueryRowContext(ctx, `SELECT vault, name FROM clusters WHERE agent_token_hash = $1`, tokenHash(secret)).Scan(&p.Vault, &p.Name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return access.Principal{}, ErrNotFound
+		return s.lookupAdminToken(ctx, secret)
 	}
 	if err != nil {
 		return access.Principal{}, fmt.Errorf("look up agent token: %w", err)

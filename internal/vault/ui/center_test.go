@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
@@ -23,6 +24,14 @@ func TestSignInRequiredAndSessionCookie(t *testing.T) {
 	res, body := b.post("/signin", url.Values{"token": {"not-a-token"}})
 	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "unknown bearer token") {
 		t.Fatalf("bad token: %d\n%s", res.StatusCode, body)
+	}
+	admin, err := f.st.CreateAdminToken(t.Context(), store.TokenSpec{Name: "root", ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, body = b.post("/signin", url.Values{"token": {admin}})
+	if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "server administrator&#39;s token") {
+		t.Fatalf("the administrator's token: %d\n%s", res.StatusCode, body)
 	}
 	res, _ = b.post("/signin", url.Values{"token": {f.tokens[access.RoleReader]}, "next": {"/jobs?state=failed"}})
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/jobs?state=failed" {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -58,6 +59,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 			status, msg = apiErr.Status, "sign-in refused: "+apiErr.Message
 		}
 		s.renderSignIn(w, r, status, next, "", msg)
+		return
+	}
+	if me.Role == access.RoleAdmin {
+		s.renderSignIn(w, r, http.StatusForbidden, next, "",
+			"this is the server administrator's token, which manages vaults (cairn vault create, list, delete) and reads none: sign in with a token of a vault")
 		return
 	}
 	sess, err := s.sessions.create(r.Context(), token, me.Vault, me.Name, me.Role, false)
