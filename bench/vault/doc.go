@@ -24,9 +24,9 @@
 // Measured, in order, on the scheduler's injected clock (it runs in real time from where it is
 // set, so the stored times show when each write happened):
 //
-//   - tick at the hour: the clock is set one second past the top of the hour and Tick runs: it
-//     must queue one backup per instance. Lag is the creation time of the last job queued minus
-//     the hour;
+//   - tick at the hour: the clock is set 5 ms past the top of the hour (where the scheduler's
+//     loop ticks, at the start of each minute) and Tick runs: it must queue one backup per
+//     instance. Lag is the creation time of the last job queued minus the hour;
 //   - steady tick: the next Tick, which must queue nothing: the cost the vault pays every 15 s;
 //   - drain: one agent per cluster, all at once, claims (jobs.Claim) and completes (jobs.Complete,
 //     with a recovery point) its cluster's jobs until none is left;

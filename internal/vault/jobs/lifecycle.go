@@ -59,18 +59,24 @@ func insert(ctx context.Context, tx Tx, vault string, nj NewJob, now time.Time) 
 		if err != nil {
 			return 0, err
 		}
-		nj.RecoveryPoint = name
-		if nj.Spec.Backup != nil {
-			spec := *nj.Spec.Backup
-			spec.RecoveryPoint = name
-			nj.Spec.Backup = &spec
-		}
+		nj = nj.named(name)
 	}
 	r, err := nj.record(now)
 	if err != nil {
 		return 0, err
 	}
 	return tx.InsertJob(ctx, vault, r)
+}
+
+// named is the backup job nj making its recovery point under name.
+func (nj NewJob) named(name string) NewJob {
+	nj.RecoveryPoint = name
+	if nj.Spec.Backup != nil {
+		spec := *nj.Spec.Backup
+		spec.RecoveryPoint = name
+		nj.Spec.Backup = &spec
+	}
+	return nj
 }
 
 // Log adds a line from the vault itself to a job's log.

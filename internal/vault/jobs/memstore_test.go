@@ -19,7 +19,7 @@ import (
 type memStore struct {
 	mu    sync.Mutex
 	data  *memData
-	perTx int // units of work per transaction of InTxEach
+	perTx int // units of work per transaction of InTxBatches
 	// failRunOf makes RecordScheduledRun fail for that instance.
 	failRunOf string
 }
@@ -155,19 +155,11 @@ func (s *memStore) InTx(ctx context.Context, fn func(jobs.Tx) error) error {
 	return nil
 }
 
-func (s *memStore) InTxEach(ctx context.Context, n int, fn func(jobs.Tx, int) error) (int, error) {
+func (s *memStore) InTxBatches(ctx context.Context, n int, fn func(jobs.Tx, int, int) error) (int, error) {
 	done := 0
 	for done < n {
 		end := min(n, done+s.perTx)
-		err := s.InTx(ctx, func(tx jobs.Tx) error {
-			for i := done; i < end; i++ {
-				if err := fn(tx, i); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.InTx(ctx, func(tx jobs.Tx) error { return fn(tx, done, end) }); err != nil {
 			return done, err
 		}
 		done = end
@@ -194,6 +186,28 @@ func (t *memTx) InsertJob(_ context.Context, vault string, r jobs.Record) (int64
 	r.ID = t.d.nextID
 	t.d.jobs[r.ID] = memJob{vault: vault, Record: r}
 	return r.ID, nil
+}
+
+func (t *memTx) InsertJobs(ctx context.Context, vault string, rs []jobs.Record) ([]int64, error) {
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		id, err := t.InsertJob(ctx, vault, r)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	return ids, nil
+}
+
+func (t *memTx) TakenRecoveryPointNames(_ context.Context, vault string, names []string) (map[string]bool, error) {
+	taken := map[string]bool{}
+	for _, j := range t.d.jobs {
+		if j.vault == vault && j.Kind == jobs.KindBackup && slices.Contains(names, j.RecoveryPoint) {
+			taken[j.RecoveryPoint] = true
+		}
+	}
+	return taken, nil
 }
 
 func (t *memTx) FreeRecoveryPointName(_ context.Context, vault string, candidates iter.Seq[string]) (string, error) {
@@ -274,22 +288,26 @@ func (t *memTx) MarkRecoveryPointDeleted(_ context.Context, vault, name string, 
 	return nil
 }
 
-func (t *memTx) RecordScheduledRun(_ context.Context, vault, instance string, at time.Time, queued, copies bool) (bool, error) {
-	if instance == t.s.failRunOf {
-		return false, fmt.Errorf("record schedule of instance %q: the disk is full", instance)
+func (t *memTx) RecordScheduledRuns(_ context.Context, vault string, marks []jobs.RunMark) ([]bool, error) {
+	recorded := make([]bool, len(marks))
+	for i, m := range marks {
+		if m.Instance == t.s.failRunOf {
+			return nil, fmt.Errorf("record schedule of instance %q: the disk is full", m.Instance)
+		}
+		key := vault + "/" + m.Instance
+		if last, ok := t.d.lastScheduled[key]; ok && !last.Before(m.At) {
+			continue
+		}
+		t.d.lastScheduled[key] = m.At
+		if m.Queued {
+			t.d.scheduled[key]++
+		}
+		if m.Copies {
+			t.d.lastCopy[key] = m.At
+		}
+		recorded[i] = true
 	}
-	key := vault + "/" + instance
-	if last, ok := t.d.lastScheduled[key]; ok && !last.Before(at) {
-		return false, nil
-	}
-	t.d.lastScheduled[key] = at
-	if queued {
-		t.d.scheduled[key]++
-	}
-	if copies {
-		t.d.lastCopy[key] = at
-	}
-	return true, nil
+	return recorded, nil
 }
 
 func (t *memTx) MarkSnapshotsDeleted(_ context.Context, vault, name string) error {

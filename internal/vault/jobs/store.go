@@ -28,10 +28,10 @@ type Store interface {
 	ClaimJob(ctx context.Context, vault, cluster string, kinds []string, now, leaseUntil time.Time) (id int64, ok bool, err error)
 	// InTx runs fn in one transaction, committed if fn returns nil.
 	InTx(ctx context.Context, fn func(Tx) error) error
-	// InTxEach calls fn for units of work 0 to n-1 in order, many to a transaction (as many as
-	// the store may hold its write lock for), and stops at the first error. It returns how many
-	// units were committed.
-	InTxEach(ctx context.Context, n int, fn func(tx Tx, i int) error) (int, error)
+	// InTxBatches calls fn for units of work 0 to n-1 in order, in batches [from, to) of as many
+	// as the store may hold its write lock for, a transaction each, and stops at the first error.
+	// It returns how many units were committed.
+	InTxBatches(ctx context.Context, n int, fn func(tx Tx, from, to int) error) (int, error)
 }
 
 // Tx is a transaction of the Store.
@@ -40,6 +40,12 @@ type Tx interface {
 	GetJob(ctx context.Context, vault string, id int64) (Record, error)
 	// InsertJob stores a new job (r.ID is ignored) and returns its ID.
 	InsertJob(ctx context.Context, vault string, r Record) (int64, error)
+	// InsertJobs stores new jobs of distinct recovery points in one statement and returns their
+	// IDs, in order.
+	InsertJobs(ctx context.Context, vault string, rs []Record) ([]int64, error)
+	// TakenRecoveryPointNames tells which of names a backup job of the vault has made or is
+	// making as its recovery point.
+	TakenRecoveryPointNames(ctx context.Context, vault string, names []string) (map[string]bool, error)
 	// FreeRecoveryPointName returns the first of candidates that no backup job of the vault has
 	// made or is making as its recovery point.
 	FreeRecoveryPointName(ctx context.Context, vault string, candidates iter.Seq[string]) (string, error)
@@ -62,11 +68,12 @@ type Tx interface {
 	InstancePoints(ctx context.Context, vault, instance string) (map[string]bool, error)
 	// MarkRecoveryPointDeleted records that the recovery point was deleted at at.
 	MarkRecoveryPointDeleted(ctx context.Context, vault, name string, at time.Time) error
-	// RecordScheduledRun records at as the time of the instance's last scheduled run, if it is
-	// later than the one recorded; queued counts a scheduled backup queued for it, copies records
-	// at as its last copy's run. recorded is false, and nothing changes, when the instance's last
-	// scheduled run is at or after at already (another scheduler recorded it).
-	RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) (recorded bool, err error)
+	// RecordScheduledRuns records each mark's time as the time of its instance's last scheduled
+	// run, if it is later than the one recorded; Queued counts a scheduled backup queued for it,
+	// Copies records the time as its last copy's run. It tells which marks it recorded: an
+	// instance whose last scheduled run is at or after the mark's already (another scheduler
+	// recorded it) is left as it is.
+	RecordScheduledRuns(ctx context.Context, vault string, marks []RunMark) (recorded []bool, err error)
 	// RecordVerification records at as when a verification of the instance was last queued, of
 	// its data too when data is set.
 	RecordVerification(ctx context.Context, vault, instance string, at time.Time, data bool) error

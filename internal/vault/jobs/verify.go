@@ -24,19 +24,24 @@ type Verification struct {
 
 // QueueVerifications queues the scheduled verifications' jobs, each in the transaction that
 // records it as its instance's last verification (Tx.RecordVerification), many to a transaction
-// (Store.InTxEach). It returns the IDs of the jobs it queued, in order, up to the first it could
+// (Store.InTxBatches). It returns the IDs of the jobs it queued, in order, up to the first it could
 // not queue.
 func (l *Lifecycle) QueueVerifications(ctx context.Context, vault string, vs []Verification) ([]int64, error) {
 	ids := make([]int64, len(vs))
 	now := l.now().UTC()
-	done, err := l.st.InTxEach(ctx, len(vs), func(tx Tx, i int) error {
-		v := vs[i]
-		id, err := insert(ctx, tx, vault, v.Job, now)
-		if err != nil {
-			return fmt.Errorf("instance %q: %w", v.Instance, err)
+	done, err := l.st.InTxBatches(ctx, len(vs), func(tx Tx, from, to int) error {
+		for i := from; i < to; i++ {
+			v := vs[i]
+			id, err := insert(ctx, tx, vault, v.Job, now)
+			if err != nil {
+				return fmt.Errorf("instance %q: %w", v.Instance, err)
+			}
+			ids[i] = id
+			if err := tx.RecordVerification(ctx, vault, v.Instance, now, v.Data); err != nil {
+				return err
+			}
 		}
-		ids[i] = id
-		return tx.RecordVerification(ctx, vault, v.Instance, now, v.Data)
+		return nil
 	})
 	return ids[:done], err
 }

@@ -43,10 +43,9 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger) *Scheduler {
 }
 
 // Run ticks at once (so schedules missed while the vault was down run on start) and then every
-// interval until ctx ends. A failed tick is logged and retried at the next.
+// interval, and at the start of every minute, until ctx ends. A failed tick is logged and retried
+// at the next.
 func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
 	for {
 		start := time.Now()
 		lag, err := s.tick(ctx)
@@ -56,13 +55,29 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 		if s.OnTick != nil && ctx.Err() == nil {
 			s.OnTick(time.Since(start), lag, err)
 		}
+		t := time.NewTimer(s.nextWait(interval, time.Since(start)))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
 		}
 	}
 }
+
+// nextWait is how long Run sleeps after a tick that took took: the rest of the interval, or less,
+// to tick just after the next minute begins on the scheduler's clock. Schedules fall due on whole
+// minutes (everyHours on the hour, dailyAt and cron to the minute), so the backups due at the top
+// of the hour are queued then, not up to an interval later.
+func (s *Scheduler) nextWait(interval, took time.Duration) time.Duration {
+	now := s.now()
+	toMinute := now.Truncate(time.Minute).Add(time.Minute).Sub(now) + minuteMargin
+	return min(max(interval-took, 0), toMinute)
+}
+
+// minuteMargin is how long after a minute begins the tick that nextWait times runs: a clock read
+// a hair early would still see the last minute.
+const minuteMargin = 5 * time.Millisecond
 
 // Tick does one round: expire leases, then for every vault and protected instance queue the due
 // backup and the deletions retention decides.

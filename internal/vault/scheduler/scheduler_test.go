@@ -337,3 +337,19 @@ func TestTickReportsItsLag(t *testing.T) {
 		t.Fatalf("the 04:00 run queued at 04:00:07: lag %s, %v", lag, err)
 	}
 }
+
+func TestTicksWakeAtTheMinute(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 59, 58, 500_000_000, time.UTC)
+	s := New(nil, func() time.Time { return at }, nil)
+	for _, tc := range []struct {
+		interval, took, want time.Duration
+	}{
+		{15 * time.Second, 0, 1500*time.Millisecond + minuteMargin}, // the top of the hour comes first
+		{time.Second, 200 * time.Millisecond, 800 * time.Millisecond},
+		{time.Second, 3 * time.Second, 0}, // a tick longer than the interval: the next at once
+	} {
+		if got := s.nextWait(tc.interval, tc.took); got != tc.want {
+			t.Errorf("interval %s, tick took %s: wait %s, want %s", tc.interval, tc.took, got, tc.want)
+		}
+	}
+}

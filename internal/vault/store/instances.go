@@ -223,32 +223,65 @@ func (s *Store) SetLastScheduled(ctx context.Context, vault, name string, at tim
 	return setLastScheduled(ctx, s.writes, vault, name, at)
 }
 
-// RecordScheduledRun records at as the time of the instance's last scheduled run, if it is later
-// than the one recorded (recorded is false otherwise); queued counts a scheduled backup queued for
-// it, copies records at as the run of its last copy.
-func (t *jobTx) RecordScheduledRun(ctx context.Context, vault, instance string, at time.Time, queued, copies bool) (bool, error) {
-	q := 0
-	if queued {
-		q = 1
+// RecordScheduledRuns records each mark's time as its instance's last scheduled run where it is
+// later than the one recorded, one UPDATE for the marks of one time and kind (at the top of the
+// hour, all of them), and tells which marks it recorded. The condition is the fence between
+// schedulers (docs/design/vault.md, "Replicas"): on PostgreSQL a second transaction recording the
+// same runs waits for the first's row locks, then finds them recorded; SQLite has one writer.
+func (t *jobTx) RecordScheduledRuns(ctx context.Context, vault string, marks []jobs.RunMark) ([]bool, error) {
+	type group struct {
+		at             time.Time
+		queued, copies bool
 	}
-	var lastCopy any
-	if copies {
-		lastCopy = at.UTC()
+	var order []group
+	byGroup := map[group]map[string]int{} // instance → its mark, the first of the group
+	for i, m := range marks {
+		g := group{at: m.At.UTC(), queued: m.Queued, copies: m.Copies}
+		if byGroup[g] == nil {
+			order = append(order, g)
+			byGroup[g] = map[string]int{}
+		}
+		if _, dup := byGroup[g][m.Instance]; !dup {
+			byGroup[g][m.Instance] = i
+		}
 	}
-	// The condition is the fence between schedulers (docs/design/vault.md, "Replicas"): on
-	// PostgreSQL a second transaction recording the same run waits for the first's row lock, then
-	// finds the run recorded; SQLite has one writer.
-	res, err := t.tx.ExecContext(ctx, `UPDATE instances SET last_scheduled = $1, scheduled_backups = scheduled_backups + $2,
-		last_copy_at = COALESCE($3, last_copy_at) WHERE vault = $4 AND name = $5 AND (last_scheduled IS NULL OR last_scheduled < $1)`,
-		at.UTC(), q, lastCopy, vault, instance)
-	if err != nil {
-		return false, fmt.Errorf("record schedule of instance %q: %w", instance, err)
+	recorded := make([]bool, len(marks))
+	for _, g := range order {
+		q := 0
+		if g.queued {
+			q = 1
+		}
+		var lastCopy any
+		if g.copies {
+			lastCopy = g.at
+		}
+		args := []any{g.at, q, lastCopy, vault}
+		var in []string
+		for name := range byGroup[g] {
+			args = append(args, name)
+			in = append(in, fmt.Sprintf("$%d", len(args)))
+		}
+		rows, err := t.tx.QueryContext(ctx, `UPDATE instances SET last_scheduled = $1, scheduled_backups = scheduled_backups + $2,
+			last_copy_at = COALESCE($3, last_copy_at) WHERE vault = $4 AND name IN (`+strings.Join(in, ", ")+`)
+			AND (last_scheduled IS NULL OR last_scheduled < $1) RETURNING name`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("record the schedule of %d instances: %w", len(in), err)
+		}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("record the schedule of %d instances: %w", len(in), err)
+			}
+			recorded[byGroup[g][name]] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("record the schedule of %d instances: %w", len(in), err)
+		}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("record schedule of instance %q: %w", instance, err)
-	}
-	return n == 1, nil
+	return recorded, nil
 }
 
 // RecordVerification records at as when the scheduler last queued a verification of the

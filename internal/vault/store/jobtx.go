@@ -23,26 +23,18 @@ func (s *Store) InTx(ctx context.Context, fn func(jobs.Tx) error) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(&jobTx{tx: tx}) })
 }
 
-// runsPerTransaction is how many units of work InTxEach commits at a time. It bounds how long the
+// runsPerTransaction is how many units of work InTxBatches commits at a time. It bounds how long the
 // scheduled runs of a tick (jobs.RecordRuns) hold the database's write lock; a commit per run
 // would make the top of the hour take seconds per thousand instances.
 const runsPerTransaction = 500
 
-// InTxEach calls fn for units 0 to n-1, runsPerTransaction to a transaction, and stops at the
-// first error; it returns how many units were committed.
-func (s *Store) InTxEach(ctx context.Context, n int, fn func(tx jobs.Tx, i int) error) (int, error) {
+// InTxBatches calls fn for units 0 to n-1 in batches of runsPerTransaction, a transaction each,
+// and stops at the first error; it returns how many units were committed.
+func (s *Store) InTxBatches(ctx context.Context, n int, fn func(tx jobs.Tx, from, to int) error) (int, error) {
 	done := 0
 	for done < n {
 		end := min(n, done+runsPerTransaction)
-		err := s.InTx(ctx, func(tx jobs.Tx) error {
-			for i := done; i < end; i++ {
-				if err := fn(tx, i); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.InTx(ctx, func(tx jobs.Tx) error { return fn(tx, done, end) }); err != nil {
 			return done, err
 		}
 		done = end
@@ -109,19 +101,104 @@ func (t *jobTx) GetJob(ctx context.Context, vault string, id int64) (jobs.Record
 }
 
 func (t *jobTx) InsertJob(ctx context.Context, vault string, r jobs.Record) (int64, error) {
-	var leaseKey any // NULL: the job holds no key
-	if r.LeaseKey != "" {
-		leaseKey = r.LeaseKey
-	}
 	var id int64
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO jobs (vault, kind, instance, cluster, recovery_point, state, trigger_kind, created_by,
-		attempt, created_at, spec, lease_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		vault, string(r.Kind), r.Instance, r.Cluster, r.RecoveryPoint, string(r.State), r.Trigger, r.CreatedBy, r.Attempt, r.CreatedAt.UTC(),
-		string(r.Spec), leaseKey).Scan(&id)
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO jobs (`+newJobColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		jobValues(vault, r)...).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("queue %s job: %w", r.Kind, err)
 	}
 	return id, nil
+}
+
+// newJobColumns are the columns a new job is inserted with, in the order of jobValues.
+const newJobColumns = `vault, kind, instance, cluster, recovery_point, state, trigger_kind, created_by, attempt, created_at, spec, lease_key`
+
+// jobValues are the values of r's row in newJobColumns' order.
+func jobValues(vault string, r jobs.Record) []any {
+	var leaseKey any // NULL: the job holds no key
+	if r.LeaseKey != "" {
+		leaseKey = r.LeaseKey
+	}
+	return []any{vault, string(r.Kind), r.Instance, r.Cluster, r.RecoveryPoint, string(r.State), r.Trigger, r.CreatedBy, r.Attempt,
+		r.CreatedAt.UTC(), string(r.Spec), leaseKey}
+}
+
+// insertRowsPerStatement bounds the rows of one multi-row INSERT. SQLite (modernc's build) looks
+// each of a statement's parameters up by name in a list, so a statement's cost grows with the
+// square of its parameters: 500 rows of 12 took 0.3 s to prepare and bind, 5 statements of 100
+// take a twenty-fifth of it, and PostgreSQL still needs only a few round trips.
+const insertRowsPerStatement = 100
+
+// InsertJobs stores jobs of distinct recovery points with multi-row INSERTs and returns their IDs
+// in order (told apart by recovery point: the order RETURNING gives rows in is unspecified).
+func (t *jobTx) InsertJobs(ctx context.Context, vault string, rs []jobs.Record) ([]int64, error) {
+	index := make(map[string]int, len(rs))
+	for i, r := range rs {
+		if _, dup := index[r.RecoveryPoint]; dup || r.RecoveryPoint == "" {
+			return nil, fmt.Errorf("queue %d jobs at once: recovery point %q is not one of its own", len(rs), r.RecoveryPoint)
+		}
+		index[r.RecoveryPoint] = i
+	}
+	ids := make([]int64, len(rs))
+	for from := 0; from < len(rs); from += insertRowsPerStatement {
+		if err := t.insertRows(ctx, vault, rs[from:min(from+insertRowsPerStatement, len(rs))], index, ids); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// insertRows inserts rs in one statement, setting each one's ID in ids at its index.
+func (t *jobTx) insertRows(ctx context.Context, vault string, rs []jobs.Record, index map[string]int, ids []int64) error {
+	var args []any
+	rows := make([]string, len(rs))
+	for i, r := range rs {
+		values := jobValues(vault, r)
+		marks := make([]string, len(values))
+		for c := range values {
+			marks[c] = fmt.Sprintf("$%d", len(args)+c+1)
+		}
+		args = append(args, values...)
+		rows[i] = "(" + strings.Join(marks, ", ") + ")"
+	}
+	res, err := t.tx.QueryContext(ctx, `INSERT INTO jobs (`+newJobColumns+`) VALUES `+strings.Join(rows, ", ")+` RETURNING id, recovery_point`, args...)
+	if err != nil {
+		return fmt.Errorf("queue %d %s jobs: %w", len(rs), rs[0].Kind, err)
+	}
+	defer res.Close()
+	got := 0
+	for res.Next() {
+		var id int64
+		var rp string
+		if err := res.Scan(&id, &rp); err != nil {
+			return fmt.Errorf("queue %d %s jobs: %w", len(rs), rs[0].Kind, err)
+		}
+		ids[index[rp]] = id
+		got++
+	}
+	if err := res.Err(); err != nil || got != len(rs) {
+		return fmt.Errorf("queue %d %s jobs: %d queued: %w", len(rs), rs[0].Kind, got, err)
+	}
+	return nil
+}
+
+// TakenRecoveryPointNames tells which of names a backup job of the vault has made or is making.
+func (t *jobTx) TakenRecoveryPointNames(ctx context.Context, vault string, names []string) (map[string]bool, error) {
+	if len(names) == 0 {
+		return map[string]bool{}, nil
+	}
+	args := []any{vault, string(jobs.KindBackup)}
+	marks := make([]string, len(names))
+	for i, n := range names {
+		args = append(args, n)
+		marks[i] = fmt.Sprintf("$%d", len(args))
+	}
+	taken, err := t.takenNames(ctx, `SELECT recovery_point FROM jobs WHERE vault = $1 AND kind = $2 AND recovery_point IN (`+
+		strings.Join(marks, ", ")+`)`, args)
+	if err != nil {
+		return nil, fmt.Errorf("check %d recovery point names: %w", len(names), err)
+	}
+	return taken, nil
 }
 
 // nameCandidates is how many recovery point names FreeRecoveryPointName checks in one query.

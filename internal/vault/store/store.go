@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,9 @@ type dialect struct {
 
 var sqliteDialect = dialect{name: "sqlite", autoID: "INTEGER PRIMARY KEY AUTOINCREMENT", bytes: "BLOB"}
 
+// sqliteWriterCacheKiB is the page cache of the connection that writes a SQLite database.
+const sqliteWriterCacheKiB = 32 << 10
+
 // SQLiteFile, in the data dir, is the SQLite database.
 const SQLiteFile = "vault.db"
 
@@ -74,8 +78,12 @@ func OpenSQLite(ctx context.Context, dir string, now func() time.Time) (*Store, 
 	// (_txlock=immediate), waiting out the busy timeout: a transaction that read first and then
 	// tried to write while another connection wrote would fail at once with SQLITE_BUSY (agents
 	// completing jobs at the same time did).
+	//
+	// The one connection that writes keeps a larger page cache (its pages stay valid across its
+	// own transactions): retention rewrites the expiries of a vault's points every tick, and with
+	// SQLite's default 2 MiB cache the steady tick of 5,000 instances took twice as long.
 	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_txlock=immediate"
-	writes, err := sql.Open("sqlite", dsn)
+	writes, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-"+strconv.Itoa(sqliteWriterCacheKiB)+")")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
