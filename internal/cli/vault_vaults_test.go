@@ -40,8 +40,8 @@ func TestVaultsMadeAndDeletedByTheServerAdministrator(t *testing.T) {
 		t.Fatalf("delete:\n%s", out)
 	}
 	team.fails(t, "unknown bearer token", "policy", "list")
-	if out := admin.ok(t, "vault", "audit"); !regexpLine(out, `\S+\s+admin\s+POST /api/v1/vaults\s+/api/v1/vaults: vault team-a, first token lead`) ||
-		!regexpLine(out, `\S+\s+admin\s+DELETE /api/v1/vaults/\{name\}\s+/api/v1/vaults/team-a\s+204`) {
+	if out := admin.ok(t, "vault", "audit"); !regexpLine(out, `\S+\s+admin\s+admin\s+POST /api/v1/vaults\s+/api/v1/vaults: vault team-a, first token lead`) ||
+		!regexpLine(out, `\S+\s+admin\s+admin\s+DELETE /api/v1/vaults/\{name\}\s+/api/v1/vaults/team-a\s+204`) {
 		t.Fatalf("the server's audit:\n%s", out)
 	}
 }

@@ -124,6 +124,8 @@ func Serve(ctx context.Context, opts Options) error {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
 	opts.API.Logger, opts.API.Now = opts.Logger, opts.Now
+	draining := make(chan struct{})
+	opts.API.Draining = draining
 	// Fetched files were kept here before they moved into the database.
 	if err := os.RemoveAll(filepath.Join(opts.DataDir, oldContentDir)); err != nil {
 		return fmt.Errorf("remove the old fetched files' directory: %w", err)
@@ -145,6 +147,7 @@ func Serve(ctx context.Context, opts Options) error {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: opts.Timeouts.read(), WriteTimeout: opts.Timeouts.write(),
 		IdleTimeout: opts.Timeouts.idle()}
+	srv.RegisterOnShutdown(sync.OnceFunc(func() { close(draining) }))
 	if opts.Tick <= 0 {
 		opts.Tick = 15 * time.Second
 	}
@@ -184,10 +187,20 @@ func Serve(ctx context.Context, opts Options) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = srv.Shutdown(shutdown)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A request still running, or a connection opened without a request (net/http counts
+		// those as busy for 5 s): the stop goes on, as stopping is what was asked.
+		opts.Logger.Warn("connections still open when the vault stopped were closed", "after", shutdownGrace.String())
+		return srv.Close()
+	}
+	return err
 }
+
+// shutdownGrace is how long a stopping vault lets its requests finish.
+const shutdownGrace = 5 * time.Second
 
 // lead runs what one replica at a time runs, the scheduler, the notifier and the database's
 // copier (if any), until ctx ends.

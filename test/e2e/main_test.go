@@ -15,5 +15,8 @@ import (
 var cluster *localcluster.Cluster
 
 func TestMain(m *testing.M) {
+	if args := os.Getenv(replicaArgsEnv); args != "" {
+		os.Exit(runReplica(args)) // a vault replica process of TestReplicasBehindABalancer
+	}
 	os.Exit(testenv.Main(m.Run, "e2e", testenv.WithCSI, &cluster))
 }

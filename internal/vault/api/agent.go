@@ -35,7 +35,7 @@ func (s *Server) agentHeartbeat(w http.ResponseWriter, r *http.Request, p access
 const claimPoll = 250 * time.Millisecond
 
 // agentClaim long-polls: it answers with a job as soon as one is queued for the agent's cluster,
-// or 204 after ClaimWait.
+// or 204 after ClaimWait, or at once when the server starts draining.
 func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	ctx := r.Context()
 	deadline := time.NewTimer(s.cfg.ClaimWait)
@@ -63,6 +63,9 @@ func (s *Server) agentClaim(w http.ResponseWriter, r *http.Request, p access.Pri
 		case <-ctx.Done():
 			return nil
 		case <-deadline.C:
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		case <-s.cfg.Draining:
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		case <-tick.C:

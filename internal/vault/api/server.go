@@ -38,6 +38,9 @@ type Config struct {
 	Lease time.Duration
 	// ClaimWait is how long a claim waits for a job before answering 204 (default 25 s).
 	ClaimWait time.Duration
+	// Draining, once closed, has waiting claims answer 204 at once: the server is stopping, and
+	// the agent asks again, of another replica, instead of holding the shutdown up.
+	Draining <-chan struct{}
 	// Prices turn usage into a cost estimate.
 	Prices vaultv1.Prices
 	// TrustGrant renders the manifest that gives a registered cluster's agent its identity, with

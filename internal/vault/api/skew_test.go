@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/agentv1/skewtest"
@@ -154,5 +156,34 @@ func TestClaimHandsOutOnlyKindsTheAgentRuns(t *testing.T) {
 	}
 	if code := claim("-"); code != http.StatusOK {
 		t.Errorf("an agent of the previous release got %d for a verify job, want 200", code)
+	}
+}
+
+// TestClaimAnswersAtOnceWhenTheServerDrains: a claim waiting for a job answers 204 as soon as the
+// server starts stopping, instead of holding its shutdown up for the claim's whole wait.
+func TestClaimAnswersAtOnceWhenTheServerDrains(t *testing.T) {
+	f := newFixture(t)
+	draining := make(chan struct{})
+	srv := NewServer(f.st, Config{Now: fixedClock, ClaimWait: time.Hour, Draining: draining})
+	h := srv.Handler()
+	done := make(chan int, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, newRequest(t, http.MethodPost, "/api/v1/agent/claim", f.agentToken, ""))
+		done <- rec.Code
+	}()
+	select {
+	case code := <-done:
+		t.Fatalf("the claim answered %d before the server drained", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(draining)
+	select {
+	case code := <-done:
+		if code != http.StatusNoContent {
+			t.Fatalf("a drained claim answered %d, want 204", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the claim still waits after the server started draining")
 	}
 }
