@@ -34,6 +34,10 @@
 //     concurrent clients, -vault.requests requests of each shape: GET /api/v1/jobs and GET
 //     /api/v1/recovery-points, each as the default page (100), filtered by a random instance, and
 //     with a cursor 95% down the list. Clients and server share the machine's cores;
+//   - the API while the scheduler ticks: the clock moves to the next hour and its tick (every
+//     instance's backup queued again, the last hour's having been drained) runs while
+//     -vault.clients clients list jobs (the default page) without pause; the tick's lag and the
+//     latency of the requests made during it;
 //   - memory: the peak RSS (VmHWM, reset after setup through /proc/self/clear_refs) and the peak
 //     Go heap (runtime.ReadMemStats every 50 ms) from the tick at the hour to the end.
 package vault

@@ -162,6 +162,21 @@ func measure(t *testing.T, db string) (result, error) {
 	}); err != nil {
 		return r, fmt.Errorf("API: %w", err)
 	}
+
+	// The next hour, with the clients listing jobs while the tick queues every instance's backup
+	// again (the agents drained the last hour's).
+	clk.set(theHour.Add(time.Hour + 5*time.Millisecond))
+	if r.Loaded, r.TickLoaded, err = apiDuringTick(ctx, st, clk, sched); err != nil {
+		return r, fmt.Errorf("API during the tick: %w", err)
+	}
+	_, last, err = queued(ctx, st)
+	if err != nil {
+		return r, err
+	}
+	r.LagLoaded = last.Sub(theHour.Add(time.Hour))
+	progress("tick at the next hour under API load: %s, lag %s; GET jobs during it: %d requests, p50 %s, p99 %s",
+		r.TickLoaded.Round(time.Millisecond), r.LagLoaded.Round(time.Millisecond), len(r.Loaded.Latencies),
+		percentile(r.Loaded.Latencies, 50), percentile(r.Loaded.Latencies, 99))
 	r.PeakHeap, r.PeakGoSys = mem.stop()
 	r.PeakRSS = vmHWM()
 	progress("peak RSS %d MiB, peak Go heap %d MiB (setup: peak RSS %d MiB)", r.PeakRSS>>20, r.PeakHeap>>20, r.SetupRSS>>20)
@@ -301,6 +316,47 @@ func measureAPI(ctx context.Context, st *store.Store, clk *clock, f *fixture) ([
 	return out, nil
 }
 
+// apiDuringTick runs a scheduler tick while -vault.clients clients list jobs (the default page)
+// through the API, and returns the latencies of the requests that began during the tick and the
+// tick's time.
+func apiDuringTick(ctx context.Context, st *store.Store, clk *clock, sched *scheduler.Scheduler) (shapeResult, time.Duration, error) {
+	token, err := st.CreateToken(ctx, vaultName, store.TokenSpec{Name: "bench-reader-2", Role: access.RoleReader})
+	if err != nil {
+		return shapeResult{}, 0, err
+	}
+	srv := httptest.NewServer(api.NewServer(st, api.Config{Now: clk.now}).Handler())
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *numClients}, Timeout: time.Minute}
+	defer client.CloseIdleConnections()
+	var ticking atomic.Bool
+	ticking.Store(true)
+	lat := make([][]time.Duration, *numClients)
+	errs := make([]error, *numClients)
+	var wg sync.WaitGroup
+	for c := range *numClients {
+		wg.Go(func() {
+			for ticking.Load() {
+				d, err := get(ctx, client, token, srv.URL+"/api/v1/jobs")
+				if err != nil {
+					errs[c] = err
+					return
+				}
+				if ticking.Load() {
+					lat[c] = append(lat[c], d)
+				}
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // the clients are busy before the tick begins
+	began := time.Now()
+	err = sched.Tick(ctx)
+	took := time.Since(began)
+	ticking.Store(false)
+	wg.Wait()
+	return shapeResult{Endpoint: "jobs", Shape: "during the tick", Latencies: slices.Concat(lat...), Wall: took}, took,
+		errors.Join(append(errs, err)...)
+}
+
 // recoveryPointSeq is the sequence number of the newest recovery point, read from its cursor.
 func recoveryPointSeq(ctx context.Context, st *store.Store) (int64, error) {
 	list, err := st.ListRecoveryPoints(ctx, vaultName, store.RecoveryPointFilter{}, store.Page{Limit: 2})
@@ -318,28 +374,7 @@ func recoveryPointSeq(ctx context.Context, st *store.Store) (int64, error) {
 // hammer sends -vault.requests GETs of url() from -vault.clients clients after a short warm-up,
 // checking that each answers 200 with a non-empty list.
 func hammer(ctx context.Context, client *http.Client, token string, url func() string) (shapeResult, error) {
-	get := func() (time.Duration, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url(), nil)
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		began := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		d := time.Since(began)
-		if err != nil {
-			return 0, err
-		}
-		if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(body, []byte(`{"items":[{`)) {
-			return 0, fmt.Errorf("%s: %s: %.200s", req.URL, resp.Status, body)
-		}
-		return d, nil
-	}
+	get := func() (time.Duration, error) { return get(ctx, client, token, url()) }
 	for range 2 * *numClients {
 		if _, err := get(); err != nil {
 			return shapeResult{}, err
@@ -365,6 +400,31 @@ func hammer(ctx context.Context, client *http.Client, token string, url func() s
 	}
 	wg.Wait()
 	return shapeResult{Latencies: lat, Wall: time.Since(began)}, errors.Join(errs...)
+}
+
+// get sends one GET of url with token and times it, checking that it answers 200 with a
+// non-empty list.
+func get(ctx context.Context, client *http.Client, token, url string) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	began := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(began)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(body, []byte(`{"items":[{`)) {
+		return 0, fmt.Errorf("%s: %s: %.200s", req.URL, resp.Status, body)
+	}
+	return d, nil
 }
 
 // memory samples the Go heap every 50 ms.

@@ -47,11 +47,16 @@ type result struct {
 	Lag        time.Duration // creation time of the last of them minus the hour
 	SteadyTick time.Duration // the tick after: nothing due
 
-	Drain     time.Duration
-	Drained   int
-	ClaimP50  time.Duration
-	ClaimP99  time.Duration
-	Shapes    []shapeResult
+	Drain    time.Duration
+	Drained  int
+	ClaimP50 time.Duration
+	ClaimP99 time.Duration
+	Shapes   []shapeResult
+	// The next hour's tick with -vault.clients clients listing jobs meanwhile.
+	TickLoaded time.Duration
+	LagLoaded  time.Duration
+	Loaded     shapeResult
+
 	PeakRSS   int64 // bytes, VmHWM from the tick at the hour on
 	SetupRSS  int64 // bytes, VmHWM at the end of setup
 	PeakHeap  uint64
@@ -160,6 +165,13 @@ func printTables(w io.Writer, results []result) {
 			fmt.Fprintf(w, "| %s | GET /api/v1/%s, %s | %s ms | %s ms | %.0f |\n", databaseNames[r.Database], s.Endpoint, s.Shape,
 				ms(percentile(s.Latencies, 50)), ms(percentile(s.Latencies, 99)), float64(len(s.Latencies))/s.Wall.Seconds())
 		}
+	}
+	fmt.Fprint(w, "\nThe next hour's tick while the clients list jobs (GET /api/v1/jobs, default page) without pause:\n\n")
+	fmt.Fprintln(w, "| database | tick at the hour | lag until last job queued | GET jobs during the tick | p50 | p99 |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|")
+	for _, r := range results {
+		fmt.Fprintf(w, "| %s | %.2f s | %.2f s | %d | %s ms | %s ms |\n", databaseNames[r.Database], r.TickLoaded.Seconds(), r.LagLoaded.Seconds(),
+			len(r.Loaded.Latencies), ms(percentile(r.Loaded.Latencies, 50)), ms(percentile(r.Loaded.Latencies, 99)))
 	}
 	fmt.Fprintln(w, "\n| database | setup through the store | history insert | tick before the hour | backups queued | claim p50 / p99 | jobs drained | peak RSS in setup |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|")

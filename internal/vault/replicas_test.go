@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
@@ -186,9 +186,9 @@ func TestReplicasQueueEachDueBackupOnce(t *testing.T) {
 	}
 
 	// A Backup center session started on one replica is good on the others.
-	cookie := signInToCenter(t, replicas[0].addr, strings.TrimSpace(string(token)))
+	cookie := testenv.SignInToCenter(t, "http://"+replicas[0].addr, strings.TrimSpace(string(token)))
 	for _, r := range replicas[1:] {
-		if !signedIn(t, r.addr, cookie) {
+		if !testenv.SignedIn(t, "http://"+r.addr, cookie) {
 			t.Errorf("the session started on %s is refused on %s", replicas[0].addr, r.addr)
 		}
 	}
@@ -218,7 +218,7 @@ func TestReplicasQueueEachDueBackupOnce(t *testing.T) {
 	}
 	offset.Store(int64(3 * time.Hour))
 	waitBackups(clients[second], 2*instances)
-	if !signedIn(t, replicas[second].addr, cookie) {
+	if !testenv.SignedIn(t, "http://"+replicas[second].addr, cookie) {
 		t.Error("the session ended with a replica's restart")
 	}
 }
@@ -239,56 +239,14 @@ func TestSessionsSurviveARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookie := signInToCenter(t, addr, strings.TrimSpace(string(token)))
+	cookie := testenv.SignInToCenter(t, "http://"+addr, strings.TrimSpace(string(token)))
 	stop()
 	addr, stop = serve()
 	defer stop()
-	if !signedIn(t, addr, cookie) {
+	if !testenv.SignedIn(t, "http://"+addr, cookie) {
 		t.Fatal("the session ended with the vault's restart")
 	}
-	if signedIn(t, addr, &http.Cookie{Name: cookie.Name, Value: cookie.Value + "x"}) {
+	if testenv.SignedIn(t, "http://"+addr, &http.Cookie{Name: cookie.Name, Value: cookie.Value + "x"}) {
 		t.Fatal("a changed session cookie was taken")
 	}
 }
-
-// signInToCenter signs in to the Backup center at addr with an API token and returns the
-// session's cookie.
-func signInToCenter(t *testing.T, addr, token string) *http.Cookie {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/signin", strings.NewReader(url.Values{"token": {strings.TrimSpace(token)}}.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", "http://"+addr)
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		if c.Name == "cairn_session" && c.Value != "" {
-			return c
-		}
-	}
-	t.Fatalf("sign-in at %s answered %s without a session", addr, resp.Status)
-	return nil
-}
-
-// signedIn tells whether the Backup center at addr takes the session cookie.
-func signedIn(t *testing.T, addr string, cookie *http.Cookie) bool {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.AddCookie(cookie)
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

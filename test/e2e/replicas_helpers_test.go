@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -230,48 +229,6 @@ func (rs *replicaSet) running(i int) bool {
 	defer rs.mu.Unlock()
 	return rs.procs[i] != nil
 }
-
-// signInToCenter signs in to the Backup center at base with token, as a browser's form does, and
-// returns the session cookie.
-func signInToCenter(t *testing.T, base, token string) *http.Cookie {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+"/signin", strings.NewReader(url.Values{"token": {token}}.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", base)
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	for _, c := range resp.Cookies() {
-		if c.Name == "cairn_session" && c.Value != "" {
-			return c
-		}
-	}
-	t.Fatalf("sign-in at %s answered %s without a session", base, resp.Status)
-	return nil
-}
-
-// signedIn tells whether the Backup center at base takes the session cookie.
-func signedIn(t *testing.T, base string, cookie *http.Cookie) bool {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.AddCookie(cookie)
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // balancer is a small TCP load balancer: each new connection goes to the next backend that
 // accepts it, round robin.

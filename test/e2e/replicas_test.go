@@ -18,6 +18,7 @@ import (
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/pgtest"
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/vault"
 	"github.com/cairnbackup/cairn/internal/vault/client"
 )
@@ -64,11 +65,11 @@ func TestReplicasBehindABalancer(t *testing.T) {
 	}
 
 	// A session started through the balancer is good on every replica.
-	cookie := signInToCenter(t, lb.url(), token)
+	cookie := testenv.SignInToCenter(t, lb.url(), token)
 	sessionEverywhere := func(when string) {
 		t.Helper()
 		for i, addr := range rs.addrs {
-			if rs.running(i) && !signedIn(t, "http://"+addr, cookie) {
+			if rs.running(i) && !testenv.SignedIn(t, "http://"+addr, cookie) {
 				t.Errorf("%s: the session is refused by replica %d", when, i)
 			}
 		}
