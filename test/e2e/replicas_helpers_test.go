@@ -69,6 +69,7 @@ type replicaSet struct {
 	t         *testing.T
 	args      [][]string
 	addrs     []string
+	dataDirs  []string
 	clockFile string
 	mu        sync.Mutex
 	procs     []*exec.Cmd
@@ -102,7 +103,8 @@ func startReplicas(t *testing.T, n int, dsn string) *replicaSet {
 		addr := freeLoopbackAddr(t)
 		rs.addrs = append(rs.addrs, addr)
 		rs.logs = append(rs.logs, &lockedBuffer{})
-		rs.args = append(rs.args, []string{"vault", "serve", "--database", dsn, "--data-dir", t.TempDir(), "--listen", addr,
+		rs.dataDirs = append(rs.dataDirs, t.TempDir())
+		rs.args = append(rs.args, []string{"vault", "serve", "--database", dsn, "--data-dir", rs.dataDirs[len(rs.dataDirs)-1], "--listen", addr,
 			"--tick", "500ms", "--log-format", "json"})
 	}
 	var wg sync.WaitGroup

@@ -165,19 +165,15 @@ func TestReplicasBehindABalancer(t *testing.T) {
 func firstTokenOf(t *testing.T, rs *replicaSet) string {
 	t.Helper()
 	var token string
-	for _, args := range rs.args {
-		for i, a := range args {
-			if a != "--data-dir" {
-				continue
-			}
-			data, err := os.ReadFile(filepath.Join(args[i+1], vault.AdminTokenFile))
-			if err == nil {
-				if token != "" {
-					t.Fatal("two replicas wrote a first token")
-				}
-				token = strings.TrimSpace(string(data))
-			}
+	for _, dir := range rs.dataDirs {
+		data, err := os.ReadFile(filepath.Join(dir, vault.AdminTokenFile))
+		if err != nil {
+			continue
 		}
+		if token != "" {
+			t.Fatal("two replicas wrote a first token")
+		}
+		token = strings.TrimSpace(string(data))
 	}
 	if token == "" {
 		t.Fatal("no replica wrote the first token")

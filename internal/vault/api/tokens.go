@@ -62,13 +62,22 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p access.Pr
 	if s.cfg.RequireApproval && req.Role == access.RoleContributor {
 		return errContributorTokenHeld
 	}
-	expires := s.now().Add(life).UTC().Truncate(time.Second)
-	secret, err := s.st.CreateToken(r.Context(), p.Vault, store.TokenSpec{Name: req.Name, Role: req.Role, CreatedBy: p.Name, ExpiresAt: expires})
+	token, err := s.makeToken(r, p.Name, p.Vault, req, life)
 	if err != nil {
-		return fmt.Errorf("vault %q: %w", p.Vault, err)
+		return err
 	}
-	noteAudit(r, fmt.Sprintf("token %s, role %s, expires %s", req.Name, req.Role, expires.Format(time.RFC3339)))
-	return writeJSON(w, http.StatusCreated, vaultv1.NewToken{Name: req.Name, Role: req.Role, Token: secret, ExpiresAt: expires})
+	noteAudit(r, fmt.Sprintf("token %s, role %s, expires %s", req.Name, req.Role, token.ExpiresAt.Format(time.RFC3339)))
+	return writeJSON(w, http.StatusCreated, token)
+}
+
+// makeToken makes the token req in vault, working for life, recorded as made by createdBy.
+func (s *Server) makeToken(r *http.Request, createdBy, vault string, req vaultv1.TokenRequest, life time.Duration) (vaultv1.NewToken, error) {
+	expires := s.now().Add(life).UTC().Truncate(time.Second)
+	secret, err := s.st.CreateToken(r.Context(), vault, store.TokenSpec{Name: req.Name, Role: req.Role, CreatedBy: createdBy, ExpiresAt: expires})
+	if err != nil {
+		return vaultv1.NewToken{}, fmt.Errorf("vault %q: %w", vault, err)
+	}
+	return vaultv1.NewToken{Name: req.Name, Role: req.Role, Token: secret, ExpiresAt: expires}, nil
 }
 
 // listTokens lists the caller's vault's tokens, without their secrets.

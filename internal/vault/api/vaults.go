@@ -59,7 +59,7 @@ func (s *Server) createVault(w http.ResponseWriter, r *http.Request, p access.Pr
 	if err := s.st.CreateVault(r.Context(), req.Name); err != nil {
 		return err
 	}
-	token, err := s.makeToken(r, p, req.Name, first, life)
+	token, err := s.makeToken(r, access.RoleAdmin+":"+p.Name, req.Name, first, life)
 	if err != nil {
 		return err
 	}
@@ -95,23 +95,13 @@ func (s *Server) createVaultToken(w http.ResponseWriter, r *http.Request, p acce
 	if !slices.Contains(vaults, name) {
 		return fmt.Errorf("vault %q: %w", name, store.ErrNotFound)
 	}
-	token, err := s.makeToken(r, p, name, req, life)
+	token, err := s.makeToken(r, access.RoleAdmin+":"+p.Name, name, req, life)
 	if err != nil {
 		return err
 	}
 	noteAuditAlsoIn(r, name)
 	noteAudit(r, fmt.Sprintf("token %s, role %s, expires %s", req.Name, req.Role, token.ExpiresAt.Format(time.RFC3339)))
 	return writeJSON(w, http.StatusCreated, token)
-}
-
-// makeToken makes a token in vault for the administrator p.
-func (s *Server) makeToken(r *http.Request, p access.Principal, vault string, req vaultv1.TokenRequest, life time.Duration) (vaultv1.NewToken, error) {
-	expires := s.now().Add(life).UTC().Truncate(time.Second)
-	secret, err := s.st.CreateToken(r.Context(), vault, store.TokenSpec{Name: req.Name, Role: req.Role, CreatedBy: access.RoleAdmin + ":" + p.Name, ExpiresAt: expires})
-	if err != nil {
-		return vaultv1.NewToken{}, fmt.Errorf("vault %q: %w", vault, err)
-	}
-	return vaultv1.NewToken{Name: req.Name, Role: req.Role, Token: secret, ExpiresAt: expires}, nil
 }
 
 // serverAudit lists the administrator's calls, newest first.
