@@ -33,6 +33,10 @@ func (s sessionStore) GetSession(ctx context.Context, id string) (ui.StoredSessi
 	return ui.StoredSession(ss), true, nil
 }
 
+func (s sessionStore) UpdateSession(ctx context.Context, ss ui.StoredSession) error {
+	return s.st.UpdateSession(ctx, store.Session(ss))
+}
+
 func (s sessionStore) TouchSession(ctx context.Context, id string, at time.Time) error {
 	return s.st.TouchSession(ctx, id, at)
 }

@@ -6,6 +6,7 @@
 // Environment (all required but CHROMIUM):
 //   CAIRN_UI_URL           the vault's URL (the UI at /, the API at /api/v1)
 //   CAIRN_OPERATOR_TOKEN   an operator token; CAIRN_READER_TOKEN a reader token
+//   CAIRN_OTHER_VAULT_TOKEN an operator token of another vault of the server, named staging
 //   CAIRN_FAILED_JOB       the id of a failed backup job with log lines
 //   CAIRN_INSTANCE         an instance with recovery point CAIRN_RECOVERY_POINT, of namespace CAIRN_NAMESPACE
 //   CAIRN_COPY_POINT       a recovery point whose volume CAIRN_COPY_VOLUME (NAMESPACE/CLAIM) has a copy
@@ -36,6 +37,7 @@ function env(name) {
 const ui = env('CAIRN_UI_URL').replace(/\/+$/, '');
 const operatorToken = env('CAIRN_OPERATOR_TOKEN');
 const readerToken = env('CAIRN_READER_TOKEN');
+const otherVaultToken = env('CAIRN_OTHER_VAULT_TOKEN');
 const failedJob = env('CAIRN_FAILED_JOB');
 const instance = env('CAIRN_INSTANCE');
 const recoveryPoint = env('CAIRN_RECOVERY_POINT');
@@ -284,6 +286,30 @@ await step('a reader sees no action and a forged one is refused', async () => {
     { form: { csrf }, headers: { Origin: ui }, maxRedirects: 0 });
   assert.equal(resp.status(), 403, `the reader's forged backup: status ${resp.status()}`);
   await screenshot('reader-instance.png');
+});
+
+await step('a second vault is added with its token, summed on All vaults, and switched to and back from the header', async () => {
+  const first = await page.locator('#whoami').getAttribute('title');
+  await goto('/vaults');
+  await page.locator('#add-vault input[name="token"]').fill(otherVaultToken);
+  await page.locator('#add-vault').getByRole('button', { name: 'Add vault' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+  assert.equal(await page.locator('#whoami').getAttribute('title'), 'vault staging');
+  assert.match(await text('#whoami'), /\boperator\b/);
+  assert.equal(await page.locator('#vault-choice option').count(), 2, 'the header\'s vault menu');
+  await goto('/vaults');
+  await exactlyOne('tr[data-vault="staging"]');
+  const original = first.replace(/^vault /, '');
+  const row = page.locator(`tr[data-vault="${original}"]`);
+  assert.equal(await row.count(), 1, `no line for vault ${original}`);
+  assert.ok(Number(await row.locator('td[data-failed]').getAttribute('data-failed')) >= 1, `${original} shows no failed job`);
+  await exactlyOne('#vaults-total');
+  await screenshot('all-vaults.png');
+  await page.locator('#vault-choice').selectOption(original);
+  await page.locator('#vault-switch').getByRole('button', { name: 'Switch' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+  assert.equal(await page.locator('#whoami').getAttribute('title'), first);
+  assert.match(await text('#whoami'), /\breader\b/);
 });
 
 await step('dark mode changes the page\'s background', async () => {

@@ -160,6 +160,21 @@ func TestBackupCenter(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A second vault of the server, made by its administrator: the browser adds it to the
+	// reader's session with its token and switches between the two.
+	serverAdminToken, err := os.ReadFile(filepath.Join(v.dataDir, vault.ServerAdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverAdmin, err := client.New(v.url, strings.TrimSpace(string(serverAdminToken)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staging, err := serverAdmin.CreateVault(ctx, "staging", &vaultv1.TokenRequest{Name: "carol", Role: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	shots := screenshotDir(t, "backup-center")
 	t.Logf("seeded: instance %s (recovery point %s), failed job %d of %s; screenshots in %s",
 		protected, recoveryPoint, failed.ID, failing, shots)
@@ -167,6 +182,7 @@ func TestBackupCenter(t *testing.T) {
 		"CAIRN_UI_URL=" + v.url,
 		"CAIRN_OPERATOR_TOKEN=" + operator.Token,
 		"CAIRN_READER_TOKEN=" + reader.Token,
+		"CAIRN_OTHER_VAULT_TOKEN=" + staging.Token.Token,
 		"CAIRN_FAILED_JOB=" + strconv.FormatInt(failed.ID, 10),
 		"CAIRN_INSTANCE=" + protected,
 		"CAIRN_RECOVERY_POINT=" + recoveryPoint,

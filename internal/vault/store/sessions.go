@@ -17,16 +17,19 @@ type Session struct {
 	Name        string
 	Role        string
 	TokenSealed string
-	CSRF        string
-	SSO         bool
-	CreatedAt   time.Time
-	LastSeen    time.Time
+	// VaultsSealed holds every vault the session signed in to, their tokens with them, sealed like
+	// TokenSealed; "" for a session of one vault.
+	VaultsSealed string
+	CSRF         string
+	SSO          bool
+	CreatedAt    time.Time
+	LastSeen     time.Time
 }
 
 // CreateSession stores a new session.
 func (s *Store) CreateSession(ctx context.Context, ss Session) error {
-	if _, err := s.writes.ExecContext(ctx, `INSERT INTO sessions (id, vault, name, role, token_sealed, csrf, sso, created_at, last_seen)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, ss.ID, ss.Vault, ss.Name, ss.Role, ss.TokenSealed, ss.CSRF, ss.SSO,
+	if _, err := s.writes.ExecContext(ctx, `INSERT INTO sessions (id, vault, name, role, token_sealed, vaults_sealed, csrf, sso, created_at, last_seen)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, ss.ID, ss.Vault, ss.Name, ss.Role, ss.TokenSealed, ss.VaultsSealed, ss.CSRF, ss.SSO,
 		ss.CreatedAt.UTC(), ss.LastSeen.UTC()); err != nil {
 		return fmt.Errorf("store a sign-in session: %w", err)
 	}
@@ -36,8 +39,8 @@ func (s *Store) CreateSession(ctx context.Context, ss Session) error {
 // GetSession reads a session; ErrNotFound when there is none of that ID.
 func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 	ss := Session{ID: id}
-	err := s.db.QueryRowContext(ctx, `SELECT vault, name, role, token_sealed, csrf, sso, created_at, last_seen FROM sessions WHERE id = $1`, id).
-		Scan(&ss.Vault, &ss.Name, &ss.Role, &ss.TokenSealed, &ss.CSRF, &ss.SSO, &ss.CreatedAt, &ss.LastSeen)
+	err := s.db.QueryRowContext(ctx, `SELECT vault, name, role, token_sealed, vaults_sealed, csrf, sso, created_at, last_seen FROM sessions WHERE id = $1`, id).
+		Scan(&ss.Vault, &ss.Name, &ss.Role, &ss.TokenSealed, &ss.VaultsSealed, &ss.CSRF, &ss.SSO, &ss.CreatedAt, &ss.LastSeen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, fmt.Errorf("sign-in session: %w", ErrNotFound)
 	}
@@ -45,6 +48,22 @@ func (s *Store) GetSession(ctx context.Context, id string) (Session, error) {
 		return Session{}, fmt.Errorf("read a sign-in session: %w", err)
 	}
 	return ss, nil
+}
+
+// UpdateSession changes which vaults a session holds and which of them it shows: every column but
+// its ID, CSRF token and times. ErrNotFound when the session has ended.
+func (s *Store) UpdateSession(ctx context.Context, ss Session) error {
+	res, err := s.writes.ExecContext(ctx, `UPDATE sessions SET vault = $1, name = $2, role = $3, token_sealed = $4, vaults_sealed = $5, sso = $6
+		WHERE id = $7`, ss.Vault, ss.Name, ss.Role, ss.TokenSealed, ss.VaultsSealed, ss.SSO, ss.ID)
+	if err != nil {
+		return fmt.Errorf("change a sign-in session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("change a sign-in session: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("sign-in session: %w", ErrNotFound)
+	}
+	return nil
 }
 
 // TouchSession records that the session was used at at.

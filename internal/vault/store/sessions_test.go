@@ -23,6 +23,17 @@ func TestSessions(t *testing.T) {
 		if err != nil || got.Name != "alice" || !got.SSO || got.TokenSealed != "sealed" || !got.LastSeen.Equal(at) {
 			t.Fatalf("session %+v, %v", got, err)
 		}
+		changed := got
+		changed.Vault, changed.Name, changed.Role, changed.TokenSealed, changed.VaultsSealed, changed.SSO = "dev", "alice-dev", "reader", "t2", "all", false
+		if err := st.UpdateSession(ctx, changed); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.GetSession(ctx, "h1"); err != nil || got != changed {
+			t.Fatalf("changed session %+v, %v; want %+v", got, err, changed)
+		}
+		if err := st.UpdateSession(ctx, Session{ID: "gone"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a session that ended changed: %v", err)
+		}
 		if err := st.TouchSession(ctx, "h1", at.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	for _, a := range list.Items {
 		if a.State == "pending" {
-			data.Pending = append(data.Pending, pendingApproval{ApprovalRequest: a, Mine: access.Person(a.RequestedBy) == access.Person(sess.name)})
+			data.Pending = append(data.Pending, pendingApproval{ApprovalRequest: a, Mine: access.Person(a.RequestedBy) == access.Person(sess.Name)})
 		} else {
 			data.Decided = append(data.Decided, a)
 		}

@@ -73,7 +73,19 @@ func (v view) Vault() string {
 	if v.Session == nil {
 		return ""
 	}
-	return v.Session.vault
+	return v.Session.Vault
+}
+
+// Vaults are the vaults the session signed in to, for the header's switcher.
+func (v view) Vaults() []vaultChoice {
+	if v.Session == nil {
+		return nil
+	}
+	out := make([]vaultChoice, len(v.Session.vaults))
+	for i, sv := range v.Session.vaults {
+		out[i] = vaultChoice{Vault: sv.Vault, Role: sv.Role, Shown: sv.Vault == v.Session.Vault}
+	}
+	return out
 }
 
 // Principal says who is signed in, for the header.
@@ -81,7 +93,7 @@ func (v view) Principal() string {
 	if v.Session == nil {
 		return ""
 	}
-	return ssoUser(v.Session.name) + " · " + v.Session.role
+	return ssoUser(v.Session.Name) + " · " + v.Session.Role
 }
 
 // render writes a whole page, or with fragment set only the named template of it (for htmx).

@@ -130,6 +130,10 @@ func (s *Server) Handler() http.Handler {
 		"POST /tokens":                    s.createToken,
 		"POST /tokens/{name}/revoke":      s.revokeToken,
 
+		"GET /vaults":         s.vaults,
+		"POST /vaults/switch": s.switchVault,
+		"POST /vaults/add":    s.addVault,
+
 		"GET /search": s.search,
 		"POST /theme": s.setTheme,
 		"GET /":       s.notFound,
@@ -163,7 +167,7 @@ func (s *Server) signedIn(h pageHandler) http.Handler {
 				return
 			}
 		}
-		c, err := s.clientFor(sess.token)
+		c, err := s.clientFor(sess.Token)
 		if err != nil {
 			s.fail(w, r, sess, err)
 			return
@@ -189,6 +193,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err
 	case errors.As(err, &held):
 		http.Redirect(w, r, "/approvals?held="+strconv.FormatInt(held.Request.ID, 10), http.StatusSeeOther)
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized:
+		// The vault shown stopped accepting the session's token: the session goes on with its
+		// other vaults, if it has any.
+		gone := sess.Vault
+		if sess.dropShown() {
+			if err := s.sessions.update(r.Context(), sess); err != nil {
+				s.log.ErrorContext(r.Context(), "sign-in session not changed", "error", err.Error())
+			}
+			http.Redirect(w, r, "/vaults?signedOut="+url.QueryEscape(gone), http.StatusSeeOther)
+			return
+		}
 		if err := s.sessions.end(r.Context(), sess.id); err != nil {
 			s.log.ErrorContext(r.Context(), "sign-in session not ended", "error", err.Error())
 		}

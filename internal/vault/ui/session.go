@@ -8,7 +8,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/vault/access"
@@ -29,6 +32,8 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s StoredSession) error
 	// GetSession reads a session; found is false when there is none of that ID.
 	GetSession(ctx context.Context, id string) (s StoredSession, found bool, err error)
+	// UpdateSession stores a session's vaults after a change (every field but ID, CSRF and times).
+	UpdateSession(ctx context.Context, s StoredSession) error
 	TouchSession(ctx context.Context, id string, at time.Time) error
 	DeleteSession(ctx context.Context, id string) error
 	// PruneSessions deletes the sessions last used before before.
@@ -36,27 +41,36 @@ type SessionStore interface {
 }
 
 // StoredSession is a session as the SessionStore keeps it: ID is a hash of the cookie's secret,
-// and the API token is sealed under a key derived from that secret, which only the browser
-// holds: the database alone signs no one in.
+// and the API tokens are sealed under a key derived from that secret, which only the browser
+// holds: the database alone signs no one in. Vault, Name, Role, TokenSealed and SSO are the vault
+// the pages show; VaultsSealed is every vault signed in to ("": that one alone).
 type StoredSession struct {
 	ID, Vault, Name, Role string
 	TokenSealed           string
+	VaultsSealed          string
 	CSRF                  string
 	SSO                   bool
 	CreatedAt, LastSeen   time.Time
 }
 
-// session is one signed-in person.
+// sessionVault is one vault a session signed in to, with the token it calls that vault's API
+// with (which never leaves the server).
+type sessionVault struct {
+	Vault string `json:"vault"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+	Token string `json:"token"`
+	// SSO says single sign-on minted the token for this session: signing out revokes it.
+	SSO bool `json:"sso,omitempty"`
+}
+
+// session is one signed-in person: the vault its pages show, and every vault it signed in to.
 type session struct {
+	sessionVault
 	id       string // the cookie's secret
-	token    string // the API token signed in with; never leaves the server
-	vault    string
-	name     string
-	role     string
 	csrf     string
 	lastSeen time.Time
-	// sso says the token was minted for this session by single sign-on: signing out revokes it.
-	sso bool
+	vaults   []sessionVault // by vault name, the shown one among them
 }
 
 // sessions are the sign-in sessions, in the SessionStore.
@@ -65,28 +79,55 @@ type sessions struct {
 	now func() time.Time
 }
 
-// create starts a session for a token whose principal the caller has checked; sso says single
-// sign-on minted the token.
-func (ss *sessions) create(ctx context.Context, token, vault, name, role string, sso bool) (*session, error) {
-	s := &session{id: randomID(), token: token, vault: vault, name: name, role: role, csrf: randomID(), lastSeen: ss.now(), sso: sso}
+// create starts a session showing shown, holding the vaults in all too (shown among them or not).
+func (ss *sessions) create(ctx context.Context, shown sessionVault, all []sessionVault) (*session, error) {
+	s := &session{sessionVault: shown, id: randomID(), csrf: randomID(), lastSeen: ss.now()}
+	s.vaults = withVault(all, shown)
 	if err := ss.st.PruneSessions(ctx, s.lastSeen.Add(-sessionIdle)); err != nil {
 		return nil, err
 	}
+	stored, err := s.sealed()
+	if err != nil {
+		return nil, err
+	}
+	stored.CreatedAt, stored.LastSeen = s.lastSeen, s.lastSeen
+	return s, ss.st.CreateSession(ctx, stored)
+}
+
+// update stores what a session holds and shows after a change of vaults.
+func (ss *sessions) update(ctx context.Context, s *session) error {
+	stored, err := s.sealed()
+	if err != nil {
+		return err
+	}
+	return ss.st.UpdateSession(ctx, stored)
+}
+
+// sealed is the session as the store keeps it, its tokens sealed; without times.
+func (s *session) sealed() (StoredSession, error) {
 	id, aead, err := sessionKeys(s.id)
 	if err != nil {
-		return nil, err
+		return StoredSession{}, err
 	}
-	sealed, err := sealText(aead, []byte(token), []byte(id))
+	token, err := sealText(aead, []byte(s.Token), []byte(id))
 	if err != nil {
-		return nil, err
+		return StoredSession{}, err
 	}
-	err = ss.st.CreateSession(ctx, StoredSession{ID: id, Vault: vault, Name: name, Role: role, TokenSealed: sealed, CSRF: s.csrf, SSO: sso,
-		CreatedAt: s.lastSeen, LastSeen: s.lastSeen})
-	if err != nil {
-		return nil, err
+	stored := StoredSession{ID: id, Vault: s.Vault, Name: s.Name, Role: s.Role, TokenSealed: token, CSRF: s.csrf, SSO: s.SSO}
+	if len(s.vaults) > 1 {
+		all, err := json.Marshal(s.vaults)
+		if err != nil {
+			return StoredSession{}, err
+		}
+		if stored.VaultsSealed, err = sealText(aead, all, []byte(id+vaultsAD)); err != nil {
+			return StoredSession{}, err
+		}
 	}
-	return s, nil
+	return stored, nil
 }
+
+// vaultsAD tells the sealed list of vaults from the sealed token, so that neither opens as the other.
+const vaultsAD = "\x00vaults"
 
 // lookup returns the request's live session, or nil, and records its use.
 func (ss *sessions) lookup(r *http.Request) (*session, error) {
@@ -110,14 +151,21 @@ func (ss *sessions) lookup(r *http.Request) (*session, error) {
 	if !ok {
 		return nil, nil // not this cookie's session: its hash matched, its key did not
 	}
+	shown := sessionVault{Vault: stored.Vault, Name: stored.Name, Role: stored.Role, Token: string(token), SSO: stored.SSO}
+	var all []sessionVault
+	if stored.VaultsSealed != "" {
+		plain, ok := openText(aead, stored.VaultsSealed, []byte(id+vaultsAD))
+		if !ok || json.Unmarshal(plain, &all) != nil {
+			return nil, nil
+		}
+	}
 	if now.Sub(stored.LastSeen) > sessionTouch {
 		if err := ss.st.TouchSession(r.Context(), id, now); err != nil {
 			return nil, err
 		}
 		stored.LastSeen = now
 	}
-	return &session{id: c.Value, token: string(token), vault: stored.Vault, name: stored.Name, role: stored.Role, csrf: stored.CSRF,
-		lastSeen: stored.LastSeen, sso: stored.SSO}, nil
+	return &session{sessionVault: shown, id: c.Value, csrf: stored.CSRF, lastSeen: stored.LastSeen, vaults: withVault(all, shown)}, nil
 }
 
 // end forgets a session.
@@ -127,6 +175,44 @@ func (ss *sessions) end(ctx context.Context, secret string) error {
 		return err
 	}
 	return ss.st.DeleteSession(ctx, id)
+}
+
+// withVault is the vaults with v in, in place of one of its name, sorted by name.
+func withVault(vaults []sessionVault, v sessionVault) []sessionVault {
+	out := slices.DeleteFunc(slices.Clone(vaults), func(o sessionVault) bool { return o.Vault == v.Vault })
+	out = append(out, v)
+	slices.SortFunc(out, func(a, b sessionVault) int { return strings.Compare(a.Vault, b.Vault) })
+	return out
+}
+
+// show makes the session's pages show v, which it holds from now on.
+func (s *session) show(v sessionVault) {
+	s.sessionVault = v
+	s.vaults = withVault(s.vaults, v)
+}
+
+// drop forgets vault name, which must not be the one shown.
+func (s *session) drop(name string) {
+	s.vaults = slices.DeleteFunc(s.vaults, func(o sessionVault) bool { return o.Vault == name })
+}
+
+// dropShown forgets the vault shown and shows the first other one; false when it held no other.
+func (s *session) dropShown() bool {
+	s.drop(s.Vault)
+	if len(s.vaults) == 0 {
+		return false
+	}
+	s.sessionVault = s.vaults[0]
+	return true
+}
+
+// holding returns the session's vault of that name.
+func (s *session) holding(name string) (sessionVault, bool) {
+	i := slices.IndexFunc(s.vaults, func(o sessionVault) bool { return o.Vault == name })
+	if i < 0 {
+		return sessionVault{}, false
+	}
+	return s.vaults[i], true
 }
 
 // sessionKeys derives from a session's secret its ID in the store and the key its token is
@@ -152,10 +238,10 @@ func (s *session) validCSRF(token string) bool {
 // canOperate and canContribute decide which action buttons a page shows; the API decides what
 // is allowed.
 func (s *session) canOperate() bool {
-	return s.role == access.RoleOperator || s.role == access.RoleContributor
+	return s.Role == access.RoleOperator || s.Role == access.RoleContributor
 }
 
-func (s *session) canContribute() bool { return s.role == access.RoleContributor }
+func (s *session) canContribute() bool { return s.Role == access.RoleContributor }
 
 // randomID is 128 random bits, as text.
 func randomID() string { return rand.Text() }

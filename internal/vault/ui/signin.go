@@ -66,7 +66,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 			"this is the server administrator's token, which manages vaults (cairn vault create, list, delete) and reads none: sign in with a token of a vault")
 		return
 	}
-	sess, err := s.sessions.create(r.Context(), token, me.Vault, me.Name, me.Role, false)
+	sess, err := s.sessions.create(r.Context(), sessionVault{Vault: me.Vault, Name: me.Name, Role: me.Role, Token: token}, nil)
 	if err != nil {
 		s.renderSignIn(w, r, http.StatusInternalServerError, next, "", "the vault could not start your session: "+err.Error())
 		return
@@ -81,8 +81,10 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		if err := s.sessions.end(r.Context(), sess.id); err != nil {
 			s.log.ErrorContext(r.Context(), "sign-in session not ended", "error", err.Error())
 		}
-		if sess.sso {
-			s.revokeSSO(r.Context(), sess.token)
+		for _, v := range sess.vaults {
+			if v.SSO {
+				s.revokeSSO(r.Context(), v.Token)
+			}
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -158,7 +160,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "the provider's answer holds no code: sign in again")
 		return
 	}
-	raw, _, err := s.sso.Exchange(r.Context(), p.RedirectURL, code, p.Login)
+	raw, id, err := s.sso.Exchange(r.Context(), p.RedirectURL, code, p.Login)
 	if err != nil {
 		status := http.StatusBadGateway
 		if _, ok := errors.AsType[*sso.InvalidTokenError](err); ok {
@@ -168,13 +170,20 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		fail(status, "sign-in refused: "+err.Error())
 		return
 	}
-	// The API decides the role and mints the token, as for the CLI's sign-in.
+	// The API decides the role and mints the token, as for the CLI's sign-in: first in the vault
+	// the pages will show (the one named, else the first the person has a role in), then in every
+	// other vault where they have one, for the vault switcher.
 	anonymous, err := s.clientFor("")
 	if err != nil {
 		fail(http.StatusInternalServerError, err.Error())
 		return
 	}
-	tok, err := anonymous.SSOToken(r.Context(), raw, p.Vault)
+	others := slices.Sorted(maps.Keys(s.sso.Config().Roles(id.Groups)))
+	first := p.Vault
+	if first == "" && len(others) > 0 {
+		first = others[0]
+	}
+	tok, err := anonymous.SSOToken(r.Context(), raw, first)
 	if err != nil {
 		status, msg := http.StatusInternalServerError, "the vault could not sign you in: "+err.Error()
 		var apiErr *client.APIError
@@ -184,8 +193,24 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		fail(status, msg)
 		return
 	}
-	sess, err := s.sessions.create(r.Context(), tok.Token, tok.Vault, tok.Name, tok.Role, true)
+	shown := sessionVault{Vault: tok.Vault, Name: tok.Name, Role: tok.Role, Token: tok.Token, SSO: true}
+	var all []sessionVault
+	for _, v := range others {
+		if v == tok.Vault {
+			continue
+		}
+		other, err := anonymous.SSOToken(r.Context(), raw, v)
+		if err != nil {
+			s.log.WarnContext(r.Context(), "single sign-on: no token minted in another vault of the person's", "vault", v, "error", err.Error())
+			continue
+		}
+		all = append(all, sessionVault{Vault: other.Vault, Name: other.Name, Role: other.Role, Token: other.Token, SSO: true})
+	}
+	sess, err := s.sessions.create(r.Context(), shown, all)
 	if err != nil {
+		for _, v := range append(all, shown) {
+			s.revokeSSO(r.Context(), v.Token)
+		}
 		fail(http.StatusInternalServerError, "the vault could not start your session: "+err.Error())
 		return
 	}

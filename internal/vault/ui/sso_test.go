@@ -48,12 +48,16 @@ vaults:
     groups:
       cairn-admins: contributor
       cairn-viewers: reader
+  staging:
+    groups:
+      staff: reader
 `), dir)
 	must(t, err)
 	st, err := store.OpenSQLite(t.Context(), t.TempDir(), time.Now)
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
 	must(t, st.EnsureVault(t.Context(), "prod"))
+	must(t, st.CreateVault(t.Context(), "staging"))
 	// As every vault has from its first start. (Without another working contributor token, the
 	// store refuses to revoke the last one, a single sign-on token included: signing out would
 	// then leave the token to expire.)
@@ -217,7 +221,7 @@ func TestSSOSignInHonoursNextAndRoles(t *testing.T) {
 func TestSSOSignInRefusesAPersonWithoutRole(t *testing.T) {
 	f := newSSOFixture(t)
 	_, resp, page := f.signIn(t, oidctest.Carol, "/")
-	if resp.status != http.StatusForbidden || !strings.Contains(page, "sign-in refused: carol@example.com (groups: accounting) has no role in any vault (prod)") ||
+	if resp.status != http.StatusForbidden || !strings.Contains(page, "sign-in refused: carol@example.com (groups: accounting) has no role in any vault (prod, staging)") ||
 		!strings.Contains(page, "Sign in with Test SSO") {
 		t.Fatalf("carol: %d\n%s", resp.status, page)
 	}
