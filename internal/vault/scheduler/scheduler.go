@@ -44,11 +44,13 @@ func New(st *store.Store, now func() time.Time, log *slog.Logger) *Scheduler {
 
 // Run ticks at once (so schedules missed while the vault was down run on start) and then every
 // interval, and at the start of every minute, until ctx ends. A failed tick is logged and retried
-// at the next.
+// at the next. A tick that queued backups leaves retention, verifications, test restores and
+// purges to the next: at the top of the hour the database then queues the hour's backups and
+// answers the agents claiming them, without a pass over every recovery point beside.
 func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 	for {
 		start := time.Now()
-		lag, err := s.tick(ctx)
+		lag, err := s.tick(ctx, true)
 		if err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "scheduler tick failed", "error", err.Error())
 		}
@@ -79,15 +81,17 @@ func (s *Scheduler) nextWait(interval, took time.Duration) time.Duration {
 // a hair early would still see the last minute.
 const minuteMargin = 5 * time.Millisecond
 
-// Tick does one round: expire leases, then for every vault and protected instance queue the due
-// backup and the deletions retention decides.
+// Tick does one whole round: expire leases, then for every vault and protected instance queue the
+// due backup, then the deletions retention decides, the verifications and test restores due, and
+// the purges.
 func (s *Scheduler) Tick(ctx context.Context) error {
-	_, err := s.tick(ctx)
+	_, err := s.tick(ctx, false)
 	return err
 }
 
-// tick is Tick, also returning how late the latest due backup was queued.
-func (s *Scheduler) tick(ctx context.Context) (time.Duration, error) {
+// tick is Tick, also returning how late the latest due backup was queued. With lightAtRuns, a
+// round that queued backups stops there (Run).
+func (s *Scheduler) tick(ctx context.Context, lightAtRuns bool) (time.Duration, error) {
 	now := s.now().UTC()
 	expired, err := s.jobs.ExpireLeases(ctx)
 	if err != nil {
@@ -96,24 +100,34 @@ func (s *Scheduler) tick(ctx context.Context) (time.Duration, error) {
 	for _, e := range expired {
 		s.log.WarnContext(ctx, "agent stopped reporting: job failed", "vault", e.Vault, "job", e.Job, "retry", e.Retry)
 	}
-	if err := s.pruneAudit(ctx, now); err != nil {
-		return 0, err
-	}
 	vaults, err := s.st.Vaults(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var errs []error
 	var lag time.Duration
-	for _, v := range vaults {
-		vlag, err := s.tickVault(ctx, v, now)
+	protected := make([]map[string]scheduled, len(vaults))
+	queued := false
+	for i, v := range vaults {
+		vlag, due, instances, err := s.scheduleVault(ctx, v, now)
 		if err != nil {
+			errs = append(errs, fmt.Errorf("vault %q: %w", v, err))
+		}
+		protected[i], lag, queued = instances, max(lag, vlag), queued || due
+	}
+	if lightAtRuns && queued {
+		return lag, errors.Join(errs...)
+	}
+	if err := s.pruneAudit(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	for i, v := range vaults {
+		if err := s.maintainVault(ctx, v, protected[i], now); err != nil {
 			errs = append(errs, fmt.Errorf("vault %q: %w", v, err))
 		}
 		if err := s.purge(ctx, v, now); err != nil {
 			errs = append(errs, fmt.Errorf("vault %q: %w", v, err))
 		}
-		lag = max(lag, vlag)
 	}
 	return lag, errors.Join(errs...)
 }
@@ -135,19 +149,18 @@ func (s *Scheduler) pruneAudit(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// tickVault schedules, then applies retention and queues the verifications due, for every
-// protected instance of the vault. The work is done in a constant number of queries plus the
-// writes: the vault's open backups are read once (and only when a run is due), its open
-// verifications once (and only when a policy schedules any), and its live recovery points in one
-// pass, one instance at a time (EachInstanceRecoveryPoints).
-func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) (time.Duration, error) {
+// scheduleVault queues the backups due in the vault, and returns how late the latest was queued,
+// whether any was due, and the vault's protected instances with their policies, for
+// maintainVault. The vault's open backups are read once, and only when a run is due.
+func (s *Scheduler) scheduleVault(ctx context.Context, vault string, now time.Time) (lag time.Duration, due bool,
+	protected map[string]scheduled, err error) {
 	instances, err := s.st.ListInstances(ctx, vault, store.InstanceFilter{State: store.InstanceProtected})
 	if err != nil {
-		return 0, err
+		return 0, false, nil, err
 	}
 	policies := map[string]policy.Policy{}
-	protected := make(map[string]scheduled, len(instances))
-	var due []scheduled
+	protected = make(map[string]scheduled, len(instances))
+	var runs []scheduled
 	var errs []error
 	for _, in := range instances {
 		pol, ok := policies[in.Policy]
@@ -163,24 +176,32 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 		if sc.at, ok, err = dueRun(in, pol, now); err != nil {
 			errs = append(errs, fmt.Errorf("instance %q: %w", in.Name, err))
 		} else if ok {
-			due = append(due, sc)
+			runs = append(runs, sc)
 		}
 	}
-	var lag time.Duration
-	if len(due) > 0 {
-		if err := s.schedule(ctx, vault, due); err != nil {
-			errs = append(errs, err)
+	if len(runs) > 0 {
+		if err := s.schedule(ctx, vault, runs); err != nil {
+			return 0, false, protected, errors.Join(append(errs, err)...)
 		}
 		queued := s.now()
-		for _, sc := range due {
+		for _, sc := range runs {
 			lag = max(lag, queued.Sub(sc.at))
 		}
 	}
+	return lag, len(runs) > 0, protected, errors.Join(errs...)
+}
+
+// maintainVault applies retention and queues the verifications and test restores due, for every
+// protected instance of the vault, in a constant number of queries plus the writes: its open
+// verifications are read once (and only when a policy schedules any), and its live recovery points
+// in one pass, one instance at a time (EachInstanceRecoveryPoints).
+func (s *Scheduler) maintainVault(ctx context.Context, vault string, protected map[string]scheduled, now time.Time) error {
+	var errs []error
 	zones := map[string]*time.Location{}
 	var verifying map[string]bool // instances with a verification queued or running; read once when needed
 	var verifications []jobs.Verification
 	tests := &testRestores{s: s, vault: vault, now: now}
-	err = s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []store.RecoveryPoint) error {
+	err := s.st.EachInstanceRecoveryPoints(ctx, vault, func(instance string, rps []store.RecoveryPoint) error {
 		sc, ok := protected[instance]
 		if !ok {
 			return nil // stopped: retention and verification are paused
@@ -214,7 +235,7 @@ func (s *Scheduler) tickVault(ctx context.Context, vault string, now time.Time) 
 		errs = append(errs, s.verify(ctx, vault, verifications))
 	}
 	errs = append(errs, tests.queue(ctx))
-	return lag, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // dueVerification is the verification of the instance its policy's schedule v makes due at now,

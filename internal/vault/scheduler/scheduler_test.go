@@ -329,11 +329,11 @@ func TestRetentionOverAYearAndAHalf(t *testing.T) {
 // backup, and 0 when none was due.
 func TestTickReportsItsLag(t *testing.T) {
 	_, clk, s := fixture(t)
-	if lag, err := s.tick(t.Context()); err != nil || lag != 0 {
+	if lag, err := s.tick(t.Context(), true); err != nil || lag != 0 {
 		t.Fatalf("nothing due: lag %s, %v", lag, err)
 	}
 	clk.t = time.Date(2026, 11, 23, 4, 0, 7, 0, time.UTC)
-	if lag, err := s.tick(t.Context()); err != nil || lag != 7*time.Second {
+	if lag, err := s.tick(t.Context(), true); err != nil || lag != 7*time.Second {
 		t.Fatalf("the 04:00 run queued at 04:00:07: lag %s, %v", lag, err)
 	}
 }
@@ -351,5 +351,28 @@ func TestTicksWakeAtTheMinute(t *testing.T) {
 		if got := s.nextWait(tc.interval, tc.took); got != tc.want {
 			t.Errorf("interval %s, tick took %s: wait %s, want %s", tc.interval, tc.took, got, tc.want)
 		}
+	}
+}
+
+// TestRunLeavesRetentionToTheTickAfterRuns: Run's tick that queues backups queues no deletion;
+// the next tick, with nothing due, does. Tick does both at once.
+func TestRunLeavesRetentionToTheTickAfterRuns(t *testing.T) {
+	st, clk, s := fixture(t)
+	// Two days of four-hourly backups, their deletions left queued: the ticks of Run.
+	for h := 4; h <= 48; h += 4 {
+		clk.t = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC).Add(time.Duration(h)*time.Hour + time.Minute)
+		if _, err := s.tick(t.Context(), true); err != nil {
+			t.Fatal(err)
+		}
+		if b, d := runAgent(t, st, clk); len(b) != 1 || len(d) != 0 {
+			t.Fatalf("at %s, a tick that queued a backup: backups %v, deletions %v", clk.t, b, d)
+		}
+	}
+	clk.t = clk.t.Add(15 * time.Second)
+	if _, err := s.tick(t.Context(), true); err != nil {
+		t.Fatal(err)
+	}
+	if b, d := runAgent(t, st, clk); len(b) != 0 || len(d) == 0 {
+		t.Fatalf("the tick after: backups %v, deletions %v; want deletions only", b, d)
 	}
 }

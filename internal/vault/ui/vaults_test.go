@@ -22,13 +22,20 @@ func vaultRow(t *testing.T, page, name string) string {
 	return row
 }
 
+// devVault makes vault dev beside the fixture's prod, and returns its reader's token (dev-reader).
+func devVault(t *testing.T, f *fixture) string {
+	t.Helper()
+	must(t, f.st.CreateVault(t.Context(), "dev"))
+	token, err := f.st.CreateToken(t.Context(), "dev", store.TokenSpec{Name: "dev-reader", Role: "reader"})
+	must(t, err)
+	return token
+}
+
 func TestSessionHoldsSeveralVaultsAndSwitches(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	must(t, f.st.CreateVault(ctx, "dev"))
-	devToken, err := f.st.CreateToken(ctx, "dev", store.TokenSpec{Name: "dev-reader", Role: "reader"})
-	must(t, err)
-	_, _, err = f.st.RegisterCluster(ctx, "dev", "laptop")
+	devToken := devVault(t, f)
+	_, _, err := f.st.RegisterCluster(ctx, "dev", "laptop")
 	must(t, err)
 	adminToken, err := f.st.CreateAdminToken(ctx, store.TokenSpec{Name: "root", ExpiresAt: now.Add(time.Hour)})
 	must(t, err)
@@ -106,9 +113,7 @@ func TestSessionHoldsSeveralVaultsAndSwitches(t *testing.T) {
 func TestSessionGoesOnWithItsOtherVaultWhenTheShownOneSignsItOut(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	must(t, f.st.CreateVault(ctx, "dev"))
-	devToken, err := f.st.CreateToken(ctx, "dev", store.TokenSpec{Name: "dev-reader", Role: "reader"})
-	must(t, err)
+	devToken := devVault(t, f)
 	b := f.signedIn(t, "operator")
 	if res, _ := b.post("/vaults/add", url.Values{"csrf": {b.csrf()}, "token": {devToken}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add dev: %d", res.StatusCode)
