@@ -60,6 +60,10 @@ cluster-binaries: ## build etcd and the Kubernetes components into $(CAIRN_CACHE
 upgrade-binaries: ## build the newer Kubernetes control plane the cluster-upgrade e2e test restores into (once)
 	@hack/build-cluster-binaries.sh upgrade
 
+.PHONY: previous-release
+previous-release: ## build the previous release's cairn the rolling-upgrade e2e test runs beside this one (once)
+	@hack/build-previous-release.sh
+
 .PHONY: csi-sidecars
 csi-sidecars: ## build the CSI sidecars (csi-provisioner, csi-snapshotter, snapshot-controller) into $(CAIRN_CACHE)/bin (once)
 	@hack/build-csi-sidecars.sh
@@ -90,7 +94,7 @@ test-integration: cluster-binaries test-servers ## tests against a real kube-api
 	go test -race -count=1 -timeout 20m -v -tags integration ./internal/blob/... ./internal/agent/... ./test/integration/...
 
 .PHONY: test-e2e
-test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars browser-tests-deps ## tests on a full cluster with a real node (root); the Backup center's in headless Chromium
+test-e2e: deps cluster-binaries upgrade-binaries csi-sidecars browser-tests-deps previous-release ## tests on a full cluster with a real node (root); the Backup center's in headless Chromium
 	go test -count=1 -timeout 30m -v -tags e2e ./test/e2e/...
 
 BENCH_COUNTS ?= 10000,100000

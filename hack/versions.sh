@@ -37,3 +37,7 @@ export KOPIA_VERSION RESTIC_VERSION
 VELERO_VERSION=v1.18.3
 VELERO_AWS_PLUGIN_VERSION=v1.14.3
 export VELERO_VERSION VELERO_AWS_PLUGIN_VERSION
+# The previous release of cairn that runs as vault replicas on PostgreSQL: the rolling-upgrade e2e
+# test runs it beside this checkout's vault (hack/build-previous-release.sh builds it from git).
+PREVIOUS_REPLICA_RELEASE=6903078
+export PREVIOUS_REPLICA_RELEASE

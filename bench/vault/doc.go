@@ -11,7 +11,9 @@
 // that each one's peak RSS is its own; the PostgreSQL server is a process apart and not counted.
 // Flags (after -args): -vault.databases sqlite,postgres, -vault.instances 5000, -vault.clusters
 // 50, -vault.points 20 (recovery points of history per instance), -vault.clients 8 (concurrent
-// API clients), -vault.requests 1000 (requests per list shape).
+// API clients), -vault.requests 1000 (requests per list shape), -vault.replicas 1 (PostgreSQL: API
+// servers each over a store of its own, its own connections as a replica process has, the first
+// also running the scheduler; the clients take them in turn).
 //
 // Setup, per database: one vault, -vault.clusters clusters, -vault.instances instances spread
 // evenly over them, and as many policies as a cluster has instances (an instance is unique per
@@ -25,16 +27,18 @@
 // set, so the stored times show when each write happened):
 //
 //   - tick at the hour: the clock is set 5 ms past the top of the hour (where the scheduler's
-//     loop ticks, at the start of each minute) and Tick runs: it must queue one backup per
-//     instance. Lag is the creation time of the last job queued minus the hour;
-//   - steady tick: the next Tick, which must queue nothing: the cost the vault pays every 15 s;
+//     loop ticks, at the start of each minute) and the loop (Scheduler.Run) makes its first tick:
+//     it must queue one backup per instance, and leaves retention to the next tick. Lag is the
+//     creation time of the last job queued minus the hour;
+//   - steady tick: the next Tick, which must queue nothing and runs retention over every live
+//     recovery point: the cost the vault pays every 15 s;
 //   - drain: one agent per cluster, all at once, claims (jobs.Claim) and completes (jobs.Complete,
 //     with a recovery point) its cluster's jobs until none is left;
 //   - API: the handler of internal/vault/api on a loopback listener, a reader token, -vault.clients
 //     concurrent clients, -vault.requests requests of each shape: GET /api/v1/jobs and GET
 //     /api/v1/recovery-points, each as the default page (100), filtered by a random instance, and
 //     with a cursor 95% down the list. Clients and server share the machine's cores;
-//   - the API while the scheduler ticks: the clock moves to the next hour and its tick (every
+//   - the API while the scheduler ticks: the clock moves to the next hour and the loop's tick (every
 //     instance's backup queued again, the last hour's having been drained) runs while
 //     -vault.clients clients list jobs (the default page) without pause; the tick's lag and the
 //     latency of the requests made during it;

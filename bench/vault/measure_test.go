@@ -48,9 +48,8 @@ func measure(t *testing.T, db string) (result, error) {
 		st, err = store.OpenSQLite(ctx, dir, clk.now)
 		rawDriver, rawDSN = "sqlite", "file:"+filepath.Join(dir, "vault.db")+"?_pragma=busy_timeout(5000)"
 	case "postgres":
-		dsn := pgtest.Start(t)
-		st, err = store.OpenPostgres(ctx, dsn, clk.now)
-		rawDriver, rawDSN = "pgx", dsn
+		rawDriver, rawDSN = "pgx", pgtest.Start(t)
+		st, err = store.OpenPostgres(ctx, rawDSN, clk.now)
 	default:
 		return r, fmt.Errorf("-vault.databases: %q: use sqlite or postgres", db)
 	}
@@ -58,6 +57,12 @@ func measure(t *testing.T, db string) (result, error) {
 		return r, err
 	}
 	defer st.Close()
+	apis, err := serveReplicas(ctx, st, db, rawDSN, clk)
+	if err != nil {
+		return r, err
+	}
+	defer apis.close()
+	r.Replicas = len(apis.urls)
 
 	progress("setup: %d clusters, %d instances", *numClusters, *numInstances)
 	began := time.Now()
@@ -109,7 +114,7 @@ func measure(t *testing.T, db string) (result, error) {
 
 	// Run ticks 5 ms into each minute (scheduler.nextWait).
 	clk.set(theHour.Add(5 * time.Millisecond))
-	r.TickAtHour, err = profiled(db+"-tick-at-hour", func() error { return sched.Tick(ctx) })
+	r.TickAtHour, err = profiled(db+"-tick-at-hour", func() error { return runTick(ctx, sched) })
 	if err != nil {
 		return r, fmt.Errorf("tick at the hour: %w", err)
 	}
@@ -157,7 +162,7 @@ func measure(t *testing.T, db string) (result, error) {
 	progress("drain: %s (claim p50 %s, p99 %s)", r.Drain.Round(time.Millisecond), r.ClaimP50, r.ClaimP99)
 
 	if _, err = profiled(db+"-api", func() error {
-		r.Shapes, err = measureAPI(ctx, st, clk, f)
+		r.Shapes, err = measureAPI(ctx, st, apis, f)
 		return err
 	}); err != nil {
 		return r, fmt.Errorf("API: %w", err)
@@ -166,7 +171,7 @@ func measure(t *testing.T, db string) (result, error) {
 	// The next hour, with the clients listing jobs while the tick queues every instance's backup
 	// again (the agents drained the last hour's).
 	clk.set(theHour.Add(time.Hour + 5*time.Millisecond))
-	if r.Loaded, r.TickLoaded, err = apiDuringTick(ctx, st, clk, sched); err != nil {
+	if r.Loaded, r.TickLoaded, err = apiDuringTick(ctx, st, apis, sched); err != nil {
 		return r, fmt.Errorf("API during the tick: %w", err)
 	}
 	_, last, err = queued(ctx, st)
@@ -268,13 +273,11 @@ func drain(ctx context.Context, st *store.Store, clk *clock, clusters []string) 
 }
 
 // measureAPI serves the API on loopback and times every list shape.
-func measureAPI(ctx context.Context, st *store.Store, clk *clock, f *fixture) ([]shapeResult, error) {
+func measureAPI(ctx context.Context, st *store.Store, apis *replicaURLs, f *fixture) ([]shapeResult, error) {
 	token, err := st.CreateToken(ctx, vaultName, store.TokenSpec{Name: "bench-reader", Role: access.RoleReader})
 	if err != nil {
 		return nil, err
 	}
-	srv := httptest.NewServer(api.NewServer(st, api.Config{Now: clk.now}).Handler())
-	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *numClients}, Timeout: time.Minute}
 	defer client.CloseIdleConnections()
 
@@ -293,15 +296,15 @@ func measureAPI(ctx context.Context, st *store.Store, clk *clock, f *fixture) ([
 		name   string
 		newest int64
 	}{{"jobs", newestJob}, {"recovery-points", newestRP}} {
-		base := srv.URL + "/api/v1/" + ep.name
+		base := func() string { return apis.next() + "/api/v1/" + ep.name }
 		deep := strconv.FormatInt(max(ep.newest/20, 2), 10)
 		for _, shape := range []struct {
 			name string
 			url  func() string
 		}{
-			{"default page", func() string { return base }},
-			{"by instance", func() string { return base + "?instance=" + instance() }},
-			{"deep cursor", func() string { return base + "?cursor=" + deep }},
+			{"default page", base},
+			{"by instance", func() string { return base() + "?instance=" + instance() }},
+			{"deep cursor", func() string { return base() + "?cursor=" + deep }},
 		} {
 			s, err := hammer(ctx, client, token, shape.url)
 			if err != nil {
@@ -319,13 +322,11 @@ func measureAPI(ctx context.Context, st *store.Store, clk *clock, f *fixture) ([
 // apiDuringTick runs a scheduler tick while -vault.clients clients list jobs (the default page)
 // through the API, and returns the latencies of the requests that began during the tick and the
 // tick's time.
-func apiDuringTick(ctx context.Context, st *store.Store, clk *clock, sched *scheduler.Scheduler) (shapeResult, time.Duration, error) {
+func apiDuringTick(ctx context.Context, st *store.Store, apis *replicaURLs, sched *scheduler.Scheduler) (shapeResult, time.Duration, error) {
 	token, err := st.CreateToken(ctx, vaultName, store.TokenSpec{Name: "bench-reader-2", Role: access.RoleReader})
 	if err != nil {
 		return shapeResult{}, 0, err
 	}
-	srv := httptest.NewServer(api.NewServer(st, api.Config{Now: clk.now}).Handler())
-	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *numClients}, Timeout: time.Minute}
 	defer client.CloseIdleConnections()
 	var ticking atomic.Bool
@@ -336,7 +337,7 @@ func apiDuringTick(ctx context.Context, st *store.Store, clk *clock, sched *sche
 	for c := range *numClients {
 		wg.Go(func() {
 			for ticking.Load() {
-				d, err := get(ctx, client, token, srv.URL+"/api/v1/jobs")
+				d, err := get(ctx, client, token, apis.next()+"/api/v1/jobs")
 				if err != nil {
 					errs[c] = err
 					return
@@ -349,12 +350,71 @@ func apiDuringTick(ctx context.Context, st *store.Store, clk *clock, sched *sche
 	}
 	time.Sleep(100 * time.Millisecond) // the clients are busy before the tick begins
 	began := time.Now()
-	err = sched.Tick(ctx)
+	err = runTick(ctx, sched)
 	took := time.Since(began)
 	ticking.Store(false)
 	wg.Wait()
 	return shapeResult{Endpoint: "jobs", Shape: "during the tick", Latencies: slices.Concat(lat...), Wall: took}, took,
 		errors.Join(append(errs, err)...)
+}
+
+// replicaURLs are the API servers of the vault's replicas, which the clients take in turn.
+type replicaURLs struct {
+	urls    []string
+	servers []*httptest.Server
+	stores  []*store.Store // the replicas' own, beyond the first (the scheduler's)
+	turn    atomic.Uint64
+}
+
+// next is the replica the next request goes to.
+func (r *replicaURLs) next() string { return r.urls[(r.turn.Add(1)-1)%uint64(len(r.urls))] }
+
+func (r *replicaURLs) close() {
+	for _, s := range r.servers {
+		s.Close()
+	}
+	for _, st := range r.stores {
+		st.Close()
+	}
+}
+
+// serveReplicas serves the API of -vault.replicas replicas: the first over st, which the
+// scheduler uses too, each other over a store of its own on the same PostgreSQL database (its own
+// connections, as a replica process has).
+func serveReplicas(ctx context.Context, st *store.Store, db, dsn string, clk *clock) (*replicaURLs, error) {
+	if *numReplicas > 1 && db != "postgres" {
+		return nil, fmt.Errorf("-vault.replicas %d: only PostgreSQL runs replicas; measure %s with 1", *numReplicas, db)
+	}
+	r := &replicaURLs{}
+	for i := range max(*numReplicas, 1) {
+		rst := st
+		if i > 0 {
+			var err error
+			if rst, err = store.OpenPostgres(ctx, dsn, clk.now); err != nil {
+				r.close()
+				return nil, fmt.Errorf("replica %d: %w", i, err)
+			}
+			r.stores = append(r.stores, rst)
+		}
+		srv := httptest.NewServer(api.NewServer(rst, api.Config{Now: clk.now}).Handler())
+		r.servers, r.urls = append(r.servers, srv), append(r.urls, srv.URL)
+	}
+	return r, nil
+}
+
+// runTick makes the tick scheduler.Run makes at once, as at the top of the hour (where it queues
+// the hour's backups and leaves retention to the next tick), and returns its error.
+func runTick(ctx context.Context, sched *scheduler.Scheduler) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var err error
+	sched.OnTick = func(_, _ time.Duration, tickErr error) {
+		err = tickErr
+		cancel()
+	}
+	defer func() { sched.OnTick = nil }()
+	sched.Run(ctx, time.Hour)
+	return err
 }
 
 // recoveryPointSeq is the sequence number of the newest recovery point, read from its cursor.

@@ -25,6 +25,7 @@ var (
 	numPoints    = flag.Int("vault.points", 20, "hourly recovery points (and their jobs) of history per instance")
 	numClients   = flag.Int("vault.clients", 8, "concurrent API clients")
 	numRequests  = flag.Int("vault.requests", 1000, "API requests of each list shape")
+	numReplicas  = flag.Int("vault.replicas", 1, "vault replicas serving the API (PostgreSQL only), one of them running the scheduler; the clients take them in turn")
 	profileDir   = flag.String("vault.profile", "", "write CPU profiles of the ticks, the drain and the API requests to this directory")
 	childDB      = flag.String("vault.child", "", "internal: measure this database in this process (set by TestVault)")
 	childOut     = flag.String("vault.out", "", "internal: the file the child writes its result to")
@@ -33,6 +34,7 @@ var (
 // result is one database's figures, passed from the child process to TestVault as JSON.
 type result struct {
 	Database       string
+	Replicas       int
 	Instances      int
 	Policies       int
 	RecoveryPoints int // live, before the hour
@@ -99,7 +101,7 @@ func runChild(t *testing.T, db string) (r result, ok bool, err error) {
 		"-vault.child=" + db, "-vault.out=" + out,
 		"-vault.instances=" + strconv.Itoa(*numInstances), "-vault.clusters=" + strconv.Itoa(*numClusters),
 		"-vault.points=" + strconv.Itoa(*numPoints), "-vault.clients=" + strconv.Itoa(*numClients),
-		"-vault.requests=" + strconv.Itoa(*numRequests), "-vault.profile=" + *profileDir}
+		"-vault.requests=" + strconv.Itoa(*numRequests), "-vault.replicas=" + strconv.Itoa(*numReplicas), "-vault.profile=" + *profileDir}
 	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	fmt.Fprintf(os.Stderr, "== %s\n", db)
@@ -154,7 +156,7 @@ func printTables(w io.Writer, results []result) {
 	for _, r := range results {
 		jobs, rps := r.endpoint("jobs"), r.endpoint("recovery-points")
 		fmt.Fprintf(w, "| %s | %d | %d | %.2f s | %.2f s | %.2f s | %.2f s | %s / %s ms | %s / %s ms | %d MiB | %d MiB |\n",
-			databaseNames[r.Database], r.Instances, r.RecoveryPoints, r.TickAtHour.Seconds(), r.SteadyTick.Seconds(),
+			r.label(), r.Instances, r.RecoveryPoints, r.TickAtHour.Seconds(), r.SteadyTick.Seconds(),
 			r.Lag.Seconds(), r.Drain.Seconds(), ms(percentile(jobs, 50)), ms(percentile(jobs, 99)),
 			ms(percentile(rps, 50)), ms(percentile(rps, 99)), r.PeakRSS>>20, r.PeakHeap>>20)
 	}
@@ -162,7 +164,7 @@ func printTables(w io.Writer, results []result) {
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|")
 	for _, r := range results {
 		for _, s := range r.Shapes {
-			fmt.Fprintf(w, "| %s | GET /api/v1/%s, %s | %s ms | %s ms | %.0f |\n", databaseNames[r.Database], s.Endpoint, s.Shape,
+			fmt.Fprintf(w, "| %s | GET /api/v1/%s, %s | %s ms | %s ms | %.0f |\n", r.label(), s.Endpoint, s.Shape,
 				ms(percentile(s.Latencies, 50)), ms(percentile(s.Latencies, 99)), float64(len(s.Latencies))/s.Wall.Seconds())
 		}
 	}
@@ -170,16 +172,24 @@ func printTables(w io.Writer, results []result) {
 	fmt.Fprintln(w, "| database | tick at the hour | lag until last job queued | GET jobs during the tick | p50 | p99 |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|")
 	for _, r := range results {
-		fmt.Fprintf(w, "| %s | %.2f s | %.2f s | %d | %s ms | %s ms |\n", databaseNames[r.Database], r.TickLoaded.Seconds(), r.LagLoaded.Seconds(),
+		fmt.Fprintf(w, "| %s | %.2f s | %.2f s | %d | %s ms | %s ms |\n", r.label(), r.TickLoaded.Seconds(), r.LagLoaded.Seconds(),
 			len(r.Loaded.Latencies), ms(percentile(r.Loaded.Latencies, 50)), ms(percentile(r.Loaded.Latencies, 99)))
 	}
 	fmt.Fprintln(w, "\n| database | setup through the store | history insert | tick before the hour | backups queued | claim p50 / p99 | jobs drained | peak RSS in setup |")
 	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range results {
-		fmt.Fprintf(w, "| %s | %.1f s | %.1f s | %.2f s | %d | %s / %s ms | %d | %d MiB |\n", databaseNames[r.Database],
+		fmt.Fprintf(w, "| %s | %.1f s | %.1f s | %.2f s | %d | %s / %s ms | %d | %d MiB |\n", r.label(),
 			r.Setup.Seconds(), r.History.Seconds(), r.TickBefore.Seconds(), r.Queued, ms(r.ClaimP50), ms(r.ClaimP99),
 			r.Drained, r.SetupRSS>>20)
 	}
+}
+
+// label names the database, and the replicas when more than one served the API.
+func (r result) label() string {
+	if r.Replicas > 1 {
+		return fmt.Sprintf("%s, %d replicas", databaseNames[r.Database], r.Replicas)
+	}
+	return databaseNames[r.Database]
 }
 
 // endpoint is every latency measured on one endpoint, all shapes together.

@@ -25,6 +25,9 @@ type Binaries struct {
 	// CSI sidecar versions (hack/build-csi-sidecars.sh).
 	CSIProvisionerVersion string
 	CSISnapshotterVersion string
+	// PreviousReplicaRelease is the commit of the previous release that runs as vault replicas
+	// (hack/build-previous-release.sh builds it); empty if versions.sh sets none.
+	PreviousReplicaRelease string
 }
 
 // DefaultBinaries finds the checkout from the working directory upwards and reads the versions the
@@ -42,7 +45,8 @@ func DefaultBinaries() (Binaries, error) {
 	}
 	b := Binaries{Repo: repo, Cache: os.Getenv("CAIRN_CACHE"), State: os.Getenv("CAIRN_STATE"), KubeVersion: vars["KUBE_VERSION"], EtcdVersion: vars["ETCD_VERSION"],
 		UpgradeKubeVersion:    vars["UPGRADE_KUBE_VERSION"],
-		CSIProvisionerVersion: vars["CSI_PROVISIONER_VERSION"], CSISnapshotterVersion: vars["CSI_SNAPSHOTTER_VERSION"]}
+		CSIProvisionerVersion: vars["CSI_PROVISIONER_VERSION"], CSISnapshotterVersion: vars["CSI_SNAPSHOTTER_VERSION"],
+		PreviousReplicaRelease: vars["PREVIOUS_REPLICA_RELEASE"]}
 	if b.Cache == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
@@ -72,6 +76,11 @@ func (b Binaries) Kube(component string) string { return filepath.Join(b.KubeDir
 // CSISidecarDir holds csi-provisioner, csi-snapshotter, snapshot-controller and the snapshot CRDs.
 func (b Binaries) CSISidecarDir() string {
 	return filepath.Join(b.Cache, "bin", "csi-sidecars-"+b.CSIProvisionerVersion+"-"+b.CSISnapshotterVersion)
+}
+
+// PreviousCairn is the cairn binary of PreviousReplicaRelease.
+func (b Binaries) PreviousCairn() string {
+	return filepath.Join(b.Cache, "bin", "cairn-"+b.PreviousReplicaRelease, "cairn")
 }
 
 // EnvtestAssets is a folder holding etcd, kube-apiserver and kubectl, for KUBEBUILDER_ASSETS.

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/cli"
+	"github.com/cairnbackup/cairn/internal/testenv"
+	"github.com/cairnbackup/cairn/internal/vault/client"
 )
 
 // A vault replica runs as a process of its own, so that a test can kill it: this test binary run
@@ -66,8 +68,10 @@ func (f fileClock) now() time.Time {
 // replicaSet is three vault replicas on one PostgreSQL database, each on a fixed loopback port so
 // that a restarted one comes back where the balancer looks for it.
 type replicaSet struct {
-	t         *testing.T
-	args      [][]string
+	t    *testing.T
+	args [][]string
+	// bins are the cairn binaries the replicas run: "" is this checkout's (this test binary).
+	bins      []string
 	addrs     []string
 	dataDirs  []string
 	clockFile string
@@ -97,7 +101,14 @@ func (b *lockedBuffer) String() string {
 
 func startReplicas(t *testing.T, n int, dsn string) *replicaSet {
 	t.Helper()
-	rs := &replicaSet{t: t, clockFile: filepath.Join(t.TempDir(), "clock-offset"), procs: make([]*exec.Cmd, n)}
+	return startReplicasOf(t, dsn, make([]string, n))
+}
+
+// startReplicasOf starts a replica per binary in bins ("": this checkout's cairn).
+func startReplicasOf(t *testing.T, dsn string, bins []string) *replicaSet {
+	t.Helper()
+	n := len(bins)
+	rs := &replicaSet{t: t, bins: bins, clockFile: filepath.Join(t.TempDir(), "clock-offset"), procs: make([]*exec.Cmd, n)}
 	rs.setOffset(0)
 	for range n {
 		addr := freeLoopbackAddr(t)
@@ -142,6 +153,9 @@ func (rs *replicaSet) start(i int) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), replicaArgsEnv+"="+string(args), replicaClockEnv+"="+rs.clockFile)
+	if rs.bins[i] != "" {
+		cmd = exec.Command(rs.bins[i], rs.args[i]...) // on the real clock: keep the offset 0 beside it
+	}
 	cmd.Stdout, cmd.Stderr = rs.logs[i], rs.logs[i]
 	if err := cmd.Start(); err != nil {
 		rs.t.Error(err)
@@ -186,6 +200,14 @@ func (rs *replicaSet) restart(i int) {
 	rs.start(i)
 }
 
+// upgrade stops replica i the way a rolling upgrade does (SIGTERM) and starts this checkout's
+// cairn in its place.
+func (rs *replicaSet) upgrade(i int) {
+	rs.signal(i, syscall.SIGTERM)
+	rs.bins[i] = ""
+	rs.start(i)
+}
+
 // setOffset moves every replica's clock to real time plus d.
 func (rs *replicaSet) setOffset(d time.Duration) {
 	if err := os.WriteFile(rs.clockFile, []byte(strconv.FormatInt(int64(d), 10)), 0o600); err != nil {
@@ -223,6 +245,29 @@ func (rs *replicaSet) leader(live ...int) int {
 		return leaders == 1
 	})
 	return found
+}
+
+// behindBalancer puts the replicas behind a balancer and returns the vault as its clients see
+// it, with the first contributor token.
+func (rs *replicaSet) behindBalancer() (*testVault, string) {
+	rs.t.Helper()
+	lb := startBalancer(rs.t, rs.addrs)
+	token := firstTokenOf(rs.t, rs)
+	admin, err := client.New(lb.url(), token, nil)
+	if err != nil {
+		rs.t.Fatal(err)
+	}
+	return &testVault{url: lb.url(), admin: admin}, token
+}
+
+// sessionEverywhere checks that every running replica takes the Backup center session.
+func (rs *replicaSet) sessionEverywhere(when string, cookie *http.Cookie) {
+	rs.t.Helper()
+	for i, addr := range rs.addrs {
+		if rs.running(i) && !testenv.SignedIn(rs.t, "http://"+addr, cookie) {
+			rs.t.Errorf("%s: the session is refused by replica %d", when, i)
+		}
+	}
 }
 
 // running tells whether replica i's process runs.

@@ -31,13 +31,8 @@ import (
 func TestReplicasBehindABalancer(t *testing.T) {
 	ctx := t.Context()
 	rs := startReplicas(t, 3, pgtest.Start(t))
-	lb := startBalancer(t, rs.addrs)
-	token := firstTokenOf(t, rs)
-	admin, err := client.New(lb.url(), token, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &testVault{url: lb.url(), admin: admin}
+	v, token := rs.behindBalancer()
+	admin := v.admin
 	k8s := clientOf(t, cluster)
 
 	// Ten minutes past an hour, so that the instances made now are first due at the next one.
@@ -65,16 +60,8 @@ func TestReplicasBehindABalancer(t *testing.T) {
 	}
 
 	// A session started through the balancer is good on every replica.
-	cookie := testenv.SignInToCenter(t, lb.url(), token)
-	sessionEverywhere := func(when string) {
-		t.Helper()
-		for i, addr := range rs.addrs {
-			if rs.running(i) && !testenv.SignedIn(t, "http://"+addr, cookie) {
-				t.Errorf("%s: the session is refused by replica %d", when, i)
-			}
-		}
-	}
-	sessionEverywhere("at start")
+	cookie := testenv.SignInToCenter(t, v.url, token)
+	rs.sessionEverywhere("at start", cookie)
 
 	// Half a minute before the next hour, one replica leads; it is killed a second before it.
 	hour := time.Now().Add(offset).Truncate(time.Hour).Add(time.Hour)
@@ -130,7 +117,7 @@ func TestReplicasBehindABalancer(t *testing.T) {
 			t.Errorf("instance %s: %d scheduled backups for the hour, want exactly 1 (%v)", ns, perInstance[ns], perInstance)
 		}
 	}
-	sessionEverywhere("after the leader was killed")
+	rs.sessionEverywhere("after the leader was killed", cookie)
 
 	// A restore runs while the replicas are restarted one after the other under it.
 	points := v.recoveryPoints(t, "rep-a")
@@ -158,7 +145,7 @@ func TestReplicasBehindABalancer(t *testing.T) {
 		t.Fatalf("restored ConfigMap: %v, %v", cm, err)
 	}
 	rs.leader(all...)
-	sessionEverywhere("after every replica restarted")
+	rs.sessionEverywhere("after every replica restarted", cookie)
 }
 
 // firstTokenOf reads the first contributor token, which one of the replicas wrote to its data dir.

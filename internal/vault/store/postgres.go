@@ -48,7 +48,9 @@ func OpenPostgres(ctx context.Context, dsn string, now func() time.Time) (*Store
 	// pgx's database/sql driver, on the configuration already parsed.
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(maxReadConns)
-	db.SetMaxIdleConns(4)
+	// As many kept open as may be used: a connection closed after a burst is a new server process
+	// forked for the next request, which showed as the API's slowest requests.
+	db.SetMaxIdleConns(maxReadConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetConnMaxLifetime(time.Hour)
 

@@ -200,7 +200,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err
 			if err := s.sessions.update(r.Context(), sess); err != nil {
 				s.log.ErrorContext(r.Context(), "sign-in session not changed", "error", err.Error())
 			}
-			http.Redirect(w, r, "/vaults?signedOut="+url.QueryEscape(gone), http.StatusSeeOther)
+			s.redirect(w, r, "/vaults?signedOut="+url.QueryEscape(gone))
 			return
 		}
 		if err := s.sessions.end(r.Context(), sess.id); err != nil {
@@ -222,6 +222,12 @@ func (s *Server) toSignIn(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path != "/" && !strings.HasSuffix(r.URL.Path, "/live") {
 		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
 	}
+	s.redirect(w, r, target)
+}
+
+// redirect sends the browser to target (a path of this site) after a refusal: an htmx fragment's
+// request is told to load it as a whole page (HX-Redirect), not to swap it in.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, target string) {
 	if r.Header.Get("HX-Request") == "true" {
 		w.Header().Set("HX-Redirect", target)
 		w.WriteHeader(http.StatusUnauthorized)
