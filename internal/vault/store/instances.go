@@ -255,15 +255,17 @@ func (t *jobTx) RecordScheduledRuns(ctx context.Context, vault string, marks []j
 		if g.copies {
 			lastCopy = g.at
 		}
-		args := []any{g.at, q, lastCopy, vault}
+		// Every parameter once and in order (dialect.param): the instances' names last.
+		args := []any{g.at, q, lastCopy, vault, g.at}
 		var in []string
 		for name := range byGroup[g] {
 			args = append(args, name)
-			in = append(in, fmt.Sprintf("$%d", len(args)))
+			in = append(in, t.dialect.param(len(args)))
 		}
-		rows, err := t.tx.QueryContext(ctx, `UPDATE instances SET last_scheduled = $1, scheduled_backups = scheduled_backups + $2,
-			last_copy_at = COALESCE($3, last_copy_at) WHERE vault = $4 AND name IN (`+strings.Join(in, ", ")+`)
-			AND (last_scheduled IS NULL OR last_scheduled < $1) RETURNING name`, args...)
+		p := t.dialect.param
+		rows, err := t.tx.QueryContext(ctx, `UPDATE instances SET last_scheduled = `+p(1)+`, scheduled_backups = scheduled_backups + `+p(2)+`,
+			last_copy_at = COALESCE(`+p(3)+`, last_copy_at) WHERE vault = `+p(4)+` AND (last_scheduled IS NULL OR last_scheduled < `+p(5)+`)
+			AND name IN (`+strings.Join(in, ", ")+`) RETURNING name`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("record the schedule of %d instances: %w", len(in), err)
 		}

@@ -20,7 +20,7 @@ var (
 
 // InTx runs fn in a transaction, committed if fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(jobs.Tx) error) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(&jobTx{tx: tx}) })
+	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(&jobTx{tx: tx, dialect: s.dialect}) })
 }
 
 // runsPerTransaction is how many units of work InTxBatches commits at a time. It bounds how long the
@@ -94,7 +94,10 @@ func (s *Store) ExpiredLeases(ctx context.Context, now time.Time) ([]jobs.JobRef
 }
 
 // jobTx is a transaction of the store as the job life cycle uses it.
-type jobTx struct{ tx *sql.Tx }
+type jobTx struct {
+	tx      *sql.Tx
+	dialect dialect
+}
 
 func (t *jobTx) GetJob(ctx context.Context, vault string, id int64) (jobs.Record, error) {
 	return getJob(ctx, t.tx, vault, id)
@@ -156,7 +159,7 @@ func (t *jobTx) insertRows(ctx context.Context, vault string, rs []jobs.Record, 
 		values := jobValues(vault, r)
 		marks := make([]string, len(values))
 		for c := range values {
-			marks[c] = fmt.Sprintf("$%d", len(args)+c+1)
+			marks[c] = t.dialect.param(len(args) + c + 1)
 		}
 		args = append(args, values...)
 		rows[i] = "(" + strings.Join(marks, ", ") + ")"
@@ -191,10 +194,10 @@ func (t *jobTx) TakenRecoveryPointNames(ctx context.Context, vault string, names
 	marks := make([]string, len(names))
 	for i, n := range names {
 		args = append(args, n)
-		marks[i] = fmt.Sprintf("$%d", len(args))
+		marks[i] = t.dialect.param(len(args))
 	}
-	taken, err := t.takenNames(ctx, `SELECT recovery_point FROM jobs WHERE vault = $1 AND kind = $2 AND recovery_point IN (`+
-		strings.Join(marks, ", ")+`)`, args)
+	taken, err := t.takenNames(ctx, `SELECT recovery_point FROM jobs WHERE vault = `+t.dialect.param(1)+` AND kind = `+t.dialect.param(2)+
+		` AND recovery_point IN (`+strings.Join(marks, ", ")+`)`, args)
 	if err != nil {
 		return nil, fmt.Errorf("check %d recovery point names: %w", len(names), err)
 	}
