@@ -270,6 +270,25 @@ func (rs *replicaSet) sessionEverywhere(when string, cookie *http.Cookie) {
 	}
 }
 
+// inBrowser runs test/browser/replicas.mjs in Chromium: with token it signs in through the
+// balancer at url first, keeping the cookies in state; then the session must be signed in on every
+// running replica and through the balancer.
+func (rs *replicaSet) inBrowser(url, state, token string) {
+	rs.t.Helper()
+	node, modules := browserTestDeps(rs.t)
+	var running []string
+	for i, addr := range rs.addrs {
+		if rs.running(i) {
+			running = append(running, "http://"+addr)
+		}
+	}
+	env := []string{"CAIRN_UI_URL=" + url, "CAIRN_REPLICAS=" + strings.Join(running, ","), "CAIRN_STATE=" + state}
+	if token != "" {
+		env = append(env, "CAIRN_TOKEN="+token)
+	}
+	runBrowserScript(rs.t, node, modules, "replicas.mjs", env)
+}
+
 // running tells whether replica i's process runs.
 func (rs *replicaSet) running(i int) bool {
 	rs.mu.Lock()

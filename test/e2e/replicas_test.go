@@ -27,7 +27,8 @@ import (
 // behind a round-robin balancer, with two agents and a Backup center session going through it.
 // The leader is killed (SIGKILL) a second before the top of the hour: another replica takes over
 // and queues each due backup exactly once, and they run. Then a restore runs while replicas are
-// restarted under it, and succeeds; the session works on every replica throughout.
+// restarted under it, and succeeds; the session works on every replica throughout, as does one
+// signed in in Chromium, before the kill and after the restarts.
 func TestReplicasBehindABalancer(t *testing.T) {
 	ctx := t.Context()
 	rs := startReplicas(t, 3, pgtest.Start(t))
@@ -62,6 +63,9 @@ func TestReplicasBehindABalancer(t *testing.T) {
 	// A session started through the balancer is good on every replica.
 	cookie := testenv.SignInToCenter(t, v.url, token)
 	rs.sessionEverywhere("at start", cookie)
+	// And one in Chromium, signed in through the balancer, then opened on every replica.
+	browserState := filepath.Join(t.TempDir(), "browser-state.json")
+	rs.inBrowser(v.url, browserState, token)
 
 	// Half a minute before the next hour, one replica leads; it is killed a second before it.
 	hour := time.Now().Add(offset).Truncate(time.Hour).Add(time.Hour)
@@ -146,6 +150,7 @@ func TestReplicasBehindABalancer(t *testing.T) {
 	}
 	rs.leader(all...)
 	rs.sessionEverywhere("after every replica restarted", cookie)
+	rs.inBrowser(v.url, browserState, "")
 }
 
 // firstTokenOf reads the first contributor token, which one of the replicas wrote to its data dir.
