@@ -17,22 +17,8 @@
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-
-// import statements ignore NODE_PATH; require honours it, so playwright-core is found in the
-// cached install without a node_modules folder in the checkout.
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.log(`not ok - environment: ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-}
+import { env, launchChromium } from './lib.mjs';
 
 const ui = env('CAIRN_UI_URL').replace(/\/+$/, '');
 const operatorToken = env('CAIRN_OPERATOR_TOKEN');
@@ -53,12 +39,7 @@ mkdirSync(shots, { recursive: true });
 const jobTimeout = 3 * 60 * 1000;
 const viewport = { width: 1280, height: 800 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true, // --headless; Playwright gives every launch a fresh --user-data-dir
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 console.log(`# ${browser.browserType().name()} ${browser.version()} against ${ui}`);
 
 // Every request any page makes, to check at the end that none left the vault (no CDN).

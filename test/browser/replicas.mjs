@@ -13,31 +13,14 @@
 //   NODE_PATH        the node_modules holding playwright-core (hack/install-browser-tests.sh)
 //   CHROMIUM         the browser (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.log(`not ok - environment: ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-}
+import { env, launchChromium } from './lib.mjs';
 
 const ui = env('CAIRN_UI_URL').replace(/\/+$/, '');
 const replicas = env('CAIRN_REPLICAS').split(',').map((u) => u.replace(/\/+$/, ''));
 const state = env('CAIRN_STATE');
 const token = process.env.CAIRN_TOKEN;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 
 let stepNo = 0;
 async function step(name, fn) {

@@ -18,20 +18,8 @@
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.log(`not ok - environment: ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-}
+import { env, launchChromium } from './lib.mjs';
 
 const ui = env('CAIRN_UI_URL').replace(/\/+$/, '');
 const idp = env('CAIRN_IDP_URL').replace(/\/+$/, '');
@@ -42,12 +30,7 @@ const stranger = { user: env('CAIRN_STRANGER_USER'), password: env('CAIRN_STRANG
 const shots = env('CAIRN_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 console.log(`# ${browser.browserType().name()} ${browser.version()} against ${ui}, provider ${idp}`);
 
 // Every request, to check at the end that none went anywhere but the vault and the provider.
