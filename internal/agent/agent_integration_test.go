@@ -3,7 +3,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -142,23 +141,6 @@ func (v *sequentialVault) logText(id int64) string {
 	return b.String()
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestAgentBackupRestoreDelete(t *testing.T) {
 	ctx := t.Context()
 	cfg, client := shopCluster(t, "agent")
@@ -186,7 +168,7 @@ func TestAgentBackupRestoreDelete(t *testing.T) {
 	srv := httptest.NewServer(v.handler(t))
 	defer srv.Close()
 
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {

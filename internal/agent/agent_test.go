@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
+	"github.com/cairnbackup/cairn/internal/testenv"
 )
 
 // fakeVault implements the agent routes of the vault in memory.
@@ -234,28 +235,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testAgent is an agent against v with short periods; execute, if set, replaces the engines.
-func testAgent(t *testing.T, v *fakeVault, mod func(*Options), execute func(context.Context, *jobRun) outcome) (*agent, *syncBuffer) {
+func testAgent(t *testing.T, v *fakeVault, mod func(*Options), execute func(context.Context, *jobRun) outcome) (*agent, *testenv.LockedBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.LockedBuffer{}
 	opts := Options{VaultURL: v.srv.URL, Token: "agent-token", Config: &rest.Config{Host: v.srv.URL}, Version: "v0.test",
 		HeartbeatEvery: 20 * time.Millisecond, ProgressEvery: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}

@@ -24,6 +24,7 @@ import (
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/internal/agent"
 	"github.com/cairnbackup/cairn/internal/agent/install"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/trustgrant"
 )
 
@@ -99,7 +100,7 @@ func TestAgentHoldingTheBackupOnlyGrant(t *testing.T) {
 	srv := httptest.NewServer(v.handler(t))
 	defer srv.Close()
 
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {

@@ -27,6 +27,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/agent/metrics"
 	"github.com/cairnbackup/cairn/internal/crds"
 	"github.com/cairnbackup/cairn/internal/promtest"
+	"github.com/cairnbackup/cairn/internal/testenv"
 )
 
 // TestMetricsScrapedByPrometheus runs an agent against a real kube-apiserver and has a real
@@ -63,7 +64,7 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 	}
 	prom := promtest.Start(t, ln.Addr().String())
 
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {

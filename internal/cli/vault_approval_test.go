@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/api/vaultv1"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/vault"
 )
 
@@ -67,9 +68,9 @@ func serveVault(t *testing.T, flags ...string) *testVault {
 func serveVaultIn(t *testing.T, dir string, flags ...string) (v *testVault, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testenv.LockedBuffer{}
 	done := make(chan error, 1)
-	root := NewRootCommand(Env{Stdout: &syncBuffer{}, Stderr: logs, Getenv: func(string) string { return "" }})
+	root := NewRootCommand(Env{Stdout: &testenv.LockedBuffer{}, Stderr: logs, Getenv: func(string) string { return "" }})
 	root.SetArgs(append([]string{"vault", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-format", "json"}, flags...))
 	go func() { done <- root.ExecuteContext(ctx) }()
 	stop = sync.OnceFunc(func() {

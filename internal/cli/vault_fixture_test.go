@@ -12,13 +12,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairnbackup/cairn/api/agentv1"
 	"github.com/cairnbackup/cairn/api/vaultv1"
 	"github.com/cairnbackup/cairn/internal/archive"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/vault"
 )
 
@@ -33,7 +33,7 @@ const testManifest = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cairn-
 type testVault struct {
 	url, dir, home string
 	// logs is the vault's log when it runs through the command (serveVaultIn).
-	logs *syncBuffer
+	logs *testenv.LockedBuffer
 }
 
 // startTestVault serves a vault with a short claim long-poll, a stub trust-grant manifest and
@@ -54,7 +54,7 @@ func startTestVaultWith(t *testing.T, set func(*vault.Options)) *testVault {
 	opts.API.ClaimWait = 2 * time.Second
 	opts.API.TrustGrant = func(string, string) (string, error) { return testManifest, nil }
 	opts.API.Prices = vaultv1.Prices{Currency: "EUR", NamespaceMonth: 2, StorageGiBMonth: 0.5, SnapshotGiBMonth: 0.25}
-	logs := &syncBuffer{}
+	logs := &testenv.LockedBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if set != nil {
 		set(&opts)
@@ -288,24 +288,6 @@ func await(t *testing.T, done <-chan cliResult) cliResult {
 		t.Fatal("the command did not end")
 	}
 	return cliResult{}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // regexpLine reports whether a line of s starts with a match of pattern.

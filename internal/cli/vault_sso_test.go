@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/oidctest"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/vault"
 )
 
@@ -47,7 +48,7 @@ func runSSOLogin(t *testing.T, v *testVault, home string, confirm func(ctx conte
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	errOut := &syncBuffer{}
+	errOut := &testenv.LockedBuffer{}
 	env := Env{Stdout: &out, Stderr: errOut, Getenv: func(k string) string {
 		if k == "HOME" {
 			return home

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/hooks"
 	"github.com/cairnbackup/cairn/internal/restore"
 	"github.com/cairnbackup/cairn/internal/snapshot"
+	"github.com/cairnbackup/cairn/internal/testenv"
 )
 
 var (
@@ -73,29 +72,11 @@ func repositoryWith(t *testing.T, name, phase string) *memory.Storage {
 	return st
 }
 
-// logBuffer collects a logger's lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testRunner is a Runner on a fake cluster and st, logging into the returned buffer. The cluster
 // runs v1.35.4 and allows everything; the engines fail the test unless it replaces them.
-func testRunner(t *testing.T, st blob.Storage) (*Runner, *logBuffer) {
+func testRunner(t *testing.T, st blob.Storage) (*Runner, *testenv.LockedBuffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testenv.LockedBuffer{}
 	unexpected := func(what string) error {
 		t.Errorf("unexpected call of %s", what)
 		return fmt.Errorf("%s is not faked", what)

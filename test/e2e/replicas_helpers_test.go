@@ -78,25 +78,7 @@ type replicaSet struct {
 	mu        sync.Mutex
 	procs     []*exec.Cmd
 	// logs keep each replica's log (every request at info level): shown when the test fails.
-	logs []*lockedBuffer
-}
-
-// lockedBuffer is a buffer several goroutines write.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs []*testenv.LockedBuffer
 }
 
 func startReplicas(t *testing.T, n int, dsn string) *replicaSet {
@@ -113,7 +95,7 @@ func startReplicasOf(t *testing.T, dsn string, bins []string) *replicaSet {
 	for range n {
 		addr := freeLoopbackAddr(t)
 		rs.addrs = append(rs.addrs, addr)
-		rs.logs = append(rs.logs, &lockedBuffer{})
+		rs.logs = append(rs.logs, &testenv.LockedBuffer{})
 		rs.dataDirs = append(rs.dataDirs, t.TempDir())
 		rs.args = append(rs.args, []string{"vault", "serve", "--database", dsn, "--data-dir", rs.dataDirs[len(rs.dataDirs)-1], "--listen", addr,
 			"--tick", "500ms", "--log-format", "json"})

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/internal/policy"
+	"github.com/cairnbackup/cairn/internal/testenv"
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
@@ -28,7 +28,7 @@ type fixture struct {
 	st      *store.Store
 	srv     *Server
 	h       http.Handler
-	logs    *lockedBuffer
+	logs    *testenv.LockedBuffer
 	tokens  map[string]string // role → secret
 	secrets []string
 	// agentToken is the agent token of cluster agentCluster.
@@ -53,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := st.EnsureVault(ctx, "prod"); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: st, logs: &lockedBuffer{}, tokens: map[string]string{}}
+	f := &fixture{st: st, logs: &testenv.LockedBuffer{}, tokens: map[string]string{}}
 	for _, role := range roles {
 		secret, err := st.CreateToken(ctx, "prod", store.TokenSpec{Name: role + "-user", Role: role})
 		if err != nil {
@@ -152,25 +152,8 @@ func decodeErrorBody(t *testing.T, rec *httptest.ResponseRecorder) errorDetail {
 	return body.Error
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// logLines parses the JSON log lines with the message msg.
-func (b *lockedBuffer) logLines(t *testing.T, msg string) []map[string]any {
+// logLines parses the JSON log lines in b with the message msg.
+func logLines(t *testing.T, b *testenv.LockedBuffer, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for line := range strings.Lines(b.String()) {
@@ -193,7 +176,7 @@ func TestAuditLine(t *testing.T) {
 	if rec := f.do(t, "POST", "/api/v1/policies", f.tokens[access.RoleOperator], validPolicyJSON(t, "p")); rec.Code != http.StatusForbidden {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	lines := f.logs.logLines(t, "api request")
+	lines := logLines(t, f.logs, "api request")
 	if len(lines) != 2 {
 		t.Fatalf("got %d audit lines:\n%s", len(lines), f.logs)
 	}
@@ -226,7 +209,7 @@ func TestAuditDurationUsesTheClock(t *testing.T) {
 	}
 	h := NewServer(f.st, Config{Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: clock}).Handler()
 	h.ServeHTTP(httptest.NewRecorder(), newRequest(t, "GET", "/api/v1/whoami", f.tokens[access.RoleReader], ""))
-	lines := f.logs.logLines(t, "api request")
+	lines := logLines(t, f.logs, "api request")
 	if len(lines) != 1 || lines[0]["duration"] != float64(250*time.Millisecond) {
 		t.Fatalf("audit lines %v", lines)
 	}
@@ -243,7 +226,7 @@ func TestInternalErrorIsGenericAndLogged(t *testing.T) {
 	if e.Code != "internal" || strings.Contains(e.Message, "sql") || strings.Contains(e.Message, "closed") {
 		t.Fatalf("error %+v", e)
 	}
-	logged := f.logs.logLines(t, "api internal error")
+	logged := logLines(t, f.logs, "api internal error")
 	if len(logged) != 1 || !strings.Contains(logged[0]["error"].(string), "closed") || logged[0]["level"] != "ERROR" {
 		t.Fatalf("internal error log %v", logged)
 	}
@@ -257,10 +240,10 @@ func TestAbandonedRequestIsNoInternalError(t *testing.T) {
 	if rec.Code != statusClientClosedRequest {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	if logged := f.logs.logLines(t, "api internal error"); len(logged) != 0 {
+	if logged := logLines(t, f.logs, "api internal error"); len(logged) != 0 {
 		t.Errorf("logged as an internal error: %v", logged)
 	}
-	if logged := f.logs.logLines(t, "api request abandoned by its caller"); len(logged) != 1 || logged[0]["level"] != "INFO" {
+	if logged := logLines(t, f.logs, "api request abandoned by its caller"); len(logged) != 1 || logged[0]["level"] != "INFO" {
 		t.Errorf("abandoned request log %v", logged)
 	}
 }

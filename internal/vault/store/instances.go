@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -255,32 +257,27 @@ func (t *jobTx) RecordScheduledRuns(ctx context.Context, vault string, marks []j
 		if g.copies {
 			lastCopy = g.at
 		}
-		// Every parameter once and in order (dialect.param): the instances' names last.
-		args := []any{g.at, q, lastCopy, vault, g.at}
-		var in []string
-		for name := range byGroup[g] {
-			args = append(args, name)
-			in = append(in, t.dialect.param(len(args)))
-		}
-		p := t.dialect.param
-		rows, err := t.tx.QueryContext(ctx, `UPDATE instances SET last_scheduled = `+p(1)+`, scheduled_backups = scheduled_backups + `+p(2)+`,
-			last_copy_at = COALESCE(`+p(3)+`, last_copy_at) WHERE vault = `+p(4)+` AND (last_scheduled IS NULL OR last_scheduled < `+p(5)+`)
-			AND name IN (`+strings.Join(in, ", ")+`) RETURNING name`, args...)
+		names := slices.Collect(maps.Keys(byGroup[g]))
+		p := params{mark: t.dialect.param}
+		query := `UPDATE instances SET last_scheduled = ` + p.param(g.at) + `, scheduled_backups = scheduled_backups + ` + p.param(q) +
+			`, last_copy_at = COALESCE(` + p.param(lastCopy) + `, last_copy_at) WHERE vault = ` + p.param(vault) +
+			` AND (last_scheduled IS NULL OR last_scheduled < ` + p.param(g.at) + `) AND name IN (` + p.list(names) + `) RETURNING name`
+		rows, err := t.tx.QueryContext(ctx, query, p.args...)
 		if err != nil {
-			return nil, fmt.Errorf("record the schedule of %d instances: %w", len(in), err)
+			return nil, fmt.Errorf("record the schedule of %d instances: %w", len(names), err)
 		}
 		for rows.Next() {
 			var name string
 			if err := rows.Scan(&name); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("record the schedule of %d instances: %w", len(in), err)
+				return nil, fmt.Errorf("record the schedule of %d instances: %w", len(names), err)
 			}
 			recorded[byGroup[g][name]] = true
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, fmt.Errorf("record the schedule of %d instances: %w", len(in), err)
+			return nil, fmt.Errorf("record the schedule of %d instances: %w", len(names), err)
 		}
 	}
 	return recorded, nil

@@ -51,15 +51,7 @@ type stateCount struct {
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session, c *client.Client) error {
 	ctx := r.Context()
-	clusters, truncC, err := listAll(ctx, overviewMaxClusters, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Cluster], error) {
-		return c.ListClusters(ctx, client.ClusterFilter{Limit: 500, Cursor: cursor})
-	}, nil)
-	if err != nil {
-		return err
-	}
-	instances, truncI, err := listAll(ctx, overviewMaxInstances, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Instance], error) {
-		return c.ListInstances(ctx, client.InstanceFilter{Limit: 1000, Cursor: cursor})
-	}, nil)
+	clusters, instances, truncated, err := protection(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -77,7 +69,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session,
 		NextBackups: nextBackups(instances, overviewNextBackups),
 		Breached:    breached(instances),
 		Usage:       usage,
-		Truncated:   truncC || truncI,
+		Truncated:   truncated,
 	}
 	d.Compliance.worstFirst(overviewClusterRows)
 	slices.SortStableFunc(d.Usage.Instances, func(a, b vaultv1.InstanceUsage) int { return cmp.Compare(b.MonthlyCost, a.MonthlyCost) })
@@ -87,6 +79,24 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, sess *session,
 	}
 	s.render(w, r, http.StatusOK, "overview", "", view{Title: "Overview", Nav: "overview", Session: sess, Data: d})
 	return nil
+}
+
+// protection reads the vault's clusters and instances for the overviews, up to their sizes;
+// truncated says some were left out.
+func protection(ctx context.Context, c *client.Client) (clusters []vaultv1.Cluster, instances []vaultv1.Instance, truncated bool, err error) {
+	clusters, truncC, err := listAll(ctx, overviewMaxClusters, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Cluster], error) {
+		return c.ListClusters(ctx, client.ClusterFilter{Limit: 500, Cursor: cursor})
+	}, nil)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	instances, truncI, err := listAll(ctx, overviewMaxInstances, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Instance], error) {
+		return c.ListInstances(ctx, client.InstanceFilter{Limit: 1000, Cursor: cursor})
+	}, nil)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return clusters, instances, truncC || truncI, nil
 }
 
 // recentJobs summarises the jobs created in the last 24 hours: counts by state, and rows with

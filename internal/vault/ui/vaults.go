@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,15 +118,7 @@ func (s *Server) summarise(ctx context.Context, v sessionVault, since time.Time)
 	if err != nil {
 		return fail(err)
 	}
-	clusters, truncC, err := listAll(ctx, overviewMaxClusters, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Cluster], error) {
-		return c.ListClusters(ctx, client.ClusterFilter{Limit: 500, Cursor: cursor})
-	}, nil)
-	if err != nil {
-		return fail(err)
-	}
-	instances, truncI, err := listAll(ctx, overviewMaxInstances, func(ctx context.Context, cursor string) (vaultv1.List[vaultv1.Instance], error) {
-		return c.ListInstances(ctx, client.InstanceFilter{Limit: 1000, Cursor: cursor})
-	}, nil)
+	clusters, instances, truncated, err := protection(ctx, c)
 	if err != nil {
 		return fail(err)
 	}
@@ -147,11 +140,11 @@ func (s *Server) summarise(ctx context.Context, v sessionVault, since time.Time)
 			out.Failed += n
 		}
 	}
-	out.Usage, out.Currency, out.Truncated = usage.Total, usage.Prices.Currency, truncC || truncI
+	out.Usage, out.Currency, out.Truncated = usage.Total, usage.Prices.Currency, truncated
 	return out
 }
 
-// add sums a vault's line into the total; the currency is the vaults' if they share one.
+// add sums a vault's line into the total (the server prices every vault in one currency).
 func (t *vaultSummary) add(v vaultSummary) {
 	if v.Error != "" {
 		return
@@ -169,9 +162,7 @@ func (t *vaultSummary) add(v vaultSummary) {
 	t.Usage.CopyBytes += v.Usage.CopyBytes
 	t.Usage.MonthlyCost += v.Usage.MonthlyCost
 	t.Truncated = t.Truncated || v.Truncated
-	if t.Vault == "" {
-		t.Vault, t.Currency = "all", v.Currency
-	}
+	t.Currency = v.Currency
 }
 
 // switchVault makes the session's pages show another vault it signed in to.
@@ -205,8 +196,8 @@ func (s *Server) showVault(w http.ResponseWriter, r *http.Request, sess *session
 	me, err := c.WhoAmI(r.Context())
 	var apiErr *client.APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
-		if held, ok := sess.holding(r.PostFormValue("vault")); ok && held.Token == token && held.Vault != sess.Vault {
-			sess.drop(held.Vault)
+		if i := slices.IndexFunc(sess.vaults, func(v sessionVault) bool { return v.Token == token }); i >= 0 && sess.vaults[i].Vault != sess.Vault {
+			sess.drop(sess.vaults[i].Vault)
 			if err := s.sessions.update(r.Context(), sess); err != nil {
 				return err
 			}
