@@ -24,6 +24,10 @@ const installHint = "apt-get install -y prometheus (or make deps)"
 // Server is a running Prometheus.
 type Server struct {
 	URL string
+
+	// failed is the wait that failed the test, said again after Prometheus's log: a CI excerpt
+	// shows the end of a failed test's output, which is otherwise the logs.
+	failed string
 }
 
 // Start runs Prometheus scraping the targets (host:port, path /metrics) until the test ends.
@@ -62,7 +66,12 @@ func Start(t testing.TB, targets ...string) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("promtest: start prometheus: %v", err)
 	}
+	s := &Server{URL: "http://" + addr}
 	t.Cleanup(func() {
+		var health string
+		if s.failed != "" {
+			health = s.scrapeHealth()
+		}
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		_ = logFile.Close()
@@ -71,8 +80,10 @@ func Start(t testing.TB, targets ...string) *Server {
 				t.Logf("prometheus.log:\n%s", tail(string(b), 20))
 			}
 		}
+		if s.failed != "" {
+			t.Logf("promtest: failed waiting for %s; scrapes: %s", s.failed, health)
+		}
 	})
-	s := &Server{URL: "http://" + addr}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(s.URL + "/-/ready")
@@ -136,10 +147,32 @@ func (s *Server) Wait(t testing.TB, query string, within time.Duration, cond fun
 			return v
 		}
 		if time.Now().After(deadline) {
+			s.failed = query
 			t.Fatalf("promtest: %s: last answer %v (found %v, error %v) after %s", query, v, ok, err, within)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// scrapeHealth says how the scrapes of the targets went: whether the last one succeeded, how long
+// it took and how many samples it had.
+func (s *Server) scrapeHealth() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var parts []string
+	for _, q := range []string{"min(up)", "max(scrape_duration_seconds)", "min(scrape_samples_scraped)",
+		"sum(count_over_time(up[5m]))", "sum(sum_over_time(up[5m]))"} {
+		v, ok, err := s.Query(ctx, q)
+		switch {
+		case err != nil:
+			parts = append(parts, fmt.Sprintf("%s: %v", q, err))
+		case !ok:
+			parts = append(parts, q+": no result")
+		default:
+			parts = append(parts, fmt.Sprintf("%s = %g", q, v))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func freePort() (int, error) {
