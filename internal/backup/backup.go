@@ -53,7 +53,8 @@ type Options struct {
 	// Hooks, if set, runs backup hooks: pre-hooks before the volumes and items are captured,
 	// post-hooks after.
 	Hooks *hooks.BackupRunner
-	// Progress, if set, is called from the backup's goroutines as items are captured.
+	// Progress, if set, is called from the backup's goroutines as items are captured, one call at a
+	// time and with counts that never go back.
 	Progress func(Progress)
 	Logger   *slog.Logger
 }
@@ -87,6 +88,9 @@ type run struct {
 	repoID string
 
 	items, raw atomic.Int64
+	// reporting orders the progress calls: the counters are read and reported under it, so that a
+	// report never follows a later one (a meter would take the lower count for a new start).
+	reporting sync.Mutex
 
 	mu         sync.Mutex
 	counts     map[string]int
@@ -353,9 +357,12 @@ func (b *run) add(ctx context.Context, s *archive.Sink, key archive.GroupKey, na
 }
 
 func (b *run) progress(resource string, done bool) {
-	if b.opts.Progress != nil {
-		b.opts.Progress(Progress{Items: b.items.Load(), RawBytes: b.raw.Load(), Resource: resource, Done: done})
+	if b.opts.Progress == nil {
+		return
 	}
+	b.reporting.Lock()
+	defer b.reporting.Unlock()
+	b.opts.Progress(Progress{Items: b.items.Load(), RawBytes: b.raw.Load(), Resource: resource, Done: done})
 }
 
 func (b *run) addError(msg string) {

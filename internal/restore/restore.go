@@ -66,8 +66,10 @@ type Options struct {
 	VolumeTimeout time.Duration
 	Parallelism   int
 	Now           func() time.Time
-	Progress      func(Progress)
-	Logger        *slog.Logger
+	// Progress, if set, is called as items are restored, one call at a time and with counts that
+	// never go back.
+	Progress func(Progress)
+	Logger   *slog.Logger
 }
 
 // ErrRestoreExists means a restore of that name was already recorded.

@@ -132,7 +132,6 @@ func (it ItemResult) plain() bool {
 func (r *recorder) add(it ItemResult) {
 	r.mu.Lock()
 	r.total++
-	n := r.total
 	r.counts.add(it)
 	if r.storeErr == nil {
 		r.batch = append(r.batch, it)
@@ -149,10 +148,11 @@ func (r *recorder) add(it ItemResult) {
 	if len(r.batch) >= batchSize && r.store != nil && r.storeErr == nil {
 		r.writeBatch()
 	}
-	r.mu.Unlock()
+	// Reported under the lock: a report never follows a later one.
 	if r.progress != nil {
-		r.progress(Progress{Done: n, Resource: it.Resource})
+		r.progress(Progress{Done: r.total, Resource: it.Resource})
 	}
+	r.mu.Unlock()
 }
 
 // writeBatch writes the pending items; after the first batch the items in memory are cut down to

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cairnbackup/cairn/internal/archive"
@@ -109,5 +111,35 @@ func TestFailedBatchWarnsAndKeepsCounting(t *testing.T) {
 			t.Errorf("failing at batch %d: counts %+v, %d batches, %d items, warnings %q; want %d batches, %d items, %d warnings",
 				tc.failAt, res.Counts, res.ItemBatches, len(res.Items), res.Warnings, tc.batches, tc.items, tc.warnings)
 		}
+	}
+}
+
+// TestProgressNeverGoesBack: items recorded from several goroutines are reported one at a time,
+// with counts that never decrease (the agent's meter takes a lower count for a new start).
+func TestProgressNeverGoesBack(t *testing.T) {
+	var calls atomic.Int32
+	last, back, overlapping := 0, 0, 0
+	rec := &recorder{progress: func(p Progress) {
+		if calls.Add(1) > 1 {
+			overlapping++
+		}
+		if p.Done < last {
+			back++
+		}
+		last = p.Done
+		calls.Add(-1)
+	}}
+	const workers, each = 8, 2000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				rec.add(ItemResult{Resource: "configmaps", Namespace: "shop", Name: fmt.Sprintf("cm-%d-%d", w, i), Action: ActionCreate})
+			}
+		})
+	}
+	wg.Wait()
+	if back > 0 || overlapping > 0 || last != workers*each {
+		t.Fatalf("%d reports went back, %d overlapped another, the last said %d items (want %d)", back, overlapping, last, workers*each)
 	}
 }
