@@ -28,8 +28,10 @@
 //
 //   - tick at the hour: the clock is set 5 ms past the top of the hour (where the scheduler's
 //     loop ticks, at the start of each minute) and the loop (Scheduler.Run) makes its first tick:
-//     it must queue one backup per instance, and leaves retention to the next tick. Lag is the
-//     creation time of the last job queued minus the hour;
+//     it must queue one backup per instance, and leaves retention to the next tick. Lag is how
+//     late after the hour the last due backup was queued, on the scheduler's clock once the
+//     transaction holding it committed (when an agent can claim it; until 2026-12-06 the bench
+//     took the last job's creation time, which is earlier by the rest of its transaction);
 //   - steady tick: the next Tick, which must queue nothing and runs retention over every live
 //     recovery point: the cost the vault pays every 15 s;
 //   - drain: one agent per cluster, all at once, claims (jobs.Claim) and completes (jobs.Complete,

@@ -98,7 +98,7 @@ func measure(t *testing.T, db string) (result, error) {
 		return r, fmt.Errorf("tick before the hour: %w", err)
 	}
 	r.TickBefore = time.Since(began)
-	if n, _, err := queued(ctx, st); err != nil {
+	if n, err := queued(ctx, st); err != nil {
 		return r, fmt.Errorf("count queued jobs: %w", err)
 	} else if n != 0 {
 		return r, fmt.Errorf("tick before the hour queued %d jobs", n)
@@ -114,19 +114,19 @@ func measure(t *testing.T, db string) (result, error) {
 
 	// Run ticks 5 ms into each minute (scheduler.nextWait).
 	clk.set(theHour.Add(5 * time.Millisecond))
-	r.TickAtHour, err = profiled(db+"-tick-at-hour", func() error { return runTick(ctx, sched) })
+	r.TickAtHour, err = profiled(db+"-tick-at-hour", func() (err error) {
+		r.Lag, err = runTick(ctx, sched)
+		return err
+	})
 	if err != nil {
 		return r, fmt.Errorf("tick at the hour: %w", err)
 	}
-	var last time.Time
-	r.Queued, last, err = queued(ctx, st)
-	if err != nil {
+	if r.Queued, err = queued(ctx, st); err != nil {
 		return r, err
 	}
 	if r.Queued != *numInstances {
 		return r, fmt.Errorf("tick at the hour queued %d backups, want %d", r.Queued, *numInstances)
 	}
-	r.Lag = last.Sub(theHour)
 	progress("tick at the hour: %s, %d backups queued, the last %s after the hour", r.TickAtHour.Round(time.Millisecond),
 		r.Queued, r.Lag.Round(time.Millisecond))
 
@@ -170,15 +170,10 @@ func measure(t *testing.T, db string) (result, error) {
 
 	// The next hour, with the clients listing jobs while the tick queues every instance's backup
 	// again (the agents drained the last hour's).
-	clk.set(theHour.Add(time.Hour + 5*time.Millisecond))
-	if r.Loaded, r.TickLoaded, err = apiDuringTick(ctx, st, apis, sched); err != nil {
+	atNextHour := func() { clk.set(theHour.Add(time.Hour + 5*time.Millisecond)) }
+	if r.Loaded, r.TickLoaded, r.LagLoaded, err = apiDuringTick(ctx, st, apis, sched, atNextHour); err != nil {
 		return r, fmt.Errorf("API during the tick: %w", err)
 	}
-	_, last, err = queued(ctx, st)
-	if err != nil {
-		return r, err
-	}
-	r.LagLoaded = last.Sub(theHour.Add(time.Hour))
 	progress("tick at the next hour under API load: %s, lag %s; GET jobs during it: %d requests, p50 %s, p99 %s",
 		r.TickLoaded.Round(time.Millisecond), r.LagLoaded.Round(time.Millisecond), len(r.Loaded.Latencies),
 		percentile(r.Loaded.Latencies, 50), percentile(r.Loaded.Latencies, 99))
@@ -210,22 +205,17 @@ func profiled(name string, fn func() error) (time.Duration, error) {
 	return time.Since(began), err
 }
 
-// queued counts the queued backups and returns the creation time of the newest.
-func queued(ctx context.Context, st *store.Store) (n int, last time.Time, err error) {
+// queued counts the queued backups.
+func queued(ctx context.Context, st *store.Store) (n int, err error) {
 	page := store.Page{Limit: 1000}
 	for {
 		list, err := st.ListJobs(ctx, vaultName, store.JobFilter{State: vaultv1.JobQueued, Kind: agentv1.KindBackup}, page)
 		if err != nil {
-			return 0, last, err
+			return 0, err
 		}
-		for _, j := range list.Items {
-			n++
-			if j.CreatedAt.After(last) {
-				last = j.CreatedAt
-			}
-		}
+		n += len(list.Items)
 		if list.Next == "" {
-			return n, last, nil
+			return n, nil
 		}
 		page.Cursor = list.Next
 	}
@@ -320,12 +310,13 @@ func measureAPI(ctx context.Context, st *store.Store, apis *replicaURLs, f *fixt
 }
 
 // apiDuringTick runs a scheduler tick while -vault.clients clients list jobs (the default page)
-// through the API, and returns the latencies of the requests that began during the tick and the
-// tick's time.
-func apiDuringTick(ctx context.Context, st *store.Store, apis *replicaURLs, sched *scheduler.Scheduler) (shapeResult, time.Duration, error) {
+// through the API, and returns the latencies of the requests that began during the tick, the
+// tick's time and its lag (runTick). atHour sets the clock to the tick's time as it begins.
+func apiDuringTick(ctx context.Context, st *store.Store, apis *replicaURLs, sched *scheduler.Scheduler, atHour func()) (
+	_ shapeResult, took, lag time.Duration, err error) {
 	token, err := st.CreateToken(ctx, vaultName, store.TokenSpec{Name: "bench-reader-2", Role: access.RoleReader})
 	if err != nil {
-		return shapeResult{}, 0, err
+		return shapeResult{}, 0, 0, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *numClients}, Timeout: time.Minute}
 	defer client.CloseIdleConnections()
@@ -349,12 +340,13 @@ func apiDuringTick(ctx context.Context, st *store.Store, apis *replicaURLs, sche
 		})
 	}
 	time.Sleep(100 * time.Millisecond) // the clients are busy before the tick begins
+	atHour()
 	began := time.Now()
-	err = runTick(ctx, sched)
-	took := time.Since(began)
+	lag, err = runTick(ctx, sched)
+	took = time.Since(began)
 	ticking.Store(false)
 	wg.Wait()
-	return shapeResult{Endpoint: "jobs", Shape: "during the tick", Latencies: slices.Concat(lat...), Wall: took}, took,
+	return shapeResult{Endpoint: "jobs", Shape: "during the tick", Latencies: slices.Concat(lat...), Wall: took}, took, lag,
 		errors.Join(append(errs, err)...)
 }
 
@@ -403,18 +395,19 @@ func serveReplicas(ctx context.Context, st *store.Store, db, dsn string, clk *cl
 }
 
 // runTick makes the tick scheduler.Run makes at once, as at the top of the hour (where it queues
-// the hour's backups and leaves retention to the next tick), and returns its error.
-func runTick(ctx context.Context, sched *scheduler.Scheduler) error {
+// the hour's backups and leaves retention to the next tick), and returns how late it queued the
+// last due backup: on the scheduler's clock once the transaction holding it committed, when agents
+// can claim it (the jobs' creation times are earlier, when each was built).
+func runTick(ctx context.Context, sched *scheduler.Scheduler) (lag time.Duration, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var err error
-	sched.OnTick = func(_, _ time.Duration, tickErr error) {
-		err = tickErr
+	sched.OnTick = func(_, tickLag time.Duration, tickErr error) {
+		lag, err = tickLag, tickErr
 		cancel()
 	}
 	defer func() { sched.OnTick = nil }()
 	sched.Run(ctx, time.Hour)
-	return err
+	return lag, err
 }
 
 // recoveryPointSeq is the sequence number of the newest recovery point, read from its cursor.

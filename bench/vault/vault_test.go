@@ -46,7 +46,7 @@ type result struct {
 	TickBefore time.Duration // a tick half an hour before the hour: nothing due
 	TickAtHour time.Duration
 	Queued     int           // backups the tick at the hour queued
-	Lag        time.Duration // creation time of the last of them minus the hour
+	Lag        time.Duration // how late after the hour the last of them was committed (runTick)
 	SteadyTick time.Duration // the tick after: nothing due
 
 	Drain    time.Duration

@@ -174,15 +174,36 @@ func wallClock(y int, m time.Month, d, minute int, loc *time.Location) time.Time
 	return start
 }
 
-// Next returns the first scheduled time strictly after t, in UTC.
-func (s Schedule) Next(t time.Time) (time.Time, error) {
+// Plan is a schedule checked and compiled, for computing many run times: Schedule's methods
+// compile it at every call (its time zone loaded, its cron expression parsed).
+type Plan struct {
+	p    plan
+	cron string
+}
+
+// Plan checks the schedule and compiles it.
+func (s Schedule) Plan() (Plan, error) {
 	p, errs := s.compile()
 	if len(errs) > 0 {
-		return time.Time{}, errors.Join(errs...)
+		return Plan{}, errors.Join(errs...)
 	}
-	next := p.next(t)
+	return Plan{p: p, cron: s.Cron}, nil
+}
+
+// Next returns the first scheduled time strictly after t, in UTC.
+func (s Schedule) Next(t time.Time) (time.Time, error) {
+	p, err := s.Plan()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return p.Next(t)
+}
+
+// Next returns the first scheduled time strictly after t, in UTC.
+func (pl Plan) Next(t time.Time) (time.Time, error) {
+	next := pl.p.next(t)
 	if next.IsZero() {
-		return time.Time{}, fmt.Errorf("schedule.cron %q: no run within five years after %s", s.Cron, t.UTC().Format(time.RFC3339))
+		return time.Time{}, fmt.Errorf("schedule.cron %q: no run within five years after %s", pl.cron, t.UTC().Format(time.RFC3339))
 	}
 	return next, nil
 }
@@ -190,13 +211,19 @@ func (s Schedule) Next(t time.Time) (time.Time, error) {
 // Due returns the scheduled times in (from, to], oldest first. When more than max are due only the
 // newest max are returned, so the last one is always the most recent due time.
 func (s Schedule) Due(from, to time.Time, max int) ([]time.Time, error) {
+	p, err := s.Plan()
+	if err != nil {
+		return nil, err
+	}
+	return p.Due(from, to, max)
+}
+
+// Due is Schedule.Due.
+func (pl Plan) Due(from, to time.Time, max int) ([]time.Time, error) {
 	if max < 1 {
 		return nil, fmt.Errorf("due: max %d: must be 1 or more", max)
 	}
-	p, errs := s.compile()
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	p := pl.p
 	// Look back from to over a window that doubles until it holds max runs or reaches from, so that
 	// a long gap (from zero, say) does not mean walking through every run since.
 	window := p.interval

@@ -158,22 +158,30 @@ func (s *Scheduler) scheduleVault(ctx context.Context, vault string, now time.Ti
 	if err != nil {
 		return 0, false, nil, err
 	}
-	policies := map[string]policy.Policy{}
+	type compiled struct {
+		pol     policy.Policy
+		plan    policy.Plan
+		planErr error
+	}
+	policies := map[string]compiled{}
 	protected = make(map[string]scheduled, len(instances))
 	var runs []scheduled
 	var errs []error
 	for _, in := range instances {
-		pol, ok := policies[in.Policy]
+		c, ok := policies[in.Policy]
 		if !ok {
-			if pol, err = s.st.GetPolicy(ctx, vault, in.Policy); err != nil {
+			if c.pol, err = s.st.GetPolicy(ctx, vault, in.Policy); err != nil {
 				errs = append(errs, fmt.Errorf("instance %q: %w", in.Name, err))
 				continue
 			}
-			policies[in.Policy] = pol
+			c.plan, c.planErr = c.pol.Schedule.Plan()
+			policies[in.Policy] = c
 		}
-		sc := scheduled{in: in, pol: pol}
+		sc := scheduled{in: in, pol: c.pol}
 		protected[in.Name] = sc
-		if sc.at, ok, err = dueRun(in, pol, now); err != nil {
+		if c.planErr != nil {
+			errs = append(errs, fmt.Errorf("instance %q: %w", in.Name, c.planErr))
+		} else if sc.at, ok, err = dueRun(in, c.plan, now); err != nil {
 			errs = append(errs, fmt.Errorf("instance %q: %w", in.Name, err))
 		} else if ok {
 			runs = append(runs, sc)
@@ -293,12 +301,12 @@ type scheduled struct {
 
 // dueRun returns the newest run of the policy due since the instance's last scheduled one (or
 // its creation), if any: runs missed while the vault was down collapse into that one.
-func dueRun(in store.Instance, pol policy.Policy, now time.Time) (time.Time, bool, error) {
+func dueRun(in store.Instance, plan policy.Plan, now time.Time) (time.Time, bool, error) {
 	from := in.CreatedAt
 	if in.LastScheduled != nil {
 		from = *in.LastScheduled
 	}
-	due, err := pol.Schedule.Due(from, now, 1)
+	due, err := plan.Due(from, now, 1)
 	if err != nil || len(due) == 0 {
 		return time.Time{}, false, err
 	}
