@@ -32,6 +32,8 @@
 //     late after the hour the last due backup was queued, on the scheduler's clock once the
 //     transaction holding it committed (when an agent can claim it; until 2026-12-06 the bench
 //     took the last job's creation time, which is earlier by the rest of its transaction);
+//   - metrics scrape at the hour: one scrape of the vault's metrics (metrics.Handler) with the
+//     hour's backups queued, which must read the whole store;
 //   - steady tick: the next Tick, which must queue nothing and runs retention over every live
 //     recovery point: the cost the vault pays every 15 s;
 //   - drain: one agent per cluster, all at once, claims (jobs.Claim) and completes (jobs.Complete,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +31,7 @@ import (
 	"github.com/cairnbackup/cairn/internal/vault/access"
 	"github.com/cairnbackup/cairn/internal/vault/api"
 	"github.com/cairnbackup/cairn/internal/vault/jobs"
+	"github.com/cairnbackup/cairn/internal/vault/metrics"
 	"github.com/cairnbackup/cairn/internal/vault/scheduler"
 	"github.com/cairnbackup/cairn/internal/vault/store"
 )
@@ -129,6 +131,10 @@ func measure(t *testing.T, db string) (result, error) {
 	}
 	progress("tick at the hour: %s, %d backups queued, the last %s after the hour", r.TickAtHour.Round(time.Millisecond),
 		r.Queued, r.Lag.Round(time.Millisecond))
+	if r.Scrape, err = profiled(db+"-scrape", func() error { _, err := scrape(ctx, st, clk.now); return err }); err != nil {
+		return r, fmt.Errorf("metrics scrape at the hour: %w", err)
+	}
+	progress("metrics scrape with the hour's backups queued: %s", r.Scrape.Round(time.Millisecond))
 
 	before, err := lastJobID(ctx, st)
 	if err != nil {
@@ -203,6 +209,32 @@ func profiled(name string, fn func() error) (time.Duration, error) {
 	began := time.Now()
 	err := fn()
 	return time.Since(began), err
+}
+
+// scrape times one scrape of the vault's metrics as Prometheus makes it (metrics.Handler) and
+// checks that it read the whole store.
+func scrape(ctx context.Context, st *store.Store, now func() time.Time) (time.Duration, error) {
+	srv := httptest.NewServer(metrics.New(st, now, slog.New(slog.DiscardHandler)).Handler())
+	defer srv.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	if err != nil {
+		return 0, err
+	}
+	began := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	took := time.Since(began)
+	if err != nil {
+		return took, err
+	}
+	if !bytes.Contains(body, []byte("\ncairn_vault_metrics_store_errors 0\n")) {
+		return took, fmt.Errorf("the scrape could not read the whole store (cairn_vault_metrics_store_errors is not 0): %s", body[max(0, len(body)-3000):])
+	}
+	return took, nil
 }
 
 // queued counts the queued backups.

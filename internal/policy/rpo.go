@@ -55,13 +55,17 @@ func (s Schedule) LongestGap(from time.Time) (time.Duration, error) {
 // Objective returns the policy's recovery point objective: rpo when set (an instance's
 // override), else the policy's, else the schedule's longest gap after now plus an hour.
 func (p Policy) Objective(rpo Duration, now time.Time) (time.Duration, error) {
+	return p.objective(rpo, func() (time.Duration, error) { return p.Schedule.LongestGap(now) })
+}
+
+func (p Policy) objective(rpo Duration, longestGap func() (time.Duration, error)) (time.Duration, error) {
 	switch {
 	case rpo > 0:
 		return time.Duration(rpo), nil
 	case p.RPO > 0:
 		return time.Duration(p.RPO), nil
 	}
-	gap, err := p.Schedule.LongestGap(now)
+	gap, err := longestGap()
 	if err != nil {
 		return 0, err
 	}
@@ -72,11 +76,40 @@ func (p Policy) Objective(rpo Duration, now time.Time) (time.Duration, error) {
 // instance's own objective (zero: none), lastGood its newest good recovery point's time (nil:
 // none), created when it was created, stopped whether it is.
 func (p Policy) Standing(override Duration, lastGood *time.Time, created time.Time, stopped bool, now time.Time) (RPOStatus, error) {
-	objective, err := p.Objective(override, now)
+	return NewStandings(now).Of(p, override, lastGood, created, stopped)
+}
+
+// Standings places many instances against their objectives at one time, walking each schedule's
+// year of runs (LongestGap: 8,760 for an hourly one) once however many instances share it.
+type Standings struct {
+	now  time.Time
+	gaps map[Schedule]longestGap
+}
+
+type longestGap struct {
+	gap time.Duration
+	err error
+}
+
+// NewStandings returns Standings at now.
+func NewStandings(now time.Time) *Standings {
+	return &Standings{now: now, gaps: map[Schedule]longestGap{}}
+}
+
+// Of is Policy.Standing at the Standings' time.
+func (s *Standings) Of(p Policy, override Duration, lastGood *time.Time, created time.Time, stopped bool) (RPOStatus, error) {
+	objective, err := p.objective(override, func() (time.Duration, error) {
+		g, ok := s.gaps[p.Schedule]
+		if !ok {
+			g.gap, g.err = p.Schedule.LongestGap(s.now)
+			s.gaps[p.Schedule] = g
+		}
+		return g.gap, g.err
+	})
 	if err != nil {
 		return RPOStatus{}, err
 	}
-	return EvaluateRPO(objective, lastGood, created, stopped, now), nil
+	return EvaluateRPO(objective, lastGood, created, stopped, s.now), nil
 }
 
 // RPOStatus is where an instance stands against its objective.

@@ -40,6 +40,33 @@ func TestObjective(t *testing.T) {
 	}
 }
 
+// TestStandingsShareTheGapOfASchedule: Standings places instances as Policy.Standing does, each
+// schedule's gap computed once and kept apart from another schedule's.
+func TestStandingsShareTheGapOfASchedule(t *testing.T) {
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	created := now.Add(-48 * time.Hour)
+	good := now.Add(-90 * time.Minute)
+	hourly, daily := Policy{Schedule: Schedule{EveryHours: 1}}, Policy{Schedule: Schedule{DailyAt: "02:30", TimeZone: "Europe/Berlin"}}
+	own := Policy{Schedule: Schedule{EveryHours: 1}, RPO: Duration(30 * time.Minute)}
+	st := NewStandings(now)
+	for _, c := range []struct {
+		p        Policy
+		override Duration
+	}{{hourly, 0}, {daily, 0}, {hourly, 0}, {own, 0}, {hourly, Duration(3 * time.Hour)}, {daily, 0}} {
+		want, err := c.p.Standing(c.override, &good, created, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Of(c.p, c.override, &good, created, false)
+		if err != nil || got.Objective != want.Objective || got.State != want.State {
+			t.Errorf("%+v override %s: %+v, %v; want %+v", c.p.Schedule, c.override, got, err, want)
+		}
+	}
+	if len(st.gaps) != 2 {
+		t.Errorf("%d gaps computed, want one per schedule (2)", len(st.gaps))
+	}
+}
+
 func TestEvaluateRPO(t *testing.T) {
 	created := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
 	good := created.Add(3 * time.Hour)

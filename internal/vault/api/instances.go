@@ -69,6 +69,7 @@ func (s *Server) fillSchedules(ctx context.Context, vault string, ins []vaultv1.
 		s.log.WarnContext(ctx, "recovery point objectives not evaluated", "vault", vault, "error", err)
 	}
 	now := s.now()
+	standings := policy.NewStandings(now)
 	for i := range ins {
 		in := &ins[i]
 		pol, seen := policies[in.Policy]
@@ -82,7 +83,7 @@ func (s *Server) fillSchedules(ctx context.Context, vault string, ins []vaultv1.
 			continue
 		}
 		if err == nil {
-			in.RPOStatus = rpoStatus(*in, *pol, lastGood, now)
+			in.RPOStatus = rpoStatus(*in, *pol, lastGood, standings)
 		}
 		if in.State != vaultv1.InstanceProtected {
 			continue
@@ -99,13 +100,13 @@ func (s *Server) fillSchedules(ctx context.Context, vault string, ins []vaultv1.
 }
 
 // rpoStatus places the instance against its objective (nil when the policy gives none).
-func rpoStatus(in vaultv1.Instance, pol policy.Policy, lastGood map[string]time.Time, now time.Time) *vaultv1.RPOStatus {
+func rpoStatus(in vaultv1.Instance, pol policy.Policy, lastGood map[string]time.Time, standings *policy.Standings) *vaultv1.RPOStatus {
 	override, _ := policy.ParseOptionalDuration(in.RPO) // stored valid
 	var good *time.Time
 	if at, ok := lastGood[in.Name]; ok {
 		good = &at
 	}
-	st, err := pol.Standing(override, good, in.CreatedAt, in.State != vaultv1.InstanceProtected, now)
+	st, err := standings.Of(pol, override, good, in.CreatedAt, in.State != vaultv1.InstanceProtected)
 	if err != nil {
 		return nil
 	}

@@ -31,10 +31,18 @@ func (s *Store) JobsByKindAndState(ctx context.Context, vault string) ([]JobCoun
 	return out, rows.Err()
 }
 
-// OldestQueued returns, per kind with queued jobs in the vault, when the oldest was created.
+// oldestQueuedQuery finds when the first job still queued of each kind was created. The open
+// states' IN is written out as the partial index jobs_open_by_instance has it, so that SQLite
+// searches the open jobs only: without it, it walked the vault's every job, once for each queued
+// one (a metrics scrape at the top of the hour took minutes). The first is the lowest ID: a bare
+// MIN(created_at) would come back from SQLite as text, without its column's type.
+const oldestQueuedQuery = `SELECT kind, created_at FROM jobs WHERE id IN (
+	SELECT MIN(id) FROM jobs WHERE vault = $1 AND state IN ('queued', 'running') AND state = 'queued' GROUP BY kind)`
+
+// OldestQueued returns, per kind with queued jobs in the vault, when the first still queued was
+// created.
 func (s *Store) OldestQueued(ctx context.Context, vault string) (map[string]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT j.kind, j.created_at FROM jobs j WHERE j.vault = $1 AND j.state = 'queued' AND j.created_at = (
-		SELECT MIN(o.created_at) FROM jobs o WHERE o.vault = j.vault AND o.kind = j.kind AND o.state = 'queued')`, vault)
+	rows, err := s.db.QueryContext(ctx, oldestQueuedQuery, vault)
 	if err != nil {
 		return nil, fmt.Errorf("read the oldest queued jobs: %w", err)
 	}

@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestSQLitePlansUseTheirIndexes: the queries every scheduler tick makes over all jobs search an
-// index in SQLite instead of walking the table, which holds every job the vaults ever ran
-// (without statistics SQLite can prefer a walk in the order asked for to a sort).
+// TestSQLitePlansUseTheirIndexes: the queries every scheduler tick and metrics scrape make over
+// the open jobs search an index in SQLite instead of walking the table, which holds every job the
+// vaults ever ran (without statistics SQLite can prefer a walk in the order asked for to a sort,
+// and it uses a partial index only where the query repeats the index's condition).
 func TestSQLitePlansUseTheirIndexes(t *testing.T) {
 	st, err := OpenSQLite(t.Context(), t.TempDir(), fixedClock)
 	if err != nil {
@@ -19,6 +20,7 @@ func TestSQLitePlansUseTheirIndexes(t *testing.T) {
 		args               []any
 	}{
 		{"expired leases", expiredLeasesQuery, "jobs_running_by_lease", []any{fixedClock()}},
+		{"oldest queued (metrics)", oldestQueuedQuery, "jobs_open_by_instance", []any{"prod"}},
 	} {
 		rows, err := st.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+c.query, c.args...)
 		if err != nil {

@@ -27,6 +27,7 @@ func (s *Store) InstanceStandings(ctx context.Context, vault, good string, now t
 		return nil, err
 	}
 	policies := map[string]policy.Policy{}
+	standings := policy.NewStandings(now)
 	out := make([]InstanceStanding, 0, len(instances))
 	for _, in := range instances {
 		pol, ok := policies[in.Policy]
@@ -40,7 +41,7 @@ func (s *Store) InstanceStandings(ctx context.Context, vault, good string, now t
 		if t, ok := lastGood[in.Name]; ok {
 			at = &t
 		}
-		st, err := pol.Standing(in.RPO, at, in.CreatedAt, in.State != InstanceProtected, now)
+		st, err := standings.Of(pol, in.RPO, at, in.CreatedAt, in.State != InstanceProtected)
 		if err != nil {
 			continue
 		}
