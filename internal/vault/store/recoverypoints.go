@@ -312,12 +312,15 @@ func (s *Store) SetRecoveryPointExpiry(ctx context.Context, vault, name string, 
 }
 
 // LastGoodBackups returns, per instance of the vault that has one, the time of its newest live
-// recovery point whose backup ended in phase good (archive.PhaseCompleted).
+// recovery point whose backup ended in phase good (archive.PhaseCompleted). It looks up each
+// instance's newest in the index by time, once per instance; asked per recovery point instead, it
+// made a scrape of the vault's metrics take a second at 100,000 points.
 func (s *Store) LastGoodBackups(ctx context.Context, vault, good string) (map[string]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT r.instance, r.completed_at FROM recovery_points r
-		WHERE r.vault = $1 AND r.phase = $2 AND r.deleted_at IS NULL AND r.soft_deleted_at IS NULL AND r.completed_at = (
-			SELECT MAX(g.completed_at) FROM recovery_points g
-			WHERE g.vault = r.vault AND g.instance = r.instance AND g.phase = $2 AND g.deleted_at IS NULL AND g.soft_deleted_at IS NULL)`, vault, good)
+	rows, err := s.db.QueryContext(ctx, `SELECT r.instance, r.completed_at FROM instances i JOIN recovery_points r ON r.seq = (
+			SELECT g.seq FROM recovery_points g
+			WHERE g.vault = i.vault AND g.instance = i.name AND g.phase = $2 AND g.deleted_at IS NULL AND g.soft_deleted_at IS NULL
+			ORDER BY g.completed_at DESC LIMIT 1)
+		WHERE i.vault = $1`, vault, good)
 	if err != nil {
 		return nil, fmt.Errorf("read the newest good recovery points: %w", err)
 	}
