@@ -230,6 +230,8 @@ func (s *Snapshotter) take(ctx context.Context, owner Owner, c candidate) archiv
 		// The content is retained and recorded: the snapshot is safe; only the namespaced handle
 		// on it lingers until the namespace goes.
 		s.log.Warn("VolumeSnapshot not removed", "namespace", c.claim.Namespace, "snapshot", name, "error", err)
+	} else if err := s.keepContent(ctx, cont, owner, c.claim.Namespace, name); err != nil {
+		return fail(err)
 	}
 	s.log.Info("volume snapshotted", "namespace", c.claim.Namespace, "claim", c.claim.Name, "content", cont.Metadata.Name,
 		"readySeconds", rec.Snapshot.ReadySeconds)
@@ -295,6 +297,50 @@ func (s *Snapshotter) retain(ctx context.Context, name string, owner Owner) (con
 		return content{}, fmt.Errorf("set VolumeSnapshotContent %s to Retain: %w", name, err)
 	}
 	return cont, nil
+}
+
+// keepContent makes sure the retained content outlived its VolumeSnapshot ns/vsName, which is
+// gone. The snapshot controller decides from its cache whether deleting a VolumeSnapshot deletes
+// its content: when the Retain patch had not reached that cache yet, it deleted the content
+// object (and held the VolumeSnapshot until the object was gone). The sidecar, which reads the
+// contents' changes in order, saw the patch before the deletion and kept the snapshot: the content
+// is made again under its name, pre-provisioned with the same handle.
+func (s *Snapshotter) keepContent(ctx context.Context, cont content, owner Owner, ns, vsName string) error {
+	res := s.dyn.Resource(ContentResource)
+	name := cont.Metadata.Name
+	gone := false
+	err := s.waitFor(ctx, time.Minute, func(ctx context.Context) (bool, error) {
+		obj, err := res.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			gone = true
+			return true, nil
+		case err != nil:
+			return false, nil
+		}
+		return obj.GetDeletionTimestamp() == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("VolumeSnapshotContent %s is being deleted by the snapshot controller: %w", name, err)
+	}
+	if !gone {
+		return nil
+	}
+	s.log.Warn("the snapshot controller deleted a retained VolumeSnapshotContent: made again", "content", name, "handle", cont.handle())
+	again := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+		"metadata": map[string]any{"name": name, "labels": owner.labels(), "annotations": map[string]any{AnnotationHandle: cont.handle()}},
+		"spec": map[string]any{
+			"deletionPolicy":    "Retain",
+			"driver":            cont.Spec.Driver,
+			"source":            map[string]any{"snapshotHandle": cont.handle()},
+			"volumeSnapshotRef": map[string]any{"namespace": ns, "name": vsName},
+		},
+	}}
+	if _, err := res.Create(ctx, again, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("make VolumeSnapshotContent %s again after the snapshot controller deleted it: %w", name, err)
+	}
+	return nil
 }
 
 // deleteSnapshotObject deletes a VolumeSnapshot and waits until it is gone.
