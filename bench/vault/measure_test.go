@@ -131,7 +131,10 @@ func measure(t *testing.T, db string) (result, error) {
 	}
 	progress("tick at the hour: %s, %d backups queued, the last %s after the hour", r.TickAtHour.Round(time.Millisecond),
 		r.Queued, r.Lag.Round(time.Millisecond))
-	if r.Scrape, err = profiled(db+"-scrape", func() error { _, err := scrape(ctx, st, clk.now); return err }); err != nil {
+	if _, err = profiled(db+"-scrape", func() (err error) {
+		r.Scrape, err = scrape(ctx, st, clk.now)
+		return err
+	}); err != nil {
 		return r, fmt.Errorf("metrics scrape at the hour: %w", err)
 	}
 	progress("metrics scrape with the hour's backups queued: %s", r.Scrape.Round(time.Millisecond))

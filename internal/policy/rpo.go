@@ -55,21 +55,7 @@ func (s Schedule) LongestGap(from time.Time) (time.Duration, error) {
 // Objective returns the policy's recovery point objective: rpo when set (an instance's
 // override), else the policy's, else the schedule's longest gap after now plus an hour.
 func (p Policy) Objective(rpo Duration, now time.Time) (time.Duration, error) {
-	return p.objective(rpo, func() (time.Duration, error) { return p.Schedule.LongestGap(now) })
-}
-
-func (p Policy) objective(rpo Duration, longestGap func() (time.Duration, error)) (time.Duration, error) {
-	switch {
-	case rpo > 0:
-		return time.Duration(rpo), nil
-	case p.RPO > 0:
-		return time.Duration(p.RPO), nil
-	}
-	gap, err := longestGap()
-	if err != nil {
-		return 0, err
-	}
-	return gap + rpoGrace, nil
+	return NewStandings(now).objective(p, rpo)
 }
 
 // Standing places an instance on this policy against its objective at now: override is the
@@ -98,18 +84,30 @@ func NewStandings(now time.Time) *Standings {
 
 // Of is Policy.Standing at the Standings' time.
 func (s *Standings) Of(p Policy, override Duration, lastGood *time.Time, created time.Time, stopped bool) (RPOStatus, error) {
-	objective, err := p.objective(override, func() (time.Duration, error) {
-		g, ok := s.gaps[p.Schedule]
-		if !ok {
-			g.gap, g.err = p.Schedule.LongestGap(s.now)
-			s.gaps[p.Schedule] = g
-		}
-		return g.gap, g.err
-	})
+	objective, err := s.objective(p, override)
 	if err != nil {
 		return RPOStatus{}, err
 	}
 	return EvaluateRPO(objective, lastGood, created, stopped, s.now), nil
+}
+
+// objective is Policy.Objective at the Standings' time.
+func (s *Standings) objective(p Policy, rpo Duration) (time.Duration, error) {
+	switch {
+	case rpo > 0:
+		return time.Duration(rpo), nil
+	case p.RPO > 0:
+		return time.Duration(p.RPO), nil
+	}
+	g, ok := s.gaps[p.Schedule]
+	if !ok {
+		g.gap, g.err = p.Schedule.LongestGap(s.now)
+		s.gaps[p.Schedule] = g
+	}
+	if g.err != nil {
+		return 0, g.err
+	}
+	return g.gap + rpoGrace, nil
 }
 
 // RPOStatus is where an instance stands against its objective.

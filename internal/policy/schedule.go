@@ -21,8 +21,10 @@ type Schedule struct {
 	TimeZone   string `json:"timeZone,omitempty"`   // IANA name, default "UTC"
 }
 
-// plan is a schedule checked and ready to compute run times.
-type plan struct {
+// Plan is a schedule checked and compiled, ready to compute many run times: Schedule's methods
+// compile it at every call (its time zone loaded, its cron expression parsed).
+type Plan struct {
+	expr     string // the cron expression, for errors
 	loc      *time.Location
 	slots    []int // minutes after local midnight, ascending; for EveryHours and DailyAt
 	cron     cron.Schedule
@@ -30,9 +32,9 @@ type plan struct {
 }
 
 // compile checks the schedule and returns every problem found, each naming its field.
-func (s Schedule) compile() (plan, []error) {
+func (s Schedule) compile() (Plan, []error) {
 	var errs []error
-	p := plan{loc: time.UTC}
+	p := Plan{expr: s.Cron, loc: time.UTC}
 	if loc, err := s.Location(); err != nil {
 		errs = append(errs, err)
 	} else {
@@ -148,7 +150,7 @@ func cronInterval(spec *cron.SpecSchedule) (time.Duration, error) {
 }
 
 // next returns the first run strictly after t, or the zero time if there is none within five years.
-func (p plan) next(t time.Time) time.Time {
+func (p Plan) next(t time.Time) time.Time {
 	if p.cron != nil {
 		return p.cron.Next(t.In(p.loc)).UTC()
 	}
@@ -174,20 +176,13 @@ func wallClock(y int, m time.Month, d, minute int, loc *time.Location) time.Time
 	return start
 }
 
-// Plan is a schedule checked and compiled, for computing many run times: Schedule's methods
-// compile it at every call (its time zone loaded, its cron expression parsed).
-type Plan struct {
-	p    plan
-	cron string
-}
-
 // Plan checks the schedule and compiles it.
 func (s Schedule) Plan() (Plan, error) {
 	p, errs := s.compile()
 	if len(errs) > 0 {
 		return Plan{}, errors.Join(errs...)
 	}
-	return Plan{p: p, cron: s.Cron}, nil
+	return p, nil
 }
 
 // Next returns the first scheduled time strictly after t, in UTC.
@@ -200,10 +195,10 @@ func (s Schedule) Next(t time.Time) (time.Time, error) {
 }
 
 // Next returns the first scheduled time strictly after t, in UTC.
-func (pl Plan) Next(t time.Time) (time.Time, error) {
-	next := pl.p.next(t)
+func (p Plan) Next(t time.Time) (time.Time, error) {
+	next := p.next(t)
 	if next.IsZero() {
-		return time.Time{}, fmt.Errorf("schedule.cron %q: no run within five years after %s", pl.cron, t.UTC().Format(time.RFC3339))
+		return time.Time{}, fmt.Errorf("schedule.cron %q: no run within five years after %s", p.expr, t.UTC().Format(time.RFC3339))
 	}
 	return next, nil
 }
@@ -219,11 +214,10 @@ func (s Schedule) Due(from, to time.Time, max int) ([]time.Time, error) {
 }
 
 // Due is Schedule.Due.
-func (pl Plan) Due(from, to time.Time, max int) ([]time.Time, error) {
+func (p Plan) Due(from, to time.Time, max int) ([]time.Time, error) {
 	if max < 1 {
 		return nil, fmt.Errorf("due: max %d: must be 1 or more", max)
 	}
-	p := pl.p
 	// Look back from to over a window that doubles until it holds max runs or reaches from, so that
 	// a long gap (from zero, say) does not mean walking through every run since.
 	window := p.interval

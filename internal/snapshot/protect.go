@@ -327,16 +327,8 @@ func (s *Snapshotter) keepContent(ctx context.Context, cont content, owner Owner
 		return nil
 	}
 	s.log.Warn("the snapshot controller deleted a retained VolumeSnapshotContent: made again", "content", name, "handle", cont.handle())
-	again := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
-		"metadata": map[string]any{"name": name, "labels": owner.labels(), "annotations": map[string]any{AnnotationHandle: cont.handle()}},
-		"spec": map[string]any{
-			"deletionPolicy":    "Retain",
-			"driver":            cont.Spec.Driver,
-			"source":            map[string]any{"snapshotHandle": cont.handle()},
-			"volumeSnapshotRef": map[string]any{"namespace": ns, "name": vsName},
-		},
-	}}
+	again := preProvisionedContent(map[string]any{"name": name, "labels": owner.labels(), "annotations": map[string]any{AnnotationHandle: cont.handle()}},
+		cont.Spec.Driver, cont.handle(), ns, vsName)
 	if _, err := res.Create(ctx, again, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("make VolumeSnapshotContent %s again after the snapshot controller deleted it: %w", name, err)
 	}

@@ -46,16 +46,7 @@ func (s *Snapshotter) ProvisionAs(ctx context.Context, rec archive.VolumeRecord,
 	for k, v := range extra {
 		labels[k] = v
 	}
-	cont := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
-		"metadata": map[string]any{"name": p.Content, "labels": labels},
-		"spec": map[string]any{
-			"deletionPolicy":    "Retain",
-			"driver":            rec.Driver,
-			"source":            map[string]any{"snapshotHandle": rec.Snapshot.Handle},
-			"volumeSnapshotRef": map[string]any{"namespace": ns, "name": p.Name},
-		},
-	}}
+	cont := preProvisionedContent(map[string]any{"name": p.Content, "labels": labels}, rec.Driver, rec.Snapshot.Handle, ns, p.Name)
 	if _, err := s.dyn.Resource(ContentResource).Create(ctx, cont, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return p, fmt.Errorf("create VolumeSnapshotContent %s for snapshot %s: %w", p.Content, rec.Snapshot.Handle, err)
 	}
@@ -69,6 +60,21 @@ func (s *Snapshotter) ProvisionAs(ctx context.Context, rec archive.VolumeRecord,
 	}
 	p.created = began
 	return p, nil
+}
+
+// preProvisionedContent is a Retain VolumeSnapshotContent of the driver's snapshot handle, to be
+// bound to VolumeSnapshot ns/snapshot.
+func preProvisionedContent(metadata map[string]any, driver, handle, ns, snapshot string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+		"metadata": metadata,
+		"spec": map[string]any{
+			"deletionPolicy":    "Retain",
+			"driver":            driver,
+			"source":            map[string]any{"snapshotHandle": handle},
+			"volumeSnapshotRef": map[string]any{"namespace": ns, "name": snapshot},
+		},
+	}}
 }
 
 // WaitReady waits until a provisioned VolumeSnapshot is ready to use and returns how long it took

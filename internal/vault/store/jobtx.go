@@ -85,12 +85,6 @@ const expiredLeasesQuery = `SELECT vault, id FROM jobs WHERE state = 'running' A
 
 // ExpiredLeases lists the running jobs of every vault whose lease ended before now, oldest first.
 func (s *Store) ExpiredLeases(ctx context.Context, now time.Time) ([]jobs.JobRef, error) {
-	out, err := s.expiredLeases(ctx, now)
-	slices.SortFunc(out, func(a, b jobs.JobRef) int { return cmp.Compare(a.ID, b.ID) })
-	return out, err
-}
-
-func (s *Store) expiredLeases(ctx context.Context, now time.Time) ([]jobs.JobRef, error) {
 	rows, err := s.db.QueryContext(ctx, expiredLeasesQuery, now.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("find expired leases: %w", err)
@@ -104,7 +98,11 @@ func (s *Store) expiredLeases(ctx context.Context, now time.Time) ([]jobs.JobRef
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find expired leases: %w", err)
+	}
+	slices.SortFunc(out, func(a, b jobs.JobRef) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // jobTx is a transaction of the store as the job life cycle uses it.
