@@ -83,8 +83,16 @@ func TestVaultScheduledVerification(t *testing.T) {
 	}
 
 	// A pack of the newest good point cut short in the repository; the next structure
-	// verification (a day after the data one) is of that point, and fails.
-	rps := v.settled(t, "checked")
+	// verification (a day after the data one) is of that point, and fails. The backups due
+	// before it run first, so the point damaged is the newest when the verification is queued
+	// (the scheduler queues it after the tick's backups, but a backup may end before or after).
+	due := data.CreatedAt.Add(24 * time.Hour)
+	before := len(v.settled(t, "checked"))
+	v.clock.advanceTo(due.Truncate(12 * time.Hour).Add(time.Second))
+	rps := v.waitRecoveryPoints(t, "checked", before+1)
+	if vs := verifyJobs(t, v); len(vs) != 2 {
+		t.Fatalf("%d verifications before the third is due, want 2", len(vs))
+	}
 	var newest, oldest vaultv1.RecoveryPoint
 	for _, rp := range rps {
 		if rp.Phase != archive.PhaseCompleted {
@@ -111,7 +119,7 @@ func TestVaultScheduledVerification(t *testing.T) {
 	if err := os.WriteFile(packs[0], whole[:len(whole)/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v.clock.advanceTo(data.CreatedAt.Add(24*time.Hour + time.Minute))
+	v.clock.advanceTo(due.Add(time.Minute))
 	damaged := v.waitVerification(t, 3)
 	if damaged.Spec.Verify.RecoveryPoint != newest.Name {
 		t.Fatalf("the third verification is of %s, want the damaged %s", damaged.Spec.Verify.RecoveryPoint, newest.Name)
