@@ -73,6 +73,54 @@ type figures struct {
 	velero                      bool
 	veleroBackup, veleroRestore veleroRun
 	veleroDescription           string
+	// cpu is the CPU time of each row of the table, by its name there.
+	cpu map[string]cpuUse
+}
+
+// cpuUse is the CPU time one run used: the tool's own, the API server's and etcd's, and the S3
+// server's. On a machine of two cores, the three share them.
+type cpuUse struct{ tool, cluster, s3 time.Duration }
+
+// servers are the processes a measured run talks to.
+type servers struct {
+	cluster []int // the API server and etcd
+	s3      int
+}
+
+// use runs fn, which returns the tool's own CPU time, and measures the servers' meanwhile.
+func (s servers) use(fn func() (time.Duration, error)) (cpuUse, error) {
+	cluster, err := harness.StartCPUMeter(s.cluster...)
+	if err != nil {
+		return cpuUse{}, err
+	}
+	s3, err := harness.StartCPUMeter(s.s3)
+	if err != nil {
+		return cpuUse{}, err
+	}
+	var u cpuUse
+	if u.tool, err = fn(); err != nil {
+		return u, err
+	}
+	if u.cluster, err = cluster.Used(); err != nil {
+		return u, err
+	}
+	u.s3, err = s3.Used()
+	return u, err
+}
+
+// inProcess runs fn, a reference run by this program, and returns this process's CPU time
+// meanwhile.
+func inProcess(fn func() error) func() (time.Duration, error) {
+	return func() (time.Duration, error) {
+		self, err := harness.StartCPUMeter(os.Getpid())
+		if err != nil {
+			return 0, err
+		}
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		return self.Used()
+	}
 }
 
 func run(ctx context.Context, c config, out io.Writer) error {
@@ -108,12 +156,12 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	}
 	env := []string{"CAIRN_PASSPHRASE=benchmark-passphrase", "AWS_ACCESS_KEY_ID=" + s3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3.SecretKey}
 	storage := fmt.Sprintf("s3://%s/cairn?endpoint=%s&region=%s&pathStyle=true", s3.Bucket, url.QueryEscape(s3.Endpoint()), s3.Region)
-	f := figures{velero: c.velero}
+	f := figures{velero: c.velero, cpu: map[string]cpuUse{}}
 	if v != nil {
 		f.veleroDescription = v.describe()
 	}
 
-	err = withCluster(ctx, bins, "bench-src", func(kubeconfig string, cfg *rest.Config) error {
+	err = withCluster(ctx, bins, "bench-src", s3, func(kubeconfig string, cfg *rest.Config, srv servers) error {
 		dyn, err := dynamic.NewForConfig(cfg)
 		if err != nil {
 			return err
@@ -123,28 +171,32 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 		progress("creating %d objects in %d namespaces", c.namespaces*objectsPerNamespace, c.namespaces)
 		began := time.Now()
-		if f.objects, err = createNamespaces(ctx, dyn, c.namespaces, c.parallelism); err != nil {
+		if f.cpu[rowRawCreate], err = srv.use(inProcess(func() (err error) {
+			f.objects, err = createNamespaces(ctx, dyn, c.namespaces, c.parallelism)
+			return err
+		})); err != nil {
 			return err
 		}
 		f.rawCreate = time.Since(began)
 		f.objects += len(crdKinds)
 		progress("raw create: %d objects in %s", f.objects, f.rawCreate.Round(time.Millisecond))
 		began = time.Now()
-		listed, err := rawList(ctx, cfg)
-		if err != nil {
+		if f.cpu[rowRawList], err = srv.use(inProcess(func() (err error) {
+			f.listed, err = rawList(ctx, cfg)
+			return err
+		})); err != nil {
 			return err
 		}
-		f.listed = listed
 		f.rawList = time.Since(began)
-		progress("raw LIST: %d objects in %s", listed, f.rawList.Round(time.Millisecond))
+		progress("raw LIST: %d objects in %s", f.listed, f.rawList.Round(time.Millisecond))
 		if refBin != "" {
-			if f.refBackup, err = harness.Measure(ctx, env, refBin, "backup", "create", "bench-reference", "--storage", storage,
+			if f.refBackup, f.cpu[rowRefBackup], err = measure(ctx, srv, env, refBin, "backup", "create", "bench-reference", "--storage", storage,
 				"--kubeconfig", kubeconfig, "-o", "json"); err != nil {
 				return err
 			}
 			progress("reference cairn backup: %s, peak RSS %d MiB", f.refBackup.Wall.Round(time.Millisecond), f.refBackup.PeakRSSKiB>>10)
 		}
-		if f.backup, err = harness.Measure(ctx, env, bin, "backup", "create", "bench", "--storage", storage,
+		if f.backup, f.cpu[rowBackup], err = measure(ctx, srv, env, bin, "backup", "create", "bench", "--storage", storage,
 			"--kubeconfig", kubeconfig, "-o", "json"); err != nil {
 			return err
 		}
@@ -160,7 +212,10 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		f.backedUp, f.storedBytes = rp.Result.Items, rp.Result.StoredBytes
 		progress("cairn backup: %d items in %s, peak RSS %d MiB", f.backedUp, f.backup.Wall.Round(time.Millisecond), f.backup.PeakRSSKiB>>10)
 		if v != nil {
-			if f.veleroBackup, err = v.backup(ctx, kubeconfig, "bench"); err != nil {
+			if f.cpu[rowVeleroBackup], err = srv.use(func() (cpu time.Duration, err error) {
+				f.veleroBackup, err = v.backup(ctx, kubeconfig, "bench")
+				return f.veleroBackup.CPU, err
+			}); err != nil {
 				return err
 			}
 			progress("velero backup: %d items in %s, peak RSS %d MiB", f.veleroBackup.Items, f.veleroBackup.Wall.Round(time.Millisecond), f.veleroBackup.PeakRSSKiB>>10)
@@ -174,8 +229,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		printTable(out, c, f)
 		return nil
 	}
-	err = withCluster(ctx, bins, "bench-dst", func(kubeconfig string, _ *rest.Config) error {
-		if f.restore, err = harness.Measure(ctx, env, bin, "restore", "create", "bench", "--from", "bench", "--storage", storage,
+	err = withCluster(ctx, bins, "bench-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
+		if f.restore, f.cpu[rowRestore], err = measure(ctx, srv, env, bin, "restore", "create", "bench", "--from", "bench", "--storage", storage,
 			"--kubeconfig", kubeconfig, "--parallelism", strconv.Itoa(c.parallelism)); err != nil {
 			return err
 		}
@@ -197,9 +252,13 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	if v != nil {
-		err = withCluster(ctx, bins, "bench-velero-dst", func(kubeconfig string, _ *rest.Config) error {
+		err = withCluster(ctx, bins, "bench-velero-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
 			var err error
-			f.veleroRestore, err = v.restore(ctx, kubeconfig, "bench")
+			f.cpu[rowVeleroRestore], err = srv.use(func() (time.Duration, error) {
+				var err error
+				f.veleroRestore, err = v.restore(ctx, kubeconfig, "bench")
+				return f.veleroRestore.CPU, err
+			})
 			progress("velero restore: %d items in %s, peak RSS %d MiB", f.veleroRestore.Items, f.veleroRestore.Wall.Round(time.Millisecond), f.veleroRestore.PeakRSSKiB>>10)
 			return err
 		})
@@ -211,9 +270,22 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	return nil
 }
 
+// measure runs a cairn command as harness.Measure does and measures the servers' CPU time too.
+func measure(ctx context.Context, srv servers, env []string, bin string, args ...string) (harness.Measured, cpuUse, error) {
+	var m harness.Measured
+	u, err := srv.use(func() (time.Duration, error) {
+		var err error
+		m, err = harness.Measure(ctx, env, bin, args...)
+		return m.CPU, err
+	})
+	return m, u, err
+}
+
 // withCluster runs fn against a fresh local cluster (API server and etcd, no controllers, so
-// that what the benchmark makes stays as made) and stops it afterwards.
-func withCluster(ctx context.Context, bins localcluster.Binaries, name string, fn func(kubeconfig string, cfg *rest.Config) error) error {
+// that what the benchmark makes stays as made) and stops it afterwards. fn is given the servers
+// whose CPU time runs against it are measured by: the cluster's and the S3 server.
+func withCluster(ctx context.Context, bins localcluster.Binaries, name string, s3 harness.S3,
+	fn func(kubeconfig string, cfg *rest.Config, srv servers) error) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := localcluster.Start(ctx, localcluster.Options{Name: name, Binaries: bins, Logger: log})
 	if err != nil {
@@ -227,7 +299,15 @@ func withCluster(ctx context.Context, bins localcluster.Binaries, name string, f
 	if err != nil {
 		return err
 	}
-	return fn(c.State.Kubeconfig, cfg)
+	srv := servers{s3: s3.Pid()}
+	for _, component := range []string{"etcd", "kube-apiserver"} {
+		pid, ok := c.Pid(component)
+		if !ok {
+			return fmt.Errorf("cluster %s: %s is not running", name, component)
+		}
+		srv.cluster = append(srv.cluster, pid)
+	}
+	return fn(c.State.Kubeconfig, cfg, srv)
 }
 
 // restoreCounts reads the counts line `cairn restore create` prints (its table output: -o json
@@ -238,24 +318,44 @@ func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
+// The table's rows.
+const (
+	rowRawList       = "raw paginated LIST (reference)"
+	rowRefBackup     = "cairn backup, reference build"
+	rowBackup        = "cairn backup"
+	rowVeleroBackup  = "Velero backup"
+	rowRawCreate     = "raw parallel create (reference)"
+	rowRestore       = "cairn restore"
+	rowVeleroRestore = "Velero restore"
+)
+
 func printTable(out io.Writer, c config, f figures) {
 	fmt.Fprintf(out, "\n%d objects made in %d namespaces (%d per namespace and the namespace, %d CRDs); parallelism %d; storage: S3 on versitygw\n\n",
 		f.objects, c.namespaces, objectsPerNamespace, len(crdKinds), c.parallelism)
-	fmt.Fprintln(out, "| | time | vs reference | items | peak RSS |")
-	fmt.Fprintln(out, "|---|---|---|---|---|")
-	fmt.Fprintf(out, "| raw paginated LIST (reference) | %.1f s | 1.00 | %d | |\n", f.rawList.Seconds(), f.listed)
-	if c.refBin != "" {
-		fmt.Fprintf(out, "| cairn backup, %s | %.1f s | %.2fx | | %d MiB |\n", c.refBin, f.refBackup.Wall.Seconds(), ratio(f.refBackup.Wall, f.rawList), f.refBackup.PeakRSSKiB>>10)
+	fmt.Fprintln(out, "| | time | vs reference | items | peak RSS | CPU: tool | CPU: API server + etcd | CPU: S3 server |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
+	row := func(name, label string, wall, reference time.Duration, items string, rssKiB int64) {
+		rss := ""
+		if rssKiB > 0 {
+			rss = fmt.Sprintf("%d MiB", rssKiB>>10)
+		}
+		u := f.cpu[name]
+		fmt.Fprintf(out, "| %s%s | %.1f s | %.2fx | %s | %s | %.1f s | %.1f s | %.1f s |\n", name, label, wall.Seconds(), ratio(wall, reference), items, rss,
+			u.tool.Seconds(), u.cluster.Seconds(), u.s3.Seconds())
 	}
-	fmt.Fprintf(out, "| cairn backup | %.1f s | %.2fx | %d | %d MiB |\n", f.backup.Wall.Seconds(), ratio(f.backup.Wall, f.rawList), f.backedUp, f.backup.PeakRSSKiB>>10)
+	row(rowRawList, "", f.rawList, f.rawList, strconv.Itoa(f.listed), 0)
+	if c.refBin != "" {
+		row(rowRefBackup, " "+c.refBin, f.refBackup.Wall, f.rawList, "", f.refBackup.PeakRSSKiB)
+	}
+	row(rowBackup, "", f.backup.Wall, f.rawList, strconv.Itoa(f.backedUp), f.backup.PeakRSSKiB)
 	if f.velero {
-		fmt.Fprintf(out, "| Velero backup | %.1f s | %.2fx | %d | %d MiB |\n", f.veleroBackup.Wall.Seconds(), ratio(f.veleroBackup.Wall, f.rawList), f.veleroBackup.Items, f.veleroBackup.PeakRSSKiB>>10)
+		row(rowVeleroBackup, "", f.veleroBackup.Wall, f.rawList, strconv.Itoa(f.veleroBackup.Items), f.veleroBackup.PeakRSSKiB)
 	}
 	if c.restore {
-		fmt.Fprintf(out, "| raw parallel create (reference) | %.1f s | 1.00 | %d | |\n", f.rawCreate.Seconds(), f.objects)
-		fmt.Fprintf(out, "| cairn restore | %.1f s | %.2fx | %d created, %d skipped | %d MiB |\n", f.restore.Wall.Seconds(), ratio(f.restore.Wall, f.rawCreate), f.restored, f.skipped, f.restore.PeakRSSKiB>>10)
+		row(rowRawCreate, "", f.rawCreate, f.rawCreate, strconv.Itoa(f.objects), 0)
+		row(rowRestore, "", f.restore.Wall, f.rawCreate, fmt.Sprintf("%d created, %d skipped", f.restored, f.skipped), f.restore.PeakRSSKiB)
 		if f.velero {
-			fmt.Fprintf(out, "| Velero restore | %.1f s | %.2fx | %d | %d MiB |\n", f.veleroRestore.Wall.Seconds(), ratio(f.veleroRestore.Wall, f.rawCreate), f.veleroRestore.Items, f.veleroRestore.PeakRSSKiB>>10)
+			row(rowVeleroRestore, "", f.veleroRestore.Wall, f.rawCreate, strconv.Itoa(f.veleroRestore.Items), f.veleroRestore.PeakRSSKiB)
 		}
 	}
 	switch {
@@ -267,7 +367,7 @@ func printTable(out io.Writer, c config, f figures) {
 		fmt.Fprintf(out, "\nVelero: %s. cairn is %.1fx faster at backup, at %.0f%% of Velero's peak RSS.\n", f.veleroDescription,
 			ratio(f.veleroBackup.Wall, f.backup.Wall), 100*float64(f.backup.PeakRSSKiB)/float64(max(f.veleroBackup.PeakRSSKiB, 1)))
 	}
-	fmt.Fprintf(out, "\ncairn stored %.1f MiB.\n", float64(f.storedBytes)/(1<<20))
+	fmt.Fprintf(out, "\ncairn stored %.1f MiB. CPU: the tool's own (the references are this program), the API server's and etcd's, and the S3 server's, while it ran.\n", float64(f.storedBytes)/(1<<20))
 }
 
 func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }

@@ -29,6 +29,7 @@ import (
 type veleroRun struct {
 	Wall       time.Duration // from the Backup or Restore object's creation to its final phase
 	PeakRSSKiB int64         // the velero server's peak RSS (VmHWM)
+	CPU        time.Duration // the CPU time of the server and its plugins meanwhile
 	Items      int           // items Velero reports backed up or restored
 	Phase      string
 }
@@ -136,6 +137,10 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 		"metadata": map[string]any{"name": name, "namespace": veleroNamespace}, "spec": spec,
 	}}
 	var errs, warnings int64
+	cpuBefore, err := harness.ProcessTreeCPU(srv.Pid())
+	if err != nil {
+		return run, err
+	}
 	began := time.Now()
 	if _, err := dyn.Resource(gvr).Namespace(veleroNamespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 		return run, fmt.Errorf("create velero %s %s: %w", gvr.Resource, name, err)
@@ -158,6 +163,9 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 	})
 	run.Wall = time.Since(began)
 	run.PeakRSSKiB = srv.PeakRSSKiB()
+	if cpu, cpuErr := harness.ProcessTreeCPU(srv.Pid()); cpuErr == nil {
+		run.CPU = cpu - cpuBefore
+	}
 	if err != nil || srv.Exited() {
 		if err == nil {
 			err = errors.New("its server exited")

@@ -12,9 +12,11 @@ import (
 	"time"
 )
 
-// Measured is one command's run: how long it took, its peak RSS and what it printed.
+// Measured is one command's run: how long it took, the CPU time it used (user and system), its
+// peak RSS and what it printed.
 type Measured struct {
 	Wall       time.Duration
+	CPU        time.Duration
 	PeakRSSKiB int64
 	Stdout     []byte
 }
@@ -33,6 +35,7 @@ func Measure(ctx context.Context, env []string, bin string, args ...string) (Mea
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			m.PeakRSSKiB = ru.Maxrss
 		}
+		m.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	if err != nil {
 		return m, fmt.Errorf("%s %s: %w\n%s", bin, strings.Join(args, " "), err, stderr.String())

@@ -26,6 +26,9 @@ type S3 struct {
 // Endpoint is the server's URL.
 func (s S3) Endpoint() string { return "http://" + s.Addr }
 
+// Pid is the server's process id.
+func (s S3) Pid() int { return s.server.Pid() }
+
 // Stop stops the server.
 func (s S3) Stop() error { return s.server.Stop() }
 

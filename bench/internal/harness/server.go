@@ -134,6 +134,9 @@ func (s *Server) PeakRSSKiB() int64 {
 	return 0
 }
 
+// Pid is the server's process id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Output is the end of what the server printed, for error messages.
 func (s *Server) Output() string { return s.out.String() }
 
