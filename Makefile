@@ -78,7 +78,7 @@ test-unit: ## fast unit tests, race detector on
 # A count, not a duration: with -fuzztime 10s, Go 1.26's fuzz coordinator can report its own
 # deadline as a failure ("context deadline exceeded", no crasher; golang/go#75804, fixed in 1.27).
 FUZZTIME ?= 100000x
-FUZZ_PACKAGES := ./internal/archive ./internal/archive/filerepo
+FUZZ_PACKAGES := ./internal/archive ./internal/archive/filerepo ./internal/backup
 
 .PHONY: test-fuzz
 test-fuzz: ## run every fuzz target briefly (FUZZTIME=100000x inputs each)

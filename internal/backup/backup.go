@@ -277,11 +277,7 @@ func (b *run) captureNamespaced(ctx context.Context, w *archive.BackupWriter, re
 	selector, _ := b.scope.SingleSelector()
 	b.parallel(ctx, w, tasks, func(ctx context.Context, s *archive.Sink, t task) error {
 		key := groupKey(t.r)
-		return b.lister.each(ctx, t.r, t.ns, selector, func(raw []byte) error {
-			h, err := parseHead(raw)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.r.groupResource(), err)
-			}
+		return b.lister.each(ctx, t.r, t.ns, selector, func(raw []byte, h itemHead) error {
 			if !inScope[h.Metadata.Namespace] || !b.scope.Selected(h.Metadata.Labels) || scope.Excluded(h.Metadata.Annotations, h.Metadata.Labels) ||
 				scope.ControlPlaneMade(t.r.groupResource(), h.Metadata.Namespace, h.Metadata.Name, h.Metadata.Labels, h.Type) {
 				return nil

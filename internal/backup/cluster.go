@@ -41,11 +41,7 @@ func (b *run) captureClusterScoped(ctx context.Context, w *archive.BackupWriter,
 		if isNS {
 			sel = ""
 		}
-		return b.lister.each(ctx, t.r, "", sel, func(raw []byte) error {
-			h, err := parseHead(raw)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.r.groupResource(), err)
-			}
+		return b.lister.each(ctx, t.r, "", sel, func(raw []byte, h itemHead) error {
 			if isNS && !wantNamespace(h.Metadata.Name) {
 				return nil
 			}
@@ -72,17 +68,13 @@ func (b *run) captureClusterScoped(ctx context.Context, w *archive.BackupWriter,
 		}
 	}
 	b.parallel(ctx, w, depTasks, func(ctx context.Context, s *archive.Sink, t task) error {
-		raw, err := b.lister.get(ctx, t.r, t.name)
+		raw, h, err := b.lister.get(ctx, t.r, t.name)
 		if apierrors.IsNotFound(err) {
 			b.addWarning(fmt.Sprintf("%s %q is referenced by a backed-up object but does not exist", t.r.groupResource(), t.name))
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("get %s %q: %w", t.r.groupResource(), t.name, err)
-		}
-		h, err := parseHead(raw)
-		if err != nil {
-			return err
 		}
 		return b.add(ctx, s, groupKey(t.r), false, t.r, raw, h)
 	})

@@ -27,15 +27,6 @@ type lister struct {
 	elsewhere func(r resource, reason string)
 }
 
-// listPage is the part of a list response the backup reads.
-type listPage struct {
-	Metadata struct {
-		Continue        string `json:"continue"`
-		ResourceVersion string `json:"resourceVersion"`
-	} `json:"metadata"`
-	Items []json.RawMessage `json:"items"`
-}
-
 // Page sizes: a list asks for pageSize items, fewer when items are large, so that a page stays
 // near pageTargetBytes (each resource type listed at once holds two: the one worked through and
 // the next).
@@ -74,27 +65,27 @@ func (l *lister) currentVersion(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the cluster's resourceVersion: %w", err)
 	}
-	var page listPage
-	if err := json.Unmarshal(body, &page); err != nil {
+	page, err := scanPage(body)
+	if err != nil {
 		return "", fmt.Errorf("read the cluster's resourceVersion: %w", err)
 	}
-	if page.Metadata.ResourceVersion == "" {
+	if page.resourceVersion == "" {
 		return "", errors.New("read the cluster's resourceVersion: the namespace list carries none")
 	}
-	return page.Metadata.ResourceVersion, nil
+	return page.resourceVersion, nil
 }
 
-// each lists r page by page and calls fn with each item's raw JSON. The next page is fetched while
+// each lists r page by page and calls fn with each item's raw JSON and head. The next page is fetched while
 // fn works through the current one, so decoding, compressing and storing overlap the apiserver's
 // work instead of adding to it.
-func (l *lister) each(ctx context.Context, r resource, ns, labelSelector string, fn func(item []byte) error) error {
+func (l *lister) each(ctx context.Context, r resource, ns, labelSelector string, fn func(item []byte, h itemHead) error) error {
 	return l.list(ctx, r, ns, selectors{label: labelSelector}, fn)
 }
 
 // selectors narrow a list on the server.
 type selectors struct{ label, field string }
 
-func (l *lister) list(ctx context.Context, r resource, ns string, sel selectors, fn func(item []byte) error) error {
+func (l *lister) list(ctx context.Context, r resource, ns string, sel selectors, fn func(item []byte, h itemHead) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan listPage) // one page fetched ahead, not more: a page can be megabytes
@@ -104,8 +95,8 @@ func (l *lister) list(ctx context.Context, r resource, ns string, sel selectors,
 		fetchErr <- l.fetch(ctx, r, ns, sel, pages)
 	}()
 	for page := range pages {
-		for _, it := range page.Items {
-			if err := fn(it); err != nil {
+		for _, it := range page.items {
+			if err := fn(it.raw, it.head); err != nil {
 				cancel()
 				for range pages { // let the fetcher finish
 				}
@@ -141,23 +132,23 @@ func (l *lister) fetch(ctx context.Context, r resource, ns string, sel selectors
 		if err != nil {
 			return fmt.Errorf("list %s: %w", r.groupResource(), err)
 		}
-		var page listPage
-		if err := json.Unmarshal(body, &page); err != nil {
+		page, err := scanPage(body)
+		if err != nil {
 			return fmt.Errorf("list %s: decode page: %w", r.groupResource(), err)
 		}
-		if at != "" && cont == "" && page.Metadata.ResourceVersion != at {
-			l.elsewhere(r, fmt.Sprintf("its API answered at resourceVersion %q, not at %s", page.Metadata.ResourceVersion, at))
+		if at != "" && cont == "" && page.resourceVersion != at {
+			l.elsewhere(r, fmt.Sprintf("its API answered at resourceVersion %q, not at %s", page.resourceVersion, at))
 		}
-		limit = nextLimit(l.pageSize, len(page.Items), len(body))
+		limit = nextLimit(l.pageSize, len(page.items), len(body))
 		select {
 		case pages <- page:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if page.Metadata.Continue == "" {
+		if page.continueToken == "" {
 			return nil
 		}
-		cont = page.Metadata.Continue
+		cont = page.continueToken
 	}
 }
 
@@ -170,41 +161,20 @@ func notServedAt(err error) bool {
 
 // get fetches one cluster-scoped object by name, as a list with a name field selector so that it
 // is served at the backup's resourceVersion too; a NotFound error when there is none.
-func (l *lister) get(ctx context.Context, r resource, name string) ([]byte, error) {
+func (l *lister) get(ctx context.Context, r resource, name string) ([]byte, itemHead, error) {
 	var found []byte
-	err := l.list(ctx, r, "", selectors{field: "metadata.name=" + name}, func(item []byte) error {
-		found = item
+	var head itemHead
+	err := l.list(ctx, r, "", selectors{field: "metadata.name=" + name}, func(item []byte, h itemHead) error {
+		found, head = item, h
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, head, err
 	}
 	if found == nil {
-		return nil, apierrors.NewNotFound(schema.GroupResource{Group: r.gvr.Group, Resource: r.gvr.Resource}, name)
+		return nil, head, apierrors.NewNotFound(schema.GroupResource{Group: r.gvr.Group, Resource: r.gvr.Resource}, name)
 	}
-	return found, nil
-}
-
-// itemHead is the part of an item the backup decides on.
-type itemHead struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	// Type is a Secret's type ("" for most other kinds).
-	Type     string `json:"type"`
-	Metadata struct {
-		Name        string            `json:"name"`
-		Namespace   string            `json:"namespace"`
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
-	} `json:"metadata"`
-}
-
-func parseHead(item []byte) (itemHead, error) {
-	var h itemHead
-	if err := json.Unmarshal(item, &h); err != nil {
-		return h, fmt.Errorf("decode item: %w", err)
-	}
-	return h, nil
+	return found, head, nil
 }
 
 // withTypeMeta returns item as compact JSON that carries its apiVersion and kind: list items of

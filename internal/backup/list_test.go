@@ -73,8 +73,7 @@ func TestWithTypeMeta(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h itemHead
-			_ = json.Unmarshal([]byte(tt.item), &h) // what parseHead would give, errors aside
+			h, _ := headOf([]byte(tt.item)) // what a page's scan would give, errors aside
 			out, err := withTypeMeta([]byte(tt.item), h, "v1", "ConfigMap")
 			if tt.wantErr != "" {
 				if err == nil {
@@ -130,7 +129,7 @@ func TestWithTypeMetaPresent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := parseHead([]byte(tt.item))
+			h, err := headOf([]byte(tt.item))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,32 +142,6 @@ func TestWithTypeMetaPresent(t *testing.T) {
 				t.Errorf("withTypeMeta = %s, want %s", out, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseHead(t *testing.T) {
-	item := `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"ns",` +
-		`"labels":{"app":"a"},"annotations":{"note":"n"},"uid":"u1"},"data":{"k":"dg=="}}`
-	h, err := parseHead([]byte(item))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want itemHead
-	want.APIVersion, want.Kind = "v1", "Secret"
-	want.Metadata.Name, want.Metadata.Namespace = "s", "ns"
-	want.Metadata.Labels = map[string]string{"app": "a"}
-	want.Metadata.Annotations = map[string]string{"note": "n"}
-	if !reflect.DeepEqual(h, want) {
-		t.Errorf("parseHead = %+v, want %+v", h, want)
-	}
-
-	for _, bad := range []string{`{"metadata":`, `[1]`, `{"metadata":{"labels":{"a":1}}}`, ``} {
-		if _, err := parseHead([]byte(bad)); err == nil {
-			t.Errorf("parseHead(%q) gave no error", bad)
-		}
-	}
-	if h, err := parseHead([]byte(`{}`)); err != nil || !reflect.DeepEqual(h, itemHead{}) {
-		t.Errorf("parseHead({}) = %+v, %v; want a zero head", h, err)
 	}
 }
 

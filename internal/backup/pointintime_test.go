@@ -54,10 +54,9 @@ func TestListerListsAtOneResourceVersion(t *testing.T) {
 	}
 	names := func(r resource) []string {
 		var out []string
-		if err := l.each(t.Context(), r, "", "", func(item []byte) error {
-			h, err := parseHead(item)
+		if err := l.each(t.Context(), r, "", "", func(_ []byte, h itemHead) error {
 			out = append(out, h.Metadata.Name)
-			return err
+			return nil
 		}); err != nil {
 			t.Fatalf("list %s: %v", r.groupResource(), err)
 		}
@@ -72,10 +71,10 @@ func TestListerListsAtOneResourceVersion(t *testing.T) {
 	if got := names(res("aggregated")); strings.Join(got, ",") != "m" {
 		t.Errorf("aggregated: %v", got)
 	}
-	if _, err := l.get(t.Context(), res("things"), "b"); err != nil {
-		t.Errorf("get b: %v", err)
+	if _, h, err := l.get(t.Context(), res("things"), "b"); err != nil || h.Metadata.Name != "b" {
+		t.Errorf("get b: %+v, %v", h, err)
 	}
-	if _, err := l.get(t.Context(), res("things"), "missing"); !apierrors.IsNotFound(err) {
+	if _, _, err := l.get(t.Context(), res("things"), "missing"); !apierrors.IsNotFound(err) {
 		t.Errorf("get missing: %v, want NotFound", err)
 	}
 
