@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -366,5 +367,36 @@ func TestLockedBackupCannotBeDeletedEarly(t *testing.T) {
 	now = now.Add(25 * time.Hour)
 	if _, err := r.DeleteBackup(ctx, "locked"); err != nil {
 		t.Fatalf("delete after the lock expired: %v", err)
+	}
+}
+
+// countingStorage counts the reads made through it.
+type countingStorage struct {
+	blob.Storage
+	reads atomic.Int64
+}
+
+func (c *countingStorage) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	c.reads.Add(1)
+	return c.Storage.Get(ctx, key, offset, length)
+}
+
+func TestOnStorageReadsThroughAnotherStorageWithTheSameKeys(t *testing.T) {
+	r, st := newRepo(t, true)
+	writeBackup(t, r, "b1", 20)
+	through := &countingStorage{Storage: st}
+	other := r.OnStorage(through)
+	if other.Storage() != blob.Storage(through) || !other.Encrypted() {
+		t.Fatalf("storage %v, encrypted %v", other.Storage(), other.Encrypted())
+	}
+	b, err := other.OpenBackup(t.Context(), "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Index(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if through.reads.Load() == 0 {
+		t.Error("the backup was not read through the other storage")
 	}
 }

@@ -181,5 +181,12 @@ func (r *Repository) Config() Config { return r.config }
 // Storage returns where the repository lives.
 func (r *Repository) Storage() blob.Storage { return r.storage }
 
+// OnStorage is the repository, with the keys it was opened with, over another storage (a
+// decorator of its own storage, read-only say): opening it again would derive the key again,
+// a second of CPU with a passphrase.
+func (r *Repository) OnStorage(s blob.Storage) *Repository {
+	return &Repository{storage: s, config: r.config, keys: r.keys, codec: r.codec}
+}
+
 // Encrypted tells whether the repository encrypts its data.
 func (r *Repository) Encrypted() bool { return r.keys.Encrypted }

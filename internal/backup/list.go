@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
+
+	"github.com/cairnbackup/cairn/internal/kube"
 )
 
 // lister fetches raw JSON pages of a resource: the bytes the apiserver sends go to storage as they
@@ -42,20 +44,6 @@ func nextLimit(ceiling int64, n, size int) int64 {
 	}
 	perItem := max(int64(size)/int64(n), 1)
 	return min(ceiling, max(minPageSize, pageTargetBytes/perItem))
-}
-
-// resourcePath returns the collection path of r, in namespace ns or across the cluster ("").
-func resourcePath(r resource, ns string) string {
-	var p string
-	if r.gvr.Group == "" {
-		p = "/api/" + r.gvr.Version
-	} else {
-		p = "/apis/" + r.gvr.Group + "/" + r.gvr.Version
-	}
-	if ns != "" {
-		p += "/namespaces/" + ns
-	}
-	return p + "/" + r.gvr.Resource
 }
 
 // currentVersion reads the cluster's resourceVersion now: that of a consistent list of one
@@ -110,7 +98,7 @@ func (l *lister) list(ctx context.Context, r resource, ns string, sel selectors,
 func (l *lister) fetch(ctx context.Context, r resource, ns string, sel selectors, pages chan<- listPage) error {
 	at, cont, limit := l.at, "", l.pageSize
 	for {
-		req := l.client.Get().AbsPath(resourcePath(r, ns)).Param("limit", strconv.FormatInt(limit, 10))
+		req := l.client.Get().AbsPath(kube.CollectionPath(r.gvr, ns)).Param("limit", strconv.FormatInt(limit, 10))
 		switch {
 		case cont != "":
 			req = req.Param("continue", cont) // the token keeps the first page's resourceVersion

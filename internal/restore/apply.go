@@ -35,9 +35,9 @@ func (r *run) apply(ctx context.Context, gr string, gvr schema.GroupVersionResou
 		ri = r.dyn.Resource(gvr).Namespace(obj.GetNamespace())
 	}
 	if r.opts.DryRun {
-		return r.dryRun(ctx, gr, ri, namespaced, obj)
+		return r.dryRun(ctx, gr, gvr, ri, namespaced, obj)
 	}
-	created, err := ri.Create(ctx, obj, metav1.CreateOptions{FieldManager: fieldManager})
+	created, err := r.create(ctx, gr, gvr, ri, namespaced, obj, metav1.CreateOptions{FieldManager: fieldManager})
 	if err == nil {
 		if gr == "namespaces" {
 			r.markNamespace(obj.GetName())
@@ -55,13 +55,24 @@ func (r *run) apply(ctx context.Context, gr string, gvr schema.GroupVersionResou
 	case ConflictPatch:
 		return r.patch(ctx, gr, ri, obj, false)
 	case ConflictRecreate:
-		return r.recreate(ctx, ri, obj)
+		return r.recreate(ctx, gr, gvr, ri, namespaced, obj)
 	}
 	live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
 	if err != nil {
 		live = nil
 	}
 	return outcome{action: ActionSkip, reason: "already exists (conflict policy skip)", live: live}
+}
+
+// create creates obj. The restore reads back only the new object's metadata (creator), but for a
+// workload whose pods restore hooks wait for: their selector is the one the apiserver stored,
+// which it may have made (a Job's).
+func (r *run) create(ctx context.Context, gr string, gvr schema.GroupVersionResource, ri dynamic.ResourceInterface, namespaced bool,
+	obj *unstructured.Unstructured, opts metav1.CreateOptions) (*unstructured.Unstructured, error) {
+	if r.opts.Hooks != nil && workloadResources[gr] {
+		return ri.Create(ctx, obj, opts)
+	}
+	return r.creator.create(ctx, gvr, namespaced, obj, opts)
 }
 
 // patch brings an existing object to the backed-up state: an update with the backed-up object
@@ -105,7 +116,8 @@ func (r *run) patch(ctx context.Context, gr string, ri dynamic.ResourceInterface
 }
 
 // recreate deletes the existing object, waits until it is gone, and creates the backed-up one.
-func (r *run) recreate(ctx context.Context, ri dynamic.ResourceInterface, obj *unstructured.Unstructured) outcome {
+func (r *run) recreate(ctx context.Context, gr string, gvr schema.GroupVersionResource, ri dynamic.ResourceInterface, namespaced bool,
+	obj *unstructured.Unstructured) outcome {
 	policy := metav1.DeletePropagationBackground
 	if err := ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil && !apierrors.IsNotFound(err) {
 		return outcome{action: ActionFail, reason: fmt.Sprintf("delete the existing object: %v", err)}
@@ -117,7 +129,7 @@ func (r *run) recreate(ctx context.Context, ri dynamic.ResourceInterface, obj *u
 	if err != nil {
 		return outcome{action: ActionFail, reason: "the existing object did not go away (a finalizer may hold it)"}
 	}
-	created, err := ri.Create(ctx, obj, metav1.CreateOptions{FieldManager: fieldManager})
+	created, err := r.create(ctx, gr, gvr, ri, namespaced, obj, metav1.CreateOptions{FieldManager: fieldManager})
 	if err != nil {
 		return outcome{action: ActionFail, reason: fmt.Sprintf("deleted the existing object, then creating failed: %v", err)}
 	}
@@ -128,7 +140,8 @@ func (r *run) recreate(ctx context.Context, ri dynamic.ResourceInterface, obj *u
 // without persisting them.
 // Nothing exists in a namespace the target does not have, so those items are not looked up: a
 // restore into new namespaces (a new cluster) checks them without a request each.
-func (r *run) dryRun(ctx context.Context, gr string, ri dynamic.ResourceInterface, namespaced bool, obj *unstructured.Unstructured) outcome {
+func (r *run) dryRun(ctx context.Context, gr string, gvr schema.GroupVersionResource, ri dynamic.ResourceInterface, namespaced bool,
+	obj *unstructured.Unstructured) outcome {
 	r.mu.Lock()
 	nsExists := !namespaced || r.existingNS[obj.GetNamespace()]
 	r.mu.Unlock()
@@ -142,7 +155,7 @@ func (r *run) dryRun(ctx context.Context, gr string, ri dynamic.ResourceInterfac
 			r.plannedNS[obj.GetName()] = true
 			r.mu.Unlock()
 		}
-		if _, err := ri.Create(ctx, obj, metav1.CreateOptions{FieldManager: fieldManager, DryRun: []string{metav1.DryRunAll}}); err != nil {
+		if _, err := r.creator.create(ctx, gvr, namespaced, obj, metav1.CreateOptions{FieldManager: fieldManager, DryRun: []string{metav1.DryRunAll}}); err != nil {
 			return outcome{action: ActionFail, reason: err.Error()}
 		}
 		return outcome{action: ActionCreate}

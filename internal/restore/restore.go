@@ -92,11 +92,13 @@ type run struct {
 	scope  *scope.Scope
 	client kubernetes.Interface
 	dyn    dynamic.Interface
-	served *served
-	mapper mapper
-	rec    *recorder
-	log    *slog.Logger
-	clean  cleanOptions
+	// creator creates the restored objects; dyn does every other call.
+	creator *creator
+	served  *served
+	mapper  mapper
+	rec     *recorder
+	log     *slog.Logger
+	clean   cleanOptions
 
 	snapshots *snapshot.Snapshotter
 	vols      *volumePlan
@@ -161,11 +163,15 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
+	creator, err := newCreator(cfg)
+	if err != nil {
+		return nil, err
+	}
 	snaps, err := snapshot.New(cfg, snapshot.Options{Timeout: opts.VolumeTimeout, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}
-	return &run{opts: opts, host: cfg.Host, snapshots: snaps, repo: repo, scope: opts.Scope, client: client, dyn: dyn,
+	return &run{opts: opts, host: cfg.Host, snapshots: snaps, repo: repo, scope: opts.Scope, client: client, dyn: dyn, creator: creator,
 		mapper: mapper{namespaces: opts.NamespaceMapping, storageClasses: opts.StorageClassMapping},
 		rec:    &recorder{progress: opts.Progress}, log: opts.Logger.With("restore", opts.Name),
 		clean: cleanOptions{preserveServiceIPs: opts.PreserveServiceIPs, preserveNodePorts: opts.PreserveNodePorts, restoredPVs: map[string]bool{}},

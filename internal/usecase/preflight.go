@@ -91,7 +91,7 @@ func (r *Runner) preflight(ctx context.Context, req RestoreRequest, opts restore
 	}
 	pass(w.RunnerCheck, w.Runner(kv))
 
-	repo, cred, err := r.open(ctx, req.Repository, false)
+	repo, _, err := r.open(ctx, req.Repository, false)
 	if err != nil {
 		return nil, fail(CheckStorage, err.Error())
 	}
@@ -127,9 +127,7 @@ func (r *Runner) preflight(ctx context.Context, req RestoreRequest, opts restore
 	report(req.Progress, Progress{Stage: StageConflicts})
 	dryRepo := repo
 	if !opts.DryRun {
-		if dryRepo, err = archive.Open(ctx, readOnly{repo.Storage()}, cred); err != nil {
-			return nil, fail(CheckConflicts, err.Error())
-		}
+		dryRepo = repo.OnStorage(readOnly{repo.Storage()})
 	}
 	dryOpts := opts
 	dryOpts.DryRun = true

@@ -1,0 +1,72 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/cairnbackup/cairn/internal/kube"
+)
+
+// metadataOnly asks the apiserver to answer a create with the new object's metadata alone
+// (PartialObjectMetadata), and servers that cannot (some aggregated APIs) with the whole object.
+// A restore reads nothing else of it: encoding the whole object on the server and decoding it
+// here was a tenth of a restore's CPU on both sides.
+const metadataOnly = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
+
+// creator creates objects as the dynamic client does, reading back only their metadata.
+type creator struct {
+	client rest.Interface
+}
+
+func newCreator(cfg *rest.Config) (*creator, error) {
+	client, err := rest.UnversionedRESTClientFor(dynamic.ConfigFor(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("create client: %w", err)
+	}
+	return &creator{client: client}, nil
+}
+
+// create creates obj as a resource of gvr, namespaced or not, and returns it with the metadata
+// the apiserver gave it (uid, resourceVersion, ...): its other fields are those sent. Errors are
+// the apiserver's, as the dynamic client returns them (apierrors.IsAlreadyExists works on them).
+func (c *creator) create(ctx context.Context, gvr schema.GroupVersionResource, namespaced bool, obj *unstructured.Unstructured,
+	opts metav1.CreateOptions) (*unstructured.Unstructured, error) {
+	body, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	ns := ""
+	if namespaced {
+		ns = obj.GetNamespace()
+	}
+	req := c.client.Post().AbsPath(kube.CollectionPath(gvr, ns)).SetHeader("Accept", metadataOnly).Body(body)
+	if opts.FieldManager != "" {
+		req = req.Param("fieldManager", opts.FieldManager)
+	}
+	for _, d := range opts.DryRun {
+		req = req.Param("dryRun", d)
+	}
+	answer, err := req.Do(ctx).Raw()
+	if err != nil {
+		return nil, err
+	}
+	var meta struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal(answer, &meta); err != nil {
+		return nil, fmt.Errorf("read the created object's metadata: %w", err)
+	}
+	created := &unstructured.Unstructured{Object: make(map[string]any, len(obj.Object))}
+	for k, v := range obj.Object {
+		created.Object[k] = v
+	}
+	created.Object["metadata"] = meta.Metadata
+	return created, nil
+}
