@@ -95,17 +95,9 @@ func scanMembers(data []byte, i, depth int, member func(data, key []byte, start,
 		if i, err = member(data, key, skipSpace(data, i+1), depth); err != nil {
 			return 0, err
 		}
-		i = skipSpace(data, i)
-		if i >= len(data) {
-			return 0, errTruncated
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, syntaxError(data, i, "',' or '}' in an object")
+		more := false
+		if i, more, err = afterValue(data, i, '}', "an object"); err != nil || !more {
+			return i, err
 		}
 	}
 }
@@ -122,19 +114,26 @@ func scanElements(data []byte, i, depth int, elem func(data, key []byte, start, 
 		if i, err = elem(data, nil, i, depth); err != nil {
 			return 0, err
 		}
-		i = skipSpace(data, i)
-		if i >= len(data) {
-			return 0, errTruncated
-		}
-		switch data[i] {
-		case ',':
-			i = skipSpace(data, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, syntaxError(data, i, "',' or ']' in an array")
+		more := false
+		if i, more, err = afterValue(data, i, ']', "an array"); err != nil || !more {
+			return i, err
 		}
 	}
+}
+
+// afterValue reads what follows a member or an element at data[i]: a ',' (it returns the offset
+// of the next one, and more) or closing (the offset past it).
+func afterValue(data []byte, i int, closing byte, in string) (next int, more bool, err error) {
+	i = skipSpace(data, i)
+	switch {
+	case i >= len(data):
+		return 0, false, errTruncated
+	case data[i] == ',':
+		return skipSpace(data, i+1), true, nil
+	case data[i] == closing:
+		return i + 1, false, nil
+	}
+	return 0, false, syntaxError(data, i, fmt.Sprintf("',' or '%c' in %s", closing, in))
 }
 
 // scanString validates the string at data[i] (its opening quote) and returns the offset past its
