@@ -103,10 +103,16 @@ type codec struct {
 	indexDec   *zstd.Decoder
 }
 
+// sectionLevel is the zstd level of sections and indexes. The fastest level (zstd's 1) stores
+// Kubernetes objects in about the size the default level (3) does, at a sixth of its CPU on the
+// hexadecimal and base64 values of Secrets and certificates, where the default level's search
+// keeps finding 5-byte matches worth nothing (BenchmarkSectionLevels, docs/benchmarks.md).
+const sectionLevel = zstd.SpeedFastest
+
 func newCodec() *codec {
 	// A window of 2 MiB, a section's size: the default (8 MiB) keeps about 30 MiB of history per
 	// encoder for no gain on sections this size.
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(2), zstd.WithWindowSize(sectionTargetBytes))
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(sectionLevel), zstd.WithEncoderConcurrency(2), zstd.WithWindowSize(sectionTargetBytes))
 	if err != nil {
 		panic(fmt.Sprintf("zstd encoder with fixed options: %v", err)) // cannot fail with these options
 	}
