@@ -15,12 +15,15 @@ func FuzzDecodeSection(f *testing.F) {
 	f.Add([]byte{}, int64(0), 0)
 	f.Add(c.compress([]byte("{\"a\":1}")), int64(7), 1) // no trailing newline
 	f.Fuzz(func(t *testing.T, data []byte, raw int64, items int) {
-		_ = c.decodeSection(data, raw, items, func(item []byte) error {
+		got, err := c.decodeSection(data, raw, items)
+		if err == nil && len(got) != items {
+			t.Fatalf("decodeSection yielded %d items, want %d", len(got), items)
+		}
+		for _, item := range got {
 			if len(item) == 0 || item[0] != '{' {
 				t.Fatalf("decodeSection yielded %q", item)
 			}
-			return nil
-		})
+		}
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/cairnbackup/cairn/internal/blob"
 )
@@ -110,40 +109,17 @@ func checkEntry(key string, entry FileEntry, data []byte) error {
 	return nil
 }
 
-// ReadSection reads one section with a ranged read, checks it and calls fn for each item.
-func (b *Backup) ReadSection(ctx context.Context, sec Section, fn func(item []byte) error) error {
-	key := backupPrefix(b.rp.Name) + "packs/" + sec.Pack
-	if _, ok := b.file("packs/" + sec.Pack); !ok {
-		return fmt.Errorf("index names pack %s, which the manifest does not list: %w", sec.Pack, ErrTampered)
-	}
-	rc, err := b.repo.storage.Get(ctx, key, sec.Offset, sec.Length)
+// ReadGroup reads every section of a group in order and calls fn for each item. A section that
+// cannot be read does not stop the others; the first such error is returned at the end.
+func (b *Backup) ReadGroup(ctx context.Context, g IndexGroup, fn func(item []byte) error) error {
+	var first error
+	err := b.ReadGroups(ctx, []IndexGroup{g}, func(_ int, item []byte) error { return fn(item) }, func(_ int, err error) {
+		if first == nil {
+			first = err
+		}
+	})
 	if err != nil {
-		return fmt.Errorf("read %s at %d: %w", key, sec.Offset, err)
-	}
-	data, err := io.ReadAll(io.LimitReader(rc, sec.Length+1))
-	rc.Close()
-	if err != nil {
-		return fmt.Errorf("read %s at %d: %w", key, sec.Offset, err)
-	}
-	if err := checkEntry(fmt.Sprintf("%s section at %d", key, sec.Offset), FileEntry{Size: sec.Length, SHA256: sec.SHA256}, data); err != nil {
 		return err
 	}
-	compressed, err := b.repo.keys.open(sectionContext(b.rp.ID, sec.Pack, sec.Offset), data)
-	if err != nil {
-		return fmt.Errorf("%s section at %d: %w", key, sec.Offset, err)
-	}
-	if err := b.repo.codec.decodeSection(compressed, sec.RawBytes, sec.Items, fn); err != nil {
-		return fmt.Errorf("%s section at %d: %w", key, sec.Offset, err)
-	}
-	return nil
-}
-
-// ReadGroup reads every section of a group in order.
-func (b *Backup) ReadGroup(ctx context.Context, g IndexGroup, fn func(item []byte) error) error {
-	for _, sec := range g.Sections {
-		if err := b.ReadSection(ctx, sec, fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return first
 }

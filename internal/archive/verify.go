@@ -102,13 +102,13 @@ func (r *Repository) verify(ctx context.Context, name string, readPacks bool) (V
 		return rep, nil
 	}
 	for _, g := range ix.Groups {
-		for _, sec := range g.Sections {
-			rep.Sections++
-			err := b.ReadSection(ctx, sec, func([]byte) error { rep.Items++; return nil })
-			if err != nil {
-				rep.Problems = append(rep.Problems, err.Error())
-			}
-		}
+		rep.Sections += len(g.Sections)
+	}
+	err = b.ReadGroups(ctx, ix.Groups, func(int, []byte) error { rep.Items++; return nil }, func(_ int, err error) {
+		rep.Problems = append(rep.Problems, err.Error())
+	})
+	if err != nil {
+		return rep, err
 	}
 	if rep.Items != rp.Result.Items && len(rep.Problems) == 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("the sections hold %d items, the manifest says %d", rep.Items, rp.Result.Items))

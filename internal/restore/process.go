@@ -25,8 +25,8 @@ type pendingItem struct {
 	raw   []byte
 }
 
-// restoreResource restores every item of one resource type: sections are read one after another
-// and their items spread over the workers. Pass 1 restores items without owner references; pass 2
+// restoreResource restores every item of one resource type: sections are read in order (several
+// reads under way at once) and their items spread over the workers. Pass 1 restores items without owner references; pass 2
 // those with, once their owners exist and their new uids are known.
 func (r *run) restoreResource(ctx context.Context, b *archive.Backup, gr string, groups []archive.IndexGroup, pass int, p *plan) {
 	if len(groups) == 0 {
@@ -41,20 +41,19 @@ func (r *run) restoreResource(ctx context.Context, b *archive.Backup, gr string,
 			}
 		})
 	}
-	for _, g := range groups {
-		err := b.ReadGroup(ctx, g, func(raw []byte) error {
-			select {
-			case items <- pendingItem{group: g, raw: raw}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-		if err != nil && ctx.Err() == nil && pass == 1 {
-			r.rec.add(ItemResult{Resource: gr, Namespace: g.Namespace, Name: "*", Action: ActionFail,
+	_ = b.ReadGroups(ctx, groups, func(gi int, raw []byte) error {
+		select {
+		case items <- pendingItem{group: groups[gi], raw: raw}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, func(gi int, err error) {
+		if pass == 1 {
+			r.rec.add(ItemResult{Resource: gr, Namespace: groups[gi].Namespace, Name: "*", Action: ActionFail,
 				Reason: fmt.Sprintf("reading the backup failed: %v", err)})
 		}
-	}
+	})
 	close(items)
 	wg.Wait()
 }
