@@ -2,26 +2,10 @@ package archive
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"sync/atomic"
 	"testing"
-
-	"github.com/cairnbackup/cairn/internal/blob"
 )
-
-// countingGets counts the reads of a storage.
-type countingGets struct {
-	blob.Storage
-	gets atomic.Int64
-}
-
-func (c *countingGets) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	c.gets.Add(1)
-	return c.Storage.Get(ctx, key, offset, length)
-}
 
 // writeGroups writes groups ConfigMap groups (namespaces ns-000...) of perGroup items from one
 // sink, as a backup lists a resource type namespace by namespace.
@@ -50,22 +34,29 @@ func writeGroups(t *testing.T, r *Repository, name string, groups, perGroup int)
 	}
 }
 
+// openIndex opens backup name of r and reads its index.
+func openIndex(t *testing.T, r *Repository, name string) (*Backup, *Index) {
+	t.Helper()
+	b, err := r.OpenBackup(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := b.Index(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, ix
+}
+
 func TestReadGroupsReadsBackToBackSectionsTogether(t *testing.T) {
 	ctx := t.Context()
 	r, st := newRepo(t, true)
 	writeGroups(t, r, "b", 50, 20)
-	counting := &countingGets{Storage: st}
-	b, err := r.OnStorage(counting).OpenBackup(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := b.Index(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := counting.gets.Load()
+	counting := &countingStorage{Storage: st}
+	b, ix := openIndex(t, r.OnStorage(counting), "b")
+	before := counting.reads.Load()
 	perGroup := make([]int, len(ix.Groups))
-	err = b.ReadGroups(ctx, ix.Groups, func(g int, item []byte) error {
+	err := b.ReadGroups(ctx, ix.Groups, func(g int, item []byte) error {
 		if want := fmt.Sprintf(`"namespace":%q`, ix.Groups[g].Namespace); !bytes.Contains(item, []byte(want)) {
 			return fmt.Errorf("group %d (%s) was given %s", g, ix.Groups[g].Namespace, item)
 		}
@@ -80,7 +71,7 @@ func TestReadGroupsReadsBackToBackSectionsTogether(t *testing.T) {
 			t.Errorf("group %s: %d items, want 20", ix.Groups[g].Namespace, n)
 		}
 	}
-	if got := counting.gets.Load() - before; got != 1 {
+	if got := counting.reads.Load() - before; got != 1 {
 		t.Errorf("50 sections back to back in one pack took %d reads, want 1", got)
 	}
 }
@@ -89,19 +80,12 @@ func TestReadGroupsGoesOnPastABadSection(t *testing.T) {
 	ctx := t.Context()
 	r, st := newRepo(t, true)
 	writeGroups(t, r, "b", 5, 20)
-	b, err := r.OpenBackup(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := b.Index(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, ix := openIndex(t, r, "b")
 	bad := ix.Groups[2].Sections[0]
 	flip(t, st, "backups/b/packs/"+bad.Pack, int(bad.Offset)+10)
 	items := map[int]int{}
 	var failed []int
-	err = b.ReadGroups(ctx, ix.Groups, func(g int, _ []byte) error { items[g]++; return nil }, func(g int, err error) {
+	err := b.ReadGroups(ctx, ix.Groups, func(g int, _ []byte) error { items[g]++; return nil }, func(g int, err error) {
 		if !errors.Is(err, ErrTampered) {
 			t.Errorf("group %d: %v, want ErrTampered", g, err)
 		}
@@ -119,17 +103,10 @@ func TestReadGroupsStopsWhenFnFails(t *testing.T) {
 	ctx := t.Context()
 	r, _ := newRepo(t, false)
 	writeGroups(t, r, "b", 5, 20)
-	b, err := r.OpenBackup(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := b.Index(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, ix := openIndex(t, r, "b")
 	stop := errors.New("stop")
 	n := 0
-	err = b.ReadGroups(ctx, ix.Groups, func(int, []byte) error {
+	err := b.ReadGroups(ctx, ix.Groups, func(int, []byte) error {
 		if n++; n == 30 {
 			return stop
 		}
