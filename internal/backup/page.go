@@ -41,20 +41,18 @@ func scanPage(body []byte) (listPage, error) {
 	}
 	end, err := scanMembers(body, i, 1, func(data, key []byte, start, depth int) (int, error) {
 		switch {
-		case isKey(key, "metadata"):
-			end, err := scanNested(data, start, depth)
-			if err != nil {
-				return 0, err
-			}
-			var m struct {
-				Continue        string `json:"continue"`
-				ResourceVersion string `json:"resourceVersion"`
-			}
-			if err := json.Unmarshal(data[start:end], &m); err != nil {
-				return 0, fmt.Errorf("the list's metadata: %w", err)
-			}
-			p.continueToken, p.resourceVersion = m.Continue, m.ResourceVersion
-			return end, nil
+		case isKey(key, "metadata") && start < len(data) && data[start] == '{':
+			return scanMembers(data, start, depth+1, func(data, key []byte, start, depth int) (int, error) {
+				switch {
+				case isKey(key, "continue"):
+					return scanStringInto(data, start, &p.continueToken)
+				case isKey(key, "resourceVersion"):
+					return scanStringInto(data, start, &p.resourceVersion)
+				}
+				return scanNested(data, start, depth)
+			})
+		case isKey(key, "metadata") && start < len(data) && data[start] != 'n':
+			return 0, syntaxError(data, start, "an object (the list's metadata)")
 		case isKey(key, "items"):
 			if start < len(data) && data[start] == 'n' {
 				return scanLiteral(data, start, "null")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -63,10 +64,7 @@ func (c *creator) create(ctx context.Context, gvr schema.GroupVersionResource, n
 	if err := json.Unmarshal(answer, &meta); err != nil {
 		return nil, fmt.Errorf("read the created object's metadata: %w", err)
 	}
-	created := &unstructured.Unstructured{Object: make(map[string]any, len(obj.Object))}
-	for k, v := range obj.Object {
-		created.Object[k] = v
-	}
+	created := &unstructured.Unstructured{Object: maps.Clone(obj.Object)}
 	created.Object["metadata"] = meta.Metadata
 	return created, nil
 }
