@@ -145,6 +145,7 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 	if _, err := dyn.Resource(gvr).Namespace(veleroNamespace).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 		return run, fmt.Errorf("create velero %s %s: %w", gvr.Resource, name, err)
 	}
+	reported := began
 	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 6*time.Hour, true, func(ctx context.Context) (bool, error) {
 		got, err := dyn.Resource(gvr).Namespace(veleroNamespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -153,6 +154,12 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 		run.Phase, _, _ = unstructured.NestedString(got.Object, "status", "phase")
 		items, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", itemsField)
 		run.Items = int(items)
+		// A long run shows its progress: Velero's restore of a large cluster takes hours.
+		if time.Since(reported) >= progressEvery {
+			reported = time.Now()
+			total, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", "totalItems")
+			progress("velero %s %s: %d of %d items after %s", gvr.Resource, name, items, total, time.Since(began).Round(time.Second))
+		}
 		errs, _, _ = unstructured.NestedInt64(got.Object, "status", "errors")
 		warnings, _, _ = unstructured.NestedInt64(got.Object, "status", "warnings")
 		switch run.Phase {
