@@ -13,6 +13,10 @@ import (
 const (
 	// maxRunBytes bounds one read of back-to-back sections (a pack's size).
 	maxRunBytes = packTargetBytes
+	// maxRunRawBytes bounds what one run's sections hold once inflated. Objects of one kind compress
+	// twenty times or more (Pods, Deployments), so a run bound by its stored size alone could hold
+	// 80 MiB of items, and a restore holds a few runs at once.
+	maxRunRawBytes = 2 * sectionTargetBytes
 	// runsAhead is how many reads are under way, or read and waiting, beside the one whose items
 	// fn is given: what overlaps the store's latency and the opening of sections (checking,
 	// decrypting, inflating) with the caller's work, at a few runs' worth of memory.
@@ -68,6 +72,7 @@ func (b *Backup) ReadGroups(ctx context.Context, groups []IndexGroup, fn func(gr
 type readRun struct {
 	pack           string
 	offset, length int64
+	rawBytes       int64
 	sections       []runSection
 }
 
@@ -83,13 +88,15 @@ func planRuns(groups []IndexGroup) []readRun {
 		for _, sec := range g.Sections {
 			if n := len(runs); n > 0 {
 				last := &runs[n-1]
-				if last.pack == sec.Pack && last.offset+last.length == sec.Offset && last.length+sec.Length <= maxRunBytes {
+				if last.pack == sec.Pack && last.offset+last.length == sec.Offset &&
+					last.length+sec.Length <= maxRunBytes && last.rawBytes+sec.RawBytes <= maxRunRawBytes {
 					last.length += sec.Length
+					last.rawBytes += sec.RawBytes
 					last.sections = append(last.sections, runSection{sec, gi})
 					continue
 				}
 			}
-			runs = append(runs, readRun{pack: sec.Pack, offset: sec.Offset, length: sec.Length, sections: []runSection{{sec, gi}}})
+			runs = append(runs, readRun{pack: sec.Pack, offset: sec.Offset, length: sec.Length, rawBytes: sec.RawBytes, sections: []runSection{{sec, gi}}})
 		}
 	}
 	return runs

@@ -121,16 +121,21 @@ func TestPlanRuns(t *testing.T) {
 	sec := func(pack string, offset, length int64) Section {
 		return Section{Pack: pack, Offset: offset, Length: length}
 	}
+	// inflated is a section that holds half of what a run may hold once inflated.
+	inflated := func(pack string, offset int64) Section {
+		return Section{Pack: pack, Offset: offset, Length: 10, RawBytes: maxRunRawBytes / 2}
+	}
 	groups := []IndexGroup{
 		{Sections: []Section{sec("1", 0, 10), sec("1", 10, 5)}},
 		{Sections: []Section{sec("1", 15, 5), sec("2", 20, 5)}},
 		{Sections: []Section{sec("2", 40, 5), sec("2", 45, maxRunBytes)}},
+		{Sections: []Section{inflated("3", 0), inflated("3", 10), inflated("3", 20)}},
 	}
 	var got []string
 	for _, run := range planRuns(groups) {
 		got = append(got, fmt.Sprintf("%s@%d+%d/%d", run.pack, run.offset, run.length, len(run.sections)))
 	}
-	want := fmt.Sprint([]string{"1@0+20/3", "2@20+5/1", "2@40+5/1", fmt.Sprintf("2@45+%d/1", maxRunBytes)})
+	want := fmt.Sprint([]string{"1@0+20/3", "2@20+5/1", "2@40+5/1", fmt.Sprintf("2@45+%d/1", maxRunBytes), "3@0+20/2", "3@20+10/1"})
 	if fmt.Sprint(got) != want {
 		t.Fatalf("runs %v, want %v", got, want)
 	}
