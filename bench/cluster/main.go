@@ -314,9 +314,6 @@ func withCluster(ctx context.Context, bins localcluster.Binaries, name string, s
 // would print every item, and the benchmark measures the restore, not the printing).
 var restoreCounts = regexp.MustCompile(`created (\d+), patched \d+, recreated \d+, unchanged \d+, skipped (\d+), failed (\d+)`)
 
-// progressEvery is how often a long run reports its progress.
-const progressEvery = time.Minute
-
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }

@@ -92,6 +92,10 @@ func (v *velero) restore(ctx context.Context, kubeconfig, name string) (veleroRu
 	return v.operate(ctx, kubeconfig, gvrRestores, name, map[string]any{"backupName": name}, "itemsRestored")
 }
 
+// progressEvery is how often a Velero run reports its progress: its restore of a large cluster
+// takes hours.
+const progressEvery = time.Minute
+
 // operate installs Velero into the cluster, starts its server, creates the Backup or Restore and
 // waits for its final phase, timing only that.
 func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.GroupVersionResource, name string, spec map[string]any, itemsField string) (veleroRun, error) {
@@ -154,7 +158,6 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 		run.Phase, _, _ = unstructured.NestedString(got.Object, "status", "phase")
 		items, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", itemsField)
 		run.Items = int(items)
-		// A long run shows its progress: Velero's restore of a large cluster takes hours.
 		if time.Since(reported) >= progressEvery {
 			reported = time.Now()
 			total, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", "totalItems")

@@ -41,8 +41,8 @@ func scanPage(body []byte) (listPage, error) {
 	}
 	end, err := scanMembers(body, i, 1, func(data, key []byte, start, depth int) (int, error) {
 		switch {
-		case isKey(key, "metadata") && start < len(data) && data[start] == '{':
-			return scanMembers(data, start, depth+1, func(data, key []byte, start, depth int) (int, error) {
+		case isKey(key, "metadata"):
+			return scanObjectOrNull(data, start, depth, "the list's metadata", func(data, key []byte, start, depth int) (int, error) {
 				switch {
 				case isKey(key, "continue"):
 					return scanStringInto(data, start, &p.continueToken)
@@ -51,8 +51,6 @@ func scanPage(body []byte) (listPage, error) {
 				}
 				return scanNested(data, start, depth)
 			})
-		case isKey(key, "metadata") && start < len(data) && data[start] != 'n':
-			return 0, syntaxError(data, start, "an object (the list's metadata)")
 		case isKey(key, "items"):
 			if start < len(data) && data[start] == 'n' {
 				return scanLiteral(data, start, "null")
@@ -94,8 +92,8 @@ func scanItem(data []byte, i, depth int) (itemHead, int, error) {
 			return scanStringInto(data, start, &h.Kind)
 		case isKey(key, "type"):
 			return scanStringInto(data, start, &h.Type)
-		case isKey(key, "metadata") && start < len(data) && data[start] == '{':
-			return scanMembers(data, start, depth+1, func(data, key []byte, start, depth int) (int, error) {
+		case isKey(key, "metadata"):
+			return scanObjectOrNull(data, start, depth, "the item's metadata", func(data, key []byte, start, depth int) (int, error) {
 				switch {
 				case isKey(key, "name"):
 					return scanStringInto(data, start, &h.Metadata.Name)
@@ -108,12 +106,22 @@ func scanItem(data []byte, i, depth int) (itemHead, int, error) {
 				}
 				return scanNested(data, start, depth)
 			})
-		case isKey(key, "metadata") && start < len(data) && data[start] != 'n':
-			return 0, syntaxError(data, start, "an object (the item's metadata)")
 		}
 		return scanNested(data, start, depth)
 	})
 	return h, end, err
+}
+
+// scanObjectOrNull validates the value at data[start], an object whose members member reads (as
+// scanMembers does) or null; what names it in an error.
+func scanObjectOrNull(data []byte, start, depth int, what string, member func(data, key []byte, start, depth int) (int, error)) (int, error) {
+	switch {
+	case start < len(data) && data[start] == '{':
+		return scanMembers(data, start, depth+1, member)
+	case start < len(data) && data[start] != 'n':
+		return 0, syntaxError(data, start, "an object ("+what+")")
+	}
+	return scanNested(data, start, depth)
 }
 
 // scanStringInto validates the value at data[start], a string or null, and decodes it into dst.
