@@ -25,6 +25,8 @@ const (
 
 	defaultClassAnnotation = "snapshot.storage.kubernetes.io/is-default-class"
 	beingDeletedAnnotation = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"
+	// contentFinalizer is csi-snapshotter's: it deletes the snapshot at the driver, then removes it.
+	contentFinalizer = "snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection"
 )
 
 // volumeSnapshot is the part of a VolumeSnapshot cairn reads.

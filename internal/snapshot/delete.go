@@ -2,12 +2,16 @@ package snapshot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cairnbackup/cairn/internal/archive"
 )
@@ -51,28 +55,17 @@ func (s *Snapshotter) Delete(ctx context.Context, records []archive.VolumeRecord
 // deleteContent deletes a retained content and its snapshot at the driver, and waits until both
 // are gone. It returns why it left the content alone, if it did.
 func (s *Snapshotter) deleteContent(ctx context.Context, name, handle string) (string, error) {
+	var kept string
+	gone := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var err error
+		kept, gone, err = s.markForDeletion(ctx, name, handle)
+		return err
+	})
+	if err != nil || kept != "" || gone {
+		return kept, err
+	}
 	res := s.dyn.Resource(ContentResource)
-	obj, err := res.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read VolumeSnapshotContent %s: %w", name, err)
-	}
-	cont, err := decode[content](obj)
-	if err != nil {
-		return "", err
-	}
-	if got := cont.handle(); got != handle {
-		return fmt.Sprintf("the content now holds snapshot %q, not the recorded %q", got, handle), nil
-	}
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"yes"}},"spec":{"deletionPolicy":"Delete"}}`, beingDeletedAnnotation)
-	if _, err := res.Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", nil
-		}
-		return "", fmt.Errorf("set VolumeSnapshotContent %s to Delete: %w", name, err)
-	}
 	if err := res.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("delete VolumeSnapshotContent %s: %w", name, err)
 	}
@@ -85,4 +78,53 @@ func (s *Snapshotter) deleteContent(ctx context.Context, name, handle string) (s
 	}
 	s.log.Info("snapshot deleted", "content", name, "handle", handle)
 	return "", nil
+}
+
+// markForDeletion sets the content that still holds the recorded snapshot to be deleted with it.
+// It returns why it left the content alone, or whether the content is gone already.
+func (s *Snapshotter) markForDeletion(ctx context.Context, name, handle string) (kept string, gone bool, err error) {
+	res := s.dyn.Resource(ContentResource)
+	obj, err := res.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read VolumeSnapshotContent %s: %w", name, err)
+	}
+	cont, err := decode[content](obj)
+	if err != nil {
+		return "", false, err
+	}
+	if got := cont.handle(); got != handle {
+		return fmt.Sprintf("the content now holds snapshot %q, not the recorded %q", got, handle), false, nil
+	}
+	patch, err := deletePatch(obj)
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := res.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", true, nil
+		}
+		return "", false, fmt.Errorf("set VolumeSnapshotContent %s to Delete: %w", name, err)
+	}
+	return "", false, nil
+}
+
+// deletePatch sets a content's policy to Delete and makes sure it carries the sidecar's finalizer:
+// without it the API server drops the object at once and csi-snapshotter never deletes the snapshot
+// at the driver. A content keepContent made again is pre-provisioned and unbound, and the snapshot
+// controller adds that finalizer only to bound ones. The resourceVersion makes the finalizer list
+// a conditional write.
+func deletePatch(obj *unstructured.Unstructured) ([]byte, error) {
+	meta := map[string]any{"annotations": map[string]any{beingDeletedAnnotation: "yes"}}
+	if fins := obj.GetFinalizers(); !slices.Contains(fins, contentFinalizer) {
+		meta["finalizers"] = append(fins, contentFinalizer)
+		meta["resourceVersion"] = obj.GetResourceVersion()
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": meta, "spec": map[string]any{"deletionPolicy": "Delete"}})
+	if err != nil {
+		return nil, fmt.Errorf("encode the patch of VolumeSnapshotContent %s: %w", obj.GetName(), err)
+	}
+	return patch, nil
 }

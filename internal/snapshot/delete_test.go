@@ -61,3 +61,27 @@ func TestDeleteKeepsSnapshotsOthersStillRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletePatchAddsTheSidecarsFinalizer: a content without csi-snapshotter's finalizer gets it,
+// conditionally on the version read, so that deleting it deletes the snapshot at the driver.
+func TestDeletePatchAddsTheSidecarsFinalizer(t *testing.T) {
+	for _, tc := range []struct {
+		finalizers []string
+		want       string
+	}{
+		{nil, `{"metadata":{"annotations":{"` + beingDeletedAnnotation + `":"yes"},"finalizers":["` + contentFinalizer + `"],"resourceVersion":"7"},"spec":{"deletionPolicy":"Delete"}}`},
+		{[]string{"other"}, `{"metadata":{"annotations":{"` + beingDeletedAnnotation + `":"yes"},"finalizers":["other","` + contentFinalizer + `"],"resourceVersion":"7"},"spec":{"deletionPolicy":"Delete"}}`},
+		{[]string{contentFinalizer}, `{"metadata":{"annotations":{"` + beingDeletedAnnotation + `":"yes"}},"spec":{"deletionPolicy":"Delete"}}`},
+	} {
+		obj := contentObject("c", "h")
+		obj.SetFinalizers(tc.finalizers)
+		obj.SetResourceVersion("7")
+		got, err := deletePatch(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tc.want {
+			t.Errorf("finalizers %v: patch\n%s\nwant\n%s", tc.finalizers, got, tc.want)
+		}
+	}
+}

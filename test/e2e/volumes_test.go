@@ -236,6 +236,10 @@ func TestVolumeRetention(t *testing.T) {
 	assertContent(ctx, t, dyn, long.Content, "Retain")
 	assertDriverSnapshot(t, long.Handle, true)
 
+	// A content made again after the snapshot controller deleted it (pre-provisioned, unbound, so
+	// without the sidecar's finalizer) is deleted at the driver too.
+	makeContentAgain(ctx, t, dyn, long.Content)
+	assertDriverSnapshot(t, long.Handle, true)
 	if _, err := cairn(t, nil, "backup", "delete", "ret-long", "--storage", storage); err != nil {
 		t.Fatal(err)
 	}
@@ -348,6 +352,54 @@ func assertContent(ctx context.Context, t *testing.T, dyn dynamic.Interface, nam
 	if got, _, _ := unstructured.NestedString(obj.Object, "spec", "deletionPolicy"); got != policy {
 		t.Fatalf("VolumeSnapshotContent %s has deletionPolicy %s, want %s", name, got, policy)
 	}
+}
+
+// makeContentAgain replaces a retained content by a pre-provisioned one with its name, labels,
+// annotations and handle, as the backup does when the snapshot controller deleted the content, and
+// waits until csi-snapshotter finds the snapshot ready.
+func makeContentAgain(ctx context.Context, t *testing.T, dyn dynamic.Interface, name string) {
+	t.Helper()
+	res := dyn.Resource(snapshot.ContentResource)
+	old, err := res.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle, _, _ := unstructured.NestedString(old.Object, "status", "snapshotHandle")
+	driver, _, _ := unstructured.NestedString(old.Object, "spec", "driver")
+	ref, _, _ := unstructured.NestedStringMap(old.Object, "spec", "volumeSnapshotRef")
+	if err := res.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll := func(what string, done func() bool) {
+		t.Helper()
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) { return done(), nil })
+		if err != nil {
+			t.Fatalf("VolumeSnapshotContent %s: %s: %v", name, what, err)
+		}
+	}
+	poll("not gone", func() bool {
+		_, err := res.Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	again := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
+		"metadata": map[string]any{"name": name},
+		"spec": map[string]any{"deletionPolicy": "Retain", "driver": driver, "source": map[string]any{"snapshotHandle": handle},
+			"volumeSnapshotRef": map[string]any{"namespace": ref["namespace"], "name": ref["name"]}},
+	}}
+	again.SetLabels(old.GetLabels())
+	again.SetAnnotations(map[string]string{snapshot.AnnotationHandle: handle})
+	if _, err := res.Create(ctx, again, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	poll("not ready", func() bool {
+		obj, err := res.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		ready, _, _ := unstructured.NestedBool(obj.Object, "status", "readyToUse")
+		return ready
+	})
 }
 
 func assertContentGone(ctx context.Context, t *testing.T, dyn dynamic.Interface, name string) {
