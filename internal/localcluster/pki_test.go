@@ -1,6 +1,7 @@
 package localcluster
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"net"
@@ -33,6 +34,9 @@ func TestPKIIssuesCertificatesTheCAVerifies(t *testing.T) {
 	cli := readCert(t, p.path("cli.crt"))
 	if _, err := cli.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		t.Errorf("client certificate does not verify: %v", err)
+	}
+	if k, ok := cli.PublicKey.(*rsa.PublicKey); !ok || k.N.BitLen() != keyBits {
+		t.Errorf("client key is %T, want RSA-%d as kubeadm makes", cli.PublicKey, keyBits)
 	}
 	if got := cli.Subject.Organization; len(got) != 1 || got[0] != "system:masters" {
 		t.Errorf("client organization = %v, want [system:masters]", got)
