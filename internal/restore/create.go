@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,8 +23,10 @@ import (
 const metadataOnly = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json"
 
 // creator creates objects as the dynamic client does, reading back only their metadata.
+// Kubernetes' own types go as protobuf (protobuf.go); others, and those it cannot send so, as JSON.
 type creator struct {
 	client rest.Interface
+	proto  *protobufBodies
 }
 
 func newCreator(cfg *rest.Config) (*creator, error) {
@@ -31,7 +34,7 @@ func newCreator(cfg *rest.Config) (*creator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create client: %w", err)
 	}
-	return &creator{client: client}, nil
+	return &creator{client: client, proto: newProtobufBodies()}, nil
 }
 
 // create creates obj as a resource of gvr, namespaced or not, and returns it with the metadata
@@ -39,22 +42,11 @@ func newCreator(cfg *rest.Config) (*creator, error) {
 // the apiserver's, as the dynamic client returns them (apierrors.IsAlreadyExists works on them).
 func (c *creator) create(ctx context.Context, gvr schema.GroupVersionResource, namespaced bool, obj *unstructured.Unstructured,
 	opts metav1.CreateOptions) (*unstructured.Unstructured, error) {
-	body, err := obj.MarshalJSON()
-	if err != nil {
-		return nil, err
+	answer, err := c.post(ctx, gvr, namespaced, obj, opts, c.proto.encode(gvr, obj))
+	if apierrors.IsUnsupportedMediaType(err) {
+		c.proto.refused(gvr)
+		answer, err = c.post(ctx, gvr, namespaced, obj, opts, nil)
 	}
-	ns := ""
-	if namespaced {
-		ns = obj.GetNamespace()
-	}
-	req := c.client.Post().AbsPath(kube.CollectionPath(gvr, ns)).SetHeader("Accept", metadataOnly).Body(body)
-	if opts.FieldManager != "" {
-		req = req.Param("fieldManager", opts.FieldManager)
-	}
-	for _, d := range opts.DryRun {
-		req = req.Param("dryRun", d)
-	}
-	answer, err := req.Do(ctx).Raw()
 	if err != nil {
 		return nil, err
 	}
@@ -67,4 +59,30 @@ func (c *creator) create(ctx context.Context, gvr schema.GroupVersionResource, n
 	created := &unstructured.Unstructured{Object: maps.Clone(obj.Object)}
 	created.Object["metadata"] = meta.Metadata
 	return created, nil
+}
+
+// post sends obj to gvr's collection: as the protobuf body given, or as JSON when there is none.
+func (c *creator) post(ctx context.Context, gvr schema.GroupVersionResource, namespaced bool, obj *unstructured.Unstructured,
+	opts metav1.CreateOptions, protobufBody []byte) ([]byte, error) {
+	contentType, body := protobufContentType, protobufBody
+	if body == nil {
+		var err error
+		if body, err = obj.MarshalJSON(); err != nil {
+			return nil, err
+		}
+		contentType = "application/json"
+	}
+	ns := ""
+	if namespaced {
+		ns = obj.GetNamespace()
+	}
+	req := c.client.Post().AbsPath(kube.CollectionPath(gvr, ns)).SetHeader("Content-Type", contentType).
+		SetHeader("Accept", metadataOnly).Body(body)
+	if opts.FieldManager != "" {
+		req = req.Param("fieldManager", opts.FieldManager)
+	}
+	for _, d := range opts.DryRun {
+		req = req.Param("dryRun", d)
+	}
+	return req.Do(ctx).Raw()
 }
