@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -64,13 +65,13 @@ func (c *creator) create(ctx context.Context, gvr schema.GroupVersionResource, n
 // post sends obj to gvr's collection: as the protobuf body given, or as JSON when there is none.
 func (c *creator) post(ctx context.Context, gvr schema.GroupVersionResource, namespaced bool, obj *unstructured.Unstructured,
 	opts metav1.CreateOptions, protobufBody []byte) ([]byte, error) {
-	contentType, body := protobufContentType, protobufBody
+	contentType, body := runtime.ContentTypeProtobuf, protobufBody
 	if body == nil {
 		var err error
 		if body, err = obj.MarshalJSON(); err != nil {
 			return nil, err
 		}
-		contentType = "application/json"
+		contentType = runtime.ContentTypeJSON
 	}
 	ns := ""
 	if namespaced {

@@ -11,8 +11,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 )
 
-const protobufContentType = "application/vnd.kubernetes.protobuf"
-
 // protobufBodies encodes objects of Kubernetes' own types as protobuf for their create. The API
 // server decodes a JSON body twice, once to find its kind and once into the type, and that was a
 // tenth of its CPU in a restore of 30,000 objects; a protobuf body it reads once, and quickly.

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 )
@@ -95,7 +96,7 @@ func TestCreatorFallsBackToJSON(t *testing.T) {
 			t.Fatalf("created %v", created.Object)
 		}
 	}
-	want := []string{protobufContentType, "application/json", "application/json"}
+	want := []string{runtime.ContentTypeProtobuf, runtime.ContentTypeJSON, runtime.ContentTypeJSON}
 	if strings.Join(types, " ") != strings.Join(want, " ") {
 		t.Fatalf("content types sent %v, want %v", types, want)
 	}

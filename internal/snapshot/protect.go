@@ -327,7 +327,7 @@ func (s *Snapshotter) keepContent(ctx context.Context, cont content, owner Owner
 		return nil
 	}
 	s.log.Warn("the snapshot controller deleted a retained VolumeSnapshotContent: made again", "content", name, "handle", cont.handle())
-	again := preProvisionedContent(map[string]any{"name": name, "labels": owner.labels(), "annotations": map[string]any{AnnotationHandle: cont.handle()}},
+	again := PreProvisionedContent(map[string]any{"name": name, "labels": owner.labels(), "annotations": map[string]any{AnnotationHandle: cont.handle()}},
 		cont.Spec.Driver, cont.handle(), ns, vsName)
 	if _, err := res.Create(ctx, again, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("make VolumeSnapshotContent %s again after the snapshot controller deleted it: %w", name, err)

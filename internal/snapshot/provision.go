@@ -46,7 +46,7 @@ func (s *Snapshotter) ProvisionAs(ctx context.Context, rec archive.VolumeRecord,
 	for k, v := range extra {
 		labels[k] = v
 	}
-	cont := preProvisionedContent(map[string]any{"name": p.Content, "labels": labels}, rec.Driver, rec.Snapshot.Handle, ns, p.Name)
+	cont := PreProvisionedContent(map[string]any{"name": p.Content, "labels": labels}, rec.Driver, rec.Snapshot.Handle, ns, p.Name)
 	if _, err := s.dyn.Resource(ContentResource).Create(ctx, cont, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return p, fmt.Errorf("create VolumeSnapshotContent %s for snapshot %s: %w", p.Content, rec.Snapshot.Handle, err)
 	}
@@ -62,9 +62,9 @@ func (s *Snapshotter) ProvisionAs(ctx context.Context, rec archive.VolumeRecord,
 	return p, nil
 }
 
-// preProvisionedContent is a Retain VolumeSnapshotContent of the driver's snapshot handle, to be
+// PreProvisionedContent is a Retain VolumeSnapshotContent of the driver's snapshot handle, to be
 // bound to VolumeSnapshot ns/snapshot.
-func preProvisionedContent(metadata map[string]any, driver, handle, ns, snapshot string) *unstructured.Unstructured {
+func PreProvisionedContent(metadata map[string]any, driver, handle, ns, snapshot string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
 		"metadata": metadata,

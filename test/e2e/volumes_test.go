@@ -381,12 +381,7 @@ func makeContentAgain(ctx context.Context, t *testing.T, dyn dynamic.Interface, 
 		_, err := res.Get(ctx, name, metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
-	again := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
-		"metadata": map[string]any{"name": name},
-		"spec": map[string]any{"deletionPolicy": "Retain", "driver": driver, "source": map[string]any{"snapshotHandle": handle},
-			"volumeSnapshotRef": map[string]any{"namespace": ref["namespace"], "name": ref["name"]}},
-	}}
+	again := snapshot.PreProvisionedContent(map[string]any{"name": name}, driver, handle, ref["namespace"], ref["name"])
 	again.SetLabels(old.GetLabels())
 	again.SetAnnotations(map[string]string{snapshot.AnnotationHandle: handle})
 	if _, err := res.Create(ctx, again, metav1.CreateOptions{}); err != nil {
