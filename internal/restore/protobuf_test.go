@@ -3,6 +3,7 @@ package restore
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,5 +100,53 @@ func TestCreatorFallsBackToJSON(t *testing.T) {
 	want := []string{runtime.ContentTypeProtobuf, runtime.ContentTypeJSON, runtime.ContentTypeJSON}
 	if strings.Join(types, " ") != strings.Join(want, " ") {
 		t.Fatalf("content types sent %v, want %v", types, want)
+	}
+}
+
+// createAnswer is an apiserver's answer to a ConfigMap's create, managed fields and all.
+var createAnswer = []byte(`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"c","namespace":"shop",` +
+	`"uid":"b583ed2c-b477-4519-8b4c-9383989bf40c","resourceVersion":"42","creationTimestamp":"2026-12-06T21:43:04Z",` +
+	`"labels":{"app":"a","tier":"web"},"managedFields":[{"manager":"cairn","operation":"Update","apiVersion":"v1",` +
+	`"time":"2026-12-06T21:43:04Z","fieldsType":"FieldsV1","fieldsV1":{"f:data":{".":{},"f:a":{},"f:b":{}},` +
+	`"f:metadata":{"f:labels":{".":{},"f:app":{},"f:tier":{}}}}}]}}`)
+
+// TestCreatedMetadata: the answer to a create, its PartialObjectMetadata or the whole object, gives
+// the name, namespace, uid and resourceVersion the apiserver gave the object.
+func TestCreatedMetadata(t *testing.T) {
+	for name, answer := range map[string][]byte{
+		"PartialObjectMetadata": createAnswer,
+		"whole object":          []byte(`{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"c","namespace":"shop","uid":"b583ed2c-b477-4519-8b4c-9383989bf40c","resourceVersion":"42"},"data":{"k":"v"}}`),
+	} {
+		got, err := createdMetadata(answer)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.Name != "c" || got.Namespace != "shop" || got.UID != "b583ed2c-b477-4519-8b4c-9383989bf40c" || got.ResourceVersion != "42" {
+			t.Errorf("%s: read %+v", name, got)
+		}
+	}
+	if _, err := createdMetadata([]byte(`{"metadata":`)); err == nil {
+		t.Error("a cut answer read without error")
+	}
+}
+
+func BenchmarkCreatedMetadata(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := createdMetadata(createAnswer); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCreatedMetadataAsMap(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var meta struct {
+			Metadata map[string]any `json:"metadata"`
+		}
+		if err := json.Unmarshal(createAnswer, &meta); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
