@@ -29,6 +29,7 @@ import (
 	"github.com/cairnbackup/cairn/bench/internal/harness"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/localcluster"
+	"github.com/cairnbackup/cairn/internal/restore"
 )
 
 type config struct {
@@ -47,7 +48,7 @@ func main() {
 	var veleroFlags string
 	flag.IntVar(&c.namespaces, "namespaces", 1000, fmt.Sprintf("namespaces of %d objects each", objectsPerNamespace))
 	flag.StringVar(&c.cairnBin, "cairn", "bin/cairn", "the cairn binary to measure")
-	flag.IntVar(&c.parallelism, "parallelism", 16, "concurrent creates, for the raw reference and cairn's restore alike")
+	flag.IntVar(&c.parallelism, "parallelism", restore.DefaultParallelism, "concurrent creates, for the raw reference and cairn's restore alike (default: cairn's)")
 	flag.BoolVar(&c.velero, "velero", false, "measure Velero too (make bench-velero installs it)")
 	flag.BoolVar(&c.restore, "restore", true, "measure the restores too (false: the backups alone, a quicker run)")
 	flag.StringVar(&c.refBin, "reference-cairn", "", "another cairn binary (an earlier build, say) whose backup is measured beside, on the same objects")

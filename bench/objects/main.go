@@ -28,13 +28,14 @@ import (
 	"github.com/cairnbackup/cairn/bench/internal/harness"
 	"github.com/cairnbackup/cairn/internal/kube"
 	"github.com/cairnbackup/cairn/internal/localcluster"
+	"github.com/cairnbackup/cairn/internal/restore"
 )
 
 func main() {
 	counts := flag.String("counts", "10000,100000", "object counts to measure")
 	kinds := flag.String("kinds", "configmaps,secrets", "object kinds: configmaps, secrets")
 	cairnBin := flag.String("cairn", "bin/cairn", "the cairn binary to measure")
-	parallelism := flag.Int("parallelism", 16, "concurrent creates, for the raw reference and cairn's restore alike")
+	parallelism := flag.Int("parallelism", restore.DefaultParallelism, "concurrent creates, for the raw reference and cairn's restore alike (default: cairn's)")
 	flag.Parse()
 	if err := run(context.Background(), *counts, *kinds, *cairnBin, *parallelism, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -171,7 +171,7 @@ before the result, and --skip-preflight restores without them.`,
 	fl.BoolVar(&keepPorts, "preserve-node-ports", false, "keep Services' node ports")
 	fl.StringSliceVar(&order, "resource-order", nil, "restore these resource types first, in this order (default order follows)")
 	fl.BoolVar(&failed, "allow-failed-backup", false, "restore from a backup whose phase is Failed")
-	fl.IntVar(&parallelism, "parallelism", 16, "objects created at once")
+	fl.IntVar(&parallelism, "parallelism", restore.DefaultParallelism, "objects created at once")
 	fl.StringArrayVar(&hookRefs, "restore-hook", nil, "run the hooks of RestoreHook NAMESPACE/NAME in the restored pods (repeat for more)")
 	fl.StringVar(&volumes, "volumes", restore.VolumesData, "volumes of backed-up claims: data (new volumes from their snapshots), empty (new empty volumes) or skip (no claims)")
 	fl.StringVar(&volumeSource, "volume-source", restore.SourceAuto, "with --volumes=data, where data comes from: auto (the snapshot if the target reaches its storage, else the copy), snapshot or copy")

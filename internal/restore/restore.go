@@ -64,8 +64,9 @@ type Options struct {
 	// VolumeTimeout bounds the wait for each restored snapshot to be ready and each claim to be
 	// bound (default 10m).
 	VolumeTimeout time.Duration
-	Parallelism   int
-	Now           func() time.Time
+	// Parallelism is how many objects are created at once (default DefaultParallelism).
+	Parallelism int
+	Now         func() time.Time
 	// Progress, if set, is called as items are restored, one call at a time and with counts that
 	// never go back.
 	Progress func(Progress)
@@ -147,7 +148,7 @@ func newRun(cfg *rest.Config, repo *archive.Repository, opts Options) (*run, err
 		opts.Scope = s
 	}
 	if opts.Parallelism <= 0 {
-		opts.Parallelism = 16
+		opts.Parallelism = DefaultParallelism
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
