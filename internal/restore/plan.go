@@ -117,10 +117,14 @@ func (r *run) collectDependencies(ctx context.Context, b *archive.Backup, p *pla
 	deps := scope.NewDependencies()
 	for _, gr := range p.order {
 		for _, g := range p.groups[gr] {
-			if !g.Namespaced {
+			if !g.Namespaced || !scope.Learns(g.Group, g.Resource) {
 				continue
 			}
+			custom := !scope.BuiltinGroup(g.Group)
 			err := b.ReadGroup(ctx, g, func(item []byte) error {
+				if custom && deps.Has(scope.DepCRD, gr) {
+					return nil // a custom resource needs its CRD alone, already noted
+				}
 				obj := &unstructured.Unstructured{}
 				if err := obj.UnmarshalJSON(item); err != nil {
 					return fmt.Errorf("decode %s item: %w", gr, err)

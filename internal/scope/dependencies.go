@@ -78,12 +78,20 @@ func (d *Dependencies) Note(group, resource string, item []byte) {
 		d.Add(DepCRD, resource+"."+group)
 		return
 	}
-	gr := resource
-	if group != "" {
-		gr += "." + group
+	if note := noters[Resource{Group: group, Resource: resource}.GroupResource()]; note != nil {
+		note(d, item)
 	}
-	switch gr {
-	case "persistentvolumeclaims":
+}
+
+// Learns tells whether Note can learn anything from an item of group/resource: items of other
+// kinds need not be read to collect dependencies.
+func Learns(group, resource string) bool {
+	return !BuiltinGroup(group) || noters[Resource{Group: group, Resource: resource}.GroupResource()] != nil
+}
+
+// noters read, for each built-in kind that names cluster-scoped objects, the names in one item.
+var noters = map[string]func(d *Dependencies, item []byte){
+	"persistentvolumeclaims": func(d *Dependencies, item []byte) {
 		var pvc struct {
 			Spec struct {
 				VolumeName       string `json:"volumeName"`
@@ -94,7 +102,8 @@ func (d *Dependencies) Note(group, resource string, item []byte) {
 			d.Add(DepPV, pvc.Spec.VolumeName)
 			d.Add(DepStorageClass, pvc.Spec.StorageClassName)
 		}
-	case "rolebindings.rbac.authorization.k8s.io":
+	},
+	"rolebindings.rbac.authorization.k8s.io": func(d *Dependencies, item []byte) {
 		var rb struct {
 			RoleRef struct {
 				Kind string `json:"kind"`
@@ -104,7 +113,8 @@ func (d *Dependencies) Note(group, resource string, item []byte) {
 		if json.Unmarshal(item, &rb) == nil && rb.RoleRef.Kind == "ClusterRole" {
 			d.Add(DepClusterRole, rb.RoleRef.Name)
 		}
-	case "statefulsets.apps":
+	},
+	"statefulsets.apps": func(d *Dependencies, item []byte) {
 		var sts struct {
 			Spec struct {
 				Templates []struct {
@@ -119,7 +129,7 @@ func (d *Dependencies) Note(group, resource string, item []byte) {
 				d.Add(DepStorageClass, t.Spec.StorageClassName)
 			}
 		}
-	}
+	},
 }
 
 // BuiltinGroup tells an API group kube-apiserver serves itself from one of custom resources or an
