@@ -31,7 +31,9 @@ type veleroRun struct {
 	PeakRSSKiB int64         // the velero server's peak RSS (VmHWM)
 	CPU        time.Duration // the CPU time of the server and its plugins meanwhile
 	Items      int           // items Velero reports backed up or restored
+	Total      int           // items Velero reports it will back up or restore
 	Phase      string
+	Stopped    bool // stopped at the time limit before its end
 }
 
 // velero runs Velero out of cluster (as ../shared/notes/velero.md found it works) against a local
@@ -83,13 +85,15 @@ func (v *velero) describe() string {
 func (v *velero) backup(ctx context.Context, kubeconfig, name string) (veleroRun, error) {
 	return v.operate(ctx, kubeconfig, gvrBackups, name, map[string]any{
 		"excludedNamespaces": []any{veleroNamespace}, "storageLocation": "default", "snapshotVolumes": false,
-	}, "itemsBackedUp")
+	}, "itemsBackedUp", 0)
 }
 
 // restore restores backup name into a cluster that has not seen Velero, once the server has
 // found the backup in the bucket.
-func (v *velero) restore(ctx context.Context, kubeconfig, name string) (veleroRun, error) {
-	return v.operate(ctx, kubeconfig, gvrRestores, name, map[string]any{"backupName": name}, "itemsRestored")
+// restore restores backup name into the kubeconfig's cluster; with a limit above 0, it stops
+// waiting once the restore has run that long and reports it Stopped.
+func (v *velero) restore(ctx context.Context, kubeconfig, name string, limit time.Duration) (veleroRun, error) {
+	return v.operate(ctx, kubeconfig, gvrRestores, name, map[string]any{"backupName": name}, "itemsRestored", limit)
 }
 
 // progressEvery is how often a Velero run reports its progress: its restore of a large cluster
@@ -97,8 +101,9 @@ func (v *velero) restore(ctx context.Context, kubeconfig, name string) (veleroRu
 const progressEvery = time.Minute
 
 // operate installs Velero into the cluster, starts its server, creates the Backup or Restore and
-// waits for its final phase, timing only that.
-func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.GroupVersionResource, name string, spec map[string]any, itemsField string) (veleroRun, error) {
+// waits for its final phase, or for limit when it is above 0, timing only that.
+func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.GroupVersionResource, name string, spec map[string]any, itemsField string,
+	limit time.Duration) (veleroRun, error) {
 	var run veleroRun
 	cfg, err := kube.Target{Kubeconfig: kubeconfig}.RESTConfig()
 	if err != nil {
@@ -157,16 +162,20 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 		}
 		run.Phase, _, _ = unstructured.NestedString(got.Object, "status", "phase")
 		items, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", itemsField)
-		run.Items = int(items)
+		total, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", "totalItems")
+		run.Items, run.Total = int(items), int(total)
 		if time.Since(reported) >= progressEvery {
 			reported = time.Now()
-			total, _, _ := unstructured.NestedInt64(got.Object, "status", "progress", "totalItems")
 			progress("velero %s %s: %d of %d items after %s", gvr.Resource, name, items, total, time.Since(began).Round(time.Second))
 		}
 		errs, _, _ = unstructured.NestedInt64(got.Object, "status", "errors")
 		warnings, _, _ = unstructured.NestedInt64(got.Object, "status", "warnings")
 		switch run.Phase {
 		case "Completed", "PartiallyFailed", "Failed", "FailedValidation":
+			return true, nil
+		}
+		if limit > 0 && time.Since(began) >= limit {
+			run.Stopped = true
 			return true, nil
 		}
 		return srv.Exited(), nil
@@ -181,6 +190,10 @@ func (v *velero) operate(ctx context.Context, kubeconfig string, gvr schema.Grou
 			err = errors.New("its server exited")
 		}
 		return run, fmt.Errorf("velero %s %s did not finish (phase %q): %w%s", gvr.Resource, name, run.Phase, err, serverOutput(srv))
+	}
+	if run.Stopped {
+		progress("velero %s %s stopped at the limit (%s): %d of %d items", gvr.Resource, name, limit.Round(time.Second), run.Items, run.Total)
+		return run, nil
 	}
 	if run.Phase != "Completed" && run.Phase != "PartiallyFailed" {
 		return run, fmt.Errorf("velero %s %s ended %s%s", gvr.Resource, name, run.Phase, serverOutput(srv))
