@@ -89,9 +89,8 @@ func (v *velero) backup(ctx context.Context, kubeconfig, name string) (veleroRun
 }
 
 // restore restores backup name into a cluster that has not seen Velero, once the server has
-// found the backup in the bucket.
-// restore restores backup name into the kubeconfig's cluster; with a limit above 0, it stops
-// waiting once the restore has run that long and reports it Stopped.
+// found the backup in the bucket; with a limit above 0, it stops waiting once the restore has run
+// that long and reports it Stopped.
 func (v *velero) restore(ctx context.Context, kubeconfig, name string, limit time.Duration) (veleroRun, error) {
 	return v.operate(ctx, kubeconfig, gvrRestores, name, map[string]any{"backupName": name}, "itemsRestored", limit)
 }

@@ -117,13 +117,12 @@ func (r *run) collectDependencies(ctx context.Context, b *archive.Backup, p *pla
 	deps := scope.NewDependencies()
 	for _, gr := range p.order {
 		for _, g := range p.groups[gr] {
-			if !g.Namespaced || !scope.Learns(g.Group, g.Resource) {
+			if !g.Namespaced || !deps.Learns(g.Group, g.Resource) {
 				continue
 			}
-			custom := !scope.BuiltinGroup(g.Group)
 			err := b.ReadGroup(ctx, g, func(item []byte) error {
-				if custom && deps.Has(scope.DepCRD, gr) {
-					return nil // a custom resource needs its CRD alone, already noted
+				if !deps.Learns(g.Group, g.Resource) {
+					return nil // a custom resource whose CRD an earlier item noted
 				}
 				obj := &unstructured.Unstructured{}
 				if err := obj.UnmarshalJSON(item); err != nil {

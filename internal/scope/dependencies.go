@@ -75,7 +75,7 @@ func (d *Dependencies) Has(groupResource, name string) bool {
 // Note records what a namespaced item (raw JSON) of resource group/resource depends on.
 func (d *Dependencies) Note(group, resource string, item []byte) {
 	if !BuiltinGroup(group) {
-		d.Add(DepCRD, resource+"."+group)
+		d.Add(DepCRD, Resource{Group: group, Resource: resource}.GroupResource())
 		return
 	}
 	if note := noters[Resource{Group: group, Resource: resource}.GroupResource()]; note != nil {
@@ -83,10 +83,15 @@ func (d *Dependencies) Note(group, resource string, item []byte) {
 	}
 }
 
-// Learns tells whether Note can learn anything from an item of group/resource: items of other
-// kinds need not be read to collect dependencies.
-func Learns(group, resource string) bool {
-	return !BuiltinGroup(group) || noters[Resource{Group: group, Resource: resource}.GroupResource()] != nil
+// Learns tells whether Note can still learn anything from an item of group/resource: a built-in
+// kind that names cluster-scoped objects, or a custom resource whose CRD is not noted yet. Other
+// items need not be read to collect dependencies.
+func (d *Dependencies) Learns(group, resource string) bool {
+	gr := Resource{Group: group, Resource: resource}.GroupResource()
+	if !BuiltinGroup(group) {
+		return !d.Has(DepCRD, gr)
+	}
+	return noters[gr] != nil
 }
 
 // noters read, for each built-in kind that names cluster-scoped objects, the names in one item.

@@ -34,7 +34,7 @@ func TestDependencies(t *testing.T) {
 		{"", "persistentvolumeclaims", true}, {"rbac.authorization.k8s.io", "rolebindings", true}, {"apps", "statefulsets", true},
 		{"example.com", "widgets", true}, {"", "configmaps", false}, {"apps", "deployments", false}, {"", "secrets", false},
 	} {
-		if got := Learns(c.group, c.resource); got != c.want {
+		if got := NewDependencies().Learns(c.group, c.resource); got != c.want {
 			t.Errorf("Learns(%q, %q) = %v, want %v", c.group, c.resource, got, c.want)
 		}
 	}
