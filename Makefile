@@ -113,14 +113,15 @@ bench: build cluster-binaries csi-sidecars test-servers bench-tools ## benchmark
 
 BENCH_NAMESPACES ?= 1000
 BENCH_VELERO_CAP ?= 0
+BENCH_CLUSTER_FLAGS ?=
 
 .PHONY: bench-velero
 bench-velero: ## install Velero and its AWS plugin, which bench/cluster measures beside cairn, into $(CAIRN_CACHE)/tools (once)
 	@hack/install-velero.sh
 
 .PHONY: bench-cluster
-bench-cluster: build cluster-binaries test-servers bench-velero ## a large mixed cluster (BENCH_NAMESPACES x 300 objects, default 300,000): cairn's backup and restore beside a raw LIST and create and beside Velero (table; not part of make bench: Velero's restore alone takes about 2.5 hours at 300,000; BENCH_VELERO_CAP=25 stops it at 25 times cairn's restore time)
-	go run ./bench/cluster -namespaces $(BENCH_NAMESPACES) -velero -velero-restore-cap $(BENCH_VELERO_CAP)
+bench-cluster: build cluster-binaries test-servers bench-velero ## a large mixed cluster (BENCH_NAMESPACES x 300 objects, default 300,000): cairn's backup and restore beside a raw LIST and create and beside Velero (table; not part of make bench: Velero's restore alone takes about 2.5 hours at 300,000; BENCH_VELERO_CAP=25 stops it at 25 times cairn's restore time; BENCH_CLUSTER_FLAGS="-restore=false -save DIR", then "-from DIR", runs it in two halves)
+	go run ./bench/cluster -namespaces $(BENCH_NAMESPACES) -velero -velero-restore-cap $(BENCH_VELERO_CAP) $(BENCH_CLUSTER_FLAGS)
 
 CONTROLLER_GEN_VERSION := v0.23.0
 CONTROLLER_GEN := $(CAIRN_CACHE)/tools/controller-gen-$(CONTROLLER_GEN_VERSION)

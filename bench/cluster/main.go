@@ -5,8 +5,11 @@
 // the same run, the raw references (a parallel create of the objects, a paginated LIST of them)
 // and, with -velero, Velero backing up and restoring the same cluster into the same S3 server.
 // Backups go to versitygw; each restore goes into a fresh cluster. It prints a Markdown table.
+// -save and -from split a run in two: the first half makes the cluster and backs it up, the
+// second, later, restores those backups.
 //
 //	go run ./bench/cluster -namespaces 1000 -velero     # make bench-cluster
+//	go run ./bench/cluster -velero -restore=false -save DIR && go run ./bench/cluster -velero -from DIR
 package main
 
 import (
@@ -44,6 +47,9 @@ type config struct {
 	// veleroRestoreCap, when above 0, stops Velero's restore once it has run that many times as
 	// long as cairn's.
 	veleroRestoreCap float64
+	// save, when set, keeps the backups and the figures of the source cluster's half in that
+	// directory; from, when set, restores the backups a run with save kept there.
+	save, from string
 }
 
 func main() {
@@ -57,12 +63,19 @@ func main() {
 	flag.StringVar(&c.refBin, "reference-cairn", "", "another cairn binary (an earlier build, say) whose backup is measured beside, on the same objects")
 	flag.Float64Var(&c.veleroRestoreCap, "velero-restore-cap", 0, "stop Velero's restore once it has run this many times as long as cairn's "+
 		"(25, the goal: a result in 25 times cairn's restore time instead of hours); 0 waits for its end")
+	flag.StringVar(&c.save, "save", "", "keep the backups and the figures of the cluster's making and backups in this new directory, "+
+		"for a later run with -from (with -restore=false, a run in two halves)")
+	flag.StringVar(&c.from, "from", "", "restore the backups a run with -save kept in this directory, instead of making a cluster and backing it up; "+
+		"the table joins that run's figures")
 	flag.StringVar(&veleroFlags, "velero-server-flags", "--client-qps=1000 --client-burst=1000", "flags for velero server")
 	flag.Parse()
 	c.veleroFlags = strings.Fields(veleroFlags)
 	harness.Main("bench/cluster", func(ctx context.Context) error {
 		if c.namespaces < 1 {
 			return fmt.Errorf("-namespaces %d: give at least 1", c.namespaces)
+		}
+		if c.save != "" && c.from != "" {
+			return fmt.Errorf("-save and -from: give one (-save keeps a run's backups, -from restores them)")
 		}
 		return run(ctx, c, os.Stdout)
 	})
@@ -81,11 +94,13 @@ type figures struct {
 	veleroDescription           string
 	// cpu is the CPU time of each row of the table, by its name there.
 	cpu map[string]cpuUse
+	// savedAt is when the run -from restores from was saved; zero without -from.
+	savedAt time.Time
 }
 
 // cpuUse is the CPU time one run used: the tool's own, the API server's and etcd's, and the S3
 // server's. On a machine of two cores, the three share them.
-type cpuUse struct{ tool, cluster, s3 time.Duration }
+type cpuUse struct{ Tool, Cluster, S3 time.Duration }
 
 // servers are the processes a measured run talks to.
 type servers struct {
@@ -104,13 +119,13 @@ func (s servers) use(fn func() (time.Duration, error)) (cpuUse, error) {
 		return cpuUse{}, err
 	}
 	var u cpuUse
-	if u.tool, err = fn(); err != nil {
+	if u.Tool, err = fn(); err != nil {
 		return u, err
 	}
-	if u.cluster, err = cluster.Used(); err != nil {
+	if u.Cluster, err = cluster.Used(); err != nil {
 		return u, err
 	}
-	u.s3, err = s3.Used()
+	u.S3, err = s3.Used()
 	return u, err
 }
 
@@ -134,12 +149,6 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var refBin string
-	if c.refBin != "" {
-		if refBin, err = harness.CairnBinary(c.refBin); err != nil {
-			return err
-		}
-	}
 	bins, err := localcluster.DefaultBinaries()
 	if err != nil {
 		return err
@@ -149,7 +158,32 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	s3, err := startS3(ctx, bins, work)
+	f := figures{velero: c.velero, cpu: map[string]cpuUse{}}
+	s3Dir, s3Keys := work, (*savedS3)(nil)
+	var saved savedRun
+	switch {
+	case c.from != "":
+		if !c.restore {
+			return fmt.Errorf("-from %s with -restore=false: a run from saved backups only restores them; drop -restore=false", c.from)
+		}
+		if saved, err = loadRun(c.from); err != nil {
+			return err
+		}
+		if c.velero && !saved.Velero {
+			return fmt.Errorf("-from %s: that run did not back up with Velero; drop -velero, or save a run that has it", c.from)
+		}
+		saved.apply(&c, &f)
+		if err := copyS3Data(ctx, c.from, work); err != nil {
+			return err
+		}
+		s3Keys = &saved.S3
+	case c.save != "":
+		if err := checkSaveDir(c.save); err != nil {
+			return err
+		}
+		s3Dir = c.save
+	}
+	s3, err := startS3(ctx, bins, s3Dir, s3Keys)
 	if err != nil {
 		return err
 	}
@@ -159,15 +193,81 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		if v, err = newVelero(bins, s3, c.veleroFlags); err != nil {
 			return err
 		}
+		if c.from != "" && v.describe() != saved.VeleroDescription {
+			return fmt.Errorf("-from %s: Velero here is %s, the saved run's backup was made by %s; run the same", c.from, v.describe(), saved.VeleroDescription)
+		}
+		f.veleroDescription = v.describe()
 	}
 	env := []string{"CAIRN_PASSPHRASE=benchmark-passphrase", "AWS_ACCESS_KEY_ID=" + s3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3.SecretKey}
 	storage := fmt.Sprintf("s3://%s/cairn?endpoint=%s&region=%s&pathStyle=true", s3.Bucket, url.QueryEscape(s3.Endpoint()), s3.Region)
-	f := figures{velero: c.velero, cpu: map[string]cpuUse{}}
-	if v != nil {
-		f.veleroDescription = v.describe()
+	if c.from == "" {
+		if err := backUpSource(ctx, c, bins, s3, v, bin, env, storage, &f); err != nil {
+			return err
+		}
+		if c.save != "" {
+			if err := saveRun(c.save, c, f, s3, time.Now()); err != nil {
+				return err
+			}
+			progress("saved the backups and their figures in %s: restore them with -from %s", c.save, c.save)
+		}
 	}
+	if !c.restore {
+		printTable(out, c, f)
+		return nil
+	}
+	err = withCluster(ctx, bins, "bench-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
+		if f.restore, f.cpu[rowRestore], err = measure(ctx, srv, env, bin, "restore", "create", "bench", "--from", "bench", "--storage", storage,
+			"--kubeconfig", kubeconfig, "--parallelism", strconv.Itoa(c.parallelism)); err != nil {
+			return err
+		}
+		m := restoreCounts.FindSubmatch(f.restore.Stdout)
+		if m == nil {
+			return fmt.Errorf("cairn restore printed no counts:\n%s", f.restore.Stdout)
+		}
+		created, _ := strconv.Atoi(string(m[1]))
+		skipped, _ := strconv.Atoi(string(m[2]))
+		failed, _ := strconv.Atoi(string(m[3]))
+		if failed > 0 {
+			return fmt.Errorf("cairn restore failed %d items:\n%s", failed, f.restore.Stdout)
+		}
+		f.restored, f.skipped = created, skipped
+		progress("cairn restore: %d created, %d skipped in %s, peak RSS %d MiB", created, skipped, f.restore.Wall.Round(time.Millisecond), f.restore.PeakRSSKiB>>10)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		err = withCluster(ctx, bins, "bench-velero-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
+			var err error
+			f.cpu[rowVeleroRestore], err = srv.use(func() (time.Duration, error) {
+				var err error
+				f.veleroRestore, err = v.restore(ctx, kubeconfig, "bench", time.Duration(c.veleroRestoreCap*float64(f.restore.Wall)))
+				return f.veleroRestore.CPU, err
+			})
+			progress("velero restore: %d items in %s, peak RSS %d MiB", f.veleroRestore.Items, f.veleroRestore.Wall.Round(time.Millisecond), f.veleroRestore.PeakRSSKiB>>10)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	printTable(out, c, f)
+	return nil
+}
 
-	err = withCluster(ctx, bins, "bench-src", s3, func(kubeconfig string, cfg *rest.Config, srv servers) error {
+// backUpSource makes the source cluster, measures the references on it and backs it up with
+// cairn (and the reference build) and, with v, Velero, into f.
+func backUpSource(ctx context.Context, c config, bins localcluster.Binaries, s3 harness.S3, v *velero, bin string, env []string, storage string,
+	f *figures) error {
+	var refBin string
+	if c.refBin != "" {
+		var err error
+		if refBin, err = harness.CairnBinary(c.refBin); err != nil {
+			return err
+		}
+	}
+	return withCluster(ctx, bins, "bench-src", s3, func(kubeconfig string, cfg *rest.Config, srv servers) error {
 		dyn, err := dynamic.NewForConfig(cfg)
 		if err != nil {
 			return err
@@ -228,52 +328,6 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if !c.restore {
-		printTable(out, c, f)
-		return nil
-	}
-	err = withCluster(ctx, bins, "bench-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
-		if f.restore, f.cpu[rowRestore], err = measure(ctx, srv, env, bin, "restore", "create", "bench", "--from", "bench", "--storage", storage,
-			"--kubeconfig", kubeconfig, "--parallelism", strconv.Itoa(c.parallelism)); err != nil {
-			return err
-		}
-		m := restoreCounts.FindSubmatch(f.restore.Stdout)
-		if m == nil {
-			return fmt.Errorf("cairn restore printed no counts:\n%s", f.restore.Stdout)
-		}
-		created, _ := strconv.Atoi(string(m[1]))
-		skipped, _ := strconv.Atoi(string(m[2]))
-		failed, _ := strconv.Atoi(string(m[3]))
-		if failed > 0 {
-			return fmt.Errorf("cairn restore failed %d items:\n%s", failed, f.restore.Stdout)
-		}
-		f.restored, f.skipped = created, skipped
-		progress("cairn restore: %d created, %d skipped in %s, peak RSS %d MiB", created, skipped, f.restore.Wall.Round(time.Millisecond), f.restore.PeakRSSKiB>>10)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if v != nil {
-		err = withCluster(ctx, bins, "bench-velero-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
-			var err error
-			f.cpu[rowVeleroRestore], err = srv.use(func() (time.Duration, error) {
-				var err error
-				f.veleroRestore, err = v.restore(ctx, kubeconfig, "bench", time.Duration(c.veleroRestoreCap*float64(f.restore.Wall)))
-				return f.veleroRestore.CPU, err
-			})
-			progress("velero restore: %d items in %s, peak RSS %d MiB", f.veleroRestore.Items, f.veleroRestore.Wall.Round(time.Millisecond), f.veleroRestore.PeakRSSKiB>>10)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	printTable(out, c, f)
-	return nil
 }
 
 // measure runs a cairn command as harness.Measure does and measures the servers' CPU time too.
@@ -338,6 +392,10 @@ const (
 func printTable(out io.Writer, c config, f figures) {
 	fmt.Fprintf(out, "\n%d objects made in %d namespaces (%d per namespace and the namespace, %d CRDs); parallelism %d; storage: S3 on versitygw\n\n",
 		f.objects, c.namespaces, objectsPerNamespace, len(crdKinds), c.parallelism)
+	if !f.savedAt.IsZero() {
+		fmt.Fprintf(out, "The cluster was made, listed and backed up by a run saved at %s (-save); this run (-from) made the restores.\n\n",
+			f.savedAt.UTC().Format(time.RFC3339))
+	}
 	fmt.Fprintln(out, "| | time | vs reference | items | peak RSS | CPU: tool | CPU: API server + etcd | CPU: S3 server |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
 	row := func(name, label string, wall, reference time.Duration, items string, rssKiB int64) {
@@ -347,7 +405,7 @@ func printTable(out io.Writer, c config, f figures) {
 		}
 		u := f.cpu[name]
 		fmt.Fprintf(out, "| %s%s | %.1f s | %.2fx | %s | %s | %.1f s | %.1f s | %.1f s |\n", name, label, wall.Seconds(), ratio(wall, reference), items, rss,
-			u.tool.Seconds(), u.cluster.Seconds(), u.s3.Seconds())
+			u.Tool.Seconds(), u.Cluster.Seconds(), u.S3.Seconds())
 	}
 	row(rowRawList, "", f.rawList, f.rawList, strconv.Itoa(f.listed), 0)
 	if c.refBin != "" {

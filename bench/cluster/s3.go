@@ -10,8 +10,9 @@ import (
 	"github.com/cairnbackup/cairn/internal/localcluster"
 )
 
-// startS3 runs versitygw in dir with the bucket both tools write to.
-func startS3(ctx context.Context, bins localcluster.Binaries, dir string) (harness.S3, error) {
+// startS3 runs versitygw in dir with the bucket both tools write to: a new one, or with keys, the
+// one a saved run left in dir.
+func startS3(ctx context.Context, bins localcluster.Binaries, dir string, keys *savedS3) (harness.S3, error) {
 	version, err := bins.Version("VERSITYGW_VERSION")
 	if err != nil {
 		return harness.S3{}, err
@@ -19,6 +20,11 @@ func startS3(ctx context.Context, bins localcluster.Binaries, dir string) (harne
 	bin := filepath.Join(bins.Cache, "tools", "versitygw-"+version, "versitygw")
 	if _, err := os.Stat(bin); err != nil {
 		return harness.S3{}, fmt.Errorf("versitygw not found at %s: run make test-servers", bin)
+	}
+	if keys != nil {
+		return harness.ReopenVersityGW(ctx, bin, filepath.Join(dir, "s3"), harness.S3{
+			AccessKey: keys.AccessKey, SecretKey: keys.SecretKey, Bucket: keys.Bucket, Region: keys.Region,
+		})
 	}
 	return harness.StartVersityGW(ctx, bin, filepath.Join(dir, "s3"), "bench")
 }
