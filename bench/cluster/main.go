@@ -77,25 +77,37 @@ func main() {
 		if c.save != "" && c.from != "" {
 			return fmt.Errorf("-save and -from: give one (-save keeps a run's backups, -from restores them)")
 		}
+		if c.from != "" && !c.restore {
+			return fmt.Errorf("-from %s with -restore=false: a run from saved backups only restores them; drop -restore=false", c.from)
+		}
 		return run(ctx, c, os.Stdout)
 	})
 }
 
 // figures are one run's measurements.
 type figures struct {
-	objects, listed             int
-	rawCreate, rawList          time.Duration
-	backup, restore             harness.Measured
-	refBackup                   harness.Measured // of -reference-cairn, if given
-	backedUp, restored, skipped int
-	storedBytes                 int64
-	velero                      bool
-	veleroBackup, veleroRestore veleroRun
-	veleroDescription           string
-	// cpu is the CPU time of each row of the table, by its name there.
-	cpu map[string]cpuUse
+	sourceFigures
+	restore           harness.Measured
+	restored, skipped int
+	velero            bool
+	veleroRestore     veleroRun
 	// savedAt is when the run -from restores from was saved; zero without -from.
 	savedAt time.Time
+}
+
+// sourceFigures are what the source cluster's half of a run measures: the references and the
+// backups. -save keeps them as they are (hence exported, for JSON).
+type sourceFigures struct {
+	Objects, Listed    int
+	RawCreate, RawList time.Duration
+	Backup             harness.Measured
+	RefBackup          harness.Measured // of -reference-cairn, if given
+	BackedUp           int
+	StoredBytes        int64
+	VeleroBackup       veleroRun
+	VeleroDescription  string
+	// CPU is the CPU time of each row of the table, by its name there.
+	CPU map[string]cpuUse
 }
 
 // cpuUse is the CPU time one run used: the tool's own, the API server's and etcd's, and the S3
@@ -158,14 +170,11 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	f := figures{velero: c.velero, cpu: map[string]cpuUse{}}
-	s3Dir, s3Keys := work, (*savedS3)(nil)
+	f := figures{sourceFigures: sourceFigures{CPU: map[string]cpuUse{}}, velero: c.velero}
+	s3Dir, s3Prior := work, (*harness.S3)(nil)
 	var saved savedRun
 	switch {
 	case c.from != "":
-		if !c.restore {
-			return fmt.Errorf("-from %s with -restore=false: a run from saved backups only restores them; drop -restore=false", c.from)
-		}
 		if saved, err = loadRun(c.from); err != nil {
 			return err
 		}
@@ -176,14 +185,14 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		if err := copyS3Data(ctx, c.from, work); err != nil {
 			return err
 		}
-		s3Keys = &saved.S3
+		s3Prior = &saved.S3
 	case c.save != "":
 		if err := checkSaveDir(c.save); err != nil {
 			return err
 		}
 		s3Dir = c.save
 	}
-	s3, err := startS3(ctx, bins, s3Dir, s3Keys)
+	s3, err := startS3(ctx, bins, s3Dir, s3Prior)
 	if err != nil {
 		return err
 	}
@@ -196,7 +205,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		if c.from != "" && v.describe() != saved.VeleroDescription {
 			return fmt.Errorf("-from %s: Velero here is %s, the saved run's backup was made by %s; run the same", c.from, v.describe(), saved.VeleroDescription)
 		}
-		f.veleroDescription = v.describe()
+		f.VeleroDescription = v.describe()
 	}
 	env := []string{"CAIRN_PASSPHRASE=benchmark-passphrase", "AWS_ACCESS_KEY_ID=" + s3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3.SecretKey}
 	storage := fmt.Sprintf("s3://%s/cairn?endpoint=%s&region=%s&pathStyle=true", s3.Bucket, url.QueryEscape(s3.Endpoint()), s3.Region)
@@ -216,7 +225,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return nil
 	}
 	err = withCluster(ctx, bins, "bench-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
-		if f.restore, f.cpu[rowRestore], err = measure(ctx, srv, env, bin, "restore", "create", "bench", "--from", "bench", "--storage", storage,
+		if f.restore, f.CPU[rowRestore], err = measure(ctx, srv, env, bin, "restore", "create", "bench", "--from", "bench", "--storage", storage,
 			"--kubeconfig", kubeconfig, "--parallelism", strconv.Itoa(c.parallelism)); err != nil {
 			return err
 		}
@@ -240,7 +249,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	if v != nil {
 		err = withCluster(ctx, bins, "bench-velero-dst", s3, func(kubeconfig string, _ *rest.Config, srv servers) error {
 			var err error
-			f.cpu[rowVeleroRestore], err = srv.use(func() (time.Duration, error) {
+			f.CPU[rowVeleroRestore], err = srv.use(func() (time.Duration, error) {
 				var err error
 				f.veleroRestore, err = v.restore(ctx, kubeconfig, "bench", time.Duration(c.veleroRestoreCap*float64(f.restore.Wall)))
 				return f.veleroRestore.CPU, err
@@ -277,32 +286,32 @@ func backUpSource(ctx context.Context, c config, bins localcluster.Binaries, s3 
 		}
 		progress("creating %d objects in %d namespaces", c.namespaces*objectsPerNamespace, c.namespaces)
 		began := time.Now()
-		if f.cpu[rowRawCreate], err = srv.use(inProcess(func() (err error) {
-			f.objects, err = createNamespaces(ctx, dyn, c.namespaces, c.parallelism)
+		if f.CPU[rowRawCreate], err = srv.use(inProcess(func() (err error) {
+			f.Objects, err = createNamespaces(ctx, dyn, c.namespaces, c.parallelism)
 			return err
 		})); err != nil {
 			return err
 		}
-		f.rawCreate = time.Since(began)
-		f.objects += len(crdKinds)
-		progress("raw create: %d objects in %s", f.objects, f.rawCreate.Round(time.Millisecond))
+		f.RawCreate = time.Since(began)
+		f.Objects += len(crdKinds)
+		progress("raw create: %d objects in %s", f.Objects, f.RawCreate.Round(time.Millisecond))
 		began = time.Now()
-		if f.cpu[rowRawList], err = srv.use(inProcess(func() (err error) {
-			f.listed, err = rawList(ctx, cfg)
+		if f.CPU[rowRawList], err = srv.use(inProcess(func() (err error) {
+			f.Listed, err = rawList(ctx, cfg)
 			return err
 		})); err != nil {
 			return err
 		}
-		f.rawList = time.Since(began)
-		progress("raw LIST: %d objects in %s", f.listed, f.rawList.Round(time.Millisecond))
+		f.RawList = time.Since(began)
+		progress("raw LIST: %d objects in %s", f.Listed, f.RawList.Round(time.Millisecond))
 		if refBin != "" {
-			if f.refBackup, f.cpu[rowRefBackup], err = measure(ctx, srv, env, refBin, "backup", "create", "bench-reference", "--storage", storage,
+			if f.RefBackup, f.CPU[rowRefBackup], err = measure(ctx, srv, env, refBin, "backup", "create", "bench-reference", "--storage", storage,
 				"--kubeconfig", kubeconfig, "-o", "json"); err != nil {
 				return err
 			}
-			progress("reference cairn backup: %s, peak RSS %d MiB", f.refBackup.Wall.Round(time.Millisecond), f.refBackup.PeakRSSKiB>>10)
+			progress("reference cairn backup: %s, peak RSS %d MiB", f.RefBackup.Wall.Round(time.Millisecond), f.RefBackup.PeakRSSKiB>>10)
 		}
-		if f.backup, f.cpu[rowBackup], err = measure(ctx, srv, env, bin, "backup", "create", "bench", "--storage", storage,
+		if f.Backup, f.CPU[rowBackup], err = measure(ctx, srv, env, bin, "backup", "create", "bench", "--storage", storage,
 			"--kubeconfig", kubeconfig, "-o", "json"); err != nil {
 			return err
 		}
@@ -312,19 +321,19 @@ func backUpSource(ctx context.Context, c config, bins localcluster.Binaries, s3 
 				StoredBytes int64 `json:"storedBytes"`
 			} `json:"result"`
 		}
-		if err := json.Unmarshal(f.backup.Stdout, &rp); err != nil {
+		if err := json.Unmarshal(f.Backup.Stdout, &rp); err != nil {
 			return fmt.Errorf("cairn backup's output: %w", err)
 		}
-		f.backedUp, f.storedBytes = rp.Result.Items, rp.Result.StoredBytes
-		progress("cairn backup: %d items in %s, peak RSS %d MiB", f.backedUp, f.backup.Wall.Round(time.Millisecond), f.backup.PeakRSSKiB>>10)
+		f.BackedUp, f.StoredBytes = rp.Result.Items, rp.Result.StoredBytes
+		progress("cairn backup: %d items in %s, peak RSS %d MiB", f.BackedUp, f.Backup.Wall.Round(time.Millisecond), f.Backup.PeakRSSKiB>>10)
 		if v != nil {
-			if f.cpu[rowVeleroBackup], err = srv.use(func() (cpu time.Duration, err error) {
-				f.veleroBackup, err = v.backup(ctx, kubeconfig, "bench")
-				return f.veleroBackup.CPU, err
+			if f.CPU[rowVeleroBackup], err = srv.use(func() (cpu time.Duration, err error) {
+				f.VeleroBackup, err = v.backup(ctx, kubeconfig, "bench")
+				return f.VeleroBackup.CPU, err
 			}); err != nil {
 				return err
 			}
-			progress("velero backup: %d items in %s, peak RSS %d MiB", f.veleroBackup.Items, f.veleroBackup.Wall.Round(time.Millisecond), f.veleroBackup.PeakRSSKiB>>10)
+			progress("velero backup: %d items in %s, peak RSS %d MiB", f.VeleroBackup.Items, f.VeleroBackup.Wall.Round(time.Millisecond), f.VeleroBackup.PeakRSSKiB>>10)
 		}
 		return nil
 	})
@@ -391,7 +400,7 @@ const (
 
 func printTable(out io.Writer, c config, f figures) {
 	fmt.Fprintf(out, "\n%d objects made in %d namespaces (%d per namespace and the namespace, %d CRDs); parallelism %d; storage: S3 on versitygw\n\n",
-		f.objects, c.namespaces, objectsPerNamespace, len(crdKinds), c.parallelism)
+		f.Objects, c.namespaces, objectsPerNamespace, len(crdKinds), c.parallelism)
 	if !f.savedAt.IsZero() {
 		fmt.Fprintf(out, "The cluster was made, listed and backed up by a run saved at %s (-save); this run (-from) made the restores.\n\n",
 			f.savedAt.UTC().Format(time.RFC3339))
@@ -403,28 +412,28 @@ func printTable(out io.Writer, c config, f figures) {
 		if rssKiB > 0 {
 			rss = fmt.Sprintf("%d MiB", rssKiB>>10)
 		}
-		u := f.cpu[name]
+		u := f.CPU[name]
 		fmt.Fprintf(out, "| %s%s | %.1f s | %.2fx | %s | %s | %.1f s | %.1f s | %.1f s |\n", name, label, wall.Seconds(), ratio(wall, reference), items, rss,
 			u.Tool.Seconds(), u.Cluster.Seconds(), u.S3.Seconds())
 	}
-	row(rowRawList, "", f.rawList, f.rawList, strconv.Itoa(f.listed), 0)
+	row(rowRawList, "", f.RawList, f.RawList, strconv.Itoa(f.Listed), 0)
 	if c.refBin != "" {
-		row(rowRefBackup, " "+c.refBin, f.refBackup.Wall, f.rawList, "", f.refBackup.PeakRSSKiB)
+		row(rowRefBackup, " "+c.refBin, f.RefBackup.Wall, f.RawList, "", f.RefBackup.PeakRSSKiB)
 	}
-	row(rowBackup, "", f.backup.Wall, f.rawList, strconv.Itoa(f.backedUp), f.backup.PeakRSSKiB)
+	row(rowBackup, "", f.Backup.Wall, f.RawList, strconv.Itoa(f.BackedUp), f.Backup.PeakRSSKiB)
 	if f.velero {
-		row(rowVeleroBackup, "", f.veleroBackup.Wall, f.rawList, strconv.Itoa(f.veleroBackup.Items), f.veleroBackup.PeakRSSKiB)
+		row(rowVeleroBackup, "", f.VeleroBackup.Wall, f.RawList, strconv.Itoa(f.VeleroBackup.Items), f.VeleroBackup.PeakRSSKiB)
 	}
 	if c.restore {
-		row(rowRawCreate, "", f.rawCreate, f.rawCreate, strconv.Itoa(f.objects), 0)
-		row(rowRestore, "", f.restore.Wall, f.rawCreate, fmt.Sprintf("%d created, %d skipped", f.restored, f.skipped), f.restore.PeakRSSKiB)
+		row(rowRawCreate, "", f.RawCreate, f.RawCreate, strconv.Itoa(f.Objects), 0)
+		row(rowRestore, "", f.restore.Wall, f.RawCreate, fmt.Sprintf("%d created, %d skipped", f.restored, f.skipped), f.restore.PeakRSSKiB)
 		if f.velero {
 			label, items := "", strconv.Itoa(f.veleroRestore.Items)
 			if f.veleroRestore.Stopped {
 				label = fmt.Sprintf(", stopped at %gx cairn's time", c.veleroRestoreCap)
 				items = fmt.Sprintf("%d of %d, unfinished", f.veleroRestore.Items, f.veleroRestore.Total)
 			}
-			row(rowVeleroRestore, label, f.veleroRestore.Wall, f.rawCreate, items, f.veleroRestore.PeakRSSKiB)
+			row(rowVeleroRestore, label, f.veleroRestore.Wall, f.RawCreate, items, f.veleroRestore.PeakRSSKiB)
 		}
 	}
 	switch {
@@ -434,13 +443,13 @@ func printTable(out io.Writer, c config, f figures) {
 			atLeast = "at least "
 		}
 		fmt.Fprintf(out, "\nVelero: %s. cairn is %.1fx faster at backup and %s%.1fx at restore, at %.0f%% and %.0f%% of Velero's peak RSS.\n",
-			f.veleroDescription, ratio(f.veleroBackup.Wall, f.backup.Wall), atLeast, ratio(f.veleroRestore.Wall, f.restore.Wall),
-			100*float64(f.backup.PeakRSSKiB)/float64(max(f.veleroBackup.PeakRSSKiB, 1)), 100*float64(f.restore.PeakRSSKiB)/float64(max(f.veleroRestore.PeakRSSKiB, 1)))
+			f.VeleroDescription, ratio(f.VeleroBackup.Wall, f.Backup.Wall), atLeast, ratio(f.veleroRestore.Wall, f.restore.Wall),
+			100*float64(f.Backup.PeakRSSKiB)/float64(max(f.VeleroBackup.PeakRSSKiB, 1)), 100*float64(f.restore.PeakRSSKiB)/float64(max(f.veleroRestore.PeakRSSKiB, 1)))
 	case f.velero:
-		fmt.Fprintf(out, "\nVelero: %s. cairn is %.1fx faster at backup, at %.0f%% of Velero's peak RSS.\n", f.veleroDescription,
-			ratio(f.veleroBackup.Wall, f.backup.Wall), 100*float64(f.backup.PeakRSSKiB)/float64(max(f.veleroBackup.PeakRSSKiB, 1)))
+		fmt.Fprintf(out, "\nVelero: %s. cairn is %.1fx faster at backup, at %.0f%% of Velero's peak RSS.\n", f.VeleroDescription,
+			ratio(f.VeleroBackup.Wall, f.Backup.Wall), 100*float64(f.Backup.PeakRSSKiB)/float64(max(f.VeleroBackup.PeakRSSKiB, 1)))
 	}
-	fmt.Fprintf(out, "\ncairn stored %.1f MiB. CPU: the tool's own (the references are this program), the API server's and etcd's, and the S3 server's, while it ran.\n", float64(f.storedBytes)/(1<<20))
+	fmt.Fprintf(out, "\ncairn stored %.1f MiB. CPU: the tool's own (the references are this program), the API server's and etcd's, and the S3 server's, while it ran.\n", float64(f.StoredBytes)/(1<<20))
 }
 
 func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }

@@ -10,9 +10,9 @@ import (
 	"github.com/cairnbackup/cairn/internal/localcluster"
 )
 
-// startS3 runs versitygw in dir with the bucket both tools write to: a new one, or with keys, the
-// one a saved run left in dir.
-func startS3(ctx context.Context, bins localcluster.Binaries, dir string, keys *savedS3) (harness.S3, error) {
+// startS3 runs versitygw in dir with the bucket both tools write to: a new one, or with prior, the
+// one that server left in dir.
+func startS3(ctx context.Context, bins localcluster.Binaries, dir string, prior *harness.S3) (harness.S3, error) {
 	version, err := bins.Version("VERSITYGW_VERSION")
 	if err != nil {
 		return harness.S3{}, err
@@ -21,10 +21,8 @@ func startS3(ctx context.Context, bins localcluster.Binaries, dir string, keys *
 	if _, err := os.Stat(bin); err != nil {
 		return harness.S3{}, fmt.Errorf("versitygw not found at %s: run make test-servers", bin)
 	}
-	if keys != nil {
-		return harness.ReopenVersityGW(ctx, bin, filepath.Join(dir, "s3"), harness.S3{
-			AccessKey: keys.AccessKey, SecretKey: keys.SecretKey, Bucket: keys.Bucket, Region: keys.Region,
-		})
+	if prior != nil {
+		return harness.ReopenVersityGW(ctx, bin, filepath.Join(dir, "s3"), *prior)
 	}
 	return harness.StartVersityGW(ctx, bin, filepath.Join(dir, "s3"), "bench")
 }

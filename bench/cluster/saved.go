@@ -23,29 +23,17 @@ import (
 // the S3 server's data.
 const savedRunFile = "run.json"
 
-// savedRun is what -save keeps of a run for -from.
+// savedRun is what -save keeps of a run for -from: the figures of its source half, what it was run
+// with, and how its S3 server is reached again (its address is not used).
 type savedRun struct {
-	Saved             time.Time
-	Namespaces        int
-	Parallelism       int
-	RefBin            string
-	Objects           int
-	Listed            int
-	RawCreate         time.Duration
-	RawList           time.Duration
-	Backup            harness.Measured
-	RefBackup         harness.Measured
-	BackedUp          int
-	StoredBytes       int64
-	Velero            bool
-	VeleroBackup      veleroRun
-	VeleroDescription string
-	CPU               map[string]cpuUse
-	S3                savedS3
+	Saved       time.Time
+	Namespaces  int
+	Parallelism int
+	RefBin      string
+	Velero      bool
+	sourceFigures
+	S3 harness.S3
 }
-
-// savedS3 is how the saved S3 server is reached again.
-type savedS3 struct{ AccessKey, SecretKey, Bucket, Region string }
 
 // checkSaveDir refuses a -save directory that already holds a run, so that no saved run is lost.
 func checkSaveDir(dir string) error {
@@ -65,11 +53,8 @@ func checkSaveDir(dir string) error {
 // saveRun writes the source half's figures into dir, beside the S3 data already there.
 func saveRun(dir string, c config, f figures, s3 harness.S3, now time.Time) error {
 	r := savedRun{
-		Saved: now, Namespaces: c.namespaces, Parallelism: c.parallelism, RefBin: c.refBin,
-		Objects: f.objects, Listed: f.listed, RawCreate: f.rawCreate, RawList: f.rawList,
-		Backup: f.backup, RefBackup: f.refBackup, BackedUp: f.backedUp, StoredBytes: f.storedBytes,
-		Velero: f.velero, VeleroBackup: f.veleroBackup, VeleroDescription: f.veleroDescription, CPU: f.cpu,
-		S3: savedS3{AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Bucket: s3.Bucket, Region: s3.Region},
+		Saved: now, Namespaces: c.namespaces, Parallelism: c.parallelism, RefBin: c.refBin, Velero: f.velero,
+		sourceFigures: f.sourceFigures, S3: s3,
 	}
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -95,14 +80,9 @@ func loadRun(dir string) (savedRun, error) {
 // c asks for Velero.
 func (r savedRun) apply(c *config, f *figures) {
 	c.namespaces, c.parallelism, c.refBin = r.Namespaces, r.Parallelism, r.RefBin
-	*f = figures{
-		objects: r.Objects, listed: r.Listed, rawCreate: r.RawCreate, rawList: r.RawList,
-		backup: r.Backup, refBackup: r.RefBackup, backedUp: r.BackedUp, storedBytes: r.StoredBytes,
-		velero: c.velero, veleroBackup: r.VeleroBackup, veleroDescription: r.VeleroDescription, cpu: r.CPU,
-		savedAt: r.Saved,
-	}
-	if f.cpu == nil {
-		f.cpu = map[string]cpuUse{}
+	*f = figures{sourceFigures: r.sourceFigures, velero: c.velero, savedAt: r.Saved}
+	if f.CPU == nil {
+		f.CPU = map[string]cpuUse{}
 	}
 }
 

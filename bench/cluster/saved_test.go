@@ -13,12 +13,12 @@ import (
 func TestSavedRunRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	c := config{namespaces: 7, parallelism: 12, velero: true}
-	f := figures{
-		objects: 2106, listed: 2127, rawCreate: 3 * time.Second, rawList: time.Second,
-		backup: harness.Measured{Wall: 2 * time.Second, PeakRSSKiB: 1 << 17}, backedUp: 2200, storedBytes: 1 << 20,
-		velero: true, veleroBackup: veleroRun{Wall: 20 * time.Second, Items: 2128}, veleroDescription: "Velero v1",
-		cpu: map[string]cpuUse{rowBackup: {Tool: time.Second, Cluster: 2 * time.Second, S3: time.Millisecond}},
-	}
+	f := figures{sourceFigures: sourceFigures{
+		Objects: 2106, Listed: 2127, RawCreate: 3 * time.Second, RawList: time.Second,
+		Backup: harness.Measured{Wall: 2 * time.Second, PeakRSSKiB: 1 << 17}, BackedUp: 2200, StoredBytes: 1 << 20,
+		VeleroBackup: veleroRun{Wall: 20 * time.Second, Items: 2128}, VeleroDescription: "Velero v1",
+		CPU: map[string]cpuUse{rowBackup: {Tool: time.Second, Cluster: 2 * time.Second, S3: time.Millisecond}},
+	}, velero: true}
 	saved := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
 	if err := saveRun(dir, c, f, harness.S3{AccessKey: "a", SecretKey: "s", Bucket: "b", Region: "r"}, saved); err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestSavedRunRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.S3 != (savedS3{AccessKey: "a", SecretKey: "s", Bucket: "b", Region: "r"}) {
+	if r.S3.AccessKey != "a" || r.S3.SecretKey != "s" || r.S3.Bucket != "b" || r.S3.Region != "r" {
 		t.Errorf("S3 = %+v", r.S3)
 	}
 	var got config
@@ -39,8 +39,8 @@ func TestSavedRunRoundTrip(t *testing.T) {
 	}
 	want := f
 	want.savedAt = saved
-	if gotF.objects != want.objects || gotF.backup.Wall != want.backup.Wall || gotF.veleroBackup.Items != want.veleroBackup.Items ||
-		gotF.cpu[rowBackup] != want.cpu[rowBackup] || !gotF.savedAt.Equal(saved) || !gotF.velero {
+	if gotF.Objects != want.Objects || gotF.Backup.Wall != want.Backup.Wall || gotF.VeleroBackup.Items != want.VeleroBackup.Items ||
+		gotF.CPU[rowBackup] != want.CPU[rowBackup] || !gotF.savedAt.Equal(saved) || !gotF.velero {
 		t.Errorf("figures = %+v, want %+v", gotF, want)
 	}
 
